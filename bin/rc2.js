@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// Shim: load the built CLI and let it decide the exit code (never process.exit, so piped output is not cut).
+import { installSignalHandlers, runCli } from '../dist/cli.js'
+
+const signal = installSignalHandlers()
+process.exitCode = await runCli(process.argv, {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+  env: process.env,
+  cwd: process.cwd(),
+}, signal)

@@ -1,0 +1,130 @@
+import { Command, CommanderError, Option } from 'commander'
+import { readFileSync } from 'node:fs'
+import { EXIT, InterruptedError, Rc2Error } from './errors.js'
+import { Output } from './output/io.js'
+import type { CliContext } from './commands/context.js'
+import { register as registerSolve } from './commands/solve.js'
+import { register as registerResize } from './commands/resize.js'
+import { register as registerQuestions } from './commands/questions.js'
+import { register as registerGrid } from './commands/grid.js'
+import { register as registerBalance } from './commands/balance.js'
+
+export interface CliIo {
+  stdout: NodeJS.WriteStream | (NodeJS.WritableStream & { isTTY?: boolean })
+  stderr: NodeJS.WriteStream | (NodeJS.WritableStream & { isTTY?: boolean })
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean }
+  env: Readonly<Record<string, string | undefined>>
+  cwd: string
+}
+
+function readVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+/** Build the program, run it, and turn whatever happened into an exit code (the only place that does). */
+export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
+  const program = new Command('rc2')
+  let output: Output | undefined
+  const getOutput = (): Output => {
+    if (output === undefined) {
+      const opts = program.opts<{ color?: boolean; verbose?: boolean }>()
+      output = new Output({
+        stdout: io.stdout as Output['stdout'],
+        stderr: io.stderr as Output['stderr'],
+        color: opts.color,
+        verbose: opts.verbose,
+        env: io.env,
+      })
+    }
+    return output
+  }
+
+  const ctx: CliContext = {
+    get out() {
+      return getOutput()
+    },
+    env: io.env,
+    cwd: io.cwd,
+    stdin: io.stdin,
+    signal: signal ?? new AbortController().signal,
+    globalOptions: () => program.opts<{ config?: string; verbose?: boolean }>(),
+  }
+
+  program
+    .description('Solve reCAPTCHA v2 image challenges with a recognition service: prepare the image, ask, get the tiles to click.')
+    .version(readVersion(), '-V, --version')
+    .addOption(new Option('--config <path>', 'config file to use (default: .recaptcharc* here, then ~/.config/rc2/config.json)').env('RC2_CONFIG'))
+    .option('--no-color', 'no colours (NO_COLOR works too)')
+    .option('--verbose', 'log each request to stderr (secrets redacted)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ rc2 solve captcha.png --question car
+  $ rc2 solve shots/ -q "Select all squares with traffic lights" --ndjson > results.ndjson
+  $ rc2 resize screenshot.png -o payload.jpg
+  $ rc2 questions hydrant
+  $ rc2 grid screenshot.png --overlay check.png
+
+Environment: RC2_API_KEY, RC2_PROVIDER, RC2_ENDPOINT, RC2_CONFIG, NO_COLOR.
+Exit codes: 0 ok, 1 bug, 2 usage, 3 config/key, 4 input, 5 provider/network, 6 some inputs failed, 130 interrupted.`,
+    )
+
+  registerSolve(program, ctx)
+  registerResize(program, ctx)
+  registerQuestions(program, ctx)
+  registerGrid(program, ctx)
+  registerBalance(program, ctx)
+
+  try {
+    await program.parseAsync(argv)
+    return ctx.exitCode ?? EXIT.ok
+  } catch (error) {
+    return reportError(error, getOutput(), program.opts<{ verbose?: boolean }>().verbose === true)
+  }
+}
+
+function reportError(error: unknown, out: Output, verbose: boolean): number {
+  if (error instanceof CommanderError) {
+    // Commander already printed its message (help, version, or a parse error).
+    if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok
+    return EXIT.usage
+  }
+  if (error instanceof InterruptedError) {
+    out.info('rc2: interrupted')
+    return EXIT.interrupted
+  }
+  if (error instanceof Rc2Error) {
+    out.error(error.code !== undefined && !error.message.includes(error.code) ? `${error.message} [${error.code}]` : error.message, error.hint)
+    if (verbose && error.cause !== undefined) out.verbose(`cause: ${String((error.cause as Error).stack ?? error.cause)}`)
+    return error.exitCode
+  }
+  const message = error instanceof Error ? error.message : String(error)
+  out.error(`internal error: ${message}`, 'this is a bug in rc2; run again with --verbose and report what it prints')
+  if (verbose && error instanceof Error && error.stack !== undefined) out.verbose(error.stack)
+  return EXIT.internal
+}
+
+/**
+ * First Ctrl-C: abort the signal (stop submitting, let in-flight work finish briefly, write results).
+ * Second Ctrl-C: leave at once with 130.
+ */
+export function installSignalHandlers(): AbortSignal {
+  const controller = new AbortController()
+  process.on('SIGINT', () => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted)
+    controller.abort(new InterruptedError())
+  })
+  process.on('SIGTERM', () => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted)
+    controller.abort(new InterruptedError())
+  })
+  return controller.signal
+}

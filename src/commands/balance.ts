@@ -1,0 +1,29 @@
+import type { Command } from 'commander'
+import type { CliContext } from './context.js'
+import { providerOptions, type ProviderFlags } from './options.js'
+
+interface BalanceFlags extends ProviderFlags {
+  json?: boolean
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const command = program
+    .command('balance')
+    .description("The provider's remaining balance (points or credits), where it has such a call.")
+  for (const option of providerOptions()) command.addOption(option)
+  command
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  $ rc2 balance\n  $ RC2_PROVIDER=capsolver rc2 balance --json')
+    .action(async (flags: BalanceFlags) => {
+      const { loadSolveConfig, createProviderFor } = await import('./setup.js')
+      const config = await loadSolveConfig(ctx, flags)
+      const provider = await createProviderFor(config, ctx)
+      const result = await provider.balance(AbortSignal.any([ctx.signal, AbortSignal.timeout(config.timeout * 1000)]))
+      if (flags.json === true) {
+        ctx.out.result(JSON.stringify({ schemaVersion: 1, ...result }, null, 2))
+        return
+      }
+      const details = Object.entries(result.details).map(([k, v]) => `${k} ${v}`)
+      ctx.out.result([`${result.provider}: ${result.balance} ${result.unit}`, ...details].join(ctx.out.color.dim(' · ')))
+    })
+}

@@ -1,0 +1,14 @@
+import type { Output } from '../output/io.js'
+
+/** What every command gets from cli.ts: the writer, the environment, and the interrupt signal. */
+export interface CliContext {
+  readonly out: Output
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly cwd: string
+  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean }
+  /** Aborted on the first Ctrl-C. */
+  readonly signal: AbortSignal
+  globalOptions(): { config?: string; verbose?: boolean }
+  /** A command that finished without throwing but wants a non-zero exit (e.g. 6 for a partial batch). */
+  exitCode?: number
+}

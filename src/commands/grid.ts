@@ -1,0 +1,86 @@
+import type { Command } from 'commander'
+import { InvalidArgumentError } from 'commander'
+import { UsageError } from '../errors.js'
+import type { CliContext } from './context.js'
+import { gridOption, toGrid } from './options.js'
+
+interface GridFlags {
+  grid?: string
+  json?: boolean
+  overlay?: string
+  split?: string
+  mark?: number[]
+  output?: string
+}
+
+/** "1,4,7" or "1 4 7" -> [1, 4, 7]. */
+function parseTiles(value: string): number[] {
+  const parts = value.split(/[\s,]+/).filter((p) => p !== '')
+  const tiles = parts.map(Number)
+  if (parts.length === 0 || tiles.some((t) => !Number.isInteger(t) || t < 0 || t > 15)) {
+    throw new InvalidArgumentError(`expected tile numbers 0-15 separated by commas, got "${value}"`)
+  }
+  return tiles
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('grid')
+    .description('The geometry rc2 sees: grid kind, tile rectangles and centres in the input\'s pixels.')
+    .argument('<input>', 'a payload or a screenshot')
+    .addOption(gridOption())
+    .option('--json', 'print JSON')
+    .option('--overlay <png>', 'write the input with the detected tiles outlined and numbered')
+    .option('--split <dir>', 'write each tile (without gutters) as its own file')
+    .option('--mark <tiles>', 'tiles to mark, e.g. 1,4,7 (with -o)', parseTiles)
+    .option('-o, --output <png>', 'where --mark writes its picture')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ rc2 grid screenshot.png
+  $ rc2 grid screenshot.png --overlay check.png
+  $ rc2 grid screenshot.png --mark 1,4,7 -o marked.png
+  $ rc2 grid payload.jpg --split tiles/ --json`,
+    )
+    .action(async (input: string, flags: GridFlags) => {
+      if (flags.mark !== undefined && flags.output === undefined) throw new UsageError('--mark needs -o <png> to know where to write')
+      if (flags.output !== undefined && flags.mark === undefined) throw new UsageError('-o goes with --mark <tiles>')
+      const [{ locateImage }, annotate, tiles, { writeFile, mkdir }] = await Promise.all([
+        import('../image/prepare.js'),
+        import('../image/annotate.js'),
+        import('../image/tiles.js'),
+        import('node:fs/promises'),
+      ])
+      const grid = toGrid(flags.grid)
+      const { image, layout } = await locateImage(input, { name: input, ...(grid !== undefined ? { grid, gridSource: 'flag' as const } : {}) })
+      const written: Record<string, string | string[]> = {}
+      if (flags.overlay !== undefined) {
+        await writeOut(writeFile, flags.overlay, await annotate.renderOverlay(image, layout, { name: input }))
+        written.overlay = flags.overlay
+      }
+      if (flags.mark !== undefined && flags.output !== undefined) {
+        await writeOut(writeFile, flags.output, await annotate.renderAnnotated(image, layout, flags.mark, { name: input }))
+        written.marked = flags.output
+      }
+      if (flags.split !== undefined) {
+        await mkdir(flags.split, { recursive: true })
+        written.split = (await tiles.splitTiles(image, layout, flags.split, { name: input })).map((t) => t.path)
+      }
+      if (flags.json === true) {
+        ctx.out.result(JSON.stringify({ schemaVersion: 1, input, kind: layout.kind, grid: layout.grid, width: image.width, height: image.height, crop: layout.crop, tiles: layout.tiles, ...written }, null, 2))
+        return
+      }
+      const { renderLayoutTable } = await import('../output/render-layout.js')
+      ctx.out.result(renderLayoutTable(input, image.width, image.height, layout))
+      for (const [what, where] of Object.entries(written)) ctx.out.info(`${what}: ${Array.isArray(where) ? `${where.length} files in ${flags.split}` : where}`)
+    })
+}
+
+async function writeOut(write: (path: string, data: Buffer) => Promise<void>, path: string, data: Buffer): Promise<void> {
+  try {
+    await write(path, data)
+  } catch (error) {
+    throw new UsageError(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { hint: 'check that the directory exists and is writable' })
+  }
+}

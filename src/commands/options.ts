@@ -1,0 +1,51 @@
+import { InvalidArgumentError, Option } from 'commander'
+import { PROVIDER_NAMES, type ProviderName } from '../providers/types.js'
+import { GRIDS, type Grid } from '../types.js'
+
+/** Argument parsers shared by the commands; they reject bad values as usage errors (exit 2). */
+
+export function parseIntInRange(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value)
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got "${value}"`)
+    return n
+  }
+}
+
+export function parseNumberInRange(min: number, max: number, what: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value)
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`expected ${what} from ${min} to ${max}, got "${value}"`)
+    return n
+  }
+}
+
+export function parsePositiveSeconds(value: string): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 3600) throw new InvalidArgumentError(`expected seconds above 0 and at most 3600, got "${value}"`)
+  return n
+}
+
+export function gridOption(): Option {
+  return new Option('-g, --grid <grid>', 'challenge grid: auto, 3x3, 4x4 or 1x1 (default: auto, from the image or the sentence)').choices(['auto', ...GRIDS])
+}
+
+export function toGrid(value: string | undefined): Grid | undefined {
+  return value === undefined || value === 'auto' ? undefined : (value as Grid)
+}
+
+export function providerOptions(): Option[] {
+  return [
+    new Option('-p, --provider <name>', 'recognition service (default: yescaptcha)').choices(PROVIDER_NAMES),
+    new Option('-k, --key <key>', 'API key (prefer RC2_API_KEY or the config file: a flag shows in `ps`)'),
+    new Option('--endpoint <url>', "base URL of the service (China node, a compatible service, a test server)"),
+    new Option('--allow-insecure', 'allow an http:// endpoint that is not on this machine'),
+  ]
+}
+
+export interface ProviderFlags {
+  provider?: ProviderName
+  key?: string
+  endpoint?: string
+  allowInsecure?: boolean
+}

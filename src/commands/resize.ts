@@ -1,0 +1,85 @@
+import { type Command, Option } from 'commander'
+import { stat } from 'node:fs/promises'
+import { basename, extname, join } from 'node:path'
+import { UsageError } from '../errors.js'
+import type { CliContext } from './context.js'
+import { gridOption, parseIntInRange, toGrid } from './options.js'
+
+interface ResizeFlags {
+  output?: string
+  grid?: string
+  format?: 'png' | 'jpeg'
+  quality?: number
+  base64?: boolean
+  json?: boolean
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('resize')
+    .description('Prepare an image as the services want it: find the grid, crop, drop gutters, scale to 100/300/450, write it.')
+    .argument('<input...>', 'payloads or screenshots (widget, tile area, whole page)')
+    .option('-o, --output <file|dir>', 'where to write (a directory for several inputs; default: <input>.payload.<ext> beside it)')
+    .addOption(gridOption())
+    .addOption(new Option('--format <format>', 'png or jpeg (default: from the -o extension, else jpeg)').choices(['png', 'jpeg']))
+    .option('--quality <1..100>', 'JPEG quality (default: 85)', parseIntInRange(1, 100))
+    .option('--base64', 'print the bare base64 to stdout (for curl) instead of writing a file')
+    .option('--json', 'print metadata: grid, size, crop, tile rectangles in the input, bytes')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ rc2 resize screenshot.png -o payload.jpg
+  $ rc2 resize shots/*.png -o prepared/ --json
+  $ rc2 resize tile.png --grid 1x1 --base64 | curl ...`,
+    )
+    .action(async (inputs: string[], flags: ResizeFlags) => {
+      const [{ resizeToFile, prepareImage }, { mkdir }] = await Promise.all([import('../image/prepare.js'), import('node:fs/promises')])
+      const grid = toGrid(flags.grid)
+      const common = { ...(grid !== undefined ? { grid, gridSource: 'flag' as const } : {}), format: flags.format, quality: flags.quality }
+      if (inputs.includes('-')) throw new UsageError('rc2 resize reads files, not standard input', { hint: 'save the image to a file first' })
+
+      if (flags.base64 === true) {
+        if (flags.output !== undefined) throw new UsageError('--base64 prints to stdout; drop -o, or drop --base64 to write a file')
+        const items = []
+        for (const input of inputs) {
+          const prepared = await prepareImage(input, { ...common, name: input })
+          if (flags.json === true) items.push({ input, grid: prepared.grid, size: prepared.size, format: prepared.mime.slice(6), bytes: prepared.bytes, crop: prepared.layout.crop, tiles: prepared.layout.tiles, base64: prepared.base64 })
+          else ctx.out.result(prepared.base64)
+        }
+        if (flags.json === true) ctx.out.result(JSON.stringify(items.length === 1 ? { schemaVersion: 1, ...items[0] } : items.map((i) => ({ schemaVersion: 1, ...i })), null, 2))
+        return
+      }
+
+      const toDir = flags.output !== undefined && (inputs.length > 1 || flags.output.endsWith('/') || (await isDirectory(flags.output)))
+      if (toDir) await mkdir(flags.output as string, { recursive: true })
+      const results = []
+      for (const input of inputs) {
+        const ext = flags.format === 'png' ? '.png' : flags.format === 'jpeg' ? '.jpg' : undefined
+        const out =
+          flags.output === undefined
+            ? `${input.slice(0, input.length - extname(input).length)}.payload${ext ?? '.jpg'}`
+            : toDir
+              ? join(flags.output, `${basename(input, extname(input))}${ext ?? '.jpg'}`)
+              : flags.output
+        const result = await resizeToFile(input, out, { ...common, name: input })
+        results.push({ schemaVersion: 1 as const, ...result })
+        if (flags.json !== true) {
+          const crop = result.crop
+          ctx.out.result(
+            `${input} -> ${out}  ${result.grid}  ${result.size}x${result.size} ${result.format}  ${result.bytes} bytes` +
+              ctx.out.color.dim(`  (${result.kind}${result.passThrough ? ', unchanged' : ''}; tiles at ${crop.x},${crop.y} ${crop.width}x${crop.height} in ${result.inputWidth}x${result.inputHeight})`),
+          )
+        }
+      }
+      if (flags.json === true) ctx.out.result(JSON.stringify(results.length === 1 ? results[0] : results, null, 2))
+    })
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory()
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,158 @@
+import { type Command, Option } from 'commander'
+import { EXIT, type ErrorKind, exitCodeForKind, InterruptedError, UsageError } from '../errors.js'
+import type { Grid } from '../types.js'
+import type { CliContext } from './context.js'
+import {
+  gridOption,
+  parseIntInRange,
+  parseNumberInRange,
+  parsePositiveSeconds,
+  providerOptions,
+  type ProviderFlags,
+  toGrid,
+} from './options.js'
+
+interface SolveFlags extends ProviderFlags {
+  question?: string
+  grid?: string
+  confidence?: number
+  json?: boolean
+  ndjson?: boolean
+  format?: 'table' | 'json' | 'ndjson' | 'csv'
+  annotate?: string
+  concurrency?: number
+  timeout?: number
+  retries?: number
+  maxPoints?: number
+  output?: string
+  resume?: boolean
+  dryRun?: boolean
+  recursive?: boolean
+  force?: boolean
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const command = program
+    .command('solve')
+    .description('Ask the recognition service which tiles to click, for one image, several, a directory, or - (stdin).')
+    .argument('<input...>', 'image files, directories, or - for standard input')
+    .requiredOption('-q, --question <text>', '/m/ id, a name in any supported language, or the instruction sentence')
+    .addOption(gridOption())
+  for (const option of providerOptions()) command.addOption(option)
+  command
+    .option('--confidence <0..1>', '3x3 threshold: every tile scoring above it (default: the service picks its top three)', parseNumberInRange(0, 1, 'a number'))
+    .option('--json', 'print JSON (one object, or an array for several inputs)')
+    .option('--ndjson', 'print one JSON object per line as each input finishes')
+    .addOption(new Option('--format <format>', 'output format (default: table)').choices(['table', 'json', 'ndjson', 'csv']))
+    .option('--annotate <path>', 'write a PNG of the input with the chosen tiles marked (a directory for several inputs)')
+    .option('--concurrency <n>', 'images in flight at once (default: 4)', parseIntInRange(1, 256))
+    .option('--timeout <seconds>', 'overall deadline per image, polling included (default: 120)', parsePositiveSeconds)
+    .option('--retries <n>', 'retries of transient failures: 429, 5xx, network (default: 2)', parseIntInRange(0, 20))
+    .option('--max-points <n>', 'stop submitting once the batch would spend more than this', parseNumberInRange(0, 1e12, 'a number'))
+    .option('--output <file>', 'append each result to this NDJSON file as it finishes')
+    .option('--resume', 'skip inputs already solved in the --output file (same content and question)')
+    .option('-r, --recursive', 'descend into subdirectories')
+    .option('--force', 'send even when the services are not known to accept this question for this grid')
+    .option('--dry-run', 'prepare and validate everything, print what would be sent (key redacted), send nothing')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ rc2 solve captcha.png -q car
+  $ rc2 solve shot.png -q "Select all squares with traffic lights" --json
+  $ rc2 solve shots/ -q /m/0k4j --confidence 0.5 --ndjson --output results.ndjson --resume
+  $ cat tile.png | rc2 solve - -q "fire hydrant" --grid 1x1
+  $ rc2 solve captcha.png -q bus --dry-run`,
+    )
+    .action(async (inputs: string[], flags: SolveFlags) => {
+      ctx.exitCode = await runSolve(inputs, flags, ctx)
+    })
+}
+
+async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): Promise<number> {
+  if (flags.resume === true && flags.output === undefined) throw new UsageError('--resume needs --output <file> to know what was solved')
+  const format = flags.format ?? (flags.ndjson === true ? 'ndjson' : flags.json === true ? 'json' : undefined)
+  if (flags.json === true && flags.ndjson === true) throw new UsageError('choose one of --json and --ndjson')
+
+  // The question is checked before anything else is read or sent.
+  const { lookupQuestion } = await import('../questions/lookup.js')
+  const question = lookupQuestion(flags.question as string)
+
+  const { loadSolveConfig, createProviderFor, pointsFor } = await import('./setup.js')
+  const config = await loadSolveConfig(ctx, flags, {
+    confidence: flags.confidence,
+    timeout: flags.timeout,
+    retries: flags.retries,
+    concurrency: flags.concurrency,
+    maxPoints: flags.maxPoints,
+    format,
+  })
+  const pushBack: { current?: ((retryAfterSec?: number) => void) | undefined } = {}
+  const provider = flags.dryRun === true ? undefined : await createProviderFor(config, ctx, (s) => pushBack.current?.(s))
+
+  const [{ solveInputs }, { ResultSink }, { startProgress, renderSummary }] = await Promise.all([
+    import('../solve/solve-inputs.js'),
+    import('../output/sink.js'),
+    import('../output/progress.js'),
+  ])
+  const sink = new ResultSink(ctx.out, config.format)
+  const progress = await startProgress(ctx.out, ctx.env, inputs.length)
+  let outcome
+  try {
+    outcome = await solveInputs(
+      {
+        inputs,
+        recursive: flags.recursive,
+        cwd: ctx.cwd,
+        question,
+        grid: toGrid(flags.grid) as Grid | undefined,
+        force: flags.force,
+        providerName: config.provider,
+        provider,
+        endpoint: config.endpoint,
+        region: config.region,
+        confidence: config.confidence,
+        timeoutMs: config.timeout * 1000,
+        dryRun: flags.dryRun,
+        image: config.image,
+        concurrency: config.concurrency,
+        maxPoints: config.maxPoints,
+        annotate: flags.annotate,
+        outputPath: flags.output,
+        resume: flags.resume,
+        signal: ctx.signal,
+        readStdin: () => readAll(ctx.stdin),
+        pointsFor: (grid) => pointsFor(config.provider, grid),
+        pushBackTarget: pushBack,
+      },
+      {
+        onResult: (result, index) => sink.add(result, index),
+        onSkipped: (path, reason) => ctx.out.warn(`skipped ${path}: ${reason}`),
+        onProgress: (state) => progress.update(state),
+      },
+    )
+  } finally {
+    progress.stop()
+  }
+  const { summary, count } = outcome
+  sink.finish(count === 1 && inputs.length === 1 && inputs[0] !== undefined)
+  if (count > 1 || summary.skipped > 0 || summary.interrupted > 0) {
+    ctx.out.info(config.format === 'json' ? JSON.stringify({ summary }) : renderSummary(summary))
+  }
+  if (ctx.signal.aborted) throw new InterruptedError()
+  return exitCodeFor(summary)
+}
+
+/** 0 all solved; 6 some failed; when all failed, the failures' own code if they agree (design §3). */
+function exitCodeFor(summary: { solved: number; failed: number; failedByKind: Partial<Record<ErrorKind, number>> }): number {
+  if (summary.failed === 0) return EXIT.ok
+  if (summary.solved > 0) return EXIT.partial
+  const codes = new Set((Object.keys(summary.failedByKind) as ErrorKind[]).map(exitCodeForKind))
+  return codes.size === 1 ? ([...codes][0] as number) : EXIT.provider
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))
+  return Buffer.concat(chunks)
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod'
+import { ConfigError } from '../errors.js'
+import { PROVIDER_NAMES } from '../providers/types.js'
+
+/**
+ * The one config schema. Defaults live here and only here (not in commander), so that a flag's
+ * absence never hides a value from the config file. `.recaptcharc.example` documents every key.
+ */
+
+const providerSettings = z.strictObject({
+  /** API key (YesCaptcha/CapSolver clientKey, Ace Data Cloud bearer token). */
+  apiKey: z.string().min(1).optional(),
+  /** Base URL of the service (China node, a compatible self-hosted service, a test server). */
+  endpoint: z.url().optional(),
+  /** YesCaptcha only: "cn" uses https://cn.yescaptcha.com. */
+  region: z.enum(['intl', 'cn']).optional(),
+})
+
+export const ConfigSchema = z.strictObject({
+  provider: z.enum(PROVIDER_NAMES).default('yescaptcha'),
+  providers: z
+    .strictObject({
+      // nullish: an empty YAML block (`acedata:` with only comments under it) reads as null.
+      yescaptcha: providerSettings.nullish(),
+      acedata: providerSettings.nullish(),
+      capsolver: providerSettings.nullish(),
+    })
+    .default({}),
+  /** 3x3 threshold 0..1 (YesCaptcha): without it the service returns its top three tiles. */
+  confidence: z.number().min(0).max(1).optional(),
+  /** Overall deadline per image in seconds, polling and retries included. */
+  timeout: z.number().positive().max(3600).default(120),
+  /** Deadline of one HTTP request in seconds (default: 30, Ace 130, never above `timeout`). */
+  requestTimeout: z.number().positive().max(3600).optional(),
+  /** Retries of transient failures (429, 5xx, network errors). */
+  retries: z.number().int().min(0).max(20).default(2),
+  /** Images in flight at once in a batch. */
+  concurrency: z.number().int().min(1).max(256).default(4),
+  /** Stop submitting once a batch would spend more than this many points. */
+  maxPoints: z.number().min(0).optional(),
+  /** Output format when no --json/--ndjson/--format is given. */
+  format: z.enum(['table', 'json', 'ndjson', 'csv']).default('table'),
+  /** Permit http:// endpoints on hosts other than loopback. */
+  allowInsecure: z.boolean().default(false),
+  image: z
+    .strictObject({
+      /** Encoding of the image sent: jpeg (small requests) or png. */
+      format: z.enum(['jpeg', 'png']).default('jpeg'),
+      /** JPEG quality 1..100. */
+      quality: z.number().int().min(1).max(100).optional(),
+      /** Largest input file accepted, in bytes. */
+      maxBytes: z.number().int().positive().default(25 * 1024 * 1024),
+      /** Largest decoded image accepted, in pixels (decompression-bomb guard). */
+      maxPixels: z.number().int().positive().default(40_000_000),
+    })
+    .default({ format: 'jpeg', maxBytes: 25 * 1024 * 1024, maxPixels: 40_000_000 }),
+})
+
+export type Config = z.infer<typeof ConfigSchema>
+export type RawConfig = z.input<typeof ConfigSchema>
+
+/** Validate a merged config once; every problem is reported with its dotted key path. */
+export function validateConfig(raw: unknown, origin: string): Config {
+  const result = ConfigSchema.safeParse(raw)
+  if (result.success) return result.data
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)'
+    const keys = 'keys' in issue && Array.isArray(issue.keys) ? ` ${issue.keys.join(', ')}` : ''
+    return `${path}: ${issue.message}${keys}`
+  })
+  throw new ConfigError(`invalid configuration (${origin}): ${problems.join('; ')}`, {
+    hint: 'see .recaptcharc.example for every key and its allowed values',
+  })
+}

@@ -1,0 +1,140 @@
+/**
+ * Error classes and exit codes. Every failure rc2 reports is an Rc2Error with a `kind`
+ * (design §2); the exit code follows from the kind (design §3). Only src/cli.ts turns an
+ * error into a process exit code.
+ */
+
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  config: 3,
+  input: 4,
+  provider: 5,
+  partial: 6,
+  interrupted: 130,
+} as const
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
+
+export const ERROR_KINDS = [
+  'usage',
+  'config',
+  'input',
+  'auth',
+  'balance',
+  'rate_limit',
+  'unsolvable',
+  'provider',
+  'network',
+  'timeout',
+] as const
+export type ErrorKind = (typeof ERROR_KINDS)[number]
+
+/** Exit code per kind. A bad or missing key is a configuration problem the user fixes (3). */
+const KIND_EXIT: Record<ErrorKind, ExitCode> = {
+  usage: EXIT.usage,
+  config: EXIT.config,
+  auth: EXIT.config,
+  input: EXIT.input,
+  balance: EXIT.provider,
+  rate_limit: EXIT.provider,
+  unsolvable: EXIT.provider,
+  provider: EXIT.provider,
+  network: EXIT.provider,
+  timeout: EXIT.provider,
+}
+
+export function exitCodeForKind(kind: ErrorKind): ExitCode {
+  return KIND_EXIT[kind]
+}
+
+export interface Rc2ErrorOptions {
+  /** The provider's own error code, verbatim (ERROR_ZERO_BALANCE, invalid_token, …). */
+  code?: string | undefined
+  /** One sentence the user can act on. */
+  hint?: string | undefined
+  cause?: unknown
+  /** True when retrying the same request may succeed (429, 5xx, network resets). */
+  retryable?: boolean | undefined
+  /** Seconds the service asked us to wait (Retry-After), when it said so. */
+  retryAfterSec?: number | undefined
+  /** The request may have reached the service and been charged although no answer arrived. */
+  mayHaveCharged?: boolean | undefined
+}
+
+export class Rc2Error extends Error {
+  readonly kind: ErrorKind
+  readonly code: string | undefined
+  readonly hint: string | undefined
+  readonly retryable: boolean
+  readonly retryAfterSec: number | undefined
+  readonly mayHaveCharged: boolean
+
+  constructor(kind: ErrorKind, message: string, options: Rc2ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'Rc2Error'
+    this.kind = kind
+    this.code = options.code
+    this.hint = options.hint
+    this.retryable = options.retryable ?? false
+    this.retryAfterSec = options.retryAfterSec
+    this.mayHaveCharged = options.mayHaveCharged ?? false
+  }
+
+  get exitCode(): ExitCode {
+    return exitCodeForKind(this.kind)
+  }
+
+  /** The `error` object of the JSON output contract (design §2). */
+  toJSON(): { kind: ErrorKind; code: string | null; message: string; hint: string | null } {
+    return { kind: this.kind, code: this.code ?? null, message: this.message, hint: this.hint ?? null }
+  }
+}
+
+export class UsageError extends Rc2Error {
+  constructor(message: string, options?: Rc2ErrorOptions) {
+    super('usage', message, options)
+    this.name = 'UsageError'
+  }
+}
+
+export class ConfigError extends Rc2Error {
+  constructor(message: string, options?: Rc2ErrorOptions) {
+    super('config', message, options)
+    this.name = 'ConfigError'
+  }
+}
+
+export class InputError extends Rc2Error {
+  constructor(message: string, options?: Rc2ErrorOptions) {
+    super('input', message, options)
+    this.name = 'InputError'
+  }
+}
+
+/** Any failure of the remote service or the way to it (auth, balance, network, …). */
+export class ProviderError extends Rc2Error {
+  constructor(kind: Exclude<ErrorKind, 'usage' | 'config' | 'input'>, message: string, options?: Rc2ErrorOptions) {
+    super(kind, message, options)
+    this.name = 'ProviderError'
+  }
+}
+
+/** Raised when the user interrupts (SIGINT); maps to exit 130. */
+export class InterruptedError extends Error {
+  constructor() {
+    super('interrupted')
+    this.name = 'InterruptedError'
+  }
+}
+
+export function isRc2Error(value: unknown): value is Rc2Error {
+  return value instanceof Rc2Error
+}
+
+/** Wrap anything thrown into an Rc2Error-compatible view; unknown errors are internal bugs. */
+export function describeError(error: unknown): { message: string; internal: boolean } {
+  if (error instanceof Rc2Error) return { message: error.message, internal: false }
+  if (error instanceof Error) return { message: error.message, internal: true }
+  return { message: String(error), internal: true }
+}

@@ -1,0 +1,181 @@
+/**
+ * Pictures for people: the input with chosen tiles marked (`solve --annotate`, `grid --mark`) or
+ * with every detected tile outlined and numbered (`grid --overlay`). Drawn as one SVG layer
+ * composited over the input; sizes follow the tile size so the marks read at any scale.
+ */
+import { UsageError } from '../errors.js'
+import type { Rect } from '../types.js'
+import { GLYPH_HEIGHT, measureNumber, renderNumberPath } from './glyphs.js'
+import { openPixels, resolveSource } from './load.js'
+import type { ImageSource } from './load.js'
+import { checkTilesInside } from './tiles.js'
+import type { Layout } from './types.js'
+
+/** Chosen tiles: magenta is rare in street photos and stays visible on sky, foliage and asphalt. */
+export const MARK_COLOUR = { r: 0xff, g: 0x2b, b: 0xd6 }
+/** Every tile in the overlay. */
+export const OVERLAY_COLOUR = { r: 0x00, g: 0xe5, b: 0xff }
+/** The crop box in the overlay. */
+export const CROP_COLOUR = { r: 0xff, g: 0xd4, b: 0x00 }
+
+const TINT_OPACITY = 0.18
+const BADGE_OPACITY = 0.82
+
+export interface AnnotateOptions {
+  /** The input's name for messages (default: the path, or "image"). */
+  name?: string | undefined
+  maxBytes?: number | undefined
+  maxPixels?: number | undefined
+}
+
+/** Where and how big the marks of one tile are, in the input's pixels. */
+export interface TileMarkGeometry {
+  /** Width of the coloured outline. */
+  stroke: number
+  /** Width of the dark halo on each side of the outline. */
+  halo: number
+  /** The number badge (dark rounded box) in the tile's top-left corner. */
+  badge: Rect
+  /** Height of the digits inside the badge. */
+  digitHeight: number
+  /** Where the first digit's top-left corner is. */
+  digitX: number
+  digitY: number
+}
+
+/**
+ * Mark sizes for a tile: proportional to the tile's shorter side, with floors so a 100 px tile
+ * still gets a readable number, and the badge placed just inside the outline.
+ */
+export function measureTileMarks(tile: Rect, value: number, strokeRatio = 0.045): TileMarkGeometry {
+  const side = Math.min(tile.width, tile.height)
+  const stroke = Math.max(2, Math.round(side * strokeRatio))
+  const halo = Math.max(1, Math.round(stroke * 0.4))
+  const digitHeight = Math.max(9, Math.round(side * 0.16))
+  const digitStroke = digitStrokeWidth(digitHeight)
+  const pad = Math.max(3, Math.round(digitHeight * 0.35))
+  const scale = digitHeight / GLYPH_HEIGHT
+  const width = Math.round(measureNumber(value) * scale + digitStroke + 2 * pad)
+  const height = Math.round(digitHeight + digitStroke + 2 * pad)
+  const inset = stroke + 2 * halo
+  const badge = { x: tile.x + inset, y: tile.y + inset, width, height }
+  return {
+    stroke,
+    halo,
+    badge,
+    digitHeight,
+    digitX: badge.x + pad + digitStroke / 2,
+    digitY: badge.y + pad + digitStroke / 2,
+  }
+}
+
+function digitStrokeWidth(digitHeight: number): number {
+  return Math.max(1.5, Math.round(digitHeight * 0.16 * 2) / 2)
+}
+
+/** The input with the `chosen` tiles outlined, tinted and numbered; returns PNG bytes. */
+export async function renderAnnotated(
+  source: ImageSource,
+  layout: Layout,
+  chosen: readonly number[],
+  options: AnnotateOptions = {},
+): Promise<Buffer> {
+  const byIndex = new Map(layout.tiles.map((tile) => [tile.index, tile]))
+  const missing = chosen.filter((index) => !byIndex.has(index))
+  if (missing.length > 0) {
+    throw new UsageError(`tile ${missing.join(', ')} is not in the ${layout.grid} grid (tiles 0 to ${layout.tiles.length - 1})`, {
+      hint: 'tiles are numbered from 0, row by row, as the services number them',
+    })
+  }
+  const parts: string[] = []
+  for (const index of [...new Set(chosen)].sort((a, b) => a - b)) {
+    const tile = byIndex.get(index)
+    if (tile === undefined) continue
+    const marks = measureTileMarks(tile, index)
+    parts.push(drawTint(tile, marks, MARK_COLOUR))
+    parts.push(drawOutline(tile, marks, MARK_COLOUR))
+    parts.push(drawBadge(index, marks))
+  }
+  return composite(source, layout, parts, options)
+}
+
+/** The input with every tile outlined and numbered and the crop box shown; returns PNG bytes. */
+export async function renderOverlay(source: ImageSource, layout: Layout, options: AnnotateOptions = {}): Promise<Buffer> {
+  const parts: string[] = [drawCropBox(layout.crop, layout)]
+  for (const tile of layout.tiles) {
+    const marks = measureTileMarks(tile, tile.index, 0.03)
+    parts.push(drawOutline(tile, marks, OVERLAY_COLOUR))
+    parts.push(drawBadge(tile.index, marks))
+  }
+  return composite(source, layout, parts, options)
+}
+
+async function composite(source: ImageSource, layout: Layout, parts: string[], options: AnnotateOptions): Promise<Buffer> {
+  const name = options.name ?? (typeof source === 'string' ? source : 'image')
+  const image = await resolveSource(source, { name, maxBytes: options.maxBytes, maxPixels: options.maxPixels })
+  const { width, height } = image.pixels
+  checkTilesInside(layout, image.pixels, name)
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">` +
+    parts.join('') +
+    '</svg>'
+  return openPixels(image.pixels)
+    .composite([{ input: Buffer.from(svg), left: 0, top: 0 }])
+    .png()
+    .toBuffer()
+}
+
+function rgb(colour: { r: number; g: number; b: number }): string {
+  return `rgb(${colour.r},${colour.g},${colour.b})`
+}
+
+function drawTint(tile: Rect, marks: TileMarkGeometry, colour: typeof MARK_COLOUR): string {
+  const inset = marks.stroke + 2 * marks.halo
+  return `<rect x="${tile.x + inset}" y="${tile.y + inset}" width="${Math.max(0, tile.width - 2 * inset)}" height="${Math.max(0, tile.height - 2 * inset)}" fill="${rgb(colour)}" fill-opacity="${TINT_OPACITY}"/>`
+}
+
+/**
+ * A bright outline with a dark halo on both sides, kept inside the tile so neighbouring tiles
+ * stay untouched: the halo separates it from bright content, the colour from dark content.
+ */
+function drawOutline(tile: Rect, marks: TileMarkGeometry, colour: typeof MARK_COLOUR): string {
+  const { stroke, halo } = marks
+  const offset = halo + stroke / 2
+  const x = tile.x + offset
+  const y = tile.y + offset
+  const w = Math.max(0, tile.width - 2 * offset)
+  const h = Math.max(0, tile.height - 2 * offset)
+  return (
+    `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="#000" stroke-opacity="0.85" stroke-width="${stroke + 2 * halo}"/>` +
+    `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="${rgb(colour)}" stroke-width="${stroke}"/>`
+  )
+}
+
+/** White stroked digits on a dark rounded badge with a thin white rim. */
+function drawBadge(value: number, marks: TileMarkGeometry): string {
+  const { badge, digitHeight } = marks
+  const rim = Math.max(1, Math.round(digitHeight * 0.08))
+  const radius = Math.round(Math.min(badge.width, badge.height) * 0.22)
+  const digits = renderNumberPath(value, marks.digitX, marks.digitY, digitHeight)
+  return (
+    `<rect x="${badge.x + rim / 2}" y="${badge.y + rim / 2}" width="${badge.width - rim}" height="${badge.height - rim}" rx="${radius}" ` +
+    `fill="#000" fill-opacity="${BADGE_OPACITY}" stroke="#fff" stroke-width="${rim}"/>` +
+    `<path d="${digits}" fill="none" stroke="#fff" stroke-width="${digitStrokeWidth(digitHeight)}" stroke-linecap="round" stroke-linejoin="round"/>`
+  )
+}
+
+/** Dashed yellow box with a dark halo around the crop; drawn just outside it when there is room. */
+function drawCropBox(crop: Rect, layout: Layout): string {
+  const side = Math.min(...layout.tiles.map((tile) => Math.min(tile.width, tile.height)), crop.width, crop.height)
+  const stroke = Math.max(2, Math.round(side * 0.025))
+  const dash = stroke * 4
+  const outside = layout.kind === 'payload' ? -stroke : stroke
+  const x = crop.x - outside
+  const y = crop.y - outside
+  const w = crop.width + 2 * outside
+  const h = crop.height + 2 * outside
+  return (
+    `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="#000" stroke-opacity="0.85" stroke-width="${stroke + 2}"/>` +
+    `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="${rgb(CROP_COLOUR)}" stroke-width="${stroke}" stroke-dasharray="${dash} ${dash / 2}"/>`
+  )
+}

@@ -1,0 +1,378 @@
+/**
+ * Finding the tile grid in a screenshot (pure: pixels in, numbers out).
+ *
+ * 1. Light-mask the image: a pixel is "white" when its luma is high and it is not a saturated colour.
+ * 2. Label the non-white connected components (run-length, one pass) and keep the square ones:
+ *    unselected tiles are exactly such squares, separated by white gutters.
+ * 3. From pairs of equal squares in a row or column, estimate pitch (tile + gutter) and side; for each
+ *    estimate and anchor square, try every n x n lattice (n = 3, 4) the anchor could belong to.
+ * 4. Score a lattice by the squares that sit in its cells; reject it when squares also sit in the ring
+ *    of cells around it (the grid goes on) or when cells fall outside the image (cut off).
+ * 5. Fit origin, pitch and side to the matched squares' edges (trimmed least squares), then check
+ *    that every gutter is a straight white line across the band.
+ */
+import type { RawImage } from './types.js'
+
+/** A pixel is white when its lightness is at least this (JPEG gutters are 235-250, tiles rarely this light). */
+export const WHITE_LEVEL = 220
+
+/** Lightness: luma, capped near the smallest channel so saturated yellows and cyans do not count as white. */
+export function computeLightness(image: RawImage): Uint8Array {
+  const { data, width, height, channels } = image
+  const count = width * height
+  const out = new Uint8Array(count)
+  if (channels >= 3) {
+    for (let i = 0, p = 0; i < count; i++, p += channels) {
+      const r = data[p]!
+      const g = data[p + 1]!
+      const b = data[p + 2]!
+      const luma = (77 * r + 150 * g + 29 * b) >> 8
+      let low = r < g ? r : g
+      if (b < low) low = b
+      low += 90
+      out[i] = luma < low ? luma : low > 255 ? 255 : low
+    }
+  } else {
+    for (let i = 0, p = 0; i < count; i++, p += channels) out[i] = data[p]!
+  }
+  return out
+}
+
+/** Bounding box and pixel count of one connected non-white component. */
+export interface Blob {
+  x0: number
+  y0: number
+  /** Exclusive right and bottom edges. */
+  x1: number
+  y1: number
+  area: number
+}
+
+/**
+ * Connected components (4-connected) of pixels darker than `level`, by run-length labelling:
+ * runs of the same component in consecutive rows that overlap are joined with union-find.
+ */
+export function labelDarkBlobs(light: Uint8Array, width: number, height: number, level = WHITE_LEVEL, minSide = 8): Blob[] {
+  let capacity = 1 << 14
+  let runStart = new Int32Array(capacity)
+  let runEnd = new Int32Array(capacity)
+  let runRow = new Int32Array(capacity)
+  let parent = new Int32Array(capacity)
+  let runs = 0
+  const find = (k: number): number => {
+    let root = k
+    while (parent[root] !== root) root = parent[root]!
+    while (parent[k] !== root) {
+      const next = parent[k]!
+      parent[k] = root
+      k = next
+    }
+    return root
+  }
+  let prevFirst = 0
+  let prevLast = 0
+  for (let y = 0; y < height; y++) {
+    const base = y * width
+    const rowFirst = runs
+    let j = prevFirst
+    let x = 0
+    while (x < width) {
+      while (x < width && light[base + x]! >= level) x++
+      if (x >= width) break
+      const start = x
+      while (x < width && light[base + x]! < level) x++
+      if (runs === capacity) {
+        capacity *= 2
+        const grow = (a: Int32Array): Int32Array => {
+          const b = new Int32Array(capacity)
+          b.set(a)
+          return b
+        }
+        runStart = grow(runStart)
+        runEnd = grow(runEnd)
+        runRow = grow(runRow)
+        parent = grow(parent)
+      }
+      const k = runs++
+      runStart[k] = start
+      runEnd[k] = x
+      runRow[k] = y
+      parent[k] = k
+      while (j < prevLast && runEnd[j]! <= start) j++
+      for (let m = j; m < prevLast && runStart[m]! < x; m++) {
+        const a = find(k)
+        const b = find(m)
+        if (a !== b) {
+          if (a < b) parent[b] = a
+          else parent[a] = b
+        }
+      }
+    }
+    prevFirst = rowFirst
+    prevLast = runs
+  }
+  const index = new Int32Array(runs).fill(-1)
+  const blobs: Blob[] = []
+  for (let k = 0; k < runs; k++) {
+    const root = find(k)
+    let b = index[root]!
+    if (b < 0) {
+      b = blobs.length
+      index[root] = b
+      blobs.push({ x0: runStart[k]!, y0: runRow[k]!, x1: runEnd[k]!, y1: runRow[k]! + 1, area: 0 })
+    }
+    const blob = blobs[b]!
+    if (runStart[k]! < blob.x0) blob.x0 = runStart[k]!
+    if (runEnd[k]! > blob.x1) blob.x1 = runEnd[k]!
+    if (runRow[k]! + 1 > blob.y1) blob.y1 = runRow[k]! + 1
+    blob.area += runEnd[k]! - runStart[k]!
+  }
+  return blobs.filter((b) => b.x1 - b.x0 >= minSide && b.y1 - b.y0 >= minSide)
+}
+
+/** A regular n x n lattice of square tiles: cell (i, j) spans [x0 + i*pitch, x0 + i*pitch + side). */
+export interface Lattice {
+  n: 3 | 4
+  x0: number
+  y0: number
+  pitch: number
+  side: number
+}
+
+interface Square {
+  blob: Blob
+  cx: number
+  cy: number
+  side: number
+}
+
+interface Scored {
+  lattice: Lattice
+  /** Squares matched to cells, with their cell. */
+  matches: { square: Square; i: number; j: number }[]
+  ring: number
+  /** Edges (left/right/top/bottom) along which cells leave the image. */
+  outside: Set<'left' | 'right' | 'top' | 'bottom'>
+}
+
+export type LatticeResult =
+  | { status: 'found'; lattice: Lattice; matched: number }
+  | { status: 'partial'; n: 3 | 4; edges: ('left' | 'right' | 'top' | 'bottom')[]; matched: number }
+  | { status: 'none' }
+
+function toSquares(blobs: Blob[]): Square[] {
+  const squares: Square[] = []
+  for (const blob of blobs) {
+    const w = blob.x1 - blob.x0
+    const h = blob.y1 - blob.y0
+    if (w < 12 || h < 12) continue
+    if (Math.max(w, h) > 1.3 * Math.min(w, h)) continue
+    if (blob.area < 0.45 * w * h) continue
+    squares.push({ blob, cx: (blob.x0 + blob.x1) / 2, cy: (blob.y0 + blob.y1) / 2, side: (w + h) / 2 })
+  }
+  return squares
+}
+
+/** Candidate (pitch, side) pairs from squares of equal size lying in one row or one column. */
+function estimatePitches(squares: Square[]): { pitch: number; side: number; votes: number }[] {
+  const estimates: { pitch: number; side: number }[] = []
+  for (let a = 0; a < squares.length; a++) {
+    const sa = squares[a]!
+    for (let b = 0; b < squares.length; b++) {
+      if (a === b) continue
+      const sb = squares[b]!
+      const side = (sa.side + sb.side) / 2
+      if (Math.abs(sa.side - sb.side) > 0.08 * side) continue
+      const along: number[] = []
+      if (Math.abs(sa.blob.y0 - sb.blob.y0) <= 0.1 * side && sb.blob.x0 > sa.blob.x0) {
+        along.push(sb.blob.x0 - sa.blob.x0, sb.blob.x1 - sa.blob.x1)
+      }
+      if (Math.abs(sa.blob.x0 - sb.blob.x0) <= 0.1 * side && sb.blob.y0 > sa.blob.y0) {
+        along.push(sb.blob.y0 - sa.blob.y0, sb.blob.y1 - sa.blob.y1)
+      }
+      for (const d of along) {
+        for (let k = 1; k <= 3; k++) {
+          const pitch = d / k
+          // Gutters are at least a pixel and at most a fifth of a tile.
+          if (pitch >= side + 0.8 && pitch <= side * 1.2) estimates.push({ pitch, side })
+        }
+      }
+    }
+  }
+  estimates.sort((p, q) => p.pitch - q.pitch)
+  const groups: { pitch: number; side: number; votes: number }[] = []
+  let start = 0
+  while (start < estimates.length) {
+    let end = start + 1
+    while (end < estimates.length && estimates[end]!.pitch <= estimates[start]!.pitch * 1.03) end++
+    const slice = estimates.slice(start, end)
+    groups.push({ pitch: median(slice.map((e) => e.pitch)), side: median(slice.map((e) => e.side)), votes: slice.length })
+    start = end
+  }
+  return groups.sort((p, q) => q.votes - p.votes).slice(0, 6)
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+function scoreLattice(lattice: Lattice, squares: Square[], width: number, height: number): Scored {
+  const { n, x0, y0, pitch, side } = lattice
+  const taken = new Set<number>()
+  const matches: Scored['matches'] = []
+  let ring = 0
+  for (const square of squares) {
+    if (square.side < 0.6 * side || square.side > 1.15 * side) continue
+    const fi = (square.cx - x0 - side / 2) / pitch
+    const fj = (square.cy - y0 - side / 2) / pitch
+    const i = Math.round(fi)
+    const j = Math.round(fj)
+    if (Math.abs(fi - i) * pitch > 0.22 * side || Math.abs(fj - j) * pitch > 0.22 * side) continue
+    const inside = i >= 0 && i < n && j >= 0 && j < n
+    if (inside) {
+      if (!taken.has(j * n + i)) {
+        taken.add(j * n + i)
+        matches.push({ square, i, j })
+      }
+    } else if (i >= -1 && i <= n && j >= -1 && j <= n) {
+      ring++
+    }
+  }
+  const outside = new Set<'left' | 'right' | 'top' | 'bottom'>()
+  const tolerance = 2
+  if (x0 < -tolerance) outside.add('left')
+  if (y0 < -tolerance) outside.add('top')
+  if (x0 + (n - 1) * pitch + side > width + tolerance) outside.add('right')
+  if (y0 + (n - 1) * pitch + side > height + tolerance) outside.add('bottom')
+  return { lattice, matches, ring, outside }
+}
+
+/** Least-squares fit of origin, pitch and side to the matched squares' edges, trimming outliers. */
+function fitLattice(scored: Scored): Lattice {
+  const { n } = scored.lattice
+  // Rows: [x0, y0, pitch, side] coefficients and the observed edge.
+  let rows: { a: [number, number, number, number]; v: number }[] = []
+  for (const { square, i, j } of scored.matches) {
+    const b = square.blob
+    rows.push({ a: [1, 0, i, 0], v: b.x0 }, { a: [1, 0, i, 1], v: b.x1 })
+    rows.push({ a: [0, 1, j, 0], v: b.y0 }, { a: [0, 1, j, 1], v: b.y1 })
+  }
+  let fit = scored.lattice
+  for (let round = 0; round < 4; round++) {
+    const solved = solveLeastSquares(rows)
+    if (solved === undefined) break
+    fit = { n, x0: solved[0], y0: solved[1], pitch: solved[2], side: solved[3] }
+    const residuals = rows.map((r) => Math.abs(r.a[0] * solved[0] + r.a[1] * solved[1] + r.a[2] * solved[2] + r.a[3] * solved[3] - r.v))
+    const limit = Math.max(1.5, 2.5 * median(residuals))
+    const kept = rows.filter((_, k) => residuals[k]! <= limit)
+    if (kept.length === rows.length || kept.length < 6) break
+    rows = kept
+  }
+  return fit
+}
+
+function solveLeastSquares(rows: { a: [number, number, number, number]; v: number }[]): [number, number, number, number] | undefined {
+  const m = [0, 1, 2, 3].map(() => [0, 0, 0, 0, 0])
+  for (const { a, v } of rows) {
+    for (let r = 0; r < 4; r++) {
+      for (let c = 0; c < 4; c++) m[r]![c]! += a[r]! * a[c]!
+      m[r]![4]! += a[r]! * v
+    }
+  }
+  // Gaussian elimination with partial pivoting on the 4x5 normal equations.
+  for (let col = 0; col < 4; col++) {
+    let pivot = col
+    for (let r = col + 1; r < 4; r++) if (Math.abs(m[r]![col]!) > Math.abs(m[pivot]![col]!)) pivot = r
+    if (Math.abs(m[pivot]![col]!) < 1e-9) return undefined
+    ;[m[col], m[pivot]] = [m[pivot]!, m[col]!]
+    for (let r = 0; r < 4; r++) {
+      if (r === col) continue
+      const f = m[r]![col]! / m[col]![col]!
+      for (let c = col; c < 5; c++) m[r]![c]! -= f * m[col]![c]!
+    }
+  }
+  return [m[0]![4]! / m[0]![0]!, m[1]![4]! / m[1]![1]!, m[2]![4]! / m[2]![2]!, m[3]![4]! / m[3]![3]!]
+}
+
+/** Every inner gutter must be a straight white line across the band (a few blocked pixels allowed). */
+function checkGutters(lattice: Lattice, light: Uint8Array, width: number, height: number, level: number): boolean {
+  const { n, x0, y0, pitch, side } = lattice
+  if (pitch - side < 0.7) return false
+  const top = Math.max(0, Math.round(y0))
+  const bottom = Math.min(height, Math.round(y0 + (n - 1) * pitch + side))
+  const left = Math.max(0, Math.round(x0))
+  const right = Math.min(width, Math.round(x0 + (n - 1) * pitch + side))
+  if (bottom - top < 8 || right - left < 8) return false
+  for (let k = 0; k < n - 1; k++) {
+    const start = x0 + k * pitch + side
+    let best = 0
+    for (let x = Math.floor(start); x <= Math.ceil(x0 + (k + 1) * pitch) - 1; x++) {
+      if (x < 0 || x >= width) continue
+      let white = 0
+      for (let y = top; y < bottom; y++) if (light[y * width + x]! >= level) white++
+      best = Math.max(best, white / (bottom - top))
+    }
+    if (best < 0.8) return false
+  }
+  for (let k = 0; k < n - 1; k++) {
+    const start = y0 + k * pitch + side
+    let best = 0
+    for (let y = Math.floor(start); y <= Math.ceil(y0 + (k + 1) * pitch) - 1; y++) {
+      if (y < 0 || y >= height) continue
+      let white = 0
+      const row = y * width
+      for (let x = left; x < right; x++) if (light[row + x]! >= level) white++
+      best = Math.max(best, white / (right - left))
+    }
+    if (best < 0.8) return false
+  }
+  return true
+}
+
+/** Look for the challenge's tile lattice in a light mask of the image. */
+export function findLattice(light: Uint8Array, width: number, height: number, level = WHITE_LEVEL): LatticeResult {
+  const squares = toSquares(labelDarkBlobs(light, width, height, level))
+  if (squares.length < 3) return { status: 'none' }
+  const complete: Scored[] = []
+  const partial: Scored[] = []
+  const seen = new Set<string>()
+  for (const { pitch, side } of estimatePitches(squares)) {
+    const anchors = squares.filter((s) => s.side >= 0.85 * side && s.side <= 1.12 * side)
+    for (const anchor of anchors) {
+      for (const n of [3, 4] as const) {
+        for (let j = 0; j < n; j++) {
+          for (let i = 0; i < n; i++) {
+            const x0 = anchor.blob.x0 - i * pitch
+            const y0 = anchor.blob.y0 - j * pitch
+            const key = `${n}:${Math.round(x0 / (side / 4))}:${Math.round(y0 / (side / 4))}:${Math.round(pitch)}`
+            if (seen.has(key)) continue
+            seen.add(key)
+            const scored = scoreLattice({ n, x0, y0, pitch, side }, squares, width, height)
+            if (scored.ring > 0) continue
+            if (scored.outside.size === 0) {
+              if (scored.matches.length >= Math.ceil(0.5 * n * n)) complete.push(scored)
+            } else if (scored.matches.length >= 3) {
+              partial.push(scored)
+            }
+          }
+        }
+      }
+    }
+  }
+  // Best first: the larger share of cells holding a tile, then more tiles.
+  complete.sort((a, b) => b.matches.length / b.lattice.n ** 2 - a.matches.length / a.lattice.n ** 2 || b.matches.length - a.matches.length)
+  for (const candidate of complete.slice(0, 12)) {
+    const fitted = fitLattice(candidate)
+    const rescored = scoreLattice(fitted, squares, width, height)
+    if (rescored.ring > 0 || rescored.outside.size > 0 || rescored.matches.length < Math.ceil(0.5 * fitted.n ** 2)) continue
+    if (!checkGutters(fitted, light, width, height, level)) continue
+    return { status: 'found', lattice: fitted, matched: rescored.matches.length }
+  }
+  const cut = partial.sort((a, b) => b.matches.length - a.matches.length)[0]
+  if (cut !== undefined && cut.matches.length >= 4) {
+    return { status: 'partial', n: cut.lattice.n, edges: [...cut.outside], matched: cut.matches.length }
+  }
+  return { status: 'none' }
+}

@@ -1,0 +1,180 @@
+/**
+ * Where the challenge is in an input picture (pure: decoded pixels in, rectangles out; no sharp).
+ *
+ * Exported:
+ * - detectLayout(image, hints?)   the layout of any input: payload, tile-area capture, widget, page
+ * - payloadLayout(grid, w, h?)    the standard cells of a payload of that size (3x3: 100 px cells,
+ *                                 4x4: edges at round(i * size / 4), 1x1: the whole image)
+ * - gridForPayloadSize(w, h)      the grid a standard payload size implies (300, 450, 100), if any
+ * - latticeLayout(kind, lattice)  tile rectangles of a fitted lattice (used by detectLayout)
+ * The lattice search itself lives in detect-grid.ts.
+ */
+import { InputError, UsageError } from '../errors.js'
+import type { Grid, Rect, TileRect } from '../types.js'
+import { GRID_SIDE } from '../types.js'
+import type { Lattice } from './detect-grid.js'
+import { computeLightness, findLattice, labelDarkBlobs, WHITE_LEVEL } from './detect-grid.js'
+import type { DetectHints, InputKind, Layout, RawImage } from './types.js'
+
+const STANDARD: Record<number, Grid> = { 300: '3x3', 450: '4x4', 100: '1x1' }
+
+/** The grid a payload of exactly this size is (300 -> 3x3, 450 -> 4x4, 100 -> 1x1), if any. */
+export function gridForPayloadSize(width: number, height: number): Grid | undefined {
+  return width === height ? STANDARD[width] : undefined
+}
+
+function makeTile(index: number, x: number, y: number, right: number, bottom: number): TileRect {
+  return { index, x, y, width: right - x, height: bottom - y, cx: Math.round((x + right - 1) / 2), cy: Math.round((y + bottom - 1) / 2) }
+}
+
+/** The cells of a payload `width` x `height` for `grid`: edges at round(i * size / n), no gutters. */
+export function payloadLayout(grid: Grid, width: number, height: number = width): Layout {
+  const n = GRID_SIDE[grid]
+  const tiles: TileRect[] = []
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) {
+      const x = Math.round((i * width) / n)
+      const y = Math.round((j * height) / n)
+      tiles.push(makeTile(j * n + i, x, y, Math.round(((i + 1) * width) / n), Math.round(((j + 1) * height) / n)))
+    }
+  }
+  return { kind: 'payload', grid, crop: { x: 0, y: 0, width, height }, tiles }
+}
+
+/** Tile rectangles of a fitted lattice, rounded to whole pixels, row-major. */
+export function latticeLayout(kind: InputKind, lattice: Lattice): Layout {
+  const { n, x0, y0, pitch, side } = lattice
+  const tiles: TileRect[] = []
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) {
+      const x = Math.round(x0 + i * pitch)
+      const y = Math.round(y0 + j * pitch)
+      tiles.push(makeTile(j * n + i, x, y, Math.round(x0 + i * pitch + side), Math.round(y0 + j * pitch + side)))
+    }
+  }
+  const last = tiles[tiles.length - 1]!
+  const first = tiles[0]!
+  const crop: Rect = { x: first.x, y: first.y, width: last.x + last.width - first.x, height: last.y + last.height - first.y }
+  return { kind, grid: n === 3 ? '3x3' : '4x4', crop, tiles }
+}
+
+const OVERLAY_HINT = (name: string): string => `run \`rc2 grid ${name} --overlay out.png\` to see what rc2 found`
+
+/** Nearly square: a screenshot of a square may be off by a pixel or two. */
+function isNearlySquare(width: number, height: number): boolean {
+  return Math.abs(width - height) <= Math.max(2, 0.02 * Math.max(width, height))
+}
+
+/** Widget (blue header just above the tiles), tile area only (thin margin), or a page around it. */
+function classifyCapture(image: RawImage, crop: Rect, pitch: number): InputKind {
+  const extraW = image.width - crop.width
+  const extraH = image.height - crop.height
+  if (extraW <= 0.2 * crop.width && extraH <= 0.2 * crop.height) return 'tiles'
+  const header = hasHeaderAbove(image, crop, pitch)
+  if (header && extraW <= 0.2 * crop.width && extraH <= 0.8 * crop.height) return 'widget'
+  return 'page'
+}
+
+/** Mostly header blue (#1a73e8 or the older #4a90e2) in a strip starting a few pixels above the tiles. */
+function hasHeaderAbove(image: RawImage, crop: Rect, pitch: number): boolean {
+  const { data, width, channels } = image
+  if (channels < 3) return false
+  const bottom = Math.round(crop.y - 0.12 * pitch)
+  const top = Math.max(0, Math.round(crop.y - 0.45 * pitch))
+  if (bottom - top < 2) return false
+  let blue = 0
+  let total = 0
+  const step = Math.max(1, Math.round(pitch / 40))
+  for (let y = top; y < bottom; y += step) {
+    for (let x = crop.x; x < crop.x + crop.width; x += step) {
+      const p = (y * width + x) * channels
+      const r = data[p]!
+      const g = data[p + 1]!
+      const b = data[p + 2]!
+      total++
+      if (b > 150 && b > r + 60 && b > g + 20) blue++
+    }
+  }
+  // The header carries white text, so half blue is plenty.
+  return total > 0 && blue / total >= 0.4
+}
+
+function describeSize(image: RawImage): string {
+  return `${image.width}x${image.height}`
+}
+
+/** Raise when the caller's grid disagrees with the grid the picture clearly shows. */
+function checkHint(found: Grid, hints: DetectHints, name: string): void {
+  if (hints.grid === undefined || hints.grid === found) return
+  if (hints.gridSource === 'sentence') {
+    throw new InputError(`the question's sentence means a ${hints.grid} grid, but ${name} shows a ${found} grid`, {
+      hint: 'check that the question belongs to this screenshot, or pass --grid to say which grid it is',
+    })
+  }
+  throw new UsageError(`--grid ${hints.grid} conflicts with the ${found} grid found in ${name}`, {
+    hint: `drop --grid (or pass --grid ${found}); ${OVERLAY_HINT(name)}`,
+  })
+}
+
+/** A capture of one tile alone (1x1 hint): the image itself, or a single large square on a margin. */
+function findSingleTile(image: RawImage, light: Uint8Array): Layout | undefined {
+  const blobs = labelDarkBlobs(light, image.width, image.height, WHITE_LEVEL, 16)
+  let best: Rect | undefined
+  for (const b of blobs) {
+    const w = b.x1 - b.x0
+    const h = b.y1 - b.y0
+    if (!isNearlySquare(w, h) || w * h < 0.4 * image.width * image.height) continue
+    if (best === undefined || w * h > best.width * best.height) best = { x: b.x0, y: b.y0, width: w, height: h }
+  }
+  if (best === undefined) return undefined
+  const tile = makeTile(0, best.x, best.y, best.x + best.width, best.y + best.height)
+  return { kind: 'tiles', grid: '1x1', crop: { ...best }, tiles: [tile] }
+}
+
+/**
+ * Where the challenge's tiles are in `image`, in its own pixels.
+ *
+ * A payload of a standard size (300, 450, 100 square) maps straight to its cells; a `--grid` flag
+ * may re-read it as another grid (it shows no gutters to contradict the flag), the sentence may not.
+ * Anything else is searched for a grid of tiles separated by white gutters. Without one, a square
+ * image is a payload of the hinted grid, scaled; with no hint that is an InputError naming --grid.
+ *
+ * Throws InputError (no grid, grid cut off at an edge, non-standard size without a grid) or
+ * UsageError (--grid contradicts the grid in the picture).
+ */
+export function detectLayout(image: RawImage, hints: DetectHints = {}): Layout {
+  const name = hints.name ?? 'the image'
+  const { width, height } = image
+  const standard = gridForPayloadSize(width, height)
+  if (standard !== undefined) {
+    const grid = hints.grid !== undefined && hints.gridSource !== 'sentence' ? hints.grid : standard
+    return payloadLayout(grid, width, height)
+  }
+
+  const light = computeLightness(image)
+  const result = findLattice(light, width, height)
+  if (result.status === 'found') {
+    const probe = latticeLayout('tiles', result.lattice)
+    checkHint(probe.grid, hints, name)
+    return { ...probe, kind: classifyCapture(image, probe.crop, result.lattice.pitch) }
+  }
+  if (result.status === 'partial') {
+    const edges = result.edges.join(' and ')
+    throw new InputError(`${name} shows only part of the challenge: its tile grid is cut off at the ${edges} edge`, {
+      hint: 'capture the whole challenge, every tile included, and try again',
+    })
+  }
+  if (hints.grid !== undefined && isNearlySquare(width, height)) return payloadLayout(hints.grid, width, height)
+  if (hints.grid === '1x1') {
+    const single = findSingleTile(image, light)
+    if (single !== undefined) return single
+  }
+  if (width === height) {
+    throw new InputError(
+      `${name} is ${describeSize(image)}, not a standard challenge size (100, 300 or 450); pass --grid 3x3|4x4|1x1 to scale it`,
+      { hint: `if it is a screenshot, ${OVERLAY_HINT(name)}` },
+    )
+  }
+  throw new InputError(`no challenge tile grid found in ${name} (${describeSize(image)})`, { hint: OVERLAY_HINT(name) })
+}
+

@@ -1,0 +1,204 @@
+/**
+ * Turning any accepted input into the image the services expect: find the layout (standard
+ * payload or detected capture), rebuild the 100/300/450 payload, encode it.
+ */
+import { extname } from 'node:path'
+import { GRID_SIZE } from '../types.js'
+import type { Grid, Rect, TileRect } from '../types.js'
+import { UsageError } from '../errors.js'
+import { detectLayout, payloadLayout } from './detect.js'
+import { encodeImage, mimeOf, toBase64, writeImageFile } from './encode.js'
+import type { OutputFormat } from './encode.js'
+import { resolveSource } from './load.js'
+import type { ImageFormat, ImageSource, LoadedImage, LoadOptions } from './load.js'
+import { rebuildPayload } from './tiles.js'
+import type { InputKind, Layout, PreparedImage } from './types.js'
+
+export interface LocateOptions extends LoadOptions {
+  /** The grid from `--grid` or from the question sentence. */
+  grid?: Grid | undefined
+  gridSource?: 'flag' | 'sentence' | undefined
+}
+
+export interface PrepareOptions extends LocateOptions {
+  /** Encoding of the image sent (default jpeg). */
+  format?: OutputFormat | undefined
+  /** JPEG quality 1-100 (default 85). */
+  quality?: number | undefined
+}
+
+export interface LocatedImage {
+  image: LoadedImage
+  layout: Layout
+}
+
+/** A JPEG at least this large is re-encoded even at a standard size (keeps requests small). */
+const PASS_THROUGH_MAX_BYTES = 200 * 1024
+
+const STANDARD_GRIDS: ReadonlyMap<number, Grid> = new Map(
+  (Object.keys(GRID_SIZE) as Grid[]).map((grid) => [GRID_SIZE[grid], grid]),
+)
+
+/** The grid a standard payload size implies (300 -> 3x3, 450 -> 4x4, 100 -> 1x1), if any. */
+export function gridOfPayloadSize(width: number, height: number): Grid | undefined {
+  return width === height ? STANDARD_GRIDS.get(width) : undefined
+}
+
+/** Load the input (unless already loaded) and find where the challenge is in it. */
+export async function locateImage(source: ImageSource, options: LocateOptions): Promise<LocatedImage> {
+  const image = await resolveSource(source, options)
+  return { image, layout: resolveLayout(image, options) }
+}
+
+/**
+ * The layout of a loaded image. A standard payload size is authoritative: a `--grid` flag that
+ * contradicts it is an error, while a grid read from the sentence yields to it (the same sentence
+ * accompanies both the 300 px payload and the 100 px replacement tiles of a dynamic challenge).
+ */
+export function resolveLayout(image: LoadedImage, options: LocateOptions): Layout {
+  const standard = gridOfPayloadSize(image.width, image.height)
+  if (standard === undefined) {
+    return detectLayout(image.pixels, { grid: options.grid, gridSource: options.gridSource, name: options.name })
+  }
+  if (options.grid !== undefined && options.grid !== standard && options.gridSource !== 'sentence') {
+    throw new UsageError(
+      `--grid ${options.grid} conflicts with ${options.name}, a ${image.width}x${image.height} payload (${standard})`,
+      { hint: `drop --grid (rc2 reads the grid from the payload size) or pass --grid ${standard}` },
+    )
+  }
+  return payloadLayout(standard, image.width)
+}
+
+interface PreparedPayload {
+  prepared: PreparedImage
+  buffer: Buffer
+  /** True when the input's own bytes are sent unchanged. */
+  passThrough: boolean
+  image: LoadedImage
+}
+
+/** Prepare `source` for a recognition service: standard size, bare base64, layout recorded. */
+export async function prepareImage(source: ImageSource, options: PrepareOptions): Promise<PreparedImage> {
+  return (await preparePayload(source, options)).prepared
+}
+
+async function preparePayload(source: ImageSource, options: PrepareOptions): Promise<PreparedPayload> {
+  const quality = checkQuality(options.quality)
+  const format = options.format ?? 'jpeg'
+  const { image, layout } = await locateImage(source, options)
+  const size = GRID_SIZE[layout.grid]
+  const passThrough = canPassThrough(image, layout, format, quality)
+  let buffer: Buffer
+  if (passThrough) {
+    buffer = image.buffer
+  } else {
+    const pixels = await rebuildPayload(image.pixels, layout)
+    buffer = (await encodeImage(pixels, { format, quality })).buffer
+  }
+  const prepared: PreparedImage = {
+    base64: toBase64(buffer),
+    mime: mimeOf(format),
+    bytes: buffer.length,
+    grid: layout.grid,
+    size,
+    inputFormat: image.format,
+    inputWidth: image.width,
+    inputHeight: image.height,
+    layout,
+  }
+  return { prepared, buffer, passThrough, image }
+}
+
+/**
+ * A standard-size baseline sRGB JPEG with no orientation to apply is sent as it came: it is what
+ * the page served, and re-encoding would only lose detail.
+ */
+function canPassThrough(image: LoadedImage, layout: Layout, format: OutputFormat, quality: number | undefined): boolean {
+  const size = GRID_SIZE[layout.grid]
+  return (
+    format === 'jpeg' &&
+    quality === undefined &&
+    image.format === 'jpeg' &&
+    image.width === size &&
+    image.height === size &&
+    image.orientation === 1 &&
+    !image.progressive &&
+    (image.space === 'srgb' || image.space === 'b-w') &&
+    image.bytes <= PASS_THROUGH_MAX_BYTES
+  )
+}
+
+function checkQuality(quality: number | undefined): number | undefined {
+  if (quality === undefined) return undefined
+  if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
+    throw new UsageError(`--quality must be a whole number from 1 to 100, got ${String(quality)}`, {
+      hint: 'leave it out for the default (85)',
+    })
+  }
+  return quality
+}
+
+/** What `rc2 resize --json` prints about one written image. */
+export interface ResizeResult {
+  input: string
+  output: string
+  kind: InputKind
+  grid: Grid
+  /** Side in pixels of the image written. */
+  size: number
+  format: OutputFormat
+  bytes: number
+  /** True when the input's bytes were written unchanged (a standard JPEG payload). */
+  passThrough: boolean
+  inputFormat: ImageFormat
+  inputWidth: number
+  inputHeight: number
+  /** Bounding box of the tiles in the input. */
+  crop: Rect
+  /** Each tile's rectangle in the input, without gutters. */
+  tiles: TileRect[]
+}
+
+/**
+ * Prepare `source` and write it to `out`. The format comes from `options.format`, else from the
+ * extension of `out` (.png, .jpg/.jpeg), else JPEG.
+ */
+export async function resizeToFile(source: ImageSource, out: string, options: PrepareOptions): Promise<ResizeResult> {
+  const format = chooseOutputFormat(out, options.format)
+  const { prepared, buffer, passThrough, image } = await preparePayload(source, { ...options, format })
+  await writeImageFile(out, buffer, '-o')
+  const { layout } = prepared
+  return {
+    input: options.name,
+    output: out,
+    kind: layout.kind,
+    grid: layout.grid,
+    size: prepared.size,
+    format,
+    bytes: prepared.bytes,
+    passThrough,
+    inputFormat: image.format,
+    inputWidth: image.width,
+    inputHeight: image.height,
+    crop: layout.crop,
+    tiles: layout.tiles,
+  }
+}
+
+/** Output format for `out`; an extension that says otherwise than --format is refused. */
+export function chooseOutputFormat(out: string, format: OutputFormat | undefined): OutputFormat {
+  const extension = extname(out).toLowerCase()
+  const fromName: OutputFormat | undefined =
+    extension === '.png' ? 'png' : extension === '.jpg' || extension === '.jpeg' ? 'jpeg' : undefined
+  if (format !== undefined && fromName !== undefined && format !== fromName) {
+    throw new UsageError(`-o ${out} names a ${fromName.toUpperCase()} file but --format is ${format}`, {
+      hint: `name the file .${format === 'png' ? 'png' : 'jpg'} or drop --format`,
+    })
+  }
+  if (format === undefined && fromName === undefined && extension !== '') {
+    throw new UsageError(`-o ${out}: rc2 resize writes JPEG or PNG, not ${extension}`, {
+      hint: 'name the file .jpg or .png, or pass --format jpeg|png',
+    })
+  }
+  return format ?? fromName ?? 'jpeg'
+}

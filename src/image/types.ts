@@ -1,0 +1,54 @@
+import type { Grid, Rect, TileRect } from '../types.js'
+
+/** Decoded pixels handed to the pure detection code: row-major, `channels` bytes per pixel. */
+export interface RawImage {
+  data: Uint8Array
+  width: number
+  height: number
+  channels: 1 | 2 | 3 | 4
+}
+
+/**
+ * What kind of picture the input is:
+ * - payload: the image the page downloads (300/450/100 square, or another square with the grid known);
+ * - tiles:   a capture of the tile area only (white gutters, thin margin);
+ * - widget:  a capture of the challenge widget (blue header, tiles, footer);
+ * - page:    a larger capture with the widget somewhere on it.
+ */
+export type InputKind = 'payload' | 'tiles' | 'widget' | 'page'
+
+/** Where the challenge is in the input, in the input's own pixels. */
+export interface Layout {
+  kind: InputKind
+  grid: Grid
+  /** Bounding box of all tiles (gutters between tiles included, outer margin excluded). */
+  crop: Rect
+  /** One rectangle per tile, row-major, without gutters. */
+  tiles: TileRect[]
+}
+
+/** Hints that narrow detection: the grid from `--grid` or from the question sentence. */
+export interface DetectHints {
+  grid?: Grid | undefined
+  /** Where the grid hint came from, for the message when it conflicts with the picture. */
+  gridSource?: 'flag' | 'sentence' | undefined
+  /** The input's name (file path or "stdin"), for error messages. */
+  name?: string | undefined
+}
+
+/** The image as it will be sent, plus where it came from. */
+export interface PreparedImage {
+  /** Bare base64 (no data: prefix) of the encoded image. */
+  base64: string
+  mime: 'image/jpeg' | 'image/png'
+  /** Encoded size in bytes. */
+  bytes: number
+  grid: Grid
+  /** Side in pixels of the image sent (100, 300 or 450). */
+  size: number
+  /** Format sniffed from the input's content (jpeg, png, webp, gif, tiff, heif/avif). */
+  inputFormat: string
+  inputWidth: number
+  inputHeight: number
+  layout: Layout
+}

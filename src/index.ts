@@ -1,0 +1,85 @@
+/**
+ * rc2 as a library: the same steps the CLI runs, as functions.
+ *
+ *   import { solve } from 'rc2'
+ *   const result = await solve('captcha.png', { question: 'cars', apiKey: process.env.RC2_API_KEY })
+ *   console.log(result.objects, result.clicks)
+ */
+import { ConfigError } from './errors.js'
+import { prepareImage } from './image/prepare.js'
+import { createProvider } from './providers/index.js'
+import type { ProviderName } from './providers/types.js'
+import { lookupQuestion } from './questions/lookup.js'
+import type { QuestionMatch } from './questions/types.js'
+import type { DryRunResult, SolveSuccess } from './solve/result.js'
+import { solveOne } from './solve/solve-one.js'
+import type { Grid } from './types.js'
+
+export { prepareImage, createProvider, lookupQuestion }
+export { runBatch } from './solve/batch.js'
+export { checkQuestion } from './questions/lookup.js'
+export { Rc2Error, UsageError, ConfigError, InputError, ProviderError, EXIT, type ErrorKind } from './errors.js'
+export type { Grid, Rect, TileRect, Click } from './types.js'
+export type { Layout, PreparedImage, InputKind } from './image/types.js'
+export type { Provider, ProviderName, ProviderOptions, RecognitionRequest, RecognitionResult, BalanceResult } from './providers/types.js'
+export type { QuestionEntry, QuestionMatch, Lang } from './questions/types.js'
+export type { SolveResult, SolveSuccess, SolveFailure, DryRunResult } from './solve/result.js'
+
+export interface SolveOptions {
+  /** `/m/` id, a name in any supported language, or the instruction sentence. */
+  question: string | QuestionMatch
+  provider?: ProviderName
+  /** Defaults to RC2_API_KEY from the environment. */
+  apiKey?: string
+  endpoint?: string
+  region?: 'intl' | 'cn'
+  grid?: Grid
+  confidence?: number
+  /** Overall deadline in ms (default 120 000). */
+  timeoutMs?: number
+  retries?: number
+  /** Prepare and describe the request without sending it (no key needed). */
+  dryRun?: boolean
+  /** Write a PNG of the input with the chosen tiles marked. */
+  annotatePath?: string
+  /** Send even when the services are not known to accept the question for the grid. */
+  force?: boolean
+  allowInsecure?: boolean
+  signal?: AbortSignal
+}
+
+/** Solve one challenge image (a path or its bytes). Throws an Rc2Error on failure. */
+export async function solve(input: string | Buffer, options: SolveOptions): Promise<SolveSuccess | DryRunResult> {
+  const question = typeof options.question === 'string' ? lookupQuestion(options.question) : options.question
+  const providerName = options.provider ?? 'yescaptcha'
+  let provider
+  if (options.dryRun !== true) {
+    const apiKey = options.apiKey ?? process.env.RC2_API_KEY
+    if (apiKey === undefined || apiKey === '') {
+      throw new ConfigError(`no API key for ${providerName}`, { hint: 'pass apiKey, or set RC2_API_KEY' })
+    }
+    provider = createProvider(providerName, {
+      apiKey,
+      endpoint: options.endpoint,
+      region: options.region,
+      retries: options.retries,
+      allowInsecure: options.allowInsecure,
+    })
+  }
+  return solveOne({
+    source: input,
+    input: typeof input === 'string' ? input : '-',
+    question,
+    grid: options.grid,
+    force: options.force,
+    providerName,
+    provider,
+    endpoint: options.endpoint,
+    region: options.region,
+    confidence: options.confidence,
+    timeoutMs: options.timeoutMs ?? 120_000,
+    dryRun: options.dryRun,
+    annotatePath: options.annotatePath,
+    signal: options.signal,
+  })
+}

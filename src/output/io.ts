@@ -1,0 +1,82 @@
+import { Chalk, type ChalkInstance } from 'chalk'
+import type { Writable } from 'node:stream'
+
+/**
+ * The one place that writes to stdout and stderr. stdout carries results only; warnings, progress,
+ * verbose logs and errors go to stderr. Colour is decided per stream.
+ */
+export interface OutputOptions {
+  stdout: Writable & { isTTY?: boolean }
+  stderr: Writable & { isTTY?: boolean }
+  /** false for --no-color / NO_COLOR; undefined = decide from the terminal. */
+  color?: boolean | undefined
+  verbose?: boolean | undefined
+  env?: Readonly<Record<string, string | undefined>>
+}
+
+export class Output {
+  readonly stdout: OutputOptions['stdout']
+  readonly stderr: OutputOptions['stderr']
+  /** Colours for what goes to stdout / stderr (level 0 when not a colour terminal). */
+  readonly color: ChalkInstance
+  readonly colorErr: ChalkInstance
+  readonly verboseEnabled: boolean
+  private secrets: string[] = []
+
+  constructor(options: OutputOptions) {
+    this.stdout = options.stdout
+    this.stderr = options.stderr
+    const env = options.env ?? {}
+    const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== ''
+    const allowed = options.color !== false && (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.FORCE_COLOR !== '0'
+    const level = (tty: boolean | undefined): 0 | 1 => (allowed && (tty === true || forced) ? 1 : 0)
+    this.color = new Chalk({ level: level(this.stdout.isTTY) })
+    this.colorErr = new Chalk({ level: level(this.stderr.isTTY) })
+    this.verboseEnabled = options.verbose === true
+  }
+
+  get stdoutIsTTY(): boolean {
+    return this.stdout.isTTY === true
+  }
+
+  get stderrIsTTY(): boolean {
+    return this.stderr.isTTY === true
+  }
+
+  /** Values that must never be printed (API keys); every stderr/stdout line is scrubbed of them. */
+  addSecret(secret: string | undefined): void {
+    if (secret !== undefined && secret.length >= 4 && !this.secrets.includes(secret)) this.secrets.push(secret)
+  }
+
+  redact(text: string): string {
+    let out = text
+    for (const secret of this.secrets) out = out.split(secret).join('***')
+    return out
+  }
+
+  /** A result line or block for stdout (a newline is added). */
+  result(text: string): void {
+    this.stdout.write(this.redact(text) + '\n')
+  }
+
+  /** A line for stderr. */
+  info(text: string): void {
+    this.stderr.write(this.redact(text) + '\n')
+  }
+
+  warn(text: string): void {
+    this.stderr.write(this.redact(`${this.colorErr.yellow('warning:')} ${text}`) + '\n')
+  }
+
+  verbose(text: string): void {
+    if (this.verboseEnabled) this.stderr.write(this.redact(this.colorErr.dim(`[verbose] ${text}`)) + '\n')
+  }
+
+  /** An error for the user: one line, then its hint. */
+  error(message: string, hint?: string | null): void {
+    this.stderr.write(this.redact(`${this.colorErr.red('rc2: error:')} ${message}`) + '\n')
+    if (hint !== undefined && hint !== null && hint !== '') {
+      this.stderr.write(this.redact(`${this.colorErr.dim('hint:')} ${hint}`) + '\n')
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import type { BatchProgress, BatchSummary } from '../solve/batch.js'
+import type { Output } from './io.js'
+
+/** A spinner line on stderr while a batch runs; only on a terminal, never on stdout. */
+export interface Progress {
+  update(state: BatchProgress): void
+  /** Print a line above the spinner (warnings while it spins). */
+  stop(): void
+}
+
+export async function startProgress(out: Output, env: Readonly<Record<string, string | undefined>>, total: number): Promise<Progress> {
+  const enabled = out.stderrIsTTY && env.CI === undefined && total > 0
+  if (!enabled) return { update() {}, stop() {} }
+  const { default: ora } = await import('ora')
+  const started = Date.now()
+  const spinner = ora({ stream: out.stderr, text: `0/${total}`, discardStdin: false }).start()
+  return {
+    update(state) {
+      const seconds = Math.max(0.001, (Date.now() - started) / 1000)
+      const rate = (state.done / seconds).toFixed(1)
+      spinner.text = `${state.done}/${state.total} done · ${state.ok} ok · ${state.failed} failed · ${state.points} points · ${rate}/s · ${state.inFlight} in flight`
+    },
+    stop() {
+      spinner.stop()
+    },
+  }
+}
+
+/** One line for stderr after a batch: what was solved, what failed and why, what it cost, how fast. */
+export function renderSummary(summary: BatchSummary): string {
+  const failed = Object.entries(summary.failedByKind)
+    .map(([kind, n]) => `${n} ${kind}`)
+    .join(', ')
+  const parts = [
+    `${summary.solved}/${summary.total} solved`,
+    summary.failed > 0 ? `${summary.failed} failed (${failed})` : '0 failed',
+    `${summary.points} points`,
+    summary.latencyMs.p50 === null ? undefined : `p50 ${summary.latencyMs.p50} ms, p95 ${summary.latencyMs.p95} ms`,
+    `${(summary.wallMs / 1000).toFixed(1)} s`,
+  ]
+  if (summary.skipped > 0) parts.push(`${summary.skipped} already solved (--resume)`)
+  if (summary.unsentBudget > 0) parts.push(`${summary.unsentBudget} not sent (--max-points)`)
+  if (summary.unsentStopped > 0) parts.push(`${summary.unsentStopped} not sent (batch stopped)`)
+  if (summary.interrupted > 0) parts.push(`${summary.interrupted} not finished (interrupted)`)
+  if (summary.extraPaidCalls > 0) parts.push(`${summary.extraPaidCalls} call(s) may have been charged twice`)
+  return parts.filter((p) => p !== undefined).join(' · ')
+}

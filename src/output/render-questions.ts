@@ -1,0 +1,173 @@
+/**
+ * Renderers for `rc2 questions`: the table, a sentence's parse, and their JSON shapes.
+ * Pure: data in, strings or plain objects out.
+ */
+import { Chalk, type ChalkInstance } from 'chalk'
+import Table from 'cli-table3'
+import type { QuestionEntry, QuestionMatch, Lang } from '../questions/types.js'
+import { GRIDS, type Grid } from '../types.js'
+
+/** English names of the table's languages, for "English sentence", "Japanese name". */
+export const LANG_NAMES: Record<Lang, string> = {
+  en: 'English',
+  'zh-CN': 'Chinese (simplified)',
+  es: 'Spanish',
+  fr: 'French',
+  it: 'Italian',
+  'pt-BR': 'Portuguese (Brazil)',
+  ru: 'Russian',
+  tr: 'Turkish',
+  ja: 'Japanese',
+  ko: 'Korean',
+  de: 'German',
+  nl: 'Dutch',
+  'zh-TW': 'Chinese (Taiwan)',
+  'zh-HK': 'Chinese (Hong Kong)',
+  uk: 'Ukrainian',
+}
+
+function chalkFor(color: boolean | undefined): ChalkInstance {
+  // An explicit instance: the caller decides about colour, not chalk's own terminal detection.
+  return new Chalk({ level: color === true ? 1 : 0 })
+}
+
+/** "3x3 4x4? 1x1": accepted grids, `?` where support is undocumented, rejected ones left out. */
+export function renderGrids(grids: Record<Grid, boolean | null>): string {
+  const parts = GRIDS.filter((g) => grids[g] !== false).map((g) => (grids[g] === null ? `${g}?` : g))
+  return parts.length > 0 ? parts.join(' ') : '—'
+}
+
+function localName(entry: QuestionEntry, lang: Lang | undefined): string {
+  if (lang === undefined) return entry.zh === '' ? '—' : entry.zh
+  const names = entry.names[lang] ?? []
+  return names.length > 0 ? names.join(', ') : '—'
+}
+
+export interface QuestionsTableOptions {
+  /** Language of the third column; Chinese (the services' names) by default. */
+  lang?: Lang
+  color?: boolean
+  /** Terminal width: long names wrap to fit. */
+  width?: number
+}
+
+/** The question table: id, English, a second language, grids, status; one line of totals. */
+export function renderQuestionsTable(entries: readonly QuestionEntry[], options: QuestionsTableOptions = {}): string {
+  const c = chalkFor(options.color)
+  const localHead = options.lang === undefined ? 'Chinese' : LANG_NAMES[options.lang]
+  const statusColor = { service: c.green, recaptcha: c.yellow, legacy: c.dim }
+  const widths = options.width === undefined ? undefined : columnWidths(options.width)
+  const table = new Table({
+    head: ['id', 'English', localHead, 'grids', 'status'],
+    style: { head: options.color === true ? ['cyan'] : [], border: options.color === true ? ['grey'] : [] },
+    // No rule between rows: the full table has over a hundred of them.
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+    ...(widths === undefined ? {} : { colWidths: widths, wordWrap: true }),
+  })
+  for (const entry of entries) {
+    table.push([entry.id, entry.en, localName(entry, options.lang), renderGrids(entry.grids), statusColor[entry.status](entry.status)])
+  }
+  const services = entries.filter((e) => e.status === 'service').length
+  const footer = c.dim(
+    `${entries.length} question${entries.length === 1 ? '' : 's'} (${services} accepted by the services); grids: ? = undocumented, missing = not accepted`,
+  )
+  return `${table.toString()}\n${footer}`
+}
+
+/** Split a terminal width over the five columns (borders take 6 characters). */
+function columnWidths(width: number): number[] {
+  const inner = Math.max(40, width) - 6
+  const fixed = [11, 16, 9] // id, grids, status
+  const rest = inner - fixed.reduce((a, b) => a + b, 0)
+  const english = Math.max(10, Math.floor(rest / 2))
+  return [fixed[0] ?? 11, english, Math.max(8, rest - english), fixed[1] ?? 16, fixed[2] ?? 9]
+}
+
+/** Options of renderQuestionMatch: the warnings from checkQuestion (a CheckResult fits) and colour. */
+export interface QuestionMatchRenderOptions {
+  warnings?: readonly string[]
+  color?: boolean
+}
+
+function describeVia(match: QuestionMatch): string {
+  const lang = match.lang === null ? undefined : LANG_NAMES[match.lang]
+  if (match.via === 'id') return 'by id'
+  if (match.via === 'name') return lang === undefined ? 'name' : `${lang} name`
+  return lang === undefined ? 'sentence' : `${lang} sentence`
+}
+
+/**
+ * How a query parsed, e.g. "parses to /m/0k4j cars, grid 4x4, English sentence", then the
+ * note and warnings, one per line.
+ */
+export function renderQuestionMatch(match: QuestionMatch, options: QuestionMatchRenderOptions = {}): string {
+  const c = chalkFor(options.color)
+  const grid = match.grid === null ? 'grid not implied' : `grid ${match.grid}`
+  const dynamic = match.dynamic ? ', dynamic (replaced tiles come back as 1x1)' : ''
+  const lines = [`parses to ${c.bold(match.entry.id)} ${match.entry.en}, ${grid}${dynamic}, ${describeVia(match)}`]
+  if (match.entry.status !== 'service') lines.push(c.yellow(`not accepted by the services (status: ${match.entry.status})`))
+  if (match.note !== undefined) lines.push(c.dim(`note: ${match.note}`))
+  for (const warning of options.warnings ?? []) lines.push(c.yellow(`warning: ${warning}`))
+  return lines.join('\n')
+}
+
+/** One entry in the JSON contract of `rc2 questions --json`. */
+export interface QuestionJson {
+  id: string
+  en: string
+  zh: string | null
+  status: QuestionEntry['status']
+  grids: Record<Grid, boolean | null>
+  names: Partial<Record<Lang, readonly string[]>>
+}
+
+/** `{ schemaVersion: 1, questions: [...] }`, keys in a fixed order. */
+export function toQuestionsJson(entries: readonly QuestionEntry[]): { schemaVersion: 1; questions: QuestionJson[] } {
+  return {
+    schemaVersion: 1,
+    questions: entries.map((e) => ({
+      id: e.id,
+      en: e.en,
+      zh: e.zh === '' ? null : e.zh,
+      status: e.status,
+      grids: { '3x3': e.grids['3x3'], '4x4': e.grids['4x4'], '1x1': e.grids['1x1'] },
+      names: { ...e.names },
+    })),
+  }
+}
+
+/** The parse of a sentence query in JSON. */
+export interface QuestionMatchJson {
+  schemaVersion: 1
+  query: string
+  match: {
+    id: string
+    name: string
+    grid: Grid | null
+    dynamic: boolean
+    lang: Lang | null
+    via: QuestionMatch['via']
+    status: QuestionEntry['status']
+    note: string | null
+  }
+  warnings?: string[]
+}
+
+export function toQuestionMatchJson(query: string, match: QuestionMatch, warnings?: readonly string[]): QuestionMatchJson {
+  const json: QuestionMatchJson = {
+    schemaVersion: 1,
+    query,
+    match: {
+      id: match.entry.id,
+      name: match.entry.en,
+      grid: match.grid,
+      dynamic: match.dynamic,
+      lang: match.lang,
+      via: match.via,
+      status: match.entry.status,
+      note: match.note ?? null,
+    },
+  }
+  if (warnings !== undefined && warnings.length > 0) json.warnings = [...warnings]
+  return json
+}

@@ -1,0 +1,179 @@
+import type { ChalkInstance } from 'chalk'
+import type { DryRunResult, SolveFailure, SolveResult, SolveSuccess } from '../solve/result.js'
+import { GRID_SIDE } from '../types.js'
+
+/** Pure renderers: result data in, text out. */
+
+export type OutputFormat = 'table' | 'json' | 'ndjson' | 'csv'
+
+export function renderJson(value: unknown): string {
+  return JSON.stringify(value, null, 2)
+}
+
+export function renderNdjsonLine(value: unknown): string {
+  return JSON.stringify(value)
+}
+
+/** The grid with the chosen tiles filled and numbered, then one summary line. */
+export function renderResultTable(result: SolveResult, c: ChalkInstance, options: { showInput?: boolean } = {}): string {
+  if (!result.ok) return renderFailureLine(result, c)
+  if ('dryRun' in result) return renderDryRun(result, c)
+  const lines: string[] = []
+  if (options.showInput === true) lines.push(c.bold(result.input))
+  if (result.type === 'single') {
+    lines.push(renderSingle(result, c))
+  } else {
+    lines.push(...renderGrid(GRID_SIDE[result.grid], result.objects, c))
+  }
+  lines.push(renderSummary(result, c))
+  return lines.join('\n')
+}
+
+export function renderGrid(side: number, chosen: readonly number[], c: ChalkInstance): string[] {
+  const width = 6
+  const picked = new Set(chosen)
+  const bar = (l: string, m: string, r: string): string => l + Array.from({ length: side }, () => '─'.repeat(width)).join(m) + r
+  const lines = [bar('┌', '┬', '┐')]
+  for (let row = 0; row < side; row++) {
+    const cells: string[] = []
+    for (let col = 0; col < side; col++) {
+      const index = row * side + col
+      const label = String(index).padStart(2, ' ')
+      cells.push(
+        picked.has(index)
+          ? c.level > 0
+            ? c.bgGreen.black.bold(`  ${label}  `)
+            : `██${label}██`
+          : c.dim(`  ${'·'.padStart(2, ' ')}  `),
+      )
+    }
+    lines.push(`│${cells.join('│')}│`)
+    lines.push(row === side - 1 ? bar('└', '┴', '┘') : bar('├', '┼', '┤'))
+  }
+  return lines
+}
+
+function renderSingle(result: SolveSuccess, c: ChalkInstance): string {
+  const name = result.question.name
+  return result.hasObject === true
+    ? c.green.bold(`✔ the tile shows ${name}: click it`)
+    : c.yellow(`✘ the tile does not show ${name}: leave it`)
+}
+
+function renderSummary(result: SolveSuccess, c: ChalkInstance): string {
+  const parts = [
+    `${result.question.name} (${result.question.id})`,
+    result.grid,
+    result.provider,
+    result.points === null ? 'points unknown' : `${result.points} points`,
+    `${result.elapsedMs} ms`,
+  ]
+  let verdict: string
+  if (result.type === 'single') verdict = result.hasObject === true ? 'click' : 'no click'
+  else if (result.objects.length === 0) verdict = 'nothing to click (reload or skip)'
+  else verdict = `click ${result.objects.join(', ')}`
+  const extra: string[] = []
+  if (result.paidCalls !== undefined && result.paidCalls > 1) extra.push(`may have cost ${result.paidCalls}x (a reply was lost and retried)`)
+  if (result.annotated !== undefined) extra.push(`annotated: ${result.annotated}`)
+  return [c.bold(verdict), ...parts, ...extra].join(c.dim(' · '))
+}
+
+function renderDryRun(result: DryRunResult, c: ChalkInstance): string {
+  const body = JSON.stringify(result.request.body)
+  return [
+    `${c.bold('dry run')}: nothing was sent`,
+    `input     ${result.input} (${result.image.inputKind}, ${result.image.width}x${result.image.height})`,
+    `question  ${result.question.name} (${result.question.id})`,
+    `grid      ${result.grid}, sent as ${result.size}x${result.size} ${result.image.format}, ${result.image.bytes} bytes`,
+    `provider  ${result.provider}`,
+    `request   ${result.request.method} ${result.request.url}`,
+    ...Object.entries(result.request.headers).map(([k, v]) => `          ${k}: ${v}`),
+    `          ${body}`,
+  ].join('\n')
+}
+
+export function renderFailureLine(result: SolveFailure, c: ChalkInstance): string {
+  const code = result.error.code === null ? '' : ` [${result.error.code}]`
+  const hint = result.error.hint === null ? '' : c.dim(` (hint: ${result.error.hint})`)
+  return `${c.red('✘')} ${result.input}: ${result.error.message}${code}${hint}`
+}
+
+const CSV_COLUMNS = [
+  'input',
+  'ok',
+  'question_id',
+  'question',
+  'grid',
+  'size',
+  'type',
+  'objects',
+  'has_object',
+  'clicks',
+  'provider',
+  'task_id',
+  'points',
+  'elapsed_ms',
+  'error_kind',
+  'error_code',
+  'error_message',
+] as const
+
+export function renderCsvHeader(): string {
+  return CSV_COLUMNS.join(',')
+}
+
+export function renderCsvRow(result: SolveResult): string {
+  const row: Record<(typeof CSV_COLUMNS)[number], string | number | boolean | null> = {
+    input: result.input,
+    ok: result.ok,
+    question_id: null,
+    question: null,
+    grid: null,
+    size: null,
+    type: null,
+    objects: null,
+    has_object: null,
+    clicks: null,
+    provider: null,
+    task_id: null,
+    points: null,
+    elapsed_ms: null,
+    error_kind: null,
+    error_code: null,
+    error_message: null,
+  }
+  if (result.ok) {
+    Object.assign(row, {
+      question_id: result.question.id,
+      question: result.question.name,
+      grid: result.grid,
+      size: result.size,
+      provider: result.provider,
+    })
+    if (!('dryRun' in result)) {
+      Object.assign(row, {
+        type: result.type,
+        objects: result.objects.join(' '),
+        has_object: result.hasObject,
+        clicks: result.clicks.map((k) => `${k.x}:${k.y}`).join(' '),
+        task_id: result.taskId,
+        points: result.points,
+        elapsed_ms: result.elapsedMs,
+      })
+    }
+  } else {
+    Object.assign(row, {
+      error_kind: result.error.kind,
+      error_code: result.error.code,
+      error_message: result.error.message,
+      elapsed_ms: result.elapsedMs ?? null,
+    })
+  }
+  return CSV_COLUMNS.map((k) => csvCell(row[k])).join(',')
+}
+
+function csvCell(value: string | number | boolean | null): string {
+  if (value === null) return ''
+  const text = String(value)
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
+}

@@ -1,0 +1,116 @@
+/**
+ * Ace Data Cloud "Recaptcha2 Image Recognition": POST /captcha/recognition/recaptcha2 with a
+ * Bearer token. Synchronous by default (a call may take up to ~120 s); a reply of
+ * `{status:'processing', task_id}` is polled at POST /captcha/tasks. Errors are HTTP statuses
+ * with `{success:false, error:{code,message}, trace_id}` or a `detail` field. `taskId` in the
+ * result is the task_id when there was one, else the trace_id (what Ace support asks for).
+ */
+import { z } from 'zod'
+import { ProviderError } from '../errors.js'
+import { mapProviderError } from './error-map.js'
+import type { JsonReply } from './http.js'
+import { checkRequest, createAdapterContext, pollTask } from './common.js'
+import { withChargedRetries, withRetries } from './retry.js'
+import { normalizeSolution, parseReply, protocolError } from './solution.js'
+import type { Provider, ProviderOptions, RecognitionRequest, RecognitionResult } from './types.js'
+
+export const ACEDATA_ENDPOINT = 'https://api.acedata.cloud'
+export const ACEDATA_CONSOLE_URL = 'https://platform.acedata.cloud/console/applications'
+
+const AceReplySchema = z.looseObject({
+  success: z.boolean().optional(),
+  status: z.string().nullable().optional(),
+  task_id: z.string().nullable().optional(),
+  trace_id: z.string().nullable().optional(),
+  solution: z.unknown().optional(),
+  error: z
+    .looseObject({ code: z.string().nullable().optional(), message: z.string().nullable().optional() })
+    .nullable()
+    .optional(),
+  detail: z.unknown().optional(),
+})
+type AceReply = z.infer<typeof AceReplySchema>
+
+/** `detail` is a string, or FastAPI-style validation items. */
+function renderDetail(detail: unknown): string | undefined {
+  if (typeof detail === 'string') return detail
+  if (detail === undefined || detail === null) return undefined
+  return JSON.stringify(detail).slice(0, 200)
+}
+
+function readAceReply(reply: JsonReply): AceReply {
+  const { status, body, retryAfterSec } = reply
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    if (status >= 400) throw mapProviderError({ provider: 'acedata', status, retryAfterSec })
+    throw protocolError('acedata', 'the body is not a JSON object')
+  }
+  const parsed = parseReply(AceReplySchema, body, 'acedata', 'reply')
+  const failed = status >= 400 || parsed.success === false || (parsed.error !== undefined && parsed.error !== null)
+  if (failed) {
+    throw mapProviderError({
+      provider: 'acedata',
+      code: parsed.error?.code ?? undefined,
+      description: parsed.error?.message ?? renderDetail(parsed.detail),
+      status,
+      retryAfterSec,
+      traceId: parsed.trace_id ?? undefined,
+    })
+  }
+  return parsed
+}
+
+const PENDING = ['processing', 'pending', 'idle']
+
+export function createAceDataProvider(options: ProviderOptions): Provider {
+  const context = createAdapterContext('acedata', options, {
+    endpoint: ACEDATA_ENDPOINT,
+    // Sync recognition can take up to 120 s server-side.
+    requestTimeoutMs: 130_000,
+    pollIntervalMs: 3000,
+    headers: (apiKey) => ({ authorization: `Bearer ${apiKey}` }),
+  })
+  const { http } = context
+
+  async function recognize(request: RecognitionRequest): Promise<RecognitionResult> {
+    const image = checkRequest('acedata', request)
+    const { signal, grid } = request
+    const created = await withChargedRetries(
+      async () =>
+        readAceReply(await http.postJson('/captcha/recognition/recaptcha2', { image, question: request.question }, signal)),
+      context.retryOptions(signal, 'acedata: POST /captcha/recognition/recaptcha2'),
+    )
+    const first = created.value
+    let solution = first.solution
+    const taskId = first.task_id ?? null
+
+    if (solution === undefined || solution === null) {
+      if (first.status === undefined || first.status === null || !PENDING.includes(first.status)) {
+        throw protocolError('acedata', 'reply.solution is missing')
+      }
+      if (taskId === null) throw protocolError('acedata', `reply.status is "${first.status}" but reply.task_id is missing`)
+      solution = await pollTask(context, taskId, signal, async () => {
+        const result = await withRetries(
+          async () => readAceReply(await http.postJson('/captcha/tasks', { task_id: taskId }, signal)),
+          context.retryOptions(signal, 'acedata: POST /captcha/tasks'),
+        )
+        if (result.solution !== undefined && result.solution !== null) return result.solution
+        if (typeof result.status === 'string' && PENDING.includes(result.status)) return undefined
+        throw protocolError('acedata', `reply.status = ${JSON.stringify(result.status ?? null)} without a solution for task ${taskId}`)
+      })
+    }
+
+    const fields = normalizeSolution(solution, { provider: 'acedata', grid, size: request.size, checkSize: true })
+    return { ...fields, taskId: taskId ?? first.trace_id ?? null, points: null, paidCalls: created.paidCalls }
+  }
+
+  return {
+    name: 'acedata',
+    recognize: (request) => context.guard(() => recognize(request)),
+    balance: () =>
+      Promise.reject(
+        new ProviderError('provider', 'acedata: the API has no documented balance call', {
+          hint: `see the remaining quota in the console: ${ACEDATA_CONSOLE_URL}`,
+        }),
+      ),
+  }
+}

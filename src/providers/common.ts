@@ -1,0 +1,144 @@
+/** What every adapter shares: option defaults, request checks, polling and secret redaction. */
+import { InputError, ProviderError } from '../errors.js'
+import { GRID_SIZE } from '../types.js'
+import { createHttpClient, deadlineError, resolveEndpoint } from './http.js'
+import type { HttpClient } from './http.js'
+import { redactError } from './redact.js'
+import { sleepFor } from './retry.js'
+import type { RetryOptions } from './retry.js'
+import type { Grid } from '../types.js'
+import type { ProviderName, ProviderOptions, RecognitionRequest, SleepFunction } from './types.js'
+
+/** The limits YesCaptcha and CapSolver document for getTaskResult. */
+export const DEFAULT_MAX_POLLS = 120
+export const DEFAULT_MAX_POLL_MS = 5 * 60_000
+export const DEFAULT_RETRIES = 2
+
+/** What one call costs in the provider's unit, where documented (YesCaptcha points). */
+export function providerPoints(name: ProviderName, grid: Grid): number | null {
+  if (name === 'yescaptcha') return grid === '1x1' ? 2 : 6
+  return null
+}
+
+export interface AdapterDefaults {
+  endpoint: string
+  requestTimeoutMs: number
+  pollIntervalMs: number
+  /** Extra headers carrying the key (Ace's Bearer token). */
+  headers?: (apiKey: string) => Record<string, string>
+}
+
+export interface AdapterContext {
+  name: ProviderName
+  apiKey: string
+  http: HttpClient
+  pollIntervalMs: number
+  maxPolls: number
+  maxPollMs: number
+  sleep: SleepFunction
+  /** Retry options without the signal; `retryOptions(signal, label)` completes them. */
+  retryOptions: (signal: AbortSignal | undefined, label: string) => RetryOptions
+  /** Runs `work`, masking the key in any error it throws. */
+  guard: <T>(work: () => Promise<T>) => Promise<T>
+}
+
+export function createAdapterContext(name: ProviderName, options: ProviderOptions, defaults: AdapterDefaults): AdapterContext {
+  if (options.apiKey.trim() === '') {
+    throw new ProviderError('auth', `${name}: no API key given`, {
+      hint: `set RC2_API_KEY or providers.${name}.apiKey in the config file`,
+    })
+  }
+  const secrets = [options.apiKey]
+  const baseUrl = resolveEndpoint(options.endpoint ?? defaults.endpoint, name, options.allowInsecure ?? false)
+  const http = createHttpClient({
+    provider: name,
+    baseUrl,
+    requestTimeoutMs: options.requestTimeoutMs ?? defaults.requestTimeoutMs,
+    headers: defaults.headers?.(options.apiKey),
+    secrets,
+    log: options.log,
+  })
+  const sleep = options.retry?.sleep ?? sleepFor
+  const retries = options.retries ?? DEFAULT_RETRIES
+  const log = options.log
+  return {
+    name,
+    apiKey: options.apiKey,
+    http,
+    pollIntervalMs: options.pollIntervalMs ?? defaults.pollIntervalMs,
+    maxPolls: options.maxPolls ?? DEFAULT_MAX_POLLS,
+    maxPollMs: options.maxPollMs ?? DEFAULT_MAX_POLL_MS,
+    sleep,
+    retryOptions: (signal, label) => ({
+      ...options.retry,
+      sleep,
+      retries,
+      signal,
+      label,
+      onRetry: (error, attempt, delayMs) =>
+        log?.(`${label}: ${error.kind} (${error.code ?? 'no code'}), retry ${attempt} of ${retries} in ${delayMs} ms`),
+    }),
+    guard: async (work) => {
+      try {
+        return await work()
+      } catch (error) {
+        throw redactError(error, secrets)
+      }
+    },
+  }
+}
+
+/** Check a request before anything is sent; returns the bare base64 image. */
+export function checkRequest(name: ProviderName, request: RecognitionRequest): string {
+  const expected = GRID_SIZE[request.grid]
+  if (request.size !== expected) {
+    throw new InputError(`${name}: the image is ${request.size} px but a ${request.grid} grid needs ${expected}x${expected}`, {
+      hint: 'run `rc2 resize` or pass the right --grid',
+    })
+  }
+  if (!request.question.startsWith('/m/')) {
+    throw new InputError(`${name}: question "${request.question}" is not a /m/ id`, {
+      hint: 'run `rc2 questions` to find the id',
+    })
+  }
+  if (request.confidence !== undefined && !(request.confidence >= 0 && request.confidence <= 1)) {
+    throw new InputError(`${name}: confidence ${request.confidence} is outside 0..1`, { hint: 'pass --confidence between 0 and 1' })
+  }
+  // The services want bare base64; a data: prefix is harmless to drop here.
+  const image = request.image.replace(/^data:[^,]*;base64,/, '')
+  if (image === '') throw new InputError(`${name}: the image is empty`, { hint: 'check the input file' })
+  return image
+}
+
+/**
+ * Poll until `check` returns a value: wait `pollIntervalMs` before each call, stop after
+ * `maxPolls` calls or `maxPollMs`, or when the signal aborts. The task exists by then, so
+ * giving up may have cost a charge.
+ */
+export async function pollTask<T>(
+  context: AdapterContext,
+  taskId: string,
+  signal: AbortSignal | undefined,
+  check: (poll: number) => Promise<T | undefined>,
+): Promise<T> {
+  const started = Date.now()
+  const what = `${context.name}: task ${taskId}`
+  let polls = 0
+  for (let poll = 1; poll <= context.maxPolls; poll++) {
+    try {
+      await context.sleep(context.pollIntervalMs, signal)
+    } catch (error) {
+      if (signal?.aborted === true) throw deadlineError(signal, `${what} was still running`, true)
+      throw error
+    }
+    if (Date.now() - started > context.maxPollMs) break
+    polls = poll
+    const value = await check(poll)
+    if (value !== undefined) return value
+  }
+  const seconds = Math.round((Date.now() - started) / 1000)
+  throw new ProviderError('timeout', `${what} had no answer after ${polls} polls in ${seconds} s`, {
+    hint: 'the service is slow or the task is stuck; try again later',
+    mayHaveCharged: true,
+  })
+}

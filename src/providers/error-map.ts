@@ -1,0 +1,229 @@
+/**
+ * The one table that turns a provider's error reply into a ProviderError: the provider's code
+ * verbatim in `code`, a kind from design §2, a message that says what happened and a hint a person
+ * can act on. Codes are matched across providers because YesCaptcha, CapSolver and their clones
+ * share one vocabulary.
+ */
+import { ProviderError } from '../errors.js'
+import type { ErrorKind } from '../errors.js'
+import type { ProviderName } from './types.js'
+
+export type ProviderErrorKind = Exclude<ErrorKind, 'usage' | 'config' | 'input'>
+
+export interface ErrorRule {
+  kind: ProviderErrorKind
+  /** What the error means, in a few words (used when the code is known). */
+  text: string
+  retryable: boolean
+  hint: (provider: ProviderName) => string
+}
+
+/** One failure as the service reported it. */
+export interface ProviderFailure {
+  provider: ProviderName
+  /** The provider's own code (errorCode, error.code); '' and 'null' count as absent. */
+  code?: string | undefined
+  /** The provider's own words (errorDescription, error.message, detail). */
+  description?: string | undefined
+  /** HTTP status, when the reply was not a plain 200. */
+  status?: number | undefined
+  retryAfterSec?: number | undefined
+  /** Ace's trace_id, worth quoting to their support. */
+  traceId?: string | undefined
+}
+
+const hintKey = (provider: ProviderName): string =>
+  provider === 'acedata'
+    ? 'get a token at https://platform.acedata.cloud/console/applications and set it in RC2_API_KEY or providers.acedata.apiKey in the config file'
+    : `set a valid key in RC2_API_KEY or providers.${provider}.apiKey in the config file`
+const hintTopUp = (provider: ProviderName): string =>
+  `top up the ${provider} account, then check it with \`rc2 balance --provider ${provider}\``
+const hintRateLimit = (): string =>
+  'wait a moment or lower --concurrency; rc2 retries this with backoff up to --retries times'
+const hintThreads = (): string =>
+  'lower --concurrency: the account allows fewer tasks in flight at once'
+const hintFreshCapture = (): string =>
+  'take a fresh capture (after the tiles have finished fading in) and try again'
+const hintQuestions = (): string => 'run `rc2 questions` to see the question ids the services accept'
+const hint450 = (): string =>
+  'this question is not accepted as 4x4; run `rc2 questions` to see which grids each question supports'
+const hintResize = (): string =>
+  'run `rc2 resize`: the image must be a 100x100, 300x300 or 450x450 square, sent as bare base64'
+const hintLater = (): string =>
+  'the service had a problem; try again later (rc2 retries this up to --retries times)'
+const hintResubmit = (): string => 'the task expired or is unknown to the service; submit the image again'
+const hintBug = (): string =>
+  'this looks like an rc2 bug or a protocol change; rerun with --verbose and report it'
+const hintAccess = (provider: ProviderName): string =>
+  `the ${provider} account may not have access to this API; check it in the provider's console`
+
+const AUTH: ErrorRule = { kind: 'auth', text: 'the API key is not valid', retryable: false, hint: hintKey }
+const BALANCE: ErrorRule = { kind: 'balance', text: 'the account has no points left', retryable: false, hint: hintTopUp }
+const RATE: ErrorRule = { kind: 'rate_limit', text: 'too many requests', retryable: true, hint: hintRateLimit }
+const THREADS: ErrorRule = {
+  kind: 'rate_limit',
+  text: 'too many tasks in flight for this account',
+  retryable: true,
+  hint: hintThreads,
+}
+const UNSOLVABLE: ErrorRule = {
+  kind: 'unsolvable',
+  text: 'the service could not recognise this image',
+  retryable: false,
+  hint: hintFreshCapture,
+}
+const SERVER: ErrorRule = { kind: 'provider', text: 'internal error at the service', retryable: true, hint: hintLater }
+const BAD_IMAGE: ErrorRule = {
+  kind: 'provider',
+  text: 'the image size is not accepted (100x100, 300x300 or 450x450 only)',
+  retryable: false,
+  hint: hintResize,
+}
+const TASK_LOST: ErrorRule = { kind: 'provider', text: 'the task id is unknown', retryable: false, hint: hintResubmit }
+const BAD_REQUEST: ErrorRule = {
+  kind: 'provider',
+  text: 'the service rejected the request',
+  retryable: false,
+  hint: hintBug,
+}
+
+/** Known codes of every supported provider (and of the YesCaptcha family they share). */
+export const ERROR_CODE_RULES: Readonly<Record<string, ErrorRule>> = {
+  ERROR_KEY_DOES_NOT_EXIST: AUTH,
+  ERROR_KEY_DENIED_ACCESS: AUTH,
+  ERROR_WRONG_USER_KEY: AUTH,
+  ERROR_KEY_BANNED: { ...AUTH, text: 'the API key has been banned' },
+  invalid_token: AUTH,
+  token_expired: { ...AUTH, text: 'the API token has expired' },
+  no_token: { ...AUTH, text: 'no API token was sent' },
+  token_mismatched: { ...AUTH, text: 'the API token is not valid for this API' },
+
+  ERROR_ZERO_BALANCE: BALANCE,
+  used_up: { ...BALANCE, text: 'the account quota is used up' },
+
+  ERROR_RATE_LIMIT: RATE,
+  ERROR_NO_SLOT_AVAILABLE: { ...RATE, text: 'no worker slot available' },
+  ERROR_THREADS_MAXIMUM: THREADS,
+  too_many_requests: RATE,
+
+  ERROR_CAPTCHA_UNSOLVABLE: UNSOLVABLE,
+  ERROR_GARBAGE_SAMPLE: { ...UNSOLVABLE, text: 'the image was rejected as unusable' },
+
+  ERROR_TASK_TIMEOUT: {
+    kind: 'timeout',
+    text: 'the service did not finish the task in time',
+    retryable: false,
+    hint: () => 'try again; if it keeps happening the service is overloaded',
+  },
+
+  ERROR_UNKNOWN_QUESTION: { kind: 'provider', text: 'the question id is not accepted', retryable: false, hint: hintQuestions },
+  ERROR_UNKNOW_450x450_QUESTION: {
+    kind: 'provider',
+    text: 'this question is not supported on a 450x450 (4x4) image',
+    retryable: false,
+    hint: hint450,
+  },
+  ERROR_ILLEGAL_IMAGE: BAD_IMAGE,
+  ERROR_INVALID_IMAGE: BAD_IMAGE,
+  ERROR_PARSE_IMAGE_FAIL: {
+    kind: 'provider',
+    text: 'the service could not decode the image',
+    retryable: false,
+    hint: hintResize,
+  },
+
+  ERROR_INTERNAL_SERVER_ERROR: SERVER,
+  ERROR_SERVICE_UNAVALIABLE: { ...SERVER, text: 'the service is unavailable' },
+  ERROR_SERVICE_UNAVAILABLE: { ...SERVER, text: 'the service is unavailable' },
+  api_error: SERVER,
+
+  ERROR_NO_SUCH_CAPCHA_ID: TASK_LOST,
+  ERROR_TASKID_INVALID: TASK_LOST,
+  not_found: { ...TASK_LOST, text: 'the API or task was not found' },
+
+  ERROR_BAD_REQUEST: BAD_REQUEST,
+  ERROR_REQUIRED_FIELDS: { ...BAD_REQUEST, text: 'a required field is missing' },
+  ERROR_TASK_NOT_SUPPORTED: { ...BAD_REQUEST, text: 'the task type is not supported' },
+  bad_request: BAD_REQUEST,
+  api_not_implemented: { ...BAD_REQUEST, text: 'the API is not implemented' },
+
+  ERROR_IP_BANNED: {
+    kind: 'provider',
+    text: 'this IP address is banned after too many errors',
+    retryable: false,
+    hint: () => 'wait about 30 minutes before trying again, and fix the cause of the earlier errors',
+  },
+  ERROR_IP_BLOCKED: {
+    kind: 'provider',
+    text: 'this IP address is blocked',
+    retryable: false,
+    hint: () => 'wait before trying again, and fix the cause of the earlier errors',
+  },
+  ERROR_KEY_TEMP_BLOCKED: {
+    kind: 'provider',
+    text: 'the key is blocked for a few minutes after too many errors',
+    retryable: false,
+    hint: () => 'wait about 5 minutes before trying again',
+  },
+  forbidden: { kind: 'provider', text: 'access denied', retryable: false, hint: hintAccess },
+  disabled: { kind: 'provider', text: 'the application is disabled', retryable: false, hint: hintAccess },
+}
+
+/** The rule for a bare HTTP status, when the body carries no code we know. */
+export function ruleForStatus(status: number, provider: ProviderName): ErrorRule | undefined {
+  if (status === 401) return AUTH
+  if (status === 402) return BALANCE
+  if (status === 403) return { kind: 'provider', text: 'access denied', retryable: false, hint: hintAccess }
+  if (status === 404) return { ...TASK_LOST, text: 'the API or task was not found', hint: hintBug }
+  if (status === 408) return { kind: 'timeout', text: 'the service timed out', retryable: true, hint: hintLater }
+  if (status === 429) return RATE
+  // Ace ends tasks that miss its 120 s deadline with an (uncharged) 504.
+  if (status === 504 && provider === 'acedata') {
+    return {
+      kind: 'timeout',
+      text: 'the service did not finish the task in time',
+      retryable: false,
+      hint: () => 'try again later; the task was not charged',
+    }
+  }
+  if (status >= 500) return { ...SERVER, text: `the service failed (HTTP ${status})` }
+  if (status >= 400) return { ...BAD_REQUEST, text: `the service rejected the request (HTTP ${status})` }
+  return undefined
+}
+
+function cleanCode(code: string | undefined): string | undefined {
+  const trimmed = code?.trim()
+  return trimmed === undefined || trimmed === '' || trimmed === 'null' ? undefined : trimmed
+}
+
+/** True when the provider's words say "too many threads" without a code we know. */
+function mentionsThreads(description: string | undefined): boolean {
+  return description !== undefined && /too many threads|threads? maximum/i.test(description)
+}
+
+/** Map one provider failure to a ProviderError (message: `yescaptcha: ERROR_ZERO_BALANCE: …`). */
+export function mapProviderError(failure: ProviderFailure): ProviderError {
+  const code = cleanCode(failure.code)
+  const description = cleanCode(failure.description)
+  const status = failure.status
+  const known = code === undefined ? undefined : ERROR_CODE_RULES[code]
+  const rule =
+    known ??
+    (mentionsThreads(description) ? THREADS : undefined) ??
+    (status === undefined ? undefined : ruleForStatus(status, failure.provider))
+  const label = code ?? (status === undefined ? 'error' : `HTTP ${status}`)
+  const statusNote = code !== undefined && status !== undefined && status !== 200 ? ` (HTTP ${status})` : ''
+  // A known code gets our wording; an unknown one keeps the provider's own words.
+  const text = known?.text ?? description ?? rule?.text ?? 'the service reported an error without a description'
+  const trace = failure.traceId === undefined ? '' : ` (trace_id ${failure.traceId})`
+  const message = `${failure.provider}: ${label}${statusNote}: ${text}${trace}`
+  const hint =
+    rule?.hint(failure.provider) ??
+    `see the ${failure.provider} error list for ${label}; rc2 passes unknown codes through verbatim`
+  return new ProviderError(rule?.kind ?? 'provider', message, {
+    code,
+    hint,
+    retryable: rule?.retryable ?? false,
+    retryAfterSec: failure.retryAfterSec,
+  })
+}

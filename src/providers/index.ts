@@ -1,0 +1,44 @@
+/** The provider registry: one factory per service, and what each call costs where known. */
+import { UsageError } from '../errors.js'
+import { ACEDATA_ENDPOINT, createAceDataProvider } from './acedata.js'
+import { CAPSOLVER_ENDPOINT, createCapSolverProvider } from './capsolver.js'
+import { PROVIDER_NAMES } from './types.js'
+import type { Provider, ProviderName, ProviderOptions } from './types.js'
+import { YESCAPTCHA_ENDPOINTS, createYesCaptchaProvider } from './yescaptcha.js'
+
+export const PROVIDER_DEFAULT_ENDPOINTS: Readonly<Record<ProviderName, string>> = {
+  yescaptcha: YESCAPTCHA_ENDPOINTS.intl,
+  acedata: ACEDATA_ENDPOINT,
+  capsolver: CAPSOLVER_ENDPOINT,
+}
+
+const FACTORIES: Record<ProviderName, (options: ProviderOptions) => Provider> = {
+  yescaptcha: createYesCaptchaProvider,
+  acedata: createAceDataProvider,
+  capsolver: createCapSolverProvider,
+}
+
+export function isProviderName(value: unknown): value is ProviderName {
+  return typeof value === 'string' && (PROVIDER_NAMES as readonly string[]).includes(value)
+}
+
+/**
+ * Create the adapter for `name`. Throws ConfigError for a bad or insecure endpoint and a
+ * ProviderError (auth) for an empty key, before anything is sent.
+ */
+export function createProvider(name: ProviderName, options: ProviderOptions): Provider {
+  if (!isProviderName(name)) {
+    throw new UsageError(`unknown provider "${String(name)}"`, { hint: `choose one of: ${PROVIDER_NAMES.join(', ')}` })
+  }
+  return FACTORIES[name](options)
+}
+
+
+export { PROVIDER_NAMES } from './types.js'
+export { providerPoints } from './common.js'
+export type * from './types.js'
+export { ERROR_CODE_RULES, mapProviderError, ruleForStatus } from './error-map.js'
+export type { ErrorRule, ProviderErrorKind, ProviderFailure } from './error-map.js'
+export { isLoopbackHost, parseRetryAfter, resolveEndpoint } from './http.js'
+export { computeRetryDelayMs, RETRY_DEFAULTS, withChargedRetries, withRetries } from './retry.js'
+export { redactSecrets } from './redact.js'

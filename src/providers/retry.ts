@@ -1,0 +1,111 @@
+/**
+ * Retries of transient failures: exponential backoff with full jitter (a random wait between 0
+ * and min(cap, base * 2^n)), or exactly what Retry-After asked for. Only errors marked
+ * `retryable` are retried, and the caller's signal ends the waiting.
+ */
+import { setTimeout as delay } from 'node:timers/promises'
+import { ProviderError, Rc2Error } from '../errors.js'
+import type { ProviderErrorKind } from './error-map.js'
+import { deadlineError } from './http.js'
+import type { RetryTuning, SleepFunction } from './types.js'
+
+export const RETRY_DEFAULTS = { baseDelayMs: 500, maxDelayMs: 8000, maxRetryAfterMs: 60_000 } as const
+
+export interface RetryOptions extends RetryTuning {
+  /** Retries after the first attempt (0 = try once). */
+  retries: number
+  signal?: AbortSignal | undefined
+  /** Names the operation in a deadline message, e.g. "yescaptcha: POST /createTask". */
+  label?: string | undefined
+  /** Called before each wait, e.g. to log "retrying in 480 ms". */
+  onRetry?: ((error: Rc2Error, attempt: number, delayMs: number) => void) | undefined
+}
+
+export const sleepFor: SleepFunction = async (ms, signal) => {
+  await delay(ms, undefined, signal === undefined ? undefined : { signal })
+}
+
+/**
+ * Milliseconds to wait before retry number `attempt` (1-based), or undefined when the service
+ * asked for a longer wait than we are willing to honour.
+ */
+export function computeRetryDelayMs(attempt: number, retryAfterSec: number | undefined, tuning: RetryTuning = {}): number | undefined {
+  if (retryAfterSec !== undefined) {
+    const asked = Math.ceil(retryAfterSec * 1000)
+    return asked > (tuning.maxRetryAfterMs ?? RETRY_DEFAULTS.maxRetryAfterMs) ? undefined : asked
+  }
+  const base = tuning.baseDelayMs ?? RETRY_DEFAULTS.baseDelayMs
+  const cap = tuning.maxDelayMs ?? RETRY_DEFAULTS.maxDelayMs
+  const ceiling = Math.min(cap, base * 2 ** (attempt - 1))
+  return Math.floor((tuning.random ?? Math.random)() * ceiling)
+}
+
+/** Run `operation` until it succeeds, fails for good, or runs out of retries. */
+export async function withRetries<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+  const sleep = options.sleep ?? sleepFor
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation(attempt)
+    } catch (error) {
+      if (!(error instanceof Rc2Error) || !error.retryable || attempt > options.retries) throw error
+      const waitMs = computeRetryDelayMs(attempt, error.retryAfterSec, options)
+      if (waitMs === undefined) throw error
+      options.onRetry?.(error, attempt, waitMs)
+      try {
+        await sleep(waitMs, options.signal)
+      } catch (sleepError) {
+        if (options.signal?.aborted === true) {
+          const ended = deadlineError(options.signal, options.label ?? 'request', error.mayHaveCharged)
+          throw ended instanceof ProviderError
+            ? new ProviderError('timeout', `${ended.message} while waiting to retry after: ${error.message}`, {
+                code: error.code,
+                hint: ended.hint,
+                mayHaveCharged: error.mayHaveCharged,
+                cause: error,
+              })
+            : ended
+        }
+        throw sleepError
+      }
+    }
+  }
+}
+
+export interface ChargedOutcome<T> {
+  value: T
+  /** Attempts that may have been charged: the one that answered plus every lost reply. */
+  paidCalls: number
+}
+
+/**
+ * withRetries for a request the service charges for. Attempts whose reply was lost after the
+ * request went out count as possibly paid; when everything fails, the final error says so.
+ */
+export async function withChargedRetries<T>(
+  operation: (attempt: number) => Promise<T>,
+  options: RetryOptions,
+): Promise<ChargedOutcome<T>> {
+  let lostReplies = 0
+  try {
+    const value = await withRetries(operation, {
+      ...options,
+      onRetry: (error, attempt, delayMs) => {
+        if (error.mayHaveCharged) lostReplies += 1
+        options.onRetry?.(error, attempt, delayMs)
+      },
+    })
+    return { value, paidCalls: lostReplies + 1 }
+  } catch (error) {
+    if (lostReplies > 0 && error instanceof ProviderError && !error.mayHaveCharged) {
+      throw new ProviderError(error.kind as ProviderErrorKind, `${error.message} (an earlier attempt may have been charged)`, {
+        code: error.code,
+        hint: error.hint,
+        retryable: error.retryable,
+        retryAfterSec: error.retryAfterSec,
+        mayHaveCharged: true,
+        cause: error.cause,
+      })
+    }
+    throw error
+  }
+}

@@ -1,0 +1,94 @@
+import type { Grid } from '../types.js'
+
+export const PROVIDER_NAMES = ['yescaptcha', 'acedata', 'capsolver'] as const
+export type ProviderName = (typeof PROVIDER_NAMES)[number]
+
+/** One recognition request, already prepared: the image is the standard size for its grid. */
+export interface RecognitionRequest {
+  /** Bare base64 of the image (no data: prefix). */
+  image: string
+  grid: Grid
+  /** Side in pixels of the image (100, 300, 450). */
+  size: number
+  /** The `/m/` question id. */
+  question: string
+  /** 3x3 threshold 0..1 (YesCaptcha semantics); ignored where the provider has none. */
+  confidence?: number | undefined
+  /** Aborts the whole call (polling included); the overall deadline comes in through here. */
+  signal?: AbortSignal | undefined
+}
+
+/** The normalised answer of every provider. */
+export interface RecognitionResult {
+  type: 'multi' | 'single'
+  /** Tiles to click, 0-based, row-major, validated against the grid. Empty for "single". */
+  objects: number[]
+  /** For "single" (1x1): whether the tile shows the object; null for "multi". */
+  hasObject: boolean | null
+  /** Per-tile scores where the provider gives them. */
+  confidences: number[] | null
+  taskId: string | null
+  /** What the call cost in the provider's unit, where known. */
+  points: number | null
+  /** How many requests that may have been charged were sent for this answer (1 normally). */
+  paidCalls: number
+}
+
+export interface BalanceResult {
+  provider: ProviderName
+  balance: number
+  unit: string
+  /** Extra fields the provider returned (softBalance, …), numbers only. */
+  details: Record<string, number>
+}
+
+/** Called for each HTTP exchange, for --verbose; never receives a secret. */
+export type RequestLogger = (line: string) => void
+
+export interface ProviderOptions {
+  apiKey: string
+  /** Base URL; defaults to the provider's international node. */
+  endpoint?: string | undefined
+  /** YesCaptcha only: 'cn' selects https://cn.yescaptcha.com when no endpoint is given. */
+  region?: 'intl' | 'cn' | undefined
+  /** Per-request timeout in milliseconds. */
+  requestTimeoutMs?: number | undefined
+  /** Retries of transient failures (429, 5xx, network errors before a reply). */
+  retries?: number | undefined
+  /** Permit http:// to non-loopback hosts. */
+  allowInsecure?: boolean | undefined
+  log?: RequestLogger | undefined
+  /** Called when the service pushes back (429, rate limit, too many threads), before a retry; the batch slows down. */
+  onPushBack?: ((retryAfterSec?: number) => void) | undefined
+  /** Poll interval for providers that answer asynchronously, in ms (tests shorten it). */
+  pollIntervalMs?: number | undefined
+  /** Most result polls per task (default 120, the YesCaptcha/CapSolver limit). */
+  maxPolls?: number | undefined
+  /** Longest time spent polling one task, in ms (default 5 minutes). */
+  maxPollMs?: number | undefined
+  /** Backoff tuning and injectable clock/randomness for retries (tests make them instant). */
+  retry?: RetryTuning | undefined
+}
+
+/** Waits `ms` milliseconds; rejects when `signal` aborts. */
+export type SleepFunction = (ms: number, signal?: AbortSignal) => Promise<void>
+
+export interface RetryTuning {
+  /** First backoff ceiling in ms (default 500); doubles per attempt. */
+  baseDelayMs?: number | undefined
+  /** Largest backoff in ms (default 8000). */
+  maxDelayMs?: number | undefined
+  /** Longest Retry-After honoured, in ms (default 60000); a longer wait is not retried. */
+  maxRetryAfterMs?: number | undefined
+  /** Uniform [0, 1) source for the jitter (default Math.random). */
+  random?: (() => number) | undefined
+  sleep?: SleepFunction | undefined
+}
+
+export interface Provider {
+  readonly name: ProviderName
+  /** Normalised recognition; throws Rc2Error (ProviderError) on every failure. */
+  recognize(request: RecognitionRequest): Promise<RecognitionResult>
+  /** Remaining balance; throws a ProviderError of kind 'provider' where the service has no such call. */
+  balance(signal?: AbortSignal): Promise<BalanceResult>
+}

@@ -1,0 +1,288 @@
+import { Rc2Error, type ErrorKind } from '../errors.js'
+import type { SolveFailure, SolveResult } from './result.js'
+
+/**
+ * The batch runner: many inputs, a bounded and adaptive number in flight, a spending budget, a
+ * stop on account-level failures, and a graceful stop on interrupt. It knows nothing of images or
+ * HTTP: the caller supplies `run` (one input end to end) and gets each result as it finishes.
+ */
+
+export interface BatchItem {
+  input: string
+}
+
+export interface BatchHooks<T extends BatchItem> {
+  /**
+   * Solve one input; throw an Rc2Error for its failure; return null to skip it (already solved in
+   * an earlier run). `ctx.reserve` is called once the cost is known, before sending.
+   */
+  run(item: T, ctx: RunContext): Promise<SolveResult | null>
+  /** Called once per finished input, in completion order. Awaited (so writes are flushed in order). */
+  onResult(result: SolveResult, index: number): void | Promise<void>
+  /** Called when an input starts or ends, for progress. */
+  onProgress?(state: BatchProgress): void
+}
+
+export interface RunContext {
+  signal: AbortSignal
+  /**
+   * Ask the budget for `points` before sending a paid request. Throws an Rc2Error when the batch
+   * would go over --max-points, or when the batch was stopped (bad key, no balance).
+   */
+  reserve(points: number): void
+  /** Tell the runner the service pushed back (429, too many threads): it slows down on its own. */
+  pushedBack(retryAfterSec?: number): void
+}
+
+export interface BatchOptions {
+  /** Most inputs in flight at once. */
+  concurrency: number
+  /** Budget in points; undefined = no limit. */
+  maxPoints?: number | undefined
+  /** Aborted on interrupt: stop starting new inputs, let in-flight ones finish within the grace period. */
+  signal?: AbortSignal | undefined
+  /** How long in-flight inputs may still run after an interrupt (ms). */
+  graceMs?: number | undefined
+  now?: () => number
+}
+
+export interface BatchProgress {
+  total: number
+  done: number
+  ok: number
+  failed: number
+  inFlight: number
+  limit: number
+  points: number
+}
+
+export interface BatchSummary {
+  total: number
+  solved: number
+  failed: number
+  /** Inputs skipped because an earlier run solved them (--resume). */
+  skipped: number
+  failedByKind: Partial<Record<ErrorKind, number>>
+  /** Points spent (what the answers said they cost, plus calls that may have been charged twice). */
+  points: number
+  /** Inputs not sent because --max-points would have been exceeded. */
+  unsentBudget: number
+  /** Inputs not sent because the batch stopped (bad key, zero balance). */
+  unsentStopped: number
+  /** Inputs not finished because of an interrupt. */
+  interrupted: number
+  /** Requests that may have been charged twice (a reply was lost and the request retried). */
+  extraPaidCalls: number
+  latencyMs: { p50: number | null; p95: number | null }
+  wallMs: number
+}
+
+const STOP_KINDS: ReadonlySet<ErrorKind> = new Set(['auth', 'balance'])
+
+export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: BatchHooks<T>, options: BatchOptions): Promise<BatchSummary> {
+  const now = options.now ?? Date.now
+  const started = now()
+  const maxLimit = Math.max(1, Math.floor(options.concurrency))
+  let limit = maxLimit
+  let successStreak = 0
+  let pausedUntil = 0
+  let next = 0
+  let inFlight = 0
+  let done = 0
+  let ok = 0
+  let failed = 0
+  let spent = 0
+  let reserved = 0
+  let extraPaidCalls = 0
+  let unsentBudget = 0
+  let unsentStopped = 0
+  let interrupted = 0
+  let skipped = 0
+  let stopReason: Rc2Error | undefined
+  const latencies: number[] = []
+  const failedByKind: Partial<Record<ErrorKind, number>> = {}
+  const inflightControllers = new Set<AbortController>()
+  const interrupt = options.signal
+
+  const progress = (): void =>
+    hooks.onProgress?.({ total: items.length, done, ok, failed, inFlight, limit, points: spent })
+
+  const record = async (result: SolveResult, index: number, elapsed: number): Promise<void> => {
+    done++
+    if (result.ok) {
+      ok++
+      latencies.push(elapsed)
+    } else {
+      failed++
+      failedByKind[result.error.kind] = (failedByKind[result.error.kind] ?? 0) + 1
+    }
+    await hooks.onResult(result, index)
+    progress()
+  }
+
+  const runOne = async (index: number): Promise<void> => {
+    const item = items[index] as T
+    const controller = new AbortController()
+    inflightControllers.add(controller)
+    let myReservation = 0
+    const ctx: RunContext = {
+      signal: controller.signal,
+      reserve(points: number) {
+        if (stopReason !== undefined) throw stoppedError(stopReason)
+        if (options.maxPoints !== undefined && spent + reserved + points > options.maxPoints) {
+          unsentBudget++
+          throw new Rc2Error('balance', `not sent: it would take the batch past --max-points ${options.maxPoints} (${spent} spent, ${reserved} in flight)`, {
+            code: 'MAX_POINTS',
+            hint: 'raise --max-points, or run again with --resume to continue where this stopped',
+          })
+        }
+        reserved += points
+        myReservation += points
+      },
+      pushedBack(retryAfterSec?: number) {
+        // Halve what we send at once; hold new starts for what the service asked (or a second).
+        limit = Math.max(1, Math.floor(limit / 2))
+        successStreak = 0
+        pausedUntil = Math.max(pausedUntil, now() + Math.min(60, retryAfterSec ?? 1) * 1000)
+      },
+    }
+    const t0 = now()
+    let result: SolveResult
+    let chargedAnyway = false
+    try {
+      const outcome = await hooks.run(item, ctx)
+      if (outcome === null) {
+        inflightControllers.delete(controller)
+        skipped++
+        return
+      }
+      result = outcome
+    } catch (error) {
+      if (interrupt?.aborted === true && controller.signal.aborted) {
+        // Cut off by the interrupt's grace period: not finished, so not written (resume will redo it).
+        reserved -= myReservation
+        inflightControllers.delete(controller)
+        interrupted++
+        return
+      }
+      result = toFailure(item.input, error, now() - t0)
+      chargedAnyway = error instanceof Rc2Error && error.mayHaveCharged && myReservation > 0
+      if (error instanceof Rc2Error && STOP_KINDS.has(error.kind) && stopReason === undefined && error.code !== 'MAX_POINTS') stopReason = error
+      if (error instanceof Rc2Error && error.kind === 'rate_limit') ctx.pushedBack(error.retryAfterSec)
+      if (error instanceof Rc2Error && error.message.startsWith('not sent: the batch stopped')) unsentStopped++
+    }
+    inflightControllers.delete(controller)
+    reserved -= myReservation
+    if (result.ok && !('dryRun' in result)) {
+      const paid = result.paidCalls ?? 1
+      spent += (result.points ?? (myReservation > 0 ? myReservation : 0)) * Math.max(1, paid)
+      if (paid > 1) extraPaidCalls += paid - 1
+      successStreak++
+      // Speed up again once a full window of answers came back without push-back.
+      if (limit < maxLimit && successStreak >= limit) {
+        limit++
+        successStreak = 0
+      }
+    } else if (chargedAnyway) {
+      // The reply was lost after the request reached the service: assume it was charged.
+      spent += myReservation
+      extraPaidCalls++
+    }
+    await record(result, index, now() - t0)
+  }
+
+  await new Promise<void>((resolveAll) => {
+    const running = new Set<Promise<void>>()
+    let graceTimer: NodeJS.Timeout | undefined
+    let waitTimer: NodeJS.Timeout | undefined
+
+    const onInterrupt = (): void => {
+      const grace = options.graceMs ?? 5000
+      graceTimer = setTimeout(() => {
+        for (const c of inflightControllers) c.abort(interrupt?.reason)
+      }, grace)
+      graceTimer.unref?.()
+      pump()
+    }
+    interrupt?.addEventListener('abort', onInterrupt, { once: true })
+
+    const finish = (): void => {
+      interrupt?.removeEventListener('abort', onInterrupt)
+      if (graceTimer !== undefined) clearTimeout(graceTimer)
+      if (waitTimer !== undefined) clearTimeout(waitTimer)
+      resolveAll()
+    }
+
+    const pump = (): void => {
+      if (interrupt?.aborted === true) {
+        interrupted += items.length - next
+        next = items.length
+      }
+      while (next < items.length && inFlight < limit) {
+        const wait = pausedUntil - now()
+        if (wait > 0) {
+          if (waitTimer === undefined) {
+            waitTimer = setTimeout(() => {
+              waitTimer = undefined
+              pump()
+            }, wait)
+          }
+          break
+        }
+        const index = next++
+        inFlight++
+        progress()
+        const task = runOne(index).finally(() => {
+          inFlight--
+          running.delete(task)
+          pump()
+        })
+        running.add(task)
+      }
+      if (inFlight === 0 && next >= items.length) finish()
+    }
+    if (items.length === 0) finish()
+    else pump()
+  })
+
+  latencies.sort((a, b) => a - b)
+  return {
+    total: items.length,
+    solved: ok,
+    failed,
+    skipped,
+    failedByKind,
+    points: spent,
+    unsentBudget,
+    unsentStopped,
+    interrupted,
+    extraPaidCalls,
+    latencyMs: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95) },
+    wallMs: Math.round(now() - started),
+  }
+}
+
+function stoppedError(reason: Rc2Error): Rc2Error {
+  return new Rc2Error(reason.kind, `not sent: the batch stopped after "${reason.message}"`, {
+    code: reason.code,
+    hint: reason.hint,
+  })
+}
+
+export function toFailure(input: string, error: unknown, elapsedMs?: number): SolveFailure {
+  const err =
+    error instanceof Rc2Error
+      ? error
+      : new Rc2Error('provider', `internal error: ${error instanceof Error ? error.message : String(error)}`, {
+          hint: 'this is a bug in rc2; run again with --verbose and report it',
+        })
+  const failure: SolveFailure = { schemaVersion: 1, input, ok: false, error: err.toJSON() }
+  if (elapsedMs !== undefined) failure.elapsedMs = Math.round(elapsedMs)
+  return failure
+}
+
+function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null
+  const index = Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)
+  return Math.round(sorted[Math.max(0, index)] as number)
+}

@@ -1,0 +1,111 @@
+import { readdir, realpath, stat } from 'node:fs/promises'
+import { extname, join, resolve } from 'node:path'
+import { InputError, type Rc2Error } from '../errors.js'
+
+/** One thing to solve: a file, stdin, or an argument that could not be used (kept to report it). */
+export interface InputItem {
+  /** As the user will see it in results ("-" for stdin). */
+  input: string
+  /** Path to read; null for stdin. */
+  path: string | null
+  /** Set when the argument is unusable; the batch reports it as that input's failure. */
+  error?: Rc2Error
+}
+
+export interface ExpandResult {
+  items: InputItem[]
+  /** Files in directories that are not images, reported and left out. */
+  skipped: string[]
+}
+
+/**
+ * Extensions taken from directories. SVG is included on purpose so that it gets its own clear
+ * refusal instead of silently vanishing; anything else in a directory is reported as skipped.
+ */
+const DIRECTORY_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.jpe', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.svg'])
+
+export async function expandInputs(args: readonly string[], options: { recursive: boolean; cwd: string }): Promise<ExpandResult> {
+  const items: InputItem[] = []
+  const skipped: string[] = []
+  const seenDirs = new Set<string>()
+  for (const arg of args) {
+    if (arg === '-') {
+      items.push({ input: '-', path: null })
+      continue
+    }
+    const full = resolve(options.cwd, arg)
+    let info
+    try {
+      info = await stat(full)
+    } catch (error) {
+      items.push({ input: arg, path: full, error: statError(arg, error) })
+      continue
+    }
+    if (info.isDirectory()) {
+      await walk(arg, full, options.recursive, items, skipped, seenDirs)
+    } else {
+      items.push({ input: arg, path: full })
+    }
+  }
+  return { items, skipped }
+}
+
+async function walk(shown: string, dir: string, recursive: boolean, items: InputItem[], skipped: string[], seen: Set<string>): Promise<void> {
+  // Guard against symlink loops: every real directory is entered once.
+  let real: string
+  try {
+    real = await realpath(dir)
+  } catch (error) {
+    items.push({ input: shown, path: dir, error: statError(shown, error) })
+    return
+  }
+  if (seen.has(real)) return
+  seen.add(real)
+  let entries
+  try {
+    entries = await readdir(dir, { withFileTypes: true })
+  } catch (error) {
+    items.push({ input: shown, path: dir, error: statError(shown, error) })
+    return
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  for (const entry of entries) {
+    const shownChild = join(shown, entry.name)
+    const child = join(dir, entry.name)
+    let isDir = entry.isDirectory()
+    let isFile = entry.isFile()
+    if (entry.isSymbolicLink()) {
+      try {
+        const target = await stat(child)
+        isDir = target.isDirectory()
+        isFile = target.isFile()
+      } catch (error) {
+        // A dangling link or a loop is still an input the user asked about: report it.
+        if (DIRECTORY_EXTENSIONS.has(extname(entry.name).toLowerCase())) items.push({ input: shownChild, path: child, error: statError(shownChild, error) })
+        else skipped.push(shownChild)
+        continue
+      }
+    }
+    if (isDir) {
+      if (recursive) await walk(shownChild, child, recursive, items, skipped, seen)
+      continue
+    }
+    if (isFile && DIRECTORY_EXTENSIONS.has(extname(entry.name).toLowerCase())) items.push({ input: shownChild, path: child })
+    else skipped.push(shownChild)
+  }
+}
+
+function statError(name: string, error: unknown): Rc2Error {
+  const code = (error as NodeJS.ErrnoException).code
+  switch (code) {
+    case 'ENOENT':
+      return new InputError(`${name}: no such file or directory`, { hint: 'check the path', code })
+    case 'EACCES':
+    case 'EPERM':
+      return new InputError(`${name}: permission denied`, { hint: `make it readable (chmod +r ${name})`, code })
+    case 'ELOOP':
+      return new InputError(`${name}: too many levels of symbolic links (a link loop)`, { hint: 'point the link at a real file', code })
+    default:
+      return new InputError(`${name}: cannot read it (${code ?? (error as Error).message})`, { code })
+  }
+}

@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto'
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { ConfigError } from '../errors.js'
+import type { SolveResult } from './result.js'
+
+/**
+ * --output / --resume: every finished result is appended to an NDJSON file as one whole line,
+ * written with a single write() on an O_APPEND descriptor, so a crash or Ctrl-C never leaves half
+ * a result behind. Lines carry `inputSha256` so a resumed run skips inputs already solved with the
+ * same content and question.
+ */
+export class ResultJournal {
+  private readonly fd: number
+  readonly path: string
+
+  private constructor(path: string, fd: number) {
+    this.path = path
+    this.fd = fd
+  }
+
+  static open(path: string): ResultJournal {
+    let fd: number
+    try {
+      fd = openSync(path, 'a+')
+    } catch (error) {
+      throw new ConfigError(`cannot open --output ${path}: ${(error as Error).message}`, { hint: 'check that its directory exists and is writable' })
+    }
+    // A line torn by a crash must not glue itself to the next result: start on a fresh line.
+    const size = fstatSync(fd).size
+    if (size > 0) {
+      const last = Buffer.alloc(1)
+      readSync(fd, last, 0, 1, size - 1)
+      if (last[0] !== 0x0a) writeSync(fd, '\n')
+    }
+    return new ResultJournal(path, fd)
+  }
+
+  append(result: SolveResult, inputSha256: string | undefined): void {
+    const line = JSON.stringify(inputSha256 === undefined ? result : { ...result, inputSha256 }) + '\n'
+    writeSync(this.fd, line)
+  }
+
+  close(): void {
+    closeSync(this.fd)
+  }
+}
+
+/** Keys (content hash + question id) of inputs already solved in an earlier run's output file. */
+export async function readSolvedKeys(path: string): Promise<Set<string>> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Set()
+    throw new ConfigError(`cannot read --output ${path} to resume: ${(error as Error).message}`)
+  }
+  const keys = new Set<string>()
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue
+    let value: unknown
+    try {
+      value = JSON.parse(line)
+    } catch {
+      continue // a torn line from an interrupted run: that input is simply solved again
+    }
+    const record = value as { ok?: unknown; dryRun?: unknown; inputSha256?: unknown; question?: { id?: unknown } }
+    if (record.ok === true && record.dryRun !== true && typeof record.inputSha256 === 'string' && typeof record.question?.id === 'string') {
+      keys.add(solvedKey(record.inputSha256, record.question.id))
+    }
+  }
+  return keys
+}
+
+export function solvedKey(sha256: string, questionId: string): string {
+  return `${sha256} ${questionId}`
+}
+
+export function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}

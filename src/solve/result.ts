@@ -1,0 +1,60 @@
+import type { ErrorKind } from '../errors.js'
+import type { ProviderName } from '../providers/types.js'
+import type { Click, Grid } from '../types.js'
+
+/** The JSON output contract, schemaVersion 1 (design §2). */
+export interface SolveSuccess {
+  schemaVersion: 1
+  input: string
+  ok: true
+  question: { id: string; name: string }
+  grid: Grid
+  size: number
+  type: 'multi' | 'single'
+  objects: number[]
+  hasObject: boolean | null
+  confidences: number[] | null
+  clicks: Click[]
+  provider: ProviderName
+  taskId: string | null
+  points: number | null
+  elapsedMs: number
+  /** Requests that may have been charged for this answer, when more than one (a reply was lost and retried). */
+  paidCalls?: number
+  /** Where --annotate wrote the marked picture. */
+  annotated?: string
+  warnings?: string[]
+}
+
+export interface ErrorInfo {
+  kind: ErrorKind
+  code: string | null
+  message: string
+  hint: string | null
+}
+
+export interface SolveFailure {
+  schemaVersion: 1
+  input: string
+  ok: false
+  error: ErrorInfo
+  elapsedMs?: number
+}
+
+/** What --dry-run prints instead of sending: everything but the secret and the image bytes. */
+export interface DryRunResult {
+  schemaVersion: 1
+  input: string
+  ok: true
+  dryRun: true
+  question: { id: string; name: string }
+  grid: Grid
+  size: number
+  provider: ProviderName
+  request: { method: 'POST'; url: string; headers: Record<string, string>; body: unknown }
+  image: { format: string; bytes: number; width: number; height: number; inputKind: string }
+  clicksIfChosen: Click[]
+  warnings?: string[]
+}
+
+export type SolveResult = SolveSuccess | SolveFailure | DryRunResult

@@ -1,0 +1,159 @@
+import { mkdir, readFile, stat } from 'node:fs/promises'
+import { basename, extname, join } from 'node:path'
+import { InputError, Rc2Error } from '../errors.js'
+import type { Provider, ProviderName } from '../providers/types.js'
+import type { QuestionMatch } from '../questions/types.js'
+import type { Grid } from '../types.js'
+import { type BatchProgress, type BatchSummary, runBatch } from './batch.js'
+import { expandInputs, type InputItem } from './inputs.js'
+import { ResultJournal, readSolvedKeys, sha256, solvedKey } from './journal.js'
+import type { SolveResult } from './result.js'
+import { type ImageOptions, prepareFor, solveOne } from './solve-one.js'
+
+/** Everything `rc2 solve` does between parsed flags and rendered output. */
+export interface SolveInputsOptions {
+  inputs: readonly string[]
+  recursive?: boolean | undefined
+  cwd: string
+  question: QuestionMatch
+  grid?: Grid | undefined
+  force?: boolean | undefined
+  providerName: ProviderName
+  provider?: Provider | undefined
+  endpoint?: string | undefined
+  region?: 'intl' | 'cn' | undefined
+  confidence?: number | undefined
+  timeoutMs: number
+  dryRun?: boolean | undefined
+  image?: ImageOptions | undefined
+  concurrency: number
+  maxPoints?: number | undefined
+  /** A file for one input, a directory for several. */
+  annotate?: string | undefined
+  outputPath?: string | undefined
+  resume?: boolean | undefined
+  signal?: AbortSignal | undefined
+  readStdin: () => Promise<Buffer>
+  /** Cost in points of one call for a grid, for the budget (unknown costs count as 1). */
+  pointsFor: (grid: Grid) => number
+  /** Lets the provider's retry layer tell the runner about push-back. */
+  pushBackTarget?: { current?: ((retryAfterSec?: number) => void) | undefined } | undefined
+}
+
+export interface SolveInputsCallbacks {
+  onResult(result: SolveResult, index: number): void
+  onSkipped?(path: string, reason: string): void
+  onProgress?(state: BatchProgress): void
+}
+
+export interface SolveInputsOutcome {
+  /** Totals; `summary.skipped` counts inputs --resume found solved already. */
+  summary: BatchSummary
+  /** Items in the order given, for renderers that print at the end. */
+  count: number
+}
+
+export async function solveInputs(options: SolveInputsOptions, callbacks: SolveInputsCallbacks): Promise<SolveInputsOutcome> {
+  const { items, skipped } = await expandInputs(options.inputs, { recursive: options.recursive === true, cwd: options.cwd })
+  for (const path of skipped) callbacks.onSkipped?.(path, 'not an image file')
+  if (items.length === 0) {
+    throw new InputError(`no images to solve in ${options.inputs.join(', ')}`, { hint: 'pass image files, a directory of images, or - for standard input' })
+  }
+  const stdinCount = items.filter((i) => i.path === null).length
+  if (stdinCount > 1) throw new Rc2Error('usage', '"-" (standard input) can be given only once')
+
+  const several = items.length > 1
+  if (options.annotate !== undefined && several) await mkdir(options.annotate, { recursive: true })
+
+  const journal = options.outputPath === undefined ? undefined : ResultJournal.open(options.outputPath)
+  const solvedBefore = options.resume === true && options.outputPath !== undefined ? await readSolvedKeys(options.outputPath) : new Set<string>()
+  const questionId = options.question.entry.id
+
+  // Work items carry their hash once read, so resume and the journal agree on identity.
+  type Work = InputItem & { index: number }
+  const work: Work[] = items.map((item, index) => ({ ...item, index }))
+  const hashes = new Map<number, string>()
+
+  try {
+    const summary = await runBatch(
+      work,
+      {
+        run: async (item, ctx) => {
+          if (item.error !== undefined) throw item.error
+          const bytes = item.path === null ? await options.readStdin() : await readInput(item, options.image?.maxBytes)
+          const hash = sha256(bytes)
+          hashes.set(item.index, hash)
+          if (solvedBefore.has(solvedKey(hash, questionId))) return null
+          const prepared = await prepareFor({
+            source: bytes,
+            input: item.input,
+            question: options.question,
+            grid: options.grid,
+            image: options.image,
+          })
+          if (options.dryRun !== true) ctx.reserve(options.pointsFor(prepared.grid))
+          if (options.pushBackTarget !== undefined) options.pushBackTarget.current = ctx.pushedBack
+          return solveOne({
+            source: bytes,
+            input: item.input,
+            question: options.question,
+            grid: options.grid,
+            force: options.force,
+            providerName: options.providerName,
+            provider: options.provider,
+            endpoint: options.endpoint,
+            region: options.region,
+            confidence: options.confidence,
+            timeoutMs: options.timeoutMs,
+            dryRun: options.dryRun,
+            image: options.image,
+            annotatePath: options.annotate === undefined ? undefined : several ? join(options.annotate, annotatedName(item.input, item.index)) : options.annotate,
+            signal: ctx.signal,
+            prepared,
+          })
+        },
+        onResult: (result, index) => {
+          journal?.append(result, hashes.get(index))
+          callbacks.onResult(result, index)
+        },
+        ...(callbacks.onProgress !== undefined ? { onProgress: callbacks.onProgress } : {}),
+      },
+      { concurrency: options.concurrency, maxPoints: options.maxPoints, signal: options.signal },
+    )
+    return { summary, count: items.length }
+  } finally {
+    journal?.close()
+  }
+}
+
+async function readInput(item: InputItem, maxBytes = 25 * 1024 * 1024): Promise<Buffer> {
+  try {
+    // Refuse oversized files before reading them into memory.
+    const info = await stat(item.path as string)
+    if (info.isFile() && info.size > maxBytes) {
+      throw new InputError(`${item.input} is ${(info.size / 1048576).toFixed(1)} MB, over the ${(maxBytes / 1048576).toFixed(0)} MB limit`, {
+        hint: 'a challenge image is far smaller: check the file, or raise image.maxBytes in the config',
+      })
+    }
+    return await readFile(item.path as string)
+  } catch (error) {
+    if (error instanceof InputError) throw error
+    const code = (error as NodeJS.ErrnoException).code
+    const reason =
+      code === 'ENOENT'
+        ? 'it disappeared before it could be read'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : code === 'ELOOP'
+              ? 'too many levels of symbolic links (a link loop)'
+              : (code ?? (error as Error).message)
+    throw new InputError(`${item.input}: cannot read it: ${reason}`, { code, hint: 'check the path and its permissions' })
+  }
+}
+
+function annotatedName(input: string, index: number): string {
+  const base = input === '-' ? `stdin-${index}` : basename(input, extname(input))
+  return `${base}.annotated.png`
+}

@@ -1,0 +1,156 @@
+import { Rc2Error } from '../errors.js'
+import type { PreparedImage } from '../image/types.js'
+import type { Provider, ProviderName } from '../providers/types.js'
+import type { QuestionMatch } from '../questions/types.js'
+import type { Click, Grid } from '../types.js'
+import { describeRequest } from './dry-run.js'
+import type { DryRunResult, SolveSuccess } from './result.js'
+
+/** How the image is encoded and what inputs are accepted (config `image.*`). */
+export interface ImageOptions {
+  format?: 'jpeg' | 'png' | undefined
+  quality?: number | undefined
+  maxBytes?: number | undefined
+  maxPixels?: number | undefined
+}
+
+/** One image end to end: prepare, check the question against the grid, ask, map tiles to clicks. */
+export interface SolveOneOptions {
+  /** File path, or the bytes (stdin). */
+  source: string | Buffer
+  /** What to call the input in results and messages ("-" for stdin). */
+  input: string
+  question: QuestionMatch
+  /** --grid (auto = undefined). */
+  grid?: Grid | undefined
+  /** Allow a grid the services are not known to accept for the question. */
+  force?: boolean | undefined
+  providerName: ProviderName
+  /** The provider to ask; undefined with dryRun. */
+  provider?: Provider | undefined
+  endpoint?: string | undefined
+  region?: 'intl' | 'cn' | undefined
+  confidence?: number | undefined
+  /** Overall deadline for this image, polling and retries included. */
+  timeoutMs: number
+  dryRun?: boolean | undefined
+  image?: ImageOptions | undefined
+  /** Write the input with the chosen tiles marked here (PNG). */
+  annotatePath?: string | undefined
+  signal?: AbortSignal | undefined
+  /** Prepared image when the caller already has it (batch pipelines prepare ahead). */
+  prepared?: PreparedImage | undefined
+  now?: () => number
+}
+
+export async function prepareFor(options: Pick<SolveOneOptions, 'source' | 'input' | 'question' | 'grid' | 'image'>): Promise<PreparedImage> {
+  const { prepareImage } = await import('../image/prepare.js')
+  const sentenceGrid = options.question.dynamic ? undefined : (options.question.grid ?? undefined)
+  const grid = options.grid ?? sentenceGrid
+  return prepareImage(options.source, {
+    name: options.input === '-' ? 'stdin' : options.input,
+    ...(grid !== undefined ? { grid, gridSource: options.grid !== undefined ? 'flag' : 'sentence' } : {}),
+    ...(options.image?.format !== undefined ? { format: options.image.format } : {}),
+    ...(options.image?.quality !== undefined ? { quality: options.image.quality } : {}),
+    ...(options.image?.maxBytes !== undefined ? { maxBytes: options.image.maxBytes } : {}),
+    ...(options.image?.maxPixels !== undefined ? { maxPixels: options.image.maxPixels } : {}),
+  })
+}
+
+export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess | DryRunResult> {
+  const now = options.now ?? Date.now
+  const started = now()
+  const prepared = options.prepared ?? (await prepareFor(options))
+  const { checkQuestion } = await import('../questions/lookup.js')
+  const { warnings } = checkQuestion(options.question, prepared.grid, { force: options.force === true })
+  const question = { id: options.question.entry.id, name: options.question.entry.en }
+  const confidence = prepared.grid === '3x3' ? options.confidence : undefined
+
+  if (options.dryRun === true) {
+    return {
+      schemaVersion: 1,
+      input: options.input,
+      ok: true,
+      dryRun: true,
+      question,
+      grid: prepared.grid,
+      size: prepared.size,
+      provider: options.providerName,
+      request: describeRequest(options.providerName, {
+        endpoint: options.endpoint,
+        region: options.region,
+        question: question.id,
+        confidence,
+        imageSummary: `<${prepared.bytes} bytes of base64 ${prepared.mime.slice(6)} ${prepared.size}x${prepared.size}>`,
+      }),
+      image: {
+        format: prepared.mime.slice(6),
+        bytes: prepared.bytes,
+        width: prepared.inputWidth,
+        height: prepared.inputHeight,
+        inputKind: prepared.layout.kind,
+      },
+      clicksIfChosen: clicksFor(prepared, prepared.layout.tiles.map((t) => t.index)),
+      ...(warnings.length > 0 ? { warnings } : {}),
+    }
+  }
+
+  if (options.provider === undefined) throw new Rc2Error('usage', 'no provider to send to')
+  const deadline = AbortSignal.timeout(options.timeoutMs)
+  const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline])
+  const answer = await options.provider.recognize({
+    image: prepared.base64,
+    grid: prepared.grid,
+    size: prepared.size,
+    question: question.id,
+    confidence,
+    signal,
+  })
+
+  const chosen = answer.type === 'single' ? (answer.hasObject === true ? [0] : []) : answer.objects
+  const result: SolveSuccess = {
+    schemaVersion: 1,
+    input: options.input,
+    ok: true,
+    question,
+    grid: prepared.grid,
+    size: prepared.size,
+    type: answer.type,
+    objects: answer.objects,
+    hasObject: answer.hasObject,
+    confidences: answer.confidences,
+    clicks: clicksFor(prepared, chosen),
+    provider: options.providerName,
+    taskId: answer.taskId,
+    points: answer.points,
+    elapsedMs: Math.max(0, Math.round(now() - started)),
+  }
+  if (answer.paidCalls > 1) result.paidCalls = answer.paidCalls
+  if (warnings.length > 0) result.warnings = warnings
+  if (options.annotatePath !== undefined) {
+    await writeAnnotation(options.source, prepared, chosen, options.annotatePath)
+    result.annotated = options.annotatePath
+  }
+  return result
+}
+
+/** Tile centres in the input's own pixels, so a script can click them on the captured screen. */
+export function clicksFor(prepared: PreparedImage, chosen: readonly number[]): Click[] {
+  return chosen.map((tile) => {
+    const rect = prepared.layout.tiles[tile]
+    if (rect === undefined) throw new Rc2Error('provider', `tile ${tile} is outside the ${prepared.grid} grid`)
+    return { tile, x: rect.cx, y: rect.cy }
+  })
+}
+
+async function writeAnnotation(source: string | Buffer, prepared: PreparedImage, chosen: number[], path: string): Promise<void> {
+  const [{ renderAnnotated }, { writeFile }] = await Promise.all([import('../image/annotate.js'), import('node:fs/promises')])
+  const png = await renderAnnotated(source, prepared.layout, chosen)
+  try {
+    await writeFile(path, png)
+  } catch (error) {
+    throw new Rc2Error('input', `cannot write the annotated picture to ${path}: ${(error as Error).message}`, {
+      hint: 'check that the directory exists and is writable',
+    })
+  }
+}

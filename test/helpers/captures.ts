@@ -1,0 +1,437 @@
+/**
+ * Screenshot renderer for tests: draws the reCAPTCHA v2 challenge widget the way
+ * shared/reference/widget-geometry.md measures it (CSS px times the device-pixel ratio), around a
+ * given payload, alone, as a tile-area capture or placed on a page, and reports where every tile
+ * truly is. Also builds payloads, from the shared real tiles or synthetically from a seed.
+ *
+ * Everything is deterministic for a given seed: the same options give the same pixels.
+ */
+import sharp from 'sharp'
+import type { OverlayOptions } from 'sharp'
+import type { Grid, Rect } from '../../src/types.js'
+import { GRID_SIDE, GRID_SIZE } from '../../src/types.js'
+
+export type CaptureKind = 'tiles' | 'widget' | 'page'
+export type CaptureLook = 'current' | 'legacy'
+export type PageBackground = 'white' | 'grey' | 'dark' | 'photo'
+
+export interface CaptureOptions {
+  /** The challenge image shown in the tiles: 300x300 for 3x3, 450x450 for 4x4 (any format sharp reads). */
+  payload: Buffer
+  grid: '3x3' | '4x4'
+  kind: CaptureKind
+  /** Device-pixel ratio (default 1). */
+  ratio?: number
+  look?: CaptureLook
+  format?: 'png' | 'jpeg'
+  /** JPEG quality (default 80). */
+  quality?: number
+  /** Page size in device pixels (page only; default: random, 1.3 to 2.2 times the widget). */
+  pageSize?: { width: number; height: number }
+  /** Widget's top-left corner on the page in device pixels (page only; default: random). */
+  position?: { x: number; y: number }
+  /** Page background (page only; default grey). */
+  background?: PageBackground
+  /** Tiles drawn as selected (0-based, row-major). */
+  selectedTiles?: number[]
+  /** A wide blue banner (a site header in the header blue) on the page. */
+  blueBanner?: boolean
+  /** Cut the capture through the tile band at this edge. */
+  cutOff?: 'right' | 'bottom'
+  seed?: number
+}
+
+export interface CaptureTruth {
+  grid: Grid
+  /** Bounding box of all tiles, inner gutters included, in the capture's pixels. */
+  crop: Rect
+  /** Every tile without gutters, row-major. After a cut-off some extend past the capture. */
+  tiles: Rect[]
+}
+
+export interface Capture {
+  buffer: Buffer
+  width: number
+  height: number
+  format: 'png' | 'jpeg'
+  truth: CaptureTruth
+}
+
+/** Small deterministic PRNG (mulberry32); tests must not depend on Math.random. */
+export function createRng(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const HEADER_BLUE = { current: '#1a73e8', legacy: '#4a90e2' } as const
+const BUTTON_BLUE = '#1a73e8'
+
+/** CSS-pixel geometry of the widget for one look and grid (widget-geometry.md). */
+interface WidgetCss {
+  pad: number
+  header: number
+  headerGap: number
+  tile: number
+  gutter: number
+  footer: number
+  /** Sample picture at the right of the header. */
+  sample: boolean
+}
+
+function describeWidget(grid: '3x3' | '4x4', look: CaptureLook, rng: () => number): WidgetCss {
+  if (look === 'legacy') {
+    // Older look: ~305 px wide, lighter and shorter header, 2-3 px gutters.
+    const gutter = rng() < 0.5 ? 2 : 3
+    return { pad: 6, header: 84, headerGap: 5, tile: grid === '3x3' ? 96 : 72, gutter, footer: 56, sample: true }
+  }
+  return {
+    pad: 7,
+    header: 113,
+    headerGap: 6,
+    tile: grid === '3x3' ? 126 : 95,
+    gutter: 4,
+    footer: 64,
+    sample: grid === '3x3' && rng() < 0.5,
+  }
+}
+
+/** Where each CSS edge lands in device pixels: the browser rounds every edge, not every size. */
+function toDevice(ratio: number): (css: number) => number {
+  return (css) => Math.round(css * ratio)
+}
+
+function deviceRect(dev: (css: number) => number, x: number, y: number, w: number, h: number): Rect {
+  return { x: dev(x), y: dev(y), width: dev(x + w) - dev(x), height: dev(y + h) - dev(y) }
+}
+
+function svgRect(r: Rect, fill: string, extra = ''): string {
+  return `<rect x="${r.x}" y="${r.y}" width="${r.width}" height="${r.height}" fill="${fill}" ${extra}/>`
+}
+
+interface WidgetDrawing {
+  width: number
+  height: number
+  /** The widget chrome (frame, header, footer) as SVG, tiles excluded. */
+  svg: string
+  tiles: Rect[]
+}
+
+function drawWidget(
+  grid: '3x3' | '4x4',
+  look: CaptureLook,
+  ratio: number,
+  rng: () => number,
+): WidgetDrawing {
+  const css = describeWidget(grid, look, rng)
+  const n = GRID_SIDE[grid]
+  const dev = toDevice(ratio)
+  const band = n * css.tile + (n - 1) * css.gutter
+  const widthCss = band + 2 * css.pad
+  const bandTop = css.pad + css.header + css.headerGap
+  const footerTop = bandTop + band + css.pad
+  const heightCss = footerTop + css.footer
+  const width = dev(widthCss)
+  const height = dev(heightCss)
+  const parts: string[] = []
+  const border = Math.max(1, Math.round(ratio))
+  parts.push(svgRect({ x: 0, y: 0, width, height }, '#d0d3d6'))
+  parts.push(svgRect({ x: border, y: border, width: width - 2 * border, height: height - 2 * border }, '#ffffff'))
+
+  const header = deviceRect(dev, css.pad, css.pad, band, css.header)
+  parts.push(svgRect(header, HEADER_BLUE[look]))
+  // White "text": a small line, the object name large and bold, sometimes a third line.
+  const textLeft = css.pad + 16
+  const small = 100 + Math.floor(rng() * 80)
+  parts.push(svgRect(deviceRect(dev, textLeft, css.pad + 18, small, 9), '#ffffff'))
+  const big = 80 + Math.floor(rng() * 120)
+  parts.push(svgRect(deviceRect(dev, textLeft, css.pad + 36, big, css.header > 100 ? 26 : 20), '#ffffff'))
+  if (css.header > 100 && rng() < 0.5) {
+    parts.push(svgRect(deviceRect(dev, textLeft, css.pad + 80, 180 + Math.floor(rng() * 60), 9), '#ffffff'))
+  }
+  if (css.sample) {
+    const side = css.header - 20
+    const sx = css.pad + band - side - 10
+    const sy = css.pad + 10
+    parts.push(svgRect(deviceRect(dev, sx, sy, side, side), '#7a8a5a'))
+    parts.push(svgRect(deviceRect(dev, sx, sy + side * 0.55, side, side * 0.45), '#555555'))
+    parts.push(svgRect(deviceRect(dev, sx + side * 0.3, sy + side * 0.3, side * 0.4, side * 0.3), '#c03020'))
+  }
+
+  // Footer: grey rule, three icons at the left, the blue VERIFY button at the right.
+  parts.push(svgRect({ x: 0, y: dev(footerTop), width, height: border }, '#dadce0'))
+  for (let k = 0; k < 3; k++) {
+    const icon = deviceRect(dev, css.pad + 6 + k * 40, footerTop + (css.footer - 24) / 2, 24, 24)
+    parts.push(svgRect(icon, '#5f6368', `rx="${Math.round(4 * ratio)}"`))
+  }
+  const buttonW = look === 'legacy' ? 90 : 100
+  const buttonH = look === 'legacy' ? 34 : 40
+  const button = deviceRect(dev, css.pad + band - buttonW, footerTop + (css.footer - buttonH) / 2, buttonW, buttonH)
+  parts.push(svgRect(button, BUTTON_BLUE, `rx="${Math.round(2 * ratio)}"`))
+  parts.push(svgRect(deviceRect(dev, css.pad + band - buttonW + 24, footerTop + css.footer / 2 - 5, 52, 10), '#ffffff'))
+
+  const tiles: Rect[] = []
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) {
+      tiles.push(deviceRect(dev, css.pad + i * (css.tile + css.gutter), bandTop + j * (css.tile + css.gutter), css.tile, css.tile))
+    }
+  }
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" shape-rendering="crispEdges">${parts.join('')}</svg>`
+  return { width, height, svg, tiles }
+}
+
+/** The payload's cell for tile `index`: 3x3 cells are 100 px, 4x4 cells start at round(i * 112.5). */
+function cellOf(grid: Grid, index: number): Rect {
+  const n = GRID_SIDE[grid]
+  const cell = GRID_SIZE[grid] / n
+  const i = index % n
+  const j = Math.floor(index / n)
+  const x = Math.round(i * cell)
+  const y = Math.round(j * cell)
+  return { x, y, width: Math.round((i + 1) * cell) - x, height: Math.round((j + 1) * cell) - y }
+}
+
+async function renderTileImages(
+  payload: Buffer,
+  grid: '3x3' | '4x4',
+  tiles: Rect[],
+  ratio: number,
+  selected: ReadonlySet<number>,
+): Promise<OverlayOptions[]> {
+  const size = GRID_SIZE[grid]
+  const source = await sharp(payload).removeAlpha().resize(size, size, { fit: 'fill' }).raw().toBuffer()
+  const raw = { width: size, height: size, channels: 3 as const }
+  const overlays: OverlayOptions[] = []
+  for (const [index, rect] of tiles.entries()) {
+    const cell = cellOf(grid, index)
+    if (!selected.has(index)) {
+      const input = await sharp(source, { raw }).extract({ left: cell.x, top: cell.y, width: cell.width, height: cell.height })
+        .resize(rect.width, rect.height, { fit: 'fill' }).png({ compressionLevel: 0 }).toBuffer()
+      overlays.push({ input, left: rect.x, top: rect.y })
+      continue
+    }
+    // A selected tile shrinks inside its cell; a 3x3 one also gets the blue tick over its corner.
+    const w = Math.round(rect.width * 0.86)
+    const h = Math.round(rect.height * 0.86)
+    const input = await sharp(source, { raw }).extract({ left: cell.x, top: cell.y, width: cell.width, height: cell.height })
+      .resize(w, h, { fit: 'fill' }).png({ compressionLevel: 0 }).toBuffer()
+    overlays.push({ input, left: rect.x + Math.round((rect.width - w) / 2), top: rect.y + Math.round((rect.height - h) / 2) })
+    if (grid === '3x3') {
+      const radius = Math.round(13 * ratio)
+      const side = 2 * radius + 2
+      const c = radius + 1
+      const tick = `M ${c - radius * 0.45} ${c} L ${c - radius * 0.1} ${c + radius * 0.35} L ${c + radius * 0.5} ${c - radius * 0.35}`
+      const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${side}" height="${side}"><circle cx="${c}" cy="${c}" r="${radius}" fill="#1a73e8"/><path d="${tick}" stroke="#ffffff" stroke-width="${Math.max(2, 3 * ratio)}" fill="none"/></svg>`
+      // Centre 10 css px inside the corner: the circle reaches over most of the gutter.
+      overlays.push({ input: Buffer.from(svg), left: rect.x + Math.round(10 * ratio) - c, top: rect.y + Math.round(10 * ratio) - c })
+    }
+  }
+  return overlays
+}
+
+/** A page: background, a few white panels, blue boxes and grey text, optionally a blue banner. */
+async function renderPageBackground(
+  width: number,
+  height: number,
+  background: PageBackground,
+  ratio: number,
+  avoid: Rect,
+  blueBanner: boolean,
+  rng: () => number,
+): Promise<Buffer> {
+  let base: sharp.Sharp
+  if (background === 'photo') {
+    // A smooth random colour field scaled up: photo-like, no white gutters anywhere.
+    const cw = Math.max(4, Math.ceil(width / 48))
+    const ch = Math.max(4, Math.ceil(height / 48))
+    const field = Buffer.alloc(cw * ch * 3)
+    for (let k = 0; k < field.length; k++) field[k] = 30 + Math.floor(rng() * 170)
+    base = sharp(await toRgb(sharp(field, { raw: { width: cw, height: ch, channels: 3 } })
+      .resize(width, height, { fit: 'fill', kernel: 'cubic' })), { raw: { width, height, channels: 3 } })
+  } else {
+    const colour = { white: '#ffffff', grey: rng() < 0.5 ? '#f1f3f4' : '#dcdcdc', dark: '#202124' }[background]
+    base = sharp({ create: { width, height, channels: 3, background: colour } })
+  }
+  const parts: string[] = []
+  const dev = toDevice(ratio)
+  const place = (w: number, h: number): Rect => ({
+    x: Math.floor(rng() * Math.max(1, width - w)),
+    y: Math.floor(rng() * Math.max(1, height - h)),
+    width: w,
+    height: h,
+  })
+  for (let k = 0; k < 3; k++) {
+    const panel = place(dev(120 + rng() * 300), dev(80 + rng() * 200))
+    parts.push(svgRect(panel, '#ffffff', 'stroke="#cccccc"'))
+    for (let line = 0; line < 4; line++) {
+      const y = panel.y + dev(12 + line * 18)
+      if (y + dev(8) < panel.y + panel.height) {
+        parts.push(svgRect({ x: panel.x + dev(10), y, width: Math.floor(panel.width * (0.4 + rng() * 0.5)), height: dev(8) }, '#9aa0a6'))
+      }
+    }
+  }
+  for (let k = 0; k < 3; k++) {
+    parts.push(svgRect(place(dev(60 + rng() * 160), dev(30 + rng() * 60)), rng() < 0.5 ? '#1a73e8' : '#4a90e2'))
+  }
+  if (blueBanner) {
+    // Put the banner above or below the widget, whichever has room, so it is seen next to it.
+    const h = dev(64)
+    const y = avoid.y > h + dev(4) ? Math.floor(rng() * (avoid.y - h)) : Math.min(height - h, avoid.y + avoid.height + dev(8))
+    parts.push(svgRect({ x: 0, y, width, height: h }, '#1a73e8'))
+    parts.push(svgRect({ x: dev(24), y: y + dev(22), width: dev(160), height: dev(20) }, '#ffffff'))
+  }
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" shape-rendering="crispEdges">${parts.join('')}</svg>`
+  return toRgb(base.composite([{ input: Buffer.from(svg), left: 0, top: 0 }]))
+}
+
+/** Raw RGB pixels of a pipeline: composite() may add an alpha channel, so drop it in a second pass. */
+async function toRgb(pipeline: sharp.Sharp): Promise<Buffer> {
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true })
+  if (info.channels === 3) return data
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }).removeAlpha().raw().toBuffer()
+}
+
+function offsetRect(r: Rect, dx: number, dy: number): Rect {
+  return { x: r.x + dx, y: r.y + dy, width: r.width, height: r.height }
+}
+
+function boundingBox(rects: Rect[]): Rect {
+  const x0 = Math.min(...rects.map((r) => r.x))
+  const y0 = Math.min(...rects.map((r) => r.y))
+  const x1 = Math.max(...rects.map((r) => r.x + r.width))
+  const y1 = Math.max(...rects.map((r) => r.y + r.height))
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }
+}
+
+/** Render one capture of the challenge and say where its tiles are. */
+export async function renderCapture(options: CaptureOptions): Promise<Capture> {
+  const ratio = options.ratio ?? 1
+  const look = options.look ?? 'current'
+  const format = options.format ?? 'png'
+  const rng = createRng(options.seed ?? 1)
+  const widget = drawWidget(options.grid, look, ratio, rng)
+  const selected = new Set(options.selectedTiles ?? [])
+  const tileOverlays = await renderTileImages(options.payload, options.grid, widget.tiles, ratio, selected)
+
+  let width: number
+  let height: number
+  let pixels: Buffer
+  let tiles: Rect[]
+  if (options.kind === 'tiles') {
+    // Just the tile area with a thin white margin; never exactly a payload size (that would read as one).
+    const band = boundingBox(widget.tiles)
+    let margin = Math.max(1, Math.round((2 + rng() * 6) * ratio))
+    if ([100, 300, 450].includes(band.width + 2 * margin)) margin += 1
+    width = band.width + 2 * margin
+    height = band.height + 2 * margin
+    const dx = margin - band.x
+    const dy = margin - band.y
+    tiles = widget.tiles.map((t) => offsetRect(t, dx, dy))
+    pixels = await toRgb(sharp({ create: { width, height, channels: 3, background: '#ffffff' } })
+      .composite(tileOverlays.map((o) => ({ ...o, left: (o.left ?? 0) + dx, top: (o.top ?? 0) + dy }))))
+  } else {
+    const chrome = await toRgb(sharp(Buffer.from(widget.svg)).flatten({ background: '#ffffff' }))
+    const widgetPixels = await toRgb(sharp(chrome, { raw: { width: widget.width, height: widget.height, channels: 3 } }).composite(tileOverlays))
+    if (options.kind === 'widget') {
+      width = widget.width
+      height = widget.height
+      tiles = widget.tiles
+      pixels = widgetPixels
+    } else {
+      width = options.pageSize?.width ?? Math.round(widget.width * (1.3 + rng() * 0.9))
+      height = options.pageSize?.height ?? Math.round(widget.height * (1.3 + rng() * 0.9))
+      if (width < widget.width || height < widget.height) throw new Error(`pageSize ${width}x${height} is smaller than the widget`)
+      const position = options.position ?? {
+        x: Math.floor(rng() * (width - widget.width + 1)),
+        y: Math.floor(rng() * (height - widget.height + 1)),
+      }
+      const placed: Rect = { x: position.x, y: position.y, width: widget.width, height: widget.height }
+      const page = await renderPageBackground(width, height, options.background ?? 'grey', ratio, placed, options.blueBanner ?? false, rng)
+      tiles = widget.tiles.map((t) => offsetRect(t, position.x, position.y))
+      pixels = await toRgb(sharp(page, { raw: { width, height, channels: 3 } })
+        .composite([{ input: widgetPixels, raw: { width: widget.width, height: widget.height, channels: 3 }, left: position.x, top: position.y }]))
+    }
+  }
+
+  let image = sharp(pixels, { raw: { width, height, channels: 3 } })
+  if (options.cutOff !== undefined) {
+    // Cut through the tile band between 35% and 80% of its extent.
+    const band = boundingBox(tiles)
+    const f = 0.35 + rng() * 0.45
+    if (options.cutOff === 'right') width = band.x + Math.round(band.width * f)
+    else height = band.y + Math.round(band.height * f)
+    image = sharp(await toRgb(image.extract({ left: 0, top: 0, width, height })), { raw: { width, height, channels: 3 } })
+  }
+  const buffer = format === 'png'
+    ? await image.png({ compressionLevel: 1 }).toBuffer()
+    : await image.jpeg({ quality: options.quality ?? 80 }).toBuffer()
+  return { buffer, width, height, format, truth: { grid: options.grid, crop: boundingBox(tiles), tiles } }
+}
+
+/**
+ * A payload built from real tiles (e.g. ../shared/data/recaptcha-tiles): for 3x3 and 4x4, one file
+ * per cell (cycled when fewer are given) resized to the cell; for 4x4 a single file becomes the
+ * whole photo, as the page shows it. PNG, RGB.
+ */
+export async function composeGrid(tilePaths: string[], grid: Grid): Promise<Buffer> {
+  if (tilePaths.length === 0) throw new Error('composeGrid needs at least one tile path')
+  const size = GRID_SIZE[grid]
+  if (grid === '1x1' || (grid === '4x4' && tilePaths.length === 1)) {
+    return sharp(tilePaths[0]).removeAlpha().resize(size, size, { fit: 'fill' }).png().toBuffer()
+  }
+  const n = GRID_SIDE[grid]
+  const overlays: OverlayOptions[] = []
+  for (let index = 0; index < n * n; index++) {
+    const cell = cellOf(grid, index)
+    const path = tilePaths[index % tilePaths.length] as string
+    const input = await sharp(path).removeAlpha().resize(cell.width, cell.height, { fit: 'fill' }).png({ compressionLevel: 0 }).toBuffer()
+    overlays.push({ input, left: cell.x, top: cell.y })
+  }
+  return sharp({ create: { width: size, height: size, channels: 3, background: '#000000' } })
+    .composite(overlays).png().toBuffer()
+}
+
+/**
+ * A colourful, noisy payload made from a seed: 3x3 cells each with their own colours and shapes,
+ * a 4x4 as one smooth "photo" across the whole image. Nothing near white, so every tile shows.
+ */
+export async function makeSyntheticPayload(grid: Grid, seed: number): Promise<Buffer> {
+  const rng = createRng(seed)
+  const size = GRID_SIZE[grid]
+  const n = GRID_SIDE[grid]
+  const data = Buffer.alloc(size * size * 3)
+  const palette = (): [number, number, number] => {
+    const c: [number, number, number] = [Math.floor(rng() * 200), Math.floor(rng() * 200), Math.floor(rng() * 200)]
+    return c
+  }
+  // 4x4: one picture, so a single set of colours spans the cells; 3x3: one set per cell.
+  const cellColours = Array.from({ length: n * n }, () => ({ a: palette(), b: palette(), shape: palette() }))
+  const whole = { a: palette(), b: palette(), shape: palette() }
+  const shapes = Array.from({ length: 6 }, () => ({ x: rng(), y: rng(), r: 0.08 + rng() * 0.2 }))
+  const cell = size / n
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const ci = Math.min(n - 1, Math.floor(x / cell))
+      const cj = Math.min(n - 1, Math.floor(y / cell))
+      const colours = grid === '4x4' ? whole : (cellColours[cj * n + ci] as typeof whole)
+      const u = grid === '4x4' ? x / size : (x - ci * cell) / cell
+      const v = grid === '4x4' ? y / size : (y - cj * cell) / cell
+      const t = (u + v) / 2
+      let inShape = false
+      for (const s of shapes) {
+        if ((u - s.x) ** 2 + (v - s.y) ** 2 < s.r * s.r) inShape = true
+      }
+      const o = (y * size + x) * 3
+      for (let c = 0; c < 3; c++) {
+        const base = inShape ? colours.shape[c]! : colours.a[c]! * (1 - t) + colours.b[c]! * t
+        data[o + c] = Math.max(0, Math.min(215, Math.round(base + (rng() - 0.5) * 40)))
+      }
+    }
+  }
+  return sharp(data, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer()
+}

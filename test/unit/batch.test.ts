@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest'
+import { ProviderError, Rc2Error } from '../../src/errors.js'
+import { runBatch } from '../../src/solve/batch.js'
+import type { SolveResult, SolveSuccess } from '../../src/solve/result.js'
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+function success(input: string, points = 6, paidCalls?: number): SolveSuccess {
+  return {
+    schemaVersion: 1,
+    input,
+    ok: true,
+    question: { id: '/m/0k4j', name: 'cars' },
+    grid: '3x3',
+    size: 300,
+    type: 'multi',
+    objects: [1],
+    hasObject: null,
+    confidences: null,
+    clicks: [{ tile: 1, x: 150, y: 50 }],
+    provider: 'yescaptcha',
+    taskId: 't',
+    points,
+    elapsedMs: 1,
+    ...(paidCalls !== undefined ? { paidCalls } : {}),
+  }
+}
+
+const items = (n: number): { input: string }[] => Array.from({ length: n }, (_, i) => ({ input: `in-${i}.png` }))
+
+describe('runBatch', () => {
+  it('never has more than --concurrency inputs in flight and reports each once', async () => {
+    let active = 0
+    let peak = 0
+    const seen: string[] = []
+    const summary = await runBatch(
+      items(40),
+      {
+        run: async (item, ctx) => {
+          ctx.reserve(6)
+          active++
+          peak = Math.max(peak, active)
+          await sleep(2 + (Number(item.input.slice(3, -4)) % 5))
+          active--
+          return success(item.input)
+        },
+        onResult: (r) => {
+          seen.push(r.input)
+        },
+      },
+      { concurrency: 5 },
+    )
+    expect(peak).toBe(5)
+    expect(new Set(seen).size).toBe(40)
+    expect(summary).toMatchObject({ total: 40, solved: 40, failed: 0, points: 240 })
+    expect(summary.latencyMs.p50).not.toBeNull()
+  })
+
+  it('turns a thrown error into that input failure and goes on', async () => {
+    const results: SolveResult[] = []
+    const summary = await runBatch(
+      items(6),
+      {
+        run: async (item) => {
+          if (item.input === 'in-2.png') throw new Rc2Error('input', 'in-2.png is not an image', { hint: 'pass an image' })
+          return success(item.input)
+        },
+        onResult: (r) => {
+          results.push(r)
+        },
+      },
+      { concurrency: 2 },
+    )
+    expect(summary).toMatchObject({ solved: 5, failed: 1, failedByKind: { input: 1 } })
+    const bad = results.find((r) => r.input === 'in-2.png')
+    expect(bad).toMatchObject({ ok: false, error: { kind: 'input', message: 'in-2.png is not an image', hint: 'pass an image', code: null } })
+  })
+
+  it('stops submitting after a bad key: the rest end as errors that say why', async () => {
+    let sent = 0
+    const results: SolveResult[] = []
+    const summary = await runBatch(
+      items(10),
+      {
+        run: async (item, ctx) => {
+          ctx.reserve(6)
+          sent++
+          await sleep(1)
+          throw new ProviderError('auth', 'yescaptcha: ERROR_KEY_DOES_NOT_EXIST', { code: 'ERROR_KEY_DOES_NOT_EXIST', hint: 'set RC2_API_KEY' })
+        },
+        onResult: (r) => {
+          results.push(r)
+        },
+      },
+      { concurrency: 1 },
+    )
+    expect(sent).toBe(1)
+    expect(summary.failed).toBe(10)
+    expect(summary.unsentStopped).toBe(9)
+    expect(results.filter((r) => !r.ok && r.error.kind === 'auth')).toHaveLength(10)
+    expect(results.filter((r) => !r.ok && /not sent: the batch stopped/.test(r.error.message))).toHaveLength(9)
+  })
+
+  it('never spends past --max-points, counting what is in flight', async () => {
+    const summary = await runBatch(
+      items(20),
+      {
+        run: async (item, ctx) => {
+          ctx.reserve(6)
+          await sleep(3)
+          return success(item.input, 6)
+        },
+        onResult: () => {},
+      },
+      { concurrency: 8, maxPoints: 40 },
+    )
+    expect(summary.points).toBeLessThanOrEqual(40)
+    expect(summary.solved).toBe(6)
+    expect(summary.unsentBudget).toBe(14)
+    expect(summary.failedByKind).toEqual({ balance: 14 })
+  })
+
+  it('counts a retried call that may have been charged twice', async () => {
+    const summary = await runBatch(
+      items(3),
+      {
+        run: async (item, ctx) => {
+          ctx.reserve(6)
+          return success(item.input, 6, item.input === 'in-1.png' ? 2 : undefined)
+        },
+        onResult: () => {},
+      },
+      { concurrency: 3 },
+    )
+    expect(summary.points).toBe(24)
+    expect(summary.extraPaidCalls).toBe(1)
+  })
+
+  it('slows down when pushed back and speeds up again', async () => {
+    let active = 0
+    const peaks: number[] = []
+    let pushed = false
+    await runBatch(
+      items(60),
+      {
+        run: async (item, ctx) => {
+          active++
+          peaks.push(active)
+          if (!pushed && item.input === 'in-8.png') {
+            pushed = true
+            ctx.pushedBack(0.05)
+          }
+          await sleep(4)
+          active--
+          return success(item.input)
+        },
+        onResult: () => {},
+      },
+      { concurrency: 8 },
+    )
+    const afterPush = peaks.slice(peaks.indexOf(peaks[8] as number) + 1)
+    expect(Math.max(...peaks)).toBe(8)
+    // Right after the push-back, fewer than 8 ran at once; by the end it climbed back.
+    expect(Math.min(...afterPush.slice(0, 10))).toBeLessThan(8)
+    expect(Math.max(...peaks.slice(-10))).toBeGreaterThan(4)
+  })
+
+  it('on interrupt starts nothing new, lets in-flight inputs finish within the grace period', async () => {
+    const controller = new AbortController()
+    const finished: string[] = []
+    const summary = await runBatch(
+      items(20),
+      {
+        run: async (item, ctx) => {
+          if (item.input === 'in-3.png') setTimeout(() => controller.abort(), 5)
+          await sleep(item.input === 'in-4.png' ? 500 : 20)
+          ctx.signal.throwIfAborted()
+          return success(item.input)
+        },
+        onResult: (r) => {
+          finished.push(r.input)
+        },
+      },
+      { concurrency: 5, signal: controller.signal, graceMs: 100 },
+    )
+    // in-0..in-3 finish within the grace period; in-4 is cut off; in-5.. never start.
+    expect(finished.sort()).toEqual(['in-0.png', 'in-1.png', 'in-2.png', 'in-3.png'])
+    expect(summary.interrupted).toBe(16)
+  })
+
+  it('skips inputs whose run returns null (already solved)', async () => {
+    const summary = await runBatch(items(4), { run: async (item) => (item.input === 'in-0.png' ? null : success(item.input)), onResult: () => {} }, { concurrency: 2 })
+    expect(summary).toMatchObject({ total: 4, solved: 3, skipped: 1, failed: 0 })
+  })
+})
