@@ -83,7 +83,7 @@ export function labelDarkBlobs(light: Uint8Array, width: number, height: number,
       while (x < width && light[base + x]! < level) x++
       if (runs === capacity) {
         capacity *= 2
-        const grow = (a: Int32Array): Int32Array => {
+        const grow = (a: Int32Array): Int32Array<ArrayBuffer> => {
           const b = new Int32Array(capacity)
           b.set(a)
           return b
@@ -148,6 +148,8 @@ interface Square {
 
 interface Scored {
   lattice: Lattice
+  /** Tiles cut by the image border that sit exactly in cells of the lattice. */
+  truncated: number
   /** Squares matched to cells, with their cell. */
   matches: { square: Square; i: number; j: number }[]
   ring: number
@@ -218,7 +220,31 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
-function scoreLattice(lattice: Lattice, squares: Square[], width: number, height: number): Scored {
+/** A square next to the lattice continues it only if it is a full tile exactly where the next cell would be. */
+function continuesLattice(square: Square, lattice: Lattice, i: number, j: number): boolean {
+  const { x0, y0, pitch, side } = lattice
+  const tolerance = 0.05 * side + 2
+  const b = square.blob
+  if (Math.abs(b.x1 - b.x0 - side) > tolerance || Math.abs(b.y1 - b.y0 - side) > tolerance) return false
+  return Math.abs(b.x0 - (x0 + i * pitch)) <= tolerance && Math.abs(b.y0 - (y0 + j * pitch)) <= tolerance
+}
+
+/** Does a blob cut by the image border fill cell (i, j) up to that border? */
+function fillsCutCell(blob: Blob, lattice: Lattice, width: number, height: number): boolean {
+  const { n, x0, y0, pitch, side } = lattice
+  const tolerance = 0.05 * side + 2
+  const i = Math.round((blob.x0 - x0) / pitch)
+  const j = Math.round((blob.y0 - y0) / pitch)
+  if (i < 0 || j < 0 || i >= n || j >= n) return false
+  const left = x0 + i * pitch
+  const top = y0 + j * pitch
+  const near = (a: number, b: number): boolean => Math.abs(a - b) <= tolerance
+  const xOk = blob.x1 >= width ? near(blob.x0, left) && left + side > width : near(blob.x0, left) && near(blob.x1, left + side)
+  const yOk = blob.y1 >= height ? near(blob.y0, top) && top + side > height : near(blob.y0, top) && near(blob.y1, top + side)
+  return xOk && yOk && (blob.x1 >= width || blob.y1 >= height)
+}
+
+function scoreLattice(lattice: Lattice, squares: Square[], width: number, height: number, cut: Blob[] = []): Scored {
   const { n, x0, y0, pitch, side } = lattice
   const taken = new Set<number>()
   const matches: Scored['matches'] = []
@@ -236,7 +262,7 @@ function scoreLattice(lattice: Lattice, squares: Square[], width: number, height
         taken.add(j * n + i)
         matches.push({ square, i, j })
       }
-    } else if (i >= -1 && i <= n && j >= -1 && j <= n) {
+    } else if (i >= -1 && i <= n && j >= -1 && j <= n && continuesLattice(square, lattice, i, j)) {
       ring++
     }
   }
@@ -246,15 +272,20 @@ function scoreLattice(lattice: Lattice, squares: Square[], width: number, height
   if (y0 < -tolerance) outside.add('top')
   if (x0 + (n - 1) * pitch + side > width + tolerance) outside.add('right')
   if (y0 + (n - 1) * pitch + side > height + tolerance) outside.add('bottom')
-  return { lattice, matches, ring, outside }
+  const truncated = outside.size === 0 ? 0 : cut.filter((b) => fillsCutCell(b, lattice, width, height)).length
+  return { lattice, matches, ring, outside, truncated }
 }
 
 /** Least-squares fit of origin, pitch and side to the matched squares' edges, trimming outliers. */
 function fitLattice(scored: Scored): Lattice {
   const { n } = scored.lattice
   // Rows: [x0, y0, pitch, side] coefficients and the observed edge.
+  // Fit to the full-size squares only: selected (shrunk) tiles and pale-edged tiles would bias it.
+  const typical = median(scored.matches.flatMap(({ square }) => [square.blob.x1 - square.blob.x0, square.blob.y1 - square.blob.y0]))
+  const near = (v: number): boolean => Math.abs(v - typical) <= 0.03 * typical + 1
+  const full = scored.matches.filter(({ square: { blob } }) => near(blob.x1 - blob.x0) && near(blob.y1 - blob.y0))
   let rows: { a: [number, number, number, number]; v: number }[] = []
-  for (const { square, i, j } of scored.matches) {
+  for (const { square, i, j } of full.length >= 2 ? full : scored.matches) {
     const b = square.blob
     rows.push({ a: [1, 0, i, 0], v: b.x0 }, { a: [1, 0, i, 1], v: b.x1 })
     rows.push({ a: [0, 1, j, 0], v: b.y0 }, { a: [0, 1, j, 1], v: b.y1 })
@@ -331,12 +362,42 @@ function checkGutters(lattice: Lattice, light: Uint8Array, width: number, height
   return true
 }
 
+/**
+ * A cell holds a tile unless it is blank: nearly all pure white (the frame, a margin). Pale tiles
+ * (sky at 226-240) still count, which is why the main white level cannot decide this. Flat cells are
+ * not blank: solid-colour tiles exist.
+ */
+function hasBlankCell(lattice: Lattice, light: Uint8Array, width: number): boolean {
+  const { n, x0, y0, pitch, side } = lattice
+  const inset = Math.max(1, Math.round(side * 0.08))
+  const step = Math.max(1, Math.round(side / 48))
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) {
+      const left = Math.round(x0 + i * pitch) + inset
+      const top = Math.round(y0 + j * pitch) + inset
+      const size = Math.round(side) - 2 * inset
+      let count = 0
+      let dark = 0
+      for (let y = top; y < top + size; y += step) {
+        for (let x = left; x < left + size; x += step) {
+          count++
+          if (light[y * width + x]! < 246) dark++
+        }
+      }
+      if (dark < 0.05 * count) return true
+    }
+  }
+  return false
+}
+
 /** Look for the challenge's tile lattice in a light mask of the image. */
 export function findLattice(light: Uint8Array, width: number, height: number, level = WHITE_LEVEL): LatticeResult {
-  const squares = toSquares(labelDarkBlobs(light, width, height, level))
-  if (squares.length < 3) return { status: 'none' }
-  const complete: Scored[] = []
-  const partial: Scored[] = []
+  const blobs = labelDarkBlobs(light, width, height, level)
+  const squares = toSquares(blobs)
+  // Tiles cut by the right or bottom border: evidence of a grid that goes on past the picture.
+  const cut = blobs.filter((b) => (b.x1 >= width || b.y1 >= height) && b.area >= 0.45 * (b.x1 - b.x0) * (b.y1 - b.y0))
+  if (squares.length < 2) return { status: 'none' }
+  const raw: Scored[] = []
   const seen = new Set<string>()
   for (const { pitch, side } of estimatePitches(squares)) {
     const anchors = squares.filter((s) => s.side >= 0.85 * side && s.side <= 1.12 * side)
@@ -349,30 +410,45 @@ export function findLattice(light: Uint8Array, width: number, height: number, le
             const key = `${n}:${Math.round(x0 / (side / 4))}:${Math.round(y0 / (side / 4))}:${Math.round(pitch)}`
             if (seen.has(key)) continue
             seen.add(key)
-            const scored = scoreLattice({ n, x0, y0, pitch, side }, squares, width, height)
-            if (scored.ring > 0) continue
-            if (scored.outside.size === 0) {
-              if (scored.matches.length >= Math.ceil(0.5 * n * n)) complete.push(scored)
-            } else if (scored.matches.length >= 3) {
-              partial.push(scored)
-            }
+            const scored = scoreLattice({ n, x0, y0, pitch, side }, squares, width, height, cut)
+            if (scored.matches.length >= 2 && scored.matches.length + scored.truncated >= 4) raw.push(scored)
           }
         }
       }
     }
   }
+  // An anchor with a pale or shrunk edge places its lattice a little off: fit each to its squares
+  // before judging whether it is complete, continues past its ring, or leaves the picture.
+  raw.sort((a, b) => b.matches.length - a.matches.length)
+  const complete: Scored[] = []
+  const partial: Scored[] = []
+  const fittedKeys = new Set<string>()
+  for (const candidate of raw.slice(0, 60)) {
+    const fitted = fitLattice(candidate)
+    const key = `${fitted.n}:${Math.round(fitted.x0)}:${Math.round(fitted.y0)}:${Math.round(fitted.pitch)}:${Math.round(fitted.side)}`
+    if (fittedKeys.has(key) || !(fitted.side >= 12) || fitted.pitch <= fitted.side) continue
+    fittedKeys.add(key)
+    const scored = scoreLattice(fitted, squares, width, height, cut)
+    if (scored.ring > 0) continue
+    if (scored.outside.size === 0) {
+      // Selected tiles and ticks can merge neighbours into one blob, so a few clean squares must do;
+      // the gutter and blank-cell checks below then vouch for the rest.
+      if (scored.matches.length >= Math.max(4, Math.ceil(0.4 * fitted.n ** 2))) complete.push(scored)
+    } else if (scored.matches.length + scored.truncated >= 4) {
+      partial.push(scored)
+    }
+  }
   // Best first: the larger share of cells holding a tile, then more tiles.
   complete.sort((a, b) => b.matches.length / b.lattice.n ** 2 - a.matches.length / a.lattice.n ** 2 || b.matches.length - a.matches.length)
-  for (const candidate of complete.slice(0, 12)) {
-    const fitted = fitLattice(candidate)
-    const rescored = scoreLattice(fitted, squares, width, height)
-    if (rescored.ring > 0 || rescored.outside.size > 0 || rescored.matches.length < Math.ceil(0.5 * fitted.n ** 2)) continue
-    if (!checkGutters(fitted, light, width, height, level)) continue
-    return { status: 'found', lattice: fitted, matched: rescored.matches.length }
+  for (const candidate of complete) {
+    const { lattice } = candidate
+    if (!checkGutters(lattice, light, width, height, level) || hasBlankCell(lattice, light, width)) continue
+    return { status: 'found', lattice, matched: candidate.matches.length }
   }
-  const cut = partial.sort((a, b) => b.matches.length - a.matches.length)[0]
-  if (cut !== undefined && cut.matches.length >= 4) {
-    return { status: 'partial', n: cut.lattice.n, edges: [...cut.outside], matched: cut.matches.length }
+  const total = (s: Scored): number => s.matches.length + s.truncated
+  const best = partial.sort((a, b) => total(b) - total(a))[0]
+  if (best !== undefined) {
+    return { status: 'partial', n: best.lattice.n, edges: [...best.outside], matched: total(best) }
   }
   return { status: 'none' }
 }

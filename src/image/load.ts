@@ -238,5 +238,7 @@ function formatMegabytes(bytes: number): string {
 }
 
 function formatMegapixels(pixels: number): string {
-  return (pixels / 1_000_000).toFixed(1).replace(/\.0$/, '')
+  const megapixels = pixels / 1_000_000
+  if (megapixels < 1) return String(Number(megapixels.toPrecision(2)))
+  return megapixels.toFixed(1).replace(/\.0$/, '')
 }

@@ -6,7 +6,7 @@ import { extname } from 'node:path'
 import { GRID_SIZE } from '../types.js'
 import type { Grid, Rect, TileRect } from '../types.js'
 import { UsageError } from '../errors.js'
-import { detectLayout, payloadLayout } from './detect.js'
+import { detectLayout, gridForPayloadSize, payloadLayout } from './detect.js'
 import { encodeImage, mimeOf, toBase64, writeImageFile } from './encode.js'
 import type { OutputFormat } from './encode.js'
 import { resolveSource } from './load.js'
@@ -35,15 +35,6 @@ export interface LocatedImage {
 /** A JPEG at least this large is re-encoded even at a standard size (keeps requests small). */
 const PASS_THROUGH_MAX_BYTES = 200 * 1024
 
-const STANDARD_GRIDS: ReadonlyMap<number, Grid> = new Map(
-  (Object.keys(GRID_SIZE) as Grid[]).map((grid) => [GRID_SIZE[grid], grid]),
-)
-
-/** The grid a standard payload size implies (300 -> 3x3, 450 -> 4x4, 100 -> 1x1), if any. */
-export function gridOfPayloadSize(width: number, height: number): Grid | undefined {
-  return width === height ? STANDARD_GRIDS.get(width) : undefined
-}
-
 /** Load the input (unless already loaded) and find where the challenge is in it. */
 export async function locateImage(source: ImageSource, options: LocateOptions): Promise<LocatedImage> {
   const image = await resolveSource(source, options)
@@ -56,7 +47,7 @@ export async function locateImage(source: ImageSource, options: LocateOptions): 
  * accompanies both the 300 px payload and the 100 px replacement tiles of a dynamic challenge).
  */
 export function resolveLayout(image: LoadedImage, options: LocateOptions): Layout {
-  const standard = gridOfPayloadSize(image.width, image.height)
+  const standard = gridForPayloadSize(image.width, image.height)
   if (standard === undefined) {
     return detectLayout(image.pixels, { grid: options.grid, gridSource: options.gridSource, name: options.name })
   }

@@ -69,18 +69,17 @@ export function renderQuestionsTable(entries: readonly QuestionEntry[], options:
   }
   const services = entries.filter((e) => e.status === 'service').length
   const footer = c.dim(
-    `${entries.length} question${entries.length === 1 ? '' : 's'} (${services} accepted by the services); grids: ? = undocumented, missing = not accepted`,
+    `${entries.length} question${entries.length === 1 ? '' : 's'} (${services} accepted by the services); 4x4? = support undocumented`,
   )
   return `${table.toString()}\n${footer}`
 }
 
-/** Split a terminal width over the five columns (borders take 6 characters). */
+/** Split a terminal width over the five columns (borders take 6 characters, padding is included). */
 function columnWidths(width: number): number[] {
-  const inner = Math.max(40, width) - 6
-  const fixed = [11, 16, 9] // id, grids, status
-  const rest = inner - fixed.reduce((a, b) => a + b, 0)
-  const english = Math.max(10, Math.floor(rest / 2))
-  return [fixed[0] ?? 11, english, Math.max(8, rest - english), fixed[1] ?? 16, fixed[2] ?? 9]
+  const [id, grids, status] = [12, 14, 11] // "/m/0h8lhkg", "3x3 4x4? 1x1", "recaptcha"
+  const rest = Math.max(40, width) - 6 - id - grids - status
+  const english = Math.max(8, Math.floor(rest / 2))
+  return [id, english, Math.max(8, rest - english), grids, status]
 }
 
 /** Options of renderQuestionMatch: the warnings from checkQuestion (a CheckResult fits) and colour. */

@@ -213,13 +213,26 @@ export function mapProviderError(failure: ProviderFailure): ProviderError {
     (status === undefined ? undefined : ruleForStatus(status, failure.provider))
   const label = code ?? (status === undefined ? 'error' : `HTTP ${status}`)
   const statusNote = code !== undefined && status !== undefined && status !== 200 ? ` (HTTP ${status})` : ''
-  // A known code gets our wording; an unknown one keeps the provider's own words.
-  const text = known?.text ?? description ?? rule?.text ?? 'the service reported an error without a description'
+  // A known code gets our wording (plus the service's words, which may name the bad field);
+  // an unknown one keeps the provider's own words.
+  const ours = known?.text ?? (code === undefined ? rule?.text : undefined)
+  const text =
+    ours === undefined
+      ? (description ?? 'the service reported an error without a description')
+      : description === undefined || description.toLowerCase() === ours.toLowerCase()
+        ? ours
+        : `${ours} (service said: ${description})`
   const trace = failure.traceId === undefined ? '' : ` (trace_id ${failure.traceId})`
   const message = `${failure.provider}: ${label}${statusNote}: ${text}${trace}`
+  // An unknown code is best explained by the provider's own list, whatever the status says.
+  const unknownCodeHint =
+    code !== undefined && known === undefined && rule !== THREADS
+      ? `see the ${failure.provider} documentation for ${code}; rc2 passes unknown codes through verbatim`
+      : undefined
   const hint =
+    unknownCodeHint ??
     rule?.hint(failure.provider) ??
-    `see the ${failure.provider} error list for ${label}; rc2 passes unknown codes through verbatim`
+    `see the ${failure.provider} documentation for ${label}; rc2 passes unknown codes through verbatim`
   return new ProviderError(rule?.kind ?? 'provider', message, {
     code,
     hint,

@@ -59,6 +59,11 @@ export function resolveEndpoint(endpoint: string, provider: ProviderName, allowI
       hint: 'give --endpoint an https:// URL',
     })
   }
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError(`${provider}: endpoint ${renderSafeUrl(url)} must not contain a user name or password`, {
+      hint: 'remove "user:password@" from --endpoint; the API key is sent separately',
+    })
+  }
   if (url.protocol === 'http:' && !allowInsecure && !isLoopbackHost(url.hostname)) {
     throw new ConfigError(
       `${provider}: endpoint ${renderSafeUrl(url)} uses plain http, which would send the API key unencrypted`,

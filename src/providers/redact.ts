@@ -19,16 +19,17 @@ export function renderSafeUrl(url: URL): string {
 }
 
 /**
- * The same error with every secret masked in its message and hint. Errors are rebuilt rather than
+ * The same error with every secret masked in its message, hint and code. Errors are rebuilt rather than
  * edited because the stack captured at construction already contains the message.
  */
 export function redactError(error: unknown, secrets: readonly string[]): unknown {
   if (!(error instanceof Rc2Error)) return error
   const message = redactSecrets(error.message, secrets)
   const hint = error.hint === undefined ? undefined : redactSecrets(error.hint, secrets)
-  if (message === error.message && hint === error.hint) return error
+  const code = error.code === undefined ? undefined : redactSecrets(error.code, secrets)
+  if (message === error.message && hint === error.hint && code === error.code) return error
   const options = {
-    code: error.code,
+    code,
     hint,
     cause: error.cause,
     retryable: error.retryable,

@@ -138,6 +138,11 @@ function findNameHits(text: string, index: QuestionIndex): readonly IndexHit[] {
   return index.bySquashed.get(squash(key)) ?? []
 }
 
+/** Text as typed, only case- and width-insensitive: to tell languages apart, not to match. */
+function spellingOf(text: string): string {
+  return text.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim()
+}
+
 function uniqueEntries(hits: readonly IndexHit[]): QuestionEntry[] {
   return [...new Set(hits.map((h) => h.entry))]
 }
@@ -200,8 +205,11 @@ function chooseEntry(hits: readonly IndexHit[], text: string, context: { lang: L
     )
   }
   const own = hits.filter((h) => h.entry === entry)
+  // Folding makes "táxis" (pt-BR) and "taxis" (en) one key; the exact spelling tells them apart.
+  const spelled = spellingOf(text)
   const lang =
     own.find((h) => h.lang === langHint)?.lang ??
+    own.find((h) => spellingOf(h.name) === spelled)?.lang ??
     LANGS.find((l) => own.some((h) => h.lang === l)) ??
     null
   return note === undefined ? { entry, lang } : { entry, lang, note }
@@ -214,13 +222,15 @@ export function suggestQuestions(text: string, limit = 5, index: QuestionIndex =
   const key = toBaseKey(text)
   if (key === '') return []
   const maxDistance = maxTypoDistance(key)
-  const cjk = hasCjk(key)
-  const minContained = cjk ? 2 : 3
+  const minContained = hasCjk(key) ? 2 : 4
+  const keyLength = Array.from(key).length
   const best = new Map<QuestionEntry, { score: number; name: string }>()
   const squashedKey = squash(key)
   for (const [candidate, hits] of index.byKey) {
     // Also compare without spaces, so a space typed in the wrong place ("ab us") counts as one edit.
     let score = Math.min(editDistance(key, candidate, maxDistance), editDistance(squashedKey, squash(candidate), maxDistance))
+    // Replacing every character is no resemblance ("a" is one edit from 山).
+    if (score >= Math.min(keyLength, Array.from(candidate).length)) score = maxDistance + 1
     if (score > maxDistance) {
       const contains = Array.from(key).length >= minContained && candidate.includes(key)
       const contained = Array.from(candidate).length >= minContained && key.includes(candidate)
@@ -399,6 +409,7 @@ export function searchQuestions(query: string | undefined, options: SearchOption
   const key = query === undefined ? '' : toBaseKey(query)
   if (trimmed === '' || key === '') return [...pool]
   const maxDistance = maxTypoDistance(key)
+  const keyLength = Array.from(key).length
   const scored: { entry: QuestionEntry; score: number }[] = []
   for (const entry of pool) {
     let score = entry.id.includes(trimmed) ? (entry.id === trimmed ? 0 : 2) : Number.POSITIVE_INFINITY
@@ -409,7 +420,12 @@ export function searchQuestions(query: string | undefined, options: SearchOption
       else if (candidate.includes(key)) s = 2
       else {
         const words = hasCjk(candidate) ? [candidate] : [candidate, ...candidate.split(' ')]
-        const d = Math.min(...words.map((w) => editDistance(key, compactKey(w), maxDistance)))
+        const distances = words.map((w) => {
+          const d = editDistance(key, compactKey(w), maxDistance)
+          // As in suggestions: changing every character is no resemblance.
+          return d >= Math.min(keyLength, Array.from(w).length) ? maxDistance + 1 : d
+        })
+        const d = Math.min(...distances)
         if (d > maxDistance) continue
         s = 3 + d
       }
@@ -453,7 +469,7 @@ export function describeQuestions(query: string | undefined, options: SearchOpti
     const hidden = searchQuestions(query, { ...options, all: true }).length
     if (hidden > 0) {
       throw new UsageError(`no question the services accept matches "${shorten(query)}"`, {
-        hint: `${hidden} id(s) no service accepts match it: add --all to see them`,
+        hint: `${hidden === 1 ? 'one id' : `${hidden} ids`} that no service accepts match it: add --all to see ${hidden === 1 ? 'it' : 'them'}`,
       })
     }
   }

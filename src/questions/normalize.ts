@@ -8,6 +8,9 @@
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u
 const PUNCTUATION = /[\p{P}\p{S}]+/gu
 const MARKS = /\p{M}+/gu
+const ASCII = /^[\x20-\x7e\t\n\r]*$/
+/** ASCII punctuation and symbols: what \p{P} and \p{S} cover below 0x80. */
+const ASCII_PUNCTUATION = /[!-/:-@[-`{-~]+/g
 
 /** Leading words dropped from names: articles and article-like contractions of the supported languages. */
 const ARTICLES = new Set([
@@ -36,6 +39,8 @@ export function hasCjk(text: string): boolean {
  * CJK also accents folded (é -> e, Turkish ı/İ -> i, ß -> ss) so ASCII typing still matches.
  */
 export function normalizeText(text: string): string {
+  // Plain ASCII (most names and English sentences) needs no Unicode folding.
+  if (ASCII.test(text)) return text.toLowerCase().replace(ASCII_PUNCTUATION, ' ').replace(/\s+/g, ' ').trim()
   // İ would lower-case to "i" + combining dot; map it first so it stays a plain i.
   let out = text.normalize('NFKC').replace(/İ/g, 'I').toLowerCase()
   out = out.replace(PUNCTUATION, ' ').replace(/\s+/gu, ' ').trim()

@@ -7,7 +7,7 @@
  * Everything is deterministic for a given seed: the same options give the same pixels.
  */
 import sharp from 'sharp'
-import type { OverlayOptions } from 'sharp'
+import type { Sharp } from 'sharp'
 import type { Grid, Rect } from '../../src/types.js'
 import { GRID_SIDE, GRID_SIZE } from '../../src/types.js'
 
@@ -196,45 +196,80 @@ function cellOf(grid: Grid, index: number): Rect {
   return { x, y, width: Math.round((i + 1) * cell) - x, height: Math.round((j + 1) * cell) - y }
 }
 
-async function renderTileImages(
+/** An RGB (3) or RGBA (4) pixel block to paint at (left, top); RGBA is alpha-blended. */
+interface Sprite {
+  data: Buffer
+  width: number
+  height: number
+  channels: 3 | 4
+  left: number
+  top: number
+}
+
+/** Paint sprites onto an RGB canvas in JS: row copies are far faster than many libvips composites. */
+function paint(canvas: Buffer, canvasWidth: number, canvasHeight: number, sprites: Sprite[]): void {
+  for (const s of sprites) {
+    for (let y = 0; y < s.height; y++) {
+      const cy = s.top + y
+      if (cy < 0 || cy >= canvasHeight) continue
+      const x0 = Math.max(0, -s.left)
+      const x1 = Math.min(s.width, canvasWidth - s.left)
+      if (x1 <= x0) continue
+      if (s.channels === 3) {
+        s.data.copy(canvas, (cy * canvasWidth + s.left + x0) * 3, (y * s.width + x0) * 3, (y * s.width + x1) * 3)
+        continue
+      }
+      for (let x = x0; x < x1; x++) {
+        const src = (y * s.width + x) * 4
+        const dst = (cy * canvasWidth + s.left + x) * 3
+        const a = s.data[src + 3]! / 255
+        for (let c = 0; c < 3; c++) canvas[dst + c] = Math.round(s.data[src + c]! * a + canvas[dst + c]! * (1 - a))
+      }
+    }
+  }
+}
+
+async function renderTileSprites(
   payload: Buffer,
   grid: '3x3' | '4x4',
   tiles: Rect[],
   ratio: number,
   selected: ReadonlySet<number>,
-): Promise<OverlayOptions[]> {
+): Promise<Sprite[]> {
   const size = GRID_SIZE[grid]
   const source = await sharp(payload).removeAlpha().resize(size, size, { fit: 'fill' }).raw().toBuffer()
   const raw = { width: size, height: size, channels: 3 as const }
-  const overlays: OverlayOptions[] = []
-  for (const [index, rect] of tiles.entries()) {
+  const scaled = async (cell: Rect, width: number, height: number): Promise<Buffer> =>
+    sharp(source, { raw }).extract({ left: cell.x, top: cell.y, width: cell.width, height: cell.height })
+      .resize(width, height, { fit: 'fill' }).raw().toBuffer()
+  const jobs = tiles.map(async (rect, index): Promise<Sprite[]> => {
     const cell = cellOf(grid, index)
     if (!selected.has(index)) {
-      const input = await sharp(source, { raw }).extract({ left: cell.x, top: cell.y, width: cell.width, height: cell.height })
-        .resize(rect.width, rect.height, { fit: 'fill' }).png({ compressionLevel: 0 }).toBuffer()
-      overlays.push({ input, left: rect.x, top: rect.y })
-      continue
+      return [{ data: await scaled(cell, rect.width, rect.height), width: rect.width, height: rect.height, channels: 3, left: rect.x, top: rect.y }]
     }
     // A selected tile shrinks inside its cell; a 3x3 one also gets the blue tick over its corner.
     const w = Math.round(rect.width * 0.86)
     const h = Math.round(rect.height * 0.86)
-    const input = await sharp(source, { raw }).extract({ left: cell.x, top: cell.y, width: cell.width, height: cell.height })
-      .resize(w, h, { fit: 'fill' }).png({ compressionLevel: 0 }).toBuffer()
-    overlays.push({ input, left: rect.x + Math.round((rect.width - w) / 2), top: rect.y + Math.round((rect.height - h) / 2) })
+    const sprites: Sprite[] = [
+      { data: Buffer.alloc(rect.width * rect.height * 3, 255), width: rect.width, height: rect.height, channels: 3, left: rect.x, top: rect.y },
+      { data: await scaled(cell, w, h), width: w, height: h, channels: 3, left: rect.x + Math.round((rect.width - w) / 2), top: rect.y + Math.round((rect.height - h) / 2) },
+    ]
     if (grid === '3x3') {
       const radius = Math.round(13 * ratio)
       const side = 2 * radius + 2
       const c = radius + 1
       const tick = `M ${c - radius * 0.45} ${c} L ${c - radius * 0.1} ${c + radius * 0.35} L ${c + radius * 0.5} ${c - radius * 0.35}`
       const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${side}" height="${side}"><circle cx="${c}" cy="${c}" r="${radius}" fill="#1a73e8"/><path d="${tick}" stroke="#ffffff" stroke-width="${Math.max(2, 3 * ratio)}" fill="none"/></svg>`
+      const data = await sharp(Buffer.from(svg)).ensureAlpha().raw().toBuffer()
       // Centre 10 css px inside the corner: the circle reaches over most of the gutter.
-      overlays.push({ input: Buffer.from(svg), left: rect.x + Math.round(10 * ratio) - c, top: rect.y + Math.round(10 * ratio) - c })
+      sprites.push({ data, width: side, height: side, channels: 4, left: rect.x + Math.round(10 * ratio) - c, top: rect.y + Math.round(10 * ratio) - c })
     }
-  }
-  return overlays
+    return sprites
+  })
+  return (await Promise.all(jobs)).flat()
 }
 
-/** A page: background, a few white panels, blue boxes and grey text, optionally a blue banner. */
+/** A page (not yet flattened): background, white panels, blue boxes, grey text, maybe a blue banner. */
 async function renderPageBackground(
   width: number,
   height: number,
@@ -243,8 +278,8 @@ async function renderPageBackground(
   avoid: Rect,
   blueBanner: boolean,
   rng: () => number,
-): Promise<Buffer> {
-  let base: sharp.Sharp
+): Promise<Sharp> {
+  let base: Sharp
   if (background === 'photo') {
     // A smooth random colour field scaled up: photo-like, no white gutters anywhere.
     const cw = Math.max(4, Math.ceil(width / 48))
@@ -286,11 +321,11 @@ async function renderPageBackground(
     parts.push(svgRect({ x: dev(24), y: y + dev(22), width: dev(160), height: dev(20) }, '#ffffff'))
   }
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" shape-rendering="crispEdges">${parts.join('')}</svg>`
-  return toRgb(base.composite([{ input: Buffer.from(svg), left: 0, top: 0 }]))
+  return base.composite([{ input: Buffer.from(svg), left: 0, top: 0 }])
 }
 
 /** Raw RGB pixels of a pipeline: composite() may add an alpha channel, so drop it in a second pass. */
-async function toRgb(pipeline: sharp.Sharp): Promise<Buffer> {
+async function toRgb(pipeline: Sharp): Promise<Buffer> {
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true })
   if (info.channels === 3) return data
   return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }).removeAlpha().raw().toBuffer()
@@ -316,7 +351,7 @@ export async function renderCapture(options: CaptureOptions): Promise<Capture> {
   const rng = createRng(options.seed ?? 1)
   const widget = drawWidget(options.grid, look, ratio, rng)
   const selected = new Set(options.selectedTiles ?? [])
-  const tileOverlays = await renderTileImages(options.payload, options.grid, widget.tiles, ratio, selected)
+  const tileSprites = await renderTileSprites(options.payload, options.grid, widget.tiles, ratio, selected)
 
   let width: number
   let height: number
@@ -332,11 +367,11 @@ export async function renderCapture(options: CaptureOptions): Promise<Capture> {
     const dx = margin - band.x
     const dy = margin - band.y
     tiles = widget.tiles.map((t) => offsetRect(t, dx, dy))
-    pixels = await toRgb(sharp({ create: { width, height, channels: 3, background: '#ffffff' } })
-      .composite(tileOverlays.map((o) => ({ ...o, left: (o.left ?? 0) + dx, top: (o.top ?? 0) + dy }))))
+    pixels = Buffer.alloc(width * height * 3, 255)
+    paint(pixels, width, height, tileSprites.map((t) => ({ ...t, left: t.left + dx, top: t.top + dy })))
   } else {
-    const chrome = await toRgb(sharp(Buffer.from(widget.svg)).flatten({ background: '#ffffff' }))
-    const widgetPixels = await toRgb(sharp(chrome, { raw: { width: widget.width, height: widget.height, channels: 3 } }).composite(tileOverlays))
+    const widgetPixels = await toRgb(sharp(Buffer.from(widget.svg)).flatten({ background: '#ffffff' }))
+    paint(widgetPixels, widget.width, widget.height, tileSprites)
     if (options.kind === 'widget') {
       width = widget.width
       height = widget.height
@@ -351,10 +386,9 @@ export async function renderCapture(options: CaptureOptions): Promise<Capture> {
         y: Math.floor(rng() * (height - widget.height + 1)),
       }
       const placed: Rect = { x: position.x, y: position.y, width: widget.width, height: widget.height }
-      const page = await renderPageBackground(width, height, options.background ?? 'grey', ratio, placed, options.blueBanner ?? false, rng)
+      pixels = await toRgb(await renderPageBackground(width, height, options.background ?? 'grey', ratio, placed, options.blueBanner ?? false, rng))
       tiles = widget.tiles.map((t) => offsetRect(t, position.x, position.y))
-      pixels = await toRgb(sharp(page, { raw: { width, height, channels: 3 } })
-        .composite([{ input: widgetPixels, raw: { width: widget.width, height: widget.height, channels: 3 }, left: position.x, top: position.y }]))
+      paint(pixels, width, height, [{ data: widgetPixels, width: widget.width, height: widget.height, channels: 3, left: position.x, top: position.y }])
     }
   }
 
@@ -385,15 +419,15 @@ export async function composeGrid(tilePaths: string[], grid: Grid): Promise<Buff
     return sharp(tilePaths[0]).removeAlpha().resize(size, size, { fit: 'fill' }).png().toBuffer()
   }
   const n = GRID_SIDE[grid]
-  const overlays: OverlayOptions[] = []
-  for (let index = 0; index < n * n; index++) {
+  const canvas = Buffer.alloc(size * size * 3)
+  const sprites = await Promise.all(Array.from({ length: n * n }, async (_, index): Promise<Sprite> => {
     const cell = cellOf(grid, index)
     const path = tilePaths[index % tilePaths.length] as string
-    const input = await sharp(path).removeAlpha().resize(cell.width, cell.height, { fit: 'fill' }).png({ compressionLevel: 0 }).toBuffer()
-    overlays.push({ input, left: cell.x, top: cell.y })
-  }
-  return sharp({ create: { width: size, height: size, channels: 3, background: '#000000' } })
-    .composite(overlays).png().toBuffer()
+    const data = await sharp(path).removeAlpha().resize(cell.width, cell.height, { fit: 'fill' }).raw().toBuffer()
+    return { data, width: cell.width, height: cell.height, channels: 3, left: cell.x, top: cell.y }
+  }))
+  paint(canvas, size, size, sprites)
+  return sharp(canvas, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer()
 }
 
 /**

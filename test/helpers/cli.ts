@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,7 +23,7 @@ export interface RunOptions {
   input?: Buffer | string
   timeoutMs?: number
   /** Called once the process started, e.g. to send it a signal later. */
-  onSpawn?: (child: import('node:child_process').ChildProcess) => void
+  onSpawn?: (child: ChildProcess) => void
 }
 
 /** Spawn the built binary the way a user would, with a clean environment (no colour, no CI spinner). */

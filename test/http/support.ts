@@ -1,0 +1,81 @@
+/** Shared pieces of the HTTP tests: real tiles, test images and providers wired to the test server. */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createProvider } from '../../src/providers/index.js'
+import type { Provider, ProviderName, ProviderOptions, RecognitionRequest } from '../../src/providers/types.js'
+import type { Grid } from '../../src/types.js'
+import { GRID_SIZE } from '../../src/types.js'
+import { DEFAULT_TEST_KEY, renderRedGrid } from '../helpers/provider-server.js'
+import type { ProviderServer } from '../helpers/provider-server.js'
+
+export const TILES_DIR = join(import.meta.dirname, '../../../shared/data/recaptcha-tiles')
+export const KEY = DEFAULT_TEST_KEY
+export const CAR = '/m/0k4j'
+
+/** The first `count` real tiles of one class (sorted by name), optionally only those `side` px wide. */
+export function loadRealTiles(kind: string, count: number, side?: number): Buffer[] {
+  const rows = readFileSync(join(TILES_DIR, 'manifest.csv'), 'utf8').trim().split('\n').slice(1)
+  return rows
+    .map((row) => row.split(','))
+    .filter((cols) => cols[1] === kind && (side === undefined || Number(cols[4]) === side))
+    .map((cols) => cols[0]!)
+    .sort()
+    .slice(0, count)
+    .map((file) => readFileSync(join(TILES_DIR, file)))
+}
+
+/** Sleeps recorded instead of waited: retries and polls become instant and checkable. */
+export function createInstantClock(): { sleeps: number[]; sleep: (ms: number, signal?: AbortSignal) => Promise<void> } {
+  const sleeps: number[] = []
+  return {
+    sleeps,
+    sleep: async (ms, signal) => {
+      sleeps.push(ms)
+      signal?.throwIfAborted()
+      await Promise.resolve()
+    },
+  }
+}
+
+export interface TestProvider {
+  provider: Provider
+  logs: string[]
+  sleeps: number[]
+}
+
+/** A provider pointed at the test server, with instant sleeps and a captured request log. */
+export function connect(server: ProviderServer, name: ProviderName, overrides: Partial<ProviderOptions> = {}): TestProvider {
+  const logs: string[] = []
+  const clock = createInstantClock()
+  const provider = createProvider(name, {
+    apiKey: KEY,
+    endpoint: server.endpoints[name],
+    retries: 2,
+    requestTimeoutMs: 5000,
+    pollIntervalMs: 10,
+    log: (line) => logs.push(line),
+    retry: { sleep: clock.sleep, random: () => 0.5 },
+    ...overrides,
+  })
+  return { provider, logs, sleeps: clock.sleeps }
+}
+
+export async function gridRequest(
+  grid: Grid,
+  redTiles: readonly number[],
+  extra: Partial<RecognitionRequest> & { otherTiles?: Buffer[]; red?: { r: number; g: number; b: number } } = {},
+): Promise<RecognitionRequest> {
+  const { otherTiles, red, ...rest } = extra
+  const image = await renderRedGrid(grid, redTiles, { ...(otherTiles === undefined ? {} : { otherTiles }), ...(red === undefined ? {} : { red }) })
+  return { image: image.toString('base64'), grid, size: GRID_SIZE[grid], question: CAR, ...rest }
+}
+
+/** Run `work` and return what it threw (failing the test when it does not throw). */
+export async function catchError(work: () => Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await work()
+  } catch (error) {
+    return error as Error & Record<string, unknown>
+  }
+  throw new Error('expected the call to fail, but it succeeded')
+}

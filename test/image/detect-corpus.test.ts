@@ -1,0 +1,181 @@
+/**
+ * Corpus test: a few hundred rendered captures (real shared tiles and synthetic payloads; tile areas,
+ * widgets and pages; ratios 1 to 3; both looks; PNG and JPEG) plus edge cases, all from fixed seeds.
+ */
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { InputError } from '../../src/errors.js'
+import { detectLayout } from '../../src/image/detect.js'
+import type { InputKind, RawImage } from '../../src/image/types.js'
+import type { Rect } from '../../src/types.js'
+import type { CaptureOptions } from '../helpers/captures.js'
+import { composeGrid, createRng, makeSyntheticPayload, renderCapture } from '../helpers/captures.js'
+
+const TILE_ROOT = join(import.meta.dirname, '../../../shared/data/recaptcha-tiles')
+const VALID = 240
+const CUT_OFF = 12
+const RATIOS = [1, 1.25, 1.5, 2, 3]
+
+interface Case {
+  label: string
+  options: CaptureOptions
+  image: RawImage
+  truth: Rect[]
+}
+
+async function decode(buffer: Buffer): Promise<RawImage> {
+  const { data, info } = await sharp(buffer).raw().toBuffer({ resolveWithObject: true })
+  return { data, width: info.width, height: info.height, channels: info.channels as RawImage['channels'] }
+}
+
+/** Run `jobs` with at most `limit` in flight (sharp's work runs on libuv threads). */
+async function runPool<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const results: T[] = new Array<T>(jobs.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const k = next++
+      results[k] = await jobs[k]!()
+    }
+  }
+  await Promise.all(Array.from({ length: limit }, worker))
+  return results
+}
+
+const valid: Case[] = []
+const cutOff: Case[] = []
+
+beforeAll(async () => {
+  const files = readdirSync(TILE_ROOT, { recursive: true }).map(String).filter((f) => f.endsWith('.png')).sort()
+  const rng = createRng(20240611)
+  const pick = (): string => join(TILE_ROOT, files[Math.floor(rng() * files.length)]!)
+  // A pool of payloads reused across captures: composing them is the slow part.
+  const payloads: { grid: '3x3' | '4x4'; buffer: Buffer }[] = []
+  for (let k = 0; k < 8; k++) payloads.push({ grid: '3x3', buffer: await composeGrid(Array.from({ length: 9 }, pick), '3x3') })
+  for (let k = 0; k < 6; k++) payloads.push({ grid: '4x4', buffer: await composeGrid([pick()], '4x4') })
+  for (let k = 0; k < 4; k++) payloads.push({ grid: '3x3', buffer: await makeSyntheticPayload('3x3', 100 + k) })
+  for (let k = 0; k < 4; k++) payloads.push({ grid: '4x4', buffer: await makeSyntheticPayload('4x4', 200 + k) })
+
+  const plans: CaptureOptions[] = []
+  for (let k = 0; k < VALID + CUT_OFF; k++) {
+    const payload = payloads[Math.floor(rng() * payloads.length)]!
+    const kind = (['tiles', 'widget', 'page'] as const)[k % 3]!
+    const ratio = RATIOS[Math.floor(rng() * RATIOS.length)]!
+    const format = rng() < 0.5 ? 'png' : 'jpeg'
+    const options: CaptureOptions = {
+      payload: payload.buffer,
+      grid: payload.grid,
+      kind,
+      ratio,
+      look: rng() < 0.3 ? 'legacy' : 'current',
+      format,
+      quality: 70 + Math.floor(rng() * 16),
+      background: (['white', 'grey', 'dark', 'photo'] as const)[Math.floor(rng() * 4)]!,
+      blueBanner: rng() < 0.3,
+      seed: k + 1,
+    }
+    if (rng() < 0.2) options.selectedTiles = [Math.floor(rng() * 9), Math.floor(rng() * 16)]
+    if (kind === 'page') {
+      // Keep pages modest so the corpus stays quick; the 2560x1720 page is timed separately.
+      const scale = 1.1 + rng() * 0.5
+      const widgetW = (payload.grid === '3x3' ? 400 : 406) * ratio
+      options.pageSize = { width: Math.round(widgetW * scale * 1.4), height: Math.round(620 * ratio * scale) }
+    }
+    if (k >= VALID) options.cutOff = rng() < 0.5 ? 'right' : 'bottom'
+    plans.push(options)
+  }
+  const cases = await runPool(plans.map((options) => async (): Promise<Case> => {
+    const capture = await renderCapture(options)
+    const label = `${options.grid} ${options.kind} x${options.ratio} ${options.look} ${options.format} seed ${options.seed}`
+    return { label, options, image: await decode(capture.buffer), truth: capture.truth.tiles }
+  }), 3)
+  valid.push(...cases.slice(0, VALID))
+  cutOff.push(...cases.slice(VALID))
+}, 120_000)
+
+describe('grid detection corpus', () => {
+  it('finds every valid capture, with the right grid and tile edges within 2 px per device-pixel ratio', () => {
+    let found = 0
+    let rightGrid = 0
+    let rightKind = 0
+    let worst = 0
+    let elapsed = 0
+    const problems: string[] = []
+    for (const c of valid) {
+      const started = performance.now()
+      let layout
+      try {
+        layout = detectLayout(c.image, { name: c.label })
+      } catch (error) {
+        problems.push(`${c.label}: ${(error as Error).message}`)
+        continue
+      } finally {
+        elapsed += performance.now() - started
+      }
+      found++
+      if (layout.grid !== c.options.grid) {
+        problems.push(`${c.label}: found ${layout.grid}`)
+        continue
+      }
+      rightGrid++
+      const kind: InputKind = c.options.kind
+      if (layout.kind === kind) rightKind++
+      const ratio = c.options.ratio ?? 1
+      let error = 0
+      layout.tiles.forEach((t, k) => {
+        const u = c.truth[k]!
+        error = Math.max(error, Math.abs(t.x - u.x), Math.abs(t.y - u.y),
+          Math.abs(t.x + t.width - u.x - u.width), Math.abs(t.y + t.height - u.y - u.height))
+      })
+      worst = Math.max(worst, error / ratio)
+      if (error > 2 * ratio) problems.push(`${c.label}: tile edge off by ${error} px`)
+    }
+    console.log(
+      `detect corpus: ${valid.length} captures, found ${found} (${((100 * found) / valid.length).toFixed(1)}%), ` +
+        `grid right ${rightGrid}, kind right ${rightKind}, worst edge error ${worst.toFixed(2)} px at 1x, ` +
+        `mean detection ${(elapsed / valid.length).toFixed(1)} ms`,
+    )
+    expect(problems).toEqual([])
+    expect(found).toBe(valid.length)
+    expect(rightGrid).toBe(valid.length)
+    // Kinds are advice for messages; a widget on a page barely larger than it may read either way.
+    expect(rightKind / valid.length).toBeGreaterThanOrEqual(0.95)
+  })
+
+  it('refuses every capture cut off through the tile band, never guessing a grid', () => {
+    let saidCutOff = 0
+    for (const c of cutOff) {
+      let error: unknown
+      try {
+        detectLayout(c.image, { name: c.label })
+      } catch (caught) {
+        error = caught
+      }
+      expect(error, c.label).toBeInstanceOf(InputError)
+      if ((error as Error).message.includes('cut off')) saidCutOff++
+    }
+    console.log(`detect corpus: ${cutOff.length} cut-off captures refused, ${saidCutOff} of them named as cut off`)
+    // A cut just past the first column leaves nothing to tell; most cuts leave partial tiles to see.
+    expect(saidCutOff).toBeGreaterThanOrEqual(cutOff.length / 2)
+  })
+
+  it('takes well under 100 ms on a 2560x1720 page at 2x', async () => {
+    const payload = await makeSyntheticPayload('4x4', 7)
+    const capture = await renderCapture({
+      payload, grid: '4x4', kind: 'page', ratio: 2, pageSize: { width: 2560, height: 1720 }, background: 'photo', blueBanner: true, seed: 3,
+    })
+    const image = await decode(capture.buffer)
+    const times: number[] = []
+    for (let k = 0; k < 5; k++) {
+      const started = performance.now()
+      expect(detectLayout(image).grid).toBe('4x4')
+      times.push(performance.now() - started)
+    }
+    const best = Math.min(...times)
+    console.log(`detect corpus: 2560x1720 page at 2x in ${best.toFixed(1)} ms (best of 5)`)
+    // Generous bound for a busy 2-core machine; typically 30-60 ms.
+    expect(best).toBeLessThan(250)
+  })
+})
