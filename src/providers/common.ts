@@ -75,8 +75,11 @@ export function createAdapterContext(name: ProviderName, options: ProviderOption
       retries,
       signal,
       label,
-      onRetry: (error, attempt, delayMs) =>
-        log?.(`${label}: ${error.kind} (${error.code ?? 'no code'}), retry ${attempt} of ${retries} in ${delayMs} ms`),
+      onRetry: (error, attempt, delayMs) => {
+        // Tell the batch runner the service is pushing back, so it sends fewer at once.
+        if (error.kind === 'rate_limit') options.onPushBack?.(error.retryAfterSec)
+        log?.(`${label}: ${error.kind} (${error.code ?? 'no code'}), retry ${attempt} of ${retries} in ${delayMs} ms`)
+      },
     }),
     guard: async (work) => {
       try {

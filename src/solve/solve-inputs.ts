@@ -9,6 +9,7 @@ import { expandInputs, type InputItem } from './inputs.js'
 import { ResultJournal, readSolvedKeys, sha256, solvedKey } from './journal.js'
 import type { SolveResult } from './result.js'
 import { type ImageOptions, prepareFor, solveOne } from './solve-one.js'
+import type { PreparedImage } from '../image/types.js'
 
 /** Everything `rc2 solve` does between parsed flags and rendered output. */
 export interface SolveInputsOptions {
@@ -74,23 +75,35 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
   const work: Work[] = items.map((item, index) => ({ ...item, index }))
   const hashes = new Map<number, string>()
 
+  // At most `lookahead` inputs are held prepared beyond those in flight: memory stays flat.
+  const lookahead = Math.min(8, Math.max(1, options.concurrency))
+  const early = new Map<number, Promise<Settled<Prepped | null>>>()
+  const readAndPrepare = async (item: Work): Promise<Prepped | null> => {
+    if (item.error !== undefined) throw item.error
+    // Standard input is read once, when its turn comes.
+    const bytes = item.path === null ? await options.readStdin() : await readInput(item, options.image?.maxBytes)
+    const hash = sha256(bytes)
+    hashes.set(item.index, hash)
+    if (solvedBefore.has(solvedKey(hash, questionId))) return null
+    const prepared = await prepareFor({ source: bytes, input: item.input, question: options.question, grid: options.grid, image: options.image })
+    return { bytes, prepared }
+  }
+
   try {
     const summary = await runBatch(
       work,
       {
         run: async (item, ctx) => {
-          if (item.error !== undefined) throw item.error
-          const bytes = item.path === null ? await options.readStdin() : await readInput(item, options.image?.maxBytes)
-          const hash = sha256(bytes)
-          hashes.set(item.index, hash)
-          if (solvedBefore.has(solvedKey(hash, questionId))) return null
-          const prepared = await prepareFor({
-            source: bytes,
-            input: item.input,
-            question: options.question,
-            grid: options.grid,
-            image: options.image,
-          })
+          // Read and prepare a few inputs ahead, so the next image is ready when a slot frees up.
+          for (let k = item.index + 1; k <= item.index + lookahead && k < work.length; k++) {
+            if (!early.has(k)) early.set(k, settle(readAndPrepare(work[k]!)))
+          }
+          const ready = early.get(item.index) ?? settle(readAndPrepare(item))
+          early.delete(item.index)
+          const outcome = await ready
+          if (!outcome.ok) throw outcome.error
+          if (outcome.value === null) return null
+          const { bytes, prepared } = outcome.value
           if (options.dryRun !== true) ctx.reserve(options.pointsFor(prepared.grid))
           if (options.pushBackTarget !== undefined) options.pushBackTarget.current = ctx.pushedBack
           return solveOne({
@@ -124,6 +137,21 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
   } finally {
     journal?.close()
   }
+}
+
+interface Prepped {
+  bytes: Buffer
+  prepared: PreparedImage
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown }
+
+/** A promise that never rejects, so work started ahead cannot become an unhandled rejection. */
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  )
 }
 
 async function readInput(item: InputItem, maxBytes = 25 * 1024 * 1024): Promise<Buffer> {
