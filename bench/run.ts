@@ -180,25 +180,28 @@ async function benchBatch(tiles: string[]): Promise<void> {
     const small = join(work, 'inputs-1000')
     await (await import('node:fs/promises')).mkdir(small)
     await makeInputs(small, 1000, tiles)
-    console.log('\nBatch: 1000 JPEG payloads, --concurrency 16, 200 ms per call (ideal 12.5 s)')
-    const run = await runBatch(small, server.url, 16)
-    if (run.results !== 1000 || run.ok !== 1000) throw new Error(`lost results: ${run.results} results, ${run.ok} ok`)
-    report('wall time', `${(run.wallMs / 1000).toFixed(2)} s (${(run.wallMs / 12_500).toFixed(3)} x ideal)`)
+    // Full mode takes the median of three runs: one run on a 2-core machine is noisy.
+    const repeats = QUICK ? 1 : 3
+    console.log(`\nBatch: 1000 JPEG payloads, --concurrency 16, 200 ms per call (ideal 12.5 s; ${repeats === 1 ? 'one run' : `median of ${repeats}`})`)
+    const runs: BatchRun[] = []
+    for (let k = 0; k < repeats; k++) {
+      const run = await runBatch(small, server.url, 16)
+      if (run.results !== 1000 || run.ok !== 1000) throw new Error(`lost results: ${run.results} results, ${run.ok} ok`)
+      runs.push(run)
+    }
+    const run = runs.sort((a, b) => a.wallMs - b.wallMs)[Math.floor(runs.length / 2)]!
+    report('wall time', `${(run.wallMs / 1000).toFixed(2)} s (${(run.wallMs / 12_500).toFixed(3)} x ideal)${repeats > 1 ? `; runs ${runs.map((r) => (r.wallMs / 1000).toFixed(2)).join(', ')} s` : ''}`)
     report('throughput', `${(1000 / (run.wallMs / 1000)).toFixed(1)} inputs/s; most in flight seen by the server ${server.maxInFlightSeen}`)
     report('peak RSS (1000 inputs)', `${(run.maxRssKb / 1024).toFixed(1)} MB`)
     if (QUICK) return
 
-    // Memory only: short latency so 5000 inputs take seconds, not a minute.
-    server.setLatency(20)
+    // Same conditions, five times the inputs: streaming means the peak must not grow with the batch.
     const large = join(work, 'inputs-5000')
     await (await import('node:fs/promises')).mkdir(large)
     await makeInputs(large, 5000, tiles)
-    console.log('\nMemory: peak RSS of rc2, --concurrency 16, 20 ms per call')
-    const r1 = await runBatch(small, server.url, 16)
     const r5 = await runBatch(large, server.url, 16)
     if (r5.results !== 5000 || r5.ok !== 5000) throw new Error(`lost results: ${r5.results} results, ${r5.ok} ok`)
-    report('1000 inputs', `${(r1.maxRssKb / 1024).toFixed(1)} MB peak, ${(r1.wallMs / 1000).toFixed(2)} s`)
-    report('5000 inputs', `${(r5.maxRssKb / 1024).toFixed(1)} MB peak, ${(r5.wallMs / 1000).toFixed(2)} s`)
+    report('peak RSS (5000 inputs)', `${(r5.maxRssKb / 1024).toFixed(1)} MB; wall ${(r5.wallMs / 1000).toFixed(2)} s (${(r5.wallMs / 62_500).toFixed(3)} x ideal 62.5 s)`)
   } finally {
     await server.close()
     await rm(work, { recursive: true, force: true })

@@ -610,6 +610,10 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Latency runs from arrival and the work happens during it, as at a real service: a reply is
+    // never sent before `latencyMs` has passed, and the oracle's decoding does not add to it.
+    const due = Date.now() + latencyMs
+    const untilDue = (): Promise<void> => wait(Math.max(0, due - Date.now()))
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     const routed = route(url.pathname)!
     const { provider, path } = routed
@@ -631,6 +635,7 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
 
     const kind = endpointKind(provider, path)
     if (req.method !== 'POST' || kind === undefined) {
+      await untilDue()
       send(res, entry, { status: req.method !== 'POST' && kind !== undefined ? 405 : 404, text: 'Not Found' })
       return
     }
@@ -641,10 +646,10 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
       counters.maxInFlight = Math.max(counters.maxInFlight, counters.inFlight)
     }
     try {
-      await wait(latencyMs)
       const fixed = takeFixed(path)
       if (fixed !== undefined) await wait(fixed.delayMs ?? 0)
       if (fixed !== undefined && fixed.fault === undefined) {
+        await untilDue()
         send(res, entry, { status: fixed.status ?? 200, json: fixed.json, ...(fixed.text === undefined ? {} : { text: fixed.text }), headers: fixed.headers ?? {} })
         return
       }
@@ -656,10 +661,12 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
       }
       const early = fault === null ? undefined : faultReply(provider, fault)
       if (early !== undefined) {
+        await untilDue()
         send(res, entry, early)
         return
       }
       if (fault === 'resetBeforeWork') {
+        await untilDue()
         destroy(req, entry)
         return
       }
@@ -671,16 +678,20 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
       const outcome =
         kind === 'create' ? await handleCreate(provider, body, req.headers) : kind === 'poll' ? handlePoll(provider, body, req.headers) : handleBalance(provider, body)
       if (fault === 'resetAfterWork') {
+        await untilDue()
         destroy(req, entry)
         return
       }
       if (fault === 'malformed') {
+        await untilDue()
         send(res, entry, { status: 200, text: JSON.stringify(outcome.json).slice(0, 25) })
         return
       }
       if (fault === 'slow') await wait(faults?.slowMs ?? 2000)
+      await untilDue()
       send(res, entry, outcome)
     } catch (error) {
+      await untilDue()
       if (error instanceof Reply) send(res, entry, error.outcome)
       else send(res, entry, { status: 500, text: `test server bug: ${String(error)}` })
     } finally {
