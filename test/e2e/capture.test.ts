@@ -147,8 +147,8 @@ describe('rc2 resize', () => {
       expect([rebuilt.width, rebuilt.height]).toEqual([side, side])
       const source = await raw(payload)
       // Bound: the capture scales each tile by the ratio (and JPEG-compresses some), rc2 scales it
-      // back and encodes JPEG q85; photo edges blur by a pixel. Measured 2.4-4.5 on these scenes; a tile
-      // misplaced by a few pixels pushes it past 15 on real photos, a wrong grid past 40.
+      // back and encodes JPEG q85; photo edges blur by a pixel. Measured 2.4-4.5 on these scenes.
+      // A wrong grid or a swapped tile puts red (230,20,20) over photo pixels: tens, not units.
       expect(meanDiff(rebuilt, source, { x: 0, y: 0, width: side, height: side }), name).toBeLessThan(12)
     }
   })
