@@ -60,6 +60,8 @@ export interface Rc2ErrorOptions {
   retryAfterSec?: number | undefined
   /** The request may have reached the service and been charged although no answer arrived. */
   mayHaveCharged?: boolean | undefined
+  /** Requests of this input that may have been charged although it failed (see Rc2Error.paidCalls). */
+  paidCalls?: number | undefined
 }
 
 export class Rc2Error extends Error {
@@ -69,6 +71,11 @@ export class Rc2Error extends Error {
   readonly retryable: boolean
   readonly retryAfterSec: number | undefined
   readonly mayHaveCharged: boolean
+  /**
+   * Requests of this input that may have been charged although it failed (lost replies); set by
+   * the retry layer, reported as the failure's `paidCalls`.
+   */
+  paidCalls = 0
 
   constructor(kind: ErrorKind, message: string, options: Rc2ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
@@ -79,6 +86,7 @@ export class Rc2Error extends Error {
     this.retryable = options.retryable ?? false
     this.retryAfterSec = options.retryAfterSec
     this.mayHaveCharged = options.mayHaveCharged ?? false
+    this.paidCalls = options.paidCalls ?? 0
   }
 
   get exitCode(): ExitCode {

@@ -42,6 +42,6 @@ export function renderSummary(summary: BatchSummary): string {
   if (summary.unsentBudget > 0) parts.push(`${summary.unsentBudget} not sent (--max-points)`)
   if (summary.unsentStopped > 0) parts.push(`${summary.unsentStopped} not sent (batch stopped)`)
   if (summary.interrupted > 0) parts.push(`${summary.interrupted} not finished (interrupted)`)
-  if (summary.extraPaidCalls > 0) parts.push(`${summary.extraPaidCalls} call(s) may have been charged twice`)
+  if (summary.extraPaidCalls > 0) parts.push(`${summary.extraPaidCalls} call(s) may have been charged without an answer (lost replies)`)
   return parts.filter((p) => p !== undefined).join(' · ')
 }

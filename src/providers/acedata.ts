@@ -9,7 +9,7 @@ import { z } from 'zod'
 import { ProviderError } from '../errors.js'
 import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
-import { checkRequest, createAdapterContext, pollTask } from './common.js'
+import { afterCharge, checkRequest, createAdapterContext, pollTask } from './common.js'
 import { withChargedRetries, withRetries } from './retry.js'
 import { normalizeSolution, parseReply, protocolError } from './solution.js'
 import type { Provider, ProviderOptions, RecognitionRequest, RecognitionResult } from './types.js'
@@ -79,28 +79,31 @@ export function createAceDataProvider(options: ProviderOptions): Provider {
         readAceReply(await http.postJson('/captcha/recognition/recaptcha2', { image, question: request.question }, signal)),
       context.retryOptions(signal, 'acedata: POST /captcha/recognition/recaptcha2'),
     )
-    const first = created.value
-    let solution = first.solution
-    const taskId = first.task_id ?? null
+    // From here the service has charged for the task: a later failure still cost those calls.
+    return afterCharge(created.paidCalls, async () => {
+      const first = created.value
+      let solution = first.solution
+      const taskId = first.task_id ?? null
 
-    if (solution === undefined || solution === null) {
-      if (first.status === undefined || first.status === null || !PENDING.includes(first.status)) {
-        throw protocolError('acedata', 'reply.solution is missing')
+      if (solution === undefined || solution === null) {
+        if (first.status === undefined || first.status === null || !PENDING.includes(first.status)) {
+          throw protocolError('acedata', 'reply.solution is missing')
+        }
+        if (taskId === null) throw protocolError('acedata', `reply.status is "${first.status}" but reply.task_id is missing`)
+        solution = await pollTask(context, taskId, signal, async () => {
+          const result = await withRetries(
+            async () => readAceReply(await http.postJson('/captcha/tasks', { task_id: taskId }, signal)),
+            context.retryOptions(signal, 'acedata: POST /captcha/tasks'),
+          )
+          if (result.solution !== undefined && result.solution !== null) return result.solution
+          if (typeof result.status === 'string' && PENDING.includes(result.status)) return undefined
+          throw protocolError('acedata', `reply.status = ${JSON.stringify(result.status ?? null)} without a solution for task ${taskId}`)
+        })
       }
-      if (taskId === null) throw protocolError('acedata', `reply.status is "${first.status}" but reply.task_id is missing`)
-      solution = await pollTask(context, taskId, signal, async () => {
-        const result = await withRetries(
-          async () => readAceReply(await http.postJson('/captcha/tasks', { task_id: taskId }, signal)),
-          context.retryOptions(signal, 'acedata: POST /captcha/tasks'),
-        )
-        if (result.solution !== undefined && result.solution !== null) return result.solution
-        if (typeof result.status === 'string' && PENDING.includes(result.status)) return undefined
-        throw protocolError('acedata', `reply.status = ${JSON.stringify(result.status ?? null)} without a solution for task ${taskId}`)
-      })
-    }
 
-    const fields = normalizeSolution(solution, { provider: 'acedata', grid, size: request.size, checkSize: true })
-    return { ...fields, taskId: taskId ?? first.trace_id ?? null, points: null, paidCalls: created.paidCalls }
+      const fields = normalizeSolution(solution, { provider: 'acedata', grid, size: request.size, checkSize: true })
+      return { ...fields, taskId: taskId ?? first.trace_id ?? null, points: null, paidCalls: created.paidCalls }
+    })
   }
 
   return {

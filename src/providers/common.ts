@@ -1,5 +1,5 @@
 /** What every adapter shares: option defaults, request checks, polling and secret redaction. */
-import { InputError, ProviderError } from '../errors.js'
+import { InputError, ProviderError, Rc2Error } from '../errors.js'
 import { GRID_SIZE } from '../types.js'
 import { createHttpClient, deadlineError, resolveEndpoint } from './http.js'
 import type { HttpClient } from './http.js'
@@ -144,4 +144,14 @@ export async function pollTask<T>(
     hint: 'the service is slow or the task is stuck; try again later',
     mayHaveCharged: true,
   })
+}
+
+/** Run what follows a charged request: any failure in it still cost `paidCalls` (the batch counts them). */
+export async function afterCharge<T>(paidCalls: number, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    if (error instanceof Rc2Error && error.paidCalls === 0) error.paidCalls = paidCalls
+    throw error
+  }
 }

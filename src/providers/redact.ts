@@ -35,6 +35,7 @@ export function redactError(error: unknown, secrets: readonly string[]): unknown
     retryable: error.retryable,
     retryAfterSec: error.retryAfterSec,
     mayHaveCharged: error.mayHaveCharged,
+    paidCalls: error.paidCalls,
   }
   switch (error.kind) {
     case 'usage':

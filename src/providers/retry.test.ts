@@ -103,3 +103,34 @@ describe('withChargedRetries', () => {
     expect(result).toEqual({ value: 'ok', paidCalls: 3 })
   })
 })
+
+describe('withChargedRetries when everything fails', () => {
+  const failWith = (outcomes: ProviderError[]) =>
+    withChargedRetries(
+      async () => {
+        throw outcomes.shift() ?? new Error('ran out')
+      },
+      { retries: outcomes.length - 1, sleep: async () => undefined },
+    ).then(
+      () => null,
+      (error: unknown) => error as ProviderError,
+    )
+
+  it('counts every lost reply, the last one included', async () => {
+    const error = await failWith([transient(true), transient(false), transient(true)])
+    expect(error?.paidCalls).toBe(2)
+    expect(error?.mayHaveCharged).toBe(true)
+  })
+
+  it('says so when only an earlier attempt may have been charged', async () => {
+    const last = new ProviderError('provider', 'x: HTTP 500', { retryable: true })
+    const error = await failWith([transient(true), transient(true), last])
+    expect(error?.paidCalls).toBe(2)
+    expect(error?.message).toContain('an earlier attempt may have been charged')
+  })
+
+  it('counts nothing when no request can have been charged', async () => {
+    const error = await failWith([transient(false), transient(false)])
+    expect(error?.paidCalls).toBe(0)
+  })
+})

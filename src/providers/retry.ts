@@ -60,7 +60,8 @@ export async function withRetries<T>(operation: (attempt: number) => Promise<T>,
             ? new ProviderError('timeout', `${ended.message} while waiting to retry after: ${error.message}`, {
                 code: error.code,
                 hint: ended.hint,
-                mayHaveCharged: error.mayHaveCharged,
+                // No new request went out: the one that failed was already reported to onRetry.
+                mayHaveCharged: false,
                 cause: error,
               })
             : ended
@@ -103,9 +104,12 @@ export async function withChargedRetries<T>(
         retryable: error.retryable,
         retryAfterSec: error.retryAfterSec,
         mayHaveCharged: true,
+        paidCalls: lostReplies,
         cause: error.cause,
       })
     }
+    // Every lost reply, the last attempt's included, may have cost a call: the batch counts them.
+    if (error instanceof Rc2Error && error.mayHaveCharged) error.paidCalls = lostReplies + 1
     throw error
   }
 }

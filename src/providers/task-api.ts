@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
-import { checkRequest, createAdapterContext, pollTask } from './common.js'
+import { afterCharge, checkRequest, createAdapterContext, pollTask } from './common.js'
 import type { AdapterDefaults } from './common.js'
 import { withChargedRetries, withRetries } from './retry.js'
 import { normalizeSolution, parseReply, protocolError } from './solution.js'
@@ -71,32 +71,35 @@ export function createTaskApiProvider(spec: TaskApiSpec, options: ProviderOption
       async () => readEnvelope(name, await http.postJson('/createTask', { clientKey: apiKey, task }, signal)),
       context.retryOptions(signal, `${name}: POST /createTask`),
     )
-    const first = created.value
-    let taskId = first.taskId === undefined || first.taskId === null ? null : String(first.taskId)
-    let solution = first.solution
+    // From here the service has charged for the task: a later failure still cost those calls.
+    return afterCharge(created.paidCalls, async () => {
+      const first = created.value
+      let taskId = first.taskId === undefined || first.taskId === null ? null : String(first.taskId)
+      let solution = first.solution
 
-    if (solution === undefined || solution === null) {
-      if (first.status === 'ready') throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')
-      if (first.status !== undefined && first.status !== null && !spec.pendingStatuses.includes(first.status)) {
-        throw protocolError(name, `reply.status = "${first.status}" without a solution`)
+      if (solution === undefined || solution === null) {
+        if (first.status === 'ready') throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')
+        if (first.status !== undefined && first.status !== null && !spec.pendingStatuses.includes(first.status)) {
+          throw protocolError(name, `reply.status = "${first.status}" without a solution`)
+        }
+        if (taskId === null) throw protocolError(name, 'reply.taskId is missing and there is no solution')
+        const id = taskId
+        solution = await pollTask(context, id, signal, async () => {
+          const result = await withRetries(
+            async () => readEnvelope(name, await http.postJson('/getTaskResult', { clientKey: apiKey, taskId: id }, signal)),
+            context.retryOptions(signal, `${name}: POST /getTaskResult`),
+          )
+          if (result.solution !== undefined && result.solution !== null) return result.solution
+          if (result.status === 'ready') throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')
+          if (typeof result.status === 'string' && spec.pendingStatuses.includes(result.status)) return undefined
+          throw protocolError(name, `reply.status = ${JSON.stringify(result.status ?? null)} for task ${id}`)
+        })
+        taskId = id
       }
-      if (taskId === null) throw protocolError(name, 'reply.taskId is missing and there is no solution')
-      const id = taskId
-      solution = await pollTask(context, id, signal, async () => {
-        const result = await withRetries(
-          async () => readEnvelope(name, await http.postJson('/getTaskResult', { clientKey: apiKey, taskId: id }, signal)),
-          context.retryOptions(signal, `${name}: POST /getTaskResult`),
-        )
-        if (result.solution !== undefined && result.solution !== null) return result.solution
-        if (result.status === 'ready') throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')
-        if (typeof result.status === 'string' && spec.pendingStatuses.includes(result.status)) return undefined
-        throw protocolError(name, `reply.status = ${JSON.stringify(result.status ?? null)} for task ${id}`)
-      })
-      taskId = id
-    }
 
-    const fields = normalizeSolution(solution, { provider: name, grid, size: request.size })
-    return { ...fields, taskId, points: spec.points(grid), paidCalls: created.paidCalls }
+      const fields = normalizeSolution(solution, { provider: name, grid, size: request.size })
+      return { ...fields, taskId, points: spec.points(grid), paidCalls: created.paidCalls }
+    })
   }
 
   async function balance(signal?: AbortSignal): Promise<BalanceResult> {

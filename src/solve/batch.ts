@@ -63,7 +63,7 @@ export interface BatchSummary {
   /** Inputs skipped because an earlier run solved them (--resume). */
   skipped: number
   failedByKind: Partial<Record<ErrorKind, number>>
-  /** Points spent (what the answers said they cost, plus calls that may have been charged twice). */
+  /** Points spent (what the answers said they cost, plus calls that may have been charged without an answer). */
   points: number
   /** Inputs not sent because --max-points would have been exceeded. */
   unsentBudget: number
@@ -71,7 +71,7 @@ export interface BatchSummary {
   unsentStopped: number
   /** Inputs not finished because of an interrupt. */
   interrupted: number
-  /** Requests that may have been charged twice (a reply was lost and the request retried). */
+  /** Requests that may have been charged without giving an answer (lost replies, retried or not). */
   extraPaidCalls: number
   latencyMs: { p50: number | null; p95: number | null }
   wallMs: number
@@ -148,7 +148,7 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
     }
     const t0 = now()
     let result: SolveResult
-    let chargedAnyway = false
+    let chargedCalls = 0
     try {
       const outcome = await hooks.run(item, ctx)
       if (outcome === null) {
@@ -166,7 +166,7 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
         return
       }
       result = toFailure(item.input, error, now() - t0)
-      chargedAnyway = error instanceof Rc2Error && error.mayHaveCharged && myReservation > 0
+      if (error instanceof Rc2Error && myReservation > 0) chargedCalls = error.paidCalls > 0 ? error.paidCalls : error.mayHaveCharged ? 1 : 0
       if (error instanceof Rc2Error && STOP_KINDS.has(error.kind) && stopReason === undefined && error.code !== 'MAX_POINTS') stopReason = error
       if (error instanceof Rc2Error && error.kind === 'rate_limit') ctx.pushedBack(error.retryAfterSec)
       if (error instanceof Rc2Error && error.message.startsWith('not sent: the batch stopped')) unsentStopped++
@@ -183,10 +183,10 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
         limit++
         successStreak = 0
       }
-    } else if (chargedAnyway) {
-      // The reply was lost after the request reached the service: assume it was charged.
-      spent += myReservation
-      extraPaidCalls++
+    } else if (chargedCalls > 0) {
+      // Requests reached the service but no usable answer came back: assume each was charged.
+      spent += myReservation * chargedCalls
+      extraPaidCalls += chargedCalls
     }
     await record(result, index, now() - t0)
   }
@@ -278,6 +278,7 @@ export function toFailure(input: string, error: unknown, elapsedMs?: number): So
         })
   const failure: SolveFailure = { schemaVersion: 1, input, ok: false, error: err.toJSON() }
   if (elapsedMs !== undefined) failure.elapsedMs = Math.round(elapsedMs)
+  if (err.paidCalls > 0) failure.paidCalls = err.paidCalls
   return failure
 }
 

@@ -39,6 +39,8 @@ export interface SolveFailure {
   ok: false
   error: ErrorInfo
   elapsedMs?: number
+  /** Requests that reached the service and may have been charged although no answer came back. */
+  paidCalls?: number
 }
 
 /** What --dry-run prints instead of sending: everything but the secret and the image bytes. */

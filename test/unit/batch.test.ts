@@ -136,6 +136,29 @@ describe('runBatch', () => {
     expect(summary.extraPaidCalls).toBe(1)
   })
 
+  it('counts the calls a failed input may have been charged for, and reports them in its result', async () => {
+    const results: SolveResult[] = []
+    const summary = await runBatch(
+      items(2),
+      {
+        run: async (item, ctx) => {
+          ctx.reserve(6)
+          if (item.input === 'in-0.png') return success(item.input)
+          throw new ProviderError('timeout', 'x: no reply', { mayHaveCharged: true, paidCalls: 2 })
+        },
+        onResult: (result) => {
+          results.push(result)
+        },
+      },
+      { concurrency: 1 },
+    )
+    expect(summary.points).toBe(6 + 12)
+    expect(summary.extraPaidCalls).toBe(2)
+    const failure = results.find((r) => !r.ok)
+    expect(failure).toMatchObject({ ok: false, paidCalls: 2, error: { kind: 'timeout' } })
+    expect(results.find((r) => r.ok)).not.toHaveProperty('paidCalls')
+  })
+
   it('slows down when pushed back and speeds up again', async () => {
     let active = 0
     const peaks: number[] = []

@@ -106,6 +106,6 @@ describe('batch summary', () => {
       latencyMs: { p50: 200, p95: 900 },
       wallMs: 2500,
     })
-    expect(line).toBe('8/10 solved · 2 failed (1 input, 1 rate_limit) · 48 points · p50 200 ms, p95 900 ms · 2.5 s · 1 call(s) may have been charged twice')
+    expect(line).toBe('8/10 solved · 2 failed (1 input, 1 rate_limit) · 48 points · p50 200 ms, p95 900 ms · 2.5 s · 1 call(s) may have been charged without an answer (lost replies)')
   })
 })
