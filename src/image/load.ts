@@ -8,6 +8,10 @@ import type { Metadata, Sharp } from 'sharp'
 import { InputError } from '../errors.js'
 import type { RawImage } from './types.js'
 
+// rc2 never runs the same operation on the same image twice, so libvips's operation cache (up to
+// 50 MB by default) only holds memory: a batch's peak would grow with it for no gain.
+sharp.cache(false)
+
 /** Formats rc2 reads, as sniffed from the first bytes. */
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff' | 'avif' | 'heif'
 

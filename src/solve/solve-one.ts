@@ -96,16 +96,24 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
   }
 
   if (options.provider === undefined) throw new Rc2Error('usage', 'no provider to send to')
-  const deadline = AbortSignal.timeout(options.timeoutMs)
-  const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline])
-  const answer = await options.provider.recognize({
-    image: prepared.base64,
-    grid: prepared.grid,
-    size: prepared.size,
-    question: question.id,
-    confidence,
-    signal,
-  })
+  // A timer cleared with the answer, not AbortSignal.timeout: that one lives for the whole --timeout
+  // after the answer, so a fast batch would hold thousands of them and memory would grow with it.
+  const deadline = new AbortController()
+  const timer = setTimeout(() => deadline.abort(new DOMException('the overall deadline was reached', 'TimeoutError')), options.timeoutMs)
+  const signal = options.signal === undefined ? deadline.signal : AbortSignal.any([options.signal, deadline.signal])
+  let answer
+  try {
+    answer = await options.provider.recognize({
+      image: prepared.base64,
+      grid: prepared.grid,
+      size: prepared.size,
+      question: question.id,
+      confidence,
+      signal,
+    })
+  } finally {
+    clearTimeout(timer)
+  }
 
   const chosen = answer.type === 'single' ? (answer.hasObject === true ? [0] : []) : answer.objects
   const result: SolveSuccess = {
