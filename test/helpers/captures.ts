@@ -10,6 +10,7 @@ import sharp from 'sharp'
 import type { Sharp } from 'sharp'
 import type { Grid, Rect } from '../../src/types.js'
 import { GRID_SIDE, GRID_SIZE } from '../../src/types.js'
+import { createRng } from './prng.js'
 
 export type CaptureKind = 'tiles' | 'widget' | 'page'
 export type CaptureLook = 'current' | 'legacy'
@@ -57,17 +58,7 @@ export interface Capture {
   truth: CaptureTruth
 }
 
-/** Small deterministic PRNG (mulberry32); tests must not depend on Math.random. */
-export function createRng(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { createRng }
 
 const HEADER_BLUE = { current: '#1a73e8', legacy: '#4a90e2' } as const
 const BUTTON_BLUE = '#1a73e8'

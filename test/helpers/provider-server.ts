@@ -17,6 +17,7 @@ import sharp from 'sharp'
 import type { OverlayOptions } from 'sharp'
 import type { ProviderName } from '../../src/providers/types.js'
 import type { Grid } from '../../src/types.js'
+import { createRng } from './prng.js'
 
 /** The 17 question ids the services accept (reference/questions.md). */
 export const SERVICE_QUESTION_IDS: readonly string[] = [
@@ -171,17 +172,7 @@ export interface ProviderServer {
   close(): Promise<void>
 }
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-export function createPrng(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { createRng as createPrng }
 
 /**
  * A grid image for the default oracle: `redTiles` filled pure red, the others grey or taken in
@@ -263,7 +254,7 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
   let asyncPolls = options.asyncPolls ?? 0
   let latencyMs = options.latencyMs ?? 0
   let faults: FaultOptions | undefined
-  let random = createPrng(0)
+  let random = createRng(0)
   let reject450 = new Set(options.reject450 ?? [])
   let persistent: FixedReply | undefined
   const queue: FixedReply[] = []
@@ -279,7 +270,7 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
 
   const setFaults = (next: FaultOptions | undefined): void => {
     faults = next
-    random = createPrng(next?.seed ?? 0)
+    random = createRng(next?.seed ?? 0)
   }
   setFaults(options.faults)
 
