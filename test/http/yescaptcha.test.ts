@@ -177,6 +177,8 @@ describe('yescaptcha: protocol violations', () => {
     const error = await catchError(async () => provider.recognize(await gridRequest('3x3', [1])))
     expect(error).toMatchObject({ kind: 'provider', retryable: false })
     expect(error.message).toBe('yescaptcha reply: solution.objects[1] = 11 is outside the 3x3 grid (0-8)')
+    // The service answered createTask, so it charged: the failure carries that call for the budget.
+    expect(error.paidCalls).toBe(1)
   })
 
   it('names a field of the wrong type', async () => {
@@ -190,7 +192,7 @@ describe('yescaptcha: protocol violations', () => {
     server.setReply({ text: '{"errorId":0,"solution":{"obj' })
     const { provider } = connect(server, 'yescaptcha')
     const error = await catchError(async () => provider.recognize(await gridRequest('3x3', [1])))
-    expect(error).toMatchObject({ kind: 'provider', retryable: false, mayHaveCharged: true })
+    expect(error).toMatchObject({ kind: 'provider', retryable: false, mayHaveCharged: true, paidCalls: 1 })
     expect(error.message).toContain('not JSON')
     expect(server.createCount).toBe(1)
   })
