@@ -9,11 +9,14 @@ export interface Progress {
 }
 
 export async function startProgress(out: Output, env: Readonly<Record<string, string | undefined>>, total: number): Promise<Progress> {
-  const enabled = out.stderrIsTTY && env.CI === undefined && total > 0
+  // A terminal that reports no width (a pty opened by `script` without one) would make ora divide by
+  // zero when it counts lines to clear, and loop: no spinner there either.
+  const columns = (out.stderr as { columns?: number }).columns ?? 0
+  const enabled = out.stderrIsTTY && env.CI === undefined && total > 0 && columns > 0
   if (!enabled) return { update() {}, stop() {} }
   const { default: ora } = await import('ora')
   const started = Date.now()
-  const spinner = ora({ stream: out.stderr, text: `0/${total}`, discardStdin: false }).start()
+  const spinner = ora({ stream: out.stderr, text: 'starting', discardStdin: false }).start()
   return {
     update(state) {
       const seconds = Math.max(0.001, (Date.now() - started) / 1000)
