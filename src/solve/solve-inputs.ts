@@ -127,6 +127,7 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
         },
         onResult: (result, index) => {
           journal?.append(result, hashes.get(index))
+          hashes.delete(index)
           callbacks.onResult(result, index)
         },
         ...(callbacks.onProgress !== undefined ? { onProgress: callbacks.onProgress } : {}),

@@ -189,7 +189,7 @@ describe('push-back', () => {
     const r = await rc2(['solve', 'threads', '-q', 'cars', '--confidence', '0.5', '--ndjson', '--concurrency', '16', '--retries', '8'], {
       onSpawn: () => {
         void waitFor(() => server.createCount >= 16)
-          .then(() => new Promise((resolve) => setTimeout(resolve, latency + 150)))
+          .then(() => new Promise((resolve) => setTimeout(resolve, latency + 1000)))
           .then(() => {
             firstWave = { creates: server.createCount, refused: server.faultCounts.threads, paid: server.paidCount, peak: server.maxInFlightSeen }
             server.resetCounters()
