@@ -16,7 +16,11 @@ export class ResultSink {
   ) {}
 
   add(result: SolveResult, index: number): void {
-    if (!result.ok && this.format !== 'table') this.out.error(`${result.input}: ${result.error.message}`, result.error.hint)
+    if (!result.ok && this.format !== 'table') {
+      // Input errors already name the file; say it once.
+      const { message } = result.error
+      this.out.error(message.includes(result.input) ? message : `${result.input}: ${message}`, result.error.hint)
+    }
     if (this.format === 'ndjson') {
       this.out.result(renderNdjsonLine(result))
     } else if (this.format === 'csv') {

@@ -77,7 +77,7 @@ export function createAceDataProvider(options: ProviderOptions): Provider {
     const created = await withChargedRetries(
       async () =>
         readAceReply(await http.postJson('/captcha/recognition/recaptcha2', { image, question: request.question }, signal)),
-      context.retryOptions(signal, 'acedata: POST /captcha/recognition/recaptcha2'),
+      { ...context.retryOptions(signal, 'acedata: POST /captcha/recognition/recaptcha2'), beforeChargedRetry: request.beforeChargedRetry },
     )
     // From here the service has charged for the task: a later failure still cost those calls.
     return afterCharge(created.paidCalls, async () => {

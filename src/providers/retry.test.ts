@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { InterruptedError, ProviderError } from '../errors.js'
+import { InterruptedError, ProviderError, Rc2Error } from '../errors.js'
 import { parseRetryAfter } from './http.js'
 import { computeRetryDelayMs, withChargedRetries, withRetries } from './retry.js'
 
@@ -134,3 +134,32 @@ describe('withChargedRetries when everything fails', () => {
     expect(error?.paidCalls).toBe(0)
   })
 })
+
+describe('withChargedRetries asks before a resend that may be charged again', () => {
+  it('calls beforeChargedRetry only after lost replies, and stops when it refuses', async () => {
+    let asked = 0
+    const refusal = new Rc2Error('balance', 'not resent: budget', { code: 'MAX_POINTS' })
+    const outcomes = [transient(false), transient(true), transient(true)]
+    const error = await withChargedRetries(
+      async () => {
+        throw outcomes.shift() ?? new Error('ran out')
+      },
+      {
+        retries: 5,
+        sleep: async () => undefined,
+        beforeChargedRetry: () => {
+          asked += 1
+          if (asked === 2) throw refusal
+        },
+      },
+    ).then(
+      () => null,
+      (e: unknown) => e as Rc2Error,
+    )
+    // The first failure lost nothing (no question asked); two lost replies, the second resend refused.
+    expect(asked).toBe(2)
+    expect(error).toBe(refusal)
+    expect(error?.paidCalls).toBe(2)
+  })
+})
+

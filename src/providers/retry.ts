@@ -81,17 +81,21 @@ export interface ChargedOutcome<T> {
 /**
  * withRetries for a request the service charges for. Attempts whose reply was lost after the
  * request went out count as possibly paid; when everything fails, the final error says so.
+ * `beforeChargedRetry` runs before resending after such a loss, and may refuse by throwing.
  */
 export async function withChargedRetries<T>(
   operation: (attempt: number) => Promise<T>,
-  options: RetryOptions,
+  options: RetryOptions & { beforeChargedRetry?: (() => void) | undefined },
 ): Promise<ChargedOutcome<T>> {
   let lostReplies = 0
   try {
     const value = await withRetries(operation, {
       ...options,
       onRetry: (error, attempt, delayMs) => {
-        if (error.mayHaveCharged) lostReplies += 1
+        if (error.mayHaveCharged) {
+          lostReplies += 1
+          options.beforeChargedRetry?.()
+        }
         options.onRetry?.(error, attempt, delayMs)
       },
     })
@@ -110,6 +114,8 @@ export async function withChargedRetries<T>(
     }
     // Every lost reply, the last attempt's included, may have cost a call: the batch counts them.
     if (error instanceof Rc2Error && error.mayHaveCharged) error.paidCalls = lostReplies + 1
+    // A retry refused by beforeChargedRetry (the budget): the lost replies before it still count.
+    else if (error instanceof Rc2Error && error.paidCalls === 0) error.paidCalls = lostReplies
     throw error
   }
 }

@@ -69,7 +69,7 @@ export function createTaskApiProvider(spec: TaskApiSpec, options: ProviderOption
 
     const created = await withChargedRetries(
       async () => readEnvelope(name, await http.postJson('/createTask', { clientKey: apiKey, task }, signal)),
-      context.retryOptions(signal, `${name}: POST /createTask`),
+      { ...context.retryOptions(signal, `${name}: POST /createTask`), beforeChargedRetry: request.beforeChargedRetry },
     )
     // From here the service has charged for the task: a later failure still cost those calls.
     return afterCharge(created.paidCalls, async () => {

@@ -16,6 +16,11 @@ export interface RecognitionRequest {
   confidence?: number | undefined
   /** Aborts the whole call (polling included); the overall deadline comes in through here. */
   signal?: AbortSignal | undefined
+  /**
+   * Called before resending a paid request whose reply was lost (the resend may be charged
+   * again). Throw to give up instead, e.g. when a budget would be exceeded.
+   */
+  beforeChargedRetry?: (() => void) | undefined
 }
 
 /** The normalised answer of every provider. */

@@ -26,10 +26,11 @@ export interface BatchHooks<T extends BatchItem> {
 export interface RunContext {
   signal: AbortSignal
   /**
-   * Ask the budget for `points` before sending a paid request. Throws an Rc2Error when the batch
-   * would go over --max-points, or when the batch was stopped (bad key, no balance).
+   * Ask the budget for `points` before sending a paid request (`retry`: resending one whose reply
+   * was lost). Throws an Rc2Error when the batch would go over --max-points, or when the batch was
+   * stopped (bad key, no balance).
    */
-  reserve(points: number): void
+  reserve(points: number, retry?: boolean): void
   /** Tell the runner the service pushed back (429, too many threads): it slows down on its own. */
   pushedBack(retryAfterSec?: number): void
 }
@@ -125,17 +126,22 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
     const controller = new AbortController()
     inflightControllers.add(controller)
     let myReservation = 0
+    // What one call of this input costs: the first reservation (resends reserve the same again).
+    let perCall = 0
     const ctx: RunContext = {
       signal: controller.signal,
-      reserve(points: number) {
+      reserve(points: number, retry = false) {
         if (stopReason !== undefined) throw stoppedError(stopReason)
         if (options.maxPoints !== undefined && spent + reserved + points > options.maxPoints) {
-          unsentBudget++
-          throw new Rc2Error('balance', `not sent: it would take the batch past --max-points ${options.maxPoints} (${spent} spent, ${reserved} in flight)`, {
+          // A refused resend was sent once already: it is not an input left unsent.
+          if (!retry) unsentBudget++
+          const what = retry ? 'not resent after its reply was lost (that call may have been charged)' : 'not sent'
+          throw new Rc2Error('balance', `${what}: it would take the batch past --max-points ${options.maxPoints} (${spent} spent, ${reserved} in flight)`, {
             code: 'MAX_POINTS',
             hint: 'raise --max-points, or run again with --resume to continue where this stopped',
           })
         }
+        if (perCall === 0) perCall = points
         reserved += points
         myReservation += points
       },
@@ -175,7 +181,7 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
     reserved -= myReservation
     if (result.ok && !('dryRun' in result)) {
       const paid = result.paidCalls ?? 1
-      spent += (result.points ?? (myReservation > 0 ? myReservation : 0)) * Math.max(1, paid)
+      spent += (result.points ?? perCall) * Math.max(1, paid)
       if (paid > 1) extraPaidCalls += paid - 1
       successStreak++
       // Speed up again once a full window of answers came back without push-back.
@@ -185,7 +191,7 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
       }
     } else if (chargedCalls > 0) {
       // Requests reached the service but no usable answer came back: assume each was charged.
-      spent += myReservation * chargedCalls
+      spent += perCall * chargedCalls
       extraPaidCalls += chargedCalls
     }
     await record(result, index, now() - t0)

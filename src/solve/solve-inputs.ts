@@ -104,7 +104,8 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
           if (!outcome.ok) throw outcome.error
           if (outcome.value === null) return null
           const { bytes, prepared } = outcome.value
-          if (options.dryRun !== true) ctx.reserve(options.pointsFor(prepared.grid))
+          const points = options.pointsFor(prepared.grid)
+          if (options.dryRun !== true) ctx.reserve(points)
           if (options.pushBackTarget !== undefined) options.pushBackTarget.current = ctx.pushedBack
           return solveOne({
             source: bytes,
@@ -122,6 +123,8 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
             image: options.image,
             annotatePath: options.annotate === undefined ? undefined : several ? join(options.annotate, annotatedName(item.input, item.index)) : options.annotate,
             signal: ctx.signal,
+            // A resend after a lost reply may be charged again: the budget must agree first.
+            beforeChargedRetry: () => ctx.reserve(points, true),
             prepared,
           })
         },

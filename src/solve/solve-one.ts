@@ -38,6 +38,8 @@ export interface SolveOneOptions {
   /** Write the input with the chosen tiles marked here (PNG). */
   annotatePath?: string | undefined
   signal?: AbortSignal | undefined
+  /** Before resending a paid request whose reply was lost; throws to refuse (the batch's budget). */
+  beforeChargedRetry?: (() => void) | undefined
   /** Prepared image when the caller already has it (batch pipelines prepare ahead). */
   prepared?: PreparedImage | undefined
   now?: () => number
@@ -110,6 +112,7 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
       question: question.id,
       confidence,
       signal,
+      beforeChargedRetry: options.beforeChargedRetry,
     })
   } finally {
     clearTimeout(timer)

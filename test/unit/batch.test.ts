@@ -159,6 +159,38 @@ describe('runBatch', () => {
     expect(results.find((r) => r.ok)).not.toHaveProperty('paidCalls')
   })
 
+  it('a resend after a lost reply reserves again, and a refused one is not counted as unsent', async () => {
+    const results: SolveResult[] = []
+    const summary = await runBatch(
+      items(3),
+      {
+        run: async (item, ctx) => {
+          ctx.reserve(6)
+          if (item.input !== 'in-0.png') return success(item.input)
+          // in-0: its reply was lost (after the others took their share); the resend must fit too.
+          await sleep(10)
+          try {
+            ctx.reserve(6, true)
+          } catch (error) {
+            ;(error as Rc2Error).paidCalls = 1
+            throw error
+          }
+          return success(item.input, 6, 2)
+        },
+        onResult: (result) => {
+          results.push(result)
+        },
+      },
+      { concurrency: 3, maxPoints: 18 },
+    )
+    // Three first calls take the whole budget: the resend is refused, its lost call still counted.
+    const refused = results.find((r) => !r.ok)
+    expect(refused).toMatchObject({ input: 'in-0.png', paidCalls: 1, error: { code: 'MAX_POINTS' } })
+    expect(refused && !refused.ok ? refused.error.message : '').toMatch(/^not resent after its reply was lost/)
+    expect(summary.unsentBudget).toBe(0)
+    expect(summary.points).toBe(18)
+  })
+
   it('slows down when pushed back and speeds up again', async () => {
     let active = 0
     const peaks: number[] = []
