@@ -49,7 +49,17 @@ export async function withRetries<T>(operation: (attempt: number) => Promise<T>,
     } catch (error) {
       if (!(error instanceof Rc2Error) || !error.retryable || attempt > options.retries) throw error
       const waitMs = computeRetryDelayMs(attempt, error.retryAfterSec, options)
-      if (waitMs === undefined) throw error
+      if (waitMs === undefined) {
+        // The service asked for a longer wait than we honour: say so rather than fail silently.
+        const limitSec = Math.round((options.maxRetryAfterMs ?? RETRY_DEFAULTS.maxRetryAfterMs) / 1000)
+        throw new ProviderError(error.kind as ProviderErrorKind, `${error.message} (the service asked to wait ${error.retryAfterSec} s before retrying, more than the ${limitSec} s rc2 waits)`, {
+          code: error.code,
+          hint: `try again in ${error.retryAfterSec} s`,
+          retryAfterSec: error.retryAfterSec,
+          mayHaveCharged: error.mayHaveCharged,
+          cause: error,
+        })
+      }
       options.onRetry?.(error, attempt, waitMs)
       try {
         await sleep(waitMs, options.signal)

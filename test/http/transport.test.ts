@@ -91,6 +91,8 @@ describe('retries', () => {
     const { provider, sleeps } = connect(server, 'yescaptcha')
     const error = await catchError(async () => provider.recognize(await gridRequest('3x3', [0])))
     expect(error).toMatchObject({ kind: 'rate_limit', retryAfterSec: 3600 })
+    expect(error.message).toContain('the service asked to wait 3600 s before retrying, more than the 60 s rc2 waits')
+    expect(error.hint).toBe('try again in 3600 s')
     expect(sleeps).toEqual([])
     expect(server.createCount).toBe(1)
   })
