@@ -131,7 +131,7 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
     const ctx: RunContext = {
       signal: controller.signal,
       reserve(points: number, retry = false) {
-        if (stopReason !== undefined) throw stoppedError(stopReason)
+        if (stopReason !== undefined) throw stoppedError(stopReason, retry)
         if (options.maxPoints !== undefined && spent + reserved + points > options.maxPoints) {
           // A refused resend was sent once already: it is not an input left unsent.
           if (!retry) unsentBudget++
@@ -268,8 +268,10 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
   }
 }
 
-function stoppedError(reason: Rc2Error): Rc2Error {
-  return new Rc2Error(reason.kind, `not sent: the batch stopped after "${reason.message}"`, {
+function stoppedError(reason: Rc2Error, retry = false): Rc2Error {
+  // A resend was sent once already: it is not one of the inputs left unsent.
+  const what = retry ? 'not resent after its reply was lost (that call may have been charged)' : 'not sent'
+  return new Rc2Error(reason.kind, `${what}: the batch stopped after "${reason.message}"`, {
     code: reason.code,
     hint: reason.hint,
   })

@@ -191,6 +191,29 @@ describe('runBatch', () => {
     expect(summary.points).toBe(18)
   })
 
+  it('a resend after a lost reply is refused once the batch stopped, and not counted as unsent', async () => {
+    const results: SolveResult[] = []
+    const summary = await runBatch(
+      items(2),
+      {
+        run: async (item, ctx) => {
+          ctx.reserve(6)
+          if (item.input === 'in-1.png') throw new ProviderError('auth', 'x: bad key', { code: 'ERROR_KEY_DENIED' })
+          await sleep(10)
+          ctx.reserve(6, true)
+          return success(item.input)
+        },
+        onResult: (result) => {
+          results.push(result)
+        },
+      },
+      { concurrency: 2 },
+    )
+    const resend = results.find((r) => r.input === 'in-0.png')
+    expect(resend && !resend.ok ? resend.error.message : '').toMatch(/^not resent after its reply was lost .*: the batch stopped after "x: bad key"/)
+    expect(summary.unsentStopped).toBe(0)
+  })
+
   it('slows down when pushed back and speeds up again', async () => {
     let active = 0
     const peaks: number[] = []
