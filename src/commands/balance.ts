@@ -18,7 +18,18 @@ export function register(program: Command, ctx: CliContext): void {
       const { loadSolveConfig, createProviderFor } = await import('./setup.js')
       const config = await loadSolveConfig(ctx, flags)
       const provider = await createProviderFor(config, ctx)
-      const result = await provider.balance(AbortSignal.any([ctx.signal, AbortSignal.timeout(config.timeout * 1000)]))
+      // A controller of our own (not AbortSignal.any/timeout, which can be garbage-collected mid-call).
+      const deadline = new AbortController()
+      const timer = setTimeout(() => deadline.abort(), config.timeout * 1000)
+      const onInterrupt = (): void => deadline.abort(ctx.signal.reason)
+      ctx.signal.addEventListener('abort', onInterrupt, { once: true })
+      let result
+      try {
+        result = await provider.balance(deadline.signal)
+      } finally {
+        clearTimeout(timer)
+        ctx.signal.removeEventListener('abort', onInterrupt)
+      }
       if (flags.json === true) {
         ctx.out.result(JSON.stringify({ schemaVersion: 1, ...result }, null, 2))
         return

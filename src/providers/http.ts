@@ -22,7 +22,12 @@ export interface HttpClientOptions {
   /** Strings masked in every log line and message (the API key). */
   secrets?: readonly string[] | undefined
   log?: RequestLogger | undefined
+  /** Largest reply body read, after decompression (default MAX_REPLY_BYTES). */
+  maxReplyBytes?: number | undefined
 }
+
+/** Replies are a few hundred bytes; anything past this is not a service answering (a bomb, a wrong host). */
+export const MAX_REPLY_BYTES = 4 * 1024 * 1024
 
 export interface JsonReply {
   status: number
@@ -165,8 +170,68 @@ function snippet(text: string): string {
   return flat.length > 60 ? `${flat.slice(0, 60)}…` : flat
 }
 
+class ReplyTooLargeError extends Error {}
+
+/** `promise`, or the abort's rejection if that comes first; then a late reply's body is released. */
+async function raceAbort(promise: Promise<Response>, aborted: Promise<never>): Promise<Response> {
+  let lost = false
+  promise.then(
+    (response) => {
+      if (lost) void response.body?.cancel().catch(() => undefined)
+    },
+    () => undefined,
+  )
+  try {
+    return await Promise.race([promise, aborted])
+  } catch (error) {
+    lost = true
+    throw error
+  }
+}
+
+/**
+ * The body as text, read chunk by chunk (after decompression) and refused past `maxBytes`, each
+ * read racing the abort so that a body dripping a byte at a time cannot outlive the deadline.
+ */
+async function readCappedText(response: Response, maxBytes: number, aborted: Promise<never>): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? '')
+  const body = response.body
+  if (body === null) return ''
+  if (Number.isFinite(declared) && declared > maxBytes && response.headers.get('content-encoding') === null) {
+    void body.cancel().catch(() => undefined)
+    throw new ReplyTooLargeError()
+  }
+  const reader = body.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), aborted])
+      if (done) break
+      total += value.byteLength
+      if (total > maxBytes) throw new ReplyTooLargeError()
+      chunks.push(value)
+    }
+  } catch (error) {
+    void reader.cancel().catch(() => undefined)
+    throw error
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** Where a redirect pointed, safe to show: resolved, without user:password or query. */
+function describeRedirect(location: string | null, base: URL): string {
+  if (location === null || location.trim() === '') return '(no Location header)'
+  try {
+    return renderSafeUrl(new URL(location, base))
+  } catch {
+    return `"${snippet(location)}"`
+  }
+}
+
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const { provider, requestTimeoutMs } = options
+  const maxReplyBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES
   const secrets = options.secrets ?? []
   const redact = (text: string): string => redactSecrets(text, secrets)
   const log = (line: string): void => options.log?.(redact(line))
@@ -179,9 +244,22 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
     const payload = JSON.stringify(body)
     const sentBytes = Buffer.byteLength(payload)
-    const timer = new AbortController()
-    const timeoutId = setTimeout(() => timer.abort(), requestTimeoutMs)
-    const combined = signal === undefined ? timer.signal : AbortSignal.any([signal, timer.signal])
+    // One controller of our own, held by this frame, the timer and the caller's listener: a signal
+    // built with AbortSignal.any (as ky does with the one it is given) is only weakly held by its
+    // sources and can be garbage-collected mid-request, which silently loses the abort.
+    const controller = new AbortController()
+    let timedOut = false
+    const timeoutId = setTimeout(() => {
+      timedOut = true
+      controller.abort(new DOMException('request timeout', 'TimeoutError'))
+    }, requestTimeoutMs)
+    const onCallerAbort = (): void => controller.abort(signal?.reason)
+    signal?.addEventListener('abort', onCallerAbort, { once: true })
+    // Every wait below races this, so the deadline holds whatever the transport does with the signal.
+    const abortedPromise = new Promise<never>((_resolve, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true })
+    })
+    abortedPromise.catch(() => undefined)
     const started = performance.now()
     const elapsed = (): number => Math.round(performance.now() - started)
     const logOutcome = (outcome: string): void =>
@@ -190,24 +268,44 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     let status: number
     let text: string
     let retryAfterHeader: string | null
+    let location: string | null = null
     try {
-      const response = await ky.post(url, {
+      const pending = ky.post(url, {
         body: payload,
         headers: { 'content-type': 'application/json', accept: 'application/json', ...options.headers },
-        signal: combined,
+        signal: controller.signal,
+        // The services never redirect API calls; following one would re-send the key elsewhere.
+        redirect: 'manual',
+        // fetch gets our own signal, not the composite ky builds around it (see above).
+        fetch: (input, init) => fetch(input, { ...init, signal: controller.signal }),
         timeout: false,
         retry: 0,
         throwHttpErrors: false,
       })
+      const response = await raceAbort(pending, abortedPromise)
       status = response.status
       retryAfterHeader = response.headers.get('retry-after')
-      text = await response.text()
+      if (status >= 300 && status < 400) {
+        location = response.headers.get('location')
+        void response.body?.cancel().catch(() => undefined)
+        text = ''
+      } else {
+        text = await readCappedText(response, maxReplyBytes, abortedPromise)
+      }
     } catch (error) {
+      if (error instanceof ReplyTooLargeError) {
+        logOutcome(`reply over ${formatBytes(maxReplyBytes)}, not read`)
+        throw new ProviderError('provider', `${what}: the reply is larger than ${formatBytes(maxReplyBytes)}; rc2 stopped reading it`, {
+          hint: 'a real reply is a few hundred bytes: check --endpoint (the request may have been processed and charged)',
+          retryable: false,
+          mayHaveCharged: true,
+        })
+      }
       if (isAborted(signal)) {
         logOutcome('aborted (deadline)')
         throw deadlineError(signal, what, true)
       }
-      if (timer.signal.aborted) {
+      if (timedOut) {
         logOutcome('timed out')
         throw new ProviderError('timeout', `${what}: no reply within ${requestTimeoutMs / 1000} s`, {
           hint: 'the service is slow; try again later (the request may have been processed and charged)',
@@ -226,6 +324,16 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       })
     } finally {
       clearTimeout(timeoutId)
+      signal?.removeEventListener('abort', onCallerAbort)
+    }
+
+    if (status >= 300 && status < 400) {
+      const target = describeRedirect(location, url)
+      logOutcome(`${status} redirect to ${target} (not followed)`)
+      throw new ProviderError('provider', redact(`${what}: the service answered HTTP ${status}, a redirect to ${target}; rc2 does not follow redirects`), {
+        hint: 'check --endpoint: if the service has really moved and you trust the new address, give it as --endpoint',
+        retryable: false,
+      })
     }
 
     logOutcome(String(status))

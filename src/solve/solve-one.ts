@@ -102,7 +102,13 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
   // after the answer, so a fast batch would hold thousands of them and memory would grow with it.
   const deadline = new AbortController()
   const timer = setTimeout(() => deadline.abort(new DOMException('the overall deadline was reached', 'TimeoutError')), options.timeoutMs)
-  const signal = options.signal === undefined ? deadline.signal : AbortSignal.any([options.signal, deadline.signal])
+  // The caller's signal aborts ours through a listener, not AbortSignal.any: a composite signal is
+  // only weakly held by its sources, and a collected one never aborts (the deadline must hold).
+  const outer = options.signal
+  const onOuterAbort = (): void => deadline.abort(outer?.reason)
+  if (outer?.aborted === true) onOuterAbort()
+  else outer?.addEventListener('abort', onOuterAbort, { once: true })
+  const signal = deadline.signal
   let answer
   try {
     answer = await options.provider.recognize({
@@ -116,6 +122,7 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
     })
   } finally {
     clearTimeout(timer)
+    outer?.removeEventListener('abort', onOuterAbort)
   }
 
   const chosen = answer.type === 'single' ? (answer.hasObject === true ? [0] : []) : answer.objects
