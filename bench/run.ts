@@ -24,7 +24,7 @@ import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer } from '../test/he
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(ROOT, 'bin/rc2.js')
-const TILES = join(ROOT, '../shared/data/recaptcha-tiles')
+const TILES = join(ROOT, 'test/data/recaptcha-tiles')
 const QUICK = process.argv.includes('--quick')
 // `--only batch,prepare`: run just those sections (startup, bytes, prepare, batch).
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',')

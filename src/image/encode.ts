@@ -9,7 +9,7 @@ import { openPixels } from './load.js'
 export type OutputFormat = 'jpeg' | 'png'
 
 /**
- * Default JPEG quality. On payloads composed from the shared real tiles, q 85 keeps the mean
+ * Default JPEG quality. On payloads composed from real reCAPTCHA tiles, q 85 keeps the mean
  * error about 2.5 grey levels (worst tile about 5) for a 300 px request of about 39 kB of base64,
  * 40% less than q 95; the tiles themselves arrive as JPEG-grade images, so more buys nothing.
  */
@@ -38,7 +38,7 @@ export async function encodeImage(pixels: RawImage, options: EncodeOptions = {})
 }
 
 /**
- * Measured on payloads composed from the shared real tiles: at equal request size, mozjpeg's
+ * Measured on payloads composed from real reCAPTCHA tiles: at equal request size, mozjpeg's
  * trellis/table-3 preset and 4:2:0 at a higher quality give the same pixel error as plain 4:4:4,
  * so the simplest encoder wins: baseline (what the challenge pages serve), standard tables,
  * optimised Huffman codes, and full-resolution chroma, which keeps small coloured objects (traffic

@@ -2,7 +2,7 @@
  * Instruction sentences of the reCAPTCHA widget, per language, and the parser that takes the
  * object name out of them. Pure.
  *
- * Templates are from Google's locale bundles as summarised in shared/reference/questions.md
+ * Templates are from Google's locale bundles, the source of data/questions.json's names
  * (en, es, fr, it, pt-BR, ru, tr, ja, ko, zh-CN). The de, nl, zh-TW and uk ones are simple
  * best guesses: no bundle for them was archived, so they are never the only way to match.
  */

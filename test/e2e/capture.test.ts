@@ -1,6 +1,6 @@
 /**
  * Screenshots to clicks, end to end: the built binary on captures rendered at test time around
- * payloads whose answer the test server knows (red tiles on real photos from the shared sample),
+ * payloads whose answer the test server knows (red tiles on real photos from test/data/recaptcha-tiles),
  * checked against the renderer's true tile rectangles.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -14,7 +14,7 @@ import { type Capture, type CaptureOptions, renderCapture } from '../helpers/cap
 import { hasStackTrace, runRc2, type RunResult } from '../helpers/cli.js'
 import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
 
-const TILE_ROOT = join(import.meta.dirname, '../../../shared/data/recaptcha-tiles')
+const TILE_ROOT = join(import.meta.dirname, '../data/recaptcha-tiles')
 const KEY = DEFAULT_TEST_KEY
 let server: ProviderServer
 let dir: string

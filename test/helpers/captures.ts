@@ -1,8 +1,8 @@
 /**
  * Screenshot renderer for tests: draws the reCAPTCHA v2 challenge widget the way
- * shared/reference/widget-geometry.md measures it (CSS px times the device-pixel ratio), around a
+ * the design's widget geometry measures it (CSS px times the device-pixel ratio), around a
  * given payload, alone, as a tile-area capture or placed on a page, and reports where every tile
- * truly is. Also builds payloads, from the shared real tiles or synthetically from a seed.
+ * truly is. Also builds payloads, from the real tiles in test/data or synthetically from a seed.
  *
  * Everything is deterministic for a given seed: the same options give the same pixels.
  */
@@ -399,7 +399,7 @@ export async function renderCapture(options: CaptureOptions): Promise<Capture> {
 }
 
 /**
- * A payload built from real tiles (e.g. ../shared/data/recaptcha-tiles): for 3x3 and 4x4, one file
+ * A payload built from real tiles (e.g. test/data/recaptcha-tiles): for 3x3 and 4x4, one file
  * per cell (cycled when fewer are given) resized to the cell; for 4x4 a single file becomes the
  * whole photo, as the page shows it. PNG, RGB.
  */

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url'
 export const REPO = fileURLToPath(new URL('../..', import.meta.url))
 export const BIN = join(REPO, 'bin', 'rc2.js')
 export const FIXTURES = join(REPO, 'fixtures')
-export const SHARED_TILES = join(REPO, '..', 'shared', 'data', 'recaptcha-tiles')
+/** The real tiles vendored for the tests (see its README.md and manifest.csv). */
+export const TILES_DIR = join(REPO, 'test', 'data', 'recaptcha-tiles')
 
 export interface RunResult {
   code: number | null

@@ -8,7 +8,7 @@ import { GRID_SIZE } from '../../src/types.js'
 import { DEFAULT_TEST_KEY, renderRedGrid } from '../helpers/provider-server.js'
 import type { ProviderServer } from '../helpers/provider-server.js'
 
-export const TILES_DIR = join(import.meta.dirname, '../../../shared/data/recaptcha-tiles')
+export const TILES_DIR = join(import.meta.dirname, '../data/recaptcha-tiles')
 export const KEY = DEFAULT_TEST_KEY
 export const CAR = '/m/0k4j'
 

@@ -11,7 +11,7 @@ import type { Grid, Rect, TileRect } from '../../src/types.js'
 import { GRID_SIDE } from '../../src/types.js'
 import { composeGrid, renderCapture } from '../helpers/captures.js'
 
-const SHARED_TILES = '../shared/data/recaptcha-tiles'
+const REAL_TILES = join(import.meta.dirname, '../data/recaptcha-tiles')
 
 type Colour = { r: number; g: number; b: number }
 
@@ -74,7 +74,7 @@ let source3: RawImage
 
 beforeAll(async () => {
   const classes = ['car', 'hydrant', 'bus', 'palm', 'crosswalk', 'bicycle', 'bridge', 'chimney', 'traffic_light']
-  const paths = await Promise.all(classes.map(async (c) => join(SHARED_TILES, c, (await readdir(join(SHARED_TILES, c))).sort()[0]!)))
+  const paths = await Promise.all(classes.map(async (c) => join(REAL_TILES, c, (await readdir(join(REAL_TILES, c))).sort()[0]!)))
   payload3 = await composeGrid(paths, '3x3')
   source3 = await decode(payload3)
 })

@@ -1,5 +1,5 @@
 /**
- * Corpus test: a few hundred rendered captures (real shared tiles and synthetic payloads; tile areas,
+ * Corpus test: a few hundred rendered captures (real tiles from test/data and synthetic payloads; tile areas,
  * widgets and pages; ratios 1 to 3; both looks; PNG and JPEG) plus edge cases, all from fixed seeds.
  */
 import { readdirSync } from 'node:fs'
@@ -14,7 +14,7 @@ import type { Rect } from '../../src/types.js'
 import type { CaptureOptions } from '../helpers/captures.js'
 import { composeGrid, createRng, makeSyntheticPayload, renderCapture } from '../helpers/captures.js'
 
-const TILE_ROOT = join(import.meta.dirname, '../../../shared/data/recaptcha-tiles')
+const TILE_ROOT = join(import.meta.dirname, '../data/recaptcha-tiles')
 const VALID = 240
 const CUT_OFF = 12
 const RATIOS = [1, 1.25, 1.5, 2, 3]

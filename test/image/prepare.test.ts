@@ -12,12 +12,12 @@ import type { Grid, TileRect } from '../../src/types.js'
 import { GRID_SIDE } from '../../src/types.js'
 import { composeGrid, renderCapture } from '../helpers/captures.js'
 
-const SHARED_TILES = '../shared/data/recaptcha-tiles'
+const REAL_TILES = join(import.meta.dirname, '../data/recaptcha-tiles')
 
 /** Every real tile file, sorted, so picks by index are deterministic. */
-async function listSharedTiles(): Promise<string[]> {
-  const classes = (await readdir(SHARED_TILES, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name)
-  const files = await Promise.all(classes.map(async (c) => (await readdir(join(SHARED_TILES, c))).map((f) => join(SHARED_TILES, c, f))))
+async function listRealTiles(): Promise<string[]> {
+  const classes = (await readdir(REAL_TILES, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name)
+  const files = await Promise.all(classes.map(async (c) => (await readdir(join(REAL_TILES, c))).map((f) => join(REAL_TILES, c, f))))
   return files.flat().filter((f) => f.endsWith('.png')).sort()
 }
 
@@ -65,10 +65,10 @@ let source4: Decoded
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rc2-prepare-'))
-  const tiles = await listSharedTiles()
+  const tiles = await listRealTiles()
   // Nine different real tiles for the 3x3; one real tile blown up to a whole photo for the 4x4.
-  payload3 = await composeGrid(tiles.filter((_, i) => i % 18 === 5).slice(0, 9), '3x3')
-  payload4 = await composeGrid([tiles[77]!], '4x4')
+  payload3 = await composeGrid(tiles.filter((_, i) => i % 8 === 5).slice(0, 9), '3x3')
+  payload4 = await composeGrid([tiles.find((f) => f.endsWith('Cross_0402.png'))!], '4x4')
   source3 = await decode(payload3)
   source4 = await decode(payload4)
 })

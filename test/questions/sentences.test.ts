@@ -5,7 +5,7 @@ import type { Lang } from '../../src/questions/types.js'
 import type { Grid } from '../../src/types.js'
 
 /**
- * Sentence templates as shared/reference/questions.md lists them (written out here on purpose,
+ * Sentence templates as Google's locale bundles word them (written out here on purpose,
  * not imported from the parser). `{X}` is the bold object name; `{X:ko}` adds 이/가.
  */
 const TEMPLATES: Partial<Record<Lang, { images: string[]; squares: string[]; tap: string[]; skip: string; dynamic: string }>> = {

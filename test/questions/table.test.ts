@@ -7,7 +7,7 @@ import { LANGS } from '../../src/questions/types.js'
 import { GRIDS } from '../../src/types.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
-const FACTS_PATH = resolve(ROOT, '../shared/reference/questions.json')
+const FACTS_PATH = resolve(ROOT, 'data/questions.json')
 const factsText = readFileSync(FACTS_PATH, 'utf8')
 const facts = JSON.parse(factsText) as {
   id: string
@@ -22,7 +22,7 @@ const facts = JSON.parse(factsText) as {
 describe('generated question table', () => {
   it('is what the build script makes from the facts file today', () => {
     const committed = readFileSync(resolve(ROOT, 'src/questions/table.ts'), 'utf8')
-    expect(buildQuestionsSource(factsText, '../shared/reference/questions.json')).toBe(committed)
+    expect(buildQuestionsSource(factsText, 'data/questions.json')).toBe(committed)
   })
 
   it('has every id of the facts file once, in the same order, with its status', () => {
