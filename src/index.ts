@@ -7,7 +7,7 @@
  */
 import { ConfigError } from './errors.js'
 import { prepareImage } from './image/prepare.js'
-import { createProvider } from './providers/index.js'
+import { attemptTimeoutMs, createProvider } from './providers/index.js'
 import type { ProviderName } from './providers/types.js'
 import { lookupQuestion } from './questions/lookup.js'
 import type { QuestionMatch } from './questions/types.js'
@@ -64,6 +64,7 @@ export async function solve(input: string | Buffer, options: SolveOptions): Prom
       region: options.region,
       retries: options.retries,
       allowInsecure: options.allowInsecure,
+      requestTimeoutMs: attemptTimeoutMs(providerName, options.timeoutMs ?? 120_000),
     })
   }
   return solveOne({

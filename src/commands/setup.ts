@@ -21,15 +21,14 @@ export async function loadSolveConfig(ctx: CliContext, flags: ProviderFlags, ext
   return config
 }
 
-export async function createProviderFor(config: ResolvedConfig, ctx: CliContext, onPushBack?: (retryAfterSec?: number) => void): Promise<Provider> {
-  const [{ requireApiKey }, { createProvider }] = await Promise.all([import('../config/resolve.js'), import('../providers/index.js')])
+export async function createProviderFor(config: ResolvedConfig, ctx: CliContext, onPushBack?: (retryAfterSec?: number, overLimit?: boolean) => void): Promise<Provider> {
+  const [{ requireApiKey }, { createProvider, attemptTimeoutMs }] = await Promise.all([import('../config/resolve.js'), import('../providers/index.js')])
   const apiKey = requireApiKey(config)
-  const requestTimeoutSec = Math.min(config.requestTimeout ?? (config.provider === 'acedata' ? 130 : 30), config.timeout)
   return createProvider(config.provider, {
     apiKey,
     endpoint: config.endpoint,
     region: config.region,
-    requestTimeoutMs: requestTimeoutSec * 1000,
+    requestTimeoutMs: attemptTimeoutMs(config.provider, config.timeout * 1000, config.requestTimeout === undefined ? undefined : config.requestTimeout * 1000),
     retries: config.retries,
     allowInsecure: config.allowInsecure,
     log: ctx.out.verboseEnabled ? (line) => ctx.out.verbose(line) : undefined,

@@ -47,7 +47,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--annotate <path>', 'write a PNG of the input with the chosen tiles marked (a directory for several inputs)')
     .option('--concurrency <n>', 'images in flight at once (default: 4)', parseIntInRange(1, 256))
     .option('--timeout <seconds>', 'overall deadline per image, polling included (default: 120)', parsePositiveSeconds)
-    .option('--retries <n>', 'retries of transient failures: 429, 5xx, network (default: 2)', parseIntInRange(0, 20))
+    .option('--retries <n>', 'retries of transient failures: 429, 5xx, network, lost or garbled replies (default: 3)', parseIntInRange(0, 20))
     .option('--max-points <n>', 'stop submitting once the batch would spend more than this', parseNumberInRange(0, 1e12, 'a number'))
     .option('--output <file>', 'append each result to this NDJSON file as it finishes')
     .option('--resume', 'skip inputs already solved in the --output file (same content and question)')
@@ -87,8 +87,8 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
     maxPoints: flags.maxPoints,
     format,
   })
-  const pushBack: { current?: ((retryAfterSec?: number) => void) | undefined } = {}
-  const provider = flags.dryRun === true ? undefined : await createProviderFor(config, ctx, (s) => pushBack.current?.(s))
+  const pushBack: { current?: ((retryAfterSec?: number, overLimit?: boolean) => void) | undefined } = {}
+  const provider = flags.dryRun === true ? undefined : await createProviderFor(config, ctx, (s, over) => pushBack.current?.(s, over))
 
   const [{ solveInputs }, { ResultSink }, { startProgress, renderSummary }] = await Promise.all([
     import('../solve/solve-inputs.js'),

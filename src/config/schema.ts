@@ -30,10 +30,10 @@ export const ConfigSchema = z.strictObject({
   confidence: z.number().min(0).max(1).optional(),
   /** Overall deadline per image in seconds, polling and retries included. */
   timeout: z.number().positive().max(3600).default(120),
-  /** Deadline of one HTTP request in seconds (default: 30, Ace 130, never above `timeout`). */
+  /** Deadline of one attempt in seconds (default: a third of `timeout`, at most 30, Ace 130; never above `timeout`). */
   requestTimeout: z.number().positive().max(3600).optional(),
   /** Retries of transient failures (429, 5xx, network errors). */
-  retries: z.number().int().min(0).max(20).default(2),
+  retries: z.number().int().min(0).max(20).default(3),
   /** Images in flight at once in a batch. */
   concurrency: z.number().int().min(1).max(256).default(4),
   /** Stop submitting once a batch would spend more than this many points. */

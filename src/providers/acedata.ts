@@ -11,7 +11,8 @@ import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
 import { afterCharge, checkRequest, createAdapterContext, pollTask } from './common.js'
 import { withChargedRetries, withRetries } from './retry.js'
-import { normalizeSolution, parseReply, protocolError } from './solution.js'
+import { normalizeSolution, parseReply, protocolError, readOrLost } from './solution.js'
+import type { SolutionFields } from './solution.js'
 import type { Provider, ProviderOptions, RecognitionRequest, RecognitionResult } from './types.js'
 
 export const ACEDATA_ENDPOINT = 'https://api.acedata.cloud'
@@ -74,34 +75,46 @@ export function createAceDataProvider(options: ProviderOptions): Provider {
   async function recognize(request: RecognitionRequest): Promise<RecognitionResult> {
     const image = checkRequest('acedata', request)
     const { signal, grid } = request
+    const solutionContext = { provider: 'acedata' as const, grid, size: request.size, checkSize: true }
+    /** The recognition reply, read in full: an answer, or the task to poll. */
+    const readCreated = (first: AceReply): { first: AceReply; fields: SolutionFields | undefined } => {
+      if (first.solution !== undefined && first.solution !== null) return { first, fields: normalizeSolution(first.solution, solutionContext) }
+      if (first.status === undefined || first.status === null || !PENDING.includes(first.status)) {
+        throw protocolError('acedata', 'reply.solution is missing')
+      }
+      if ((first.task_id ?? null) === null) throw protocolError('acedata', `reply.status is "${first.status}" but reply.task_id is missing`)
+      return { first, fields: undefined }
+    }
     const created = await withChargedRetries(
-      async () =>
-        readAceReply(await http.postJson('/captcha/recognition/recaptcha2', { image, question: request.question }, signal)),
-      { ...context.retryOptions(signal, 'acedata: POST /captcha/recognition/recaptcha2'), beforeChargedRetry: request.beforeChargedRetry },
+      async () => {
+        const reply = await http.postJson('/captcha/recognition/recaptcha2', { image, question: request.question }, signal)
+        return readOrLost(() => readCreated(readAceReply(reply)))
+      },
+      { ...context.retryOptions(signal, 'acedata: POST /captcha/recognition/recaptcha2', request.whileWaiting), beforeChargedRetry: request.beforeChargedRetry },
     )
     // From here the service has charged for the task: a later failure still cost those calls.
     return afterCharge(created.paidCalls, async () => {
-      const first = created.value
-      let solution = first.solution
+      const { first } = created.value
+      let { fields } = created.value
       const taskId = first.task_id ?? null
 
-      if (solution === undefined || solution === null) {
-        if (first.status === undefined || first.status === null || !PENDING.includes(first.status)) {
-          throw protocolError('acedata', 'reply.solution is missing')
-        }
-        if (taskId === null) throw protocolError('acedata', `reply.status is "${first.status}" but reply.task_id is missing`)
-        solution = await pollTask(context, taskId, signal, async () => {
+      if (fields === undefined && taskId !== null) {
+        const solution = await pollTask(context, taskId, signal, async () => {
           const result = await withRetries(
-            async () => readAceReply(await http.postJson('/captcha/tasks', { task_id: taskId }, signal)),
-            context.retryOptions(signal, 'acedata: POST /captcha/tasks'),
+            async () => {
+              // A garbled poll reply costs nothing to ask again.
+              const reply = await http.postJson('/captcha/tasks', { task_id: taskId }, signal)
+              return readOrLost(() => readAceReply(reply))
+            },
+            context.retryOptions(signal, 'acedata: POST /captcha/tasks', request.whileWaiting),
           )
           if (result.solution !== undefined && result.solution !== null) return result.solution
           if (typeof result.status === 'string' && PENDING.includes(result.status)) return undefined
           throw protocolError('acedata', `reply.status = ${JSON.stringify(result.status ?? null)} without a solution for task ${taskId}`)
         })
+        fields = normalizeSolution(solution, solutionContext)
       }
-
-      const fields = normalizeSolution(solution, { provider: 'acedata', grid, size: request.size, checkSize: true })
+      if (fields === undefined) throw protocolError('acedata', 'reply.solution is missing')
       return { ...fields, taskId: taskId ?? first.trace_id ?? null, points: null, paidCalls: created.paidCalls }
     })
   }

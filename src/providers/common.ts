@@ -1,6 +1,7 @@
 /** What every adapter shares: option defaults, request checks, polling and secret redaction. */
 import { InputError, ProviderError, Rc2Error } from '../errors.js'
 import { GRID_SIZE } from '../types.js'
+import { isTooManyInFlight } from './error-map.js'
 import { createHttpClient, deadlineError, resolveEndpoint } from './http.js'
 import type { HttpClient } from './http.js'
 import { redactError } from './redact.js'
@@ -12,12 +13,27 @@ import type { ProviderName, ProviderOptions, RecognitionRequest, SleepFunction }
 /** The limits YesCaptcha and CapSolver document for getTaskResult. */
 export const DEFAULT_MAX_POLLS = 120
 export const DEFAULT_MAX_POLL_MS = 5 * 60_000
-export const DEFAULT_RETRIES = 2
+export const DEFAULT_RETRIES = 3
 
 /** What one call costs in the provider's unit, where documented (YesCaptcha points). */
 export function providerPoints(name: ProviderName, grid: Grid): number | null {
   if (name === 'yescaptcha') return grid === '1x1' ? 2 : 6
   return null
+}
+
+/** Each provider's longest wait for one reply (Ace's synchronous recognition can take 120 s). */
+export function defaultRequestTimeoutMs(name: ProviderName): number {
+  return name === 'acedata' ? 130_000 : 30_000
+}
+
+/**
+ * The deadline of one attempt: a third of the overall one, so that a hung connection is abandoned
+ * with time left for two more attempts, or the provider's default when that is shorter. A
+ * configured value wins, but never exceeds the overall deadline.
+ */
+export function attemptTimeoutMs(name: ProviderName, overallMs: number, configuredMs?: number): number {
+  if (configuredMs !== undefined) return Math.min(configuredMs, overallMs)
+  return Math.min(defaultRequestTimeoutMs(name), Math.ceil(overallMs / 3))
 }
 
 export interface AdapterDefaults {
@@ -36,8 +52,8 @@ export interface AdapterContext {
   maxPolls: number
   maxPollMs: number
   sleep: SleepFunction
-  /** Retry options without the signal; `retryOptions(signal, label)` completes them. */
-  retryOptions: (signal: AbortSignal | undefined, label: string) => RetryOptions
+  /** Retry options without the signal; `retryOptions(signal, label, whileWaiting)` completes them. */
+  retryOptions: (signal: AbortSignal | undefined, label: string, whileWaiting?: RetryOptions['whileWaiting']) => RetryOptions
   /** Runs `work`, masking the key in any error it throws. */
   guard: <T>(work: () => Promise<T>) => Promise<T>
 }
@@ -69,15 +85,16 @@ export function createAdapterContext(name: ProviderName, options: ProviderOption
     maxPolls: options.maxPolls ?? DEFAULT_MAX_POLLS,
     maxPollMs: options.maxPollMs ?? DEFAULT_MAX_POLL_MS,
     sleep,
-    retryOptions: (signal, label) => ({
+    retryOptions: (signal, label, whileWaiting) => ({
       ...options.retry,
       sleep,
       retries,
       signal,
       label,
+      whileWaiting,
       onRetry: (error, attempt, delayMs) => {
         // Tell the batch runner the service is pushing back, so it sends fewer at once.
-        if (error.kind === 'rate_limit') options.onPushBack?.(error.retryAfterSec)
+        if (error.kind === 'rate_limit') options.onPushBack?.(error.retryAfterSec, isTooManyInFlight(error))
         log?.(`${label}: ${error.kind} (${error.code ?? 'no code'}), retry ${attempt} of ${retries} in ${delayMs} ms`)
       },
     }),

@@ -198,7 +198,15 @@ function cleanCode(code: string | undefined): string | undefined {
 
 /** True when the provider's words say "too many threads" without a code we know. */
 function mentionsThreads(description: string | undefined): boolean {
-  return description !== undefined && /too many threads|threads? maximum/i.test(description)
+  return description !== undefined && /too many (threads|concurrent)|threads? maximum/i.test(description)
+}
+
+/**
+ * True for "too many tasks in flight for this account": a statement about concurrency (send fewer
+ * at once), unlike a 429, which is about rate (wait, then send again).
+ */
+export function isTooManyInFlight(error: { kind: string; message: string }): boolean {
+  return error.kind === 'rate_limit' && error.message.includes(THREADS.text)
 }
 
 /** Map one provider failure to a ProviderError (message: `yescaptcha: ERROR_ZERO_BALANCE: …`). */

@@ -349,9 +349,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     // No JSON: a gateway page on 429/5xx, or a broken reply.
     if (status >= 400) throw mapProviderError({ provider, status, retryAfterSec })
     const problem = text.trim() === '' ? 'an empty body' : `a body that is not JSON ("${redact(snippet(text))}")`
+    // As good as a lost reply: resent like one (for a paid call, within the budget).
     throw new ProviderError('provider', `${provider} reply: POST ${url.pathname} returned HTTP ${status} with ${problem}`, {
       hint: 'the reply was lost or garbled; try again (the request may have been processed and charged)',
-      retryable: false,
+      retryable: true,
       mayHaveCharged: true,
     })
   }

@@ -11,12 +11,20 @@ import type { RetryTuning, SleepFunction } from './types.js'
 
 export const RETRY_DEFAULTS = { baseDelayMs: 500, maxDelayMs: 8000, maxRetryAfterMs: 60_000 } as const
 
+/**
+ * A 429 that says when to come back is the service scheduling us, not a failure: waiting it out
+ * does not use up a retry (the deadline still bounds it), up to this many times per call.
+ */
+export const MAX_SCHEDULED_RETRIES = 10
+
 export interface RetryOptions extends RetryTuning {
   /** Retries after the first attempt (0 = try once). */
   retries: number
   signal?: AbortSignal | undefined
   /** Names the operation in a deadline message, e.g. "yescaptcha: POST /createTask". */
   label?: string | undefined
+  /** Runs each wait (a batch lends the input's slot to another input meanwhile). */
+  whileWaiting?: (<R>(wait: () => Promise<R>) => Promise<R>) | undefined
   /** Called before each wait, e.g. to log "retrying in 480 ms". */
   onRetry?: ((error: Rc2Error, attempt: number, delayMs: number) => void) | undefined
 }
@@ -43,12 +51,18 @@ export function computeRetryDelayMs(attempt: number, retryAfterSec: number | und
 /** Run `operation` until it succeeds, fails for good, or runs out of retries. */
 export async function withRetries<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
   const sleep = options.sleep ?? sleepFor
+  let scheduled = 0
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation(attempt)
     } catch (error) {
-      if (!(error instanceof Rc2Error) || !error.retryable || attempt > options.retries) throw error
-      const waitMs = computeRetryDelayMs(attempt, error.retryAfterSec, options)
+      if (!(error instanceof Rc2Error) || !error.retryable) throw error
+      // --retries 0 means one attempt, whatever the service asks.
+      const asked = options.retries > 0 && error.kind === 'rate_limit' && (error.retryAfterSec ?? 0) > 0 && scheduled < MAX_SCHEDULED_RETRIES
+      if (asked) scheduled++
+      const retry = attempt - scheduled
+      if (retry > options.retries) throw error
+      const waitMs = computeRetryDelayMs(Math.max(1, retry), error.retryAfterSec, options)
       if (waitMs === undefined) {
         // The service asked for a longer wait than we honour: say so rather than fail silently.
         const limitSec = Math.round((options.maxRetryAfterMs ?? RETRY_DEFAULTS.maxRetryAfterMs) / 1000)
@@ -62,7 +76,8 @@ export async function withRetries<T>(operation: (attempt: number) => Promise<T>,
       }
       options.onRetry?.(error, attempt, waitMs)
       try {
-        await sleep(waitMs, options.signal)
+        const wait = (): Promise<void> => sleep(waitMs, options.signal)
+        await (options.whileWaiting === undefined ? wait() : options.whileWaiting(wait))
       } catch (sleepError) {
         if (options.signal?.aborted === true) {
           const ended = deadlineError(options.signal, options.label ?? 'request', error.mayHaveCharged)

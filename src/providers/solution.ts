@@ -46,11 +46,35 @@ export function parseReply<T>(schema: z.ZodType<T>, value: unknown, provider: Pr
   throw protocolError(provider, `${field}: ${issue?.message ?? 'does not fit the protocol'}`)
 }
 
+/** Errors made by protocolError, so a caller can tell a broken reply from a refusal. */
+const protocolErrors = new WeakSet<ProviderError>()
+
 export function protocolError(provider: ProviderName, detail: string): ProviderError {
-  return new ProviderError('provider', `${provider} reply: ${detail}`, {
+  const error = new ProviderError('provider', `${provider} reply: ${detail}`, {
     hint: 'the service answered in an unexpected shape; rerun with --verbose and report it if it persists',
     retryable: false,
   })
+  protocolErrors.add(error)
+  return error
+}
+
+/**
+ * Read a reply to a paid call with `read`. A reply that breaks the protocol (a missing or
+ * out-of-range answer, a wrong shape) carries no usable answer yet may have been charged: it is a
+ * lost reply, resent like one (within --retries and the budget) and counted as possibly paid.
+ */
+export function readOrLost<T>(read: () => T): T {
+  try {
+    return read()
+  } catch (error) {
+    if (!(error instanceof ProviderError) || !protocolErrors.has(error)) throw error
+    throw new ProviderError('provider', error.message, {
+      hint: 'the service answered in an unexpected shape, so the answer counts as lost (the request may have been charged); rerun with --verbose and report it if it persists',
+      retryable: true,
+      mayHaveCharged: true,
+      cause: error,
+    })
+  }
 }
 
 /**

@@ -9,7 +9,8 @@ import type { JsonReply } from './http.js'
 import { afterCharge, checkRequest, createAdapterContext, pollTask } from './common.js'
 import type { AdapterDefaults } from './common.js'
 import { withChargedRetries, withRetries } from './retry.js'
-import { normalizeSolution, parseReply, protocolError } from './solution.js'
+import { normalizeSolution, parseReply, protocolError, readOrLost } from './solution.js'
+import type { SolutionFields } from './solution.js'
 import type { BalanceResult, Provider, ProviderName, ProviderOptions, RecognitionRequest, RecognitionResult } from './types.js'
 import type { Grid } from '../types.js'
 
@@ -67,27 +68,40 @@ export function createTaskApiProvider(spec: TaskApiSpec, options: ProviderOption
     // Confidence only changes 3x3 answers (top three vs all above the threshold).
     if (spec.sendsConfidence && grid === '3x3' && request.confidence !== undefined) task.confidence = request.confidence
 
+    const solutionContext = { provider: name, grid, size: request.size }
+    /** The create reply, read in full: an answer, or the task to poll. */
+    const readCreated = (first: Envelope): { taskId: string | null; fields: SolutionFields | undefined } => {
+      const taskId = first.taskId === undefined || first.taskId === null ? null : String(first.taskId)
+      if (first.solution !== undefined && first.solution !== null) return { taskId, fields: normalizeSolution(first.solution, solutionContext) }
+      if (first.status === 'ready') throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')
+      if (first.status !== undefined && first.status !== null && !spec.pendingStatuses.includes(first.status)) {
+        throw protocolError(name, `reply.status = "${first.status}" without a solution`)
+      }
+      if (taskId === null) throw protocolError(name, 'reply.taskId is missing and there is no solution')
+      return { taskId, fields: undefined }
+    }
+
     const created = await withChargedRetries(
-      async () => readEnvelope(name, await http.postJson('/createTask', { clientKey: apiKey, task }, signal)),
-      { ...context.retryOptions(signal, `${name}: POST /createTask`), beforeChargedRetry: request.beforeChargedRetry },
+      async () => {
+        const reply = await http.postJson('/createTask', { clientKey: apiKey, task }, signal)
+        return readOrLost(() => readCreated(readEnvelope(name, reply)))
+      },
+      { ...context.retryOptions(signal, `${name}: POST /createTask`, request.whileWaiting), beforeChargedRetry: request.beforeChargedRetry },
     )
     // From here the service has charged for the task: a later failure still cost those calls.
     return afterCharge(created.paidCalls, async () => {
-      const first = created.value
-      let taskId = first.taskId === undefined || first.taskId === null ? null : String(first.taskId)
-      let solution = first.solution
+      let { taskId, fields } = created.value
 
-      if (solution === undefined || solution === null) {
-        if (first.status === 'ready') throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')
-        if (first.status !== undefined && first.status !== null && !spec.pendingStatuses.includes(first.status)) {
-          throw protocolError(name, `reply.status = "${first.status}" without a solution`)
-        }
-        if (taskId === null) throw protocolError(name, 'reply.taskId is missing and there is no solution')
-        const id = taskId
-        solution = await pollTask(context, id, signal, async () => {
+      if (fields === undefined) {
+        const id = taskId as string
+        const solution = await pollTask(context, id, signal, async () => {
           const result = await withRetries(
-            async () => readEnvelope(name, await http.postJson('/getTaskResult', { clientKey: apiKey, taskId: id }, signal)),
-            context.retryOptions(signal, `${name}: POST /getTaskResult`),
+            async () => {
+              // A garbled poll reply costs nothing to ask again.
+              const reply = await http.postJson('/getTaskResult', { clientKey: apiKey, taskId: id }, signal)
+              return readOrLost(() => readEnvelope(name, reply))
+            },
+            context.retryOptions(signal, `${name}: POST /getTaskResult`, request.whileWaiting),
           )
           if (result.solution !== undefined && result.solution !== null) return result.solution
           if (result.status === 'ready') throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')
@@ -95,9 +109,8 @@ export function createTaskApiProvider(spec: TaskApiSpec, options: ProviderOption
           throw protocolError(name, `reply.status = ${JSON.stringify(result.status ?? null)} for task ${id}`)
         })
         taskId = id
+        fields = normalizeSolution(solution, solutionContext)
       }
-
-      const fields = normalizeSolution(solution, { provider: name, grid, size: request.size })
       return { ...fields, taskId, points: spec.points(grid), paidCalls: created.paidCalls }
     })
   }

@@ -21,6 +21,8 @@ export interface RecognitionRequest {
    * again). Throw to give up instead, e.g. when a budget would be exceeded.
    */
   beforeChargedRetry?: (() => void) | undefined
+  /** Runs each wait before a retry; a batch lends the input's slot to another input meanwhile. */
+  whileWaiting?: (<R>(wait: () => Promise<R>) => Promise<R>) | undefined
 }
 
 /** The normalised answer of every provider. */
@@ -63,8 +65,11 @@ export interface ProviderOptions {
   /** Permit http:// to non-loopback hosts. */
   allowInsecure?: boolean | undefined
   log?: RequestLogger | undefined
-  /** Called when the service pushes back (429, rate limit, too many threads), before a retry; the batch slows down. */
-  onPushBack?: ((retryAfterSec?: number) => void) | undefined
+  /**
+   * Called when the service pushes back (429, rate limit, too many threads), before a retry, so a
+   * batch can adapt; `overLimit` when the account has too many tasks in flight.
+   */
+  onPushBack?: ((retryAfterSec?: number, overLimit?: boolean) => void) | undefined
   /** Poll interval for providers that answer asynchronously, in ms (tests shorten it). */
   pollIntervalMs?: number | undefined
   /** Most result polls per task (default 120, the YesCaptcha/CapSolver limit). */

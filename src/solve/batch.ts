@@ -1,4 +1,5 @@
 import { Rc2Error, type ErrorKind } from '../errors.js'
+import { isTooManyInFlight } from '../providers/error-map.js'
 import type { SolveFailure, SolveResult } from './result.js'
 
 /**
@@ -31,8 +32,17 @@ export interface RunContext {
    * stopped (bad key, no balance).
    */
   reserve(points: number, retry?: boolean): void
-  /** Tell the runner the service pushed back (429, too many threads): it slows down on its own. */
-  pushedBack(retryAfterSec?: number): void
+  /**
+   * Tell the runner the service pushed back. `overLimit` (too many tasks in flight for the account)
+   * lowers concurrency at once; a plain 429 only counts towards sustained push-back: its
+   * Retry-After is waited out by that input alone (see `whileWaiting`).
+   */
+  pushedBack(retryAfterSec?: number, overLimit?: boolean): void
+  /**
+   * Run `wait` (an input's pause before retrying) with its slot lent to another input; resolves
+   * once the slot is back. Retries waiting their turn go before new inputs.
+   */
+  whileWaiting<R>(wait: () => Promise<R>): Promise<R>
 }
 
 export interface BatchOptions {
@@ -80,15 +90,29 @@ export interface BatchSummary {
 
 const STOP_KINDS: ReadonlySet<ErrorKind> = new Set(['auth', 'balance'])
 
+/**
+ * Rate push-backs (429) among the recent events (push-backs and answers) that count as sustained:
+ * a third of a window of twice the concurrency (at least 3). A sporadic 429 (a few percent of
+ * calls) stays far below it; a service refusing most calls reaches it within a round.
+ */
+const SUSTAINED_SHARE = 1 / 3
+const MIN_SUSTAINED = 3
+
 export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: BatchHooks<T>, options: BatchOptions): Promise<BatchSummary> {
   const now = options.now ?? Date.now
   const started = now()
   const maxLimit = Math.max(1, Math.floor(options.concurrency))
   let limit = maxLimit
   let successStreak = 0
-  let pausedUntil = 0
+  // Recent outcomes for telling sustained push-back from sporadic: true = a 429, false = an answer.
+  const recent: boolean[] = []
+  const windowSize = Math.max(8, 2 * maxLimit)
   let next = 0
+  // Inputs started and not finished, and of those the ones holding a slot (not waiting to retry).
   let inFlight = 0
+  let active = 0
+  // Inputs whose retry wait is over, waiting for a slot (served before new inputs start).
+  const resumeQueue: (() => void)[] = []
   let done = 0
   let ok = 0
   let failed = 0
@@ -104,6 +128,19 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
   const failedByKind: Partial<Record<ErrorKind, number>> = {}
   const inflightControllers = new Set<AbortController>()
   const interrupt = options.signal
+
+  const noteOutcome = (pushBack: boolean): number => {
+    recent.push(pushBack)
+    if (recent.length > windowSize) recent.shift()
+    return recent.reduce((n, x) => n + (x ? 1 : 0), 0)
+  }
+  const slowDown = (): void => {
+    limit = Math.max(1, Math.floor(limit / 2))
+    successStreak = 0
+    recent.length = 0
+  }
+  // Set once the pump exists; slots freed by a waiting retry are handed on through it.
+  let pumpRef: () => void = () => undefined
 
   const progress = (): void =>
     hooks.onProgress?.({ total: items.length, done, ok, failed, inFlight, limit, points: spent })
@@ -121,7 +158,7 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
     progress()
   }
 
-  const runOne = async (index: number): Promise<void> => {
+  const runOne = async (index: number, slot: { held: boolean }): Promise<void> => {
     const item = items[index] as T
     const controller = new AbortController()
     inflightControllers.add(controller)
@@ -145,11 +182,24 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
         reserved += points
         myReservation += points
       },
-      pushedBack(retryAfterSec?: number) {
-        // Halve what we send at once; hold new starts for what the service asked (or a second).
-        limit = Math.max(1, Math.floor(limit / 2))
-        successStreak = 0
-        pausedUntil = Math.max(pausedUntil, now() + Math.min(60, retryAfterSec ?? 1) * 1000)
+      pushedBack(_retryAfterSec?: number, overLimit = false) {
+        // Too many in flight is about concurrency itself: halve at once. A 429 halves only when
+        // sustained; its Retry-After delays the input that got it, not the batch.
+        if (overLimit) slowDown()
+        else if (noteOutcome(true) >= Math.max(MIN_SUSTAINED, Math.ceil(windowSize * SUSTAINED_SHARE))) slowDown()
+      },
+      async whileWaiting<R>(wait: () => Promise<R>): Promise<R> {
+        if (!slot.held) return wait()
+        slot.held = false
+        active--
+        pumpRef()
+        const value = await wait()
+        await new Promise<void>((resume) => {
+          resumeQueue.push(resume)
+          pumpRef()
+        })
+        slot.held = true
+        return value
       },
     }
     const t0 = now()
@@ -174,7 +224,7 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
       result = toFailure(item.input, error, now() - t0)
       if (error instanceof Rc2Error && myReservation > 0) chargedCalls = error.paidCalls > 0 ? error.paidCalls : error.mayHaveCharged ? 1 : 0
       if (error instanceof Rc2Error && STOP_KINDS.has(error.kind) && stopReason === undefined && error.code !== 'MAX_POINTS') stopReason = error
-      if (error instanceof Rc2Error && error.kind === 'rate_limit') ctx.pushedBack(error.retryAfterSec)
+      if (error instanceof Rc2Error && error.kind === 'rate_limit') ctx.pushedBack(error.retryAfterSec, isTooManyInFlight(error))
       if (error instanceof Rc2Error && error.message.startsWith('not sent: the batch stopped')) unsentStopped++
     }
     inflightControllers.delete(controller)
@@ -183,6 +233,7 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
       const paid = result.paidCalls ?? 1
       spent += (result.points ?? perCall) * Math.max(1, paid)
       if (paid > 1) extraPaidCalls += paid - 1
+      noteOutcome(false)
       successStreak++
       // Speed up again once a full window of answers came back without push-back.
       if (limit < maxLimit && successStreak >= limit) {
@@ -200,7 +251,6 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
   await new Promise<void>((resolveAll) => {
     const running = new Set<Promise<void>>()
     let graceTimer: NodeJS.Timeout | undefined
-    let waitTimer: NodeJS.Timeout | undefined
 
     const onInterrupt = (): void => {
       const grace = options.graceMs ?? 5000
@@ -215,7 +265,6 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
     const finish = (): void => {
       interrupt?.removeEventListener('abort', onInterrupt)
       if (graceTimer !== undefined) clearTimeout(graceTimer)
-      if (waitTimer !== undefined) clearTimeout(waitTimer)
       resolveAll()
     }
 
@@ -224,22 +273,21 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
         interrupted += items.length - next
         next = items.length
       }
-      while (next < items.length && inFlight < limit) {
-        const wait = pausedUntil - now()
-        if (wait > 0) {
-          if (waitTimer === undefined) {
-            waitTimer = setTimeout(() => {
-              waitTimer = undefined
-              pump()
-            }, wait)
-          }
-          break
-        }
+      // Retries whose wait is over go first: their deadline is running.
+      while (resumeQueue.length > 0 && active < limit) {
+        active++
+        resumeQueue.shift()?.()
+      }
+      while (next < items.length && active < limit && resumeQueue.length === 0) {
         const index = next++
         inFlight++
+        active++
         progress()
-        const task = runOne(index).finally(() => {
+        // Whether this input holds a slot: it lends it while waiting to retry.
+        const slot = { held: true }
+        const task = runOne(index, slot).finally(() => {
           inFlight--
+          if (slot.held) active--
           running.delete(task)
           pump()
         })
@@ -247,6 +295,7 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
       }
       if (inFlight === 0 && next >= items.length) finish()
     }
+    pumpRef = pump
     if (items.length === 0) finish()
     else pump()
   })

@@ -38,7 +38,7 @@ export interface SolveInputsOptions {
   /** Cost in points of one call for a grid, for the budget (unknown costs count as 1). */
   pointsFor: (grid: Grid) => number
   /** Lets the provider's retry layer tell the runner about push-back. */
-  pushBackTarget?: { current?: ((retryAfterSec?: number) => void) | undefined } | undefined
+  pushBackTarget?: { current?: ((retryAfterSec?: number, overLimit?: boolean) => void) | undefined } | undefined
 }
 
 export interface SolveInputsCallbacks {
@@ -125,6 +125,7 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
             signal: ctx.signal,
             // A resend after a lost reply may be charged again: the budget must agree first.
             beforeChargedRetry: () => ctx.reserve(points, true),
+            whileWaiting: (wait) => ctx.whileWaiting(wait),
             prepared,
           })
         },

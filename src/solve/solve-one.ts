@@ -40,6 +40,8 @@ export interface SolveOneOptions {
   signal?: AbortSignal | undefined
   /** Before resending a paid request whose reply was lost; throws to refuse (the batch's budget). */
   beforeChargedRetry?: (() => void) | undefined
+  /** Runs each wait before a retry (a batch lends the input's slot meanwhile). */
+  whileWaiting?: (<R>(wait: () => Promise<R>) => Promise<R>) | undefined
   /** Prepared image when the caller already has it (batch pipelines prepare ahead). */
   prepared?: PreparedImage | undefined
   now?: () => number
@@ -119,6 +121,7 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
       confidence,
       signal,
       beforeChargedRetry: options.beforeChargedRetry,
+      whileWaiting: options.whileWaiting,
     })
   } finally {
     clearTimeout(timer)

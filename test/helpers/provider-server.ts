@@ -60,6 +60,7 @@ export const FAULT_NAMES = [
   'rateLimit',
   'rateLimitNoHeader',
   'serverError',
+  'internalError',
   'resetBeforeWork',
   'resetAfterWork',
   'malformed',
@@ -79,6 +80,8 @@ export interface FaultOptions {
   retryAfterSec?: number
   /** 500 or 503 (half each), with a non-JSON gateway body for YesCaptcha/CapSolver. */
   serverError?: number
+  /** The service's own "internal error" reply (YesCaptcha/CapSolver ERROR_INTERNAL_SERVER_ERROR, Ace a JSON 500); not charged. */
+  internalError?: number
   /** Socket destroyed before any work (not charged). */
   resetBeforeWork?: number
   /** Work done and charged, then the socket is destroyed. */
@@ -509,7 +512,7 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     if (faults.maxInFlight !== undefined && inFlight > faults.maxInFlight) return 'threads'
     const u = random()
     let edge = 0
-    for (const name of ['rateLimit', 'rateLimitNoHeader', 'serverError', 'resetBeforeWork', 'resetAfterWork', 'malformed', 'slow'] as const) {
+    for (const name of ['rateLimit', 'rateLimitNoHeader', 'serverError', 'internalError', 'resetBeforeWork', 'resetAfterWork', 'malformed', 'slow'] as const) {
       edge += faults[name] ?? 0
       if (u < edge) return name
     }
@@ -532,6 +535,10 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
           ? { status, json: { success: false, error: { code: 'api_error', message: 'fetch failed' }, trace_id: randomUUID() } }
           : { status, text: `<html><body>${status} ${status === 500 ? 'Internal Server Error' : 'Service Unavailable'}</body></html>` }
       }
+      case 'internalError':
+        return provider === 'acedata'
+          ? { status: 500, json: { success: false, error: { code: 'api_error', message: 'internal error' }, trace_id: randomUUID() } }
+          : { status: provider === 'yescaptcha' ? 200 : 500, json: { errorId: 1, errorCode: 'ERROR_INTERNAL_SERVER_ERROR', errorDescription: 'internal error' } }
       case 'threads':
         return provider === 'acedata'
           ? { status: 429, json: { success: false, error: { code: 'too_many_requests', message: 'too many concurrent requests' }, trace_id: randomUUID() } }

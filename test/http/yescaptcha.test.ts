@@ -171,14 +171,23 @@ describe('yescaptcha: errors with HTTP 200', () => {
 })
 
 describe('yescaptcha: protocol violations', () => {
-  it('names an out-of-range tile', async () => {
+  it('names an out-of-range tile, and resends such a reply like a lost one', async () => {
     server.setReply({ json: { errorId: 0, status: 'ready', taskId: 'x', solution: { objects: [1, 11], type: 'multi' } } })
     const { provider } = connect(server, 'yescaptcha')
     const error = await catchError(async () => provider.recognize(await gridRequest('3x3', [1])))
-    expect(error).toMatchObject({ kind: 'provider', retryable: false })
+    expect(error).toMatchObject({ kind: 'provider', mayHaveCharged: true })
     expect(error.message).toBe('yescaptcha reply: solution.objects[1] = 11 is outside the 3x3 grid (0-8)')
-    // The service answered createTask, so it charged: the failure carries that call for the budget.
-    expect(error.paidCalls).toBe(1)
+    // Each unusable answer may have been charged: the failure carries every call for the budget.
+    expect(server.createCount).toBe(3)
+    expect(error.paidCalls).toBe(3)
+  })
+
+  it('resends once after an unusable answer and counts both calls', async () => {
+    server.pushReply({ json: { errorId: 0, status: 'ready', taskId: 'x', solution: { objects: [1, 11], type: 'multi' } } })
+    const { provider } = connect(server, 'yescaptcha')
+    const result = await provider.recognize(await gridRequest('3x3', [4]))
+    expect(result).toMatchObject({ objects: [4], paidCalls: 2 })
+    expect(server.createCount).toBe(2)
   })
 
   it('names a field of the wrong type', async () => {
@@ -188,12 +197,31 @@ describe('yescaptcha: protocol violations', () => {
     expect(error.message).toMatch(/^yescaptcha reply: solution\.objects\[1\]: /)
   })
 
-  it('rejects malformed JSON as a provider error that may have been charged', async () => {
+  it('treats malformed JSON as a lost reply: resent, every call counted', async () => {
     server.setReply({ text: '{"errorId":0,"solution":{"obj' })
-    const { provider } = connect(server, 'yescaptcha')
+    const { provider } = connect(server, 'yescaptcha', { retries: 1 })
     const error = await catchError(async () => provider.recognize(await gridRequest('3x3', [1])))
-    expect(error).toMatchObject({ kind: 'provider', retryable: false, mayHaveCharged: true, paidCalls: 1 })
+    expect(error).toMatchObject({ kind: 'provider', mayHaveCharged: true, paidCalls: 2 })
     expect(error.message).toContain('not JSON')
+    expect(server.createCount).toBe(2)
+    server.setReply(undefined)
+    server.pushReply({ text: '{"errorId":0,"solution":{"obj' })
+    const result = await provider.recognize(await gridRequest('3x3', [2]))
+    expect(result).toMatchObject({ objects: [2], paidCalls: 2 })
+  })
+
+  it('a resend after a malformed reply asks the budget first, and stops when refused', async () => {
+    server.pushReply({ text: '{"errorId":0,"solution":{"obj' })
+    const { provider } = connect(server, 'yescaptcha')
+    const error = await catchError(async () =>
+      provider.recognize({
+        ...(await gridRequest('3x3', [1])),
+        beforeChargedRetry: () => {
+          throw new Error('over budget')
+        },
+      }),
+    )
+    expect(error.message).toBe('over budget')
     expect(server.createCount).toBe(1)
   })
 

@@ -214,7 +214,7 @@ describe('runBatch', () => {
     expect(summary.unsentStopped).toBe(0)
   })
 
-  it('slows down when pushed back and speeds up again', async () => {
+  it('slows down when told too many are in flight, and speeds up again', async () => {
     let active = 0
     const peaks: number[] = []
     let pushed = false
@@ -226,7 +226,7 @@ describe('runBatch', () => {
           peaks.push(active)
           if (!pushed && item.input === 'in-8.png') {
             pushed = true
-            ctx.pushedBack(0.05)
+            ctx.pushedBack(undefined, true)
           }
           await sleep(4)
           active--
@@ -241,6 +241,73 @@ describe('runBatch', () => {
     // Right after the push-back, fewer than 8 ran at once; by the end it climbed back.
     expect(Math.min(...afterPush.slice(0, 10))).toBeLessThan(8)
     expect(Math.max(...peaks.slice(-10))).toBeGreaterThan(4)
+  })
+
+  it('keeps full speed through sporadic 429s, and halves under sustained ones', async () => {
+    const run = async (share: number): Promise<number[]> => {
+      let active = 0
+      const peaks: number[] = []
+      let k = 0
+      await runBatch(
+        items(80),
+        {
+          run: async (item, ctx) => {
+            active++
+            peaks.push(active)
+            // Every input's call is pushed back `share` of the time, evenly spread.
+            if ((k++ * share) % 1 >= 1 - share) ctx.pushedBack(1)
+            await sleep(3)
+            active--
+            return success(item.input)
+          },
+          onResult: () => {},
+        },
+        { concurrency: 8 },
+      )
+      return peaks
+    }
+    // One in twenty (a few percent, as a busy service does): every start still finds 8 slots free.
+    const sporadic = await run(0.05)
+    expect(Math.min(...sporadic.slice(8, 70))).toBeGreaterThanOrEqual(7)
+    // Most calls pushed back: the batch sends fewer at once.
+    const sustained = await run(0.75)
+    expect(Math.min(...sustained.slice(16))).toBeLessThan(5)
+  })
+
+  it('a retry waiting out its delay lends its slot, and goes before new inputs when the wait ends', async () => {
+    const order: string[] = []
+    let active = 0
+    let peak = 0
+    const summary = await runBatch(
+      items(6),
+      {
+        run: async (item, ctx) => {
+          active++
+          peak = Math.max(peak, active)
+          order.push(`start ${item.input}`)
+          if (item.input === 'in-0.png') {
+            active--
+            // Retry-After: this input waits; the other slot's input and a new one run meanwhile.
+            await ctx.whileWaiting(() => sleep(30))
+            active++
+            peak = Math.max(peak, active)
+            order.push('resume in-0.png')
+          }
+          await sleep(20)
+          active--
+          return success(item.input)
+        },
+        onResult: () => {},
+      },
+      { concurrency: 2 },
+    )
+    expect(summary.solved).toBe(6)
+    // Never more than 2 sending at once, waiting ones aside.
+    expect(peak).toBeLessThanOrEqual(2)
+    // While in-0 waited, in-1 and in-2 ran (in-2 took the lent slot)...
+    expect(order.indexOf('start in-2.png')).toBeLessThan(order.indexOf('resume in-0.png'))
+    // ...and when slots freed after its wait ended (at ~40 ms), in-0 got one before in-5 started.
+    expect(order.indexOf('resume in-0.png')).toBeLessThan(order.indexOf('start in-5.png'))
   })
 
   it('on interrupt starts nothing new, lets in-flight inputs finish within the grace period', async () => {

@@ -9,7 +9,7 @@ import { ConfigError } from '../../src/errors.js'
 describe('resolveConfig (pure merge)', () => {
   it('uses the defaults when nothing is given', () => {
     const c = resolveConfig({ env: {}, flags: {} })
-    expect(c).toMatchObject({ provider: 'yescaptcha', timeout: 120, retries: 2, concurrency: 4, format: 'table', allowInsecure: false })
+    expect(c).toMatchObject({ provider: 'yescaptcha', timeout: 120, retries: 3, concurrency: 4, format: 'table', allowInsecure: false })
     expect(c.apiKey).toBeUndefined()
     expect(c.image).toMatchObject({ format: 'jpeg', maxPixels: 40_000_000 })
   })
