@@ -14,7 +14,7 @@ interface GridFlags {
 }
 
 /** "1,4,7" or "1 4 7" -> [1, 4, 7]. */
-function parseTiles(value: string): number[] {
+export function parseTiles(value: string): number[] {
   const parts = value.split(/[\s,]+/).filter((p) => p !== '')
   const tiles = parts.map(Number)
   if (parts.length === 0 || tiles.some((t) => !Number.isInteger(t) || t < 0 || t > 15)) {

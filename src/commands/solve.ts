@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander'
 import { EXIT, type ErrorKind, exitCodeForKind, InterruptedError, UsageError } from '../errors.js'
 import type { Grid } from '../types.js'
 import type { CliContext } from './context.js'
+import { parseTiles } from './grid.js'
 import {
   gridOption,
   parseIntInRange,
@@ -29,6 +30,8 @@ interface SolveFlags extends ProviderFlags {
   dryRun?: boolean
   recursive?: boolean
   force?: boolean
+  tiles?: number[]
+  since?: string
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -53,6 +56,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--resume', 'skip inputs already solved in the --output file (same content and question)')
     .option('-r, --recursive', 'descend into subdirectories')
     .option('--force', 'send even when the services are not known to accept this question for this grid')
+    .option('--tiles <list>', 'dynamic round: classify only these tiles (e.g. 1,4,7), each as a 100x100 image', parseTiles)
+    .option('--since <capture>', 'dynamic round: classify only the tiles that changed since this earlier capture of the widget')
     .option('--dry-run', 'prepare and validate everything, print what would be sent (key redacted), send nothing')
     .addHelpText(
       'after',
@@ -62,7 +67,8 @@ Examples:
   $ rc2 solve shot.png -q "Select all squares with traffic lights" --json
   $ rc2 solve shots/ -q /m/0k4j --confidence 0.5 --ndjson --output results.ndjson --resume
   $ cat tile.png | rc2 solve - -q "fire hydrant" --grid 1x1
-  $ rc2 solve captcha.png -q bus --dry-run`,
+  $ rc2 solve captcha.png -q bus --dry-run
+  $ rc2 solve shot2.png --since shot1.png -q car --json`,
     )
     .action(async (inputs: string[], flags: SolveFlags) => {
       ctx.exitCode = await runSolve(inputs, flags, ctx)
@@ -73,6 +79,7 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
   if (flags.resume === true && flags.output === undefined) throw new UsageError('--resume needs --output <file> to know what was solved')
   const format = flags.format ?? (flags.ndjson === true ? 'ndjson' : flags.json === true ? 'json' : undefined)
   if (flags.json === true && flags.ndjson === true) throw new UsageError('choose one of --json and --ndjson')
+  if (flags.tiles !== undefined && flags.since !== undefined) throw new UsageError('choose one of --tiles and --since')
 
   // The question is checked before anything else is read or sent.
   const { lookupQuestion } = await import('../questions/lookup.js')
@@ -124,6 +131,7 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
         readStdin: () => readAll(ctx.stdin),
         pointsFor: (grid) => pointsFor(config.provider, grid),
         pushBackTarget: pushBack,
+        round: flags.tiles !== undefined || flags.since !== undefined ? { tiles: flags.tiles, since: flags.since } : undefined,
       },
       {
         onResult: (result, index) => sink.add(result, index),

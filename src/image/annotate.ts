@@ -26,6 +26,8 @@ export interface AnnotateOptions {
   name?: string | undefined
   maxBytes?: number | undefined
   maxPixels?: number | undefined
+  /** Dynamic round: tiles that were classified; those not chosen get a dashed outline only. */
+  checked?: readonly number[] | undefined
 }
 
 /** Where and how big the marks of one tile are, in the input's pixels. */
@@ -81,13 +83,18 @@ export async function renderAnnotated(
   options: AnnotateOptions = {},
 ): Promise<Buffer> {
   const byIndex = new Map(layout.tiles.map((tile) => [tile.index, tile]))
-  const missing = chosen.filter((index) => !byIndex.has(index))
+  const missing = [...chosen, ...(options.checked ?? [])].filter((index) => !byIndex.has(index))
   if (missing.length > 0) {
     throw new UsageError(`tile ${missing.join(', ')} is not in the ${layout.grid} grid (tiles 0 to ${layout.tiles.length - 1})`, {
       hint: 'tiles are numbered from 0, row by row, as the services number them',
     })
   }
   const parts: string[] = []
+  for (const index of options.checked ?? []) {
+    const tile = byIndex.get(index)
+    if (tile === undefined || chosen.includes(index)) continue
+    parts.push(drawDashedOutline(tile, measureTileMarks(tile, index), MARK_COLOUR))
+  }
   for (const index of [...new Set(chosen)].sort((a, b) => a - b)) {
     const tile = byIndex.get(index)
     if (tile === undefined) continue
@@ -148,6 +155,19 @@ function drawOutline(tile: Rect, marks: TileMarkGeometry, colour: typeof MARK_CO
   return (
     `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="#000" stroke-opacity="0.85" stroke-width="${stroke + 2 * halo}"/>` +
     `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="${rgb(colour)}" stroke-width="${stroke}"/>`
+  )
+}
+
+/** Checked but not to click: a thinner dashed outline with the same halo, no tint, no number. */
+function drawDashedOutline(tile: Rect, marks: TileMarkGeometry, colour: typeof MARK_COLOUR): string {
+  const stroke = Math.max(2, Math.round(marks.stroke / 2))
+  const offset = marks.halo + stroke / 2
+  const w = Math.max(0, tile.width - 2 * offset)
+  const h = Math.max(0, tile.height - 2 * offset)
+  const dash = stroke * 4
+  return (
+    `<rect x="${tile.x + offset}" y="${tile.y + offset}" width="${w}" height="${h}" fill="none" stroke="#000" stroke-opacity="0.85" stroke-width="${stroke + 2 * marks.halo}" stroke-dasharray="${dash} ${dash / 2}"/>` +
+    `<rect x="${tile.x + offset}" y="${tile.y + offset}" width="${w}" height="${h}" fill="none" stroke="${rgb(colour)}" stroke-width="${stroke}" stroke-dasharray="${dash} ${dash / 2}"/>`
   )
 }
 

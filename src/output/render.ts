@@ -23,15 +23,17 @@ export function renderResultTable(result: SolveResult, c: ChalkInstance, options
   if (result.type === 'single') {
     lines.push(renderSingle(result, c))
   } else {
-    lines.push(...renderGrid(GRID_SIDE[result.grid], result.objects, c))
+    lines.push(...renderGrid(GRID_SIDE[result.grid], result.objects, c, result.checked))
   }
   lines.push(renderSummary(result, c))
   return lines.join('\n')
 }
 
-export function renderGrid(side: number, chosen: readonly number[], c: ChalkInstance): string[] {
+/** `checked` (a dynamic round): the tiles classified; those not chosen show as "[ n ]". */
+export function renderGrid(side: number, chosen: readonly number[], c: ChalkInstance, checked?: readonly number[]): string[] {
   const width = 6
   const picked = new Set(chosen)
+  const looked = new Set(checked ?? [])
   const bar = (l: string, m: string, r: string): string => l + Array.from({ length: side }, () => '─'.repeat(width)).join(m) + r
   const lines = [bar('┌', '┬', '┐')]
   for (let row = 0; row < side; row++) {
@@ -44,7 +46,9 @@ export function renderGrid(side: number, chosen: readonly number[], c: ChalkInst
           ? c.level > 0
             ? c.bgGreen.black.bold(`  ${label}  `)
             : `██${label}██`
-          : c.dim(`  ${'·'.padStart(2, ' ')}  `),
+          : looked.has(index)
+            ? `[ ${label} ]`
+            : c.dim(`  ${'·'.padStart(2, ' ')}  `),
       )
     }
     lines.push(`│${cells.join('│')}│`)
@@ -63,13 +67,17 @@ function renderSingle(result: SolveSuccess, c: ChalkInstance): string {
 function renderSummary(result: SolveSuccess, c: ChalkInstance): string {
   const parts = [
     `${result.question.name} (${result.question.id})`,
-    result.grid,
+    result.checked !== undefined ? `${result.grid} round, ${result.checked.length} tile${result.checked.length === 1 ? '' : 's'} at 100x100` : result.grid,
     result.provider,
     result.points === null ? 'points unknown' : `${result.points} points`,
     `${result.elapsedMs} ms`,
   ]
   let verdict: string
-  if (result.type === 'single') verdict = result.hasObject === true ? 'click' : 'no click'
+  if (result.checked !== undefined) {
+    verdict = result.checked.length === 0
+      ? 'no tile changed: nothing sent'
+      : `checked ${result.checked.join(', ')}: ${result.objects.length === 0 ? 'nothing to click (verify)' : `click ${result.objects.join(', ')}`}`
+  } else if (result.type === 'single') verdict = result.hasObject === true ? 'click' : 'no click'
   else if (result.objects.length === 0) verdict = 'nothing to click (reload or skip)'
   else verdict = `click ${result.objects.join(', ')}`
   const extra: string[] = []

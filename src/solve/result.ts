@@ -23,6 +23,10 @@ export interface SolveSuccess {
   paidCalls?: number
   /** Where --annotate wrote the marked picture. */
   annotated?: string
+  /** Dynamic round (--tiles/--since): the tiles sent, each as its own 100x100 task. */
+  checked?: number[]
+  /** Dynamic round: each checked tile's task id, in the order of `checked`. */
+  taskIds?: (string | null)[]
   warnings?: string[]
 }
 
@@ -56,6 +60,8 @@ export interface DryRunResult {
   request: { method: 'POST'; url: string; headers: Record<string, string>; body: unknown }
   image: { format: string; bytes: number; width: number; height: number; inputKind: string }
   clicksIfChosen: Click[]
+  /** Dynamic round: the tiles that would be sent. */
+  checked?: number[]
   warnings?: string[]
 }
 

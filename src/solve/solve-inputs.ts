@@ -1,5 +1,5 @@
 import { mkdir, readFile, stat } from 'node:fs/promises'
-import { basename, extname, join } from 'node:path'
+import { basename, extname, join, resolve } from 'node:path'
 import { InputError, Rc2Error } from '../errors.js'
 import type { Provider, ProviderName } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
@@ -10,6 +10,7 @@ import { ResultJournal, readSolvedKeys, sha256, solvedKey } from './journal.js'
 import type { SolveResult } from './result.js'
 import { type ImageOptions, prepareFor, solveOne } from './solve-one.js'
 import type { PreparedImage } from '../image/types.js'
+import { type PreparedRound, prepareRound, type RoundSpec, solveRound } from './rounds.js'
 
 /** Everything `rc2 solve` does between parsed flags and rendered output. */
 export interface SolveInputsOptions {
@@ -37,6 +38,8 @@ export interface SolveInputsOptions {
   readStdin: () => Promise<Buffer>
   /** Cost in points of one call for a grid, for the budget (unknown costs count as 1). */
   pointsFor: (grid: Grid) => number
+  /** Dynamic round (design §8.2): classify only these tiles, or those changed since this capture. */
+  round?: { tiles?: number[] | undefined; since?: string | undefined } | undefined
   /** Lets the provider's retry layer tell the runner about push-back. */
   pushBackTarget?: { current?: ((retryAfterSec?: number, overLimit?: boolean) => void) | undefined } | undefined
 }
@@ -64,6 +67,18 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
   if (stdinCount > 1) throw new Rc2Error('usage', '"-" (standard input) can be given only once')
 
   const several = items.length > 1
+  let roundSpec: RoundSpec | undefined
+  if (options.round !== undefined) {
+    if (options.round.since !== undefined) {
+      if (several) throw new Rc2Error('usage', '--since compares one capture with the previous one: give exactly one input')
+      const since = options.round.since
+      if (since === '-' && stdinCount > 0) throw new Rc2Error('usage', '"-" (standard input) can be given only once, not as both the input and --since')
+      const bytes = since === '-' ? await options.readStdin() : await readInput({ input: since, path: resolve(options.cwd, since) }, options.image?.maxBytes)
+      roundSpec = { since: { bytes, input: since === '-' ? 'stdin' : since } }
+    } else {
+      roundSpec = { tiles: options.round.tiles }
+    }
+  }
   if (options.annotate !== undefined && several) await mkdir(options.annotate, { recursive: true })
 
   const journal = options.outputPath === undefined ? undefined : ResultJournal.open(options.outputPath)
@@ -85,6 +100,10 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
     const hash = sha256(bytes)
     hashes.set(item.index, hash)
     if (solvedBefore.has(solvedKey(hash, questionId))) return null
+    if (roundSpec !== undefined) {
+      const sentenceGrid = options.question.dynamic ? undefined : (options.question.grid ?? undefined)
+      return { bytes, round: await prepareRound(bytes, item.input, roundSpec, { grid: options.grid, sentenceGrid, image: options.image }) }
+    }
     const prepared = await prepareFor({ source: bytes, input: item.input, question: options.question, grid: options.grid, image: options.image })
     return { bytes, prepared }
   }
@@ -103,7 +122,29 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
           const outcome = await ready
           if (!outcome.ok) throw outcome.error
           if (outcome.value === null) return null
-          const { bytes, prepared } = outcome.value
+          const { bytes, prepared, round } = outcome.value
+          if (round !== undefined) {
+            const tilePoints = options.pointsFor('1x1')
+            if (options.dryRun !== true && round.images.length > 0) ctx.reserve(tilePoints * round.images.length)
+            if (options.pushBackTarget !== undefined) options.pushBackTarget.current = ctx.pushedBack
+            return solveRound({
+              source: bytes,
+              input: item.input,
+              question: options.question,
+              force: options.force,
+              providerName: options.providerName,
+              provider: options.provider,
+              endpoint: options.endpoint,
+              region: options.region,
+              timeoutMs: options.timeoutMs,
+              dryRun: options.dryRun,
+              annotatePath: options.annotate === undefined ? undefined : several ? join(options.annotate, annotatedName(item.input, item.index)) : options.annotate,
+              signal: ctx.signal,
+              beforeChargedRetry: () => ctx.reserve(tilePoints, true),
+              round,
+            })
+          }
+          if (prepared === undefined) return null
           const points = options.pointsFor(prepared.grid)
           if (options.dryRun !== true) ctx.reserve(points)
           if (options.pushBackTarget !== undefined) options.pushBackTarget.current = ctx.pushedBack
@@ -146,7 +187,8 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
 
 interface Prepped {
   bytes: Buffer
-  prepared: PreparedImage
+  prepared?: PreparedImage
+  round?: PreparedRound
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown }

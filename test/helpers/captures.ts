@@ -403,7 +403,7 @@ export async function renderCapture(options: CaptureOptions): Promise<Capture> {
  * per cell (cycled when fewer are given) resized to the cell; for 4x4 a single file becomes the
  * whole photo, as the page shows it. PNG, RGB.
  */
-export async function composeGrid(tilePaths: string[], grid: Grid): Promise<Buffer> {
+export async function composeGrid(tilePaths: (string | Buffer)[], grid: Grid): Promise<Buffer> {
   if (tilePaths.length === 0) throw new Error('composeGrid needs at least one tile path')
   const size = GRID_SIZE[grid]
   if (grid === '1x1' || (grid === '4x4' && tilePaths.length === 1)) {
@@ -413,7 +413,7 @@ export async function composeGrid(tilePaths: string[], grid: Grid): Promise<Buff
   const canvas = Buffer.alloc(size * size * 3)
   const sprites = await Promise.all(Array.from({ length: n * n }, async (_, index): Promise<Sprite> => {
     const cell = cellOf(grid, index)
-    const path = tilePaths[index % tilePaths.length] as string
+    const path = tilePaths[index % tilePaths.length]!
     const data = await sharp(path).removeAlpha().resize(cell.width, cell.height, { fit: 'fill' }).raw().toBuffer()
     return { data, width: cell.width, height: cell.height, channels: 3, left: cell.x, top: cell.y }
   }))

@@ -1,0 +1,200 @@
+/**
+ * The dynamic round of a 3x3 challenge (design §8.2): some tiles of a capture (`--tiles`, or those
+ * that changed `--since` the previous capture) are cut out, scaled to 100x100 and classified one
+ * by one as 1x1 tasks, concurrently; the answer says which of them to click.
+ */
+import { InputError, Rc2Error, UsageError } from '../errors.js'
+import type { Layout } from '../image/types.js'
+import type { Click } from '../types.js'
+import { describeRequest } from './dry-run.js'
+import type { DryRunResult, SolveSuccess } from './result.js'
+import type { ImageOptions, SolveOneOptions } from './solve-one.js'
+
+/** Which tiles to classify: given, or found by comparing with the previous capture. */
+export interface RoundSpec {
+  tiles?: readonly number[] | undefined
+  /** The previous capture of the same widget (its bytes) and its name for messages. */
+  since?: { bytes: Buffer; input: string } | undefined
+}
+
+export interface PreparedRound {
+  layout: Layout
+  /** The tiles to classify, ascending. */
+  checked: number[]
+  /** One 100x100 image per checked tile, in the order of `checked`. */
+  images: { tile: number; base64: string; bytes: number; mime: string }[]
+  inputWidth: number
+  inputHeight: number
+  /** Set with --since: the warning when nothing changed. */
+  warnings: string[]
+}
+
+const TILE_SIZE = 100
+
+/** Load the capture, find its 3x3 grid, choose the tiles and cut each to a 100x100 image. */
+export async function prepareRound(
+  source: Buffer,
+  input: string,
+  spec: RoundSpec,
+  options: { grid?: SolveOneOptions['grid']; sentenceGrid?: SolveOneOptions['grid']; image?: ImageOptions | undefined },
+): Promise<PreparedRound> {
+  const [{ locateImage }, { cutAndScale }, { encodeImage, toBase64, mimeOf }] = await Promise.all([
+    import('../image/prepare.js'),
+    import('../image/tiles.js'),
+    import('../image/encode.js'),
+  ])
+  const name = input === '-' ? 'stdin' : input
+  const grid = options.grid ?? options.sentenceGrid
+  const locate = {
+    ...(grid !== undefined ? { grid, gridSource: options.grid !== undefined ? ('flag' as const) : ('sentence' as const) } : {}),
+    ...(options.image?.maxBytes !== undefined ? { maxBytes: options.image.maxBytes } : {}),
+    ...(options.image?.maxPixels !== undefined ? { maxPixels: options.image.maxPixels } : {}),
+  }
+  const { image, layout } = await locateImage(source, { name, ...locate })
+  const flag = spec.since !== undefined ? '--since' : '--tiles'
+  if (layout.grid !== '3x3') {
+    throw new InputError(`${name} shows a ${layout.grid} grid; ${flag} classifies tiles of a 3x3 challenge one by one`, {
+      hint: `drop ${flag} to solve the whole ${layout.grid} image`,
+    })
+  }
+  const warnings: string[] = []
+  let checked: number[]
+  if (spec.since !== undefined) {
+    const previous = await locateImage(spec.since.bytes, { name: spec.since.input, ...locate })
+    const { findChangedTiles } = await import('../image/changes.js')
+    checked = findChangedTiles(previous.image.pixels, previous.layout, image.pixels, layout, { previous: spec.since.input, current: name })
+    if (checked.length === 0) warnings.push(`no tile changed since ${spec.since.input}: nothing was sent`)
+  } else {
+    checked = [...new Set(spec.tiles ?? [])].sort((a, b) => a - b)
+    const outside = checked.filter((t) => t >= layout.tiles.length)
+    if (outside.length > 0) {
+      throw new UsageError(`--tiles ${outside.join(', ')}: a 3x3 grid has tiles 0 to 8`, { hint: 'tiles are numbered from 0, row by row' })
+    }
+  }
+  const format = options.image?.format ?? 'jpeg'
+  const images = await Promise.all(
+    checked.map(async (tile) => {
+      const pixels = await cutAndScale(image.pixels, layout.tiles[tile]!, TILE_SIZE, TILE_SIZE)
+      const { buffer } = await encodeImage(pixels, { format, quality: options.image?.quality })
+      return { tile, base64: toBase64(buffer), bytes: buffer.length, mime: mimeOf(format) }
+    }),
+  )
+  return { layout, checked, images, inputWidth: image.width, inputHeight: image.height, warnings }
+}
+
+function clicksOf(layout: Layout, tiles: readonly number[]): Click[] {
+  return tiles.map((tile) => ({ tile, x: layout.tiles[tile]!.cx, y: layout.tiles[tile]!.cy }))
+}
+
+export type SolveRoundOptions = Omit<SolveOneOptions, 'prepared' | 'grid' | 'confidence'> & { round: PreparedRound }
+
+/** Classify each checked tile as a 1x1 task, all at once; a tile that fails is reported, the others kept. */
+export async function solveRound(options: SolveRoundOptions): Promise<(SolveSuccess & { checked: number[] }) | (DryRunResult & { checked: number[] })> {
+  const now = options.now ?? Date.now
+  const started = now()
+  const { round } = options
+  const { checkQuestion } = await import('../questions/lookup.js')
+  // Each tile goes out as a 1x1 image; the sentence's own grid (3x3) is no contradiction here.
+  const { warnings } = checkQuestion({ ...options.question, grid: null }, '1x1', { force: options.force === true })
+  warnings.push(...round.warnings)
+  const question = { id: options.question.entry.id, name: options.question.entry.en }
+  const { layout } = round
+
+  if (options.dryRun === true) {
+    const first = round.images[0]
+    return {
+      schemaVersion: 1,
+      input: options.input,
+      ok: true,
+      dryRun: true,
+      question,
+      grid: layout.grid,
+      size: TILE_SIZE,
+      provider: options.providerName,
+      request: describeRequest(options.providerName, {
+        endpoint: options.endpoint,
+        region: options.region,
+        question: question.id,
+        imageSummary: first === undefined ? '<no tile to send>' : `<${first.bytes} bytes of base64 ${first.mime.slice(6)} 100x100, one request per checked tile>`,
+      }),
+      image: { format: first?.mime.slice(6) ?? 'jpeg', bytes: round.images.reduce((sum, i) => sum + i.bytes, 0), width: round.inputWidth, height: round.inputHeight, inputKind: layout.kind },
+      clicksIfChosen: clicksOf(layout, round.checked),
+      checked: round.checked,
+      ...(warnings.length > 0 ? { warnings } : {}),
+    }
+  }
+
+  if (options.provider === undefined && round.images.length > 0) throw new Rc2Error('usage', 'no provider to send to')
+  const deadline = new AbortController()
+  const timer = setTimeout(() => deadline.abort(new DOMException('the overall deadline was reached', 'TimeoutError')), options.timeoutMs)
+  const signal = options.signal === undefined ? deadline.signal : AbortSignal.any([options.signal, deadline.signal])
+  let settled
+  try {
+    settled = await Promise.allSettled(
+      round.images.map((tile) =>
+        options.provider!.recognize({
+          image: tile.base64,
+          grid: '1x1',
+          size: TILE_SIZE,
+          question: question.id,
+          signal,
+          beforeChargedRetry: options.beforeChargedRetry,
+        }),
+      ),
+    )
+  } finally {
+    clearTimeout(timer)
+  }
+
+  const answered: { tile: number; answer: Awaited<ReturnType<NonNullable<SolveOneOptions['provider']>['recognize']>> }[] = []
+  const failed: { tile: number; error: unknown }[] = []
+  settled.forEach((outcome, k) => {
+    const tile = round.images[k]!.tile
+    if (outcome.status === 'fulfilled') answered.push({ tile, answer: outcome.value })
+    else failed.push({ tile, error: outcome.reason })
+  })
+  // Nothing answered: the first failure is the input's failure (its kind drives the exit code).
+  if (answered.length === 0 && failed.length > 0) throw failed[0]!.error
+  for (const { tile, error } of failed) {
+    warnings.push(`tile ${tile} was not classified (${(error as Error).message}): check it again with --tiles ${tile}`)
+  }
+
+  const checked = answered.map((a) => a.tile)
+  const objects = answered.filter((a) => a.answer.hasObject === true).map((a) => a.tile)
+  const scores = answered.map((a) => a.answer.confidences?.[0])
+  const points = answered.every((a) => a.answer.points !== null) ? answered.reduce((sum, a) => sum + (a.answer.points ?? 0), 0) : null
+  const paidCalls = answered.reduce((sum, a) => sum + a.answer.paidCalls, 0)
+  const result: SolveSuccess & { checked: number[]; taskIds: (string | null)[] } = {
+    schemaVersion: 1,
+    input: options.input,
+    ok: true,
+    question,
+    grid: layout.grid,
+    size: TILE_SIZE,
+    type: 'multi',
+    objects,
+    hasObject: null,
+    // One score per checked tile, in the order of `checked`, when the service gives them all.
+    confidences: scores.length > 0 && scores.every((s) => s !== undefined) ? (scores as number[]) : null,
+    clicks: clicksOf(layout, objects),
+    provider: options.providerName,
+    taskId: answered.length === 1 ? answered[0]!.answer.taskId : null,
+    points: answered.length === 0 ? 0 : points,
+    elapsedMs: Math.max(0, Math.round(now() - started)),
+    checked,
+    taskIds: answered.map((a) => a.answer.taskId),
+  }
+  if (paidCalls > answered.length) result.paidCalls = paidCalls
+  if (warnings.length > 0) result.warnings = warnings
+  if (options.annotatePath !== undefined) {
+    const [{ renderAnnotated }, { writeFile }] = await Promise.all([import('../image/annotate.js'), import('node:fs/promises')])
+    try {
+      await writeFile(options.annotatePath, await renderAnnotated(options.source, layout, objects, { checked }))
+      result.annotated = options.annotatePath
+    } catch (error) {
+      // The answers are paid for: keep them and say what went wrong.
+      result.warnings = [...(result.warnings ?? []), `cannot write the annotated picture to ${options.annotatePath}: ${(error as Error).message}`]
+    }
+  }
+  return result
+}
