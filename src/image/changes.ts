@@ -23,9 +23,9 @@ const SCALES = [1, 0.93, 0.86, 0.8, 1 / 0.93, 1 / 0.86, 1 / 0.8]
 /**
  * Residual (0-255, RMS over block means) above which a tile counts as replaced. On the rendered
  * pairs of test/image/changes.test.ts the same picture measures at most about 4 (JPEG, selection),
- * a replaced tile about 13 and up: the threshold sits between.
+ * a replaced tile about 9 and up: the threshold sits between.
  */
-export const CHANGE_THRESHOLD = 7
+export const CHANGE_THRESHOLD = 6
 
 export interface SinceNames {
   previous: string

@@ -13,7 +13,7 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../src/cli.js'
 import type { Rect } from '../../src/types.js'
-import { SHARED_TILES } from '../helpers/cli.js'
+import { TILES_DIR } from '../helpers/cli.js'
 import { DEFAULT_TEST_KEY, type OracleInput, type ProviderServer, redOracle, startProviderServer } from '../helpers/provider-server.js'
 import { renderRoundPair } from '../helpers/rounds.js'
 
@@ -69,7 +69,7 @@ beforeAll(async () => {
     },
   })
   dir = await mkdtemp(join(tmpdir(), 'rc2-rounds-'))
-  files = readdirSync(SHARED_TILES, { recursive: true }).map(String).filter((f) => f.endsWith('.png')).sort().map((f) => join(SHARED_TILES, f))
+  files = readdirSync(TILES_DIR, { recursive: true }).map(String).filter((f) => f.endsWith('.png')).sort().map((f) => join(TILES_DIR, f))
 })
 
 afterAll(async () => {

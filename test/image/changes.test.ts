@@ -13,7 +13,7 @@ import { detectLayout } from '../../src/image/detect.js'
 import type { RawImage } from '../../src/image/types.js'
 import { composeGrid, renderCapture } from '../helpers/captures.js'
 import { renderRoundPair } from '../helpers/rounds.js'
-import { SHARED_TILES } from '../helpers/cli.js'
+import { TILES_DIR } from '../helpers/cli.js'
 
 const NAMES = { previous: 'before.png', current: 'after.png' }
 let files: string[] = []
@@ -24,7 +24,7 @@ async function decode(buffer: Buffer): Promise<RawImage> {
 }
 
 beforeAll(() => {
-  files = readdirSync(SHARED_TILES, { recursive: true }).map(String).filter((f) => f.endsWith('.png')).sort().map((f) => join(SHARED_TILES, f))
+  files = readdirSync(TILES_DIR, { recursive: true }).map(String).filter((f) => f.endsWith('.png')).sort().map((f) => join(TILES_DIR, f))
 })
 
 describe('changed tiles between two captures', () => {
