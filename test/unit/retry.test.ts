@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { InterruptedError, ProviderError, Rc2Error } from '../errors.js'
-import { parseRetryAfter } from './http.js'
-import { computeRetryDelayMs, withChargedRetries, withRetries } from './retry.js'
+import { InterruptedError, ProviderError, Rc2Error } from '../../src/errors.js'
+import { parseRetryAfter } from '../../src/providers/http.js'
+import { computeRetryDelayMs, withChargedRetries, withRetries } from '../../src/providers/retry.js'
 
 const transient = (mayHaveCharged = false, retryAfterSec?: number): ProviderError =>
   new ProviderError('network', 'x: connection lost', { retryable: true, mayHaveCharged, retryAfterSec })

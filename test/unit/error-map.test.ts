@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ProviderError } from '../errors.js'
-import { ERROR_CODE_RULES, mapProviderError } from './error-map.js'
+import { ProviderError } from '../../src/errors.js'
+import { ERROR_CODE_RULES, mapProviderError } from '../../src/providers/error-map.js'
 
 describe('mapProviderError', () => {
   it.each([

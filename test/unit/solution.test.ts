@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { normalizeSolution } from './solution.js'
-import type { SolutionContext } from './solution.js'
+import { normalizeSolution } from '../../src/providers/solution.js'
+import type { SolutionContext } from '../../src/providers/solution.js'
 
 const grid3: SolutionContext = { provider: 'yescaptcha', grid: '3x3', size: 300 }
 const grid4: SolutionContext = { provider: 'capsolver', grid: '4x4', size: 450 }
