@@ -48,6 +48,7 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     cwd: io.cwd,
     stdin: io.stdin,
     signal: signal ?? new AbortController().signal,
+    stopNow: signal === undefined ? undefined : stopNowOf.get(signal),
     globalOptions: () => program.opts<{ config?: string; verbose?: boolean }>(),
   }
 
@@ -112,19 +113,39 @@ function reportError(error: unknown, out: Output, verbose: boolean): number {
   return EXIT.internal
 }
 
+/** The second-stage signal of a signal made by installSignalHandlers (aborted on the second Ctrl-C). */
+const stopNowOf = new WeakMap<AbortSignal, AbortSignal>()
+
+/** After the first signal, the batch has a few seconds' grace to finish; this is the hard limit. */
+export const FIRST_SIGNAL_EXIT_MS = 15_000
+/** After the second signal, answers on their way get a second (batch.ts) and are written; then this. */
+export const SECOND_SIGNAL_EXIT_MS = 3_000
+
 /**
- * First Ctrl-C: abort the signal (stop submitting, let in-flight work finish briefly, write results).
- * Second Ctrl-C: leave at once with 130.
+ * First Ctrl-C (or SIGTERM): abort the signal (stop submitting, let in-flight work finish
+ * briefly, write results). Second: give what is in flight one more second (answers on their
+ * way were paid for), write them, and leave with 130. Each stage also arms a timer that ends the process whatever is
+ * stuck (a read that never returns, a lost abort), so a signal always ends rc2.
  */
 export function installSignalHandlers(): AbortSignal {
   const controller = new AbortController()
-  process.on('SIGINT', () => {
-    if (controller.signal.aborted) process.exit(EXIT.interrupted)
-    controller.abort(new InterruptedError())
-  })
-  process.on('SIGTERM', () => {
-    if (controller.signal.aborted) process.exit(EXIT.interrupted)
-    controller.abort(new InterruptedError())
-  })
+  const stopNow = new AbortController()
+  stopNowOf.set(controller.signal, stopNow.signal)
+  const forceExitAfter = (ms: number): void => {
+    setTimeout(() => process.exit(EXIT.interrupted), ms).unref()
+  }
+  const onSignal = (): void => {
+    if (!controller.signal.aborted) {
+      controller.abort(new InterruptedError())
+      forceExitAfter(FIRST_SIGNAL_EXIT_MS)
+    } else if (!stopNow.signal.aborted) {
+      stopNow.abort(new InterruptedError())
+      forceExitAfter(SECOND_SIGNAL_EXIT_MS)
+    } else {
+      process.exit(EXIT.interrupted)
+    }
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
   return controller.signal
 }

@@ -8,6 +8,8 @@ export interface CliContext {
   readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean }
   /** Aborted on the first Ctrl-C. */
   readonly signal: AbortSignal
+  /** Aborted on the second Ctrl-C: cut work in flight at once (answers received are still written). */
+  readonly stopNow?: AbortSignal | undefined
   globalOptions(): { config?: string; verbose?: boolean }
   /** A command that finished without throwing but wants a non-zero exit (e.g. 6 for a partial batch). */
   exitCode?: number

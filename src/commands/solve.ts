@@ -128,7 +128,8 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
         outputPath: flags.output,
         resume: flags.resume,
         signal: ctx.signal,
-        readStdin: () => readAll(ctx.stdin),
+        stopNow: ctx.stopNow,
+        readStdin: () => readStdin(ctx.stdin, config.image.maxBytes),
         pointsFor: (grid) => pointsFor(config.provider, grid),
         pushBackTarget: pushBack,
         round: flags.tiles !== undefined || flags.since !== undefined ? { tiles: flags.tiles, since: flags.since } : undefined,
@@ -159,8 +160,8 @@ function exitCodeFor(summary: { solved: number; failed: number; failedByKind: Pa
   return codes.size === 1 ? ([...codes][0] as number) : EXIT.provider
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))
-  return Buffer.concat(chunks)
+/** Standard input, refused as soon as it passes the input limit (never read whole first). */
+async function readStdin(stream: NodeJS.ReadableStream, maxBytes: number): Promise<Buffer> {
+  const { readStreamBounded } = await import('../image/read.js')
+  return readStreamBounded(stream, 'stdin', maxBytes)
 }

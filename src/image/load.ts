@@ -2,10 +2,11 @@
  * Reading an input image: file checks, format sniffing by content, size and pixel caps, one decode
  * to 8-bit sRGB pixels with EXIF orientation applied. Everything later works from those pixels.
  */
-import { readFile, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import sharp from 'sharp'
 import type { Metadata, Sharp } from 'sharp'
 import { InputError } from '../errors.js'
+import { readFileBounded } from './read.js'
 import type { RawImage } from './types.js'
 
 // rc2 never runs the same operation on the same image twice, so libvips's operation cache (up to
@@ -100,9 +101,7 @@ async function readInputFile(path: string, name: string, maxBytes: number): Prom
         hint: 'pass the image files inside it (rc2 solve also accepts a directory)',
       })
     }
-    // Check the size before reading, so a huge file is never pulled into memory.
-    checkByteSize(info.size, name, maxBytes)
-    return await readFile(path)
+    return await readFileBounded(path, name, maxBytes)
   } catch (error) {
     if (error instanceof InputError) throw error
     throw describeFileError(error, name)

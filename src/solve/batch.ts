@@ -52,6 +52,12 @@ export interface BatchOptions {
   maxPoints?: number | undefined
   /** Aborted on interrupt: stop starting new inputs, let in-flight ones finish within the grace period. */
   signal?: AbortSignal | undefined
+  /**
+   * Aborted on a second interrupt: in-flight inputs get only `stopNowGraceMs` more (answers already
+   * on their way are still written; each was paid for), then are cut.
+   */
+  stopNow?: AbortSignal | undefined
+  stopNowGraceMs?: number | undefined
   /** How long in-flight inputs may still run after an interrupt (ms). */
   graceMs?: number | undefined
   now?: () => number
@@ -261,9 +267,19 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
       pump()
     }
     interrupt?.addEventListener('abort', onInterrupt, { once: true })
+    let stopNowTimer: NodeJS.Timeout | undefined
+    const onStopNow = (): void => {
+      stopNowTimer = setTimeout(() => {
+        for (const c of inflightControllers) c.abort(interrupt?.reason ?? options.stopNow?.reason)
+      }, options.stopNowGraceMs ?? 1000)
+      stopNowTimer.unref?.()
+    }
+    options.stopNow?.addEventListener('abort', onStopNow, { once: true })
 
     const finish = (): void => {
       interrupt?.removeEventListener('abort', onInterrupt)
+      options.stopNow?.removeEventListener('abort', onStopNow)
+      if (stopNowTimer !== undefined) clearTimeout(stopNowTimer)
       if (graceTimer !== undefined) clearTimeout(graceTimer)
       resolveAll()
     }

@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { basename, extname, join, resolve } from 'node:path'
 import { InputError, Rc2Error } from '../errors.js'
 import type { Provider, ProviderName } from '../providers/types.js'
@@ -11,6 +11,7 @@ import type { SolveResult } from './result.js'
 import { type ImageOptions, prepareFor, solveOne } from './solve-one.js'
 import type { PreparedImage } from '../image/types.js'
 import { type PreparedRound, prepareRound, type RoundSpec, solveRound } from './rounds.js'
+import { readFileBounded } from '../image/read.js'
 
 /** Everything `rc2 solve` does between parsed flags and rendered output. */
 export interface SolveInputsOptions {
@@ -35,6 +36,8 @@ export interface SolveInputsOptions {
   outputPath?: string | undefined
   resume?: boolean | undefined
   signal?: AbortSignal | undefined
+  /** Aborted on a second interrupt: in-flight inputs are cut at once. */
+  stopNow?: AbortSignal | undefined
   readStdin: () => Promise<Buffer>
   /** Cost in points of one call for a grid, for the budget (unknown costs count as 1). */
   pointsFor: (grid: Grid) => number
@@ -177,7 +180,7 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
         },
         ...(callbacks.onProgress !== undefined ? { onProgress: callbacks.onProgress } : {}),
       },
-      { concurrency: options.concurrency, maxPoints: options.maxPoints, signal: options.signal },
+      { concurrency: options.concurrency, maxPoints: options.maxPoints, signal: options.signal, stopNow: options.stopNow },
     )
     return { summary, count: items.length }
   } finally {
@@ -203,14 +206,8 @@ function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
 
 async function readInput(item: InputItem, maxBytes = 25 * 1024 * 1024): Promise<Buffer> {
   try {
-    // Refuse oversized files before reading them into memory.
-    const info = await stat(item.path as string)
-    if (info.isFile() && info.size > maxBytes) {
-      throw new InputError(`${item.input} is ${(info.size / 1048576).toFixed(1)} MB, over the ${(maxBytes / 1048576).toFixed(0)} MB limit`, {
-        hint: 'a challenge image is far smaller: check the file, or raise image.maxBytes in the config',
-      })
-    }
-    return await readFile(item.path as string)
+    // Refused past the limit while reading, whatever the file is (a FIFO, /dev/zero, a growing file).
+    return await readFileBounded(item.path as string, item.input, maxBytes)
   } catch (error) {
     if (error instanceof InputError) throw error
     const code = (error as NodeJS.ErrnoException).code
