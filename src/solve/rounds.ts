@@ -127,7 +127,12 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
   if (options.provider === undefined && round.images.length > 0) throw new Rc2Error('usage', 'no provider to send to')
   const deadline = new AbortController()
   const timer = setTimeout(() => deadline.abort(new DOMException('the overall deadline was reached', 'TimeoutError')), options.timeoutMs)
-  const signal = options.signal === undefined ? deadline.signal : AbortSignal.any([options.signal, deadline.signal])
+  // A listener, not AbortSignal.any: a composite signal can be garbage-collected and never abort.
+  const outer = options.signal
+  const onOuterAbort = (): void => deadline.abort(outer?.reason)
+  if (outer?.aborted === true) onOuterAbort()
+  else outer?.addEventListener('abort', onOuterAbort, { once: true })
+  const signal = deadline.signal
   let settled
   try {
     settled = await Promise.allSettled(
@@ -144,6 +149,7 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
     )
   } finally {
     clearTimeout(timer)
+    outer?.removeEventListener('abort', onOuterAbort)
   }
 
   const answered: { tile: number; answer: Awaited<ReturnType<NonNullable<SolveOneOptions['provider']>['recognize']>> }[] = []

@@ -213,7 +213,8 @@ describe('deadlines and signals hold under frequent garbage collection', () => {
     hostile.setHandler(drip(1000))
     const run = await rc2(solveArgs(PAYLOAD, '--timeout', '5'), { gc: true })
     expect(run.code).toBe(5)
-    expect(run.stderr).toContain('deadline')
+    // Either the attempt's own deadline (a share of --timeout) or the overall one ends it.
+    expect(run.stderr).toMatch(/overall deadline|no reply within/)
     expect(run.ms).toBeLessThan(20_000)
   }, 60_000)
 
