@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander'
 import { EXIT, type ErrorKind, exitCodeForKind, InterruptedError, UsageError } from '../errors.js'
+import type { SolveResult } from '../solve/result.js'
 import type { Grid } from '../types.js'
 import type { CliContext } from './context.js'
 import { parseTiles } from './grid.js'
@@ -43,7 +44,7 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(gridOption())
   for (const option of providerOptions()) command.addOption(option)
   command
-    .option('--confidence <0..1>', '3x3 threshold: every tile scoring above it (default: the service picks its top three)', parseNumberInRange(0, 1, 'a number'))
+    .option('--confidence <0..1>', 'threshold 0..1: tiles scoring above it (YesCaptcha 3x3: sent, default top three; Ace: applied by rc2; CapSolver: none)', parseNumberInRange(0, 1, 'a number'))
     .option('--json', 'print JSON (one object, or an array for several inputs)')
     .option('--ndjson', 'print one JSON object per line as each input finishes')
     .addOption(new Option('--format <format>', 'output format (default: table)').choices(['table', 'json', 'ndjson', 'csv']))
@@ -103,6 +104,7 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
     import('../output/progress.js'),
   ])
   const sink = new ResultSink(ctx.out, config.format)
+  const confidenceNote = confidenceNotes(config.confidence, config.provider, (text) => ctx.out.warn(text))
   const progress = await startProgress(ctx.out, ctx.env, inputs.length)
   let outcome
   try {
@@ -135,7 +137,10 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
         round: flags.tiles !== undefined || flags.since !== undefined ? { tiles: flags.tiles, since: flags.since } : undefined,
       },
       {
-        onResult: (result, index) => sink.add(result, index),
+        onResult: (result, index) => {
+          confidenceNote(result)
+          sink.add(result, index)
+        },
         onSkipped: (path, reason) => ctx.out.warn(`skipped ${path}: ${reason}`),
         onProgress: (state) => progress.update(state),
       },
@@ -150,6 +155,26 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
   }
   if (ctx.signal.aborted) throw new InterruptedError()
   return exitCodeFor(summary)
+}
+
+/**
+ * What --confidence does with the service, said once on stderr where it does nothing: CapSolver
+ * takes none; YesCaptcha uses it for 3x3 images only (a 4x4 image or a 100x100 tile ignores it).
+ * Ace Data Cloud scores every tile and rc2 applies the threshold itself, so there is nothing to say.
+ */
+function confidenceNotes(confidence: number | undefined, provider: string, warn: (text: string) => void): (result: SolveResult) => void {
+  const said = new Set<string>()
+  const once = (text: string): void => {
+    if (said.has(text)) return
+    said.add(text)
+    warn(text)
+  }
+  if (confidence !== undefined && provider === 'capsolver') once('--confidence is ignored: CapSolver takes no threshold and returns no scores')
+  return (result) => {
+    if (confidence === undefined || provider !== 'yescaptcha' || !result.ok) return
+    const grid = result.checked !== undefined ? '1x1' : result.grid
+    if (grid !== '3x3') once(`--confidence means nothing for a ${grid === '1x1' ? '100x100 tile' : '4x4 image'} at YesCaptcha (3x3 only): not sent`)
+  }
 }
 
 /** 0 all solved; 6 some failed; when all failed, the failures' own code if they agree (design §3). */

@@ -62,6 +62,17 @@ function readAceReply(reply: JsonReply): AceReply {
 
 const PENDING = ['processing', 'pending', 'idle']
 
+/**
+ * Ace takes no threshold but scores every tile: `--confidence` is applied here, so the tiles
+ * chosen are those scoring above it (for a single tile, whether it does), for every grid.
+ */
+export function applyThreshold(fields: SolutionFields, confidence: number | undefined): SolutionFields {
+  if (confidence === undefined || fields.confidences === null) return fields
+  const scores = fields.confidences
+  if (fields.type === 'single') return { ...fields, hasObject: (scores[0] ?? 0) > confidence }
+  return { ...fields, objects: scores.flatMap((score, index) => (score > confidence ? [index] : [])) }
+}
+
 export function createAceDataProvider(options: ProviderOptions): Provider {
   const context = createAdapterContext('acedata', options, {
     endpoint: ACEDATA_ENDPOINT,
@@ -115,7 +126,7 @@ export function createAceDataProvider(options: ProviderOptions): Provider {
         fields = normalizeSolution(solution, solutionContext)
       }
       if (fields === undefined) throw protocolError('acedata', 'reply.solution is missing')
-      return { ...fields, taskId: taskId ?? first.trace_id ?? null, points: null, paidCalls: created.paidCalls }
+      return { ...applyThreshold(fields, request.confidence), taskId: taskId ?? first.trace_id ?? null, points: null, paidCalls: created.paidCalls }
     })
   }
 

@@ -86,7 +86,7 @@ function clicksOf(layout: Layout, tiles: readonly number[]): Click[] {
   return tiles.map((tile) => ({ tile, x: layout.tiles[tile]!.cx, y: layout.tiles[tile]!.cy }))
 }
 
-export type SolveRoundOptions = Omit<SolveOneOptions, 'prepared' | 'grid' | 'confidence'> & { round: PreparedRound }
+export type SolveRoundOptions = Omit<SolveOneOptions, 'prepared' | 'grid'> & { round: PreparedRound }
 
 /** Classify each checked tile as a 1x1 task, all at once; a tile that fails is reported, the others kept. */
 export async function solveRound(options: SolveRoundOptions): Promise<(SolveSuccess & { checked: number[] }) | (DryRunResult & { checked: number[] })> {
@@ -142,6 +142,7 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
           grid: '1x1',
           size: TILE_SIZE,
           question: question.id,
+          confidence: options.confidence,
           signal,
           beforeChargedRetry: options.beforeChargedRetry,
         }),

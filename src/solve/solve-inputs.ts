@@ -139,6 +139,7 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
               provider: options.provider,
               endpoint: options.endpoint,
               region: options.region,
+              confidence: options.confidence,
               timeoutMs: options.timeoutMs,
               dryRun: options.dryRun,
               annotatePath: options.annotate === undefined ? undefined : several ? join(options.annotate, annotatedName(item.input, item.index)) : options.annotate,

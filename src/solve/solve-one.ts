@@ -118,7 +118,8 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
       grid: prepared.grid,
       size: prepared.size,
       question: question.id,
-      confidence,
+      // The adapter knows what its service does with it (YesCaptcha: 3x3 only; Ace: applied by rc2).
+      confidence: options.confidence,
       signal,
       beforeChargedRetry: options.beforeChargedRetry,
       whileWaiting: options.whileWaiting,

@@ -52,6 +52,22 @@ describe('acedata: answers', () => {
     expect(server.paidCount).toBe(1)
   })
 
+  it('applies --confidence on rc2\'s side: the tiles scoring above it, for every grid', async () => {
+    const { provider } = connect(server, 'acedata')
+    try {
+      server.setOracle(({ grid }) => (grid === '1x1' ? [0.4] : grid === '3x3' ? [0.1, 0.35, 0.6, 0.25, 0.31, 0.9, 0, 0.3, 0.5] : Array.from({ length: 16 }, (_, k) => k / 20)))
+      expect((await provider.recognize(await gridRequest('3x3', []))).objects).toEqual([2, 5, 8])
+      expect((await provider.recognize({ ...(await gridRequest('3x3', [])), confidence: 0.3 })).objects).toEqual([1, 2, 4, 5, 8])
+      expect((await provider.recognize({ ...(await gridRequest('4x4', [])), confidence: 0.6 })).objects).toEqual([13, 14, 15])
+      expect((await provider.recognize(await gridRequest('1x1', []))).hasObject).toBe(false)
+      expect((await provider.recognize({ ...(await gridRequest('1x1', [])), confidence: 0.3 })).hasObject).toBe(true)
+      // Ace's request has no threshold field: nothing about it is sent.
+      for (const logged of server.requests) expect(Object.keys(logged.body as object).sort()).toEqual(['image', 'question'])
+    } finally {
+      server.setOracle(undefined)
+    }
+  })
+
   it('answers a single tile', async () => {
     const { provider } = connect(server, 'acedata')
     expect(await provider.recognize(await gridRequest('1x1', [0]))).toMatchObject({ type: 'single', hasObject: true, confidences: [expect.any(Number)] })
