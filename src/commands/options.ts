@@ -26,6 +26,17 @@ export function parsePositiveSeconds(value: string): number {
   return n
 }
 
+/** `--shard k/n`: whole numbers with 1 <= k <= n. */
+export function parseShard(value: string): { index: number; count: number } {
+  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value)
+  const index = Number(match?.[1])
+  const count = Number(match?.[2])
+  if (match === null || !Number.isSafeInteger(index) || !Number.isSafeInteger(count) || index < 1 || count < 1 || index > count) {
+    throw new InvalidArgumentError(`expected k/n with 1 <= k <= n (e.g. 2/5), got "${value}"`)
+  }
+  return { index, count }
+}
+
 export function gridOption(): Option {
   return new Option('-g, --grid <grid>', 'challenge grid: auto, 3x3, 4x4 or 1x1 (default: auto, from the image or the sentence)').choices(['auto', ...GRIDS])
 }

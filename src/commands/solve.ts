@@ -9,6 +9,7 @@ import {
   parseIntInRange,
   parseNumberInRange,
   parsePositiveSeconds,
+  parseShard,
   providerOptions,
   type ProviderFlags,
   toGrid,
@@ -33,6 +34,7 @@ interface SolveFlags extends ProviderFlags {
   force?: boolean
   tiles?: number[]
   since?: string
+  shard?: { index: number; count: number }
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -56,6 +58,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--output <file>', 'append each result to this NDJSON file as it finishes')
     .option('--resume', 'skip inputs already solved in the --output file (same content and question)')
     .option('-r, --recursive', 'descend into subdirectories')
+    .option('--shard <k/n>', 'solve only the k-th of n shares of the sorted inputs (one per machine; n shards cover each input once)', parseShard)
     .option('--force', 'send even when the services are not known to accept this question for this grid')
     .option('--tiles <list>', 'dynamic round: classify only these tiles (e.g. 1,4,7), each as a 100x100 image', parseTiles)
     .option('--since <capture>', 'dynamic round: classify only the tiles that changed since this earlier capture of the widget')
@@ -69,7 +72,8 @@ Examples:
   $ rc2 solve shots/ -q /m/0k4j --confidence 0.5 --ndjson --output results.ndjson --resume
   $ cat tile.png | rc2 solve - -q "fire hydrant" --grid 1x1
   $ rc2 solve captcha.png -q bus --dry-run
-  $ rc2 solve shot2.png --since shot1.png -q car --json`,
+  $ rc2 solve shot2.png --since shot1.png -q car --json
+  $ rc2 solve shots/ -q car --shard 2/4 --output part-2.ndjson`,
     )
     .action(async (inputs: string[], flags: SolveFlags) => {
       ctx.exitCode = await runSolve(inputs, flags, ctx)
@@ -112,6 +116,7 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
       {
         inputs,
         recursive: flags.recursive,
+        shard: flags.shard,
         cwd: ctx.cwd,
         question,
         grid: toGrid(flags.grid) as Grid | undefined,
@@ -149,8 +154,10 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
     progress.stop()
   }
   const { summary, count } = outcome
-  sink.finish(count === 1 && inputs.length === 1 && inputs[0] !== undefined)
-  if (count > 1 || summary.skipped > 0 || summary.interrupted > 0) {
+  // A --shard run prints an array whatever its share holds (design §8.1).
+  const sharded = flags.shard !== undefined
+  sink.finish(!sharded && count === 1 && inputs.length === 1 && inputs[0] !== undefined)
+  if (count > 1 || sharded || summary.skipped > 0 || summary.interrupted > 0) {
     ctx.out.info(config.format === 'json' ? JSON.stringify({ summary }) : renderSummary(summary))
   }
   if (ctx.signal.aborted) throw new InterruptedError()

@@ -109,3 +109,22 @@ function statError(name: string, error: unknown): Rc2Error {
       return new InputError(`${name}: cannot read it (${code ?? (error as Error).message})`, { code })
   }
 }
+
+/** `--shard k/n`: the k-th (1-based) of n shares. */
+export interface Shard {
+  index: number
+  count: number
+}
+
+/**
+ * The k-th of n shares of the inputs (design §8.5): the list is sorted by name in code-unit order
+ * (not the locale's, so machines with different settings agree), then cut into n contiguous runs
+ * whose sizes differ by at most one. The n shares cover every input exactly once, and their
+ * outputs concatenated in shard order are in sorted order.
+ */
+export function takeShard<T extends { input: string }>(items: readonly T[], shard: Shard): T[] {
+  const sorted = [...items].sort((a, b) => (a.input < b.input ? -1 : a.input > b.input ? 1 : 0))
+  const from = Math.floor(((shard.index - 1) * sorted.length) / shard.count)
+  const to = Math.floor((shard.index * sorted.length) / shard.count)
+  return sorted.slice(from, to)
+}

@@ -5,7 +5,7 @@ import type { Provider, ProviderName } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import type { Grid } from '../types.js'
 import { type BatchProgress, type BatchSummary, runBatch } from './batch.js'
-import { expandInputs, type InputItem } from './inputs.js'
+import { expandInputs, type InputItem, type Shard, takeShard } from './inputs.js'
 import { ResultJournal, readSolvedKeys, sha256, solvedKey } from './journal.js'
 import type { SolveResult } from './result.js'
 import { type ImageOptions, prepareFor, solveOne } from './solve-one.js'
@@ -17,6 +17,8 @@ import { readFileBounded } from '../image/read.js'
 export interface SolveInputsOptions {
   inputs: readonly string[]
   recursive?: boolean | undefined
+  /** --shard k/n: only this share of the sorted inputs. */
+  shard?: Shard | undefined
   cwd: string
   question: QuestionMatch
   grid?: Grid | undefined
@@ -61,15 +63,22 @@ export interface SolveInputsOutcome {
 }
 
 export async function solveInputs(options: SolveInputsOptions, callbacks: SolveInputsCallbacks): Promise<SolveInputsOutcome> {
-  const { items, skipped } = await expandInputs(options.inputs, { recursive: options.recursive === true, cwd: options.cwd })
+  const expanded = await expandInputs(options.inputs, { recursive: options.recursive === true, cwd: options.cwd })
+  const { skipped } = expanded
   for (const path of skipped) callbacks.onSkipped?.(path, 'not an image file')
-  if (items.length === 0) {
+  if (expanded.items.length === 0) {
     throw new InputError(`no images to solve in ${options.inputs.join(', ')}`, { hint: 'pass image files, a directory of images, or - for standard input' })
   }
+  if (options.shard !== undefined && expanded.items.some((i) => i.path === null)) {
+    throw new Rc2Error('usage', '--shard cannot split standard input ("-")', { hint: 'pass files or directories, the same on every machine' })
+  }
+  // A share may be empty (more machines than inputs): that run solves nothing and succeeds.
+  const items = options.shard === undefined ? expanded.items : takeShard(expanded.items, options.shard)
   const stdinCount = items.filter((i) => i.path === null).length
   if (stdinCount > 1) throw new Rc2Error('usage', '"-" (standard input) can be given only once')
 
-  const several = items.length > 1
+  // Judged on every input, not this shard's share: --annotate means the same on every machine.
+  const several = expanded.items.length > 1
   let roundSpec: RoundSpec | undefined
   if (options.round !== undefined) {
     if (options.round.since !== undefined) {

@@ -6,10 +6,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import sharp from 'sharp'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { runCli } from '../../src/cli.js'
+import { runRc2InProcess, type InProcessResult } from '../helpers/cli-in-process.js'
 import { DEFAULT_TEST_KEY, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
 
 let server: ProviderServer
@@ -23,25 +22,8 @@ interface Result {
   error?: { kind: string; message: string }
 }
 
-/** rc2 in this process, as a user would run it in `root`; stdout and stderr collected. */
-async function rc2(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (d: Buffer) => (out += d.toString()))
-  stderr.on('data', (d: Buffer) => (err += d.toString()))
-  const stdin = new PassThrough()
-  stdin.end()
-  const code = await runCli(['node', 'rc2', ...args, '--endpoint', server.url], {
-    stdout,
-    stderr,
-    stdin,
-    env: { HOME: root, RC2_API_KEY: DEFAULT_TEST_KEY, NO_COLOR: '1', CI: '1' },
-    cwd: root,
-  })
-  return { code, stdout: out, stderr: err }
-}
+const rc2 = (args: string[]): Promise<InProcessResult> =>
+  runRc2InProcess([...args, '--endpoint', server.url], { cwd: root, env: { RC2_API_KEY: DEFAULT_TEST_KEY } })
 
 const parseLines = (text: string): Result[] =>
   text
