@@ -64,6 +64,13 @@ export interface Rc2ErrorOptions {
   paidCalls?: number | undefined
 }
 
+/** A provider that failed on an input before the next one was tried (failover, `-p a,b`). */
+export interface AttemptRecord {
+  provider: string
+  kind: string
+  code: string | null
+}
+
 export class Rc2Error extends Error {
   readonly kind: ErrorKind
   readonly code: string | undefined
@@ -76,6 +83,8 @@ export class Rc2Error extends Error {
    * the retry layer, reported as the failure's `paidCalls`.
    */
   paidCalls = 0
+  /** Providers that failed on this input before the one whose failure this is (failover). */
+  attempts: AttemptRecord[] | undefined
 
   constructor(kind: ErrorKind, message: string, options: Rc2ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })

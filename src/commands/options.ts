@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option } from 'commander'
-import { PROVIDER_NAMES, type ProviderName } from '../providers/types.js'
+import { PROVIDER_NAMES } from '../providers/types.js'
 import { GRIDS, type Grid } from '../types.js'
 
 /** Argument parsers shared by the commands; they reject bad values as usage errors (exit 2). */
@@ -45,9 +45,24 @@ export function toGrid(value: string | undefined): Grid | undefined {
   return value === undefined || value === 'auto' ? undefined : (value as Grid)
 }
 
+/** -p: one name or a comma list (a failover order), in any case; returned lower-case. */
+export function parseProviderList(value: string): string {
+  const names = value.split(',').map((name) => name.trim().toLowerCase())
+  for (const name of names) {
+    if (!(PROVIDER_NAMES as readonly string[]).includes(name)) {
+      throw new InvalidArgumentError(`unknown provider "${name}"; choose from ${PROVIDER_NAMES.join(', ')}, or a comma list of them`)
+    }
+  }
+  if (new Set(names).size !== names.length) throw new InvalidArgumentError(`"${value}" names a provider twice`)
+  return names.join(',')
+}
+
 export function providerOptions(): Option[] {
   return [
-    new Option('-p, --provider <name>', 'recognition service (default: yescaptcha)').choices(PROVIDER_NAMES),
+    new Option(
+      '-p, --provider <name>',
+      `recognition service, any case: ${PROVIDER_NAMES.join(', ')} (default: yescaptcha); a comma list is a failover order, e.g. yescaptcha,capsolver`,
+    ).argParser(parseProviderList),
     new Option('-k, --key <key>', 'API key (prefer RC2_API_KEY or the config file: a flag shows in `ps`)'),
     new Option('--endpoint <url>', "base URL of the service (China node, a compatible service, a test server)"),
     new Option('--allow-insecure', 'allow an http:// endpoint that is not on this machine'),
@@ -55,7 +70,8 @@ export function providerOptions(): Option[] {
 }
 
 export interface ProviderFlags {
-  provider?: ProviderName
+  /** One name or a comma list, lower-case. */
+  provider?: string
   key?: string
   endpoint?: string
   allowInsecure?: boolean

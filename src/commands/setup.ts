@@ -15,28 +15,59 @@ export async function loadSolveConfig(ctx: CliContext, flags: ProviderFlags, ext
     flags: { provider: flags.provider, key: flags.key, endpoint: flags.endpoint, allowInsecure: flags.allowInsecure, ...extra },
     warn: (message) => ctx.out.warn(message),
   })
-  // From here on, the key is scrubbed from anything rc2 prints.
-  ctx.out.addSecret(config.apiKey)
+  // From here on, the keys are scrubbed from anything rc2 prints.
+  for (const name of config.providerList) ctx.out.addSecret(config.credentials[name]?.apiKey)
   if (flags.key !== undefined) ctx.out.addSecret(flags.key)
   return config
 }
 
-export async function createProviderFor(config: ResolvedConfig, ctx: CliContext, onPushBack?: (retryAfterSec?: number, overLimit?: boolean) => void): Promise<Provider> {
-  const [{ requireApiKey }, { createProvider, attemptTimeoutMs }] = await Promise.all([import('../config/resolve.js'), import('../providers/index.js')])
-  const apiKey = requireApiKey(config)
-  return createProvider(config.provider, {
-    apiKey,
-    endpoint: config.endpoint,
-    region: config.region,
-    requestTimeoutMs: attemptTimeoutMs(config.provider, config.timeout * 1000, config.requestTimeout === undefined ? undefined : config.requestTimeout * 1000),
-    retries: config.retries,
-    allowInsecure: config.allowInsecure,
-    log: ctx.out.verboseEnabled ? (line) => ctx.out.verbose(line) : undefined,
-    onPushBack,
-  })
+/** Default deadline per image where a service documents a longer one: 2Captcha's human workers. */
+const PROVIDER_TIMEOUT_SEC: Partial<Record<ProviderName, number>> = { '2captcha': 180 }
+
+/** The deadline of one provider's attempt at an image, in seconds: --timeout, else the provider's default. */
+export function providerTimeoutSec(config: ResolvedConfig, name: ProviderName): number {
+  return config.timeoutGiven ? config.timeout : (PROVIDER_TIMEOUT_SEC[name] ?? config.timeout)
 }
 
-/** Points one call costs, for the --max-points budget: YesCaptcha's published prices; unknown prices count 1 a call. */
+/** The deadline for one image: every provider in a failover list gets its own attempt. */
+export function imageTimeoutSec(config: ResolvedConfig): number {
+  return config.providerList.reduce((sum, name) => sum + providerTimeoutSec(config, name), 0)
+}
+
+/**
+ * The provider to ask: the one named, or for a comma list a failover over all of them. Every key
+ * is checked here, before anything is sent.
+ */
+export async function createProviderFor(config: ResolvedConfig, ctx: CliContext, onPushBack?: (retryAfterSec?: number, overLimit?: boolean) => void): Promise<Provider> {
+  const [{ requireApiKey }, { createProvider, attemptTimeoutMs }] = await Promise.all([import('../config/resolve.js'), import('../providers/index.js')])
+  const log = ctx.out.verboseEnabled ? (line: string) => ctx.out.verbose(line) : undefined
+  const build = (name: ProviderName): Provider => {
+    const apiKey = requireApiKey(config, name)
+    const credentials = config.credentials[name]
+    const deadlineMs = providerTimeoutSec(config, name) * 1000
+    return createProvider(name, {
+      apiKey,
+      endpoint: credentials?.endpoint,
+      region: credentials?.region,
+      requestTimeoutMs: attemptTimeoutMs(name, deadlineMs, config.requestTimeout === undefined ? undefined : config.requestTimeout * 1000),
+      // 2Captcha polls for as long as its deadline allows; the others keep their own poll limits.
+      maxPollMs: name === '2captcha' ? deadlineMs : undefined,
+      retries: config.retries,
+      allowInsecure: config.allowInsecure,
+      log,
+      onPushBack,
+    })
+  }
+  const providers = config.providerList.map(build)
+  if (providers.length === 1) return providers[0] as Provider
+  const { createFailoverProvider } = await import('../providers/failover.js')
+  return createFailoverProvider({ providers, attemptTimeoutMs: (name) => providerTimeoutSec(config, name) * 1000, log })
+}
+
+/**
+ * Points one call costs, for the --max-points budget: YesCaptcha's published prices (6 a grid,
+ * 2 a tile); a service without a published price counts 1 point a call.
+ */
 export function pointsFor(provider: ProviderName, grid: Grid): number {
   if (provider === 'yescaptcha') return grid === '1x1' ? 2 : 6
   return 1

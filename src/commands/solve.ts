@@ -52,9 +52,13 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(new Option('--format <format>', 'output format (default: table)').choices(['table', 'json', 'ndjson', 'csv']))
     .option('--annotate <path>', 'write a PNG of the input with the chosen tiles marked (a directory for several inputs)')
     .option('--concurrency <n>', 'images in flight at once (default: 4)', parseIntInRange(1, 256))
-    .option('--timeout <seconds>', 'overall deadline per image, polling included (default: 120)', parsePositiveSeconds)
+    .option('--timeout <seconds>', 'deadline per image and provider, polling included (default: 120; 2captcha 180)', parsePositiveSeconds)
     .option('--retries <n>', 'retries of transient failures: 429, 5xx, network, lost or garbled replies (default: 3)', parseIntInRange(0, 20))
-    .option('--max-points <n>', 'stop submitting once the batch would spend more than this', parseNumberInRange(0, 1e12, 'a number'))
+    .option(
+      '--max-points <n>',
+      "stop submitting once the batch would spend more than this: YesCaptcha's points (6 a grid, 2 a tile); a service without a published price counts 1 a call; failover counts every provider asked",
+      parseNumberInRange(0, 1e12, 'a number'),
+    )
     .option('--output <file>', 'append each result to this NDJSON file as it finishes')
     .option('--resume', 'skip inputs already solved in the --output file (same content and question)')
     .option('-r, --recursive', 'descend into subdirectories')
@@ -90,7 +94,7 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
   const { lookupQuestion } = await import('../questions/lookup.js')
   const question = lookupQuestion(flags.question as string)
 
-  const { loadSolveConfig, createProviderFor, pointsFor } = await import('./setup.js')
+  const { loadSolveConfig, createProviderFor, pointsFor, imageTimeoutSec } = await import('./setup.js')
   const config = await loadSolveConfig(ctx, flags, {
     confidence: flags.confidence,
     timeout: flags.timeout,
@@ -126,7 +130,7 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
         endpoint: config.endpoint,
         region: config.region,
         confidence: config.confidence,
-        timeoutMs: config.timeout * 1000,
+        timeoutMs: imageTimeoutSec(config) * 1000,
         dryRun: flags.dryRun,
         image: config.image,
         concurrency: config.concurrency,
@@ -137,7 +141,8 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
         signal: ctx.signal,
         stopNow: ctx.stopNow,
         readStdin: () => readStdin(ctx.stdin, config.image.maxBytes),
-        pointsFor: (grid) => pointsFor(config.provider, grid),
+        pointsFor: (grid, name) => pointsFor(name ?? config.provider, grid),
+        failover: config.providerList.length > 1,
         pushBackTarget: pushBack,
         round: flags.tiles !== undefined || flags.since !== undefined ? { tiles: flags.tiles, since: flags.since } : undefined,
       },

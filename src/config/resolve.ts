@@ -1,10 +1,11 @@
-import { ConfigError } from '../errors.js'
+import { ConfigError, UsageError } from '../errors.js'
 import type { ProviderName } from '../providers/types.js'
 import { type Config, validateConfig } from './schema.js'
 
 /** Values the user gave on the command line (only those actually given). */
 export interface FlagValues {
-  provider?: ProviderName | undefined
+  /** -p as typed: one name or a comma list, any case. */
+  provider?: string | undefined
   key?: string | undefined
   endpoint?: string | undefined
   confidence?: number | undefined
@@ -29,14 +30,30 @@ export interface ConfigLayers {
 
 export type KeySource = 'flag' | 'env' | 'file'
 
-export interface ResolvedConfig extends Config {
-  /** The API key for the chosen provider, if any (never printed). */
+/** Where to reach one provider and with which key. */
+export interface ProviderCredentials {
+  apiKey: string | undefined
+  keySource: KeySource | undefined
+  endpoint: string | undefined
+  region: 'intl' | 'cn' | undefined
+}
+
+export interface ResolvedConfig extends Omit<Config, 'provider'> {
+  /** The first (or only) provider named. */
+  provider: ProviderName
+  /** Every provider named, in failover order. */
+  providerList: ProviderName[]
+  /** Key and endpoint of each provider in `providerList`. */
+  credentials: Partial<Record<ProviderName, ProviderCredentials>>
+  /** The API key for the first provider, if any (never printed). */
   apiKey: string | undefined
   keySource: KeySource | undefined
   endpoint: string | undefined
   region: 'intl' | 'cn' | undefined
   /** The config file used, if any. */
   origin: string | undefined
+  /** Whether `timeout` came from a flag or the file (else each provider's own default applies). */
+  timeoutGiven: boolean
 }
 
 /** Merge defaults < file < environment < flags and validate once (pure). */
@@ -63,28 +80,65 @@ export function resolveConfig(layers: ConfigLayers): ResolvedConfig {
   assign(image, 'quality', flags.quality)
   merged.image = image
 
-  const config = validateConfig(merged, envProvider !== undefined ? 'RC2_PROVIDER' : (origin ?? 'flags'))
-  const settings = config.providers[config.provider] ?? {}
+  const config = validateConfig(merged, flags.provider !== undefined ? '--provider' : envProvider !== undefined ? 'RC2_PROVIDER' : (origin ?? 'flags'))
+  const names = config.provider
+  const single = names.length === 1
+  if (!single && flags.key !== undefined) {
+    throw new UsageError(`--key applies to one provider, but ${names.join(', ')} are named`, {
+      hint: `give each its key in ${names.map(envKeyName).join(', ')} or providers.<name>.apiKey in the config file`,
+    })
+  }
+  if (!single && flags.endpoint !== undefined) {
+    throw new UsageError(`--endpoint applies to one provider, but ${names.join(', ')} are named`, {
+      hint: `give each its endpoint in RC2_<NAME>_ENDPOINT or providers.<name>.endpoint in the config file`,
+    })
+  }
 
-  let apiKey = settings.apiKey
-  let keySource: KeySource | undefined = apiKey === undefined ? undefined : 'file'
-  const envKey = nonEmpty(env.RC2_API_KEY)
-  if (envKey !== undefined) [apiKey, keySource] = [envKey, 'env']
-  if (flags.key !== undefined) [apiKey, keySource] = [flags.key, 'flag']
+  const credentials: Partial<Record<ProviderName, ProviderCredentials>> = {}
+  for (const name of names) {
+    const settings = config.providers[name] ?? {}
+    let apiKey = settings.apiKey
+    let keySource: KeySource | undefined = apiKey === undefined ? undefined : 'file'
+    // The general RC2_API_KEY / RC2_ENDPOINT and the flags only make sense for one provider;
+    // a provider's own variable is more specific than the general one.
+    const generalKey = single ? nonEmpty(env.RC2_API_KEY) : undefined
+    if (generalKey !== undefined) [apiKey, keySource] = [generalKey, 'env']
+    const ownKey = nonEmpty(env[envKeyName(name)])
+    if (ownKey !== undefined) [apiKey, keySource] = [ownKey, 'env']
+    if (single && flags.key !== undefined) [apiKey, keySource] = [flags.key, 'flag']
 
-  const endpoint = flags.endpoint ?? nonEmpty(env.RC2_ENDPOINT) ?? settings.endpoint
-  if (endpoint !== undefined) checkEndpoint(endpoint, flags.endpoint !== undefined ? '--endpoint' : 'RC2_ENDPOINT')
+    const ownEndpointVar = `RC2_${name.toUpperCase()}_ENDPOINT`
+    const candidates: [string | undefined, string][] = [
+      [single ? flags.endpoint : undefined, '--endpoint'],
+      [nonEmpty(env[ownEndpointVar]), ownEndpointVar],
+      [single ? nonEmpty(env.RC2_ENDPOINT) : undefined, 'RC2_ENDPOINT'],
+    ]
+    const given = candidates.find(([value]) => value !== undefined)
+    if (given !== undefined) checkEndpoint(given[0] as string, given[1])
+    const endpoint = given?.[0] ?? settings.endpoint
+    credentials[name] = { apiKey, keySource, endpoint, region: settings.region }
+  }
+  const first = credentials[names[0] as ProviderName] as ProviderCredentials
+  const fileTimeout = typeof layers.file === 'object' && layers.file !== null && 'timeout' in layers.file
+  const timeoutGiven = flags.timeout !== undefined || fileTimeout
+  return { ...config, provider: names[0] as ProviderName, providerList: names, credentials, ...first, origin, timeoutGiven }
+}
 
-  return { ...config, apiKey, keySource, endpoint, region: settings.region, origin }
+/** RC2_YESCAPTCHA_API_KEY, RC2_2CAPTCHA_API_KEY, … */
+export function envKeyName(name: ProviderName): string {
+  return `RC2_${name.toUpperCase()}_API_KEY`
 }
 
 /** The key is required only when something will really be sent. */
-export function requireApiKey(config: ResolvedConfig): string {
-  if (config.apiKey !== undefined) return config.apiKey
-  throw new ConfigError(`no API key for ${config.provider}`, {
+export function requireApiKey(config: ResolvedConfig, name: ProviderName = config.provider): string {
+  const apiKey = config.credentials[name]?.apiKey
+  if (apiKey !== undefined) return apiKey
+  const general = config.providerList.length === 1 ? 'RC2_API_KEY or ' : ''
+  throw new ConfigError(`no API key for ${name}`, {
     hint:
-      `set RC2_API_KEY, or put it under providers.${config.provider}.apiKey in .recaptcharc ` +
-      'or ~/.config/rc2/config.json (see .recaptcharc.example); --key works too but shows in `ps`',
+      `set ${general}${envKeyName(name)}, or put it under providers.${name}.apiKey in .recaptcharc ` +
+      'or ~/.config/rc2/config.json (see .recaptcharc.example)' +
+      (general === '' ? '' : '; --key works too but shows in `ps`'),
   })
 }
 

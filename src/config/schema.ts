@@ -16,14 +16,34 @@ const providerSettings = z.strictObject({
   region: z.enum(['intl', 'cn']).optional(),
 })
 
+/**
+ * `yescaptcha`, `2CAPTCHA`, "yescaptcha,capsolver" or a list: names in any case, a comma list or an
+ * array being a failover order.
+ */
+export const ProviderListSchema = z.preprocess(
+  (value) => {
+    const lower = (item: unknown): unknown => (typeof item === 'string' ? item.trim().toLowerCase() : item)
+    if (typeof value === 'string') return value.split(',').map(lower).filter((item) => item !== '')
+    return Array.isArray(value) ? value.map(lower) : value
+  },
+  z
+    .array(z.enum(PROVIDER_NAMES))
+    .min(1)
+    .refine((names) => new Set(names).size === names.length, { message: 'a provider is named twice' }),
+)
+
 export const ConfigSchema = z.strictObject({
-  provider: z.enum(PROVIDER_NAMES).default('yescaptcha'),
+  /** The service, or a failover order of services (first answer wins). */
+  provider: ProviderListSchema.default(['yescaptcha']),
   providers: z
     .strictObject({
       // nullish: an empty YAML block (`acedata:` with only comments under it) reads as null.
       yescaptcha: providerSettings.nullish(),
       acedata: providerSettings.nullish(),
       capsolver: providerSettings.nullish(),
+      '2captcha': providerSettings.nullish(),
+      nopecha: providerSettings.nullish(),
+      capmonster: providerSettings.nullish(),
     })
     .default({}),
   /** 3x3 threshold 0..1 (YesCaptcha): without it the service returns its top three tiles. */

@@ -41,6 +41,10 @@ export function renderSummary(summary: BatchSummary): string {
     summary.latencyMs.p50 === null ? undefined : `p50 ${summary.latencyMs.p50} ms, p95 ${summary.latencyMs.p95} ms`,
     `${(summary.wallMs / 1000).toFixed(1)} s`,
   ]
+  if (summary.byProvider !== undefined) {
+    const answers = Object.entries(summary.byProvider).map(([name, n]) => `${name} ${n}`)
+    parts.push(`answers: ${answers.length > 0 ? answers.join(', ') : 'none'}`)
+  }
   if (summary.skipped > 0) parts.push(`${summary.skipped} already solved (--resume)`)
   if (summary.unsentBudget > 0) parts.push(`${summary.unsentBudget} not sent (--max-points)`)
   if (summary.unsentStopped > 0) parts.push(`${summary.unsentStopped} not sent (batch stopped)`)

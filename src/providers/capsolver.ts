@@ -1,7 +1,8 @@
 /**
  * CapSolver `ReCaptchaV2Classification`: the YesCaptcha request shape, answered synchronously,
  * with errors as HTTP 400/401 + `errorId: 1`. `confidence` is not part of CapSolver's task, so
- * it is not sent. The price per call is not documented (points: null).
+ * it is not sent. The price per call is not documented (points: null). Feedback on an answer goes
+ * to POST /feedbackTask with `result.invalid`.
  */
 import { providerPoints } from './common.js'
 import { createTaskApiProvider } from './task-api.js'
@@ -19,6 +20,10 @@ export function createCapSolverProvider(options: ProviderOptions): Provider {
       pendingStatuses: ['idle', 'processing'],
       points: (grid) => providerPoints('capsolver', grid),
       balanceUnit: 'USD',
+      report: {
+        path: () => '/feedbackTask',
+        body: (taskId, correct) => ({ taskId, result: { invalid: !correct } }),
+      },
     },
     options,
   )

@@ -32,10 +32,12 @@ export interface ProviderFailure {
   traceId?: string | undefined
 }
 
+/** RC2_2CAPTCHA_API_KEY, RC2_YESCAPTCHA_API_KEY, … */
+export const keyEnvName = (provider: ProviderName): string => `RC2_${provider.toUpperCase()}_API_KEY`
 const hintKey = (provider: ProviderName): string =>
   provider === 'acedata'
-    ? 'get a token at https://platform.acedata.cloud/console/applications and set it in RC2_API_KEY or providers.acedata.apiKey in the config file'
-    : `set a valid key in RC2_API_KEY or providers.${provider}.apiKey in the config file`
+    ? `get a token at https://platform.acedata.cloud/console/applications and set it in ${keyEnvName(provider)} (or RC2_API_KEY) or providers.acedata.apiKey in the config file`
+    : `set a valid key in ${keyEnvName(provider)} (or RC2_API_KEY) or providers.${provider}.apiKey in the config file`
 const hintTopUp = (provider: ProviderName): string =>
   `top up the ${provider} account, then check it with \`rc2 balance --provider ${provider}\``
 const hintRateLimit = (): string =>
@@ -117,8 +119,9 @@ export const ERROR_CODE_RULES: Readonly<Record<string, ErrorRule>> = {
   },
 
   ERROR_UNKNOWN_QUESTION: { kind: 'provider', text: 'the question id is not accepted', retryable: false, hint: hintQuestions },
+  // Contract §8.4: the service cannot answer this one, another may (failover moves on).
   ERROR_UNKNOW_450x450_QUESTION: {
-    kind: 'provider',
+    kind: 'unsolvable',
     text: 'this question is not supported on a 450x450 (4x4) image',
     retryable: false,
     hint: hint450,
@@ -167,6 +170,69 @@ export const ERROR_CODE_RULES: Readonly<Record<string, ErrorRule>> = {
   },
   forbidden: { kind: 'provider', text: 'access denied', retryable: false, hint: hintAccess },
   disabled: { kind: 'provider', text: 'the application is disabled', retryable: false, hint: hintAccess },
+
+  // 2Captcha (API v2) and CapMonster Cloud.
+  ERROR_ZERO_CAPTCHA_FILESIZE: { ...BAD_IMAGE, text: 'the image is too small (under 100 bytes)', hint: () => 'check the input file: the image sent was empty or nearly so' },
+  ERROR_TOO_BIG_CAPTCHA_FILESIZE: {
+    ...BAD_IMAGE,
+    text: 'the image is too large for the service',
+    hint: () => 'lower image.quality in the config (or use --grid to send a smaller grid); rc2 already re-encodes for CapMonster',
+  },
+  ERROR_IMAGE_TYPE_NOT_SUPPORTED: { ...BAD_IMAGE, text: 'the image type is not supported or the file is corrupt' },
+  ERROR_IP_NOT_ALLOWED: {
+    kind: 'auth',
+    text: 'requests from this IP address are not allowed for this key',
+    retryable: false,
+    hint: (provider) => `add this IP address to the trusted list in the ${provider} account settings, or use another key`,
+  },
+  ERROR_BAD_DUPLICATES: { ...UNSOLVABLE, text: 'the workers could not agree on an answer' },
+  ERROR_NO_SUCH_METHOD: { ...BAD_REQUEST, text: 'the service does not know this method' },
+  ERROR_TASK_ABSENT: { ...BAD_REQUEST, text: 'the task is missing from the request' },
+  ERROR_TOO_MUCH_REQUESTS: {
+    kind: 'rate_limit',
+    text: 'too many requests (or too many polls of one task)',
+    retryable: true,
+    hint: hintRateLimit,
+  },
+}
+
+/** Codes that only one service uses, or that mean something else elsewhere (NopeCHA's numbers). */
+export const PROVIDER_CODE_RULES: Readonly<Partial<Record<ProviderName, Readonly<Record<string, ErrorRule>>>>> = {
+  nopecha: {
+    '9': { ...SERVER, text: 'unknown error at the service' },
+    '10': { ...BAD_REQUEST, text: 'the service rejected the request as invalid' },
+    '11': RATE,
+    '12': {
+      kind: 'provider',
+      text: 'this IP address is banned',
+      retryable: false,
+      hint: () => 'wait before trying again, and fix the cause of the earlier errors',
+    },
+    '13': { ...TASK_LOST, text: 'the job id is unknown' },
+    '14': { kind: 'timeout', text: 'the job is not finished', retryable: false, hint: () => 'raise --timeout' },
+    '15': AUTH,
+    '16': { ...BALANCE, text: 'the account has no credit left' },
+    '17': { ...BAD_REQUEST, text: 'the service asks for a newer client', hint: hintBug },
+    '18': { ...BAD_REQUEST, text: 'this feature is not available to the account', hint: hintAccess },
+  },
+}
+
+/** 2Captcha API v2 reports its error as a number in `errorId`; the names are its own (§6.3). */
+export const TWOCAPTCHA_ERROR_IDS: Readonly<Record<number, string>> = {
+  1: 'ERROR_KEY_DOES_NOT_EXIST',
+  2: 'ERROR_NO_SLOT_AVAILABLE',
+  3: 'ERROR_ZERO_CAPTCHA_FILESIZE',
+  4: 'ERROR_TOO_BIG_CAPTCHA_FILESIZE',
+  10: 'ERROR_ZERO_BALANCE',
+  11: 'ERROR_IP_NOT_ALLOWED',
+  12: 'ERROR_CAPTCHA_UNSOLVABLE',
+  13: 'ERROR_BAD_DUPLICATES',
+  14: 'ERROR_NO_SUCH_METHOD',
+  15: 'ERROR_IMAGE_TYPE_NOT_SUPPORTED',
+  16: 'ERROR_NO_SUCH_CAPCHA_ID',
+  21: 'ERROR_IP_BLOCKED',
+  22: 'ERROR_TASK_ABSENT',
+  23: 'ERROR_TASK_NOT_SUPPORTED',
 }
 
 /** The rule for a bare HTTP status, when the body carries no code we know. */
@@ -214,7 +280,7 @@ export function mapProviderError(failure: ProviderFailure): ProviderError {
   const code = cleanCode(failure.code)
   const description = cleanCode(failure.description)
   const status = failure.status
-  const known = code === undefined ? undefined : ERROR_CODE_RULES[code]
+  const known = code === undefined ? undefined : (PROVIDER_CODE_RULES[failure.provider]?.[code] ?? ERROR_CODE_RULES[code])
   const rule =
     known ??
     (mentionsThreads(description) ? THREADS : undefined) ??

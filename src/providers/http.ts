@@ -41,6 +41,8 @@ export interface HttpClient {
   readonly provider: ProviderName
   /** POST `body` as JSON to `path` under the base URL; the reply body is parsed whatever the status. */
   postJson(path: string, body: unknown, signal?: AbortSignal): Promise<JsonReply>
+  /** GET `path` with `query` (NopeCHA's result and status calls); the query never appears in logs. */
+  getJson(path: string, query: Record<string, string>, signal?: AbortSignal): Promise<JsonReply>
 }
 
 /** Hosts where plain http cannot leak anything off the machine. */
@@ -236,14 +238,15 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const redact = (text: string): string => redactSecrets(text, secrets)
   const log = (line: string): void => options.log?.(redact(line))
 
-  async function postJson(path: string, body: unknown, signal?: AbortSignal): Promise<JsonReply> {
+  async function exchange(method: 'POST' | 'GET', path: string, body: unknown, query: Record<string, string>, signal?: AbortSignal): Promise<JsonReply> {
     const url = new URL(path.replace(/^\//, ''), options.baseUrl)
+    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value)
     const shownUrl = renderSafeUrl(url)
-    const what = `${provider}: POST ${url.pathname}`
+    const what = `${provider}: ${method} ${url.pathname}`
     if (signal?.aborted === true) throw deadlineError(signal, what, false)
 
-    const payload = JSON.stringify(body)
-    const sentBytes = Buffer.byteLength(payload)
+    const payload = method === 'POST' ? JSON.stringify(body) : undefined
+    const sentBytes = payload === undefined ? 0 : Buffer.byteLength(payload)
     // One controller of our own, held by this frame, the timer and the caller's listener: a signal
     // built with AbortSignal.any (as ky does with the one it is given) is only weakly held by its
     // sources and can be garbage-collected mid-request, which silently loses the abort.
@@ -263,16 +266,17 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const started = performance.now()
     const elapsed = (): number => Math.round(performance.now() - started)
     const logOutcome = (outcome: string): void =>
-      log(`POST ${shownUrl} -> ${outcome} in ${elapsed()} ms (${formatBytes(sentBytes)} sent)`)
+      log(`${method} ${shownUrl} -> ${outcome} in ${elapsed()} ms (${formatBytes(sentBytes)} sent)`)
 
     let status: number
     let text: string
     let retryAfterHeader: string | null
     let location: string | null = null
     try {
-      const pending = ky.post(url, {
-        body: payload,
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...options.headers },
+      const pending = ky(url, {
+        method,
+        ...(payload === undefined ? {} : { body: payload }),
+        headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), accept: 'application/json', ...options.headers },
         signal: controller.signal,
         // The services never redirect API calls; following one would re-send the key elsewhere.
         redirect: 'manual',
@@ -350,12 +354,16 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     if (status >= 400) throw mapProviderError({ provider, status, retryAfterSec })
     const problem = text.trim() === '' ? 'an empty body' : `a body that is not JSON ("${redact(snippet(text))}")`
     // As good as a lost reply: resent like one (for a paid call, within the budget).
-    throw new ProviderError('provider', `${provider} reply: POST ${url.pathname} returned HTTP ${status} with ${problem}`, {
+    throw new ProviderError('provider', `${provider} reply: ${method} ${url.pathname} returned HTTP ${status} with ${problem}`, {
       hint: 'the reply was lost or garbled; try again (the request may have been processed and charged)',
       retryable: true,
       mayHaveCharged: true,
     })
   }
 
-  return { provider, postJson }
+  return {
+    provider,
+    postJson: (path, body, signal) => exchange('POST', path, body, {}, signal),
+    getJson: (path, query, signal) => exchange('GET', path, undefined, query, signal),
+  }
 }

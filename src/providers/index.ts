@@ -1,7 +1,10 @@
 /** The provider registry: one factory per service, and what each call costs where known. */
 import { UsageError } from '../errors.js'
 import { ACEDATA_ENDPOINT, createAceDataProvider } from './acedata.js'
+import { CAPMONSTER_ENDPOINT, createCapMonsterProvider } from './capmonster.js'
 import { CAPSOLVER_ENDPOINT, createCapSolverProvider } from './capsolver.js'
+import { NOPECHA_ENDPOINT, createNopechaProvider } from './nopecha.js'
+import { TWOCAPTCHA_ENDPOINT, createTwoCaptchaProvider } from './twocaptcha.js'
 import { PROVIDER_NAMES } from './types.js'
 import type { Provider, ProviderName, ProviderOptions } from './types.js'
 import { YESCAPTCHA_ENDPOINTS, createYesCaptchaProvider } from './yescaptcha.js'
@@ -10,12 +13,18 @@ export const PROVIDER_DEFAULT_ENDPOINTS: Readonly<Record<ProviderName, string>> 
   yescaptcha: YESCAPTCHA_ENDPOINTS.intl,
   acedata: ACEDATA_ENDPOINT,
   capsolver: CAPSOLVER_ENDPOINT,
+  '2captcha': TWOCAPTCHA_ENDPOINT,
+  nopecha: NOPECHA_ENDPOINT,
+  capmonster: CAPMONSTER_ENDPOINT,
 }
 
 const FACTORIES: Record<ProviderName, (options: ProviderOptions) => Provider> = {
   yescaptcha: createYesCaptchaProvider,
   acedata: createAceDataProvider,
   capsolver: createCapSolverProvider,
+  '2captcha': createTwoCaptchaProvider,
+  nopecha: createNopechaProvider,
+  capmonster: createCapMonsterProvider,
 }
 
 export function isProviderName(value: unknown): value is ProviderName {

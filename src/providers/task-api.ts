@@ -1,9 +1,11 @@
 /**
  * The createTask / getTaskResult protocol shared by YesCaptcha and CapSolver
- * (`ReCaptchaV2Classification`). Errors are `errorId != 0` + `errorCode`, whatever the HTTP
- * status; `errorCode: ""` and `errorDescription: "null"` on success mean "no error".
+ * (`ReCaptchaV2Classification`), 2Captcha (`GridTask`) and CapMonster (`ComplexImageTask`).
+ * Errors are `errorId != 0` + `errorCode`, whatever the HTTP status (2Captcha's `errorId` is the
+ * error's number); `errorCode: ""` and `errorDescription: "null"` on success mean "no error".
  */
 import { z } from 'zod'
+import { UsageError } from '../errors.js'
 import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
 import { afterCharge, checkRequest, createAdapterContext, pollTask } from './common.js'
@@ -11,7 +13,7 @@ import type { AdapterDefaults } from './common.js'
 import { withChargedRetries, withRetries } from './retry.js'
 import { normalizeSolution, parseReply, protocolError, readOrLost } from './solution.js'
 import type { SolutionFields } from './solution.js'
-import type { BalanceResult, Provider, ProviderName, ProviderOptions, RecognitionRequest, RecognitionResult } from './types.js'
+import type { BalanceResult, Provider, ProviderName, ProviderOptions, RecognitionRequest, RecognitionResult, ReportResult } from './types.js'
 import type { Grid } from '../types.js'
 
 const EnvelopeSchema = z.looseObject({
@@ -24,8 +26,22 @@ const EnvelopeSchema = z.looseObject({
 })
 type Envelope = z.infer<typeof EnvelopeSchema>
 
+/** The task to send, and anything the caller should hear about how it was built. */
+export interface BuiltTask {
+  task: Record<string, unknown>
+  warnings?: string[] | undefined
+}
+
+/** A service's call that takes feedback on an answer (2Captcha, CapSolver, CapMonster). */
+export interface ReportSpec {
+  /** The method path for a wrong (correct = false) or right answer; undefined: not supported. */
+  path: (correct: boolean) => string | undefined
+  /** The body besides clientKey. */
+  body: (taskId: string, correct: boolean) => Record<string, unknown>
+}
+
 export interface TaskApiSpec {
-  name: Extract<ProviderName, 'yescaptcha' | 'capsolver'>
+  name: ProviderName
   defaults: AdapterDefaults
   /** Whether the task accepts `confidence` (YesCaptcha 3x3 only). */
   sendsConfidence: boolean
@@ -33,10 +49,17 @@ export interface TaskApiSpec {
   pendingStatuses: readonly string[]
   points: (grid: Grid) => number | null
   balanceUnit: string
+  /** The task object (default: ReCaptchaV2Classification with image and question). */
+  buildTask?: ((request: RecognitionRequest, image: string) => Promise<BuiltTask>) | undefined
+  /** Turn `solution` into the normalised fields (default: objects / hasObject). */
+  normalize?: ((solution: unknown, request: RecognitionRequest) => SolutionFields) | undefined
+  /** Names for numeric `errorId`s sent without an `errorCode` (2Captcha). */
+  errorIdCodes?: Readonly<Record<number, string>> | undefined
+  report?: ReportSpec | undefined
 }
 
 /** The envelope of a reply, or the mapped error it carries. */
-function readEnvelope(name: ProviderName, reply: JsonReply): Envelope {
+function readEnvelope(name: ProviderName, reply: JsonReply, errorIdCodes?: Readonly<Record<number, string>>): Envelope {
   const { status, body, retryAfterSec } = reply
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     if (status >= 400) throw mapProviderError({ provider: name, status, retryAfterSec })
@@ -44,9 +67,10 @@ function readEnvelope(name: ProviderName, reply: JsonReply): Envelope {
   }
   const envelope = parseReply(EnvelopeSchema, body, name, 'reply')
   if (envelope.errorId !== undefined && envelope.errorId !== 0) {
+    const named = envelope.errorCode === undefined || envelope.errorCode === null || envelope.errorCode === ''
     throw mapProviderError({
       provider: name,
-      code: envelope.errorCode ?? undefined,
+      code: (named ? errorIdCodes?.[envelope.errorId] : envelope.errorCode) ?? envelope.errorCode ?? (errorIdCodes === undefined ? undefined : String(envelope.errorId)),
       description: envelope.errorDescription ?? undefined,
       status: status === 200 ? undefined : status,
       retryAfterSec,
@@ -60,19 +84,28 @@ export function createTaskApiProvider(spec: TaskApiSpec, options: ProviderOption
   const { name } = spec
   const context = createAdapterContext(name, options, spec.defaults)
   const { http, apiKey } = context
+  const read = (reply: JsonReply): Envelope => readEnvelope(name, reply, spec.errorIdCodes)
 
   async function recognize(request: RecognitionRequest): Promise<RecognitionResult> {
     const image = checkRequest(name, request)
     const { signal, grid } = request
-    const task: Record<string, unknown> = { type: 'ReCaptchaV2Classification', image, question: request.question }
-    // Confidence only changes 3x3 answers (top three vs all above the threshold).
-    if (spec.sendsConfidence && grid === '3x3' && request.confidence !== undefined) task.confidence = request.confidence
+    let task: Record<string, unknown>
+    let warnings: string[] | undefined
+    if (spec.buildTask === undefined) {
+      task = { type: 'ReCaptchaV2Classification', image, question: request.question }
+      // Confidence only changes 3x3 answers (top three vs all above the threshold).
+      if (spec.sendsConfidence && grid === '3x3' && request.confidence !== undefined) task.confidence = request.confidence
+    } else {
+      ;({ task, warnings } = await spec.buildTask(request, image))
+    }
 
     const solutionContext = { provider: name, grid, size: request.size }
+    const normalize = (solution: unknown): SolutionFields =>
+      spec.normalize === undefined ? normalizeSolution(solution, solutionContext) : spec.normalize(solution, request)
     /** The create reply, read in full: an answer, or the task to poll. */
     const readCreated = (first: Envelope): { taskId: string | null; fields: SolutionFields | undefined } => {
       const taskId = first.taskId === undefined || first.taskId === null ? null : String(first.taskId)
-      if (first.solution !== undefined && first.solution !== null) return { taskId, fields: normalizeSolution(first.solution, solutionContext) }
+      if (first.solution !== undefined && first.solution !== null) return { taskId, fields: normalize(first.solution) }
       if (first.status === 'ready') throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')
       if (first.status !== undefined && first.status !== null && !spec.pendingStatuses.includes(first.status)) {
         throw protocolError(name, `reply.status = "${first.status}" without a solution`)
@@ -84,7 +117,7 @@ export function createTaskApiProvider(spec: TaskApiSpec, options: ProviderOption
     const created = await withChargedRetries(
       async () => {
         const reply = await http.postJson('/createTask', { clientKey: apiKey, task }, signal)
-        return readOrLost(() => readCreated(readEnvelope(name, reply)))
+        return readOrLost(() => readCreated(read(reply)))
       },
       { ...context.retryOptions(signal, `${name}: POST /createTask`, request.whileWaiting), beforeChargedRetry: request.beforeChargedRetry },
     )
@@ -98,8 +131,8 @@ export function createTaskApiProvider(spec: TaskApiSpec, options: ProviderOption
           const result = await withRetries(
             async () => {
               // A garbled poll reply costs nothing to ask again.
-              const reply = await http.postJson('/getTaskResult', { clientKey: apiKey, taskId: id }, signal)
-              return readOrLost(() => readEnvelope(name, reply))
+              const reply = await http.postJson('/getTaskResult', { clientKey: apiKey, taskId: wireTaskId(id) }, signal)
+              return readOrLost(() => read(reply))
             },
             context.retryOptions(signal, `${name}: POST /getTaskResult`, request.whileWaiting),
           )
@@ -109,15 +142,18 @@ export function createTaskApiProvider(spec: TaskApiSpec, options: ProviderOption
           throw protocolError(name, `reply.status = ${JSON.stringify(result.status ?? null)} for task ${id}`)
         })
         taskId = id
-        fields = normalizeSolution(solution, solutionContext)
+        fields = normalize(solution)
       }
-      return { ...fields, taskId, points: spec.points(grid), paidCalls: created.paidCalls }
+
+      const result: RecognitionResult = { ...fields, taskId, points: spec.points(grid), paidCalls: created.paidCalls }
+      if (warnings !== undefined && warnings.length > 0) result.warnings = warnings
+      return result
     })
   }
 
   async function balance(signal?: AbortSignal): Promise<BalanceResult> {
     const envelope = await withRetries(
-      async () => readEnvelope(name, await http.postJson('/getBalance', { clientKey: apiKey }, signal)),
+      async () => read(await http.postJson('/getBalance', { clientKey: apiKey }, signal)),
       context.retryOptions(signal, `${name}: POST /getBalance`),
     )
     const amount = (envelope as Record<string, unknown>).balance
@@ -131,9 +167,34 @@ export function createTaskApiProvider(spec: TaskApiSpec, options: ProviderOption
     return { provider: name, balance: amount, unit: spec.balanceUnit, details }
   }
 
+  async function report(taskId: string, correct: boolean, reportSpec: ReportSpec, signal?: AbortSignal): Promise<ReportResult> {
+    const path = reportSpec.path(correct)
+    if (path === undefined) {
+      throw new UsageError(`${name} has no call to report a ${correct ? 'correct' : 'wrong'} answer`, {
+        hint: correct ? `${name} only takes reports of wrong answers: drop --correct` : `${name} only takes reports of correct answers`,
+      })
+    }
+    // Not retried on a lost reply: a report is not worth a second charge-free guess, and the user can rerun it.
+    const envelope = await withRetries(
+      async () => read(await http.postJson(path, { clientKey: apiKey, ...reportSpec.body(taskId, correct) }, signal)),
+      context.retryOptions(signal, `${name}: POST ${path}`),
+    )
+    const said = (envelope as Record<string, unknown>).message ?? (envelope as Record<string, unknown>).status
+    return { provider: name, taskId, correct, message: typeof said === 'string' ? said : null }
+  }
+
+  const reportSpec = spec.report
   return {
     name,
     recognize: (request) => context.guard(() => recognize(request)),
     balance: (signal) => context.guard(() => balance(signal)),
+    ...(reportSpec === undefined
+      ? {}
+      : { report: (taskId: string, correct: boolean, signal?: AbortSignal) => context.guard(() => report(taskId, correct, reportSpec, signal)) }),
   }
+}
+
+/** Task ids go back as the service gave them: 2Captcha's and CapMonster's are numbers. */
+export function wireTaskId(id: string): string | number {
+  return /^[1-9]\d{0,15}$/.test(id) && Number.isSafeInteger(Number(id)) ? Number(id) : id
 }

@@ -1,6 +1,6 @@
 import type { Grid } from '../types.js'
 
-export const PROVIDER_NAMES = ['yescaptcha', 'acedata', 'capsolver'] as const
+export const PROVIDER_NAMES = ['yescaptcha', 'acedata', 'capsolver', '2captcha', 'nopecha', 'capmonster'] as const
 export type ProviderName = (typeof PROVIDER_NAMES)[number]
 
 /** One recognition request, already prepared: the image is the standard size for its grid. */
@@ -12,6 +12,11 @@ export interface RecognitionRequest {
   size: number
   /** The `/m/` question id. */
   question: string
+  /**
+   * The English instruction for the id and grid ("Select all images with buses"), for the services
+   * that take text instead of an id (2Captcha, NopeCHA, CapMonster).
+   */
+  instruction?: string | undefined
   /** 3x3 threshold 0..1 (YesCaptcha semantics); ignored where the provider has none. */
   confidence?: number | undefined
   /** Aborts the whole call (polling included); the overall deadline comes in through here. */
@@ -23,6 +28,31 @@ export interface RecognitionRequest {
   beforeChargedRetry?: (() => void) | undefined
   /** Runs each wait before a retry; a batch lends the input's slot to another input meanwhile. */
   whileWaiting?: (<R>(wait: () => Promise<R>) => Promise<R>) | undefined
+  /**
+   * Re-encode the image so that it takes at most `maxBytes` bytes (CapMonster's 50,000-byte limit);
+   * supplied by the caller, which owns the pixels. Without it an oversized image is an input error.
+   */
+  fitImage?: ((maxBytes: number) => Promise<FittedImage>) | undefined
+  /** Failover: called before the next provider is asked; throws to refuse (the batch's budget). */
+  beforeFailover?: ((next: ProviderName) => void) | undefined
+  /** Failover: a provider failed after requests that may have been charged, and the next one is asked. */
+  onChargedFailure?: ((provider: ProviderName, paidCalls: number) => void) | undefined
+}
+
+/** An image re-encoded to fit a provider's size limit. */
+export interface FittedImage {
+  /** Bare base64. */
+  image: string
+  bytes: number
+  /** JPEG quality used. */
+  quality: number
+}
+
+/** One provider that failed before another answered (failover). */
+export interface FailedAttempt {
+  provider: ProviderName
+  kind: string
+  code: string | null
 }
 
 /** The normalised answer of every provider. */
@@ -39,6 +69,21 @@ export interface RecognitionResult {
   points: number | null
   /** How many requests that may have been charged were sent for this answer (1 normally). */
   paidCalls: number
+  /** The provider that answered, when it differs from the one asked (failover). */
+  provider?: ProviderName | undefined
+  /** Providers that failed on this input before the one that answered (failover). */
+  attempts?: FailedAttempt[] | undefined
+  /** Things the caller should know about this answer (e.g. the image was re-encoded to fit). */
+  warnings?: string[] | undefined
+}
+
+/** What `rc2 report` got back for one task id. */
+export interface ReportResult {
+  provider: ProviderName
+  taskId: string
+  correct: boolean
+  /** The service's own words, where it gave any. */
+  message: string | null
 }
 
 export interface BalanceResult {
@@ -101,4 +146,9 @@ export interface Provider {
   recognize(request: RecognitionRequest): Promise<RecognitionResult>
   /** Remaining balance; throws a ProviderError of kind 'provider' where the service has no such call. */
   balance(signal?: AbortSignal): Promise<BalanceResult>
+  /**
+   * Tell the service an answer was wrong (or right). Absent where the service has no such call;
+   * throws a UsageError for a direction the service does not take (CapMonster: only wrong answers).
+   */
+  report?(taskId: string, correct: boolean, signal?: AbortSignal): Promise<ReportResult>
 }

@@ -43,6 +43,8 @@ export interface RunContext {
    * once the slot is back. Retries waiting their turn go before new inputs.
    */
   whileWaiting<R>(wait: () => Promise<R>): Promise<R>
+  /** Count `points` spent by `calls` requests that gave no answer before another provider was asked (failover). */
+  spend(points: number, calls: number): void
 }
 
 export interface BatchOptions {
@@ -90,6 +92,8 @@ export interface BatchSummary {
   interrupted: number
   /** Requests that may have been charged without giving an answer (lost replies, retried or not). */
   extraPaidCalls: number
+  /** Answers per provider, when more than one was named (failover). */
+  byProvider?: Record<string, number>
   latencyMs: { p50: number | null; p95: number | null }
   wallMs: number
 }
@@ -187,6 +191,10 @@ export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: 
         if (perCall === 0) perCall = points
         reserved += points
         myReservation += points
+      },
+      spend(points: number, calls: number) {
+        spent += points
+        extraPaidCalls += calls
       },
       pushedBack(_retryAfterSec?: number, overLimit = false) {
         // Too many in flight is about concurrency itself: halve at once. A 429 halves only when
@@ -352,6 +360,7 @@ export function toFailure(input: string, error: unknown, elapsedMs?: number): So
   const failure: SolveFailure = { schemaVersion: 1, input, ok: false, error: err.toJSON() }
   if (elapsedMs !== undefined) failure.elapsedMs = Math.round(elapsedMs)
   if (err.paidCalls > 0) failure.paidCalls = err.paidCalls
+  if (err.attempts !== undefined && err.attempts.length > 0) failure.attempts = err.attempts as NonNullable<SolveFailure['attempts']>
   return failure
 }
 

@@ -1,5 +1,5 @@
 import type { ErrorKind } from '../errors.js'
-import type { ProviderName } from '../providers/types.js'
+import type { FailedAttempt, ProviderName } from '../providers/types.js'
 import type { Click, Grid } from '../types.js'
 
 /** The JSON output contract, schemaVersion 1 (design §2). */
@@ -21,6 +21,8 @@ export interface SolveSuccess {
   elapsedMs: number
   /** Requests that may have been charged for this answer, when more than one (a reply was lost and retried). */
   paidCalls?: number
+  /** Providers that failed on this input before `provider` answered (failover, `-p a,b`). */
+  attempts?: FailedAttempt[]
   /** Where --annotate wrote the marked picture. */
   annotated?: string
   /** Dynamic round (--tiles/--since): the tiles sent, each as its own 100x100 task. */
@@ -45,6 +47,8 @@ export interface SolveFailure {
   elapsedMs?: number
   /** Requests that reached the service and may have been charged although no answer came back. */
   paidCalls?: number
+  /** Providers that failed on this input before the last one (failover, `-p a,b`). */
+  attempts?: FailedAttempt[]
 }
 
 /** What --dry-run prints instead of sending: everything but the secret and the image bytes. */

@@ -99,6 +99,9 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
   warnings.push(...round.warnings)
   const question = { id: options.question.entry.id, name: options.question.entry.en }
   const { layout } = round
+  // The services that take text get the 3x3 wording: a refreshed tile belongs to a 3x3 challenge.
+  const { instructionText } = await import('../questions/instruction.js')
+  const instruction = instructionText(options.question.entry, '1x1')
 
   if (options.dryRun === true) {
     const first = round.images[0]
@@ -115,6 +118,8 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
         endpoint: options.endpoint,
         region: options.region,
         question: question.id,
+        instruction,
+        grid: '1x1',
         imageSummary: first === undefined ? '<no tile to send>' : `<${first.bytes} bytes of base64 ${first.mime.slice(6)} 100x100, one request per checked tile>`,
       }),
       image: { format: first?.mime.slice(6) ?? 'jpeg', bytes: round.images.reduce((sum, i) => sum + i.bytes, 0), width: round.inputWidth, height: round.inputHeight, inputKind: layout.kind },
@@ -143,6 +148,7 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
           size: TILE_SIZE,
           question: question.id,
           confidence: options.confidence,
+          instruction,
           signal,
           beforeChargedRetry: options.beforeChargedRetry,
         }),

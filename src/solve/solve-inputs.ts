@@ -41,10 +41,12 @@ export interface SolveInputsOptions {
   /** Aborted on a second interrupt: in-flight inputs are cut at once. */
   stopNow?: AbortSignal | undefined
   readStdin: () => Promise<Buffer>
-  /** Cost in points of one call for a grid, for the budget (unknown costs count as 1). */
-  pointsFor: (grid: Grid) => number
+  /** Cost in points of one call for a grid, for the budget (unknown costs count as 1); `provider` for failover. */
+  pointsFor: (grid: Grid, provider?: ProviderName) => number
   /** Dynamic round (design §8.2): classify only these tiles, or those changed since this capture. */
   round?: { tiles?: number[] | undefined; since?: string | undefined } | undefined
+  /** More than one provider named (failover): the summary counts answers per provider. */
+  failover?: boolean | undefined
   /** Lets the provider's retry layer tell the runner about push-back. */
   pushBackTarget?: { current?: ((retryAfterSec?: number, overLimit?: boolean) => void) | undefined } | undefined
 }
@@ -120,6 +122,7 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
     return { bytes, prepared }
   }
 
+  const byProvider: Record<string, number> | undefined = options.failover === true ? {} : undefined
   try {
     const summary = await runBatch(
       work,
@@ -180,10 +183,14 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
             // A resend after a lost reply may be charged again: the budget must agree first.
             beforeChargedRetry: () => ctx.reserve(points, true),
             whileWaiting: (wait) => ctx.whileWaiting(wait),
+            // Failover: the next provider's call needs the budget too; a failed one may still have cost.
+            beforeFailover: (next) => ctx.reserve(options.pointsFor(prepared.grid, next), true),
+            onChargedFailure: (name, calls) => ctx.spend(options.pointsFor(prepared.grid, name) * calls, calls),
             prepared,
           })
         },
         onResult: (result, index) => {
+          if (byProvider !== undefined && result.ok && !('dryRun' in result)) byProvider[result.provider] = (byProvider[result.provider] ?? 0) + 1
           journal?.append(result, hashes.get(index))
           hashes.delete(index)
           callbacks.onResult(result, index)
@@ -192,6 +199,7 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
       },
       { concurrency: options.concurrency, maxPoints: options.maxPoints, signal: options.signal, stopNow: options.stopNow },
     )
+    if (byProvider !== undefined) summary.byProvider = byProvider
     return { summary, count: items.length }
   } finally {
     journal?.close()

@@ -1,6 +1,6 @@
 import { Rc2Error } from '../errors.js'
 import type { PreparedImage } from '../image/types.js'
-import type { Provider, ProviderName } from '../providers/types.js'
+import type { FittedImage, Provider, ProviderName, RecognitionRequest } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import type { Click, Grid } from '../types.js'
 import { describeRequest } from './dry-run.js'
@@ -42,6 +42,9 @@ export interface SolveOneOptions {
   beforeChargedRetry?: (() => void) | undefined
   /** Runs each wait before a retry (a batch lends the input's slot meanwhile). */
   whileWaiting?: (<R>(wait: () => Promise<R>) => Promise<R>) | undefined
+  /** Failover: before the next provider is asked (throws to refuse), and what a failed one may have cost. */
+  beforeFailover?: RecognitionRequest['beforeFailover']
+  onChargedFailure?: RecognitionRequest['onChargedFailure']
   /** Prepared image when the caller already has it (batch pipelines prepare ahead). */
   prepared?: PreparedImage | undefined
   now?: () => number
@@ -69,6 +72,8 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
   const { warnings } = checkQuestion(options.question, prepared.grid, { force: options.force === true })
   const question = { id: options.question.entry.id, name: options.question.entry.en }
   const confidence = prepared.grid === '3x3' ? options.confidence : undefined
+  const { instructionText } = await import('../questions/instruction.js')
+  const instruction = instructionText(options.question.entry, prepared.grid)
 
   if (options.dryRun === true) {
     return {
@@ -84,6 +89,8 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
         endpoint: options.endpoint,
         region: options.region,
         question: question.id,
+        instruction,
+        grid: prepared.grid,
         confidence,
         imageSummary: `<${prepared.bytes} bytes of base64 ${prepared.mime.slice(6)} ${prepared.size}x${prepared.size}>`,
       }),
@@ -120,9 +127,13 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
       question: question.id,
       // The adapter knows what its service does with it (YesCaptcha: 3x3 only; Ace: applied by rc2).
       confidence: options.confidence,
+      instruction,
       signal,
       beforeChargedRetry: options.beforeChargedRetry,
       whileWaiting: options.whileWaiting,
+      beforeFailover: options.beforeFailover,
+      onChargedFailure: options.onChargedFailure,
+      fitImage: (maxBytes) => fitPayload(prepared, maxBytes, options.input),
     })
   } finally {
     clearTimeout(timer)
@@ -142,18 +153,27 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
     hasObject: answer.hasObject,
     confidences: answer.confidences,
     clicks: clicksFor(prepared, chosen),
-    provider: options.providerName,
+    provider: answer.provider ?? options.providerName,
     taskId: answer.taskId,
     points: answer.points,
     elapsedMs: Math.max(0, Math.round(now() - started)),
   }
   if (answer.paidCalls > 1) result.paidCalls = answer.paidCalls
-  if (warnings.length > 0) result.warnings = warnings
+  if (answer.attempts !== undefined && answer.attempts.length > 0) result.attempts = answer.attempts
+  const allWarnings = [...warnings, ...(answer.warnings ?? [])]
+  if (allWarnings.length > 0) result.warnings = allWarnings
   if (options.annotatePath !== undefined) {
     await writeAnnotation(options.source, prepared, chosen, options.annotatePath)
     result.annotated = options.annotatePath
   }
   return result
+}
+
+/** The payload re-encoded to at most `maxBytes` (for a provider with a size limit). */
+async function fitPayload(prepared: PreparedImage, maxBytes: number, input: string): Promise<FittedImage> {
+  const { fitJpeg } = await import('../image/fit.js')
+  const fitted = await fitJpeg(Buffer.from(prepared.base64, 'base64'), maxBytes, input)
+  return { image: fitted.buffer.toString('base64'), bytes: fitted.buffer.length, quality: fitted.quality }
 }
 
 /** Tile centres in the input's own pixels, so a script can click them on the captured screen. */

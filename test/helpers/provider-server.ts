@@ -6,8 +6,11 @@
  * test (async answers, zero balance, fixed replies, latency) and faults can be injected from a
  * seed for batch tests, deterministically for a given request order.
  *
- * Routing: `${url}/yescaptcha/…`, `${url}/capsolver/…`, `${url}/acedata/…` (see `endpoints`);
- * at the root, `/captcha/…` is Ace and `/createTask` etc. belong to `rootProvider` (yescaptcha).
+ * Routing: `${url}/yescaptcha/…`, `${url}/capsolver/…`, `${url}/acedata/…`, `${url}/2captcha/…`,
+ * `${url}/nopecha/…`, `${url}/capmonster/…` (see `endpoints`); at the root, `/captcha/…` is Ace and
+ * `/createTask` etc. belong to `rootProvider` (yescaptcha). The services that take the instruction
+ * as text (2Captcha GridTask, NopeCHA, CapMonster ComplexImageTask) get it checked against the
+ * widget's English wording and the grid, and hand the oracle that text as `question`.
  */
 import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
@@ -128,6 +131,14 @@ export interface ProviderServerOptions {
   reject450?: string[]
 }
 
+/** A report (2Captcha reportIncorrect/reportCorrect, CapSolver feedbackTask, CapMonster) as received. */
+export interface ReceivedReport {
+  provider: ProviderName
+  path: string
+  taskId: string
+  correct: boolean
+}
+
 export interface LoggedRequest {
   provider: ProviderName
   path: string
@@ -155,6 +166,10 @@ export interface ProviderServer {
   readonly pollCount: number
   /** Most create calls seen in flight at once. */
   readonly maxInFlightSeen: number
+  /** Reports accepted (for known task ids), in order. */
+  reports: ReceivedReport[]
+  /** Task ids given out by each provider's create call (for report tests). */
+  taskIds: Record<ProviderName, string[]>
   faultCounts: FaultCounts
   balances: Record<ProviderName, number>
   setKeys(keys: string[]): void
@@ -206,12 +221,24 @@ export async function renderRedGrid(
   return options.format === 'jpeg' ? base.jpeg({ quality: 90 }).toBuffer() : base.png().toBuffer()
 }
 
-const DEFAULT_BALANCES: Record<ProviderName, number> = { yescaptcha: 100_000, capsolver: 10, acedata: 1000 }
-/** Cost per call in each provider's unit (CapSolver's is made up: its price is not documented). */
+const DEFAULT_BALANCES: Record<ProviderName, number> = { yescaptcha: 100_000, capsolver: 10, acedata: 1000, '2captcha': 5, nopecha: 1000, capmonster: 5 }
+/** Cost per call in each provider's unit (all but YesCaptcha's are made up: their prices are not documented). */
 function costOf(provider: ProviderName, grid: Grid): number {
   if (provider === 'yescaptcha') return grid === '1x1' ? 2 : 6
-  return provider === 'capsolver' ? 0.0008 : 1
+  if (provider === 'capsolver' || provider === 'capmonster') return 0.0008
+  return provider === '2captcha' ? 0.0012 : 1
 }
+
+/** Providers that take the instruction as text and answer asynchronously only. */
+const TEXT_PROVIDERS: readonly ProviderName[] = ['2captcha', 'nopecha', 'capmonster']
+/** 2Captcha API v2 error numbers (errorId) by code. */
+const TWOCAPTCHA_IDS: Record<string, number> = {
+  ERROR_KEY_DOES_NOT_EXIST: 1, ERROR_ZERO_CAPTCHA_FILESIZE: 3, ERROR_TOO_BIG_CAPTCHA_FILESIZE: 4, ERROR_ZERO_BALANCE: 10,
+  ERROR_CAPTCHA_UNSOLVABLE: 12, ERROR_IMAGE_TYPE_NOT_SUPPORTED: 15, ERROR_NO_SUCH_CAPCHA_ID: 16, ERROR_TASK_ABSENT: 22,
+  ERROR_TASK_NOT_SUPPORTED: 23,
+}
+/** CapMonster refuses images above this many bytes (its client's limit). */
+export const CAPMONSTER_IMAGE_LIMIT = 50_000
 
 interface Outcome {
   status: number
@@ -265,6 +292,9 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
   const balances: Record<ProviderName, number> = { ...DEFAULT_BALANCES, ...options.balances }
   let zeroBalance = false
   const tasks = new Map<string, StoredTask>()
+  const reports: ReceivedReport[] = []
+  const taskIds: Record<ProviderName, string[]> = { yescaptcha: [], capsolver: [], acedata: [], '2captcha': [], nopecha: [], capmonster: [] }
+  let numericTaskId = 70_000_000_000
   const requests: LoggedRequest[] = []
   const counters = { create: 0, paid: 0, poll: 0, inFlight: 0, maxInFlight: 0 }
   const faultCounts = emptyCounts()
@@ -359,16 +389,25 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     }
     if (zeroBalance || balances[provider] < costOf(provider, grid)) throw noBalance(provider)
 
+    const cells = await cellStats(bytes, grid)
+    const scores = await oracle({ provider, question, grid, size: width, cells })
+    if (scores.length !== cells.length) throw new Error(`oracle returned ${scores.length} scores for ${cells.length} tiles`)
+    return { grid, size: width, question, scores }
+  }
+
+  /** Mean colour of each tile of `grid` in the decoded image. */
+  async function cellStats(bytes: Buffer, grid: Grid): Promise<CellStat[]> {
     const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true })
     const side = SIDE[grid]
+    const width = info.width
     const cells: CellStat[] = []
     for (let index = 0; index < side * side; index++) {
       const col = index % side
       const row = Math.floor(index / side)
       const x0 = Math.round((col * width) / side)
       const x1 = Math.round(((col + 1) * width) / side)
-      const y0 = Math.round((row * width) / side)
-      const y1 = Math.round(((row + 1) * width) / side)
+      const y0 = Math.round((row * info.height) / side)
+      const y1 = Math.round(((row + 1) * info.height) / side)
       const sum = [0, 0, 0]
       for (let y = y0; y < y1; y++) {
         for (let x = x0; x < x1; x++) {
@@ -381,9 +420,159 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
       const n = (x1 - x0) * (y1 - y0)
       cells.push({ index, r: sum[0]! / n, g: sum[1]! / n, b: sum[2]! / n })
     }
-    const scores = await oracle({ provider, question, grid, size: width, cells })
+    return cells
+  }
+
+  // ---- 2Captcha GridTask, NopeCHA recognition, CapMonster ComplexImageTask ----------------------
+
+  /** A protocol error of a text provider, in its own shape. */
+  function textError(provider: ProviderName, code: string, description: string): Reply {
+    if (provider === '2captcha') return new Reply({ status: 200, json: { errorId: TWOCAPTCHA_IDS[code] ?? 1, errorCode: code, errorDescription: description } })
+    return new Reply({ status: 200, json: { errorId: 1, errorCode: code, errorDescription: description } })
+  }
+
+  /** NopeCHA errors: `{error: <number>, message}` with the HTTP status its Node client maps. */
+  function nopechaError(error: number, message: string): Reply {
+    const status: Record<number, number> = { 10: 400, 11: 429, 13: 404, 14: 409, 15: 401, 16: 403 }
+    return new Reply({ status: status[error] ?? 400, json: { error, message } })
+  }
+
+  /** The widget's English wording for the grid: "images" for a 3x3 (and its 1x1 tiles), "squares" for a 4x4. */
+  function checkInstruction(provider: ProviderName, text: unknown, grid: Grid): string {
+    const kind = grid === '4x4' ? 'squares' : 'images'
+    const ok = typeof text === 'string' && new RegExp(`^Select all ${kind} with \\S.*$`).test(text)
+    if (ok) return text
+    const message = `the instruction must be the English "Select all ${kind} with …" for a ${grid} grid, got ${JSON.stringify(text)}`
+    if (provider === 'nopecha') throw nopechaError(10, message)
+    throw textError(provider, provider === 'capmonster' ? 'ERROR_CAPTCHA_UNSOLVABLE' : 'ERROR_TASK_ABSENT', message)
+  }
+
+  /** Decode one base64 image of a text provider and ask the oracle about `grid`. */
+  async function recognizeText(provider: ProviderName, image: unknown, grid: Grid, text: string): Promise<Answer> {
+    const badImage = (detail: string): Reply =>
+      provider === 'nopecha' ? nopechaError(10, detail) : textError(provider, provider === '2captcha' ? 'ERROR_IMAGE_TYPE_NOT_SUPPORTED' : 'ERROR_ZERO_CAPTCHA_FILESIZE', detail)
+    if (typeof image !== 'string' || image === '') throw badImage('no image')
+    // 2Captcha accepts a data: URI; the others want bare base64.
+    const bare = provider === '2captcha' ? image.replace(/^data:image\/[a-z]+;base64,/, '') : image
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(bare) || bare.length % 4 !== 0) throw badImage('the image is not valid base64')
+    const bytes = Buffer.from(bare, 'base64')
+    if (bytes.length < 100) throw textError(provider, 'ERROR_ZERO_CAPTCHA_FILESIZE', 'the image is smaller than 100 bytes')
+    if (provider === 'capmonster' && bytes.length > CAPMONSTER_IMAGE_LIMIT) {
+      throw textError(provider, 'ERROR_TOO_BIG_CAPTCHA_FILESIZE', `the image is ${bytes.length} bytes, more than ${CAPMONSTER_IMAGE_LIMIT}`)
+    }
+    if (provider === '2captcha' && bytes.length > 600_000) throw textError(provider, 'ERROR_TOO_BIG_CAPTCHA_FILESIZE', 'the image is over 600 kB')
+    let width: number | undefined
+    let height: number | undefined
+    try {
+      ;({ width, height } = await sharp(bytes).metadata())
+    } catch {
+      throw badImage('the image could not be decoded')
+    }
+    if (width === undefined || height === undefined || width !== height || width > 1000) throw badImage(`the image is ${width}x${height}`)
+    if (zeroBalance || balances[provider] < costOf(provider, grid)) {
+      throw provider === 'nopecha' ? nopechaError(16, 'Out of credit') : textError(provider, 'ERROR_ZERO_BALANCE', 'insufficient balance')
+    }
+    const cells = await cellStats(bytes, grid)
+    const scores = await oracle({ provider, question: text, grid, size: width, cells })
     if (scores.length !== cells.length) throw new Error(`oracle returned ${scores.length} scores for ${cells.length} tiles`)
-    return { grid, size: width, question, scores }
+    return { grid, size: width, question: text, scores }
+  }
+
+  function newTaskId(provider: ProviderName): string {
+    const id = provider === 'nopecha' ? randomUUID() : String(numericTaskId++)
+    taskIds[provider].push(id)
+    return id
+  }
+
+  async function handleTextCreate(provider: ProviderName, body: Record<string, unknown>, headers: IncomingMessage['headers']): Promise<Outcome> {
+    let answer: Answer
+    let solution: Record<string, unknown>
+    if (provider === 'nopecha') {
+      const bearer = /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1]
+      const key = typeof body.key === 'string' ? body.key : bearer
+      if (key === undefined || !keys.has(key)) throw nopechaError(15, 'Invalid key')
+      if (body.type !== 'recaptcha') throw nopechaError(10, 'Invalid type')
+      if (body.grid !== '3x3' && body.grid !== '4x4' && body.grid !== '1x1') throw nopechaError(10, 'Invalid grid')
+      const images = body.image_data
+      if (!Array.isArray(images) || images.length < 1 || images.length > 9 || (body.grid !== '1x1' && images.length !== 1)) {
+        throw nopechaError(10, 'image_data must hold one grid image, or 1-9 tiles for 1x1')
+      }
+      const text = checkInstruction(provider, body.task, body.grid)
+      // 1x1: one answer per tile image; a grid: one per tile of the one image.
+      const answers = await Promise.all(images.map((image) => recognizeText(provider, image, body.grid as Grid, text)))
+      answer = answers[0]!
+      solution = { data: answers.flatMap((a) => a.scores.map((score) => score >= 0.5)) }
+    } else {
+      checkTaskApiKey(provider, body)
+      const task = body.task
+      if (!isRecord(task)) throw textError(provider, 'ERROR_TASK_ABSENT', 'task is required')
+      if (provider === '2captcha') {
+        if (task.type !== 'GridTask') throw textError(provider, 'ERROR_TASK_NOT_SUPPORTED', 'unknown task type')
+        const side = task.rows
+        if (side !== task.columns || (side !== 3 && side !== 4 && side !== 1)) throw textError(provider, 'ERROR_TASK_ABSENT', 'rows and columns must be 3, 4 or 1')
+        const grid: Grid = side === 3 ? '3x3' : side === 4 ? '4x4' : '1x1'
+        const text = checkInstruction(provider, task.comment, grid)
+        answer = await recognizeText(provider, task.body, grid, text)
+        const click = answer.scores.flatMap((score, index) => (score >= 0.5 ? [index + 1] : []))
+        solution = { click }
+      } else {
+        if (task.type !== 'ComplexImageTask' || task.class !== 'recaptcha') throw textError(provider, 'ERROR_TASK_NOT_SUPPORTED', 'type or class not supported')
+        const images = task.imagesBase64
+        const metadata = isRecord(task.metadata) ? task.metadata : {}
+        if (!Array.isArray(images) || images.length !== 1) throw textError(provider, 'ERROR_TASK_ABSENT', 'imagesBase64 must hold one image')
+        const grid = metadata.Grid
+        if (grid !== '3x3' && grid !== '4x4' && grid !== '1x1') throw textError(provider, 'ERROR_CAPTCHA_UNSOLVABLE', 'metadata.Grid is missing')
+        const text = checkInstruction(provider, metadata.Task, grid)
+        answer = await recognizeText(provider, images[0], grid, text)
+        solution = { answer: answer.scores.map((score) => score >= 0.5) }
+      }
+    }
+    charge(provider, answer.grid)
+    const taskId = newTaskId(provider)
+    tasks.set(taskId, { provider, solution, pollsNeeded: Math.max(1, asyncPolls), polls: 0, grid: answer.grid, charged: true })
+    if (provider === 'nopecha') return { status: 200, json: { data: taskId } }
+    return { status: 200, json: { errorId: 0, taskId: Number(taskId) } }
+  }
+
+  function handleTextPoll(provider: ProviderName, body: Record<string, unknown>, query: URLSearchParams, headers: IncomingMessage['headers']): Outcome {
+    counters.poll += 1
+    if (provider === 'nopecha') {
+      const bearer = /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1]
+      const key = query.get('key') ?? bearer
+      if (key === null || key === undefined || !keys.has(key)) throw nopechaError(15, 'Invalid key')
+      const task = tasks.get(query.get('id') ?? '')
+      if (task === undefined || task.provider !== provider) throw nopechaError(13, 'Job not found')
+      task.polls += 1
+      if (task.polls < task.pollsNeeded) throw nopechaError(14, 'Incomplete job')
+      return { status: 200, json: task.solution }
+    }
+    checkTaskApiKey(provider, body)
+    const task = tasks.get(String(body.taskId))
+    if (typeof body.taskId !== 'number' || task === undefined || task.provider !== provider) {
+      throw textError(provider, 'ERROR_NO_SUCH_CAPCHA_ID', 'no such task')
+    }
+    task.polls += 1
+    if (provider === 'capmonster' && task.polls > 120) throw textError(provider, 'ERROR_TOO_MUCH_REQUESTS', 'too many polls of this task')
+    if (task.polls < task.pollsNeeded) return { status: 200, json: { errorId: 0, status: 'processing' } }
+    const extra = provider === '2captcha' ? { cost: '0.0012', ip: '127.0.0.1', createTime: 1, endTime: 2, solveCount: 1 } : {}
+    return { status: 200, json: { errorId: 0, status: 'ready', solution: task.solution, ...extra } }
+  }
+
+  /** 2Captcha reportIncorrect/reportCorrect, CapSolver feedbackTask, CapMonster reportIncorrectImageCaptcha. */
+  function handleReport(provider: ProviderName, path: string, body: Record<string, unknown>): Outcome {
+    checkTaskApiKey(provider, body)
+    const id = String(body.taskId)
+    const known = taskIds[provider].includes(id)
+    if (provider === 'capsolver') {
+      const result = isRecord(body.result) ? body.result : undefined
+      if (typeof result?.invalid !== 'boolean') throw taskApiError(provider, 'ERROR_INVALID_TASK_DATA', 'result.invalid is required')
+      if (!known) throw taskApiError(provider, 'ERROR_TASKID_INVALID', 'task id is invalid')
+      reports.push({ provider, path, taskId: id, correct: !result.invalid })
+      return { status: 200, json: { errorId: 0, message: 'feedback received' } }
+    }
+    if (typeof body.taskId !== 'number' || !known) throw textError(provider, 'ERROR_NO_SUCH_CAPCHA_ID', 'no such task')
+    reports.push({ provider, path, taskId: id, correct: path === '/reportCorrect' })
+    return { status: 200, json: { errorId: 0, status: 'success' } }
   }
 
   function buildSolution(provider: ProviderName, answer: Answer, confidence: number | undefined): Record<string, unknown> {
@@ -413,6 +602,7 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
 
   function checkTaskApiKey(provider: ProviderName, body: Record<string, unknown>): void {
     if (typeof body.clientKey !== 'string' || !keys.has(body.clientKey)) {
+      if (provider === '2captcha' || provider === 'capmonster') throw textError(provider, 'ERROR_KEY_DOES_NOT_EXIST', 'the key does not exist')
       throw provider === 'yescaptcha'
         ? taskApiError(provider, 'ERROR_KEY_DOES_NOT_EXIST', 'the key does not exist')
         : taskApiError(provider, 'ERROR_KEY_DENIED_ACCESS', 'wrong API key', 401)
@@ -455,6 +645,7 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     const solution = buildSolution(provider, answer, confidence as number | undefined)
     charge(provider, answer.grid)
     const taskId = randomUUID()
+    taskIds[provider].push(taskId)
     if (asyncPolls > 0) {
       tasks.set(taskId, { provider, solution, pollsNeeded: asyncPolls, polls: 0, grid: answer.grid, charged: true })
       return provider === 'yescaptcha'
@@ -497,7 +688,13 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     return { status: 200, json: { errorId: 0, errorCode: '', errorDescription: 'null', status: 'ready', taskId: id, solution: task.solution } }
   }
 
-  function handleBalance(provider: ProviderName, body: Record<string, unknown>): Outcome {
+  function handleBalance(provider: ProviderName, body: Record<string, unknown>, query: URLSearchParams): Outcome {
+    if (provider === 'nopecha') {
+      const key = query.get('key')
+      if (key === null || !keys.has(key)) throw nopechaError(15, 'Invalid key')
+      const credit = zeroBalance ? 0 : balances.nopecha
+      return { status: 200, json: { plan: 'Basic', status: 'Active', credit, quota: 1000, duration: 2_592_000, lastreset: 1, ttl: 100 } }
+    }
     checkTaskApiKey(provider, body)
     const balance = zeroBalance ? 0 : balances[provider]
     return provider === 'yescaptcha'
@@ -551,13 +748,21 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
   // ---- plumbing -----------------------------------------------------------------------------------
 
   function route(pathname: string): { provider: ProviderName; path: string } | undefined {
-    const match = /^\/(yescaptcha|capsolver|acedata)(\/.*)$/.exec(pathname)
-    if (match !== null) return { provider: match[1] as ProviderName, path: match[2]! }
+    const match = /^\/(yescaptcha|capsolver|acedata|2captcha|nopecha|capmonster)(\/.*)?$/.exec(pathname)
+    if (match !== null) return { provider: match[1] as ProviderName, path: match[2] ?? '/' }
     if (pathname.startsWith('/captcha/')) return { provider: 'acedata', path: pathname }
     return { provider: rootProvider, path: pathname }
   }
 
-  function endpointKind(provider: ProviderName, path: string): 'create' | 'poll' | 'balance' | undefined {
+  function endpointKind(provider: ProviderName, path: string, method = 'POST'): 'create' | 'poll' | 'balance' | 'report' | undefined {
+    if (provider === 'nopecha') {
+      if (path === '/') return method === 'GET' ? 'poll' : 'create'
+      return path === '/status' && method === 'GET' ? 'balance' : undefined
+    }
+    if (method !== 'POST') return undefined
+    if (provider === '2captcha' && (path === '/reportIncorrect' || path === '/reportCorrect')) return 'report'
+    if (provider === 'capsolver' && path === '/feedbackTask') return 'report'
+    if (provider === 'capmonster' && path === '/reportIncorrectImageCaptcha') return 'report'
     if (provider === 'acedata') {
       if (path === '/captcha/recognition/recaptcha2') return 'create'
       if (path === '/captcha/tasks') return 'poll'
@@ -580,9 +785,12 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
   function summarize(value: unknown): unknown {
     if (!isRecord(value)) return value
     const out: Record<string, unknown> = {}
+    const images = (inner: unknown): unknown => (typeof inner === 'string' ? `<${inner.length} base64 chars>` : inner)
     for (const [key, inner] of Object.entries(value)) {
-      if (key === 'clientKey') continue
-      out[key] = key === 'image' && typeof inner === 'string' ? `<${inner.length} base64 chars>` : summarize(inner)
+      if (key === 'clientKey' || key === 'key') continue
+      if (key === 'image' || key === 'body') out[key] = typeof inner === 'string' ? images(inner) : summarize(inner)
+      else if ((key === 'imagesBase64' || key === 'image_data') && Array.isArray(inner)) out[key] = inner.map(images)
+      else out[key] = summarize(inner)
     }
     return out
   }
@@ -627,14 +835,16 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
       if (name !== 'authorization' && typeof value === 'string') headers[name] = value
     }
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? null
-    const key = isRecord(body) && typeof body.clientKey === 'string' ? body.clientKey : bearer
+    const bodyKey = isRecord(body) ? (typeof body.clientKey === 'string' ? body.clientKey : typeof body.key === 'string' ? body.key : null) : null
+    const key = bodyKey ?? url.searchParams.get('key') ?? bearer
     const entry: LoggedRequest = { provider, path, method: req.method ?? '', headers, key, body: summarize(body), status: null, fault: null }
     requests.push(entry)
 
-    const kind = endpointKind(provider, path)
-    if (req.method !== 'POST' || kind === undefined) {
+    const kind = endpointKind(provider, path, req.method)
+    if (kind === undefined) {
       await untilDue()
-      send(res, entry, { status: req.method !== 'POST' && kind !== undefined ? 405 : 404, text: 'Not Found' })
+      const known = endpointKind(provider, path, 'POST') ?? endpointKind(provider, path, 'GET')
+      send(res, entry, { status: known !== undefined ? 405 : 404, text: 'Not Found' })
       return
     }
     if (kind === 'create') counters.create += 1
@@ -668,13 +878,25 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
         destroy(req, entry)
         return
       }
-      if (!isRecord(body)) {
-        throw provider === 'acedata'
+      if (!isRecord(body) && req.method === 'POST') {
+        throw provider === 'nopecha'
+          ? nopechaError(10, 'the body must be a JSON object')
+          : provider === '2captcha' || provider === 'capmonster'
+            ? textError(provider, 'ERROR_TASK_ABSENT', 'the body must be a JSON object')
+            : provider === 'acedata'
           ? aceError(400, 'bad_request', 'the body must be a JSON object')
           : taskApiError(provider, 'ERROR_BAD_REQUEST', 'the body must be a JSON object')
       }
+      const fields = isRecord(body) ? body : {}
+      const text = TEXT_PROVIDERS.includes(provider)
       const outcome =
-        kind === 'create' ? await handleCreate(provider, body, req.headers) : kind === 'poll' ? handlePoll(provider, body, req.headers) : handleBalance(provider, body)
+        kind === 'report'
+          ? handleReport(provider, path, fields)
+          : kind === 'create'
+            ? text ? await handleTextCreate(provider, fields, req.headers) : await handleCreate(provider, fields, req.headers)
+            : kind === 'poll'
+              ? text ? handleTextPoll(provider, fields, url.searchParams, req.headers) : handlePoll(provider, fields, req.headers)
+              : handleBalance(provider, fields, url.searchParams)
       if (fault === 'resetAfterWork') {
         await untilDue()
         destroy(req, entry)
@@ -710,8 +932,17 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
 
   return {
     url,
-    endpoints: { yescaptcha: `${url}/yescaptcha`, capsolver: `${url}/capsolver`, acedata: `${url}/acedata` },
+    endpoints: {
+      yescaptcha: `${url}/yescaptcha`,
+      capsolver: `${url}/capsolver`,
+      acedata: `${url}/acedata`,
+      '2captcha': `${url}/2captcha`,
+      nopecha: `${url}/nopecha`,
+      capmonster: `${url}/capmonster`,
+    },
     requests,
+    reports,
+    taskIds,
     get createCount() {
       return counters.create
     },

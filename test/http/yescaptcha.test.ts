@@ -129,7 +129,7 @@ describe('yescaptcha: errors with HTTP 200', () => {
     server.setReject450(['/m/0k4j'])
     const { provider } = connect(server, 'yescaptcha')
     const error = await catchError(async () => provider.recognize(await gridRequest('4x4', [1])))
-    expect(error).toMatchObject({ kind: 'provider', code: 'ERROR_UNKNOW_450x450_QUESTION' })
+    expect(error).toMatchObject({ kind: 'unsolvable', code: 'ERROR_UNKNOW_450x450_QUESTION' })
     expect(error.hint).toContain('not accepted as 4x4')
   })
 

@@ -20,7 +20,7 @@ describe('mapProviderError', () => {
     ['yescaptcha', 'ERROR_GARBAGE_SAMPLE', undefined, 'unsolvable', false, 'fresh capture'],
     ['capsolver', 'ERROR_TASK_TIMEOUT', 400, 'timeout', false, 'try again'],
     ['yescaptcha', 'ERROR_UNKNOWN_QUESTION', undefined, 'provider', false, 'rc2 questions'],
-    ['yescaptcha', 'ERROR_UNKNOW_450x450_QUESTION', undefined, 'provider', false, 'not accepted as 4x4'],
+    ['yescaptcha', 'ERROR_UNKNOW_450x450_QUESTION', undefined, 'unsolvable', false, 'not accepted as 4x4'],
     ['yescaptcha', 'ERROR_ILLEGAL_IMAGE', undefined, 'provider', false, 'rc2 resize'],
     ['capsolver', 'ERROR_INVALID_IMAGE', 400, 'provider', false, 'rc2 resize'],
     ['capsolver', 'ERROR_PARSE_IMAGE_FAIL', 400, 'provider', false, 'rc2 resize'],

@@ -1,0 +1,75 @@
+/**
+ * CapMonster Cloud `ComplexImageTask` with `class: "recaptcha"`: the grid image in
+ * `imagesBase64`, `metadata.Grid` and the English instruction in `metadata.Task`; createTask, then
+ * getTaskResult every second (at most 120 polls: more give ERROR_TOO_MUCH_REQUESTS), answered with
+ * `solution.answer`, one boolean per tile. Images above 50,000 bytes are refused by the service
+ * (ERROR_TOO_BIG_CAPTCHA_FILESIZE), so a larger payload is re-encoded at a lower JPEG quality to fit
+ * before it is sent. The price is not published (points: null). Wrong answers are reported with
+ * reportIncorrectImageCaptcha (whether that covers ComplexImageTask is unconfirmed).
+ */
+import { InputError } from '../errors.js'
+import { normalizeTileFlags } from './nopecha.js'
+import { createTaskApiProvider } from './task-api.js'
+import type { BuiltTask } from './task-api.js'
+import type { Provider, ProviderOptions, RecognitionRequest } from './types.js'
+
+export const CAPMONSTER_ENDPOINT = 'https://api.capmonster.cloud'
+/** The official client's limit for one image ("more than 50,000 bytes" is refused). */
+export const CAPMONSTER_MAX_IMAGE_BYTES = 50_000
+
+/** Decoded size of bare base64. */
+export function base64Bytes(image: string): number {
+  const padding = image.endsWith('==') ? 2 : image.endsWith('=') ? 1 : 0
+  return Math.floor((image.length * 3) / 4) - padding
+}
+
+export async function complexImageTask(request: RecognitionRequest, image: string): Promise<BuiltTask> {
+  if (request.instruction === undefined || request.instruction === '') {
+    throw new InputError('capmonster: the request has no instruction text', { hint: 'pass the question as an id or a name rc2 knows' })
+  }
+  let body = image
+  const warnings: string[] = []
+  const bytes = base64Bytes(image)
+  if (bytes > CAPMONSTER_MAX_IMAGE_BYTES) {
+    if (request.fitImage === undefined) {
+      throw new InputError(`capmonster: the image is ${bytes} bytes, over the service's ${CAPMONSTER_MAX_IMAGE_BYTES}-byte limit`, {
+        hint: 'lower image.quality in the config so the payload is smaller',
+      })
+    }
+    const fitted = await request.fitImage(CAPMONSTER_MAX_IMAGE_BYTES)
+    body = fitted.image
+    warnings.push(`capmonster: the ${bytes}-byte image was re-encoded at JPEG quality ${fitted.quality} (${fitted.bytes} bytes) to fit the service's ${CAPMONSTER_MAX_IMAGE_BYTES}-byte limit`)
+  }
+  return {
+    task: {
+      type: 'ComplexImageTask',
+      class: 'recaptcha',
+      imagesBase64: [body],
+      metadata: { Grid: request.grid, Task: request.instruction },
+    },
+    warnings,
+  }
+}
+
+export function createCapMonsterProvider(options: ProviderOptions): Provider {
+  return createTaskApiProvider(
+    {
+      name: 'capmonster',
+      defaults: { endpoint: CAPMONSTER_ENDPOINT, requestTimeoutMs: 30_000, pollIntervalMs: 1000 },
+      sendsConfidence: false,
+      pendingStatuses: ['processing'],
+      points: () => null,
+      balanceUnit: 'USD',
+      buildTask: complexImageTask,
+      normalize: (solution, request) => {
+        const answer = typeof solution === 'object' && solution !== null ? (solution as { answer?: unknown }).answer : undefined
+        return normalizeTileFlags('capmonster', 'solution.answer', answer, request.grid)
+      },
+      report: {
+        path: (correct) => (correct ? undefined : '/reportIncorrectImageCaptcha'),
+        body: (taskId) => ({ taskId: /^\d+$/.test(taskId) ? Number(taskId) : taskId }),
+      },
+    },
+    options,
+  )
+}

@@ -1,0 +1,129 @@
+/**
+ * Failover between services (`-p yescaptcha,capsolver`): one Provider that asks each in turn until
+ * one answers. Per input, the next one is asked when the current one cannot answer (unsolvable,
+ * provider, network, timeout, or rate_limit once its own retries are spent). A bad key or an empty
+ * account (auth, balance) drops that provider for the rest of the batch; to learn that without
+ * sending every input in flight to it, the first call to each provider goes alone and the others
+ * wait for it (a few seconds at most). Each provider gets its own deadline.
+ */
+import { setTimeout as delay } from 'node:timers/promises'
+import { Rc2Error } from '../errors.js'
+import type { ErrorKind } from '../errors.js'
+import type { FailedAttempt, Provider, ProviderName, RecognitionRequest, RecognitionResult, RequestLogger } from './types.js'
+
+const FAILOVER_KINDS: ReadonlySet<ErrorKind> = new Set(['unsolvable', 'provider', 'network', 'timeout', 'rate_limit'])
+const DROP_KINDS: ReadonlySet<ErrorKind> = new Set(['auth', 'balance'])
+
+export interface FailoverOptions {
+  /** In failover order. */
+  providers: readonly Provider[]
+  /** Deadline of one provider's attempt, polling included, in ms. */
+  attemptTimeoutMs: (name: ProviderName) => number
+  /** Longest wait for a provider's first call before others are sent to it (default 3000 ms). */
+  probeWaitMs?: number | undefined
+  log?: RequestLogger | undefined
+}
+
+export interface FailoverProvider extends Provider {
+  /** Providers dropped for the rest of the batch, with why. */
+  readonly dropped: ReadonlyMap<ProviderName, Rc2Error>
+}
+
+export function createFailoverProvider(options: FailoverOptions): FailoverProvider {
+  const { providers } = options
+  if (providers[0] === undefined) throw new Error('failover needs at least one provider')
+  const first: Provider = providers[0]
+  const dropped = new Map<ProviderName, Rc2Error>()
+  const probes = new Map<ProviderName, Promise<unknown>>()
+  const probeWaitMs = options.probeWaitMs ?? 3000
+
+  /** The first call to a provider goes alone; later ones wait for it (or probeWaitMs). */
+  async function waitForProbe(name: ProviderName, signal: AbortSignal | undefined): Promise<boolean> {
+    const probe = probes.get(name)
+    if (probe === undefined) return true
+    try {
+      await Promise.race([probe, delay(probeWaitMs, undefined, signal === undefined ? undefined : { signal })])
+    } catch {
+      // Aborted while waiting: the attempt below sees the signal.
+    }
+    return false
+  }
+
+  async function recognize(request: RecognitionRequest): Promise<RecognitionResult> {
+    const attempts: FailedAttempt[] = []
+    let lastError: Rc2Error | undefined
+    let unpaidCharge: { name: ProviderName; calls: number } | undefined
+    for (const provider of providers) {
+      const { name } = provider
+      if (dropped.has(name)) continue
+      if (request.signal?.aborted === true) break
+      if (lastError !== undefined) {
+        try {
+          request.beforeFailover?.(name)
+        } catch (refused) {
+          options.log?.(`failover: not asking ${name}: ${refused instanceof Error ? refused.message : String(refused)}`)
+          break
+        }
+        // The failure before is now behind us: what it may have cost is counted here, not by the caller.
+        if (unpaidCharge !== undefined) request.onChargedFailure?.(unpaidCharge.name, unpaidCharge.calls)
+        unpaidCharge = undefined
+        options.log?.(`failover: asking ${name} after ${attempts.at(-1)?.provider} failed (${lastError.kind})`)
+      }
+      const isProbe = await waitForProbe(name, request.signal)
+      if (dropped.has(name)) continue
+      const deadline = new AbortController()
+      const timer = setTimeout(
+        () => deadline.abort(new DOMException(`the ${name} deadline was reached`, 'TimeoutError')),
+        options.attemptTimeoutMs(name),
+      )
+      const signal = request.signal === undefined ? deadline.signal : AbortSignal.any([request.signal, deadline.signal])
+      const attempt = provider.recognize({ ...request, signal })
+      if (isProbe) probes.set(name, attempt.catch(() => undefined))
+      try {
+        const result = await attempt
+        return { ...result, provider: name, ...(attempts.length > 0 ? { attempts } : {}) }
+      } catch (error) {
+        if (!(error instanceof Rc2Error)) throw error
+        // An interrupt or the caller's own deadline ends the input, not just this provider.
+        if (isAborted(request.signal)) throw withAttempts(error, attempts)
+        if (DROP_KINDS.has(error.kind) && error.code !== 'MAX_POINTS') {
+          if (!dropped.has(name)) options.log?.(`failover: ${name} dropped for the rest of the batch: ${error.message}`)
+          dropped.set(name, error)
+        } else if (!FAILOVER_KINDS.has(error.kind)) {
+          throw withAttempts(error, attempts)
+        }
+        const calls = error.paidCalls > 0 ? error.paidCalls : error.mayHaveCharged ? 1 : 0
+        unpaidCharge = calls > 0 ? { name, calls } : undefined
+        attempts.push({ provider: name, kind: error.kind, code: error.code ?? null })
+        lastError = error
+      } finally {
+        clearTimeout(timer)
+      }
+    }
+    if (lastError !== undefined) {
+      // The last failure is the result; the ones before it are its attempts.
+      throw withAttempts(lastError, attempts.slice(0, -1))
+    }
+    // Every provider was dropped earlier in the batch: the first reason stands for all.
+    const reason = dropped.get(first.name) ?? [...dropped.values()][0]
+    if (reason === undefined) throw new Rc2Error('usage', 'no provider left to ask')
+    throw new Rc2Error(reason.kind, reason.message, { code: reason.code, hint: reason.hint })
+  }
+
+  return {
+    name: first.name,
+    dropped,
+    recognize,
+    balance: (signal) => first.balance(signal),
+  }
+}
+
+/** Read through a function so TypeScript does not keep an earlier narrowing of `aborted`. */
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true
+}
+
+function withAttempts(error: Rc2Error, attempts: FailedAttempt[]): Rc2Error {
+  if (attempts.length > 0) error.attempts = [...attempts]
+  return error
+}
