@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander'
 import { readFileSync } from 'node:fs'
 import { EXIT, InterruptedError, Rc2Error } from './errors.js'
 import { Output } from './output/io.js'
+import { safeBlock } from './output/safe-text.js'
 import type { CliContext } from './commands/context.js'
 import { register as registerSolve } from './commands/solve.js'
 import { register as registerResize } from './commands/resize.js'
@@ -62,7 +63,8 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
+      // Commander echoes arguments (a file name from a glob may hold escape sequences).
+      writeErr: (text) => io.stderr.write(safeBlock(text)),
     })
     .addHelpText(
       'after',

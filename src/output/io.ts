@@ -1,5 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk'
 import type { Writable } from 'node:stream'
+import { safeBlock, safeText } from './safe-text.js'
 
 /**
  * The one place that writes to stdout and stderr. stdout carries results only; warnings, progress,
@@ -56,27 +57,29 @@ export class Output {
 
   /** A result line or block for stdout (a newline is added). */
   result(text: string): void {
-    this.stdout.write(this.redact(text) + '\n')
+    this.stdout.write(safeBlock(this.redact(text)) + '\n')
   }
 
   /** A line for stderr. */
   info(text: string): void {
-    this.stderr.write(this.redact(text) + '\n')
+    this.stderr.write(safeBlock(this.redact(text)) + '\n')
   }
 
   warn(text: string): void {
-    this.stderr.write(this.redact(`${this.colorErr.yellow('warning:')} ${text}`) + '\n')
+    this.stderr.write(this.redact(`${this.colorErr.yellow('warning:')} ${safeText(text)}`) + '\n')
   }
 
   verbose(text: string): void {
-    if (this.verboseEnabled) this.stderr.write(this.redact(this.colorErr.dim(`[verbose] ${text}`)) + '\n')
+    // Multi-line (a stack with --verbose): newlines kept, every other control character escaped.
+    if (this.verboseEnabled) this.stderr.write(this.redact(this.colorErr.dim(`[verbose] ${safeBlock(text.replace(/\u001b/g, '\\u001b'))}`)) + '\n')
   }
 
   /** An error for the user: one line, then its hint. */
   error(message: string, hint?: string | null): void {
-    this.stderr.write(this.redact(`${this.colorErr.red('rc2: error:')} ${message}`) + '\n')
+    // Messages carry outside text (a service's errorDescription, a file name): one safe line each.
+    this.stderr.write(this.redact(`${this.colorErr.red('rc2: error:')} ${safeText(message)}`) + '\n')
     if (hint !== undefined && hint !== null && hint !== '') {
-      this.stderr.write(this.redact(`${this.colorErr.dim('hint:')} ${hint}`) + '\n')
+      this.stderr.write(this.redact(`${this.colorErr.dim('hint:')} ${safeText(hint)}`) + '\n')
     }
   }
 }

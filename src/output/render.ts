@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk'
 import type { DryRunResult, SolveFailure, SolveResult, SolveSuccess } from '../solve/result.js'
 import { GRID_SIDE } from '../types.js'
+import { safeText } from './safe-text.js'
 
 /** Pure renderers: result data in, text out. */
 
@@ -19,7 +20,7 @@ export function renderResultTable(result: SolveResult, c: ChalkInstance, options
   if (!result.ok) return renderFailureLine(result, c)
   if ('dryRun' in result) return renderDryRun(result, c)
   const lines: string[] = []
-  if (options.showInput === true) lines.push(c.bold(result.input))
+  if (options.showInput === true) lines.push(c.bold(safeText(result.input)))
   if (result.type === 'single') {
     lines.push(renderSingle(result, c))
   } else {
@@ -82,7 +83,7 @@ function renderSummary(result: SolveSuccess, c: ChalkInstance): string {
   else verdict = `click ${result.objects.join(', ')}`
   const extra: string[] = []
   if (result.paidCalls !== undefined && result.paidCalls > 1) extra.push(`may have cost ${result.paidCalls}x (a reply was lost and retried)`)
-  if (result.annotated !== undefined) extra.push(`annotated: ${result.annotated}`)
+  if (result.annotated !== undefined) extra.push(`annotated: ${safeText(result.annotated)}`)
   return [c.bold(verdict), ...parts, ...extra].join(c.dim(' · '))
 }
 
@@ -90,7 +91,7 @@ function renderDryRun(result: DryRunResult, c: ChalkInstance): string {
   const body = JSON.stringify(result.request.body)
   return [
     `${c.bold('dry run')}: nothing was sent`,
-    `input     ${result.input} (${result.image.inputKind}, ${result.image.width}x${result.image.height})`,
+    `input     ${safeText(result.input)} (${result.image.inputKind}, ${result.image.width}x${result.image.height})`,
     `question  ${result.question.name} (${result.question.id})`,
     `grid      ${result.grid}, sent as ${result.size}x${result.size} ${result.image.format}, ${result.image.bytes} bytes`,
     `provider  ${result.provider}`,
@@ -101,9 +102,10 @@ function renderDryRun(result: DryRunResult, c: ChalkInstance): string {
 }
 
 export function renderFailureLine(result: SolveFailure, c: ChalkInstance): string {
-  const code = result.error.code === null ? '' : ` [${result.error.code}]`
-  const hint = result.error.hint === null ? '' : c.dim(` (hint: ${result.error.hint})`)
-  return `${c.red('✘')} ${result.input}: ${result.error.message}${code}${hint}`
+  // The name, message and code may come from outside (a file name, a service): one safe line.
+  const code = result.error.code === null ? '' : ` [${safeText(result.error.code)}]`
+  const hint = result.error.hint === null ? '' : c.dim(` (hint: ${safeText(result.error.hint)})`)
+  return `${c.red('✘')} ${safeText(result.input)}: ${safeText(result.error.message)}${code}${hint}`
 }
 
 const CSV_COLUMNS = [
@@ -182,6 +184,6 @@ export function renderCsvRow(result: SolveResult): string {
 
 function csvCell(value: string | number | boolean | null): string {
   if (value === null) return ''
-  const text = String(value)
+  const text = safeText(String(value))
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
 }
