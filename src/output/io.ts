@@ -71,7 +71,7 @@ export class Output {
 
   verbose(text: string): void {
     // Multi-line (a stack with --verbose): newlines kept, every other control character escaped.
-    if (this.verboseEnabled) this.stderr.write(this.redact(this.colorErr.dim(`[verbose] ${safeBlock(text.replace(/\u001b/g, '\\u001b'))}`)) + '\n')
+    if (this.verboseEnabled) this.stderr.write(this.redact(this.colorErr.dim(`[verbose] ${safeBlock(text.split('\u001b').join('\\u001b'))}`)) + '\n')
   }
 
   /** An error for the user: one line, then its hint. */

@@ -6,6 +6,7 @@ describe('outside text on the terminal', () => {
     const hostile = '\u001b[2J\u001b]0;owned\u0007\r\nrc2: ok\u007f\u009b31m\u202egnp.exe\ttab'
     const shown = safeText(hostile)
     expect(shown).toBe('\\u001b[2J\\u001b]0;owned\\u0007\\u000d\\u000arc2: ok\\u007f\\u009b31m\\u202egnp.exe\ttab')
+    // eslint-disable-next-line no-control-regex -- the point of the test
     expect(shown).not.toMatch(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202e]/)
   })
 
