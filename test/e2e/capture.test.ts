@@ -1,5 +1,6 @@
 /**
- * Screenshots to clicks, end to end: the built binary on captures rendered at test time around
+ * Screenshots to clicks, end to end: rc2's CLI (in this process: nothing here needs a real one) on
+ * captures rendered at test time around
  * payloads whose answer the test server knows (red tiles on real photos from test/data/recaptcha-tiles),
  * checked against the renderer's true tile rectangles.
  */
@@ -11,7 +12,7 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Rect } from '../../src/types.js'
 import { type Capture, type CaptureOptions, renderCapture } from '../helpers/captures.js'
-import { hasStackTrace, runRc2, type RunResult } from '../helpers/cli.js'
+import { hasStackTrace, runInProcess, type RunResult } from '../helpers/cli.js'
 import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
 
 const TILE_ROOT = join(import.meta.dirname, '../data/recaptcha-tiles')
@@ -21,7 +22,7 @@ let dir: string
 const outputs: RunResult[] = []
 
 async function rc2(args: string[]): Promise<RunResult> {
-  const result = await runRc2(args, { env: { HOME: dir, RC2_API_KEY: KEY, NO_COLOR: '1' }, cwd: dir })
+  const result = await runInProcess(args, { env: { HOME: dir, RC2_API_KEY: KEY, NO_COLOR: '1' }, cwd: dir })
   outputs.push(result)
   return result
 }

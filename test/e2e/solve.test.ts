@@ -3,11 +3,13 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
-import { hasStackTrace, runRc2, type RunResult, withTempDir } from '../helpers/cli.js'
+import { hasStackTrace, runInProcess, runRc2, type RunResult, withTempDir } from '../helpers/cli.js'
 
 /**
- * The built binary, spawned as a user would run it, against the loopback server that speaks each
- * provider's protocol. Every output of every run is checked for the key.
+ * rc2 as a user runs it, against the loopback server that speaks each provider's protocol: in this
+ * process (runCli) for answers, flags and messages; the built binary spawned where a real process
+ * matters (a piped stdin, --help/--version, usage and partial-batch exit statuses). Every output of
+ * every run is checked for the key.
  */
 
 const KEY = DEFAULT_TEST_KEY
@@ -15,8 +17,9 @@ let server: ProviderServer
 let dir: string
 const outputs: RunResult[] = []
 
-async function rc2(args: string[], env: Record<string, string | undefined> = {}, input?: Buffer): Promise<RunResult> {
-  const result = await runRc2(args, { env: { HOME: dir, RC2_API_KEY: KEY, ...env }, cwd: dir, ...(input !== undefined ? { input } : {}) })
+async function rc2(args: string[], env: Record<string, string | undefined> = {}, input?: Buffer, how: 'spawn' | 'in-process' = 'in-process'): Promise<RunResult> {
+  const run = how === 'spawn' ? runRc2 : runInProcess
+  const result = await run(args, { env: { HOME: dir, RC2_API_KEY: KEY, ...env }, cwd: dir, ...(input !== undefined ? { input } : {}) })
   outputs.push(result)
   return result
 }
@@ -91,7 +94,7 @@ describe('rc2 solve: answers', () => {
 
   it('reads the image from standard input', async () => {
     const bytes = await readFile(join(dir, 'grid3.png'))
-    const r = await rc2(['solve', '-', '-q', 'cars', '--confidence', '0.5', '--endpoint', server.url, '--json'], {}, bytes)
+    const r = await rc2(['solve', '-', '-q', 'cars', '--confidence', '0.5', '--endpoint', server.url, '--json'], {}, bytes, 'spawn')
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toMatchObject({ input: '-', objects: [1, 4, 7, 8] })
   })
@@ -168,7 +171,7 @@ describe('rc2 solve: exit codes and messages', () => {
   }
 
   it('2: an unknown flag, a bad value, an unknown question (with suggestions, nothing sent)', async () => {
-    const flag = await rc2(['solve', 'grid3.png', '-q', 'cars', '--bogus'])
+    const flag = await rc2(['solve', 'grid3.png', '-q', 'cars', '--bogus'], {}, undefined, 'spawn')
     expect(flag.code).toBe(2)
     expect(flag.stderr).toMatch(/unknown option '--bogus'/)
     const value = await rc2(['solve', 'grid3.png', '-q', 'cars', '--confidence', '2'])
@@ -197,7 +200,7 @@ describe('rc2 solve: exit codes and messages', () => {
   it('3: a config file with a bad value names the key path', async () => {
     await withTempDir(async (cwd) => {
       await writeFile(join(cwd, '.recaptcharc.json'), JSON.stringify({ providers: { yescaptcha: { endpoint: 'not a url' } } }))
-      const r = await runRc2(['solve', join(dir, 'grid3.png'), '-q', 'cars'], { cwd, env: { HOME: cwd, RC2_API_KEY: KEY } })
+      const r = await runInProcess(['solve', join(dir, 'grid3.png'), '-q', 'cars'], { cwd, env: { HOME: cwd, RC2_API_KEY: KEY } })
       expect(r.code).toBe(3)
       expect(r.stderr).toMatch(/providers\.yescaptcha\.endpoint/)
       clean(r)
@@ -245,7 +248,7 @@ describe('rc2 solve: exit codes and messages', () => {
   })
 
   it('6: a batch where some inputs fail; the rest are still solved', async () => {
-    const r = await rc2(['solve', 'grid3.png', 'notes.png', 'tile-red.png', '-q', 'cars', '--endpoint', server.url, '--ndjson'])
+    const r = await rc2(['solve', 'grid3.png', 'notes.png', 'tile-red.png', '-q', 'cars', '--endpoint', server.url, '--ndjson'], {}, undefined, 'spawn')
     expect(r.code).toBe(6)
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l))
     expect(lines).toHaveLength(3)
@@ -261,11 +264,11 @@ describe('rc2 solve: exit codes and messages', () => {
   })
 
   it('--help and --version print to stdout and exit 0', async () => {
-    const help = await rc2(['solve', '--help'])
+    const help = await rc2(['solve', '--help'], {}, undefined, 'spawn')
     expect(help.code).toBe(0)
     expect(help.stdout).toMatch(/Examples:/)
     expect(help.stderr).toBe('')
-    const version = await rc2(['--version'])
+    const version = await rc2(['--version'], {}, undefined, 'spawn')
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/)
   })
 
@@ -281,7 +284,7 @@ describe('rc2 solve: exit codes and messages', () => {
       await writeFile(file, `providers:\n  yescaptcha:\n    apiKey: ${KEY}\n`)
       await chmod(file, 0o644)
       await mkdir(join(cwd, 'x'))
-      const r = await runRc2(['solve', join(dir, 'grid3.png'), '-q', 'cars', '--endpoint', server.url], { cwd, env: { HOME: cwd } })
+      const r = await runInProcess(['solve', join(dir, 'grid3.png'), '-q', 'cars', '--endpoint', server.url], { cwd, env: { HOME: cwd } })
       outputs.push(r)
       expect(r.code).toBe(0)
       expect(r.stderr).toMatch(/readable by other users/)

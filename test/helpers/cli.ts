@@ -3,7 +3,9 @@ import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
+import { runCli } from '../../src/cli.js'
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url))
 export const BIN = join(REPO, 'bin', 'rc2.js')
@@ -27,17 +29,23 @@ export interface RunOptions {
   onSpawn?: (child: ChildProcess) => void
 }
 
+/** The environment a test run sees: nothing of the caller's but PATH; no colour, no CI spinner. */
+function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+    CI: '1',
+    HOME: extra.HOME ?? tmpdir(),
+  }
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v
+  return env
+}
+
 /** Spawn the built binary the way a user would, with a clean environment (no colour, no CI spinner). */
 export function runRc2(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '',
-      NO_COLOR: '1',
-      FORCE_COLOR: '0',
-      CI: '1',
-      HOME: options.env?.HOME ?? tmpdir(),
-    }
-    for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v
+    const env = cleanEnv(options.env)
     const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? REPO, env, stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
@@ -53,6 +61,36 @@ export function runRc2(args: readonly string[], options: RunOptions = {}): Promi
     if (options.input !== undefined) child.stdin.end(options.input)
     else child.stdin.end()
   })
+}
+
+/**
+ * The same run in this process: runCli (src/cli.ts, where errors become exit codes) with the same
+ * clean environment and pipes for stdin, stdout and stderr. For output, flags and exit codes; spawn
+ * (runRc2) where only a real process shows it: signals, real pipes and TTYs, the exit status itself.
+ */
+export async function runInProcess(args: readonly string[], options: Omit<RunOptions, 'onSpawn'> = {}): Promise<RunResult> {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  const stdin = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+  stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+  stdin.end(options.input ?? '')
+  // A user's rc2 runs in its directory: relative paths (inputs, -o, --annotate) resolve there. So the
+  // process's working directory is that directory for the run, as well as io.cwd (one run at a time).
+  const cwd = options.cwd ?? REPO
+  const before = process.cwd()
+  process.chdir(cwd)
+  let code: number
+  try {
+    code = await runCli(['node', BIN, ...args], { stdout, stderr, stdin, env: cleanEnv(options.env), cwd })
+  } finally {
+    process.chdir(before)
+  }
+  // Let the last writes reach the collectors.
+  await new Promise<void>((resolve) => setImmediate(resolve))
+  return { code, signal: null, stdout: out, stderr: err }
 }
 
 /** A temporary directory removed after the test. */
