@@ -6,7 +6,8 @@
  *   console.log(result.objects, result.clicks)
  */
 import { ConfigError } from './errors.js'
-import { prepareImage } from './image/prepare.js'
+import type { PrepareOptions } from './image/prepare.js'
+import type { PreparedImage } from './image/types.js'
 import { attemptTimeoutMs, createProvider } from './providers/index.js'
 import type { ProviderName } from './providers/types.js'
 import { lookupQuestion } from './questions/lookup.js'
@@ -15,10 +16,10 @@ import type { DryRunResult, SolveSuccess } from './solve/result.js'
 import { solveOne } from './solve/solve-one.js'
 import type { Grid } from './types.js'
 
-export { prepareImage, createProvider, lookupQuestion }
-export { runBatch } from './solve/batch.js'
-export { checkQuestion } from './questions/lookup.js'
-export { Rc2Error, UsageError, ConfigError, InputError, ProviderError, EXIT, type ErrorKind } from './errors.js'
+export { createProvider, lookupQuestion }
+export { checkQuestion, QuestionLookupError } from './questions/lookup.js'
+export { Rc2Error, UsageError, ConfigError, InputError, ProviderError, InterruptedError, EXIT, type ErrorKind } from './errors.js'
+export type { QuestionSuggestion } from './questions/lookup.js'
 export type { Grid, Rect, TileRect, Click } from './types.js'
 export type { Layout, PreparedImage, InputKind } from './image/types.js'
 export type { Provider, ProviderName, ProviderOptions, RecognitionRequest, RecognitionResult, BalanceResult } from './providers/types.js'
@@ -48,8 +49,44 @@ export interface SolveOptions {
   signal?: AbortSignal
 }
 
-/** Solve one challenge image (a path or its bytes). Throws an Rc2Error on failure. */
+/** Options of prepareImage; `name` (used in messages) defaults to the path, or "image" for bytes. */
+export type PrepareImageOptions = Omit<PrepareOptions, 'name' | 'gridSource'> & { name?: string }
+
+/**
+ * Find the challenge in an image (a path or its bytes) and prepare it as the services take it.
+ * sharp is loaded here, on first use, so that `import 'rc2'` stays quick for question lookups.
+ */
+export async function prepareImage(input: string | Buffer, options: PrepareImageOptions = {}): Promise<PreparedImage> {
+  const { prepareImage: prepare } = await import('./image/prepare.js')
+  const { name, grid, ...rest } = options
+  return prepare(input, {
+    ...rest,
+    name: name ?? (typeof input === 'string' ? input : 'image'),
+    ...(grid !== undefined ? { grid, gridSource: 'flag' as const } : {}),
+  })
+}
+
+/**
+ * Solve one challenge image (a path or its bytes). Throws an Rc2Error on failure; when
+ * `options.signal` aborts, rejects with its reason, as fetch does.
+ */
+export function solve(input: string | Buffer, options: SolveOptions & { dryRun: true }): Promise<DryRunResult>
+export function solve(input: string | Buffer, options: SolveOptions & { dryRun?: false | undefined }): Promise<SolveSuccess>
+export function solve(input: string | Buffer, options: SolveOptions): Promise<SolveSuccess | DryRunResult>
 export async function solve(input: string | Buffer, options: SolveOptions): Promise<SolveSuccess | DryRunResult> {
+  const signal = options.signal
+  signal?.throwIfAborted()
+  try {
+    return await solveWith(input, options)
+  } catch (error) {
+    // Inside, an abort ends waits and requests as a deadline would; the caller asked for it, so
+    // the caller's reason is what they get (their own error, or an AbortError DOMException).
+    if (signal?.aborted === true) throw signal.reason
+    throw error
+  }
+}
+
+async function solveWith(input: string | Buffer, options: SolveOptions): Promise<SolveSuccess | DryRunResult> {
   const question = typeof options.question === 'string' ? lookupQuestion(options.question) : options.question
   const providerName = options.provider ?? 'yescaptcha'
   let provider

@@ -3,11 +3,16 @@
  * to 8-bit sRGB pixels with EXIF orientation applied. Everything later works from those pixels.
  */
 import { stat } from 'node:fs/promises'
-import sharp from 'sharp'
+import { createRequire } from 'node:module'
+import type SharpModule from 'sharp'
 import type { Metadata, Sharp } from 'sharp'
 import { InputError } from '../errors.js'
 import { readFileBounded } from './read.js'
 import type { RawImage } from './types.js'
+
+// sharp through its CommonJS entry: the ES module one imports its package.json as a JSON module,
+// which Node before 20.18 reports as experimental on stderr in every command that reads an image.
+const sharp = createRequire(import.meta.url)('sharp') as typeof SharpModule
 
 // rc2 never runs the same operation on the same image twice, so libvips's operation cache (up to
 // 50 MB by default) only holds memory: a batch's peak would grow with it for no gain.

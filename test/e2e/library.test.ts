@@ -86,6 +86,26 @@ describe("import … from 'rc2'", () => {
     expect(out.unknown).toEqual({ isRc2Error: true, kind: 'usage', exitCode: 2 })
   })
 
+  it('loads sharp only when an image is touched, not for a question lookup', async () => {
+    const body = `
+      import { createRequire } from 'node:module'
+      // sharp's native part is loaded through require, so its files show in the CommonJS cache.
+      const cache = createRequire(process.cwd() + '/').cache
+      const sharpLoaded = () => Object.keys(cache).some((k) => /[\\\\/]@img[\\\\/]sharp-|[\\\\/]sharp[\\\\/]package\\.json$/.test(k))
+      const out = {}
+      const { lookupQuestion, prepareImage } = await import('rc2')
+      out.afterImport = sharpLoaded()
+      out.lookup = lookupQuestion('消防栓').entry.id
+      out.afterLookup = sharpLoaded()
+      out.grid = (await prepareImage(${JSON.stringify(join(dir, 'grid.png'))})).grid
+      out.afterImage = sharpLoaded()
+      console.log(JSON.stringify(out))
+    `
+    const r = await runModule(body)
+    expect(r.stderr).toBe('')
+    expect(JSON.parse(r.stdout)).toEqual({ afterImport: false, lookup: '/m/01pns0', afterLookup: false, grid: '3x3', afterImage: true })
+  })
+
   it('a dry run needs no key and sends nothing', async () => {
     const before = server.createCount
     const body = `

@@ -1,0 +1,149 @@
+/**
+ * The library API as a TypeScript user calls it (src/index.ts, in this process), against the
+ * loopback server: cancelling with an AbortSignal, the solve() overloads, the error classes a caller
+ * catches, prepareImage without a name. What `import 'rc2'` loads is in test/e2e/library.test.ts.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest'
+import * as rc2 from '../../src/index.js'
+import { InterruptedError, QuestionLookupError, Rc2Error, lookupQuestion, prepareImage, solve } from '../../src/index.js'
+import type { DryRunResult, SolveSuccess } from '../../src/index.js'
+import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
+
+let server: ProviderServer
+let dir: string
+let grid: string
+
+beforeAll(async () => {
+  server = await startProviderServer()
+  dir = await mkdtemp(join(tmpdir(), 'rc2-lib-'))
+  grid = join(dir, 'grid.png')
+  await writeFile(grid, await renderRedGrid('3x3', [2, 3, 7]))
+})
+afterAll(async () => {
+  await server.close()
+  await rm(dir, { recursive: true, force: true })
+})
+beforeEach(() => {
+  server.resetCounters()
+  server.setAsync(0)
+  server.setLatency(0)
+})
+
+/** Resolves once the server has received a create call: the solve is under way. */
+async function created(): Promise<void> {
+  while (server.createCount === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.unreachable('resolved'),
+    (error: unknown) => error,
+  )
+}
+
+const options = { question: 'cars', apiKey: DEFAULT_TEST_KEY, confidence: 0.5 }
+
+describe('solve() with an AbortSignal', () => {
+  it('rejects with the reason given to abort(), while it waits between polls', async () => {
+    server.setAsync(5) // the answer is five polls away, two seconds apart
+    const controller = new AbortController()
+    const reason = new Error('the user closed the page')
+    const pending = rejection(solve(grid, { ...options, endpoint: server.url, signal: controller.signal }))
+    await created()
+    controller.abort(reason)
+    expect(await pending).toBe(reason)
+  })
+
+  it("rejects with the signal's AbortError, not a timeout, while a request is in flight", async () => {
+    server.setLatency(10_000)
+    const controller = new AbortController()
+    const started = Date.now()
+    const pending = rejection(solve(grid, { ...options, endpoint: server.url, signal: controller.signal }))
+    await created()
+    controller.abort()
+    const error = await pending
+    expect(error).toBe(controller.signal.reason)
+    expect((error as DOMException).name).toBe('AbortError')
+    expect(error).not.toBeInstanceOf(Rc2Error)
+    expect(Date.now() - started).toBeLessThan(8_000)
+  })
+
+  it('rejects at once, sending nothing, when the signal is already aborted', async () => {
+    const reason = new Error('too late')
+    await expect(solve(grid, { ...options, endpoint: server.url, signal: AbortSignal.abort(reason) })).rejects.toBe(reason)
+    expect(server.createCount).toBe(0)
+  })
+
+  it('keeps the overall deadline a timeout error when nobody aborted', async () => {
+    server.setLatency(10_000)
+    const error = await rejection(solve(grid, { ...options, endpoint: server.url, timeoutMs: 300, retries: 0, signal: new AbortController().signal }))
+    expect(error).toBeInstanceOf(Rc2Error)
+    expect((error as Rc2Error).kind).toBe('timeout')
+  })
+})
+
+describe('solve() overloads', () => {
+  it('types a dry run as DryRunResult and a real solve as SolveSuccess, no narrowing needed', async () => {
+    const dry = await solve(grid, { question: 'cars', dryRun: true })
+    expectTypeOf(dry).toEqualTypeOf<DryRunResult>()
+    expect(dry.dryRun).toBe(true)
+    expect(dry.request.body).toMatchObject({ clientKey: '***', task: { question: '/m/0k4j' } })
+    // @ts-expect-error a dry run has no answer
+    expect(dry.objects).toBeUndefined()
+
+    const solved = await solve(grid, { ...options, endpoint: server.url })
+    expectTypeOf(solved).toEqualTypeOf<SolveSuccess>()
+    expect(solved.objects).toEqual([2, 3, 7])
+    expect(solved.clicks.map((c) => c.tile)).toEqual([2, 3, 7])
+
+    const flag: boolean = process.env.RC2_NEVER_SET === 'yes'
+    const either = await solve(grid, { ...options, endpoint: server.url, dryRun: flag })
+    expectTypeOf(either).toEqualTypeOf<SolveSuccess | DryRunResult>()
+    expect('objects' in either).toBe(true)
+  })
+})
+
+describe('the error classes a caller catches', () => {
+  it('exports QuestionLookupError with its suggestions, InterruptedError and Rc2Error', () => {
+    let caught: unknown
+    try {
+      lookupQuestion('fire hydrnts')
+    } catch (error) {
+      caught = error
+    }
+    expect(caught).toBeInstanceOf(QuestionLookupError)
+    expect(caught).toBeInstanceOf(Rc2Error)
+    const lookup = caught as QuestionLookupError
+    expect(lookup.kind).toBe('usage')
+    expect(lookup.exitCode).toBe(2)
+    expect(lookup.suggestions.map((s) => s.id)).toContain('/m/01pns0')
+    expect(new InterruptedError()).toBeInstanceOf(Error)
+    expect(new InterruptedError().name).toBe('InterruptedError')
+  })
+
+  it('does not export internals such as runBatch', () => {
+    const names = Object.keys(rc2).sort()
+    expect(names).not.toContain('runBatch')
+    expect(names).toEqual(expect.arrayContaining(['solve', 'prepareImage', 'lookupQuestion', 'createProvider', 'Rc2Error', 'QuestionLookupError', 'InterruptedError']))
+  })
+})
+
+describe('prepareImage()', () => {
+  it('needs only the path, and names the file in its errors', async () => {
+    const prepared = await prepareImage(grid)
+    expect([prepared.grid, prepared.size, prepared.layout.kind]).toEqual(['3x3', 300, 'payload'])
+    const missing = join(dir, 'missing.png')
+    const error = await rejection(prepareImage(missing))
+    expect(error).toBeInstanceOf(Rc2Error)
+    expect((error as Rc2Error).message).toContain(missing)
+  })
+
+  it('takes bytes and a grid', async () => {
+    const tile = await renderRedGrid('1x1', [0])
+    const prepared = await prepareImage(tile, { grid: '1x1' })
+    expect([prepared.grid, prepared.size]).toEqual(['1x1', 100])
+  })
+})
