@@ -26,6 +26,13 @@ function readVersion(): string {
 /** Build the program, run it, and turn whatever happened into an exit code (the only place that does). */
 export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
   const program = new Command('rc2')
+  // A closed stdout (`rc2 … | head -1`) ends rc2 quietly: stop writing, stop submitting, exit 0 (design §8.1).
+  const stdoutClosed = new AbortController()
+  io.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (!stdoutClosed.signal.aborted) stdoutClosed.abort(new InterruptedError())
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') io.stderr.write(`rc2: standard output failed: ${error.code ?? error.message}\n`)
+  })
+  const isStdoutClosed = (): boolean => stdoutClosed.signal.aborted
   let output: Output | undefined
   const getOutput = (): Output => {
     if (output === undefined) {
@@ -36,6 +43,7 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
         color: opts.color,
         verbose: opts.verbose,
         env: io.env,
+        stdoutClosed: isStdoutClosed,
       })
     }
     return output
@@ -48,8 +56,9 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     env: io.env,
     cwd: io.cwd,
     stdin: io.stdin,
-    signal: signal ?? new AbortController().signal,
+    signal: signal === undefined ? stdoutClosed.signal : AbortSignal.any([signal, stdoutClosed.signal]),
     stopNow: signal === undefined ? undefined : stopNowOf.get(signal),
+    stdoutClosed: isStdoutClosed,
     globalOptions: () => program.opts<{ config?: string; verbose?: boolean }>(),
   }
 
@@ -62,7 +71,9 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
-      writeOut: (text) => io.stdout.write(text),
+      writeOut: (text) => {
+        if (!isStdoutClosed()) io.stdout.write(text)
+      },
       // Commander echoes arguments (a file name from a glob may hold escape sequences).
       writeErr: (text) => io.stderr.write(safeBlock(text)),
     })
@@ -88,8 +99,10 @@ Exit codes: 0 ok, 1 bug, 2 usage, 3 config/key, 4 input, 5 provider/network, 6 s
 
   try {
     await program.parseAsync(argv)
-    return ctx.exitCode ?? EXIT.ok
+    return isStdoutClosed() ? EXIT.ok : (ctx.exitCode ?? EXIT.ok)
   } catch (error) {
+    // The reader went away: what was written stays written, and nobody is left to tell.
+    if (isStdoutClosed() && (error instanceof InterruptedError || !(error instanceof Rc2Error))) return EXIT.ok
     return reportError(error, getOutput(), program.opts<{ verbose?: boolean }>().verbose === true)
   }
 }

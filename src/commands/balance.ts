@@ -15,8 +15,15 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  $ rc2 balance\n  $ RC2_PROVIDER=capsolver rc2 balance --json')
     .action(async (flags: BalanceFlags) => {
-      const { loadSolveConfig, createProviderFor } = await import('./setup.js')
+      const { loadSolveConfig, createProviderFor, withKeyOrigin } = await import('./setup.js')
       const config = await loadSolveConfig(ctx, flags)
+      if (config.provider === 'acedata') {
+        // A documented limitation, not a failure of the service: asked for something that does not exist (exit 2).
+        const { UsageError } = await import('../errors.js')
+        throw new UsageError('acedata has no balance call: Ace Data Cloud documents none', {
+          hint: 'see the remaining quota at https://platform.acedata.cloud/console/applications',
+        })
+      }
       const provider = await createProviderFor(config, ctx)
       // A controller of our own (not AbortSignal.any/timeout, which can be garbage-collected mid-call).
       const deadline = new AbortController()
@@ -26,6 +33,8 @@ export function register(program: Command, ctx: CliContext): void {
       let result
       try {
         result = await provider.balance(deadline.signal)
+      } catch (error) {
+        throw withKeyOrigin(error, config, ctx.env)
       } finally {
         clearTimeout(timer)
         ctx.signal.removeEventListener('abort', onInterrupt)

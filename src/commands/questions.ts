@@ -34,6 +34,10 @@ Examples:
         return
       }
       if (found.match !== undefined) ctx.out.result(view.renderQuestionMatch(found.match, { color: ctx.out.color.level > 0 }))
-      else ctx.out.result(view.renderQuestionsTable(found.entries, { color: ctx.out.color.level > 0, ...(flags.lang !== undefined ? { lang: flags.lang } : {}) }))
+      else {
+        // On a terminal the table fits its width (long names wrap); a pipe gets whole lines.
+        const width = ctx.out.stdoutColumns
+        ctx.out.result(view.renderQuestionsTable(found.entries, { color: ctx.out.color.level > 0, ...(flags.lang !== undefined ? { lang: flags.lang } : {}), ...(width !== undefined ? { width } : {}) }))
+      }
     })
 }

@@ -1,6 +1,5 @@
 import { type Command, Option } from 'commander'
-import { stat } from 'node:fs/promises'
-import { basename, extname, join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { UsageError } from '../errors.js'
 import type { CliContext } from './context.js'
 import { gridOption, parseIntInRange, toGrid } from './options.js'
@@ -19,7 +18,7 @@ export function register(program: Command, ctx: CliContext): void {
     .command('resize')
     .description('Prepare an image as the services want it: find the grid, crop, drop gutters, scale to 100/300/450, write it.')
     .argument('<input...>', 'payloads or screenshots (widget, tile area, whole page)')
-    .option('-o, --output <file|dir>', 'where to write (a directory for several inputs; default: <input>.payload.<ext> beside it)')
+    .option('-o, --output <file|dir>', 'where to write (a directory for several inputs; default: beside the input, shot.png -> shot.payload.jpg)')
     .addOption(gridOption())
     .addOption(new Option('--format <format>', 'png or jpeg (default: from the -o extension, else jpeg)').choices(['png', 'jpeg']))
     .option('--quality <1..100>', 'JPEG quality (default: 85)', parseIntInRange(1, 100))
@@ -34,7 +33,7 @@ Examples:
   $ rc2 resize tile.png --grid 1x1 --base64 | curl ...`,
     )
     .action(async (inputs: string[], flags: ResizeFlags) => {
-      const [{ resizeToFile, prepareImage }, { mkdir }] = await Promise.all([import('../image/prepare.js'), import('node:fs/promises')])
+      const [{ resizeToFile, prepareImage }, { distinctOutputs, prepareOutputTarget }] = await Promise.all([import('../image/prepare.js'), import('../solve/out-names.js')])
       const grid = toGrid(flags.grid)
       const common = { ...(grid !== undefined ? { grid, gridSource: 'flag' as const } : {}), format: flags.format, quality: flags.quality }
       if (inputs.includes('-')) throw new UsageError('rc2 resize reads files, not standard input', { hint: 'save the image to a file first' })
@@ -51,17 +50,20 @@ Examples:
         return
       }
 
-      const toDir = flags.output !== undefined && (inputs.length > 1 || flags.output.endsWith('/') || (await isDirectory(flags.output)))
-      if (toDir) await mkdir(flags.output as string, { recursive: true })
+      // -o names one file or a directory; one file for several inputs is a usage error, and no two
+      // inputs write the same file (design §8.1).
+      const output = flags.output
+      const toDir = output !== undefined && (await prepareOutputTarget('-o', output, inputs.length, ctx.cwd)) === 'dir'
+      const ext = flags.format === 'png' ? '.png' : '.jpg'
+      const outs =
+        output === undefined
+          ? distinctOutputs(inputs, (input, stem) => join(dirname(input), `${stem}.payload${ext}`), ctx.cwd)
+          : toDir
+            ? distinctOutputs(inputs, (_input, stem) => join(output, `${stem}${ext}`), ctx.cwd)
+            : inputs.map(() => output)
       const results = []
-      for (const input of inputs) {
-        const ext = flags.format === 'png' ? '.png' : flags.format === 'jpeg' ? '.jpg' : undefined
-        const out =
-          flags.output === undefined
-            ? `${input.slice(0, input.length - extname(input).length)}.payload${ext ?? '.jpg'}`
-            : toDir
-              ? join(flags.output, `${basename(input, extname(input))}${ext ?? '.jpg'}`)
-              : flags.output
+      for (const [k, input] of inputs.entries()) {
+        const out = outs[k] as string
         const result = await resizeToFile(input, out, { ...common, name: input })
         results.push({ schemaVersion: 1 as const, ...result })
         if (flags.json !== true) {
@@ -74,12 +76,4 @@ Examples:
       }
       if (flags.json === true) ctx.out.result(JSON.stringify(results.length === 1 ? results[0] : results, null, 2))
     })
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory()
-  } catch {
-    return false
-  }
 }

@@ -1,4 +1,5 @@
-import type { FlagValues, ResolvedConfig } from '../config/resolve.js'
+import { ProviderError, Rc2Error } from '../errors.js'
+import { envKeyName, type FlagValues, type ResolvedConfig } from '../config/resolve.js'
 import type { Provider, ProviderName } from '../providers/types.js'
 import type { Grid } from '../types.js'
 import type { CliContext } from './context.js'
@@ -71,4 +72,31 @@ export async function createProviderFor(config: ResolvedConfig, ctx: CliContext,
 export function pointsFor(provider: ProviderName, grid: Grid): number {
   if (provider === 'yescaptcha') return grid === '1x1' ? 2 : 6
   return 1
+}
+
+/** Where the key of `name` came from, in words a user can act on ("RC2_API_KEY", "--key", "providers.x.apiKey in /p/.recaptcharc"). */
+export function keyOrigin(config: ResolvedConfig, name: ProviderName, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const source = config.credentials[name]?.keySource
+  if (source === 'flag') return '--key'
+  if (source === 'env') return (env[envKeyName(name)] ?? '').trim() !== '' ? envKeyName(name) : 'RC2_API_KEY'
+  if (source === 'file') return `providers.${name}.apiKey in ${config.origin ?? 'the config file'}`
+  return undefined
+}
+
+/**
+ * A hint for a refused key that says which key was sent: the one the user is looking at may not be
+ * it. The provider is read from the message ("capsolver: …"), for a failover list.
+ */
+export function keyOriginHint(error: { message: string; hint?: string | null | undefined }, config: ResolvedConfig, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const named = /^([a-z0-9]+):/.exec(error.message)?.[1]
+  const name = config.providerList.find((p) => p === named) ?? config.provider
+  const origin = keyOrigin(config, name, env)
+  if (origin === undefined) return error.hint ?? undefined
+  return `${error.hint ?? 'check the key'} (the key rc2 sent came from ${origin})`
+}
+
+/** The same error, its hint saying where the refused key came from (auth errors only). */
+export function withKeyOrigin(error: unknown, config: ResolvedConfig, env: Readonly<Record<string, string | undefined>>): unknown {
+  if (!(error instanceof Rc2Error) || error.kind !== 'auth') return error
+  return new ProviderError('auth', error.message, { code: error.code, hint: keyOriginHint(error, config, env), cause: error })
 }

@@ -1,5 +1,7 @@
-import { type Command, Option } from 'commander'
-import { EXIT, type ErrorKind, exitCodeForKind, InterruptedError, UsageError } from '../errors.js'
+import { type Command, InvalidArgumentError, Option } from 'commander'
+import { stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { EXIT, type ErrorKind, exitCodeForKind, InputError, InterruptedError, UsageError } from '../errors.js'
 import type { SolveResult } from '../solve/result.js'
 import type { Grid } from '../types.js'
 import type { CliContext } from './context.js'
@@ -47,7 +49,7 @@ export function register(program: Command, ctx: CliContext): void {
   for (const option of providerOptions()) command.addOption(option)
   command
     .option('--confidence <0..1>', 'threshold 0..1: tiles scoring above it (YesCaptcha 3x3: sent, default top three; Ace: applied by rc2; CapSolver: none)', parseNumberInRange(0, 1, 'a number'))
-    .option('--json', 'print JSON (one object, or an array for several inputs)')
+    .option('--json', 'print JSON (one object for one named file or -, else an array)')
     .option('--ndjson', 'print one JSON object per line as each input finishes')
     .addOption(new Option('--format <format>', 'output format (default: table)').choices(['table', 'json', 'ndjson', 'csv']))
     .option('--annotate <path>', 'write a PNG of the input with the chosen tiles marked (a directory for several inputs)')
@@ -57,7 +59,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option(
       '--max-points <n>',
       "stop submitting once the batch would spend more than this: YesCaptcha's points (6 a grid, 2 a tile); a service without a published price counts 1 a call; failover counts every provider asked",
-      parseNumberInRange(0, 1e12, 'a number'),
+      parseMaxPoints,
     )
     .option('--output <file>', 'append each result to this NDJSON file as it finishes')
     .option('--resume', 'skip inputs already solved in the --output file (same content and question)')
@@ -89,12 +91,18 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
   const format = flags.format ?? (flags.ndjson === true ? 'ndjson' : flags.json === true ? 'json' : undefined)
   if (flags.json === true && flags.ndjson === true) throw new UsageError('choose one of --json and --ndjson')
   if (flags.tiles !== undefined && flags.since !== undefined) throw new UsageError('choose one of --tiles and --since')
+  // An image cannot be typed: waiting silently on a terminal looks like a hang.
+  if (inputs.includes('-') && ctx.stdin.isTTY === true) {
+    throw new UsageError('"-" reads an image from standard input, but standard input is a terminal', {
+      hint: 'pipe or redirect the image: rc2 solve - -q car < captcha.png',
+    })
+  }
 
   // The question is checked before anything else is read or sent.
   const { lookupQuestion } = await import('../questions/lookup.js')
   const question = lookupQuestion(flags.question as string)
 
-  const { loadSolveConfig, createProviderFor, pointsFor, imageTimeoutSec } = await import('./setup.js')
+  const { loadSolveConfig, createProviderFor, pointsFor, imageTimeoutSec, keyOriginHint } = await import('./setup.js')
   const config = await loadSolveConfig(ctx, flags, {
     confidence: flags.confidence,
     timeout: flags.timeout,
@@ -111,7 +119,10 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
     import('../output/sink.js'),
     import('../output/progress.js'),
   ])
-  const sink = new ResultSink(ctx.out, config.format)
+  // The JSON shape follows the command line alone: one object only for exactly one file or "-" (design §8.1).
+  // A --shard run prints an array whatever its share holds.
+  const single = flags.shard === undefined && inputs.length === 1 && (inputs[0] === '-' || !(await isDirectory(resolve(ctx.cwd, inputs[0] as string))))
+  const sink = new ResultSink(ctx.out, config.format, { single })
   const confidenceNote = confidenceNotes(config.confidence, config.provider, (text) => ctx.out.warn(text))
   const progress = await startProgress(ctx.out, ctx.env, inputs.length)
   let outcome
@@ -149,21 +160,33 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
       {
         onResult: (result, index) => {
           confidenceNote(result)
+          // A refused key: say which key was sent (flag, environment or which config file).
+          if (!result.ok && result.error.kind === 'auth') result.error.hint = keyOriginHint(result.error, config, ctx.env) ?? null
           sink.add(result, index)
         },
         onSkipped: (path, reason) => ctx.out.warn(`skipped ${path}: ${reason}`),
         onProgress: (state) => progress.update(state),
       },
     )
+  } catch (error) {
+    // Nothing to solve in a directory: a script reading --json still gets the array it expects.
+    if (config.format === 'json' && !single && error instanceof InputError && error.code === 'NO_IMAGES') ctx.out.result('[]')
+    throw error
   } finally {
     progress.stop()
   }
   const { summary, count } = outcome
-  // A --shard run prints an array whatever its share holds (design §8.1).
-  const sharded = flags.shard !== undefined
-  sink.finish(!sharded && count === 1 && inputs.length === 1 && inputs[0] !== undefined)
-  if (count > 1 || sharded || summary.skipped > 0 || summary.interrupted > 0) {
-    ctx.out.info(config.format === 'json' ? JSON.stringify({ summary }) : renderSummary(summary))
+  sink.finish()
+  if (ctx.stdoutClosed()) return EXIT.ok
+  if (count > 1 || flags.shard !== undefined || summary.skipped > 0 || summary.interrupted > 0) {
+    // The --max-points stop is said once, in the summary (design §8.1); --resume helps only with --output.
+    const budgetHint = flags.output === undefined ? 'raise --max-points to send them' : 'run again with --resume and a higher --max-points to send them'
+    if (config.format === 'json') {
+      if (summary.unsentBudget > 0) ctx.out.info(`${summary.unsentBudget} not sent: --max-points ${config.maxPoints} reached (${budgetHint})`)
+      ctx.out.info(JSON.stringify({ summary }))
+    } else {
+      ctx.out.info(renderSummary(summary, { dryRun: flags.dryRun, maxPoints: config.maxPoints, budgetHint }))
+    }
   }
   if (ctx.signal.aborted) throw new InterruptedError()
   return exitCodeFor(summary)
@@ -189,12 +212,31 @@ function confidenceNotes(confidence: number | undefined, provider: string, warn:
   }
 }
 
-/** 0 all solved; 6 some failed; when all failed, the failures' own code if they agree (design §3). */
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/** --max-points: a positive number; 0 would send nothing, which is what --dry-run is for. */
+function parseMaxPoints(value: string): number {
+  const n = parseNumberInRange(0, 1e12, 'a number')(value)
+  if (n === 0) throw new InvalidArgumentError('0 would send nothing; use --dry-run to prepare and check without sending')
+  return n
+}
+
+/**
+ * 0 all solved; 6 some failed; when all failed, the most serious cause (design §8.1): a bad key or
+ * config (3) before usage (2), the service or network (5), and a bad file (4).
+ */
 function exitCodeFor(summary: { solved: number; failed: number; failedByKind: Partial<Record<ErrorKind, number>> }): number {
   if (summary.failed === 0) return EXIT.ok
   if (summary.solved > 0) return EXIT.partial
   const codes = new Set((Object.keys(summary.failedByKind) as ErrorKind[]).map(exitCodeForKind))
-  return codes.size === 1 ? ([...codes][0] as number) : EXIT.provider
+  for (const code of [EXIT.config, EXIT.usage, EXIT.provider, EXIT.input]) if (codes.has(code)) return code
+  return EXIT.provider
 }
 
 /** Standard input, refused as soon as it passes the input limit (never read whole first). */

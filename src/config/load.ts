@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { ConfigError } from '../errors.js'
@@ -11,6 +11,10 @@ export const CONFIG_SEARCH_PLACES = [
   '.recaptcharc.yml',
   'recaptcha.config.js',
   'recaptcha.config.mjs',
+  // The names a user of a tool called rc2 tries first.
+  'rc2.config.js',
+  'rc2.config.mjs',
+  'rc2.config.json',
   'package.json',
 ]
 
@@ -68,12 +72,55 @@ async function tryLoad<T>(load: () => Promise<T>, where: string): Promise<T> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT') throw new ConfigError(`config file ${where} does not exist`, { hint: 'check --config / RC2_CONFIG' })
-    const detail = error instanceof Error ? error.message.split('\n')[0] : String(error)
-    throw new ConfigError(`cannot read config file ${where}: ${detail}`, {
-      hint: 'fix the syntax (JSON or YAML), or point --config elsewhere',
+    throw new ConfigError(await describeSyntaxError(error, where), {
+      hint: 'fix that line (see .recaptcharc.example), or point --config elsewhere',
       cause: error,
     })
   }
+}
+
+/**
+ * "config file /p/.recaptcharc: line 4, column 3: unexpected end of the stream": the file (not the
+ * directory searched), the place and the problem. Never the parser's code frame: it quotes the
+ * file's lines, and one of them may hold the API key.
+ */
+async function describeSyntaxError(error: unknown, where: string): Promise<string> {
+  const record = (typeof error === 'object' && error !== null ? error : {}) as {
+    filepath?: string
+    reason?: string
+    mark?: { line?: number; column?: number }
+    message?: string
+  }
+  const file = record.filepath ?? where
+  // js-yaml (YAML files): 0-based mark, reason without the frame.
+  if (record.mark !== undefined && typeof record.mark.line === 'number') {
+    return `config file ${file}: line ${record.mark.line + 1}, column ${(record.mark.column ?? 0) + 1}: ${record.reason ?? 'not valid YAML'}`
+  }
+  const message = record.message ?? String(error)
+  if (/^JSON Error in /.test(message)) {
+    const found = /([^\n]*?) in JSON at position (\d+)/.exec(message)
+    const problem = (found?.[1] ?? 'not valid JSON').replace(/, "[\s\S]*$/, '').trim()
+    const position = found === null ? undefined : Number(found[2])
+    const place = position === undefined ? await frameLine(message) : await lineColumn(file, position)
+    return `config file ${file}: ${place === undefined ? '' : `${place}: `}${problem === '' ? 'not valid JSON' : problem}`
+  }
+  // A JS config that threw, or anything else: its first line only.
+  return `config file ${file}: ${message.split('\n')[0]?.replace(/^[A-Z]+ Error in [^:]*:\s*/, '') || 'cannot be read'}`
+}
+
+async function lineColumn(file: string, position: number): Promise<string | undefined> {
+  try {
+    const before = (await readFile(file, 'utf8')).slice(0, position).split('\n')
+    return `line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`
+  } catch {
+    return undefined
+  }
+}
+
+/** The line number a code frame points at ("> 4 | …"), when no position was given. */
+async function frameLine(message: string): Promise<string | undefined> {
+  const line = /^> (\d+) \|/m.exec(message)
+  return line === null ? undefined : `line ${line[1]}`
 }
 
 function holdsKey(config: unknown): boolean {

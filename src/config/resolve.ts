@@ -64,7 +64,7 @@ export function resolveConfig(layers: ConfigLayers): ResolvedConfig {
   const env = layers.env
   const flags = layers.flags
 
-  const envProvider = nonEmpty(env.RC2_PROVIDER)
+  const envProvider = nonEmpty(env.RC2_PROVIDER)?.toLowerCase()
   const merged: Record<string, unknown> = structuredClone(fromFile) as Record<string, unknown>
   if (envProvider !== undefined) merged.provider = envProvider
   assign(merged, 'provider', flags.provider)
@@ -132,14 +132,28 @@ export function envKeyName(name: ProviderName): string {
 /** The key is required only when something will really be sent. */
 export function requireApiKey(config: ResolvedConfig, name: ProviderName = config.provider): string {
   const apiKey = config.credentials[name]?.apiKey
+  if (apiKey !== undefined && isPlaceholderKey(apiKey)) {
+    // A copied .recaptcharc.example: say so before the placeholder is sent to the service.
+    const source = config.credentials[name]?.keySource
+    const where = source === 'file' ? `providers.${name}.apiKey in ${config.origin ?? 'the config file'}` : source === 'env' ? 'the environment' : '--key'
+    throw new ConfigError(`the API key for ${name} from ${where} is the placeholder from .recaptcharc.example`, {
+      hint: `replace it with your own ${name} key`,
+    })
+  }
   if (apiKey !== undefined) return apiKey
   const general = config.providerList.length === 1 ? 'RC2_API_KEY or ' : ''
   throw new ConfigError(`no API key for ${name}`, {
     hint:
-      `set ${general}${envKeyName(name)}, or put it under providers.${name}.apiKey in .recaptcharc ` +
-      'or ~/.config/rc2/config.json (see .recaptcharc.example)' +
+      `set ${general}${envKeyName(name)}, or put it under providers.${name}.apiKey in a config file: .recaptcharc (YAML or JSON), ` +
+      '.recaptcharc.json, .recaptcharc.yaml, recaptcha.config.js, rc2.config.js or rc2.config.json here, or ~/.config/rc2/config.json ' +
+      '(see .recaptcharc.example)' +
       (general === '' ? '' : '; --key works too but shows in `ps`'),
   })
+}
+
+/** The example values of .recaptcharc.example ("your-yescaptcha-client-key", "CAP-..."). */
+export function isPlaceholderKey(key: string): boolean {
+  return /^your-[a-z0-9-]*(key|token)$/i.test(key) || /^CAP-\.\.\.$/.test(key)
 }
 
 function checkEndpoint(value: string, source: string): void {

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { ConfigError } from '../errors.js'
 import { PROVIDER_NAMES } from '../providers/types.js'
+import { editDistance } from '../questions/normalize.js'
 
 /**
  * The one config schema. Defaults live here and only here (not in commander), so that a flag's
@@ -83,12 +84,45 @@ export type RawConfig = z.input<typeof ConfigSchema>
 export function validateConfig(raw: unknown, origin: string): Config {
   const result = ConfigSchema.safeParse(raw)
   if (result.success) return result.data
-  const problems = result.error.issues.map((issue) => {
+  const problems = result.error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      // One line per unknown key, with the nearest key that exists there ("provder" -> "provider").
+      const known = keysAt(issue.path)
+      return issue.keys.map((key) => {
+        const near = nearest(key, known)
+        return `${[...issue.path, key].join('.')}: unknown key${near === undefined ? ` (known here: ${known.join(', ')})` : `; did you mean "${near}"?`}`
+      })
+    }
     const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)'
-    const keys = 'keys' in issue && Array.isArray(issue.keys) ? ` ${issue.keys.join(', ')}` : ''
-    return `${path}: ${issue.message}${keys}`
+    return [`${path}: ${issue.message}`]
   })
   throw new ConfigError(`invalid configuration (${origin}): ${problems.join('; ')}`, {
     hint: 'see .recaptcharc.example for every key and its allowed values',
   })
+}
+
+/** The keys the schema allows at a dotted path (through defaults and optionals). */
+function keysAt(path: readonly PropertyKey[]): string[] {
+  const unwrap = (schema: unknown): unknown => {
+    let current = schema as { _zod?: { def?: { innerType?: unknown } } } | undefined
+    while (current?._zod?.def?.innerType !== undefined) current = current._zod.def.innerType as typeof current
+    return current
+  }
+  let schema = unwrap(ConfigSchema) as { shape?: Record<string, unknown> } | undefined
+  for (const part of path) schema = unwrap(schema?.shape?.[String(part)]) as typeof schema
+  return Object.keys(schema?.shape ?? {})
+}
+
+/** The known key closest to a mistyped one, when it is close enough to be meant. */
+function nearest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = Math.max(2, Math.floor(key.length / 3))
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase(), bestDistance)
+    if (distance <= bestDistance && (best === undefined || distance < editDistance(key.toLowerCase(), best.toLowerCase()))) {
+      best = candidate
+      bestDistance = distance
+    }
+  }
+  return best
 }

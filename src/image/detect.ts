@@ -59,6 +59,9 @@ export function latticeLayout(kind: InputKind, lattice: Lattice): Layout {
 }
 
 const OVERLAY_HINT = (name: string): string => `run \`rc2 grid ${name} --overlay out.png\` to see what rc2 found`
+/** When nothing was found, `rc2 grid --overlay` has nothing to draw: say what to change instead. */
+const NOT_FOUND_HINT =
+  'capture the whole challenge with the white gutters between its tiles (a tighter crop of the widget helps), or pass --grid 3x3|4x4 if it is a square payload'
 
 /** Nearly square: a screenshot of a square may be off by a pixel or two. */
 function isNearlySquare(width: number, height: number): boolean {
@@ -172,9 +175,9 @@ export function detectLayout(image: RawImage, hints: DetectHints = {}): Layout {
   if (width === height) {
     throw new InputError(
       `${name} is ${describeSize(image)}, not a standard challenge size (100, 300 or 450); pass --grid 3x3|4x4|1x1 to scale it`,
-      { hint: `if it is a screenshot, ${OVERLAY_HINT(name)}` },
+      { hint: `if it is a screenshot, ${NOT_FOUND_HINT}` },
     )
   }
-  throw new InputError(`no challenge tile grid found in ${name} (${describeSize(image)})`, { hint: OVERLAY_HINT(name) })
+  throw new InputError(`no challenge tile grid found in ${name} (${describeSize(image)})`, { hint: NOT_FOUND_HINT })
 }
 

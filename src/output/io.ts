@@ -13,6 +13,8 @@ export interface OutputOptions {
   color?: boolean | undefined
   verbose?: boolean | undefined
   env?: Readonly<Record<string, string | undefined>>
+  /** True once the reader closed stdout: results are dropped instead of written. */
+  stdoutClosed?: () => boolean
 }
 
 export class Output {
@@ -23,6 +25,9 @@ export class Output {
   readonly colorErr: ChalkInstance
   readonly verboseEnabled: boolean
   private secrets: string[] = []
+  private readonly stdoutClosed: () => boolean
+  /** Colour allowed at all (not --no-color, not NO_COLOR): for things that do their own terminal checks. */
+  readonly colorAllowed: boolean
 
   constructor(options: OutputOptions) {
     this.stdout = options.stdout
@@ -34,6 +39,14 @@ export class Output {
     this.color = new Chalk({ level: level(this.stdout.isTTY) })
     this.colorErr = new Chalk({ level: level(this.stderr.isTTY) })
     this.verboseEnabled = options.verbose === true
+    this.stdoutClosed = options.stdoutClosed ?? (() => false)
+    this.colorAllowed = allowed
+  }
+
+  /** Columns of the terminal stdout is on; undefined when stdout is not a terminal. */
+  get stdoutColumns(): number | undefined {
+    const columns = (this.stdout as { columns?: number }).columns
+    return this.stdoutIsTTY && columns !== undefined && columns > 0 ? columns : undefined
   }
 
   get stdoutIsTTY(): boolean {
@@ -57,6 +70,7 @@ export class Output {
 
   /** A result line or block for stdout (a newline is added). */
   result(text: string): void {
+    if (this.stdoutClosed()) return
     this.stdout.write(safeBlock(this.redact(text)) + '\n')
   }
 

@@ -16,7 +16,8 @@ export async function startProgress(out: Output, env: Readonly<Record<string, st
   if (!enabled) return { update() {}, stop() {} }
   const { default: ora } = await import('ora')
   const started = Date.now()
-  const spinner = ora({ stream: out.stderr, text: 'starting', discardStdin: false }).start()
+  // ora colours by its own terminal check, which does not know NO_COLOR or --no-color: tell it.
+  const spinner = ora({ stream: out.stderr, text: 'starting', discardStdin: false, ...(out.colorErr.level === 0 ? { color: false } : {}) }).start()
   return {
     update(state) {
       const seconds = Math.max(0.001, (Date.now() - started) / 1000)
@@ -29,24 +30,40 @@ export async function startProgress(out: Output, env: Readonly<Record<string, st
   }
 }
 
+/** What the summary line needs beyond the counts. */
+export interface SummaryOptions {
+  /** --dry-run: nothing was sent, so nothing was solved, spent or timed. */
+  dryRun?: boolean | undefined
+  maxPoints?: number | undefined
+  /** What to do about inputs the budget left unsent. */
+  budgetHint?: string | undefined
+}
+
 /** One line for stderr after a batch: what was solved, what failed and why, what it cost, how fast. */
-export function renderSummary(summary: BatchSummary): string {
+export function renderSummary(summary: BatchSummary & { notImages?: number }, options: SummaryOptions = {}): string {
   const failed = Object.entries(summary.failedByKind)
     .map(([kind, n]) => `${n} ${kind}`)
     .join(', ')
+  const dry = options.dryRun === true
   const parts = [
-    `${summary.solved}/${summary.total} solved`,
+    dry ? `${summary.solved}/${summary.total} prepared (dry run: nothing sent)` : `${summary.solved}/${summary.total} solved`,
     summary.failed > 0 ? `${summary.failed} failed (${failed})` : '0 failed',
-    `${summary.points} points`,
-    summary.latencyMs.p50 === null ? undefined : `p50 ${summary.latencyMs.p50} ms, p95 ${summary.latencyMs.p95} ms`,
+    dry ? undefined : `${summary.points} points`,
+    dry || summary.latencyMs.p50 === null ? undefined : `p50 ${summary.latencyMs.p50} ms, p95 ${summary.latencyMs.p95} ms`,
     `${(summary.wallMs / 1000).toFixed(1)} s`,
   ]
   if (summary.byProvider !== undefined) {
     const answers = Object.entries(summary.byProvider).map(([name, n]) => `${name} ${n}`)
     parts.push(`answers: ${answers.length > 0 ? answers.join(', ') : 'none'}`)
   }
-  if (summary.skipped > 0) parts.push(`${summary.skipped} already solved (--resume)`)
-  if (summary.unsentBudget > 0) parts.push(`${summary.unsentBudget} not sent (--max-points)`)
+  const notImages = summary.notImages ?? 0
+  const resumed = summary.skipped - notImages
+  if (resumed > 0) parts.push(`${resumed} already solved (--resume)`)
+  if (notImages > 0) parts.push(`${notImages} skipped (not images)`)
+  if (summary.unsentBudget > 0) {
+    const hint = options.budgetHint === undefined ? '' : ` (${options.budgetHint})`
+    parts.push(options.maxPoints === undefined ? `${summary.unsentBudget} not sent (--max-points)${hint}` : `${summary.unsentBudget} not sent: --max-points ${options.maxPoints} reached${hint}`)
+  }
   if (summary.unsentStopped > 0) parts.push(`${summary.unsentStopped} not sent (batch stopped)`)
   if (summary.interrupted > 0) parts.push(`${summary.interrupted} not finished (interrupted)`)
   if (summary.extraPaidCalls > 0) parts.push(`${summary.extraPaidCalls} call(s) may have been charged without an answer (lost replies)`)

@@ -105,7 +105,9 @@ export function renderFailureLine(result: SolveFailure, c: ChalkInstance): strin
   // The name, message and code may come from outside (a file name, a service): one safe line.
   const code = result.error.code === null ? '' : ` [${safeText(result.error.code)}]`
   const hint = result.error.hint === null ? '' : c.dim(` (hint: ${safeText(result.error.hint)})`)
-  return `${c.red('✘')} ${safeText(result.input)}: ${safeText(result.error.message)}${code}${hint}`
+  // Input errors already name the file ("x.png is empty"): say the name once.
+  const named = result.input === '' || result.error.message.includes(result.input)
+  return `${c.red('✘')} ${named ? '' : `${safeText(result.input)}: `}${safeText(result.error.message)}${code}${hint}`
 }
 
 const CSV_COLUMNS = [

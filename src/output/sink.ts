@@ -1,26 +1,39 @@
-import type { SolveResult } from '../solve/result.js'
+import type { SolveFailure, SolveResult } from '../solve/result.js'
 import type { Output } from './io.js'
-import { type OutputFormat, renderCsvHeader, renderCsvRow, renderJson, renderNdjsonLine, renderResultTable } from './render.js'
+import { type OutputFormat, renderCsvHeader, renderCsvRow, renderFailureLine, renderJson, renderNdjsonLine, renderResultTable } from './render.js'
+
+export interface SinkOptions {
+  /** The command line named exactly one file (or -): JSON prints one object, not an array (design §8.1). */
+  single: boolean
+}
 
 /**
  * Where solve results go as they finish. NDJSON and CSV stream a line per input at once; JSON and
- * the table print at the end, in input order. Failures are also reported on stderr.
+ * the table print at the end, in input order. Failures and warnings are also said on stderr, and a
+ * batch says a batch-wide condition once (design §8.1): a bad key, an empty balance or a network
+ * failure shared by every input is one line, inputs left unsent by a stop are counted, not listed.
  */
 export class ResultSink {
   private readonly held: { index: number; result: SolveResult }[] = []
   private headerWritten = false
+  /** Failure texts already said on stderr. */
+  private readonly said = new Set<string>()
+  /** Warning text -> inputs it came with, said once each at the end. */
+  private readonly warnings = new Map<string, string[]>()
+  private results = 0
 
   constructor(
     private readonly out: Output,
     private readonly format: OutputFormat,
+    private readonly options: SinkOptions = { single: false },
   ) {}
 
   add(result: SolveResult, index: number): void {
-    if (!result.ok && this.format !== 'table') {
-      // Input errors already name the file; say it once.
-      const { message } = result.error
-      this.out.error(message.includes(result.input) ? message : `${result.input}: ${message}`, result.error.hint)
+    this.results++
+    if (result.ok && result.warnings !== undefined) {
+      for (const warning of result.warnings) this.warnings.set(warning, [...(this.warnings.get(warning) ?? []), result.input])
     }
+    if (!result.ok && this.format !== 'table') this.tell(result)
     if (this.format === 'ndjson') {
       this.out.result(renderNdjsonLine(result))
     } else if (this.format === 'csv') {
@@ -34,9 +47,10 @@ export class ResultSink {
     }
   }
 
-  /** Print what was held; `single` prints one object instead of an array (design §2). */
-  finish(single: boolean): void {
+  /** Print what was held: one object for a single named file, else an array (design §8.1). */
+  finish(): void {
     const results = this.held.sort((a, b) => a.index - b.index).map((h) => h.result)
+    const single = this.options.single
     if (this.format === 'json') {
       if (single && results.length === 1) this.out.result(renderJson(results[0]))
       else this.out.result(renderJson(results))
@@ -44,12 +58,49 @@ export class ResultSink {
       const blocks: string[] = []
       for (const result of results) {
         if (result.ok) blocks.push(renderResultTable(result, this.out.color, { showInput: !single }))
-        else if (single) this.out.error(result.error.message, result.error.hint)
-        else this.out.info(renderResultTable(result, this.out.colorErr))
+        else this.tell(result)
       }
       if (blocks.length > 0) this.out.result(blocks.join('\n\n'))
     } else if (this.format === 'csv' && !this.headerWritten) {
       this.out.result(renderCsvHeader())
     }
+    // JSON and NDJSON carry warnings in each result; table and csv readers only see stderr.
+    if (this.format === 'table' || this.format === 'csv') this.sayWarnings()
+  }
+
+  private sayWarnings(): void {
+    for (const [warning, inputs] of this.warnings) {
+      // A warning every input shares is said once, as is; otherwise name the inputs it concerns.
+      const all = this.options.single || inputs.length === this.results
+      const names = inputs.length <= 3 ? inputs.join(', ') : `${inputs.slice(0, 3).join(', ')} and ${inputs.length - 3} more`
+      this.out.warn(all ? warning : `${warning} (${names})`)
+    }
+  }
+
+  /** Say one failure on stderr, unless the batch already said it. */
+  private tell(result: SolveFailure): void {
+    const { error } = result
+    if (!this.options.single) {
+      // Counted in the summary line ("24 not sent: --max-points 40 reached", "26 not sent (batch stopped)").
+      if (error.code === 'MAX_POINTS' && error.message.startsWith('not sent')) return
+      if (error.message.startsWith('not sent: the batch stopped')) return
+    }
+    // A failure whose words do not name the input (a bad key, a refused connection) is the same for
+    // every input: say it once. One that names its input (a bad file) is said for that input.
+    const namesInput = error.message.includes(result.input)
+    const accountWide = error.kind === 'auth' || error.kind === 'balance'
+    const key = namesInput ? `${result.input}\u0000${error.message}` : `${error.kind}\u0000${error.code ?? ''}\u0000${error.message}`
+    if (this.said.has(key)) return
+    this.said.add(key)
+    if (this.format === 'table' && !this.single) {
+      this.out.info(renderFailureLine(accountWide ? { ...result, input: '' } : result, this.out.colorErr))
+      return
+    }
+    const message = namesInput || accountWide || this.single ? error.message : `${result.input}: ${error.message}`
+    this.out.error(error.code !== null && !message.includes(error.code) ? `${message} [${error.code}]` : message, error.hint)
+  }
+
+  private get single(): boolean {
+    return this.options.single
   }
 }

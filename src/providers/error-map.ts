@@ -39,7 +39,10 @@ const hintKey = (provider: ProviderName): string =>
     ? `get a token at https://platform.acedata.cloud/console/applications and set it in ${keyEnvName(provider)} (or RC2_API_KEY) or providers.acedata.apiKey in the config file`
     : `set a valid key in ${keyEnvName(provider)} (or RC2_API_KEY) or providers.${provider}.apiKey in the config file`
 const hintTopUp = (provider: ProviderName): string =>
-  `top up the ${provider} account, then check it with \`rc2 balance --provider ${provider}\``
+  provider === 'acedata'
+    ? // Ace documents no balance call, so `rc2 balance` cannot check it: send the user to the console.
+      'top up the acedata account and check what is left at https://platform.acedata.cloud/console/applications'
+    : `top up the ${provider} account, then check it with \`rc2 balance --provider ${provider}\``
 const hintRateLimit = (): string =>
   'wait a moment or lower --concurrency; rc2 retries this with backoff up to --retries times'
 const hintThreads = (): string =>

@@ -118,8 +118,10 @@ function collectErrorCodes(error: unknown, seen = new Set<unknown>()): string[] 
   if (typeof error !== 'object' || error === null || seen.has(error)) return []
   seen.add(error)
   const codes: string[] = []
-  const record = error as { code?: unknown; cause?: unknown; errors?: unknown }
+  const record = error as { code?: unknown; cause?: unknown; errors?: unknown; message?: unknown }
   if (typeof record.code === 'string') codes.push(record.code)
+  // fetch refuses ports browsers block (1, 9, 25, …) before connecting, with no code, only this message.
+  else if (record.message === 'bad port') codes.push('BAD_PORT')
   codes.push(...collectErrorCodes(record.cause, seen))
   if (Array.isArray(record.errors)) for (const inner of record.errors) codes.push(...collectErrorCodes(inner, seen))
   return codes
@@ -127,19 +129,24 @@ function collectErrorCodes(error: unknown, seen = new Set<unknown>()): string[] 
 
 function describeNetworkFailure(codes: string[]): { text: string; sent: boolean; retryable: boolean; hint: string } {
   const has = (code: string): boolean => codes.includes(code)
+  // Said in every not-sent hint: the user wants to know it cost nothing.
+  const free = '; nothing was sent, so nothing was charged'
+  if (has('BAD_PORT')) {
+    return { text: 'the port is one that fetch refuses to connect to (a browser-blocked port)', sent: false, retryable: false, hint: `use the service's real port in --endpoint${free}` }
+  }
   if (has('ECONNREFUSED')) {
-    return { text: 'connection refused', sent: false, retryable: true, hint: 'check --endpoint and that the service is up' }
+    return { text: 'connection refused', sent: false, retryable: true, hint: `check --endpoint and that the service is up${free}` }
   }
   if (has('ENOTFOUND') || has('EAI_AGAIN')) {
-    return { text: 'host name not found', sent: false, retryable: true, hint: 'check --endpoint and your DNS / network' }
+    return { text: 'host name not found', sent: false, retryable: true, hint: `check --endpoint and your DNS / network${free}` }
   }
   const tls = codes.find((code) => TLS_CODE.test(code))
   if (tls !== undefined) {
-    return { text: `TLS failure (${tls})`, sent: false, retryable: false, hint: 'check --endpoint and the system clock and certificates' }
+    return { text: `TLS failure (${tls})`, sent: false, retryable: false, hint: `check --endpoint and the system clock and certificates${free}` }
   }
   const notSent = codes.find((code) => NOT_SENT_CODES.has(code))
   if (notSent !== undefined) {
-    return { text: `could not connect (${notSent})`, sent: false, retryable: true, hint: 'check --endpoint and your network' }
+    return { text: `could not connect (${notSent})`, sent: false, retryable: true, hint: `check --endpoint and your network${free}` }
   }
   // Anything else (reset, "other side closed") may have happened after the request went out.
   const detail = codes[0] === undefined ? '' : ` (${codes[0]})`

@@ -16,6 +16,8 @@ export interface ExpandResult {
   items: InputItem[]
   /** Files in directories that are not images, reported and left out. */
   skipped: string[]
+  /** Subdirectories not entered (no --recursive), for the hint when nothing was found. */
+  unvisitedDirs: string[]
 }
 
 /**
@@ -27,6 +29,7 @@ const DIRECTORY_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.jpe', '.webp', 
 export async function expandInputs(args: readonly string[], options: { recursive: boolean; cwd: string }): Promise<ExpandResult> {
   const items: InputItem[] = []
   const skipped: string[] = []
+  const unvisitedDirs: string[] = []
   const seenDirs = new Set<string>()
   for (const arg of args) {
     if (arg === '-') {
@@ -42,15 +45,15 @@ export async function expandInputs(args: readonly string[], options: { recursive
       continue
     }
     if (info.isDirectory()) {
-      await walk(arg, full, options.recursive, items, skipped, seenDirs)
+      await walk(arg, full, options.recursive, items, skipped, seenDirs, unvisitedDirs)
     } else {
       items.push({ input: arg, path: full })
     }
   }
-  return { items, skipped }
+  return { items, skipped, unvisitedDirs }
 }
 
-async function walk(shown: string, dir: string, recursive: boolean, items: InputItem[], skipped: string[], seen: Set<string>): Promise<void> {
+async function walk(shown: string, dir: string, recursive: boolean, items: InputItem[], skipped: string[], seen: Set<string>, unvisited: string[]): Promise<void> {
   // Guard against symlink loops: every real directory is entered once.
   let real: string
   try {
@@ -87,7 +90,8 @@ async function walk(shown: string, dir: string, recursive: boolean, items: Input
       }
     }
     if (isDir) {
-      if (recursive) await walk(shownChild, child, recursive, items, skipped, seen)
+      if (recursive) await walk(shownChild, child, recursive, items, skipped, seen, unvisited)
+      else unvisited.push(shownChild)
       continue
     }
     if (isFile && DIRECTORY_EXTENSIONS.has(extname(entry.name).toLowerCase())) items.push({ input: shownChild, path: child })

@@ -1,5 +1,4 @@
-import { mkdir } from 'node:fs/promises'
-import { basename, extname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { InputError, Rc2Error } from '../errors.js'
 import type { Provider, ProviderName } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
@@ -8,6 +7,7 @@ import { type BatchProgress, type BatchSummary, runBatch } from './batch.js'
 import { expandInputs, type InputItem, type Shard, takeShard } from './inputs.js'
 import { ResultJournal, readSolvedKeys, sha256, solvedKey } from './journal.js'
 import type { SolveResult } from './result.js'
+import { distinctOutputs, prepareOutputTarget } from './out-names.js'
 import { type ImageOptions, prepareFor, solveOne } from './solve-one.js'
 import type { PreparedImage } from '../image/types.js'
 import { type PreparedRound, prepareRound, type RoundSpec, solveRound } from './rounds.js'
@@ -58,18 +58,22 @@ export interface SolveInputsCallbacks {
 }
 
 export interface SolveInputsOutcome {
-  /** Totals; `summary.skipped` counts inputs --resume found solved already. */
-  summary: BatchSummary
+  /** Totals; `summary.skipped` counts inputs --resume found solved already and `notImages`, files left out. */
+  summary: BatchSummary & { notImages: number }
   /** Items in the order given, for renderers that print at the end. */
   count: number
 }
 
 export async function solveInputs(options: SolveInputsOptions, callbacks: SolveInputsCallbacks): Promise<SolveInputsOutcome> {
   const expanded = await expandInputs(options.inputs, { recursive: options.recursive === true, cwd: options.cwd })
-  const { skipped } = expanded
+  const { skipped, unvisitedDirs } = expanded
   for (const path of skipped) callbacks.onSkipped?.(path, 'not an image file')
   if (expanded.items.length === 0) {
-    throw new InputError(`no images to solve in ${options.inputs.join(', ')}`, { hint: 'pass image files, a directory of images, or - for standard input' })
+    const sub = unvisitedDirs.length
+    throw new InputError(`no images to solve in ${options.inputs.join(', ')}${sub > 0 ? ` (${sub} subdirector${sub === 1 ? 'y was' : 'ies were'} not searched)` : ''}`, {
+      code: 'NO_IMAGES',
+      hint: sub > 0 ? 'add --recursive (-r) to solve the images in subdirectories' : 'pass image files, a directory of images, or - for standard input',
+    })
   }
   if (options.shard !== undefined && expanded.items.some((i) => i.path === null)) {
     throw new Rc2Error('usage', '--shard cannot split standard input ("-")', { hint: 'pass files or directories, the same on every machine' })
@@ -93,7 +97,20 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
       roundSpec = { tiles: options.round.tiles }
     }
   }
-  if (options.annotate !== undefined && several) await mkdir(options.annotate, { recursive: true })
+  // Every output target is checked before anything is sent: a paid answer must have somewhere to go.
+  let annotatePaths: string[] | undefined
+  if (options.annotate !== undefined) {
+    const annotate = options.annotate
+    const kind = await prepareOutputTarget('--annotate', annotate, items.length, options.cwd)
+    annotatePaths =
+      kind === 'file'
+        ? items.map(() => annotate)
+        : distinctOutputs(
+            items.map((i) => i.input),
+            (_input, stem) => join(annotate, `${stem}.annotated.png`),
+            options.cwd,
+          )
+  }
 
   const journal = options.outputPath === undefined ? undefined : ResultJournal.open(options.outputPath)
   const solvedBefore = options.resume === true && options.outputPath !== undefined ? await readSolvedKeys(options.outputPath) : new Set<string>()
@@ -154,7 +171,7 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
               confidence: options.confidence,
               timeoutMs: options.timeoutMs,
               dryRun: options.dryRun,
-              annotatePath: options.annotate === undefined ? undefined : several ? join(options.annotate, annotatedName(item.input, item.index)) : options.annotate,
+              annotatePath: annotatePaths?.[item.index],
               signal: ctx.signal,
               beforeChargedRetry: () => ctx.reserve(tilePoints, true),
               round,
@@ -178,7 +195,7 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
             timeoutMs: options.timeoutMs,
             dryRun: options.dryRun,
             image: options.image,
-            annotatePath: options.annotate === undefined ? undefined : several ? join(options.annotate, annotatedName(item.input, item.index)) : options.annotate,
+            annotatePath: annotatePaths?.[item.index],
             signal: ctx.signal,
             // A resend after a lost reply may be charged again: the budget must agree first.
             beforeChargedRetry: () => ctx.reserve(points, true),
@@ -200,7 +217,7 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
       { concurrency: options.concurrency, maxPoints: options.maxPoints, signal: options.signal, stopNow: options.stopNow },
     )
     if (byProvider !== undefined) summary.byProvider = byProvider
-    return { summary, count: items.length }
+    return { summary: { ...summary, skipped: summary.skipped + skipped.length, notImages: skipped.length }, count: items.length }
   } finally {
     journal?.close()
   }
@@ -243,7 +260,4 @@ async function readInput(item: InputItem, maxBytes = 25 * 1024 * 1024): Promise<
   }
 }
 
-function annotatedName(input: string, index: number): string {
-  const base = input === '-' ? `stdin-${index}` : basename(input, extname(input))
-  return `${base}.annotated.png`
-}
+

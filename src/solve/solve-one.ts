@@ -163,8 +163,13 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
   const allWarnings = [...warnings, ...(answer.warnings ?? [])]
   if (allWarnings.length > 0) result.warnings = allWarnings
   if (options.annotatePath !== undefined) {
-    await writeAnnotation(options.source, prepared, chosen, options.annotatePath)
-    result.annotated = options.annotatePath
+    // The answer is paid for: a picture that cannot be written is a warning, never a lost answer.
+    try {
+      await writeAnnotation(options.source, prepared, chosen, options.annotatePath)
+      result.annotated = options.annotatePath
+    } catch (error) {
+      result.warnings = [...(result.warnings ?? []), error instanceof Error ? error.message : String(error)]
+    }
   }
   return result
 }

@@ -335,7 +335,7 @@ describe('stopping for the account and the budget', () => {
     const summary = r.stderr.trim().split('\n').at(-1) ?? ''
     expect(summary).toContain('6/30 solved')
     expect(summary).toContain(' 36 points')
-    expect(summary).toContain('24 not sent (--max-points)')
+    expect(summary).toContain('24 not sent: --max-points 40 reached')
   })
 
   it('--max-points holds when replies are lost: a resend that may be charged again asks the budget first', async () => {
@@ -358,7 +358,7 @@ describe('stopping for the account and the budget', () => {
     const over = results.filter((x) => x.error?.code === 'MAX_POINTS')
     const unsent = over.filter((x) => x.error?.message.startsWith('not sent'))
     expect(unsent.length).toBeGreaterThan(0)
-    expect(r.stderr).toContain(`${unsent.length} not sent (--max-points)`)
+    expect(r.stderr).toContain(`${unsent.length} not sent: --max-points 60 reached`)
     for (const x of over.filter((y) => !unsent.includes(y))) {
       expect(x.error?.message).toMatch(/^not resent after its reply was lost/)
       expect(x.paidCalls).toBeGreaterThanOrEqual(1)
