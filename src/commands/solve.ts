@@ -48,7 +48,7 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(gridOption())
   for (const option of providerOptions()) command.addOption(option)
   command
-    .option('--confidence <0..1>', 'threshold 0..1: tiles scoring above it (YesCaptcha 3x3: sent, default top three; Ace: applied by rc2; CapSolver: none)', parseNumberInRange(0, 1, 'a number'))
+    .option('--confidence <0..1>', 'threshold 0..1: tiles scoring above it (YesCaptcha 3x3: sent, default top three; Ace: applied by rc2; CapSolver, 2Captcha, NopeCHA, CapMonster: none)', parseNumberInRange(0, 1, 'a number'))
     .option('--json', 'print JSON (one object for one named file or -, else an array)')
     .option('--ndjson', 'print one JSON object per line as each input finishes')
     .addOption(new Option('--format <format>', 'output format (default: table)').choices(['table', 'json', 'ndjson', 'csv']))
@@ -204,7 +204,9 @@ function confidenceNotes(confidence: number | undefined, provider: string, warn:
     said.add(text)
     warn(text)
   }
-  if (confidence !== undefined && provider === 'capsolver') once('--confidence is ignored: CapSolver takes no threshold and returns no scores')
+  const plain: Record<string, string> = { capsolver: 'CapSolver', '2captcha': '2Captcha', nopecha: 'NopeCHA', capmonster: 'CapMonster' }
+  const name = plain[provider]
+  if (confidence !== undefined && name !== undefined) once(`--confidence is ignored: ${name} takes no threshold and returns no scores`)
   return (result) => {
     if (confidence === undefined || provider !== 'yescaptcha' || !result.ok) return
     const grid = result.checked !== undefined ? '1x1' : result.grid

@@ -37,16 +37,25 @@ export function createFailoverProvider(options: FailoverOptions): FailoverProvid
   const probes = new Map<ProviderName, Promise<unknown>>()
   const probeWaitMs = options.probeWaitMs ?? 3000
 
-  /** The first call to a provider goes alone; later ones wait for it (or probeWaitMs). */
-  async function waitForProbe(name: ProviderName, signal: AbortSignal | undefined): Promise<boolean> {
+  /**
+   * The first call to a provider goes alone; later ones wait for it (or probeWaitMs). Decided
+   * synchronously, so that inputs starting together cannot all be first.
+   */
+  function claimProbe(name: ProviderName): { first: boolean; settled: (done: Promise<unknown>) => void; wait: Promise<unknown> | undefined } {
     const probe = probes.get(name)
-    if (probe === undefined) return true
+    if (probe !== undefined) return { first: false, settled: () => undefined, wait: probe }
+    let release: () => void = () => undefined
+    probes.set(name, new Promise<void>((resolve) => (release = resolve)))
+    return { first: true, settled: (done) => void done.then(release, release), wait: undefined }
+  }
+
+  async function waitFor(probe: Promise<unknown> | undefined, signal: AbortSignal | undefined): Promise<void> {
+    if (probe === undefined) return
     try {
       await Promise.race([probe, delay(probeWaitMs, undefined, signal === undefined ? undefined : { signal })])
     } catch {
       // Aborted while waiting: the attempt below sees the signal.
     }
-    return false
   }
 
   async function recognize(request: RecognitionRequest): Promise<RecognitionResult> {
@@ -69,7 +78,8 @@ export function createFailoverProvider(options: FailoverOptions): FailoverProvid
         unpaidCharge = undefined
         options.log?.(`failover: asking ${name} after ${attempts.at(-1)?.provider} failed (${lastError.kind})`)
       }
-      const isProbe = await waitForProbe(name, request.signal)
+      const probe = claimProbe(name)
+      await waitFor(probe.wait, request.signal)
       if (dropped.has(name)) continue
       const deadline = new AbortController()
       const timer = setTimeout(
@@ -78,7 +88,11 @@ export function createFailoverProvider(options: FailoverOptions): FailoverProvid
       )
       const signal = request.signal === undefined ? deadline.signal : AbortSignal.any([request.signal, deadline.signal])
       const attempt = provider.recognize({ ...request, signal })
-      if (isProbe) probes.set(name, attempt.catch(() => undefined))
+      // Released only after this attempt's own handling below, so a drop is seen by those waiting.
+      const handled = attempt.then(
+        () => undefined,
+        () => undefined,
+      )
       try {
         const result = await attempt
         return { ...result, provider: name, ...(attempts.length > 0 ? { attempts } : {}) }
@@ -98,6 +112,7 @@ export function createFailoverProvider(options: FailoverOptions): FailoverProvid
         lastError = error
       } finally {
         clearTimeout(timer)
+        probe.settled(handled)
       }
     }
     if (lastError !== undefined) {

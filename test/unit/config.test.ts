@@ -139,3 +139,44 @@ describe('loadConfig (files)', () => {
     expect(c.keySource).toBe('file')
   })
 })
+
+describe('keys and endpoints per provider (§8.4)', () => {
+  it('reads RC2_<NAME>_API_KEY and RC2_<NAME>_ENDPOINT, more specific than RC2_API_KEY / RC2_ENDPOINT', () => {
+    const env = { RC2_API_KEY: 'general', RC2_2CAPTCHA_API_KEY: 'two-key', RC2_2CAPTCHA_ENDPOINT: 'http://127.0.0.1:7/2captcha', RC2_ENDPOINT: 'https://general.example' }
+    const c = resolveConfig({ env, flags: { provider: '2captcha' } })
+    expect(c).toMatchObject({ provider: '2captcha', apiKey: 'two-key', keySource: 'env', endpoint: 'http://127.0.0.1:7/2captcha' })
+    expect(resolveConfig({ env: { RC2_API_KEY: 'general' }, flags: { provider: 'capmonster' } }).apiKey).toBe('general')
+    // The flag still wins when one provider is named.
+    expect(resolveConfig({ env, flags: { provider: '2captcha', key: 'flag-key' } })).toMatchObject({ apiKey: 'flag-key', keySource: 'flag' })
+  })
+
+  it('takes a failover list in any case, each provider with its own key and endpoint', () => {
+    const file = { providers: { capsolver: { apiKey: 'cap-file', endpoint: 'https://cap.example' }, nopecha: { apiKey: 'nope-file' } } }
+    const env = { RC2_YESCAPTCHA_API_KEY: 'yes-env', RC2_API_KEY: 'general-ignored', RC2_ENDPOINT: 'https://ignored.example' }
+    const c = resolveConfig({ file, env, flags: { provider: 'YesCaptcha,capsolver,NOPECHA' } })
+    expect(c.providerList).toEqual(['yescaptcha', 'capsolver', 'nopecha'])
+    expect(c.provider).toBe('yescaptcha')
+    expect(c.credentials).toEqual({
+      yescaptcha: { apiKey: 'yes-env', keySource: 'env', endpoint: undefined, region: undefined },
+      capsolver: { apiKey: 'cap-file', keySource: 'file', endpoint: 'https://cap.example', region: undefined },
+      nopecha: { apiKey: 'nope-file', keySource: 'file', endpoint: undefined, region: undefined },
+    })
+    expect(resolveConfig({ file: { provider: ['capsolver', 'CapMonster'] }, env: {}, flags: {} }).providerList).toEqual(['capsolver', 'capmonster'])
+    expect(resolveConfig({ file: {}, env: { RC2_PROVIDER: '2Captcha' }, flags: {} }).provider).toBe('2captcha')
+  })
+
+  it('refuses --key / --endpoint with several providers, a provider named twice, and names the missing key', () => {
+    expect(() => resolveConfig({ env: {}, flags: { provider: 'yescaptcha,capsolver', key: 'k' } })).toThrow(/--key applies to one provider/)
+    expect(() => resolveConfig({ env: {}, flags: { provider: 'yescaptcha,capsolver', endpoint: 'https://x.example' } })).toThrow(/--endpoint applies to one provider/)
+    expect(() => resolveConfig({ env: {}, flags: { provider: 'capsolver,CAPSOLVER' } })).toThrow(/named twice/)
+    const c = resolveConfig({ env: { RC2_YESCAPTCHA_API_KEY: 'y' }, flags: { provider: 'yescaptcha,2captcha' } })
+    expect(requireApiKey(c, 'yescaptcha')).toBe('y')
+    expect(() => requireApiKey(c, '2captcha')).toThrow(/no API key for 2captcha/)
+    try {
+      requireApiKey(c, '2captcha')
+    } catch (error) {
+      expect((error as ConfigError).hint).toContain('RC2_2CAPTCHA_API_KEY')
+      expect((error as ConfigError).hint).toContain('providers.2captcha.apiKey')
+    }
+  })
+})

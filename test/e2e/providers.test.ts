@@ -1,0 +1,163 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { CAPMONSTER_IMAGE_LIMIT, DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
+import { hasStackTrace, runRc2, type RunResult } from '../helpers/cli.js'
+import { loadRealTiles } from '../http/support.js'
+
+/**
+ * 2Captcha, NopeCHA and CapMonster end to end, and failover between services: the built binary,
+ * spawned, against the loopback server speaking each protocol, on real-size payloads (3x3 300 px and
+ * 4x4 450 px JPEGs made of real challenge tiles, the object's tiles painted red for the server's oracle).
+ */
+
+const KEY = DEFAULT_TEST_KEY
+let server: ProviderServer
+let dir: string
+const outputs: RunResult[] = []
+
+async function rc2(args: string[], env: Record<string, string | undefined> = {}): Promise<RunResult> {
+  const result = await runRc2(args, { env: { HOME: dir, ...env }, cwd: dir, timeoutMs: 60_000 })
+  outputs.push(result)
+  return result
+}
+
+/** Key and endpoint through the per-provider variables (RC2_2CAPTCHA_API_KEY, …). */
+function envFor(...names: string[]): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const name of names) {
+    env[`RC2_${name.toUpperCase()}_API_KEY`] = KEY
+    env[`RC2_${name.toUpperCase()}_ENDPOINT`] = server.endpoints[name as keyof ProviderServer['endpoints']]
+  }
+  return env
+}
+
+beforeAll(async () => {
+  server = await startProviderServer()
+  dir = await mkdtemp(join(tmpdir(), 'rc2-e2e-providers-'))
+  const jpeg = async (png: Buffer, quality: number): Promise<Buffer> => sharp(png).jpeg({ quality, chromaSubsampling: '4:4:4' }).toBuffer()
+  await writeFile(join(dir, 'bus3.jpg'), await jpeg(await renderRedGrid('3x3', [0, 4, 8], { otherTiles: loadRealTiles('bus', 6) }), 85))
+  await writeFile(join(dir, 'lights4.jpg'), await jpeg(await renderRedGrid('4x4', [2, 3, 6, 7], { otherTiles: loadRealTiles('traffic_light', 12) }), 85))
+  // A 4x4 payload as a page serves it, bigger than CapMonster takes.
+  await writeFile(join(dir, 'big4.jpg'), await jpeg(await renderRedGrid('4x4', [5, 10], { otherTiles: loadRealTiles('other', 15) }), 93))
+  for (let i = 0; i < 6; i++) await writeFile(join(dir, `batch-${i}.jpg`), await jpeg(await renderRedGrid('3x3', [i, 8 - i]), 85))
+})
+
+afterAll(async () => {
+  await server.close()
+  for (const r of outputs) expect(r.stdout + r.stderr).not.toContain(KEY)
+  await rm(dir, { recursive: true, force: true })
+})
+
+beforeEach(() => {
+  server.setKeys([KEY])
+  server.setReject450([])
+  server.setReply(undefined)
+  server.resetCounters()
+})
+
+const EXPECTED: Record<string, { objects: number[]; grid: string }> = {
+  'bus3.jpg': { objects: [0, 4, 8], grid: '3x3' },
+  'lights4.jpg': { objects: [2, 3, 6, 7], grid: '4x4' },
+}
+
+describe.each([
+  ['2captcha', '2Captcha', { '3x3': { comment: 'Select all images with buses', rows: 3 }, '4x4': { comment: 'Select all squares with traffic lights', rows: 4 } }],
+  ['nopecha', 'NOPECHA', { '3x3': { task: 'Select all images with buses', grid: '3x3' }, '4x4': { task: 'Select all squares with traffic lights', grid: '4x4' } }],
+  ['capmonster', 'CapMonster', { '3x3': { metadata: { Grid: '3x3', Task: 'Select all images with buses' } }, '4x4': { metadata: { Grid: '4x4', Task: 'Select all squares with traffic lights' } } }],
+] as const)('%s end to end', (name, typed, shapes) => {
+  it('solves real-size 3x3 and 4x4 payloads right (-p in any case, per-provider key and endpoint)', async () => {
+    // "bus" for the 3x3, the 4x4 sentence for the other: one question per run, so two runs.
+    const three = await rc2(['solve', 'bus3.jpg', '-q', 'bus', '-p', typed, '--json'], envFor(name))
+    expect(three.code, three.stderr).toBe(0)
+    const four = await rc2(['solve', 'lights4.jpg', '-q', 'Select all squares with traffic lights', '-p', typed, '--json'], envFor(name))
+    expect(four.code, four.stderr).toBe(0)
+    for (const [run, file] of [[three, 'bus3.jpg'], [four, 'lights4.jpg']] as const) {
+      const result = JSON.parse(run.stdout) as Record<string, unknown>
+      expect(result).toMatchObject({ ok: true, provider: name, grid: EXPECTED[file]!.grid, objects: EXPECTED[file]!.objects, points: null })
+      expect(hasStackTrace(run.stderr)).toBe(false)
+    }
+    const creates = server.requests.filter((r) => r.provider === name && r.method === 'POST' && (r.path === '/createTask' || r.path === '/'))
+    expect(creates).toHaveLength(2)
+    const bodies = creates.map((r) => (name === 'nopecha' ? r.body : (r.body as { task: unknown }).task))
+    expect(bodies[0]).toMatchObject(shapes['3x3'])
+    expect(bodies[1]).toMatchObject(shapes['4x4'])
+    expect(creates.every((r) => r.key === KEY)).toBe(true)
+    expect(server.pollCount).toBeGreaterThanOrEqual(2)
+  }, 60_000)
+})
+
+describe('capmonster image limit', () => {
+  it('re-encodes a 450x450 payload over 50,000 bytes, answers right, and warns', async () => {
+    const run = await rc2(['solve', 'big4.jpg', '-q', 'cars', '-p', 'capmonster', '--json'], envFor('capmonster'))
+    expect(run.code, run.stderr).toBe(0)
+    const result = JSON.parse(run.stdout) as { objects: number[]; warnings?: string[] }
+    expect(result.objects).toEqual([5, 10])
+    expect(result.warnings?.some((w) => /re-encoded at JPEG quality \d+/.test(w))).toBe(true)
+    const sent = /<(\d+) base64 chars>/.exec(JSON.stringify(server.requests[0]?.body))
+    expect(Number(sent?.[1]) * 0.75).toBeLessThanOrEqual(CAPMONSTER_IMAGE_LIMIT)
+  })
+
+  it('--dry-run shows each new provider its request, key redacted', async () => {
+    for (const name of ['2captcha', 'nopecha', 'capmonster']) {
+      const run = await rc2(['solve', 'lights4.jpg', '-q', 'traffic lights', '-p', name, '--dry-run', '--json'], { [`RC2_${name.toUpperCase()}_API_KEY`]: KEY })
+      expect(run.code, run.stderr).toBe(0)
+      const { request } = JSON.parse(run.stdout) as { request: { url: string; body: Record<string, unknown> } }
+      expect(JSON.stringify(request.body)).toContain('Select all squares with traffic lights')
+      expect(JSON.stringify(request)).toContain('***')
+    }
+    expect(server.requests).toHaveLength(0)
+  })
+})
+
+describe('failover: -p yescaptcha,nopecha', () => {
+  it('moves a 4x4 the first service refuses (ERROR_UNKNOW_450x450_QUESTION) to the next, and says who answered', async () => {
+    server.setReject450(['/m/015qff'])
+    const run = await rc2(['solve', 'bus3.jpg', 'lights4.jpg', '-q', 'traffic lights', '-p', 'yescaptcha,nopecha', '--json', '--force'], envFor('yescaptcha', 'nopecha'))
+    expect(run.code, run.stderr).toBe(0)
+    const results = JSON.parse(run.stdout) as Record<string, unknown>[]
+    const byInput = Object.fromEntries(results.map((r) => [r.input, r]))
+    expect(byInput['bus3.jpg']).toMatchObject({ ok: true, provider: 'yescaptcha' })
+    expect(byInput['bus3.jpg']).not.toHaveProperty('attempts')
+    expect(byInput['lights4.jpg']).toMatchObject({
+      ok: true,
+      provider: 'nopecha',
+      objects: [2, 3, 6, 7],
+      attempts: [{ provider: 'yescaptcha', kind: 'unsolvable', code: 'ERROR_UNKNOW_450x450_QUESTION' }],
+    })
+    // The summary (JSON on stderr with --json) counts answers per provider.
+    expect((JSON.parse(run.stderr.trim().split('\n').at(-1)!) as { summary: { byProvider: unknown } }).summary.byProvider).toEqual({ yescaptcha: 1, nopecha: 1 })
+    const table = await rc2(['solve', 'bus3.jpg', 'lights4.jpg', '-q', 'traffic lights', '-p', 'yescaptcha,nopecha', '--force'], envFor('yescaptcha', 'nopecha'))
+    expect(table.stderr).toMatch(/answers: (yescaptcha 1, nopecha 1|nopecha 1, yescaptcha 1)/)
+  })
+
+  it('drops a provider with a bad key for the rest of the batch, asking it at most twice', async () => {
+    const env = { ...envFor('yescaptcha', 'capsolver'), RC2_YESCAPTCHA_API_KEY: 'not-the-right-key-999' }
+    const inputs = Array.from({ length: 6 }, (_, i) => `batch-${i}.jpg`)
+    const run = await rc2(['solve', ...inputs, '-q', 'cars', '-p', 'yescaptcha,capsolver', '--ndjson', '--concurrency', '4'], env)
+    expect(run.code, run.stderr).toBe(0)
+    const results = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+    expect(results).toHaveLength(6)
+    expect(results.every((r) => r.ok === true && r.provider === 'capsolver')).toBe(true)
+    const yes = server.requests.filter((r) => r.provider === 'yescaptcha')
+    expect(yes.length).toBeGreaterThanOrEqual(1)
+    expect(yes.length).toBeLessThanOrEqual(2)
+    const withAttempts = results.filter((r) => r.attempts !== undefined)
+    expect(withAttempts.length).toBe(yes.length)
+    expect(withAttempts[0]?.attempts).toEqual([{ provider: 'yescaptcha', kind: 'auth', code: 'ERROR_KEY_DOES_NOT_EXIST' }])
+    for (const r of results) {
+      const objects = r.objects as number[]
+      const index = Number(/batch-(\d)/.exec(String(r.input))?.[1])
+      expect(objects).toEqual([...new Set([index, 8 - index])].sort((a, b) => a - b))
+    }
+  })
+
+  it('--key with several providers is a usage error that names the per-provider variables', async () => {
+    const run = await rc2(['solve', 'bus3.jpg', '-q', 'bus', '-p', 'yescaptcha,capsolver', '--key', KEY])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('RC2_YESCAPTCHA_API_KEY')
+    expect(server.requests).toHaveLength(0)
+  })
+})

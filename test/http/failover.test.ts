@@ -1,0 +1,130 @@
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { createFailoverProvider } from '../../src/providers/failover.js'
+import type { ProviderName } from '../../src/providers/types.js'
+import { renderRedGrid, startProviderServer } from '../helpers/provider-server.js'
+import type { ProviderServer } from '../helpers/provider-server.js'
+import { catchError, connect, gridRequest } from './support.js'
+
+let server: ProviderServer
+beforeAll(async () => {
+  server = await startProviderServer()
+})
+afterAll(async () => {
+  await server.close()
+})
+beforeEach(() => {
+  server.setReply(undefined)
+  server.setReject450([])
+  server.setZeroBalance(false)
+  server.resetCounters()
+})
+
+function failover(names: ProviderName[], overrides: Partial<Record<ProviderName, Parameters<typeof connect>[2]>> = {}) {
+  const providers = names.map((name) => connect(server, name, overrides[name] ?? {}).provider)
+  return createFailoverProvider({ providers, attemptTimeoutMs: () => 10_000, probeWaitMs: 2000 })
+}
+
+describe('failover provider', () => {
+  it('moves on after unsolvable, provider errors and rate limits that outlast the retries', async () => {
+    const chain = failover(['yescaptcha', 'capsolver', 'capmonster'])
+    server.pushReply(
+      { path: '/createTask', json: { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE', errorDescription: 'no' } },
+      ...Array.from({ length: 3 }, () => ({ path: '/createTask', status: 429, json: { errorId: 1, errorCode: 'ERROR_RATE_LIMIT', errorDescription: 'slow' } })),
+    )
+    const image = (await renderRedGrid('3x3', [4], { format: 'jpeg' })).toString('base64')
+    const result = await chain.recognize({ ...(await gridRequest('3x3', [4], { instruction: 'Select all images with cars' })), image })
+    expect(result).toMatchObject({
+      provider: 'capmonster',
+      objects: [4],
+      attempts: [
+        { provider: 'yescaptcha', kind: 'unsolvable', code: 'ERROR_CAPTCHA_UNSOLVABLE' },
+        { provider: 'capsolver', kind: 'rate_limit', code: 'ERROR_RATE_LIMIT' },
+      ],
+    })
+  })
+
+  it('moves on after a network failure, and counts a possibly charged failure only when it moves on', async () => {
+    const charged: [string, number][] = []
+    // A port nothing listens on: the connection is refused.
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const { port } = closed.address() as AddressInfo
+    await new Promise<void>((resolve) => closed.close(() => resolve()))
+    const providers = [
+      connect(server, 'yescaptcha', { endpoint: `http://127.0.0.1:${port}/`, retries: 0 }).provider,
+      connect(server, 'capsolver').provider,
+    ]
+    const chain = createFailoverProvider({ providers, attemptTimeoutMs: () => 10_000 })
+    const request = await gridRequest('3x3', [1, 2])
+    const result = await chain.recognize({ ...request, onChargedFailure: (name, calls) => charged.push([name, calls]) })
+    expect(result).toMatchObject({ provider: 'capsolver', attempts: [{ provider: 'yescaptcha', kind: 'network', code: null }] })
+    // Connection refused never reached the service: nothing to count.
+    expect(charged).toEqual([])
+    server.pushReply({ path: '/createTask', fault: 'resetAfterWork' })
+    const lost = failover(['yescaptcha', 'capsolver'], { yescaptcha: { retries: 0 } })
+    await lost.recognize({ ...request, onChargedFailure: (name, calls) => charged.push([name, calls]) })
+    expect(charged).toEqual([['yescaptcha', 1]])
+  })
+
+  it('does not move on for an input problem or an interrupt', async () => {
+    const chain = failover(['yescaptcha', 'capsolver'])
+    const request = await gridRequest('3x3', [1])
+    const wrongSize = await catchError(() => chain.recognize({ ...request, size: 450 }))
+    expect(wrongSize).toMatchObject({ kind: 'input' })
+    const stop = new AbortController()
+    stop.abort(new Error('interrupted'))
+    await catchError(() => chain.recognize({ ...request, signal: stop.signal }))
+    expect(server.requests).toHaveLength(0)
+  })
+
+  it('when all fail: the last failure, with the ones before it as attempts', async () => {
+    server.setReply({ path: '/createTask', json: { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE', errorDescription: 'no' } })
+    const chain = failover(['yescaptcha', 'capsolver'])
+    const error = await catchError(async () => chain.recognize(await gridRequest('3x3', [1])))
+    expect(error).toMatchObject({ kind: 'unsolvable', attempts: [{ provider: 'yescaptcha', kind: 'unsolvable', code: 'ERROR_CAPTCHA_UNSOLVABLE' }] })
+  })
+
+  it('a budget that refuses the next provider ends the input with the failure it had', async () => {
+    server.pushReply({ path: '/createTask', json: { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE', errorDescription: 'no' } })
+    const chain = failover(['yescaptcha', 'capsolver'])
+    const asked: string[] = []
+    const request = await gridRequest('3x3', [1])
+    const error = await catchError(() =>
+      chain.recognize({
+        ...request,
+        beforeFailover: (next) => {
+          asked.push(next)
+          throw new Error('over --max-points')
+        },
+      }),
+    )
+    expect(asked).toEqual(['capsolver'])
+    expect(error).toMatchObject({ kind: 'unsolvable', code: 'ERROR_CAPTCHA_UNSOLVABLE' })
+    expect(server.requests.filter((r) => r.provider === 'capsolver')).toHaveLength(0)
+  })
+
+  it('drops a provider after auth or balance for the rest of the batch; with none left, says why', async () => {
+    const chain = failover(['yescaptcha', 'capsolver'], { yescaptcha: { apiKey: 'wrong-key-5555' } })
+    const request = await gridRequest('3x3', [3])
+    expect(await chain.recognize(request)).toMatchObject({ provider: 'capsolver', attempts: [{ provider: 'yescaptcha', kind: 'auth' }] })
+    expect(await chain.recognize(request)).toMatchObject({ provider: 'capsolver' })
+    expect((await chain.recognize(request)).attempts).toBeUndefined()
+    expect(server.requests.filter((r) => r.provider === 'yescaptcha')).toHaveLength(1)
+    expect([...chain.dropped.keys()]).toEqual(['yescaptcha'])
+    server.setZeroBalance(true)
+    await catchError(() => chain.recognize(request))
+    const none = await catchError(() => chain.recognize(request))
+    expect(none).toMatchObject({ kind: 'auth', code: 'ERROR_KEY_DOES_NOT_EXIST' })
+    expect([...chain.dropped.keys()].sort()).toEqual(['capsolver', 'yescaptcha'])
+  })
+
+  it('inputs starting together wait for the first call to a provider, so a bad key is asked once', async () => {
+    const chain = failover(['yescaptcha', 'capsolver'], { yescaptcha: { apiKey: 'wrong-key-6666' } })
+    const request = await gridRequest('3x3', [0])
+    const results = await Promise.all(Array.from({ length: 5 }, () => chain.recognize(request)))
+    expect(results.every((r) => r.provider === 'capsolver')).toBe(true)
+    expect(server.requests.filter((r) => r.provider === 'yescaptcha')).toHaveLength(1)
+  })
+})
