@@ -46,12 +46,16 @@ Examples:
     .action(async (input: string, flags: GridFlags) => {
       if (flags.mark !== undefined && flags.output === undefined) throw new UsageError('--mark needs -o <png> to know where to write')
       if (flags.output !== undefined && flags.mark === undefined) throw new UsageError('-o goes with --mark <tiles>')
-      const [{ locateImage }, annotate, tiles, { writeFile, mkdir }] = await Promise.all([
+      const [{ locateImage }, annotate, tiles, { mkdir }, { writeFileNoFollow: writeFile, isSameFile }] = await Promise.all([
         import('../image/prepare.js'),
         import('../image/annotate.js'),
         import('../image/tiles.js'),
         import('node:fs/promises'),
+        import('../image/write.js'),
       ])
+      for (const out of [flags.overlay, flags.output]) {
+        if (out !== undefined && (await isSameFile(out, input))) throw new UsageError(`${out} is the input; rc2 never writes over an input`, { hint: 'choose another output file' })
+      }
       const grid = toGrid(flags.grid)
       const { image, layout } = await locateImage(input, { name: input, ...(grid !== undefined ? { grid, gridSource: 'flag' as const } : {}) })
       const written: Record<string, string | string[]> = {}
@@ -81,6 +85,7 @@ async function writeOut(write: (path: string, data: Buffer) => Promise<void>, pa
   try {
     await write(path, data)
   } catch (error) {
-    throw new UsageError(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { hint: 'check that the directory exists and is writable' })
+    const code = (error as NodeJS.ErrnoException).code
+    throw new UsageError(`cannot write ${path}: ${code === 'ELOOP' ? 'it is a symbolic link; rc2 never writes through a link' : (code ?? (error as Error).message)}`, { hint: 'check that the directory exists and is writable' })
   }
 }

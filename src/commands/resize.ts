@@ -33,7 +33,7 @@ Examples:
   $ rc2 resize tile.png --grid 1x1 --base64 | curl ...`,
     )
     .action(async (inputs: string[], flags: ResizeFlags) => {
-      const [{ resizeToFile, prepareImage }, { distinctOutputs, prepareOutputTarget }] = await Promise.all([import('../image/prepare.js'), import('../solve/out-names.js')])
+      const [{ resizeToFile, prepareImage }, { distinctOutputs, prepareOutputTarget }, { isSameFile }] = await Promise.all([import('../image/prepare.js'), import('../solve/out-names.js'), import('../image/write.js')])
       const grid = toGrid(flags.grid)
       const common = { ...(grid !== undefined ? { grid, gridSource: 'flag' as const } : {}), format: flags.format, quality: flags.quality }
       if (inputs.includes('-')) throw new UsageError('rc2 resize reads files, not standard input', { hint: 'save the image to a file first' })
@@ -64,6 +64,7 @@ Examples:
       const results = []
       for (const [k, input] of inputs.entries()) {
         const out = outs[k] as string
+        if (await isSameFile(out, input)) throw new UsageError(`${out} is the input ${input}; rc2 never writes over an input`, { hint: 'choose another -o' })
         const result = await resizeToFile(input, out, { ...common, name: input })
         results.push({ schemaVersion: 1 as const, ...result })
         if (flags.json !== true) {

@@ -188,6 +188,8 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
       ctx.out.info(renderSummary(summary, { dryRun: flags.dryRun, maxPoints: config.maxPoints, budgetHint }))
     }
   }
+  // Results on stdout are all printed; the results file that failed is said last, with its exit code.
+  if (outcome.outputError !== undefined) throw outcome.outputError
   if (ctx.signal.aborted) throw new InterruptedError()
   return exitCodeFor(summary)
 }

@@ -1,10 +1,11 @@
 /** Encoding the prepared pixels for the services (JPEG by default, PNG on request). */
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { JpegOptions } from 'sharp'
 import { UsageError } from '../errors.js'
 import type { RawImage } from './types.js'
 import { openPixels } from './load.js'
+import { writeFileNoFollow } from './write.js'
 
 export type OutputFormat = 'jpeg' | 'png'
 
@@ -61,9 +62,11 @@ export function mimeOf(format: OutputFormat): 'image/jpeg' | 'image/png' {
 export async function writeImageFile(path: string, buffer: Buffer, flag: string): Promise<void> {
   try {
     await mkdir(dirname(path), { recursive: true })
-    await writeFile(path, buffer)
+    // Temporary file + rename: a link planted at the name is refused, never written through.
+    await writeFileNoFollow(path, buffer)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'unknown error'
-    throw new UsageError(`cannot write ${path} (${code})`, { hint: `choose a writable path for ${flag}`, cause: error })
+    const why = code === 'ELOOP' ? 'it is a symbolic link; rc2 never writes through a link' : code
+    throw new UsageError(`cannot write ${path} (${why})`, { hint: `choose a writable path for ${flag}`, cause: error })
   }
 }

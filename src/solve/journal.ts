@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs'
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { ConfigError } from '../errors.js'
 import type { SolveResult } from './result.js'
@@ -22,8 +22,15 @@ export class ResultJournal {
   static open(path: string): ResultJournal {
     let fd: number
     try {
-      fd = openSync(path, 'a+')
+      // O_NOFOLLOW: a link planted at the name is refused, never appended through.
+      fd = openSync(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644)
     } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ELOOP') {
+        throw new ConfigError(`cannot open --output ${path}: it is a symbolic link (rc2 never writes through a link at an output path)`, {
+          hint: 'give --output the real file, or remove the link',
+        })
+      }
       throw new ConfigError(`cannot open --output ${path}: ${(error as Error).message}`, { hint: 'check that its directory exists and is writable' })
     }
     // A line torn by a crash must not glue itself to the next result: start on a fresh line.
@@ -31,18 +38,55 @@ export class ResultJournal {
     if (size > 0) {
       const last = Buffer.alloc(1)
       readSync(fd, last, 0, 1, size - 1)
-      if (last[0] !== 0x0a) writeSync(fd, '\n')
+      if (last[0] !== 0x0a) writeAll(fd, Buffer.from('\n'), path)
     }
     return new ResultJournal(path, fd)
   }
 
+  /** Append one result as a whole line; throws a ConfigError (after removing any part written) when it cannot. */
   append(result: SolveResult, inputSha256: string | undefined): void {
     const line = JSON.stringify(inputSha256 === undefined ? result : { ...result, inputSha256 }) + '\n'
-    writeSync(this.fd, line)
+    writeAll(this.fd, Buffer.from(line), this.path)
   }
 
   close(): void {
     closeSync(this.fd)
+  }
+}
+
+/**
+ * write() until every byte is out (it may write less than asked, e.g. as a disk fills). On failure
+ * the part of the line already written is cut off again when nothing else was appended since, so
+ * the file keeps whole lines only; the error names the file and the cause.
+ */
+function writeAll(fd: number, bytes: Buffer, path: string): void {
+  let before: number | undefined
+  try {
+    before = fstatSync(fd).size
+  } catch {
+    before = undefined
+  }
+  let done = 0
+  try {
+    while (done < bytes.length) {
+      const wrote = writeSync(fd, bytes, done, bytes.length - done)
+      if (wrote <= 0) throw Object.assign(new Error('the write made no progress'), { code: 'EIO' })
+      done += wrote
+    }
+  } catch (error) {
+    if (done > 0 && before !== undefined) {
+      try {
+        if (fstatSync(fd).size === before + done) ftruncateSync(fd, before)
+      } catch {
+        // not a regular file, or gone: nothing more can be done
+      }
+    }
+    const code = (error as NodeJS.ErrnoException).code
+    const why = code === 'ENOSPC' ? 'no space left on the device' : code === 'EDQUOT' ? 'disk quota exceeded' : (code ?? (error as Error).message)
+    throw new ConfigError(`cannot write --output ${path}: ${why}; results from here on are not recorded there`, {
+      hint: 'free some space or choose another --output; results written so far are whole, and --resume skips them',
+      cause: error,
+    })
   }
 }
 

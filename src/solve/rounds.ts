@@ -200,9 +200,9 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
   if (paidCalls > answered.length) result.paidCalls = paidCalls
   if (warnings.length > 0) result.warnings = warnings
   if (options.annotatePath !== undefined) {
-    const [{ renderAnnotated }, { writeFile }] = await Promise.all([import('../image/annotate.js'), import('node:fs/promises')])
+    const [{ renderAnnotated }, { writeFileNoFollow }] = await Promise.all([import('../image/annotate.js'), import('../image/write.js')])
     try {
-      await writeFile(options.annotatePath, await renderAnnotated(options.source, layout, objects, { checked }))
+      await writeFileNoFollow(options.annotatePath, await renderAnnotated(options.source, layout, objects, { checked }))
       result.annotated = options.annotatePath
     } catch (error) {
       // The answers are paid for: keep them and say what went wrong.

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { InputError, Rc2Error } from '../errors.js'
 import type { Provider, ProviderName } from '../providers/types.js'
@@ -12,6 +13,7 @@ import { type ImageOptions, prepareFor, solveOne } from './solve-one.js'
 import type { PreparedImage } from '../image/types.js'
 import { type PreparedRound, prepareRound, type RoundSpec, solveRound } from './rounds.js'
 import { readFileBounded } from '../image/read.js'
+import { outputPathProblem } from '../image/write.js'
 
 /** Everything `rc2 solve` does between parsed flags and rendered output. */
 export interface SolveInputsOptions {
@@ -62,6 +64,8 @@ export interface SolveInputsOutcome {
   summary: BatchSummary & { notImages: number }
   /** Items in the order given, for renderers that print at the end. */
   count: number
+  /** --output could not be written (disk full, /dev/full): the batch stopped submitting; report it last. */
+  outputError?: Rc2Error | undefined
 }
 
 export async function solveInputs(options: SolveInputsOptions, callbacks: SolveInputsCallbacks): Promise<SolveInputsOutcome> {
@@ -112,7 +116,19 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
           )
   }
 
+  // Never write over an input: not the results file, not an annotated picture.
+  const inputPaths = new Set(expanded.items.flatMap((i) => (i.path === null ? [] : [i.path])))
+  if (options.outputPath !== undefined && inputPaths.has(resolve(options.outputPath))) {
+    throw new Rc2Error('usage', `--output ${options.outputPath} is one of the inputs; rc2 never writes over an input`, { hint: 'give --output a file of its own' })
+  }
+
   const journal = options.outputPath === undefined ? undefined : ResultJournal.open(options.outputPath)
+  // A results file that cannot be written stops the batch like an interrupt (nothing more is sent).
+  let outputError: Rc2Error | undefined
+  const stop = new AbortController()
+  const onInterrupt = (): void => stop.abort(options.signal?.reason)
+  if (options.signal?.aborted === true) onInterrupt()
+  else options.signal?.addEventListener('abort', onInterrupt, { once: true })
   const solvedBefore = options.resume === true && options.outputPath !== undefined ? await readSolvedKeys(options.outputPath) : new Set<string>()
   const questionId = options.question.entry.id
 
@@ -131,6 +147,10 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
     const hash = sha256(bytes)
     hashes.set(item.index, hash)
     if (solvedBefore.has(solvedKey(hash, questionId))) return null
+    // Checked before anything is sent: the answer would be paid for and the picture not written.
+    const annotatePath = annotatePaths?.[item.index]
+    // Resolved as the write will resolve it (from the process's directory, like the write itself).
+    if (annotatePath !== undefined) await checkAnnotateTarget(annotatePath, item, resolve(annotatePath), inputPaths)
     if (roundSpec !== undefined) {
       const sentenceGrid = options.question.dynamic ? undefined : (options.question.grid ?? undefined)
       return { bytes, round: await prepareRound(bytes, item.input, roundSpec, { grid: options.grid, sentenceGrid, image: options.image }) }
@@ -208,17 +228,23 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
         },
         onResult: (result, index) => {
           if (byProvider !== undefined && result.ok && !('dryRun' in result)) byProvider[result.provider] = (byProvider[result.provider] ?? 0) + 1
-          journal?.append(result, hashes.get(index))
+          try {
+            if (outputError === undefined) journal?.append(result, hashes.get(index))
+          } catch (error) {
+            outputError = error as Rc2Error
+            stop.abort(outputError)
+          }
           hashes.delete(index)
           callbacks.onResult(result, index)
         },
         ...(callbacks.onProgress !== undefined ? { onProgress: callbacks.onProgress } : {}),
       },
-      { concurrency: options.concurrency, maxPoints: options.maxPoints, signal: options.signal, stopNow: options.stopNow },
+      { concurrency: options.concurrency, maxPoints: options.maxPoints, signal: stop.signal, stopNow: options.stopNow },
     )
     if (byProvider !== undefined) summary.byProvider = byProvider
-    return { summary: { ...summary, skipped: summary.skipped + skipped.length, notImages: skipped.length }, count: items.length }
+    return { summary: { ...summary, skipped: summary.skipped + skipped.length, notImages: skipped.length }, count: items.length, outputError }
   } finally {
+    options.signal?.removeEventListener('abort', onInterrupt)
     journal?.close()
   }
 }
@@ -260,4 +286,17 @@ async function readInput(item: InputItem, maxBytes = 25 * 1024 * 1024): Promise<
   }
 }
 
-
+/** Refuse an --annotate target that is an input, a link, or not writable (a usage error for this input). */
+async function checkAnnotateTarget(shown: string, item: InputItem, target: string, inputPaths: ReadonlySet<string>): Promise<void> {
+  const hint = 'give --annotate a new file name, or a directory of its own'
+  if (inputPaths.has(target)) throw new Rc2Error('usage', `--annotate ${shown} is one of the inputs; rc2 never writes over an input`, { hint })
+  const problem = await outputPathProblem(target)
+  if (problem !== undefined) throw new Rc2Error('usage', `cannot write --annotate ${shown}: ${problem}`, { hint })
+  // The same file under another name (a hard link, a path through a linked directory).
+  if (item.path !== null) {
+    const [a, b] = await Promise.all([stat(target).catch(() => undefined), stat(item.path).catch(() => undefined)])
+    if (a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino) {
+      throw new Rc2Error('usage', `--annotate ${shown} is the input ${item.input} itself; rc2 never writes over an input`, { hint })
+    }
+  }
+}

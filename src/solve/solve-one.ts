@@ -163,12 +163,12 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
   const allWarnings = [...warnings, ...(answer.warnings ?? [])]
   if (allWarnings.length > 0) result.warnings = allWarnings
   if (options.annotatePath !== undefined) {
-    // The answer is paid for: a picture that cannot be written is a warning, never a lost answer.
     try {
       await writeAnnotation(options.source, prepared, chosen, options.annotatePath)
       result.annotated = options.annotatePath
     } catch (error) {
-      result.warnings = [...(result.warnings ?? []), error instanceof Error ? error.message : String(error)]
+      // The answer is paid for (design 8.1): keep it and say what went wrong.
+      result.warnings = [...(result.warnings ?? []), `cannot write the annotated picture to ${options.annotatePath}: ${(error as Error).message}`]
     }
   }
   return result
@@ -191,13 +191,7 @@ export function clicksFor(prepared: PreparedImage, chosen: readonly number[]): C
 }
 
 async function writeAnnotation(source: string | Buffer, prepared: PreparedImage, chosen: number[], path: string): Promise<void> {
-  const [{ renderAnnotated }, { writeFile }] = await Promise.all([import('../image/annotate.js'), import('node:fs/promises')])
-  const png = await renderAnnotated(source, prepared.layout, chosen)
-  try {
-    await writeFile(path, png)
-  } catch (error) {
-    throw new Rc2Error('input', `cannot write the annotated picture to ${path}: ${(error as Error).message}`, {
-      hint: 'check that the directory exists and is writable',
-    })
-  }
+  const [{ renderAnnotated }, { writeFileNoFollow }] = await Promise.all([import('../image/annotate.js'), import('../image/write.js')])
+  // Through a temporary file and a rename: a link planted at the name is never written through.
+  await writeFileNoFollow(path, await renderAnnotated(source, prepared.layout, chosen))
 }

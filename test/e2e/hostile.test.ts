@@ -63,7 +63,17 @@ let runCount = 0
 /** Spawn rc2 with the RSS hook (and the gc hook when asked); VmHWM is polled as a fallback. */
 async function rc2(
   args: string[],
-  options: { env?: Record<string, string>; input?: Buffer; stdin?: Readable; gc?: boolean; timeoutMs?: number; onSpawn?: (child: ChildProcess) => void; cwd?: string } = {},
+  options: {
+    env?: Record<string, string>
+    input?: Buffer
+    stdin?: Readable
+    gc?: boolean
+    timeoutMs?: number
+    onSpawn?: (child: ChildProcess) => void
+    cwd?: string
+    /** `ulimit -f` in 1 kB blocks: files can grow only this far, as on a disk that fills. */
+    fileSizeLimitKb?: number
+  } = {},
 ): Promise<Measured> {
   const rssFile = join(root, `rss-${++runCount}.txt`)
   const imports = [`--import=${rssHook}`, ...(options.gc === true ? ['--expose-gc', `--import=${gcHook}`] : [])]
@@ -82,7 +92,8 @@ async function rc2(
       RC2_TEST_RSS_FILE: rssFile,
       ...options.env,
     }
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? root, env, stdio: ['pipe', 'pipe', 'pipe'] })
+    const command = options.fileSizeLimitKb === undefined ? [process.execPath, BIN, ...args] : ['/bin/sh', '-c', `ulimit -f ${options.fileSizeLimitKb}; exec "$@"`, 'sh', process.execPath, BIN, ...args]
+    const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd ?? root, env, stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
@@ -299,3 +310,41 @@ async function mkdirWithPayloads(dir: string, count: number): Promise<void> {
   await mkdir(dir, { recursive: true })
   for (let k = 0; k < count; k++) await copyFile(PAYLOAD, join(dir, `p${String(k).padStart(2, '0')}.png`))
 }
+
+describe('a results file that cannot be written', () => {
+  it('--output /dev/full: a clear error, nothing more is sent, results on stdout kept, exit 3', async () => {
+    const dir = join(root, 'full')
+    await mkdirWithPayloads(dir, 6)
+    hostile.setHandler(json(200, ANSWER))
+    const run = await rc2(solveArgs(dir, '--concurrency', '1', '--ndjson', '--output', '/dev/full'))
+    expect(run.code).toBe(3)
+    expect(run.stderr).toContain('cannot write --output /dev/full: no space left on the device')
+    expect(hasStackTrace(run.stderr)).toBe(false)
+    // The first answer could not be recorded: the batch stopped submitting after it.
+    expect(hostile.requests).toHaveLength(1)
+    const streamed = run.stdout.split('\n').filter((line) => line !== '')
+    expect(streamed).toHaveLength(1)
+    expect(JSON.parse(streamed[0]!)).toMatchObject({ ok: true, objects: [0, 4] })
+  }, 60_000)
+
+  it('a disk that fills mid-batch (ulimit -f): the file keeps whole lines only, and the run stops with exit 3', async () => {
+    const dir = join(root, 'filling')
+    await mkdirWithPayloads(dir, 30)
+    hostile.setHandler(json(200, ANSWER))
+    const out = join(root, 'filling.ndjson')
+    const run = await rc2(solveArgs(dir, '--concurrency', '2', '--ndjson', '--output', out), { fileSizeLimitKb: 4 })
+    expect(run.code).toBe(3)
+    expect(run.stderr).toMatch(/cannot write --output .*filling\.ndjson: EFBIG/)
+    expect(hasStackTrace(run.stderr)).toBe(false)
+    const text = await readFile(out, 'utf8')
+    expect(text.endsWith('\n')).toBe(true)
+    const lines = text.split('\n').filter((line) => line !== '')
+    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ ok: true })
+    expect(lines.length).toBeGreaterThan(2)
+    expect(lines.length).toBeLessThan(30)
+    // Stopped submitting: at most what was in flight when the write failed went out after it.
+    expect(hostile.requests.length).toBeLessThanOrEqual(lines.length + 1 + 2)
+    // Every answer received is on stdout, recorded or not.
+    expect(run.stdout.split('\n').filter((line) => line !== '').length).toBe(hostile.requests.length)
+  }, 60_000)
+})
