@@ -3,7 +3,7 @@
  * sequences, file names that do, output paths planted with symlinks or naming the input, broken
  * config files holding a key, a project file that tries to send the key elsewhere.
  */
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
