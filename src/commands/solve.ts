@@ -37,13 +37,14 @@ interface SolveFlags extends ProviderFlags {
   tiles?: number[]
   since?: string
   shard?: { index: number; count: number }
+  filesFrom?: string
 }
 
 export function register(program: Command, ctx: CliContext): void {
   const command = program
     .command('solve')
     .description('Ask the recognition service which tiles to click, for one image, several, a directory, or - (stdin).')
-    .argument('<input...>', 'image files, directories, or - for standard input')
+    .argument('[input...]', 'image files, directories, http(s) URLs, or - for standard input')
     .requiredOption('-q, --question <text>', '/m/ id, a name in any supported language, or the instruction sentence')
     .addOption(gridOption())
   for (const option of providerOptions()) command.addOption(option)
@@ -66,6 +67,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-r, --recursive', 'descend into subdirectories')
     .option('--shard <k/n>', 'solve only the k-th of n shares of the sorted inputs (one per machine; n shards cover each input once)', parseShard)
     .option('--force', 'send even when the services are not known to accept this question for this grid')
+    .option('--files-from <file>', 'read inputs from this file (- for standard input), one per line; # comments and blank lines skipped')
     .option('--tiles <list>', 'dynamic round: classify only these tiles (e.g. 1,4,7), each as a 100x100 image', parseTiles)
     .option('--since <capture>', 'dynamic round: classify only the tiles that changed since this earlier capture of the widget')
     .option('--dry-run', 'prepare and validate everything, print what would be sent (key redacted), send nothing')
@@ -79,20 +81,24 @@ Examples:
   $ cat tile.png | rc2 solve - -q "fire hydrant" --grid 1x1
   $ rc2 solve captcha.png -q bus --dry-run
   $ rc2 solve shot2.png --since shot1.png -q car --json
-  $ rc2 solve shots/ -q car --shard 2/4 --output part-2.ndjson`,
+  $ rc2 solve shots/ -q car --shard 2/4 --output part-2.ndjson
+  $ rc2 solve https://example.com/payload.jpg -q bus --json
+  $ find shots -name '*.png' | rc2 solve --files-from - -q car --ndjson`,
     )
     .action(async (inputs: string[], flags: SolveFlags) => {
       ctx.exitCode = await runSolve(inputs, flags, ctx)
     })
 }
 
-async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): Promise<number> {
+async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Promise<number> {
+  if (args.length === 0 && flags.filesFrom === undefined) throw new UsageError('no input: give image files, directories, URLs or -, or --files-from <file>')
+  if (flags.filesFrom === '-' && args.includes('-')) throw new UsageError('standard input cannot carry both the --files-from list and an image')
   if (flags.resume === true && flags.output === undefined) throw new UsageError('--resume needs --output <file> to know what was solved')
   const format = flags.format ?? (flags.ndjson === true ? 'ndjson' : flags.json === true ? 'json' : undefined)
   if (flags.json === true && flags.ndjson === true) throw new UsageError('choose one of --json and --ndjson')
   if (flags.tiles !== undefined && flags.since !== undefined) throw new UsageError('choose one of --tiles and --since')
-  // An image cannot be typed: waiting silently on a terminal looks like a hang.
-  if (inputs.includes('-') && ctx.stdin.isTTY === true) {
+  // An image (or a list) cannot be typed: waiting silently on a terminal looks like a hang.
+  if ((args.includes('-') || flags.filesFrom === '-') && ctx.stdin.isTTY === true) {
     throw new UsageError('"-" reads an image from standard input, but standard input is a terminal', {
       hint: 'pipe or redirect the image: rc2 solve - -q car < captcha.png',
     })
@@ -101,6 +107,14 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
   // The question is checked before anything else is read or sent.
   const { lookupQuestion } = await import('../questions/lookup.js')
   const question = lookupQuestion(flags.question as string)
+  let inputs = args
+  if (flags.filesFrom !== undefined) {
+    const { readInputList } = await import('../solve/inputs.js')
+    const listed = await readInputList(flags.filesFrom, { cwd: ctx.cwd, stdin: ctx.stdin })
+    if (flags.filesFrom === '-' && listed.includes('-')) throw new UsageError('the --files-from list on standard input cannot name - (standard input) as an image')
+    if (listed.length === 0 && args.length === 0) throw new UsageError(`--files-from ${flags.filesFrom} lists no inputs`)
+    inputs = [...args, ...listed]
+  }
 
   const { loadSolveConfig, createProviderFor, pointsFor, imageTimeoutSec, keyOriginHint } = await import('./setup.js')
   const config = await loadSolveConfig(ctx, flags, {
@@ -121,7 +135,7 @@ async function runSolve(inputs: string[], flags: SolveFlags, ctx: CliContext): P
   ])
   // The JSON shape follows the command line alone: one object only for exactly one file or "-" (design §8.1).
   // A --shard run prints an array whatever its share holds.
-  const single = flags.shard === undefined && inputs.length === 1 && (inputs[0] === '-' || !(await isDirectory(resolve(ctx.cwd, inputs[0] as string))))
+  const single = flags.shard === undefined && flags.filesFrom === undefined && inputs.length === 1 && (inputs[0] === '-' || !(await isDirectory(resolve(ctx.cwd, inputs[0] as string))))
   const sink = new ResultSink(ctx.out, config.format, { single })
   const confidenceNote = confidenceNotes(config.confidence, config.provider, (text) => ctx.out.warn(text))
   const progress = await startProgress(ctx.out, ctx.env, inputs.length)

@@ -6,8 +6,10 @@ import { InputError, type Rc2Error } from '../errors.js'
 export interface InputItem {
   /** As the user will see it in results ("-" for stdin). */
   input: string
-  /** Path to read; null for stdin. */
+  /** Path to read; null for stdin or a URL. */
   path: string | null
+  /** An http(s) URL to fetch (design §8.3). */
+  url?: string
   /** Set when the argument is unusable; the batch reports it as that input's failure. */
   error?: Rc2Error
 }
@@ -34,6 +36,10 @@ export async function expandInputs(args: readonly string[], options: { recursive
   for (const arg of args) {
     if (arg === '-') {
       items.push({ input: '-', path: null })
+      continue
+    }
+    if (/^https?:\/\//i.test(arg)) {
+      items.push({ input: arg, path: null, url: arg })
       continue
     }
     const full = resolve(options.cwd, arg)
@@ -132,3 +138,28 @@ export function takeShard<T extends { input: string }>(items: readonly T[], shar
   const to = Math.floor((shard.index * sorted.length) / shard.count)
   return sorted.slice(from, to)
 }
+
+/**
+ * The inputs listed in a `--files-from` file (or `-`, standard input), one per line: blank lines
+ * and lines starting with `#` are skipped, a trailing CR (a Windows file) is dropped.
+ */
+export async function readInputList(from: string, options: { cwd: string; stdin: NodeJS.ReadableStream }): Promise<string[]> {
+  const { readFileBounded, readStreamBounded } = await import('../image/read.js')
+  const name = from === '-' ? 'the --files-from list on stdin' : `--files-from ${from}`
+  let bytes: Buffer
+  try {
+    bytes = from === '-' ? await readStreamBounded(options.stdin, name, LIST_MAX_BYTES) : await readFileBounded(resolve(options.cwd, from), name, LIST_MAX_BYTES)
+  } catch (error) {
+    if (error instanceof InputError) throw error
+    const cause = statError(`--files-from ${from}`, error)
+    throw cause
+  }
+  return bytes
+    .toString('utf8')
+    .split('\n')
+    .map((line) => line.replace(/\r$/, ''))
+    .filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#'))
+}
+
+/** A list of a million paths is far below this. */
+const LIST_MAX_BYTES = 64 * 1024 * 1024

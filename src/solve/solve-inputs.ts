@@ -14,6 +14,7 @@ import type { PreparedImage } from '../image/types.js'
 import { type PreparedRound, prepareRound, type RoundSpec, solveRound } from './rounds.js'
 import { readFileBounded } from '../image/read.js'
 import { outputPathProblem } from '../image/write.js'
+import { fetchInput, isUrlInput } from './fetch-input.js'
 
 /** Everything `rc2 solve` does between parsed flags and rendered output. */
 export interface SolveInputsOptions {
@@ -79,12 +80,12 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
       hint: sub > 0 ? 'add --recursive (-r) to solve the images in subdirectories' : 'pass image files, a directory of images, or - for standard input',
     })
   }
-  if (options.shard !== undefined && expanded.items.some((i) => i.path === null)) {
+  if (options.shard !== undefined && expanded.items.some((i) => i.path === null && i.url === undefined)) {
     throw new Rc2Error('usage', '--shard cannot split standard input ("-")', { hint: 'pass files or directories, the same on every machine' })
   }
   // A share may be empty (more machines than inputs): that run solves nothing and succeeds.
   const items = options.shard === undefined ? expanded.items : takeShard(expanded.items, options.shard)
-  const stdinCount = items.filter((i) => i.path === null).length
+  const stdinCount = items.filter((i) => i.path === null && i.url === undefined).length
   if (stdinCount > 1) throw new Rc2Error('usage', '"-" (standard input) can be given only once')
 
   // Judged on every input, not this shard's share: --annotate means the same on every machine.
@@ -95,7 +96,12 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
       if (several) throw new Rc2Error('usage', '--since compares one capture with the previous one: give exactly one input')
       const since = options.round.since
       if (since === '-' && stdinCount > 0) throw new Rc2Error('usage', '"-" (standard input) can be given only once, not as both the input and --since')
-      const bytes = since === '-' ? await options.readStdin() : await readInput({ input: since, path: resolve(options.cwd, since) }, options.image?.maxBytes)
+      const bytes =
+        since === '-'
+          ? await options.readStdin()
+          : isUrlInput(since)
+            ? await fetchInput(since, { timeoutMs: options.timeoutMs, maxBytes: options.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES, signal: options.signal })
+            : await readInput({ input: since, path: resolve(options.cwd, since) }, options.image?.maxBytes)
       roundSpec = { since: { bytes, input: since === '-' ? 'stdin' : since } }
     } else {
       roundSpec = { tiles: options.round.tiles }
@@ -143,7 +149,12 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
   const readAndPrepare = async (item: Work): Promise<Prepped | null> => {
     if (item.error !== undefined) throw item.error
     // Standard input is read once, when its turn comes.
-    const bytes = item.path === null ? await options.readStdin() : await readInput(item, options.image?.maxBytes)
+    const bytes =
+      item.url !== undefined
+        ? await fetchInput(item.url, { timeoutMs: options.timeoutMs, maxBytes: options.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES, signal: options.signal })
+        : item.path === null
+          ? await options.readStdin()
+          : await readInput(item, options.image?.maxBytes)
     const hash = sha256(bytes)
     hashes.set(item.index, hash)
     if (solvedBefore.has(solvedKey(hash, questionId))) return null
@@ -265,7 +276,9 @@ function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
   )
 }
 
-async function readInput(item: InputItem, maxBytes = 25 * 1024 * 1024): Promise<Buffer> {
+const DEFAULT_MAX_INPUT_BYTES = 25 * 1024 * 1024
+
+async function readInput(item: InputItem, maxBytes = DEFAULT_MAX_INPUT_BYTES): Promise<Buffer> {
   try {
     // Refused past the limit while reading, whatever the file is (a FIFO, /dev/zero, a growing file).
     return await readFileBounded(item.path as string, item.input, maxBytes)

@@ -1,0 +1,151 @@
+/**
+ * Inputs given as http(s) URLs (design §8.3): fetched with the same deadline as an image
+ * (--timeout), a size limit that holds while reading, redirects followed by hand and only to
+ * http(s), and the body checked to be an image by its content before it is handled like a file.
+ * Nothing of the service's (key, headers) is ever sent to the image's host: this is a bare GET.
+ */
+import { InputError, Rc2Error } from '../errors.js'
+
+export interface FetchInputOptions {
+  timeoutMs: number
+  maxBytes: number
+  signal?: AbortSignal | undefined
+  /** Most redirects followed (default 5). */
+  maxRedirects?: number | undefined
+}
+
+export function isUrlInput(arg: string): boolean {
+  return /^https?:\/\//i.test(arg)
+}
+
+/** A URL as shown in messages: no user:password. */
+function shown(url: URL): string {
+  const copy = new URL(url.href)
+  copy.username = ''
+  copy.password = ''
+  return copy.href
+}
+
+/** Fetch the image at `url`; every failure is an Rc2Error naming the URL. */
+export async function fetchInput(input: string, options: FetchInputOptions): Promise<Buffer> {
+  let url: URL
+  try {
+    url = new URL(input)
+  } catch {
+    throw new InputError(`${input} is not a valid URL`, { hint: 'give a full http:// or https:// address' })
+  }
+  const controller = new AbortController()
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    controller.abort()
+  }, options.timeoutMs)
+  const onAbort = (): void => controller.abort(options.signal?.reason)
+  options.signal?.addEventListener('abort', onAbort, { once: true })
+  // Every wait races this, so the deadline holds whatever the server does with the body.
+  const aborted = new Promise<never>((_resolve, reject) => {
+    controller.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true })
+  })
+  aborted.catch(() => undefined)
+  try {
+    return await fetchFollowing(url, input, options, controller.signal, aborted)
+  } catch (error) {
+    if (error instanceof Rc2Error) throw error
+    if (controller.signal.aborted) {
+      if (!timedOut && options.signal?.reason instanceof Error) throw options.signal.reason
+      throw new Rc2Error('timeout', `${input}: no complete image within ${formatSeconds(options.timeoutMs)} (--timeout)`, {
+        hint: 'check the address, or raise --timeout for a slow server',
+      })
+    }
+    const cause = (error as { cause?: { code?: string } }).cause
+    const code = cause?.code ?? (error as NodeJS.ErrnoException).code
+    throw new Rc2Error('network', `${input}: cannot fetch it (${code ?? (error as Error).message})`, {
+      ...(code !== undefined ? { code } : {}),
+      hint: 'check the address and your network',
+    })
+  } finally {
+    clearTimeout(timer)
+    options.signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+async function fetchFollowing(start: URL, input: string, options: FetchInputOptions, signal: AbortSignal, aborted: Promise<never>): Promise<Buffer> {
+  let url = start
+  const maxRedirects = options.maxRedirects ?? 5
+  for (let hop = 0; ; hop++) {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new InputError(`${input} redirects to ${url.protocol} (${shown(url)}); rc2 follows redirects to http and https only`, {
+        hint: 'give the final http(s) address of the image',
+      })
+    }
+    // redirect: 'manual' so each hop is checked here; no cookies, no credentials, no service headers.
+    const response = await Promise.race([
+      fetch(url, { redirect: 'manual', signal, credentials: 'omit', headers: { accept: 'image/*' } }),
+      aborted,
+    ])
+    if ([301, 302, 303, 307, 308].includes(response.status)) {
+      void response.body?.cancel().catch(() => undefined)
+      const location = response.headers.get('location')
+      if (location === null || location.trim() === '') throw new InputError(`${input}: redirect ${response.status} without a Location`, {})
+      if (hop >= maxRedirects) throw new InputError(`${input}: more than ${maxRedirects} redirects`, { hint: 'give the final address of the image' })
+      url = new URL(location, url)
+      continue
+    }
+    if (response.status < 200 || response.status >= 300) {
+      void response.body?.cancel().catch(() => undefined)
+      throw new InputError(`${input}: the server answered ${response.status}${response.statusText === '' ? '' : ` ${response.statusText}`}`, {
+        code: `HTTP_${response.status}`,
+        hint: response.status === 404 || response.status === 410 ? 'the image is gone: challenge images expire within minutes, capture a fresh one' : 'check the address',
+      })
+    }
+    const bytes = await readBounded(response, input, options.maxBytes, aborted)
+    checkLooksLikeImage(bytes, input, response.headers.get('content-type'))
+    return bytes
+  }
+}
+
+async function readBounded(response: Response, input: string, maxBytes: number, aborted: Promise<never>): Promise<Buffer> {
+  const tooLarge = (): InputError =>
+    new InputError(`${input} is over the ${(maxBytes / 1048576).toFixed(1).replace(/\.0$/, '')} MB limit (rc2 stopped reading it there)`, {
+      hint: 'a challenge image is far smaller: check the address, or raise image.maxBytes in the config',
+    })
+  const declared = Number(response.headers.get('content-length') ?? '')
+  if (response.body === null) return Buffer.alloc(0)
+  if (Number.isFinite(declared) && declared > maxBytes && response.headers.get('content-encoding') === null) {
+    void response.body.cancel().catch(() => undefined)
+    throw tooLarge()
+  }
+  const reader = response.body.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), aborted])
+      if (done) break
+      total += value.byteLength
+      if (total > maxBytes) throw tooLarge()
+      chunks.push(value)
+    }
+  } catch (error) {
+    void reader.cancel().catch(() => undefined)
+    throw error
+  }
+  return Buffer.concat(chunks, total)
+}
+
+/** Refuse what is plainly not an image (a web page, JSON, empty); the image loader sniffs the rest. */
+function checkLooksLikeImage(bytes: Buffer, input: string, contentType: string | null): void {
+  if (bytes.length === 0) throw new InputError(`${input}: the server sent an empty body, not an image`, { hint: 'check the address' })
+  const head = bytes.subarray(0, 256).toString('latin1').trimStart()
+  if (head.startsWith('<') || head.startsWith('{') || head.startsWith('[')) {
+    const kind = /<svg/i.test(head) ? 'an SVG drawing' : head.startsWith('<') ? 'a web page (HTML)' : 'JSON'
+    throw new InputError(`${input} is ${kind}${contentType === null ? '' : ` (${contentType.split(';')[0]})`}, not an image`, {
+      hint: "give the address of the image itself (on the page, the tile image's src), not of the page",
+    })
+  }
+}
+
+function formatSeconds(ms: number): string {
+  const s = ms / 1000
+  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`
+}
