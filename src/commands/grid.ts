@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
-import { UsageError } from '../errors.js'
+import { InputError, UsageError } from '../errors.js'
 import type { CliContext } from './context.js'
 import { gridOption, toGrid } from './options.js'
 
@@ -46,8 +46,9 @@ Examples:
     .action(async (input: string, flags: GridFlags) => {
       if (flags.mark !== undefined && flags.output === undefined) throw new UsageError('--mark needs -o <png> to know where to write')
       if (flags.output !== undefined && flags.mark === undefined) throw new UsageError('-o goes with --mark <tiles>')
-      const [{ locateImage }, annotate, tiles, { mkdir }, { writeFileNoFollow: writeFile, isSameFile }] = await Promise.all([
+      const [{ resolveLayout }, { resolveSource }, annotate, tiles, { mkdir }, { writeFileNoFollow: writeFile, isSameFile }] = await Promise.all([
         import('../image/prepare.js'),
+        import('../image/load.js'),
         import('../image/annotate.js'),
         import('../image/tiles.js'),
         import('node:fs/promises'),
@@ -57,7 +58,20 @@ Examples:
         if (out !== undefined && (await isSameFile(out, input))) throw new UsageError(`${out} is the input; rc2 never writes over an input`, { hint: 'choose another output file' })
       }
       const grid = toGrid(flags.grid)
-      const { image, layout } = await locateImage(input, { name: input, ...(grid !== undefined ? { grid, gridSource: 'flag' as const } : {}) })
+      const image = await resolveSource(input, { name: input })
+      let layout
+      try {
+        layout = resolveLayout(image, { name: input, ...(grid !== undefined ? { grid, gridSource: 'flag' as const } : {}) })
+      } catch (error) {
+        // No grid: the overlay still shows what was found, so the user can see why.
+        if (flags.overlay === undefined || !(error instanceof InputError)) throw error
+        const { diagnoseLayout } = await import('../image/detect.js')
+        await writeOut(writeFile, flags.overlay, await annotate.renderDiagnosis(image, diagnoseLayout(image.pixels), { name: input }))
+        throw new InputError(error.message, {
+          code: error.code,
+          hint: `${flags.overlay} shows what rc2 found: header-shaped blue boxes (yellow, dashed), tiles that show (cyan), the closest grid (magenta, dashed)`,
+        })
+      }
       const written: Record<string, string | string[]> = {}
       if (flags.overlay !== undefined) {
         await writeOut(writeFile, flags.overlay, await annotate.renderOverlay(image, layout, { name: input }))

@@ -9,7 +9,8 @@ import { GLYPH_HEIGHT, measureNumber, renderNumberPath } from './glyphs.js'
 import { openPixels, resolveSource } from './load.js'
 import type { ImageSource } from './load.js'
 import { checkTilesInside } from './tiles.js'
-import type { Layout } from './types.js'
+import type { Diagnosis } from './detect.js'
+import type { Layout, RawImage } from './types.js'
 
 /** Chosen tiles: magenta is rare in street photos and stays visible on sky, foliage and asphalt. */
 export const MARK_COLOUR = { r: 0xff, g: 0x2b, b: 0xd6 }
@@ -115,6 +116,50 @@ export async function renderOverlay(source: ImageSource, layout: Layout, options
     parts.push(drawBadge(tile.index, marks))
   }
   return composite(source, layout, parts, options)
+}
+
+/**
+ * When no grid was found: what the detector saw, drawn over the input. Header-shaped blue boxes in
+ * yellow, square blobs (tiles that show) in cyan, the best lattice's cells dashed in magenta,
+ * even where they leave the picture (that is why it was refused).
+ */
+export async function renderDiagnosis(source: ImageSource, diagnosis: Diagnosis, options: AnnotateOptions = {}): Promise<Buffer> {
+  const parts: string[] = []
+  const thin = (rect: Rect, colour: typeof MARK_COLOUR, width: number, dashed: boolean): string => {
+    const dash = dashed ? ` stroke-dasharray="${width * 4} ${width * 2}"` : ''
+    return (
+      `<rect x="${rect.x}" y="${rect.y}" width="${rect.width}" height="${rect.height}" fill="none" stroke="#000" stroke-opacity="0.8" stroke-width="${width + 2}"${dash}/>` +
+      `<rect x="${rect.x}" y="${rect.y}" width="${rect.width}" height="${rect.height}" fill="none" stroke="${rgb(colour)}" stroke-width="${width}"${dash}/>`
+    )
+  }
+  const lattice = diagnosis.lattice
+  if (lattice !== undefined) {
+    const stroke = Math.max(2, Math.round(lattice.side / 40))
+    for (let j = 0; j < lattice.n; j++) {
+      for (let i = 0; i < lattice.n; i++) {
+        const cell = { x: Math.round(lattice.x0 + i * lattice.pitch), y: Math.round(lattice.y0 + j * lattice.pitch), width: Math.round(lattice.side), height: Math.round(lattice.side) }
+        parts.push(thin(cell, MARK_COLOUR, stroke, true))
+      }
+    }
+  }
+  // Drawn over the lattice, so the tiles that show stay visible inside the cells.
+  for (const square of diagnosis.squares) parts.push(thin(square, OVERLAY_COLOUR, Math.max(1, Math.round(square.width / 60)), false))
+  for (const header of diagnosis.headers) parts.push(thin(header, CROP_COLOUR, Math.max(2, Math.round(header.height / 30)), true))
+  const name = options.name ?? (typeof source === 'string' ? source : 'image')
+  const image = await resolveSource(source, { name, maxBytes: options.maxBytes, maxPixels: options.maxPixels })
+  return svgOver(image.pixels, parts)
+}
+
+async function svgOver(pixels: RawImage, parts: string[]): Promise<Buffer> {
+  const { width, height } = pixels
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">` +
+    parts.join('') +
+    '</svg>'
+  return openPixels(pixels)
+    .composite([{ input: Buffer.from(svg), left: 0, top: 0 }])
+    .png()
+    .toBuffer()
 }
 
 async function composite(source: ImageSource, layout: Layout, parts: string[], options: AnnotateOptions): Promise<Buffer> {

@@ -159,7 +159,7 @@ interface Scored {
 
 export type LatticeResult =
   | { status: 'found'; lattice: Lattice; matched: number }
-  | { status: 'partial'; n: 3 | 4; edges: ('left' | 'right' | 'top' | 'bottom')[]; matched: number }
+  | { status: 'partial'; n: 3 | 4; edges: ('left' | 'right' | 'top' | 'bottom')[]; matched: number; lattice: Lattice }
   | { status: 'none' }
 
 function toSquares(blobs: Blob[]): Square[] {
@@ -173,6 +173,11 @@ function toSquares(blobs: Blob[]): Square[] {
     squares.push({ blob, cx: (blob.x0 + blob.x1) / 2, cy: (blob.y0 + blob.y1) / 2, side: (w + h) / 2 })
   }
   return squares
+}
+
+/** The square dark blobs of a light mask: tiles that show against white gutters (and look-alikes). */
+export function findSquares(light: Uint8Array, width: number, height: number, level = WHITE_LEVEL): Blob[] {
+  return toSquares(labelDarkBlobs(light, width, height, level)).map((s) => s.blob)
 }
 
 /** Candidate (pitch, side) pairs from squares of equal size lying in one row or one column. */
@@ -448,7 +453,7 @@ export function findLattice(light: Uint8Array, width: number, height: number, le
   const total = (s: Scored): number => s.matches.length + s.truncated
   const best = partial.sort((a, b) => total(b) - total(a))[0]
   if (best !== undefined) {
-    return { status: 'partial', n: best.lattice.n, edges: [...best.outside], matched: total(best) }
+    return { status: 'partial', n: best.lattice.n, edges: [...best.outside], matched: total(best), lattice: best.lattice }
   }
   return { status: 'none' }
 }

@@ -13,7 +13,8 @@ import { InputError, UsageError } from '../errors.js'
 import type { Grid, Rect, TileRect } from '../types.js'
 import { GRID_SIDE } from '../types.js'
 import type { Lattice } from './detect-grid.js'
-import { computeLightness, findLattice, labelDarkBlobs, WHITE_LEVEL } from './detect-grid.js'
+import { computeLightness, findLattice, findSquares, labelDarkBlobs, WHITE_LEVEL } from './detect-grid.js'
+import { findHeaders, type HeaderLattice, latticeUnderHeader } from './detect-header.js'
 import type { DetectHints, InputKind, Layout, RawImage } from './types.js'
 
 const STANDARD: Record<number, Grid> = { 300: '3x3', 450: '4x4', 100: '1x1' }
@@ -102,6 +103,45 @@ function hasHeaderAbove(image: RawImage, crop: Rect, pitch: number): boolean {
   return total > 0 && blue / total >= 0.4
 }
 
+/** The same grid in the same place (within a fifth of a tile). */
+function sameGrid(a: Layout, b: Layout): boolean {
+  const first = a.tiles[0]!
+  const other = b.tiles[0]!
+  return a.grid === b.grid && Math.abs(first.x - other.x) <= first.width / 5 && Math.abs(first.y - other.y) <= first.width / 5 && Math.abs(first.width - other.width) <= first.width / 10
+}
+
+/** The grid under a header-shaped blue rectangle whose band holds tiles that fit it, if any. */
+function findHeaderLattice(image: RawImage, light: Uint8Array, hints: DetectHints): HeaderLattice | undefined {
+  const squares = findSquares(light, image.width, image.height)
+  if (squares.length < 2) return undefined
+  const n = hints.grid === '3x3' ? 3 : hints.grid === '4x4' ? 4 : undefined
+  for (const header of findHeaders(image).slice(0, 8)) {
+    const found = latticeUnderHeader(header, squares, image.width, image.height, n)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+/** What the detector saw in a picture, for an overlay when it found no grid. */
+export interface Diagnosis {
+  /** Blue rectangles shaped like the widget's header. */
+  headers: Rect[]
+  /** Square blobs: tiles that show against white gutters (and look-alikes). */
+  squares: Rect[]
+  /** The best lattice found, even one that leaves the picture, with the edges it leaves by. */
+  lattice?: { n: 3 | 4; x0: number; y0: number; pitch: number; side: number; edges: string[] } | undefined
+}
+
+/** The evidence behind a detection (headers, squares, the best lattice), whatever came of it. */
+export function diagnoseLayout(image: RawImage): Diagnosis {
+  const light = computeLightness(image)
+  const result = findLattice(light, image.width, image.height)
+  const squares = findSquares(light, image.width, image.height).map((b) => ({ x: b.x0, y: b.y0, width: b.x1 - b.x0, height: b.y1 - b.y0 }))
+  const lattice =
+    result.status === 'found' ? { ...result.lattice, edges: [] } : result.status === 'partial' ? { ...result.lattice, edges: result.edges } : undefined
+  return { headers: findHeaders(image).slice(0, 8), squares, lattice }
+}
+
 function describeSize(image: RawImage): string {
   return `${image.width}x${image.height}`
 }
@@ -156,11 +196,28 @@ export function detectLayout(image: RawImage, hints: DetectHints = {}): Layout {
 
   const light = computeLightness(image)
   const result = findLattice(light, width, height)
+  // Tiles as white as the gutters hide part of the grid; the widget's header then places it.
+  const underHeader = (): Layout | undefined => {
+    const found = findHeaderLattice(image, light, hints)
+    if (found === undefined) return undefined
+    const layout = latticeLayout('tiles', found.lattice)
+    checkHint(layout.grid, hints, name)
+    return { ...layout, kind: classifyCapture(image, layout.crop, found.lattice.pitch) }
+  }
   if (result.status === 'found') {
     const probe = latticeLayout('tiles', result.lattice)
+    const kind = classifyCapture(image, probe.crop, result.lattice.pitch)
+    // No header right above: the top rows may have vanished into the frame and the grid found be
+    // the lower rows only; a header whose band holds these tiles says where the grid really is.
+    if (kind !== 'widget' && !hasHeaderAbove(image, probe.crop, result.lattice.pitch)) {
+      const viaHeader = underHeader()
+      if (viaHeader !== undefined && !sameGrid(viaHeader, probe)) return viaHeader
+    }
     checkHint(probe.grid, hints, name)
-    return { ...probe, kind: classifyCapture(image, probe.crop, result.lattice.pitch) }
+    return { ...probe, kind }
   }
+  const viaHeader = underHeader()
+  if (viaHeader !== undefined) return viaHeader
   if (result.status === 'partial') {
     const edges = result.edges.join(' and ')
     throw new InputError(`${name} shows only part of the challenge: its tile grid is cut off at the ${edges} edge`, {

@@ -18,6 +18,8 @@ const TILE_ROOT = join(import.meta.dirname, '../data/recaptcha-tiles')
 const VALID = 240
 const CUT_OFF = 12
 const RATIOS = [1, 1.25, 1.5, 2, 3]
+const BRIGHT = 40
+const BRIGHT_RATIOS = [1, 1.25, 1.5, 2, 3, 1.75, 2.5]
 
 interface Case {
   label: string
@@ -206,6 +208,94 @@ describe('grid detection corpus', () => {
     console.log(`detect corpus: ${cutOff.length} cut-off captures refused, ${saidCutOff} of them named as cut off`)
     // A cut just past the first column leaves nothing to tell; most cuts leave partial tiles to see.
     expect(saidCutOff).toBeGreaterThanOrEqual(cutOff.length / 2)
+  })
+})
+
+/**
+ * A payload whose top `rows` rows of cells are bright sky (near white, 246-255): the tiles there
+ * vanish against the white gutters and frame, so only the widget's header and frame tell where
+ * the grid is.
+ */
+async function brightTopPayload(payload: Buffer, grid: '3x3' | '4x4', rows: number, seed: number): Promise<Buffer> {
+  const { data, info } = await sharp(payload).removeAlpha().raw().toBuffer({ resolveWithObject: true })
+  const rng = createRng(seed)
+  const n = grid === '3x3' ? 3 : 4
+  const bottom = Math.round((rows * info.height) / n)
+  for (let y = 0; y < bottom; y++) {
+    for (let x = 0; x < info.width; x++) {
+      const base = 255 - Math.round((6 * y) / bottom) - Math.floor(rng() * 3)
+      const p = (y * info.width + x) * 3
+      data[p] = base - 2
+      data[p + 1] = base - 1
+      data[p + 2] = base
+    }
+  }
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).png().toBuffer()
+}
+
+describe('captures whose top rows are bright sky (white tiles against white gutters)', () => {
+  const bright: Case[] = []
+  beforeAll(async () => {
+    const files = readdirSync(TILE_ROOT, { recursive: true }).map(String).filter((f) => f.endsWith('.png')).sort()
+    const rng = createRng(424242)
+    const pick = (): string => join(TILE_ROOT, files[Math.floor(rng() * files.length)]!)
+    const plans: CaptureOptions[] = []
+    for (let k = 0; k < BRIGHT; k++) {
+      const grid = k % 3 === 0 ? '3x3' : '4x4'
+      const rows = grid === '3x3' ? 1 : 1 + (k % 2)
+      const source = grid === '3x3' ? await composeGrid(Array.from({ length: 9 }, pick), '3x3') : await composeGrid([pick()], '4x4')
+      const kind = k % 2 === 0 ? 'widget' : 'page'
+      const ratio = BRIGHT_RATIOS[k % BRIGHT_RATIOS.length]!
+      const options: CaptureOptions = {
+        payload: await brightTopPayload(source, grid, rows, k),
+        grid,
+        kind,
+        ratio,
+        look: k % 5 === 4 ? 'legacy' : 'current',
+        format: k % 4 < 2 ? 'png' : 'jpeg',
+        quality: 75 + (k % 15),
+        background: (['white', 'grey', 'dark', 'photo'] as const)[k % 4]!,
+        seed: 5000 + k,
+      }
+      if (kind === 'page') options.pageSize = { width: Math.round(406 * ratio * 1.5), height: Math.round(620 * ratio * 1.3) }
+      plans.push(options)
+    }
+    bright.push(...(await runPool(plans.map((options) => async (): Promise<Case> => {
+      const capture = await renderCapture(options)
+      const label = `${options.grid} ${options.kind} x${options.ratio} ${options.look} ${options.format} bright top, seed ${options.seed}`
+      return { label, options, image: await decode(capture.buffer), truth: capture.truth.tiles }
+    }), 3)))
+  }, 120_000)
+
+  it('finds every one, with the right grid and tile edges within 2 px per device-pixel ratio', () => {
+    const problems: string[] = []
+    let found = 0
+    for (const c of bright) {
+      let layout
+      try {
+        layout = detectLayout(c.image, { name: c.label })
+      } catch (error) {
+        problems.push(`${c.label}: ${(error as Error).message}`)
+        continue
+      }
+      if (layout.grid !== c.options.grid) {
+        problems.push(`${c.label}: found ${layout.grid}`)
+        continue
+      }
+      const ratio = c.options.ratio ?? 1
+      let error = 0
+      layout.tiles.forEach((t, k) => {
+        const u = c.truth[k]!
+        error = Math.max(error, Math.abs(t.x - u.x), Math.abs(t.y - u.y), Math.abs(t.x + t.width - u.x - u.width), Math.abs(t.y + t.height - u.y - u.height))
+      })
+      if (error > 2 * ratio) {
+        problems.push(`${c.label}: tile edge off by ${error} px`)
+        continue
+      }
+      found++
+    }
+    console.log(`bright top rows: ${bright.length} captures, ${found} found right (${((100 * found) / bright.length).toFixed(1)}%)`)
+    expect(problems).toEqual([])
   })
 })
 
