@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // Shim: load the built CLI and let it decide the exit code (never process.exit, so piped output is not cut).
-import { installSignalHandlers, runCli } from '../dist/cli.js'
+import module from 'node:module'
+
+// Node 22.1+ keeps compiled code between runs (a faster start); older versions have no such call.
+module.enableCompileCache?.()
+const { installSignalHandlers, runCli } = await import('../dist/cli.js')
 
 const signal = installSignalHandlers()
 process.exitCode = await runCli(process.argv, {

@@ -1,14 +1,10 @@
-import { Command, CommanderError, Option } from 'commander'
+import { Command, CommanderError, Help, Option } from './commands/commander.js'
 import { readFileSync } from 'node:fs'
 import { EXIT, InterruptedError, Rc2Error } from './errors.js'
-import { Output } from './output/io.js'
+import type { Output } from './output/io.js'
 import { safeBlock } from './output/safe-text.js'
 import type { CliContext } from './commands/context.js'
-import { register as registerSolve } from './commands/solve.js'
-import { register as registerResize } from './commands/resize.js'
-import { register as registerQuestions } from './commands/questions.js'
-import { register as registerGrid } from './commands/grid.js'
-import { register as registerBalance } from './commands/balance.js'
+import { COMMANDS, invokedCommand } from './commands/registry.js'
 
 export interface CliIo {
   stdout: NodeJS.WriteStream | (NodeJS.WritableStream & { isTTY?: boolean })
@@ -33,11 +29,21 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') io.stderr.write(`rc2: standard output failed: ${error.code ?? error.message}\n`)
   })
   const isStdoutClosed = (): boolean => stdoutClosed.signal.aborted
+  // The writer (and chalk with it) is loaded before a command runs, not for --help or --version.
+  let OutputClass: typeof Output | undefined
+  const loadOutput = async (): Promise<void> => {
+    if (OutputClass !== undefined) return
+    const writer = await import('./output/io.js')
+    // Colour is only ever shown on a terminal (or when forced); elsewhere chalk need not load.
+    if (io.stdout.isTTY === true || io.stderr.isTTY === true || (io.env.FORCE_COLOR ?? '') !== '') await writer.loadColour()
+    OutputClass = writer.Output
+  }
   let output: Output | undefined
   const getOutput = (): Output => {
     if (output === undefined) {
+      if (OutputClass === undefined) throw new Error('the output writer was used before it was loaded')
       const opts = program.opts<{ color?: boolean; verbose?: boolean }>()
-      output = new Output({
+      output = new OutputClass({
         stdout: io.stdout as Output['stdout'],
         stderr: io.stderr as Output['stderr'],
         color: opts.color,
@@ -91,11 +97,15 @@ Environment: RC2_API_KEY, RC2_PROVIDER, RC2_ENDPOINT, RC2_CONFIG, NO_COLOR.
 Exit codes: 0 ok, 1 bug, 2 usage, 3 config/key, 4 input, 5 provider/network, 6 some inputs failed, 130 interrupted.`,
     )
 
-  registerSolve(program, ctx)
-  registerResize(program, ctx)
-  registerQuestions(program, ctx)
-  registerGrid(program, ctx)
-  registerBalance(program, ctx)
+  // Only the command being run is loaded; the others are listed for --help from the registry.
+  const invoked = invokedCommand(argv.slice(2))
+  const listed = new Map<Command, string>()
+  for (const entry of COMMANDS) {
+    if (entry === invoked) (await entry.load()).register(program, ctx)
+    else listed.set(program.command(entry.name).description(entry.summary), entry.term)
+  }
+  program.configureHelp({ subcommandTerm: (cmd) => listed.get(cmd) ?? Help.prototype.subcommandTerm.call(new Help(), cmd) })
+  program.hook('preAction', loadOutput)
 
   try {
     await program.parseAsync(argv)
@@ -103,16 +113,14 @@ Exit codes: 0 ok, 1 bug, 2 usage, 3 config/key, 4 input, 5 provider/network, 6 s
   } catch (error) {
     // The reader went away: what was written stays written, and nobody is left to tell.
     if (isStdoutClosed() && (error instanceof InterruptedError || !(error instanceof Rc2Error))) return EXIT.ok
+    // Commander already printed its message (help, version, or a parse error).
+    if (error instanceof CommanderError) return error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT.ok : EXIT.usage
+    await loadOutput()
     return reportError(error, getOutput(), program.opts<{ verbose?: boolean }>().verbose === true)
   }
 }
 
 function reportError(error: unknown, out: Output, verbose: boolean): number {
-  if (error instanceof CommanderError) {
-    // Commander already printed its message (help, version, or a parse error).
-    if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok
-    return EXIT.usage
-  }
   if (error instanceof InterruptedError) {
     out.info('rc2: interrupted')
     return EXIT.interrupted

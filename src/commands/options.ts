@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Option } from 'commander'
+import { InvalidArgumentError, Option } from './commander.js'
 import { PROVIDER_NAMES } from '../providers/types.js'
 import { GRIDS, type Grid } from '../types.js'
 

@@ -1,4 +1,4 @@
-import { type Command, Option } from 'commander'
+import { type Command, Option } from './commander.js'
 import { LANGS, type Lang } from '../questions/types.js'
 import type { CliContext } from './context.js'
 
@@ -27,12 +27,13 @@ Examples:
     )
     .action(async (query: string | undefined, flags: QuestionsFlags) => {
       const { describeQuestions } = await import('../questions/lookup.js')
-      const view = await import('../output/render-questions.js')
       const found = describeQuestions(query, { all: flags.all === true, ...(flags.lang !== undefined ? { lang: flags.lang } : {}) })
       if (flags.json === true) {
-        ctx.out.result(JSON.stringify(found.match === undefined ? view.toQuestionsJson(found.entries) : view.toQuestionMatchJson(query ?? '', found.match), null, 2))
+        const json = await import('../output/questions-json.js')
+        ctx.out.result(JSON.stringify(found.match === undefined ? json.toQuestionsJson(found.entries) : json.toQuestionMatchJson(query ?? '', found.match), null, 2))
         return
       }
+      const view = await import('../output/render-questions.js')
       if (found.match !== undefined) ctx.out.result(view.renderQuestionMatch(found.match, { color: ctx.out.color.level > 0 }))
       else {
         // On a terminal the table fits its width (long names wrap); a pipe gets whole lines.

@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError, Option } from 'commander'
+import { type Command, InvalidArgumentError, Option } from './commander.js'
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { EXIT, type ErrorKind, exitCodeForKind, InputError, InterruptedError, UsageError } from '../errors.js'

@@ -1,6 +1,21 @@
-import { Chalk, type ChalkInstance } from 'chalk'
+import type { ChalkInstance } from 'chalk'
 import type { Writable } from 'node:stream'
 import { safeBlock, safeText } from './safe-text.js'
+
+/**
+ * chalk itself is loaded (`loadColour`) only when some stream may show colour: output to a pipe or
+ * a file, or with NO_COLOR, gets `plain`, which is what chalk does at level 0, for less start-up.
+ */
+let ChalkClass: (new (options: { level: 0 | 1 }) => ChalkInstance) | undefined
+export async function loadColour(): Promise<void> {
+  ChalkClass ??= (await import('chalk')).Chalk
+}
+
+/** Every style is the text unchanged (as chalk at level 0: arguments joined with a space). */
+const plain: ChalkInstance = new Proxy(() => undefined, {
+  get: (_target, property) => (property === 'level' ? 0 : plain),
+  apply: (_target, _self, args: unknown[]) => args.join(' '),
+}) as unknown as ChalkInstance
 
 /**
  * The one place that writes to stdout and stderr. stdout carries results only; warnings, progress,
@@ -36,8 +51,9 @@ export class Output {
     const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== ''
     const allowed = options.color !== false && (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.FORCE_COLOR !== '0'
     const level = (tty: boolean | undefined): 0 | 1 => (allowed && (tty === true || forced) ? 1 : 0)
-    this.color = new Chalk({ level: level(this.stdout.isTTY) })
-    this.colorErr = new Chalk({ level: level(this.stderr.isTTY) })
+    const chalk = (wanted: 0 | 1): ChalkInstance => (wanted === 0 || ChalkClass === undefined ? plain : new ChalkClass({ level: wanted }))
+    this.color = chalk(level(this.stdout.isTTY))
+    this.colorErr = chalk(level(this.stderr.isTTY))
     this.verboseEnabled = options.verbose === true
     this.stdoutClosed = options.stdoutClosed ?? (() => false)
     this.colorAllowed = allowed

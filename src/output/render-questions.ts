@@ -3,7 +3,8 @@
  * Pure: data in, strings or plain objects out.
  */
 import { Chalk, type ChalkInstance } from 'chalk'
-import Table from 'cli-table3'
+import { createRequire } from 'node:module'
+import type TableType from 'cli-table3'
 import type { QuestionEntry, QuestionMatch, Lang } from '../questions/types.js'
 import { GRIDS, type Grid } from '../types.js'
 
@@ -57,6 +58,8 @@ export function renderQuestionsTable(entries: readonly QuestionEntry[], options:
   const localHead = options.lang === undefined ? 'Chinese' : LANG_NAMES[options.lang]
   const statusColor = { service: c.green, recaptcha: c.yellow, legacy: c.dim }
   const widths = options.width === undefined ? undefined : columnWidths(options.width)
+  // Loaded here, not with the module: `rc2 questions --json` never draws a table.
+  const Table = createRequire(import.meta.url)('cli-table3') as typeof TableType
   const table = new Table({
     head: ['id', 'English', localHead, 'grids', 'status'],
     style: { head: options.color === true ? ['cyan'] : [], border: options.color === true ? ['grey'] : [] },
@@ -110,63 +113,4 @@ export function renderQuestionMatch(match: QuestionMatch, options: QuestionMatch
   return lines.join('\n')
 }
 
-/** One entry in the JSON contract of `rc2 questions --json`. */
-export interface QuestionJson {
-  id: string
-  en: string
-  zh: string | null
-  status: QuestionEntry['status']
-  grids: Record<Grid, boolean | null>
-  names: Partial<Record<Lang, readonly string[]>>
-}
-
-/** `{ schemaVersion: 1, questions: [...] }`, keys in a fixed order. */
-export function toQuestionsJson(entries: readonly QuestionEntry[]): { schemaVersion: 1; questions: QuestionJson[] } {
-  return {
-    schemaVersion: 1,
-    questions: entries.map((e) => ({
-      id: e.id,
-      en: e.en,
-      zh: e.zh === '' ? null : e.zh,
-      status: e.status,
-      grids: { '3x3': e.grids['3x3'], '4x4': e.grids['4x4'], '1x1': e.grids['1x1'] },
-      names: { ...e.names },
-    })),
-  }
-}
-
-/** The parse of a sentence query in JSON. */
-export interface QuestionMatchJson {
-  schemaVersion: 1
-  query: string
-  match: {
-    id: string
-    name: string
-    grid: Grid | null
-    dynamic: boolean
-    lang: Lang | null
-    via: QuestionMatch['via']
-    status: QuestionEntry['status']
-    note: string | null
-  }
-  warnings?: string[]
-}
-
-export function toQuestionMatchJson(query: string, match: QuestionMatch, warnings?: readonly string[]): QuestionMatchJson {
-  const json: QuestionMatchJson = {
-    schemaVersion: 1,
-    query,
-    match: {
-      id: match.entry.id,
-      name: match.entry.en,
-      grid: match.grid,
-      dynamic: match.dynamic,
-      lang: match.lang,
-      via: match.via,
-      status: match.entry.status,
-      note: match.note ?? null,
-    },
-  }
-  if (warnings !== undefined && warnings.length > 0) json.warnings = [...warnings]
-  return json
-}
+export { toQuestionMatchJson, toQuestionsJson, type QuestionJson, type QuestionMatchJson } from './questions-json.js'

@@ -403,11 +403,12 @@ export interface SearchOptions {
  * the query; best matches first, then table order.
  */
 export function searchQuestions(query: string | undefined, options: SearchOptions = {}): QuestionEntry[] {
-  const index = getQuestionIndex()
   const pool = QUESTIONS.filter((e) => options.all === true || e.status === 'service')
   const trimmed = (query ?? '').normalize('NFKC').trim().toLowerCase()
   const key = query === undefined ? '' : toBaseKey(query)
   if (trimmed === '' || key === '') return [...pool]
+  // Built only for a query: listing the whole table (`rc2 questions`) needs no index.
+  const index = getQuestionIndex()
   const maxDistance = maxTypoDistance(key)
   const keyLength = Array.from(key).length
   const scored: { entry: QuestionEntry; score: number }[] = []
