@@ -4,12 +4,12 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CAPMONSTER_IMAGE_LIMIT, DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
-import { hasStackTrace, runRc2, type RunResult } from '../helpers/cli.js'
+import { hasStackTrace, runInProcess, type RunResult } from '../helpers/cli.js'
 import { loadRealTiles } from '../http/support.js'
 
 /**
- * 2Captcha, NopeCHA and CapMonster end to end, and failover between services: the built binary,
- * spawned, against the loopback server speaking each protocol, on real-size payloads (3x3 300 px and
+ * 2Captcha, NopeCHA and CapMonster end to end, and failover between services: rc2's CLI (run
+ * in this process, as nothing here needs a real one) against the loopback server speaking each protocol, on real-size payloads (3x3 300 px and
  * 4x4 450 px JPEGs made of real challenge tiles, the object's tiles painted red for the server's oracle).
  */
 
@@ -19,7 +19,7 @@ let dir: string
 const outputs: RunResult[] = []
 
 async function rc2(args: string[], env: Record<string, string | undefined> = {}): Promise<RunResult> {
-  const result = await runRc2(args, { env: { HOME: dir, ...env }, cwd: dir, timeoutMs: 60_000 })
+  const result = await runInProcess(args, { env: { HOME: dir, ...env }, cwd: dir })
   outputs.push(result)
   return result
 }
