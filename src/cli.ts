@@ -140,9 +140,9 @@ function reportError(error: unknown, out: Output, verbose: boolean): number {
 const stopNowOf = new WeakMap<AbortSignal, AbortSignal>()
 
 /** After the first signal, the batch has a few seconds' grace to finish; this is the hard limit. */
-export const FIRST_SIGNAL_EXIT_MS = 15_000
+const FIRST_SIGNAL_EXIT_MS = 15_000
 /** After the second signal, answers on their way get a second (batch.ts) and are written; then this. */
-export const SECOND_SIGNAL_EXIT_MS = 3_000
+const SECOND_SIGNAL_EXIT_MS = 3_000
 
 /**
  * First Ctrl-C (or SIGTERM): abort the signal (stop submitting, let in-flight work finish

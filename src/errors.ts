@@ -16,19 +16,17 @@ export const EXIT = {
 } as const
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
 
-export const ERROR_KINDS = [
-  'usage',
-  'config',
-  'input',
-  'auth',
-  'balance',
-  'rate_limit',
-  'unsolvable',
-  'provider',
-  'network',
-  'timeout',
-] as const
-export type ErrorKind = (typeof ERROR_KINDS)[number]
+export type ErrorKind =
+  | 'usage'
+  | 'config'
+  | 'input'
+  | 'auth'
+  | 'balance'
+  | 'rate_limit'
+  | 'unsolvable'
+  | 'provider'
+  | 'network'
+  | 'timeout'
 
 /** Exit code per kind. A bad or missing key is a configuration problem the user fixes (3). */
 const KIND_EXIT: Record<ErrorKind, ExitCode> = {
@@ -147,11 +145,4 @@ export class InterruptedError extends Error {
 
 export function isRc2Error(value: unknown): value is Rc2Error {
   return value instanceof Rc2Error
-}
-
-/** Wrap anything thrown into an Rc2Error-compatible view; unknown errors are internal bugs. */
-export function describeError(error: unknown): { message: string; internal: boolean } {
-  if (error instanceof Rc2Error) return { message: error.message, internal: false }
-  if (error instanceof Error) return { message: error.message, internal: true }
-  return { message: String(error), internal: true }
 }

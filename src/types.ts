@@ -10,10 +10,6 @@ export const GRID_SIZE: Record<Grid, number> = { '3x3': 300, '4x4': 450, '1x1': 
 /** Tiles per side for each grid. */
 export const GRID_SIDE: Record<Grid, number> = { '3x3': 3, '4x4': 4, '1x1': 1 }
 
-export function isGrid(value: unknown): value is Grid {
-  return typeof value === 'string' && (GRIDS as readonly string[]).includes(value)
-}
-
 /** An axis-aligned rectangle in some image's pixels (x, y: top-left corner). */
 export interface Rect {
   x: number

@@ -46,7 +46,7 @@ export function toGrid(value: string | undefined): Grid | undefined {
 }
 
 /** -p: one name or a comma list (a failover order), in any case; returned lower-case. */
-export function parseProviderList(value: string): string {
+function parseProviderList(value: string): string {
   const names = value.split(',').map((name) => name.trim().toLowerCase())
   for (const name of names) {
     if (!(PROVIDER_NAMES as readonly string[]).includes(name)) {

@@ -26,7 +26,7 @@ export async function loadSolveConfig(ctx: CliContext, flags: ProviderFlags, ext
 const PROVIDER_TIMEOUT_SEC: Partial<Record<ProviderName, number>> = { '2captcha': 180 }
 
 /** The deadline of one provider's attempt at an image, in seconds: --timeout, else the provider's default. */
-export function providerTimeoutSec(config: ResolvedConfig, name: ProviderName): number {
+function providerTimeoutSec(config: ResolvedConfig, name: ProviderName): number {
   return config.timeoutGiven ? config.timeout : (PROVIDER_TIMEOUT_SEC[name] ?? config.timeout)
 }
 
@@ -75,7 +75,7 @@ export function pointsFor(provider: ProviderName, grid: Grid): number {
 }
 
 /** Where the key of `name` came from, in words a user can act on ("RC2_API_KEY", "--key", "providers.x.apiKey in /p/.recaptcharc"). */
-export function keyOrigin(config: ResolvedConfig, name: ProviderName, env: Readonly<Record<string, string | undefined>>): string | undefined {
+function keyOrigin(config: ResolvedConfig, name: ProviderName, env: Readonly<Record<string, string | undefined>>): string | undefined {
   const source = config.credentials[name]?.keySource
   if (source === 'flag') return '--key'
   if (source === 'env') return (env[envKeyName(name)] ?? '').trim() !== '' ? envKeyName(name) : 'RC2_API_KEY'

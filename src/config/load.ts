@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { ConfigError } from '../errors.js'
 import { type ConfigLayers, type FlagValues, type ResolvedConfig, resolveConfig } from './resolve.js'
 
-export const CONFIG_SEARCH_PLACES = [
+const CONFIG_SEARCH_PLACES = [
   '.recaptcharc',
   '.recaptcharc.json',
   '.recaptcharc.yaml',

@@ -152,7 +152,7 @@ export function requireApiKey(config: ResolvedConfig, name: ProviderName = confi
 }
 
 /** The example values of .recaptcharc.example ("your-yescaptcha-client-key", "CAP-..."). */
-export function isPlaceholderKey(key: string): boolean {
+function isPlaceholderKey(key: string): boolean {
   return /^your-[a-z0-9-]*(key|token)$/i.test(key) || /^CAP-\.\.\.$/.test(key)
 }
 

@@ -21,7 +21,7 @@ const providerSettings = z.strictObject({
  * `yescaptcha`, `2CAPTCHA`, "yescaptcha,capsolver" or a list: names in any case, a comma list or an
  * array being a failover order.
  */
-export const ProviderListSchema = z.preprocess(
+const ProviderListSchema = z.preprocess(
   (value) => {
     const lower = (item: unknown): unknown => (typeof item === 'string' ? item.trim().toLowerCase() : item)
     if (typeof value === 'string') return value.split(',').map(lower).filter((item) => item !== '')
@@ -33,7 +33,7 @@ export const ProviderListSchema = z.preprocess(
     .refine((names) => new Set(names).size === names.length, { message: 'a provider is named twice' }),
 )
 
-export const ConfigSchema = z.strictObject({
+const ConfigSchema = z.strictObject({
   /** The service, or a failover order of services (first answer wins). */
   provider: ProviderListSchema.default(['yescaptcha']),
   providers: z

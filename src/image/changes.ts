@@ -41,7 +41,7 @@ function tolerance(side: number): number {
  * Throw an InputError naming what differs when `current` does not show the same widget at the
  * same place as `previous` (grid, tile size, position).
  */
-export function checkSameWidget(previous: Layout, current: Layout, names: SinceNames): void {
+function checkSameWidget(previous: Layout, current: Layout, names: SinceNames): void {
   const hint = '--since takes the previous capture of this same challenge, taken at the same place and zoom'
   if (previous.grid !== current.grid) {
     throw new InputError(`${names.current} shows a ${current.grid} grid but ${names.previous} (--since) a ${previous.grid} grid`, { hint })
@@ -104,7 +104,7 @@ function blockMean(image: RawImage, x0: number, y0: number, x1: number, y1: numb
  * Block means (RGB interleaved, SAMPLES x SAMPLES blocks) of the inner part of `rect`, with the
  * picture assumed drawn at `scale` about the tile's centre.
  */
-export function tileSignature(image: RawImage, rect: Rect, scale = 1): number[] {
+function tileSignature(image: RawImage, rect: Rect, scale = 1): number[] {
   const cx = rect.x + rect.width / 2
   const cy = rect.y + rect.height / 2
   const out: number[] = []

@@ -43,7 +43,7 @@ export function payloadLayout(grid: Grid, width: number, height: number = width)
 }
 
 /** Tile rectangles of a fitted lattice, rounded to whole pixels, row-major. */
-export function latticeLayout(kind: InputKind, lattice: Lattice): Layout {
+function latticeLayout(kind: InputKind, lattice: Lattice): Layout {
   const { n, x0, y0, pitch, side } = lattice
   const tiles: TileRect[] = []
   for (let j = 0; j < n; j++) {

@@ -12,7 +12,7 @@ export interface FitResult {
 }
 
 /** Lowest quality tried: below it the tiles smear into blocks a classifier cannot read. */
-export const MIN_FIT_QUALITY = 30
+const MIN_FIT_QUALITY = 30
 
 /** The payload as a JPEG of at most `maxBytes` bytes, at the highest quality (<= 90) that fits. */
 export async function fitJpeg(payload: Buffer, maxBytes: number, what = 'the image'): Promise<FitResult> {

@@ -10,7 +10,7 @@
 export const GLYPH_WIDTH = 6
 export const GLYPH_HEIGHT = 10
 /** Horizontal advance between digits of one number, in glyph units. */
-export const GLYPH_ADVANCE = 8.5
+const GLYPH_ADVANCE = 8.5
 
 const DIGIT_PATHS: Record<string, string> = {
   '0': 'M3 0 C-1 0 -1 10 3 10 C7 10 7 0 3 0 Z',
@@ -26,7 +26,7 @@ const DIGIT_PATHS: Record<string, string> = {
 }
 
 /** Path data for one digit. */
-export function digitPath(digit: string): string {
+function digitPath(digit: string): string {
   const path = DIGIT_PATHS[digit]
   if (path === undefined) throw new RangeError(`no glyph for ${JSON.stringify(digit)}`)
   return path

@@ -9,7 +9,7 @@ import type { QuestionEntry, QuestionMatch, Lang } from '../questions/types.js'
 import { GRIDS, type Grid } from '../types.js'
 
 /** English names of the table's languages, for "English sentence", "Japanese name". */
-export const LANG_NAMES: Record<Lang, string> = {
+const LANG_NAMES: Record<Lang, string> = {
   en: 'English',
   'zh-CN': 'Chinese (simplified)',
   es: 'Spanish',

@@ -15,8 +15,8 @@ import { normalizeSolution, parseReply, protocolError, readOrLost } from './solu
 import type { SolutionFields } from './solution.js'
 import type { Provider, ProviderOptions, RecognitionRequest, RecognitionResult } from './types.js'
 
-export const ACEDATA_ENDPOINT = 'https://api.acedata.cloud'
-export const ACEDATA_CONSOLE_URL = 'https://platform.acedata.cloud/console/applications'
+const ACEDATA_ENDPOINT = 'https://api.acedata.cloud'
+const ACEDATA_CONSOLE_URL = 'https://platform.acedata.cloud/console/applications'
 
 const AceReplySchema = z.looseObject({
   success: z.boolean().optional(),
@@ -66,7 +66,7 @@ const PENDING = ['processing', 'pending', 'idle']
  * Ace takes no threshold but scores every tile: `--confidence` is applied here, so the tiles
  * chosen are those scoring above it (for a single tile, whether it does), for every grid.
  */
-export function applyThreshold(fields: SolutionFields, confidence: number | undefined): SolutionFields {
+function applyThreshold(fields: SolutionFields, confidence: number | undefined): SolutionFields {
   if (confidence === undefined || fields.confidences === null) return fields
   const scores = fields.confidences
   if (fields.type === 'single') return { ...fields, hasObject: (scores[0] ?? 0) > confidence }

@@ -13,17 +13,17 @@ import { createTaskApiProvider } from './task-api.js'
 import type { BuiltTask } from './task-api.js'
 import type { Provider, ProviderOptions, RecognitionRequest } from './types.js'
 
-export const CAPMONSTER_ENDPOINT = 'https://api.capmonster.cloud'
+const CAPMONSTER_ENDPOINT = 'https://api.capmonster.cloud'
 /** The official client's limit for one image ("more than 50,000 bytes" is refused). */
-export const CAPMONSTER_MAX_IMAGE_BYTES = 50_000
+const CAPMONSTER_MAX_IMAGE_BYTES = 50_000
 
 /** Decoded size of bare base64. */
-export function base64Bytes(image: string): number {
+function base64Bytes(image: string): number {
   const padding = image.endsWith('==') ? 2 : image.endsWith('=') ? 1 : 0
   return Math.floor((image.length * 3) / 4) - padding
 }
 
-export async function complexImageTask(request: RecognitionRequest, image: string): Promise<BuiltTask> {
+async function complexImageTask(request: RecognitionRequest, image: string): Promise<BuiltTask> {
   if (request.instruction === undefined || request.instruction === '') {
     throw new InputError('capmonster: the request has no instruction text', { hint: 'pass the question as an id or a name rc2 knows' })
   }

@@ -8,7 +8,7 @@ import { providerPoints } from './common.js'
 import { createTaskApiProvider } from './task-api.js'
 import type { Provider, ProviderOptions } from './types.js'
 
-export const CAPSOLVER_ENDPOINT = 'https://api.capsolver.com'
+const CAPSOLVER_ENDPOINT = 'https://api.capsolver.com'
 
 export function createCapSolverProvider(options: ProviderOptions): Provider {
   return createTaskApiProvider(

@@ -11,9 +11,9 @@ import type { Grid } from '../types.js'
 import type { ProviderName, ProviderOptions, RecognitionRequest, SleepFunction } from './types.js'
 
 /** The limits YesCaptcha and CapSolver document for getTaskResult. */
-export const DEFAULT_MAX_POLLS = 120
-export const DEFAULT_MAX_POLL_MS = 5 * 60_000
-export const DEFAULT_RETRIES = 3
+const DEFAULT_MAX_POLLS = 120
+const DEFAULT_MAX_POLL_MS = 5 * 60_000
+const DEFAULT_RETRIES = 3
 
 /** What one call costs in the provider's unit, where documented (YesCaptcha points). */
 export function providerPoints(name: ProviderName, grid: Grid): number | null {
@@ -22,7 +22,7 @@ export function providerPoints(name: ProviderName, grid: Grid): number | null {
 }
 
 /** Each provider's longest wait for one reply (Ace's synchronous recognition can take 120 s). */
-export function defaultRequestTimeoutMs(name: ProviderName): number {
+function defaultRequestTimeoutMs(name: ProviderName): number {
   return name === 'acedata' ? 130_000 : 30_000
 }
 

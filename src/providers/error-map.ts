@@ -33,7 +33,7 @@ export interface ProviderFailure {
 }
 
 /** RC2_2CAPTCHA_API_KEY, RC2_YESCAPTCHA_API_KEY, … */
-export const keyEnvName = (provider: ProviderName): string => `RC2_${provider.toUpperCase()}_API_KEY`
+const keyEnvName = (provider: ProviderName): string => `RC2_${provider.toUpperCase()}_API_KEY`
 const hintKey = (provider: ProviderName): string =>
   provider === 'acedata'
     ? `get a token at https://platform.acedata.cloud/console/applications and set it in ${keyEnvName(provider)} (or RC2_API_KEY) or providers.acedata.apiKey in the config file`
@@ -200,7 +200,7 @@ export const ERROR_CODE_RULES: Readonly<Record<string, ErrorRule>> = {
 }
 
 /** Codes that only one service uses, or that mean something else elsewhere (NopeCHA's numbers). */
-export const PROVIDER_CODE_RULES: Readonly<Partial<Record<ProviderName, Readonly<Record<string, ErrorRule>>>>> = {
+const PROVIDER_CODE_RULES: Readonly<Partial<Record<ProviderName, Readonly<Record<string, ErrorRule>>>>> = {
   nopecha: {
     '9': { ...SERVER, text: 'unknown error at the service' },
     '10': { ...BAD_REQUEST, text: 'the service rejected the request as invalid' },

@@ -95,7 +95,7 @@ export function parseRetryAfter(value: string | null, nowMs = Date.now()): numbe
 }
 
 /** "512 B", "1.8 kB", "2.4 MB". */
-export function formatBytes(bytes: number): string {
+function formatBytes(bytes: number): string {
   if (bytes < 1000) return `${bytes} B`
   if (bytes < 1_000_000) return `${(bytes / 1000).toFixed(1)} kB`
   return `${(bytes / 1_000_000).toFixed(1)} MB`

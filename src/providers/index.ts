@@ -1,22 +1,13 @@
 /** The provider registry: one factory per service, and what each call costs where known. */
 import { UsageError } from '../errors.js'
-import { ACEDATA_ENDPOINT, createAceDataProvider } from './acedata.js'
-import { CAPMONSTER_ENDPOINT, createCapMonsterProvider } from './capmonster.js'
-import { CAPSOLVER_ENDPOINT, createCapSolverProvider } from './capsolver.js'
-import { NOPECHA_ENDPOINT, createNopechaProvider } from './nopecha.js'
-import { TWOCAPTCHA_ENDPOINT, createTwoCaptchaProvider } from './twocaptcha.js'
+import { createAceDataProvider } from './acedata.js'
+import { createCapMonsterProvider } from './capmonster.js'
+import { createCapSolverProvider } from './capsolver.js'
+import { createNopechaProvider } from './nopecha.js'
+import { createTwoCaptchaProvider } from './twocaptcha.js'
 import { PROVIDER_NAMES } from './types.js'
 import type { Provider, ProviderName, ProviderOptions } from './types.js'
-import { YESCAPTCHA_ENDPOINTS, createYesCaptchaProvider } from './yescaptcha.js'
-
-export const PROVIDER_DEFAULT_ENDPOINTS: Readonly<Record<ProviderName, string>> = {
-  yescaptcha: YESCAPTCHA_ENDPOINTS.intl,
-  acedata: ACEDATA_ENDPOINT,
-  capsolver: CAPSOLVER_ENDPOINT,
-  '2captcha': TWOCAPTCHA_ENDPOINT,
-  nopecha: NOPECHA_ENDPOINT,
-  capmonster: CAPMONSTER_ENDPOINT,
-}
+import { createYesCaptchaProvider } from './yescaptcha.js'
 
 const FACTORIES: Record<ProviderName, (options: ProviderOptions) => Provider> = {
   yescaptcha: createYesCaptchaProvider,
@@ -27,7 +18,7 @@ const FACTORIES: Record<ProviderName, (options: ProviderOptions) => Provider> = 
   capmonster: createCapMonsterProvider,
 }
 
-export function isProviderName(value: unknown): value is ProviderName {
+function isProviderName(value: unknown): value is ProviderName {
   return typeof value === 'string' && (PROVIDER_NAMES as readonly string[]).includes(value)
 }
 

@@ -18,7 +18,7 @@ import type { SolutionFields } from './solution.js'
 import type { BalanceResult, Provider, ProviderOptions, RecognitionRequest, RecognitionResult } from './types.js'
 import { GRID_SIDE } from '../types.js'
 
-export const NOPECHA_ENDPOINT = 'https://api.nopecha.com'
+const NOPECHA_ENDPOINT = 'https://api.nopecha.com'
 const INCOMPLETE = 14
 
 const ReplySchema = z.looseObject({
@@ -60,7 +60,7 @@ export function normalizeTileFlags(provider: 'nopecha' | 'capmonster', field: st
   return { type: 'multi', objects, hasObject: null, confidences: null }
 }
 
-export function nopechaBody(request: Pick<RecognitionRequest, 'grid' | 'instruction'>, image: string): Record<string, unknown> {
+function nopechaBody(request: Pick<RecognitionRequest, 'grid' | 'instruction'>, image: string): Record<string, unknown> {
   if (request.instruction === undefined || request.instruction === '') {
     throw new InputError('nopecha: the request has no instruction text', { hint: 'pass the question as an id or a name rc2 knows' })
   }

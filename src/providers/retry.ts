@@ -15,7 +15,7 @@ export const RETRY_DEFAULTS = { baseDelayMs: 500, maxDelayMs: 8000, maxRetryAfte
  * A 429 that says when to come back is the service scheduling us, not a failure: waiting it out
  * does not use up a retry (the deadline still bounds it), up to this many times per call.
  */
-export const MAX_SCHEDULED_RETRIES = 10
+const MAX_SCHEDULED_RETRIES = 10
 
 export interface RetryOptions extends RetryTuning {
   /** Retries after the first attempt (0 = try once). */

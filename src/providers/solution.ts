@@ -30,7 +30,7 @@ export interface SolutionContext {
 }
 
 /** "solution.objects[2]" from a zod path. */
-export function renderFieldPath(root: string, path: readonly PropertyKey[]): string {
+function renderFieldPath(root: string, path: readonly PropertyKey[]): string {
   return path.reduce<string>(
     (out, part) => (typeof part === 'number' ? `${out}[${part}]` : `${out}.${String(part)}`),
     root,

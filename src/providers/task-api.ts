@@ -195,6 +195,6 @@ export function createTaskApiProvider(spec: TaskApiSpec, options: ProviderOption
 }
 
 /** Task ids go back as the service gave them: 2Captcha's and CapMonster's are numbers. */
-export function wireTaskId(id: string): string | number {
+function wireTaskId(id: string): string | number {
   return /^[1-9]\d{0,15}$/.test(id) && Number.isSafeInteger(Number(id)) ? Number(id) : id
 }

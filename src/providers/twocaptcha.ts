@@ -16,10 +16,10 @@ import { createTaskApiProvider } from './task-api.js'
 import type { Provider, ProviderOptions, RecognitionRequest } from './types.js'
 import { GRID_SIDE } from '../types.js'
 
-export const TWOCAPTCHA_ENDPOINT = 'https://api.2captcha.com'
+const TWOCAPTCHA_ENDPOINT = 'https://api.2captcha.com'
 /** Its docs: a grid takes human workers 120-180 s at worst; poll every 5 s. */
-export const TWOCAPTCHA_TIMEOUT_SEC = 180
-export const TWOCAPTCHA_POLL_MS = 5000
+const TWOCAPTCHA_TIMEOUT_SEC = 180
+const TWOCAPTCHA_POLL_MS = 5000
 
 const GridSolutionSchema = z.looseObject({
   click: z.union([z.array(z.number().int()), z.string()]).nullable().optional(),
@@ -76,7 +76,7 @@ export function createTwoCaptchaProvider(options: ProviderOptions): Provider {
 }
 
 /** The GridTask for a prepared image. */
-export function gridTask(request: Pick<RecognitionRequest, 'grid' | 'instruction'>, image: string): Record<string, unknown> {
+function gridTask(request: Pick<RecognitionRequest, 'grid' | 'instruction'>, image: string): Record<string, unknown> {
   const side = GRID_SIDE[request.grid]
   if (request.instruction === undefined || request.instruction === '') {
     throw new InputError('2captcha: the request has no instruction text', { hint: 'pass the question as an id or a name rc2 knows' })

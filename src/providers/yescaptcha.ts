@@ -7,7 +7,7 @@ import { providerPoints } from './common.js'
 import { createTaskApiProvider } from './task-api.js'
 import type { Provider, ProviderOptions } from './types.js'
 
-export const YESCAPTCHA_ENDPOINTS = {
+const YESCAPTCHA_ENDPOINTS = {
   intl: 'https://api.yescaptcha.com',
   cn: 'https://cn.yescaptcha.com',
 } as const

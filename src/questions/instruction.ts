@@ -18,7 +18,7 @@ const TEMPLATE: Record<Grid, string> = {
  * "fire hydrants"), else the label with its article when the table shows one ("a school bus"),
  * else the label itself ("cars", "traffic lights").
  */
-export function instructionObject(entry: QuestionEntry): string {
+function instructionObject(entry: QuestionEntry): string {
   const names = entry.names.en ?? []
   const label = entry.en
   const plural = names.find((name) => name === `${label}s` || name === `${label}es`)

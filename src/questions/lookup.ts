@@ -22,9 +22,9 @@ import { QUESTIONS } from './table.js'
 import { LANGS, type Lang, type PromptType, type QuestionEntry, type QuestionMatch } from './types.js'
 
 /** The services' id for cars; the only one of the two "vehicles" ids they accept. */
-export const CARS_ID = '/m/0k4j'
+const CARS_ID = '/m/0k4j'
 /** Google's "vehicles" id: the same English (and most translated) text as the 4x4 cars prompt. */
-export const VEHICLES_ID = '/m/07yv9'
+const VEHICLES_ID = '/m/07yv9'
 
 const VEHICLES_NOTE =
   '"vehicles" names both /m/0k4j and /m/07yv9; the 4x4 cars prompt says "vehicles" and the services accept only /m/0k4j, so it is used'
@@ -83,7 +83,7 @@ function langOfAlias(alias: string): Lang {
 }
 
 /** Build the name index (normalised name -> hits). Called once, lazily, by the lookups. */
-export function buildQuestionIndex(entries: readonly QuestionEntry[] = QUESTIONS): QuestionIndex {
+function buildQuestionIndex(entries: readonly QuestionEntry[] = QUESTIONS): QuestionIndex {
   const byKey = new Map<string, IndexHit[]>()
   const bySquashed = new Map<string, IndexHit[]>()
   const byId = new Map<string, QuestionEntry>()
@@ -218,7 +218,7 @@ function chooseEntry(hits: readonly IndexHit[], text: string, context: { lang: L
 const STATUS_RANK: Record<QuestionEntry['status'], number> = { service: 0, recaptcha: 1, legacy: 2 }
 
 /** The nearest names to `text`: typos within a few edits, then names containing it (or it them). */
-export function suggestQuestions(text: string, limit = 5, index: QuestionIndex = getQuestionIndex()): QuestionSuggestion[] {
+function suggestQuestions(text: string, limit = 5, index: QuestionIndex = getQuestionIndex()): QuestionSuggestion[] {
   const key = toBaseKey(text)
   if (key === '') return []
   const maxDistance = maxTypoDistance(key)

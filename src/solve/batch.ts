@@ -350,7 +350,7 @@ function stoppedError(reason: Rc2Error, retry = false): Rc2Error {
   })
 }
 
-export function toFailure(input: string, error: unknown, elapsedMs?: number): SolveFailure {
+function toFailure(input: string, error: unknown, elapsedMs?: number): SolveFailure {
   const err =
     error instanceof Rc2Error
       ? error

@@ -182,7 +182,7 @@ async function fitPayload(prepared: PreparedImage, maxBytes: number, input: stri
 }
 
 /** Tile centres in the input's own pixels, so a script can click them on the captured screen. */
-export function clicksFor(prepared: PreparedImage, chosen: readonly number[]): Click[] {
+function clicksFor(prepared: PreparedImage, chosen: readonly number[]): Click[] {
   return chosen.map((tile) => {
     const rect = prepared.layout.tiles[tile]
     if (rect === undefined) throw new Rc2Error('provider', `tile ${tile} is outside the ${prepared.grid} grid`)
