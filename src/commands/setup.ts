@@ -1,4 +1,4 @@
-import { ProviderError, Rc2Error } from '../errors.js'
+import { ConfigError, ProviderError, Rc2Error } from '../errors.js'
 import { envKeyName, type FlagValues, type ResolvedConfig } from '../config/resolve.js'
 import type { Provider, ProviderName } from '../providers/types.js'
 import type { Grid } from '../types.js'
@@ -42,9 +42,11 @@ export function imageTimeoutSec(config: ResolvedConfig): number {
 export async function createProviderFor(config: ResolvedConfig, ctx: CliContext, onPushBack?: (retryAfterSec?: number, overLimit?: boolean) => void): Promise<Provider> {
   const [{ requireApiKey }, { createProvider, attemptTimeoutMs }] = await Promise.all([import('../config/resolve.js'), import('../providers/index.js')])
   const log = ctx.out.verboseEnabled ? (line: string) => ctx.out.verbose(line) : undefined
+  const { isLoopbackHost } = await import('../providers/http.js')
   const build = (name: ProviderName): Provider => {
     const apiKey = requireApiKey(config, name)
     const credentials = config.credentials[name]
+    checkEndpointSource(config, name, isLoopbackHost, ctx)
     const deadlineMs = providerTimeoutSec(config, name) * 1000
     return createProvider(name, {
       apiKey,
@@ -63,6 +65,38 @@ export async function createProviderFor(config: ResolvedConfig, ctx: CliContext,
   if (providers.length === 1) return providers[0] as Provider
   const { createFailoverProvider } = await import('../providers/failover.js')
   return createFailoverProvider({ providers, attemptTimeoutMs: (name) => providerTimeoutSec(config, name) * 1000, log })
+}
+
+/**
+ * Say where a non-default endpoint came from, and refuse plain http to another host unless the
+ * command line or the user's own config allowed it: a project file (package.json#recaptcha, a
+ * .recaptcharc one `cd` away) must not be able to send the key elsewhere unencrypted.
+ */
+function checkEndpointSource(config: ResolvedConfig, name: ProviderName, isLoopbackHost: (host: string) => boolean, ctx: CliContext): void {
+  const credentials = config.credentials[name]
+  const endpoint = credentials?.endpoint
+  if (endpoint === undefined) return
+  let url: URL
+  try {
+    url = new URL(endpoint)
+  } catch {
+    return // reported with its origin by resolveConfig / the provider
+  }
+  const origin = config.endpointOrigins[name] ?? 'the config'
+  const shown = `${url.protocol}//${url.host}${url.pathname}`
+  ctx.out.verbose(`${name}: endpoint ${shown} (set by ${origin})`)
+  if (isLoopbackHost(url.hostname)) return
+  if (url.protocol === 'http:' && config.allowInsecure !== true) {
+    const ignored = config.insecureIgnoredFrom === undefined ? '' : `; allowInsecure in ${config.insecureIgnoredFrom} is not honoured (a file found in the current directory cannot allow it)`
+    throw new ConfigError(`${name}: endpoint ${shown}, set by ${origin}, uses plain http, which would send the API key unencrypted${ignored}`, {
+      hint: 'use https, or pass --allow-insecure (or set allowInsecure in your own ~/.config/rc2/config.json) if this network is trusted',
+    })
+  }
+  // A project file pointing your key (from elsewhere) at another host: say so, every time.
+  const fromProjectFile = origin.includes(' in ') && config.origin !== undefined && origin.endsWith(config.origin) && config.fileTrusted !== true
+  if (fromProjectFile && credentials?.keySource !== 'file') {
+    ctx.out.warn(`${name}: sending your key to ${url.host}, the endpoint set by ${origin}`)
+  }
 }
 
 /**

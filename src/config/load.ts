@@ -31,6 +31,8 @@ export interface LoadConfigOptions {
 interface FoundFile {
   config: unknown
   filepath: string
+  /** The user's own file (named with --config / RC2_CONFIG, or in ~/.config/rc2), not one found here. */
+  trusted: boolean
 }
 
 /** Read the config file (if any), then merge env and flags over it. */
@@ -39,6 +41,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
   const layers: ConfigLayers = {
     file: found?.config,
     fileOrigin: found?.filepath,
+    fileTrusted: found?.trusted,
     env: options.env,
     flags: options.flags,
   }
@@ -55,15 +58,15 @@ async function findConfigFile(options: LoadConfigOptions): Promise<FoundFile | u
     const path = resolve(options.cwd, explicit)
     const result = await tryLoad(() => explorer.load(path), path)
     if (result === null) throw new ConfigError(`config file ${path} is empty`, { hint: 'see .recaptcharc.example' })
-    return { config: result.config, filepath: result.filepath }
+    return { config: result.config, filepath: result.filepath, trusted: true }
   }
   const nearby = await tryLoad(() => explorer.search(options.cwd), options.cwd)
-  if (nearby !== null && nearby.isEmpty !== true) return { config: nearby.config, filepath: nearby.filepath }
+  if (nearby !== null && nearby.isEmpty !== true) return { config: nearby.config, filepath: nearby.filepath, trusted: false }
 
   const userFile = join(nonEmpty(options.env.XDG_CONFIG_HOME) ?? join(options.env.HOME ?? homedir(), '.config'), 'rc2', 'config.json')
   if (!(await exists(userFile))) return undefined
   const user = await tryLoad(() => explorer.load(userFile), userFile)
-  return user === null ? undefined : { config: user.config, filepath: user.filepath }
+  return user === null ? undefined : { config: user.config, filepath: user.filepath, trusted: true }
 }
 
 async function tryLoad<T>(load: () => Promise<T>, where: string): Promise<T> {
@@ -72,9 +75,9 @@ async function tryLoad<T>(load: () => Promise<T>, where: string): Promise<T> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT') throw new ConfigError(`config file ${where} does not exist`, { hint: 'check --config / RC2_CONFIG' })
+    // No `cause`: --verbose prints it, and the parser's error quotes the file, key included.
     throw new ConfigError(await describeSyntaxError(error, where), {
       hint: 'fix that line (see .recaptcharc.example), or point --config elsewhere',
-      cause: error,
     })
   }
 }

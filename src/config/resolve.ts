@@ -24,6 +24,12 @@ export interface ConfigLayers {
   file?: unknown
   /** Where the file came from, for messages. */
   fileOrigin?: string | undefined
+  /**
+   * The user's own file (--config, RC2_CONFIG, ~/.config/rc2/config.json) rather than one found in
+   * the current directory, which anyone who controls a project can plant: only the user's own may
+   * turn on allowInsecure.
+   */
+  fileTrusted?: boolean | undefined
   env: Readonly<Record<string, string | undefined>>
   flags: FlagValues
 }
@@ -54,6 +60,12 @@ export interface ResolvedConfig extends Omit<Config, 'provider'> {
   origin: string | undefined
   /** Whether `timeout` came from a flag or the file (else each provider's own default applies). */
   timeoutGiven: boolean
+  /** A project file asked for allowInsecure, which only the command line or the user's own file may do. */
+  insecureIgnoredFrom?: string | undefined
+  /** The config file is the user's own (see ConfigLayers.fileTrusted). */
+  fileTrusted: boolean
+  /** Where each provider's endpoint was set ("--endpoint", "RC2_ENDPOINT", "providers.x.endpoint in /p/package.json"). */
+  endpointOrigins: Partial<Record<ProviderName, string>>
 }
 
 /** Merge defaults < file < environment < flags and validate once (pure). */
@@ -74,6 +86,12 @@ export function resolveConfig(layers: ConfigLayers): ResolvedConfig {
   assign(merged, 'concurrency', flags.concurrency)
   assign(merged, 'maxPoints', flags.maxPoints)
   assign(merged, 'format', flags.format)
+  // A project file (found in the current directory) cannot turn on plain http to another host.
+  let insecureIgnoredFrom: string | undefined
+  if (merged.allowInsecure === true && layers.fileTrusted !== true) {
+    merged.allowInsecure = false
+    insecureIgnoredFrom = origin
+  }
   if (flags.allowInsecure === true) merged.allowInsecure = true
   const image = { ...(merged.image as Record<string, unknown>) }
   assign(image, 'format', flags.imageFormat)
@@ -95,6 +113,7 @@ export function resolveConfig(layers: ConfigLayers): ResolvedConfig {
   }
 
   const credentials: Partial<Record<ProviderName, ProviderCredentials>> = {}
+  const endpointOrigins: Partial<Record<ProviderName, string>> = {}
   for (const name of names) {
     const settings = config.providers[name] ?? {}
     let apiKey = settings.apiKey
@@ -116,12 +135,14 @@ export function resolveConfig(layers: ConfigLayers): ResolvedConfig {
     const given = candidates.find(([value]) => value !== undefined)
     if (given !== undefined) checkEndpoint(given[0] as string, given[1])
     const endpoint = given?.[0] ?? settings.endpoint
+    const endpointOrigin = given?.[1] ?? (settings.endpoint === undefined ? undefined : `providers.${name}.endpoint in ${origin ?? 'the config file'}`)
+    if (endpointOrigin !== undefined) endpointOrigins[name] = endpointOrigin
     credentials[name] = { apiKey, keySource, endpoint, region: settings.region }
   }
   const first = credentials[names[0] as ProviderName] as ProviderCredentials
   const fileTimeout = typeof layers.file === 'object' && layers.file !== null && 'timeout' in layers.file
   const timeoutGiven = flags.timeout !== undefined || fileTimeout
-  return { ...config, provider: names[0] as ProviderName, providerList: names, credentials, ...first, origin, timeoutGiven }
+  return { ...config, provider: names[0] as ProviderName, providerList: names, credentials, ...first, origin, timeoutGiven, insecureIgnoredFrom, fileTrusted: layers.fileTrusted === true, endpointOrigins }
 }
 
 /** RC2_YESCAPTCHA_API_KEY, RC2_2CAPTCHA_API_KEY, … */

@@ -4,7 +4,7 @@ import { GRID_SIZE } from '../types.js'
 import { isTooManyInFlight } from './error-map.js'
 import { createHttpClient, deadlineError, resolveEndpoint } from './http.js'
 import type { HttpClient } from './http.js'
-import { redactError } from './redact.js'
+import { redactError, redactSecrets } from './redact.js'
 import { sleepFor } from './retry.js'
 import type { RetryOptions } from './retry.js'
 import type { Grid } from '../types.js'
@@ -99,13 +99,28 @@ export function createAdapterContext(name: ProviderName, options: ProviderOption
       },
     }),
     guard: async (work) => {
+      let value
       try {
-        return await work()
+        value = await work()
       } catch (error) {
         throw redactError(error, secrets)
       }
+      // A service that echoes the key back (as a taskId, say) must not put it in results or files.
+      return redactReply(value, secrets)
     },
   }
+}
+
+/** `value` with every string field (one level deep: taskId, label, …) masked of the secrets. */
+function redactReply<T>(value: T, secrets: readonly string[]): T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
+  let copy: Record<string, unknown> | undefined
+  for (const [key, field] of Object.entries(value)) {
+    if (typeof field !== 'string') continue
+    const masked = redactSecrets(field, secrets)
+    if (masked !== field) (copy ??= { ...(value as Record<string, unknown>) })[key] = masked
+  }
+  return (copy ?? value) as T
 }
 
 /** Check a request before anything is sent; returns the bare base64 image. */

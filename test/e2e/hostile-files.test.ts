@@ -198,3 +198,86 @@ describe('writes never clobber an input or go through a link', () => {
     expect(await readFile(victim, 'utf8')).toBe('precious')
   })
 })
+
+describe('the key through config handling', () => {
+  const SECRET = 'sk-live-SECRET-9f8e7d6c5b4a'
+
+  it('a malformed JSON or YAML config holding a key never prints it, even with --verbose', async () => {
+    const cases: [string, string][] = [
+      ['.recaptcharc.json', `{\n  "providers": { "yescaptcha": { "apiKey": "${SECRET}" } },\n  oops\n}\n`],
+      ['.recaptcharc.json', `{"providers": {"yescaptcha": {"apiKey": "${SECRET}" x}}}`],
+      ['.recaptcharc', `providers:\n  yescaptcha:\n    apiKey: ${SECRET}\n   endpoint: [broken\n`],
+      ['.recaptcharc.yaml', `providers:\n  yescaptcha: {apiKey: "${SECRET}", endpoint: }}\n`],
+    ]
+    for (const [name, text] of cases) {
+      const dir = await mkdtemp(join(root, 'badconfig-'))
+      await writeFile(join(dir, name), text, { mode: 0o600 })
+      const run = await rc2(['--verbose', 'solve', PAYLOAD, '-q', 'car', '--endpoint', hostile.url], { cwd: dir, env: { RC2_API_KEY: '' } })
+      expect(run.code).toBe(3)
+      expect(run.stderr).toContain(name)
+      expect(run.stderr).not.toContain(SECRET)
+      expect(run.stderr).not.toContain('SECRET')
+    }
+    expect(hostile.requests).toHaveLength(0)
+  })
+
+  describe('allowInsecure from a project file', () => {
+    let offLoopback: HostileServer
+    beforeAll(async () => {
+      // 0.0.0.0 reaches this machine but is not a loopback name: rc2 treats it as another host.
+      offLoopback = await startHostileServer(json(200, ANSWER), '0.0.0.0')
+    })
+    afterAll(async () => {
+      await offLoopback.close()
+    })
+    beforeEach(() => {
+      offLoopback.requests.length = 0
+    })
+
+    async function project(): Promise<string> {
+      const dir = await mkdtemp(join(root, 'project-'))
+      const recaptcha = { allowInsecure: true, providers: { yescaptcha: { endpoint: offLoopback.url } } }
+      await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'some-project', recaptcha }))
+      return dir
+    }
+
+    it('package.json#recaptcha cannot send RC2_API_KEY over plain http to another host; the error names the file', async () => {
+      const dir = await project()
+      const run = await rc2(['solve', PAYLOAD, '-q', 'car'], { cwd: dir })
+      expect(run.code).toBe(3)
+      expect(run.stderr).toContain(`set by providers.yescaptcha.endpoint in ${join(dir, 'package.json')}`)
+      expect(run.stderr).toContain('allowInsecure in')
+      expect(run.stderr).toContain('is not honoured')
+      expect(run.stderr).not.toContain(KEY)
+      expect(offLoopback.requests).toHaveLength(0)
+    })
+
+    it('--allow-insecure on the command line allows it', async () => {
+      const dir = await project()
+      const run = await rc2(['solve', PAYLOAD, '-q', 'car', '--allow-insecure', '--json'], { cwd: dir })
+      expect(run.code).toBe(0)
+      expect(offLoopback.requests).toHaveLength(1)
+      // The endpoint came from a project file and the key from the environment: said on stderr.
+      expect(run.stderr).toContain(`sending your key to ${new URL(offLoopback.url).host}, the endpoint set by providers.yescaptcha.endpoint in ${join(dir, 'package.json')}`)
+    })
+
+    it("allowInsecure in the user's own config (--config) is honoured", async () => {
+      const dir = await mkdtemp(join(root, 'own-'))
+      const own = join(dir, 'mine.json')
+      await writeFile(own, JSON.stringify({ allowInsecure: true, providers: { yescaptcha: { endpoint: offLoopback.url } } }))
+      const run = await rc2(['--config', own, 'solve', PAYLOAD, '-q', 'car', '--json'], { cwd: dir })
+      expect(run.code).toBe(0)
+      expect(offLoopback.requests).toHaveLength(1)
+    })
+  })
+
+  it('a key echoed back as the taskId is masked on stdout and in the --output file', async () => {
+    hostile.setHandler(json(200, { ...ANSWER, taskId: KEY }))
+    const out = join(root, 'echo.ndjson')
+    const run = await rc2(['solve', PAYLOAD, '-q', 'car', '--endpoint', hostile.url, '--ndjson', '--output', out])
+    expect(run.code).toBe(0)
+    const file = await readFile(out, 'utf8')
+    for (const text of [run.stdout, run.stderr, file]) expect(text).not.toContain(KEY)
+    expect(JSON.parse(file)).toMatchObject({ ok: true, taskId: '***' })
+  })
+})

@@ -26,7 +26,8 @@ export interface HostileServer {
   close(): Promise<void>
 }
 
-export async function startHostileServer(handler?: HostileHandler): Promise<HostileServer> {
+/** `host` 0.0.0.0 makes the server reachable at a host name rc2 does not count as loopback. */
+export async function startHostileServer(handler?: HostileHandler, host = '127.0.0.1'): Promise<HostileServer> {
   let current: HostileHandler = handler ?? ((_req, res) => res.writeHead(404).end())
   const requests: HostileRequest[] = []
   const sockets = new Set<Socket>()
@@ -43,10 +44,10 @@ export async function startHostileServer(handler?: HostileHandler): Promise<Host
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
   const { port } = server.address() as AddressInfo
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     requests,
     setHandler(next) {
       current = next
