@@ -16,7 +16,7 @@ export interface CommandEntry {
 export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'solve',
-    term: 'solve [options] <input...>',
+    term: 'solve [options] [input...]',
     summary: 'Ask the recognition service which tiles to click, for one image, several, a directory, or - (stdin).',
     load: () => import('./solve.js'),
   },
