@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
-import { runCli } from '../../src/cli.js'
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url))
 export const BIN = join(REPO, 'bin', 'rc2.js')
@@ -80,6 +79,8 @@ export async function runInProcess(args: readonly string[], options: Omit<RunOpt
   // A user's rc2 runs in its directory: relative paths (inputs, -o, --annotate) resolve there. So the
   // process's working directory is that directory for the run, as well as io.cwd (one run at a time).
   const cwd = options.cwd ?? REPO
+  // Loaded here, not at the top: files that only spawn need not load the CLI.
+  const { runCli } = await import('../../src/cli.js')
   const before = process.cwd()
   process.chdir(cwd)
   let code: number
