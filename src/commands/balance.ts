@@ -17,6 +17,10 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (flags: BalanceFlags) => {
       const { loadSolveConfig, createProviderFor, withKeyOrigin } = await import('./setup.js')
       const config = await loadSolveConfig(ctx, flags)
+      if (config.providerList.length > 1) {
+        const { UsageError } = await import('../errors.js')
+        throw new UsageError(`balance asks one provider at a time, but ${config.providerList.join(', ')} are named`, { hint: 'run rc2 balance -p <name> for each' })
+      }
       if (config.provider === 'acedata') {
         // A documented limitation, not a failure of the service: asked for something that does not exist (exit 2).
         const { UsageError } = await import('../errors.js')

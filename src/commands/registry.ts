@@ -44,6 +44,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "The provider's remaining balance (points or credits), where it has such a call.",
     load: () => import('./balance.js'),
   },
+  {
+    name: 'report',
+    term: 'report [options] [taskId...]',
+    summary:
+      'Tell the service an answer was wrong (or, with --correct, right): 2captcha (reportIncorrect/reportCorrect), capsolver (feedbackTask), capmonster (wrong answers only). The others have no such call.',
+    load: () => import('./report.js'),
+  },
 ]
 
 /**

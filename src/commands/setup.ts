@@ -40,31 +40,41 @@ export function imageTimeoutSec(config: ResolvedConfig): number {
  * is checked here, before anything is sent.
  */
 export async function createProviderFor(config: ResolvedConfig, ctx: CliContext, onPushBack?: (retryAfterSec?: number, overLimit?: boolean) => void): Promise<Provider> {
-  const [{ requireApiKey }, { createProvider, attemptTimeoutMs }] = await Promise.all([import('../config/resolve.js'), import('../providers/index.js')])
-  const log = ctx.out.verboseEnabled ? (line: string) => ctx.out.verbose(line) : undefined
-  const { isLoopbackHost } = await import('../providers/http.js')
-  const build = (name: ProviderName): Provider => {
-    const apiKey = requireApiKey(config, name)
-    const credentials = config.credentials[name]
-    checkEndpointSource(config, name, isLoopbackHost, ctx)
-    const deadlineMs = providerTimeoutSec(config, name) * 1000
-    return createProvider(name, {
-      apiKey,
-      endpoint: credentials?.endpoint,
-      region: credentials?.region,
-      requestTimeoutMs: attemptTimeoutMs(name, deadlineMs, config.requestTimeout === undefined ? undefined : config.requestTimeout * 1000),
-      // 2Captcha polls for as long as its deadline allows; the others keep their own poll limits.
-      maxPollMs: name === '2captcha' ? deadlineMs : undefined,
-      retries: config.retries,
-      allowInsecure: config.allowInsecure,
-      log,
-      onPushBack,
-    })
-  }
-  const providers = config.providerList.map(build)
+  const providers = await Promise.all(config.providerList.map((name) => createNamedProvider(config, ctx, name, onPushBack)))
   if (providers.length === 1) return providers[0] as Provider
   const { createFailoverProvider } = await import('../providers/failover.js')
+  const log = ctx.out.verboseEnabled ? (line: string) => ctx.out.verbose(line) : undefined
   return createFailoverProvider({ providers, attemptTimeoutMs: (name) => providerTimeoutSec(config, name) * 1000, log })
+}
+
+/** One provider's adapter with its own key, endpoint and deadlines (throws ConfigError without a key). */
+export async function createNamedProvider(
+  config: ResolvedConfig,
+  ctx: CliContext,
+  name: ProviderName,
+  onPushBack?: (retryAfterSec?: number, overLimit?: boolean) => void,
+): Promise<Provider> {
+  const [{ requireApiKey }, { createProvider, attemptTimeoutMs }, { isLoopbackHost }] = await Promise.all([
+    import('../config/resolve.js'),
+    import('../providers/index.js'),
+    import('../providers/http.js'),
+  ])
+  const apiKey = requireApiKey(config, name)
+  const credentials = config.credentials[name]
+  checkEndpointSource(config, name, isLoopbackHost, ctx)
+  const deadlineMs = providerTimeoutSec(config, name) * 1000
+  return createProvider(name, {
+    apiKey,
+    endpoint: credentials?.endpoint,
+    region: credentials?.region,
+    requestTimeoutMs: attemptTimeoutMs(name, deadlineMs, config.requestTimeout === undefined ? undefined : config.requestTimeout * 1000),
+    // 2Captcha polls for as long as its deadline allows; the others keep their own poll limits.
+    maxPollMs: name === '2captcha' ? deadlineMs : undefined,
+    retries: config.retries,
+    allowInsecure: config.allowInsecure,
+    log: ctx.out.verboseEnabled ? (line: string) => ctx.out.verbose(line) : undefined,
+    onPushBack,
+  })
 }
 
 /**

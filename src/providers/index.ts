@@ -18,6 +18,16 @@ const FACTORIES: Record<ProviderName, (options: ProviderOptions) => Provider> = 
   capmonster: createCapMonsterProvider,
 }
 
+/** Which services take feedback on an answer (`rc2 report`): wrong answers, right answers. */
+export const PROVIDER_REPORTS: Readonly<Record<ProviderName, { wrong: boolean; right: boolean; call: string | null }>> = {
+  yescaptcha: { wrong: false, right: false, call: null },
+  acedata: { wrong: false, right: false, call: null },
+  capsolver: { wrong: true, right: true, call: 'POST /feedbackTask' },
+  '2captcha': { wrong: true, right: true, call: 'POST /reportIncorrect, /reportCorrect' },
+  nopecha: { wrong: false, right: false, call: null },
+  capmonster: { wrong: true, right: false, call: 'POST /reportIncorrectImageCaptcha' },
+}
+
 function isProviderName(value: unknown): value is ProviderName {
   return typeof value === 'string' && (PROVIDER_NAMES as readonly string[]).includes(value)
 }

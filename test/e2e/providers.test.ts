@@ -161,3 +161,58 @@ describe('failover: -p yescaptcha,nopecha', () => {
     expect(server.requests).toHaveLength(0)
   })
 })
+
+describe('rc2 report', () => {
+  it('reports task ids to 2captcha (wrong, then --correct) and refuses a service without a report call (exit 2)', async () => {
+    const solved = await rc2(['solve', 'bus3.jpg', '-q', 'bus', '-p', '2captcha', '--json'], envFor('2captcha'))
+    const { taskId } = JSON.parse(solved.stdout) as { taskId: string }
+    const wrong = await rc2(['report', taskId, '-p', '2captcha'], envFor('2captcha'))
+    expect(wrong.code, wrong.stderr).toBe(0)
+    expect(wrong.stdout).toContain(`2captcha ${taskId}: reported wrong`)
+    const right = await rc2(['report', taskId, '-p', '2Captcha', '--correct', '--json'], envFor('2captcha'))
+    expect(JSON.parse(right.stdout)).toMatchObject({ provider: '2captcha', taskId, correct: true, ok: true })
+    expect(server.reports).toEqual([
+      { provider: '2captcha', path: '/reportIncorrect', taskId, correct: false },
+      { provider: '2captcha', path: '/reportCorrect', taskId, correct: true },
+    ])
+    for (const name of ['yescaptcha', 'acedata', 'nopecha']) {
+      const refused = await rc2(['report', '123', '-p', name], envFor(name))
+      expect(refused.code).toBe(2)
+      expect(refused.stderr).toContain(`${name} has no call to report answers`)
+    }
+    const onlyWrong = await rc2(['report', '123', '-p', 'capmonster', '--correct'], envFor('capmonster'))
+    expect(onlyWrong.code).toBe(2)
+    expect(onlyWrong.stderr).toContain('only takes reports of wrong answers')
+    const unknown = await rc2(['report', '424242', '-p', '2captcha'], envFor('2captcha'))
+    expect(unknown.code).toBe(5)
+    expect(unknown.stderr).toContain('ERROR_NO_SUCH_CAPCHA_ID')
+    expect(server.reports).toHaveLength(2)
+  }, 60_000)
+
+  it('--from a results file reports each answer to the service that gave it; --input picks some', async () => {
+    const results = join(dir, 'results.ndjson')
+    await rm(results, { force: true })
+    // Three answers from two services, and a failure (no task id) that must be left alone.
+    const first = await rc2(['solve', 'bus3.jpg', 'lights4.jpg', '-q', 'traffic lights', '-p', 'capsolver', '--force', '--output', results], envFor('capsolver'))
+    expect(first.code, first.stderr).toBe(0)
+    await rc2(['solve', 'bus3.jpg', '-q', 'bus', '-p', 'capmonster', '--output', results], envFor('capmonster'))
+    server.setKeys(['another-key-1234'])
+    await rc2(['solve', 'lights4.jpg', '-q', 'traffic lights', '-p', 'capmonster', '--force', '--output', results], envFor('capmonster'))
+    server.setKeys([KEY])
+    const picked = await rc2(['report', '--from', 'results.ndjson', '--input', 'lights4.jpg', '--json'], envFor('capsolver', 'capmonster'))
+    expect(picked.code, picked.stderr).toBe(0)
+    expect(picked.stdout.trim().split('\n').map((line) => JSON.parse(line) as unknown)).toEqual([
+      expect.objectContaining({ provider: 'capsolver', input: 'lights4.jpg', ok: true, correct: false }),
+    ])
+    const all = await rc2(['report', '--from', 'results.ndjson'], envFor('capsolver', 'capmonster'))
+    expect(all.code, all.stderr).toBe(0)
+    const sent = server.reports.map((r) => `${r.provider} ${r.path}`)
+    expect(sent).toEqual([
+      'capsolver /feedbackTask',
+      'capsolver /feedbackTask',
+      'capsolver /feedbackTask',
+      'capmonster /reportIncorrectImageCaptcha',
+    ])
+    expect(new Set(server.reports.map((r) => r.taskId)).size).toBe(3)
+  }, 60_000)
+})

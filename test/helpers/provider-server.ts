@@ -185,7 +185,7 @@ export interface ProviderServer {
   setReply(reply: FixedReply | undefined): void
   /** Queue one-shot replies, used in order before anything else. */
   pushReply(...replies: FixedReply[]): void
-  /** Clear the request log and every counter. */
+  /** Clear the request log, the reports received and every counter. */
   resetCounters(): void
   close(): Promise<void>
 }
@@ -987,6 +987,7 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     },
     resetCounters: () => {
       requests.length = 0
+      reports.length = 0
       Object.assign(counters, { create: 0, paid: 0, poll: 0, maxInFlight: counters.inFlight })
       Object.assign(faultCounts, emptyCounts())
     },
