@@ -60,9 +60,9 @@ function latticeLayout(kind: InputKind, lattice: Lattice): Layout {
 }
 
 const OVERLAY_HINT = (name: string): string => `run \`rc2 grid ${name} --overlay out.png\` to see what rc2 found`
-/** When nothing was found, `rc2 grid --overlay` has nothing to draw: say what to change instead. */
-const NOT_FOUND_HINT =
-  'capture the whole challenge with the white gutters between its tiles (a tighter crop of the widget helps), or pass --grid 3x3|4x4 if it is a square payload'
+/** When nothing was found: what to change in the capture, and the overlay, which draws what was seen instead. */
+const NOT_FOUND_HINT = (name: string): string =>
+  `capture the whole challenge with the white gutters between its tiles, or pass --grid 3x3|4x4 if it is a square payload; ${OVERLAY_HINT(name).replace('what rc2 found', 'what rc2 saw')}`
 
 /** Nearly square: a screenshot of a square may be off by a pixel or two. */
 function isNearlySquare(width: number, height: number): boolean {
@@ -232,9 +232,9 @@ export function detectLayout(image: RawImage, hints: DetectHints = {}): Layout {
   if (width === height) {
     throw new InputError(
       `${name} is ${describeSize(image)}, not a standard challenge size (100, 300 or 450); pass --grid 3x3|4x4|1x1 to scale it`,
-      { hint: `if it is a screenshot, ${NOT_FOUND_HINT}` },
+      { hint: `if it is a screenshot, ${NOT_FOUND_HINT(name)}` },
     )
   }
-  throw new InputError(`no challenge tile grid found in ${name} (${describeSize(image)})`, { hint: NOT_FOUND_HINT })
+  throw new InputError(`no challenge tile grid found in ${name} (${describeSize(image)})`, { hint: NOT_FOUND_HINT(name) })
 }
 

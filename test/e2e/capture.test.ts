@@ -262,13 +262,14 @@ describe('captures rc2 must refuse', () => {
     expect(hasStackTrace(r.stderr)).toBe(false)
   })
 
-  it('a blank page: exit 4 saying what to change in the capture (an overlay of nothing would not help)', async () => {
+  it('a blank page: exit 4 saying what to change in the capture, and suggesting rc2 grid --overlay', async () => {
     const before = server.createCount
     const r = await rc2(['solve', 'blank.png', '-q', 'cars', '--endpoint', server.url])
     expect(r.code).toBe(4)
     expect(r.stderr).toContain('blank.png')
     expect(r.stderr).toContain('capture the whole challenge with the white gutters')
-    expect(r.stderr).not.toContain('--overlay')
+    expect(r.stderr).toContain('rc2 grid')
+    expect(r.stderr).toContain('--overlay')
     expect(server.createCount).toBe(before)
   })
 })

@@ -11,7 +11,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { BIN, FIXTURES, hasStackTrace, runRc2, type RunResult } from '../helpers/cli.js'
+import { BIN, hasStackTrace, runRc2, type RunResult } from '../helpers/cli.js'
 import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
 
 const KEY = DEFAULT_TEST_KEY
@@ -395,19 +395,20 @@ describe('exit codes and hints', () => {
     expect(JSON.parse(mixed.stdout)).toMatchObject({ ok: true, provider: 'yescaptcha' })
   })
 
-  it('hints lead somewhere: no grid found does not suggest an overlay; images only in subdirectories suggest --recursive', async () => {
-    const grid = await rc2(['grid', join(FIXTURES, 'widget-cut-off.png')])
-    expect(grid.code).toBe(4)
-    const noGrid = await rc2(['grid', 'mixed/list.csv'])
-    expect(noGrid.code).toBe(4)
-    expect(noGrid.stderr).not.toContain('--overlay')
+  it('hints lead somewhere: no grid found says what to change and the overlay it suggests is written; images only in subdirectories suggest --recursive', async () => {
     const odd = join(root, 'wide.png')
     const sharp = (await import('sharp')).default
     await writeFile(odd, await sharp({ create: { width: 640, height: 360, channels: 3, background: '#808080' } }).png().toBuffer())
     const wide = await rc2(['grid', 'wide.png'])
     expect(wide.code).toBe(4)
     expect(wide.stderr).toContain('no challenge tile grid found in wide.png')
-    expect(wide.stderr).not.toContain('--overlay')
+    expect(wide.stderr).toContain('capture the whole challenge with the white gutters')
+    // Following the hint as written gives a picture.
+    const suggested = /run `rc2 (grid wide\.png --overlay out\.png)`/.exec(wide.stderr)
+    expect(suggested).not.toBeNull()
+    const followed = await rc2((suggested?.[1] ?? '').split(' '))
+    expect(followed.code).toBe(4)
+    expect((await stat(join(root, 'out.png'))).size).toBeGreaterThan(0)
 
     const nested = await rc2(['solve', 'nested', '-q', 'car'])
     expect(nested.code).toBe(4)

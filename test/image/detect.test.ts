@@ -103,13 +103,12 @@ describe('detectLayout on payloads', () => {
     expect(layout.tiles[5]).toMatchObject({ x: 128, y: 128, width: 128, height: 128 })
   })
 
-  it('says plainly when a picture holds no grid, with a hint that can work (not an overlay of nothing)', async () => {
+  it('says plainly when a picture holds no grid: what to change in the capture, and the overlay that shows what was seen', async () => {
     const image = await decode(await sharp(payload3).resize(640, 360, { fit: 'fill' }).png().toBuffer())
     const error = catchError(() => detectLayout(image, { name: 'cat.png' })) as InputError
     expect(error).toBeInstanceOf(InputError)
     expect(error.message).toBe('no challenge tile grid found in cat.png (640x360)')
-    expect(error.hint).toMatch(/^capture the whole challenge with the white gutters .* or pass --grid 3x3\|4x4 if it is a square payload$/)
-    expect(error.hint).not.toContain('--overlay')
+    expect(error.hint).toMatch(/^capture the whole challenge with the white gutters .* or pass --grid 3x3\|4x4 if it is a square payload; run `rc2 grid cat\.png --overlay out\.png` to see what rc2 saw$/)
   })
 })
 
