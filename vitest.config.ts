@@ -1,14 +1,37 @@
 import { defineConfig } from 'vitest/config'
 
+/**
+ * One project per layer (`vitest run --project unit`, or `npm run test:unit` and friends).
+ * Timeouts are about 4x what the slowest test of each layer takes on an idle 2-core machine: a busy
+ * one (six suites at once, load 15+) must not turn slowness into failures. Only e2e, which spawns
+ * the built CLI and starts servers, gets the long ones.
+ */
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     restoreMocks: true,
-    // At least 4x what the slowest test (about 15 s) and setup hook (about 30 s) take on an idle
-    // 2-core machine: a busy one (six suites at once, load 15+) must not turn slowness into failures.
-    testTimeout: 60_000,
-    hookTimeout: 180_000,
     // Two cores: keep image-heavy files from starving the spawned-CLI tests.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        // Pure code: questions, config, rendering, retry and batch logic, error mapping; the repo's own rules.
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/questions/**/*.test.ts', 'test/repo/**/*.test.ts'], testTimeout: 15_000 },
+      },
+      {
+        extends: true,
+        // Real pixels through sharp (the capture corpus takes about 10 s on a busy machine).
+        test: { name: 'image', include: ['test/image/**/*.test.ts'], testTimeout: 45_000, hookTimeout: 60_000 },
+      },
+      {
+        extends: true,
+        // Adapters against the loopback services on 127.0.0.1.
+        test: { name: 'http', include: ['test/http/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 30_000 },
+      },
+      {
+        extends: true,
+        // The CLI end to end (in-process or the built binary) and the packed tarball.
+        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/package/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 180_000 },
+      },
+    ],
   },
 })

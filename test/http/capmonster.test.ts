@@ -1,24 +1,11 @@
 import sharp from 'sharp'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { fitJpeg } from '../../src/image/fit.js'
 import type { FittedImage, RecognitionRequest } from '../../src/providers/types.js'
-import { CAPMONSTER_IMAGE_LIMIT, renderRedGrid, startProviderServer } from '../helpers/provider-server.js'
-import type { ProviderServer } from '../helpers/provider-server.js'
-import { catchError, CAR, connect, gridRequest, loadRealTiles } from './support.js'
+import { CAPMONSTER_IMAGE_LIMIT, renderRedGrid } from '../helpers/provider-server.js'
+import { CAR, catchError, connect, gridRequest, loadRealTiles, useProviderServer } from './support.js'
 
-let server: ProviderServer
-beforeAll(async () => {
-  server = await startProviderServer()
-})
-afterAll(async () => {
-  await server.close()
-})
-beforeEach(() => {
-  server.setReply(undefined)
-  server.setAsync(0)
-  server.setZeroBalance(false)
-  server.resetCounters()
-})
+const server = useProviderServer()
 
 /** A 450x450 JPEG at q 90 from real tiles: bigger than CapMonster's limit, like many real payloads. */
 async function bigFourByFour(red: number[]): Promise<RecognitionRequest> {

@@ -1,21 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { startProviderServer } from '../helpers/provider-server.js'
-import type { ProviderServer } from '../helpers/provider-server.js'
-import { catchError, connect, gridRequest } from './support.js'
+import { describe, expect, it } from 'vitest'
+import { catchError, connect, gridRequest, useProviderServer } from './support.js'
 
-let server: ProviderServer
-beforeAll(async () => {
-  server = await startProviderServer()
-})
-afterAll(async () => {
-  await server.close()
-})
-beforeEach(() => {
-  server.setReply(undefined)
-  server.setAsync(0)
-  server.setZeroBalance(false)
-  server.resetCounters()
-})
+const server = useProviderServer()
 
 describe('capsolver', () => {
   it('answers synchronously with every matching tile and never sends confidence', async () => {

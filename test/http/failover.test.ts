@@ -1,25 +1,12 @@
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createFailoverProvider } from '../../src/providers/failover.js'
 import type { ProviderName } from '../../src/providers/types.js'
-import { renderRedGrid, startProviderServer } from '../helpers/provider-server.js'
-import type { ProviderServer } from '../helpers/provider-server.js'
-import { catchError, connect, gridRequest } from './support.js'
+import { renderRedGrid } from '../helpers/provider-server.js'
+import { catchError, connect, gridRequest, useProviderServer } from './support.js'
 
-let server: ProviderServer
-beforeAll(async () => {
-  server = await startProviderServer()
-})
-afterAll(async () => {
-  await server.close()
-})
-beforeEach(() => {
-  server.setReply(undefined)
-  server.setReject450([])
-  server.setZeroBalance(false)
-  server.resetCounters()
-})
+const server = useProviderServer()
 
 function failover(names: ProviderName[], overrides: Partial<Record<ProviderName, Parameters<typeof connect>[2]>> = {}) {
   const providers = names.map((name) => connect(server, name, overrides[name] ?? {}).provider)

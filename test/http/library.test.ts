@@ -6,30 +6,24 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import * as rc2 from '../../src/index.js'
 import { InterruptedError, QuestionLookupError, Rc2Error, lookupQuestion, prepareImage, solve } from '../../src/index.js'
 import type { DryRunResult, SolveSuccess } from '../../src/index.js'
-import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
+import { DEFAULT_TEST_KEY, renderRedGrid } from '../helpers/provider-server.js'
+import { useProviderServer } from './support.js'
 
-let server: ProviderServer
+const server = useProviderServer()
 let dir: string
 let grid: string
 
 beforeAll(async () => {
-  server = await startProviderServer()
   dir = await mkdtemp(join(tmpdir(), 'rc2-lib-'))
   grid = join(dir, 'grid.png')
   await writeFile(grid, await renderRedGrid('3x3', [2, 3, 7]))
 })
 afterAll(async () => {
-  await server.close()
   await rm(dir, { recursive: true, force: true })
-})
-beforeEach(() => {
-  server.resetCounters()
-  server.setAsync(0)
-  server.setLatency(0)
 })
 
 /** Resolves once the server has received a create call: the solve is under way. */

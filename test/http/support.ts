@@ -1,16 +1,50 @@
 /** Shared pieces of the HTTP tests: real tiles, test images and providers wired to the test server. */
 import { readFileSync } from 'node:fs'
+import { afterAll, beforeAll, beforeEach } from 'vitest'
 import { join } from 'node:path'
 import { createProvider } from '../../src/providers/index.js'
 import type { Provider, ProviderName, ProviderOptions, RecognitionRequest } from '../../src/providers/types.js'
 import type { Grid } from '../../src/types.js'
 import { GRID_SIZE } from '../../src/types.js'
-import { DEFAULT_TEST_KEY, renderRedGrid } from '../helpers/provider-server.js'
+import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer } from '../helpers/provider-server.js'
 import type { ProviderServer } from '../helpers/provider-server.js'
 
 export const TILES_DIR = join(import.meta.dirname, '../data/recaptcha-tiles')
 export const KEY = DEFAULT_TEST_KEY
 export const CAR = '/m/0k4j'
+
+/**
+ * The loopback server for one test file: started before its tests, closed after them, and put
+ * back to plain behaviour (no forced reply, answers at once, no faults, counters at zero) before
+ * each test. The value returned stands for the server once it has started.
+ */
+export function useProviderServer(): ProviderServer {
+  let server: ProviderServer | undefined
+  const current = (): ProviderServer => {
+    if (server === undefined) throw new Error('useProviderServer: the server is used before beforeAll started it')
+    return server
+  }
+  beforeAll(async () => {
+    server = await startProviderServer()
+  })
+  afterAll(async () => {
+    await server?.close()
+  })
+  beforeEach(() => {
+    const s = current()
+    s.setReply(undefined)
+    s.setAsync(0)
+    s.setLatency(0)
+    s.setFaults(undefined)
+    s.setZeroBalance(false)
+    s.setReject450([])
+    s.resetCounters()
+  })
+  return new Proxy({} as ProviderServer, {
+    get: (_target, key) => Reflect.get(current(), key) as unknown,
+    set: (_target, key, value) => Reflect.set(current(), key, value),
+  })
+}
 
 /** The first `count` real tiles of one class (sorted by name), optionally only those `side` px wide. */
 export function loadRealTiles(kind: string, count: number, side?: number): Buffer[] {

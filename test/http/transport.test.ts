@@ -1,26 +1,12 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { InterruptedError } from '../../src/errors.js'
 import { createHttpClient, resolveEndpoint } from '../../src/providers/http.js'
 import { createProvider } from '../../src/providers/index.js'
-import { startProviderServer } from '../helpers/provider-server.js'
-import type { ProviderServer } from '../helpers/provider-server.js'
-import { catchError, connect, gridRequest, KEY } from './support.js'
+import { catchError, connect, gridRequest, KEY, useProviderServer } from './support.js'
 
-let server: ProviderServer
-beforeAll(async () => {
-  server = await startProviderServer()
-})
-afterAll(async () => {
-  await server.close()
-})
-beforeEach(() => {
-  server.setReply(undefined)
-  server.setAsync(0)
-  server.setFaults(undefined)
-  server.resetCounters()
-})
+const server = useProviderServer()
 
 /** A port that was just free: listen, note the port, close. */
 async function findClosedPort(): Promise<number> {

@@ -1,22 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { normalizeGridSolution } from '../../src/providers/twocaptcha.js'
-import { startProviderServer } from '../helpers/provider-server.js'
-import type { ProviderServer } from '../helpers/provider-server.js'
-import { catchError, connect, gridRequest, loadRealTiles } from './support.js'
+import { catchError, connect, gridRequest, loadRealTiles, useProviderServer } from './support.js'
 
-let server: ProviderServer
-beforeAll(async () => {
-  server = await startProviderServer()
-})
-afterAll(async () => {
-  await server.close()
-})
-beforeEach(() => {
-  server.setReply(undefined)
-  server.setAsync(0)
-  server.setZeroBalance(false)
-  server.resetCounters()
-})
+const server = useProviderServer()
 
 const BUSES_3X3 = 'Select all images with buses'
 const LIGHTS_4X4 = 'Select all squares with traffic lights'

@@ -1,22 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { startProviderServer } from '../helpers/provider-server.js'
-import type { ProviderServer } from '../helpers/provider-server.js'
-import { catchError, connect, gridRequest, KEY, loadRealTiles } from './support.js'
+import { describe, expect, it } from 'vitest'
+import { catchError, connect, gridRequest, KEY, loadRealTiles, useProviderServer } from './support.js'
 
-let server: ProviderServer
-beforeAll(async () => {
-  server = await startProviderServer()
-})
-afterAll(async () => {
-  await server.close()
-})
-beforeEach(() => {
-  server.setReply(undefined)
-  server.setAsync(0)
-  server.setZeroBalance(false)
-  server.setReject450([])
-  server.resetCounters()
-})
+const server = useProviderServer()
 
 describe('yescaptcha: answers', () => {
   it('returns the red tiles of a 3x3 grid built on real photos', async () => {
