@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { BIN, hasStackTrace, runRc2, type RunResult } from '../helpers/cli.js'
+import { runRc2InProcess } from '../helpers/cli-in-process.js'
 import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
 
 const KEY = DEFAULT_TEST_KEY
@@ -30,6 +31,19 @@ function rc2(args: string[], options: { env?: Record<string, string | undefined>
     outputs.push(result)
     return result
   })
+}
+
+/**
+ * rc2 through runCli in this process (no terminal, no colour): for what a spawned binary would show
+ * nothing more about (shapes, messages, exit codes, config). An env value of undefined removes it.
+ */
+async function inProcess(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string; input?: Buffer } = {}): Promise<RunResult> {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries({ HOME: root, RC2_API_KEY: KEY, RC2_ENDPOINT: server.url, ...options.env })) if (v !== undefined) env[k] = v
+  const r = await runRc2InProcess(args, { cwd: options.cwd ?? root, env, ...(options.input ? { stdin: options.input } : {}) })
+  const result = { code: r.code, signal: null, stdout: r.stdout, stderr: r.stderr }
+  outputs.push(result)
+  return result
 }
 
 /** Run a shell pipeline; `rc2` is the built binary. Returns rc2's own exit status (PIPESTATUS). */
@@ -295,33 +309,33 @@ describe('pipes and terminals', () => {
 describe('what the reader is told', () => {
   it('prints warnings on stderr in table and csv modes, once for a batch', async () => {
     for (const format of ['table', 'csv']) {
-      const r = await rc2(['solve', 'four', '-q', 'bus', '--format', format])
+      const r = await inProcess(['solve', 'four', '-q', 'bus', '--format', format])
       expect(r.code).toBe(0)
       const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'))
       expect(warnings).toEqual(['warning: no service documents 4x4 support for "bus" (/m/01bjv); the answer may be an error or poor'])
     }
-    const single = await rc2(['solve', 'one.png', '-q', 'Select all squares with cars'])
+    const single = await inProcess(['solve', 'one.png', '-q', 'Select all squares with cars'])
     expect(single.stderr).toContain('warning: the sentence implies a 4x4 grid but the image is 3x3')
   })
 
   it('takes the JSON shape from the command line: one object only for exactly one file or -', async () => {
-    const dir = await rc2(['solve', 'solo', '-q', 'car', '--json'])
+    const dir = await inProcess(['solve', 'solo', '-q', 'car', '--json'])
     expect(Array.isArray(JSON.parse(dir.stdout))).toBe(true)
-    const file = await rc2(['solve', 'solo/only.png', '-q', 'car', '--json'])
+    const file = await inProcess(['solve', 'solo/only.png', '-q', 'car', '--json'])
     expect(JSON.parse(file.stdout)).toMatchObject({ input: 'solo/only.png', ok: true })
-    const stdin = await rc2(['solve', '-', '-q', 'car', '--json'], { input: await readFile(join(root, 'one.png')) })
+    const stdin = await inProcess(['solve', '-', '-q', 'car', '--json'], { input: await readFile(join(root, 'one.png')) })
     expect(JSON.parse(stdin.stdout)).toMatchObject({ input: '-', ok: true })
-    const two = await rc2(['solve', 'solo/only.png', 'one.png', '-q', 'car', '--json'])
+    const two = await inProcess(['solve', 'solo/only.png', 'one.png', '-q', 'car', '--json'])
     expect(JSON.parse(two.stdout)).toHaveLength(2)
     await mkdir(join(root, 'empty'), { recursive: true })
-    const none = await rc2(['solve', 'empty', '-q', 'car', '--json'])
+    const none = await inProcess(['solve', 'empty', '-q', 'car', '--json'])
     expect(none.code).toBe(4)
     expect(JSON.parse(none.stdout)).toEqual([])
   })
 
   it('says a bad key once for the whole batch, and exits 3 even with a bad file in it', async () => {
     for (const format of ['table', 'ndjson']) {
-      const r = await rc2(['solve', 'many', 'mixed/broken.png', '-q', 'car', '--format', format], { env: { RC2_API_KEY: 'not-the-key-123' } })
+      const r = await inProcess(['solve', 'many', 'mixed/broken.png', '-q', 'car', '--format', format], { env: { RC2_API_KEY: 'not-the-key-123' } })
       expect(r.code).toBe(3)
       expect(r.stderr.match(/the API key is not valid/g)).toHaveLength(1)
       expect(r.stderr).toContain('the key rc2 sent came from RC2_API_KEY')
@@ -331,34 +345,34 @@ describe('what the reader is told', () => {
   })
 
   it('says the --max-points stop once, with --resume only when there is an --output', async () => {
-    const r = await rc2(['solve', 'many', '-q', 'car', '--max-points', '20', '--concurrency', '2'])
+    const r = await inProcess(['solve', 'many', '-q', 'car', '--max-points', '20', '--concurrency', '2'])
     expect(r.code).toBe(6)
     const lines = r.stderr.trim().split('\n')
     expect(lines.filter((l) => l.includes('--max-points'))).toEqual([lines.at(-1)])
     expect(lines.at(-1)).toContain('27 not sent: --max-points 20 reached (raise --max-points to send them)')
     expect(r.stderr).not.toContain('--resume')
-    const kept = await rc2(['solve', 'many', '-q', 'car', '--max-points', '20', '--format', 'ndjson', '--output', 'kept.ndjson'])
+    const kept = await inProcess(['solve', 'many', '-q', 'car', '--max-points', '20', '--format', 'ndjson', '--output', 'kept.ndjson'])
     const keptLines = kept.stderr.trim().split('\n')
     expect(keptLines.filter((l) => l.includes('--max-points'))).toEqual([keptLines.at(-1)])
     expect(keptLines.at(-1)).toContain('27 not sent: --max-points 20 reached (run again with --resume and a higher --max-points to send them)')
-    const json = await rc2(['solve', 'many', '-q', 'car', '--max-points', '20', '--json'])
+    const json = await inProcess(['solve', 'many', '-q', 'car', '--max-points', '20', '--json'])
     expect(json.stderr.trim().split('\n').filter((l) => l.includes('--max-points'))).toEqual(['27 not sent: --max-points 20 reached (raise --max-points to send them)'])
   })
 
   it('names a bad file once in table mode; a dry-run batch claims no solving; skipped non-images are counted', async () => {
-    const table = await rc2(['solve', 'mixed', '-q', 'car'])
+    const table = await inProcess(['solve', 'mixed', '-q', 'car'])
     expect(table.code).toBe(6)
     const bad = table.stderr.split('\n').filter((l) => l.includes('broken.png'))
     expect(bad).toHaveLength(1)
     expect(bad[0]?.match(/mixed\/broken\.png/g)).toHaveLength(1)
     expect(table.stderr).toContain('2 skipped (not images)')
 
-    const json = await rc2(['solve', 'mixed', '-q', 'car', '--json'])
+    const json = await inProcess(['solve', 'mixed', '-q', 'car', '--json'])
     const summary = JSON.parse(json.stderr.trim().split('\n').at(-1) ?? '{}').summary
     expect(summary).toMatchObject({ skipped: 2, notImages: 2 })
 
     server.resetCounters()
-    const dry = await rc2(['solve', 'many', '-q', 'car', '--dry-run', '--format', 'ndjson'])
+    const dry = await inProcess(['solve', 'many', '-q', 'car', '--dry-run', '--format', 'ndjson'])
     expect(dry.code).toBe(0)
     const last = dry.stderr.trim().split('\n').at(-1) ?? ''
     expect(last).toMatch(/^30\/30 prepared \(dry run: nothing sent\)/)
@@ -369,7 +383,7 @@ describe('what the reader is told', () => {
 
 describe('exit codes and hints', () => {
   it('balance -p acedata is a usage error (2) that points at the console, needing no key', async () => {
-    const r = await rc2(['balance', '-p', 'acedata'], { env: { RC2_API_KEY: undefined } })
+    const r = await inProcess(['balance', '-p', 'acedata'], { env: { RC2_API_KEY: undefined } })
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('acedata has no balance call')
     expect(r.stderr).toContain('https://platform.acedata.cloud/console')
@@ -377,7 +391,7 @@ describe('exit codes and hints', () => {
 
   it("Ace's zero balance points at its console, not at an rc2 balance call that cannot work", async () => {
     server.setZeroBalance(true)
-    const r = await rc2(['solve', 'one.png', '-q', 'car', '-p', 'AceData', '--endpoint', server.endpoints.acedata, '--json'])
+    const r = await inProcess(['solve', 'one.png', '-q', 'car', '-p', 'AceData', '--endpoint', server.endpoints.acedata, '--json'])
     expect(r.code).toBe(5)
     const result = JSON.parse(r.stdout)
     expect(result.error.kind).toBe('balance')
@@ -386,11 +400,11 @@ describe('exit codes and hints', () => {
   })
 
   it('--max-points 0 is a usage error (nothing would be sent); -p is case-insensitive', async () => {
-    const zero = await rc2(['solve', 'one.png', '-q', 'car', '--max-points', '0'])
+    const zero = await inProcess(['solve', 'one.png', '-q', 'car', '--max-points', '0'])
     expect(zero.code).toBe(2)
     expect(zero.stderr).toContain('--dry-run')
     expect(server.createCount).toBe(0)
-    const mixed = await rc2(['solve', 'one.png', '-q', 'car', '-p', 'YesCaptcha', '--json'])
+    const mixed = await inProcess(['solve', 'one.png', '-q', 'car', '-p', 'YesCaptcha', '--json'])
     expect(mixed.code).toBe(0)
     expect(JSON.parse(mixed.stdout)).toMatchObject({ ok: true, provider: 'yescaptcha' })
   })
@@ -410,7 +424,7 @@ describe('exit codes and hints', () => {
     expect(followed.code).toBe(4)
     expect((await stat(join(root, 'out.png'))).size).toBeGreaterThan(0)
 
-    const nested = await rc2(['solve', 'nested', '-q', 'car'])
+    const nested = await inProcess(['solve', 'nested', '-q', 'car'])
     expect(nested.code).toBe(4)
     expect(nested.stderr).toContain('1 subdirectory was not searched')
     expect(nested.stderr).toContain('add --recursive (-r)')
@@ -429,13 +443,13 @@ describe('config mistakes', () => {
 
   it('a broken YAML or JSON file: the file, line, column and problem, never the key', async () => {
     const yaml = await project('bad-yaml', { '.recaptcharc': `providers:\n  yescaptcha:\n    apiKey: "${secret}\n  timeout: [1\n` })
-    const y = await rc2(['solve', 'one.png', '-q', 'car'], { cwd: yaml, env: { RC2_API_KEY: undefined } })
+    const y = await inProcess(['solve', 'one.png', '-q', 'car'], { cwd: yaml, env: { RC2_API_KEY: undefined } })
     expect(y.code).toBe(3)
     expect(y.stderr).toMatch(new RegExp(`config file ${join(yaml, '.recaptcharc').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: line \\d+, column \\d+: \\S`))
     expect(y.stderr).not.toContain(secret)
 
     const json = await project('bad-json', { '.recaptcharc.json': `{\n  "providers": { "yescaptcha": { "apiKey": "${secret}" } }\n  "timeout": 3\n}\n` })
-    const j = await rc2(['solve', 'one.png', '-q', 'car'], { cwd: json, env: { RC2_API_KEY: undefined } })
+    const j = await inProcess(['solve', 'one.png', '-q', 'car'], { cwd: json, env: { RC2_API_KEY: undefined } })
     expect(j.code).toBe(3)
     expect(j.stderr).toContain(`config file ${join(json, '.recaptcharc.json')}: line 3, column 3:`)
     expect(j.stderr).not.toContain(secret)
@@ -444,7 +458,7 @@ describe('config mistakes', () => {
 
   it('an unknown key suggests the nearest one', async () => {
     const dir = await project('typo', { '.recaptcharc': 'provder: yescaptcha\nproviders:\n  yescaptcha:\n    apiKy: x\n' })
-    const r = await rc2(['solve', 'one.png', '-q', 'car'], { cwd: dir })
+    const r = await inProcess(['solve', 'one.png', '-q', 'car'], { cwd: dir })
     expect(r.code).toBe(3)
     expect(r.stderr).toContain('provder: unknown key; did you mean "provider"?')
     expect(r.stderr).toContain('providers.yescaptcha.apiKy: unknown key; did you mean "apiKey"?')
@@ -452,7 +466,7 @@ describe('config mistakes', () => {
 
   it('reads rc2.config.js', async () => {
     const dir = await project('js', { 'rc2.config.js': `module.exports = { providers: { yescaptcha: { apiKey: '${KEY}' } } }\n` })
-    const r = await rc2(['solve', 'one.png', '-q', 'car', '--json'], { cwd: dir, env: { RC2_API_KEY: undefined } })
+    const r = await inProcess(['solve', 'one.png', '-q', 'car', '--json'], { cwd: dir, env: { RC2_API_KEY: undefined } })
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true })
   })
@@ -460,18 +474,18 @@ describe('config mistakes', () => {
   it('recognises the placeholder key of .recaptcharc.example before sending; a refused key says where it came from', async () => {
     const example = await readFile(join(BIN, '..', '..', '.recaptcharc.example'), 'utf8')
     const copied = await project('copied', { '.recaptcharc': example })
-    const r = await rc2(['solve', 'one.png', '-q', 'car'], { cwd: copied, env: { RC2_API_KEY: undefined } })
+    const r = await inProcess(['solve', 'one.png', '-q', 'car'], { cwd: copied, env: { RC2_API_KEY: undefined } })
     expect(r.code).toBe(3)
     expect(r.stderr).toContain(`is the placeholder from .recaptcharc.example`)
     expect(r.stderr).toContain(join(copied, '.recaptcharc'))
     expect(server.createCount).toBe(0)
 
     const wrong = await project('wrong', { '.recaptcharc': `providers:\n  yescaptcha:\n    apiKey: ${secret}\n` })
-    const refused = await rc2(['solve', 'one.png', '-q', 'car', '--json'], { cwd: wrong, env: { RC2_API_KEY: undefined } })
+    const refused = await inProcess(['solve', 'one.png', '-q', 'car', '--json'], { cwd: wrong, env: { RC2_API_KEY: undefined } })
     expect(refused.code).toBe(3)
     expect(JSON.parse(refused.stdout).error.hint).toContain(`the key rc2 sent came from providers.yescaptcha.apiKey in ${join(wrong, '.recaptcharc')}`)
     expect(refused.stderr).not.toContain(secret)
-    const balance = await rc2(['balance'], { cwd: wrong, env: { RC2_API_KEY: undefined } })
+    const balance = await inProcess(['balance'], { cwd: wrong, env: { RC2_API_KEY: undefined } })
     expect(balance.code).toBe(3)
     expect(balance.stderr).toContain(`came from providers.yescaptcha.apiKey in ${join(wrong, '.recaptcharc')}`)
   })
