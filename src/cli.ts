@@ -1,5 +1,6 @@
 import { Command, CommanderError, Help, Option } from './commands/commander.js'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { EXIT, InterruptedError, Rc2Error } from './errors.js'
 import type { Output } from './output/io.js'
 import { safeBlock } from './output/safe-text.js'
@@ -114,10 +115,20 @@ Exit codes: 0 ok, 1 bug, 2 usage, 3 config/key, 4 input, 5 provider/network, 6 s
     // The reader went away: what was written stays written, and nobody is left to tell.
     if (isStdoutClosed() && (error instanceof InterruptedError || !(error instanceof Rc2Error))) return EXIT.ok
     // Commander already printed its message (help, version, or a parse error).
-    if (error instanceof CommanderError) return error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT.ok : EXIT.usage
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.unknownOption') hintDashFile(error.message, io)
+      return error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT.ok : EXIT.usage
+    }
     await loadOutput()
     return reportError(error, getOutput(), program.opts<{ verbose?: boolean }>().verbose === true)
   }
+}
+
+/** "unknown option '-dash.jpg'" where a file of that name exists: say how to pass it. */
+function hintDashFile(message: string, io: CliIo): void {
+  const name = /unknown option '([^']+)'/.exec(message)?.[1]
+  if (name === undefined || !existsSync(resolve(io.cwd, name))) return
+  io.stderr.write(safeBlock(`hint: ${name} is a file: put it after -- (rc2 solve -q car -- ${name}) or write ./${name}\n`))
 }
 
 function reportError(error: unknown, out: Output, verbose: boolean): number {

@@ -48,6 +48,8 @@ export interface LoadedImage {
   progressive: boolean
   /** Colour space of the encoded input as libvips names it (srgb, b-w, cmyk, ...). */
   space: string
+  /** Frames in the file (an animated WebP or GIF has more than one; only the first is used). */
+  frames: number
   /** Decoded pixels: 8-bit sRGB, 3 channels, alpha flattened onto white, orientation applied. */
   pixels: RawImage
 }
@@ -84,6 +86,12 @@ export async function loadImage(source: string | Buffer, options: LoadOptions): 
     )
   }
   const pixels = await decodePixels(buffer, name, maxPixels)
+  // Flattened onto white, a fully transparent image would be sent as a blank white square.
+  if (meta.hasAlpha === true && isAllWhite(pixels) && (await alphaMax(buffer, maxPixels)) === 0) {
+    throw new InputError(`${name} is fully transparent: there is nothing in it to recognise`, {
+      hint: 'capture the challenge again (a transparent screenshot usually missed the page)',
+    })
+  }
   return {
     name,
     buffer,
@@ -94,6 +102,7 @@ export async function loadImage(source: string | Buffer, options: LoadOptions): 
     orientation,
     progressive: meta.isProgressive === true,
     space: meta.space ?? 'srgb',
+    frames: meta.pages ?? 1,
     pixels,
   }
 }
@@ -230,6 +239,19 @@ async function decodePixels(buffer: Buffer, name: string, maxPixels: number): Pr
       { hint: 'save or download the image again; a partial download looks like this', cause: error },
     )
   }
+}
+
+/** Every pixel pure white; stops at the first that is not (so a real image costs almost nothing). */
+function isAllWhite(pixels: RawImage): boolean {
+  const { data } = pixels
+  for (let i = 0; i < data.length; i++) if (data[i] !== 255) return false
+  return true
+}
+
+/** The largest alpha value in the image (a second decode, only for an all-white result). */
+async function alphaMax(buffer: Buffer, maxPixels: number): Promise<number> {
+  const stats = await sharp(buffer, { limitInputPixels: maxPixels }).stats()
+  return stats.channels.at(-1)?.max ?? 255
 }
 
 /** A sharp pipeline reading decoded pixels (no second decode of the input). */

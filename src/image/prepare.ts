@@ -97,6 +97,10 @@ async function preparePayload(source: ImageSource, options: PrepareOptions): Pro
     inputHeight: image.height,
     layout,
   }
+  if (image.frames > 1) {
+    const what = image.format === 'tiff' ? `has ${image.frames} pages: only the first page is used` : `is animated (${image.frames} frames): only the first frame is used`
+    prepared.warnings = [`${options.name ?? image.name} ${what}`]
+  }
   return { prepared, buffer, passThrough, image }
 }
 

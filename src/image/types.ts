@@ -51,4 +51,6 @@ export interface PreparedImage {
   inputWidth: number
   inputHeight: number
   layout: Layout
+  /** What the user should know about the input (an animated image of which one frame is used). */
+  warnings?: string[] | undefined
 }

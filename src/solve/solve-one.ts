@@ -69,7 +69,7 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
   const started = now()
   const prepared = options.prepared ?? (await prepareFor(options))
   const { checkQuestion } = await import('../questions/lookup.js')
-  const { warnings } = checkQuestion(options.question, prepared.grid, { force: options.force === true })
+  const warnings = [...(prepared.warnings ?? []), ...checkQuestion(options.question, prepared.grid, { force: options.force === true }).warnings]
   const question = { id: options.question.entry.id, name: options.question.entry.en }
   const confidence = prepared.grid === '3x3' ? options.confidence : undefined
   const { instructionText } = await import('../questions/instruction.js')

@@ -281,3 +281,40 @@ describe('the key through config handling', () => {
     expect(JSON.parse(file)).toMatchObject({ ok: true, taskId: '***' })
   })
 })
+
+describe('smaller edges', () => {
+  it('a file named -dash.jpg works after --; without it, the error says how', async () => {
+    const dir = await mkdtemp(join(root, 'dash-'))
+    await copyFile(PAYLOAD, join(dir, '-dash.jpg'))
+    const ok = await rc2(['solve', '-q', 'car', '--endpoint', hostile.url, '--json', '--', '-dash.jpg'], { cwd: dir })
+    expect(ok.code).toBe(0)
+    expect(JSON.parse(ok.stdout)).toMatchObject({ input: '-dash.jpg', ok: true, objects: [0, 4] })
+    const refused = await rc2(['solve', '-q', 'car', '--endpoint', hostile.url, '-dash.jpg'], { cwd: dir })
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain("unknown option '-dash.jpg'")
+    expect(refused.stderr).toContain('put it after --')
+    expect(hostile.requests).toHaveLength(1)
+  })
+
+  it('an animated WebP: the first frame is sent and the warning is in the JSON and on stderr', async () => {
+    const sharp = (await import('sharp')).default
+    const frame = (r: number, b: number) => sharp({ create: { width: 300, height: 300, channels: 3, background: { r, g: 20, b } } }).png().toBuffer()
+    const file = join(root, 'anim.webp')
+    await writeFile(file, await sharp([await frame(230, 20), await frame(20, 230)], { join: { animated: true } }).webp({ loop: 0, lossless: true }).toBuffer())
+    const json = await rc2(['solve', file, '-q', 'car', '--endpoint', hostile.url, '--json'])
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, warnings: [`${file} is animated (2 frames): only the first frame is used`] })
+    const table = await rc2(['solve', file, '-q', 'car', '--endpoint', hostile.url])
+    expect(table.stderr).toContain('is animated (2 frames): only the first frame is used')
+  })
+
+  it('a fully transparent PNG is refused with exit 4 before anything is sent', async () => {
+    const sharp = (await import('sharp')).default
+    const file = join(root, 'clear.png')
+    await writeFile(file, await sharp({ create: { width: 300, height: 300, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer())
+    const run = await rc2(['solve', file, '-q', 'car', '--endpoint', hostile.url])
+    expect(run.code).toBe(4)
+    expect(run.stderr).toContain('is fully transparent')
+    expect(hostile.requests).toHaveLength(0)
+  })
+})

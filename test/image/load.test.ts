@@ -105,7 +105,10 @@ describe('loadImage: formats sniffed by content', () => {
   })
 
   it('flattens transparency onto white and reduces 16-bit input to 8 bits', async () => {
+    // Transparent but for one opaque red pixel (a fully transparent image is refused: hostile-images.test.ts).
+    const dot = await sharp({ create: { width: 1, height: 1, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 1 } } }).png().toBuffer()
     const png = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+      .composite([{ input: dot, left: 0, top: 0 }])
       .toColourspace('rgb16')
       .png()
       .toBuffer()
@@ -113,6 +116,7 @@ describe('loadImage: formats sniffed by content', () => {
     expect(image.pixels.channels).toBe(3)
     expect(image.pixels.data).toHaveLength(8 * 8 * 3)
     expectColour(pixelAt(image.pixels, 4, 4), [255, 255, 255], 1)
+    expectColour(pixelAt(image.pixels, 0, 0), [255, 0, 0], 1)
   })
 
   it('expands greyscale input to RGB', async () => {
