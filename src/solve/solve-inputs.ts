@@ -124,18 +124,20 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
 
   // Never write over an input: not the results file, not an annotated picture.
   const inputPaths = new Set(expanded.items.flatMap((i) => (i.path === null ? [] : [i.path])))
-  if (options.outputPath !== undefined && inputPaths.has(resolve(options.outputPath))) {
+  // Relative to the caller's directory (runCli in-process, the library), not this process's.
+  const outputFile = options.outputPath === undefined ? undefined : resolve(options.cwd, options.outputPath)
+  if (outputFile !== undefined && inputPaths.has(outputFile)) {
     throw new Rc2Error('usage', `--output ${options.outputPath} is one of the inputs; rc2 never writes over an input`, { hint: 'give --output a file of its own' })
   }
 
-  const journal = options.outputPath === undefined ? undefined : ResultJournal.open(options.outputPath)
+  const journal = outputFile === undefined ? undefined : ResultJournal.open(outputFile)
   // A results file that cannot be written stops the batch like an interrupt (nothing more is sent).
   let outputError: Rc2Error | undefined
   const stop = new AbortController()
   const onInterrupt = (): void => stop.abort(options.signal?.reason)
   if (options.signal?.aborted === true) onInterrupt()
   else options.signal?.addEventListener('abort', onInterrupt, { once: true })
-  const solvedBefore = options.resume === true && options.outputPath !== undefined ? await readSolvedKeys(options.outputPath) : new Set<string>()
+  const solvedBefore = options.resume === true && outputFile !== undefined ? await readSolvedKeys(outputFile) : new Set<string>()
   const questionId = options.question.entry.id
 
   // Work items carry their hash once read, so resume and the journal agree on identity.
