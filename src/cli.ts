@@ -93,8 +93,20 @@ Examples:
   $ rc2 resize screenshot.png -o payload.jpg
   $ rc2 questions hydrant
   $ rc2 grid screenshot.png --overlay check.png
+  $ rc2 solve shots/ -q bus -p yescaptcha,capsolver      # failover: the next one when one cannot answer
+  $ rc2 report --from results.ndjson --input shots/a.png  # tell the service an answer was wrong
 
-Environment: RC2_API_KEY, RC2_PROVIDER, RC2_ENDPOINT, RC2_CONFIG, NO_COLOR.
+Providers (-p, any case; a comma list is a failover order). All take 3x3, 4x4 and 1x1:
+  yescaptcha  default; /m/ id; --confidence sent (3x3); 6 points a grid, 2 a tile; balance; no report
+  acedata     /m/ id; --confidence applied by rc2 to its scores; price not published; no balance, no report
+  capsolver   /m/ id; no --confidence; price not published; balance; report (wrong or right)
+  2captcha    English instruction, human workers (180 s); no --confidence; price not published; balance; report (wrong or right)
+  nopecha     English instruction; no --confidence; credits, price per call not published; balance; no report
+  capmonster  English instruction, images over 50,000 bytes re-encoded; no --confidence; price not published; balance; report (wrong only)
+--max-points counts 1 point a call where no price is published.
+
+Environment: RC2_API_KEY, RC2_PROVIDER, RC2_ENDPOINT, RC2_CONFIG, NO_COLOR; per provider
+RC2_<NAME>_API_KEY and RC2_<NAME>_ENDPOINT (RC2_2CAPTCHA_API_KEY, RC2_CAPSOLVER_API_KEY, ...).
 Exit codes: 0 ok, 1 bug, 2 usage, 3 config/key, 4 input, 5 provider/network, 6 some inputs failed, 130 interrupted.`,
     )
 

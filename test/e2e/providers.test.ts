@@ -216,3 +216,17 @@ describe('rc2 report', () => {
     expect(new Set(server.reports.map((r) => r.taskId)).size).toBe(3)
   }, 60_000)
 })
+
+describe('rc2 --help', () => {
+  it('lists every provider with what it accepts', async () => {
+    const help = await rc2(['--help'])
+    expect(help.code).toBe(0)
+    const section = help.stdout.slice(help.stdout.indexOf('Providers'))
+    for (const name of ['yescaptcha', 'acedata', 'capsolver', '2captcha', 'nopecha', 'capmonster']) {
+      const line = section.split('\n').find((l) => l.trimStart().startsWith(`${name} `))
+      expect(line, name).toMatch(/--confidence/)
+      expect(line, name).toMatch(/report/)
+    }
+    expect(help.stdout).toContain('RC2_<NAME>_API_KEY')
+  })
+})
