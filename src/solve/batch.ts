@@ -1,5 +1,7 @@
 import { Rc2Error, type ErrorKind } from '../errors.js'
 import { isTooManyInFlight } from '../providers/error-map.js'
+import { BatchBudget, BatchStoppedError, type InputAccount } from './batch-budget.js'
+import { AdaptiveLimit } from './batch-limit.js'
 import type { SolveFailure, SolveResult } from './result.js'
 
 /**
@@ -98,256 +100,225 @@ export interface BatchSummary {
   wallMs: number
 }
 
-const STOP_KINDS: ReadonlySet<ErrorKind> = new Set(['auth', 'balance'])
+/** What becomes the summary: inputs by outcome, failures by kind, and answer latencies. */
+class BatchTally {
+  done = 0
+  ok = 0
+  failed = 0
+  skipped = 0
+  interrupted = 0
+  /** Inputs not sent because the batch stopped (bad key, zero balance). */
+  unsentStopped = 0
+  readonly failedByKind: Partial<Record<ErrorKind, number>> = {}
+  private readonly latencies: number[] = []
 
-/**
- * Rate push-backs (429) among the recent events (push-backs and answers) that count as sustained:
- * a third of a window of twice the concurrency (at least 3). A sporadic 429 (a few percent of
- * calls) stays far below it; a service refusing most calls reaches it within a round.
- */
-const SUSTAINED_SHARE = 1 / 3
-const MIN_SUSTAINED = 3
+  record(result: SolveResult, elapsedMs: number): void {
+    this.done++
+    if (result.ok) {
+      this.ok++
+      this.latencies.push(elapsedMs)
+    } else {
+      this.failed++
+      this.failedByKind[result.error.kind] = (this.failedByKind[result.error.kind] ?? 0) + 1
+    }
+  }
+
+  summary(total: number, budget: BatchBudget, wallMs: number): BatchSummary {
+    const sorted = [...this.latencies].sort((a, b) => a - b)
+    return {
+      total,
+      solved: this.ok,
+      failed: this.failed,
+      skipped: this.skipped,
+      failedByKind: this.failedByKind,
+      points: budget.spent,
+      unsentBudget: budget.unsentBudget,
+      unsentStopped: this.unsentStopped,
+      interrupted: this.interrupted,
+      extraPaidCalls: budget.extraPaidCalls,
+      latencyMs: { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95) },
+      wallMs: Math.round(wallMs),
+    }
+  }
+}
 
 export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: BatchHooks<T>, options: BatchOptions): Promise<BatchSummary> {
   const now = options.now ?? Date.now
   const started = now()
-  const maxLimit = Math.max(1, Math.floor(options.concurrency))
-  let limit = maxLimit
-  let successStreak = 0
-  // Recent outcomes for telling sustained push-back from sporadic: true = a 429, false = an answer.
-  const recent: boolean[] = []
-  const windowSize = Math.max(8, 2 * maxLimit)
-  let next = 0
+  const run = new BatchRun(items, hooks, options, now)
+  await run.start()
+  return run.tally.summary(items.length, run.budget, now() - started)
+}
+
+/** Whether an input holds a slot: it lends it while waiting to retry. */
+interface Slot {
+  held: boolean
+}
+
+/** One batch in progress: the pump that starts inputs as slots free up, and each input's run. */
+class BatchRun<T extends BatchItem> {
+  readonly budget: BatchBudget
+  readonly tally = new BatchTally()
+  private readonly limit: AdaptiveLimit
+  private next = 0
   // Inputs started and not finished, and of those the ones holding a slot (not waiting to retry).
-  let inFlight = 0
-  let active = 0
+  private inFlight = 0
+  private active = 0
   // Inputs whose retry wait is over, waiting for a slot (served before new inputs start).
-  const resumeQueue: (() => void)[] = []
-  let done = 0
-  let ok = 0
-  let failed = 0
-  let spent = 0
-  let reserved = 0
-  let extraPaidCalls = 0
-  let unsentBudget = 0
-  let unsentStopped = 0
-  let interrupted = 0
-  let skipped = 0
-  let stopReason: Rc2Error | undefined
-  const latencies: number[] = []
-  const failedByKind: Partial<Record<ErrorKind, number>> = {}
-  const inflightControllers = new Set<AbortController>()
-  const interrupt = options.signal
+  private readonly resumeQueue: (() => void)[] = []
+  private readonly controllers = new Set<AbortController>()
+  private readonly interrupt: AbortSignal | undefined
+  private finished: () => void = () => undefined
 
-  const noteOutcome = (pushBack: boolean): number => {
-    recent.push(pushBack)
-    if (recent.length > windowSize) recent.shift()
-    return recent.reduce((n, x) => n + (x ? 1 : 0), 0)
+  constructor(
+    private readonly items: readonly T[],
+    private readonly hooks: BatchHooks<T>,
+    private readonly options: BatchOptions,
+    private readonly now: () => number,
+  ) {
+    this.budget = new BatchBudget(options.maxPoints)
+    this.limit = new AdaptiveLimit(options.concurrency)
+    this.interrupt = options.signal
   }
-  const slowDown = (): void => {
-    limit = Math.max(1, Math.floor(limit / 2))
-    successStreak = 0
-    recent.length = 0
+
+  /** Resolves once every input has ended (or was left unstarted by an interrupt). */
+  start(): Promise<void> {
+    return new Promise<void>((resolveAll) => {
+      const unwatch = this.watchInterrupts()
+      this.finished = () => {
+        unwatch()
+        resolveAll()
+      }
+      if (this.items.length === 0) this.finished()
+      else this.pump()
+    })
   }
-  // Set once the pump exists; slots freed by a waiting retry are handed on through it.
-  let pumpRef: () => void = () => undefined
 
-  const progress = (): void =>
-    hooks.onProgress?.({ total: items.length, done, ok, failed, inFlight, limit, points: spent })
-
-  const record = async (result: SolveResult, index: number, elapsed: number): Promise<void> => {
-    done++
-    if (result.ok) {
-      ok++
-      latencies.push(elapsed)
-    } else {
-      failed++
-      failedByKind[result.error.kind] = (failedByKind[result.error.kind] ?? 0) + 1
+  /** First signal: after the grace period, cut what is still in flight. Second: cut sooner. */
+  private watchInterrupts(): () => void {
+    const { options, interrupt } = this
+    let graceTimer: NodeJS.Timeout | undefined
+    let stopNowTimer: NodeJS.Timeout | undefined
+    const abortAllAfter = (ms: number, reason: () => unknown): NodeJS.Timeout => {
+      const timer = setTimeout(() => {
+        for (const c of this.controllers) c.abort(reason())
+      }, ms)
+      timer.unref?.()
+      return timer
     }
-    await hooks.onResult(result, index)
-    progress()
+    const onInterrupt = (): void => {
+      graceTimer = abortAllAfter(options.graceMs ?? 5000, () => interrupt?.reason)
+      this.pump()
+    }
+    const onStopNow = (): void => {
+      stopNowTimer = abortAllAfter(options.stopNowGraceMs ?? 1000, () => interrupt?.reason ?? options.stopNow?.reason)
+    }
+    interrupt?.addEventListener('abort', onInterrupt, { once: true })
+    options.stopNow?.addEventListener('abort', onStopNow, { once: true })
+    return () => {
+      interrupt?.removeEventListener('abort', onInterrupt)
+      options.stopNow?.removeEventListener('abort', onStopNow)
+      if (stopNowTimer !== undefined) clearTimeout(stopNowTimer)
+      if (graceTimer !== undefined) clearTimeout(graceTimer)
+    }
   }
 
-  const runOne = async (index: number, slot: { held: boolean }): Promise<void> => {
-    const item = items[index] as T
+  private readonly pump = (): void => {
+    if (this.interrupt?.aborted === true) {
+      this.tally.interrupted += this.items.length - this.next
+      this.next = this.items.length
+    }
+    // Retries whose wait is over go first: their deadline is running.
+    while (this.resumeQueue.length > 0 && this.active < this.limit.current) {
+      this.active++
+      this.resumeQueue.shift()?.()
+    }
+    while (this.next < this.items.length && this.active < this.limit.current && this.resumeQueue.length === 0) {
+      const index = this.next++
+      this.inFlight++
+      this.active++
+      this.progress()
+      const slot: Slot = { held: true }
+      void this.runOne(index, slot).finally(() => {
+        this.inFlight--
+        if (slot.held) this.active--
+        this.pump()
+      })
+    }
+    if (this.inFlight === 0 && this.next >= this.items.length) this.finished()
+  }
+
+  private progress(): void {
+    const { done, ok, failed } = this.tally
+    this.hooks.onProgress?.({ total: this.items.length, done, ok, failed, inFlight: this.inFlight, limit: this.limit.current, points: this.budget.spent })
+  }
+
+  private async runOne(index: number, slot: Slot): Promise<void> {
+    const item = this.items[index] as T
     const controller = new AbortController()
-    inflightControllers.add(controller)
-    let myReservation = 0
-    // What one call of this input costs: the first reservation (resends reserve the same again).
-    let perCall = 0
-    const ctx: RunContext = {
-      signal: controller.signal,
-      reserve(points: number, retry = false) {
-        if (stopReason !== undefined) throw stoppedError(stopReason, retry)
-        if (options.maxPoints !== undefined && spent + reserved + points > options.maxPoints) {
-          // A refused resend was sent once already: it is not an input left unsent.
-          if (!retry) unsentBudget++
-          const what = retry ? 'not resent after its reply was lost (that call may have been charged)' : 'not sent'
-          throw new Rc2Error('balance', `${what}: it would take the batch past --max-points ${options.maxPoints} (${spent} spent, ${reserved} in flight)`, {
-            code: 'MAX_POINTS',
-            hint: 'raise --max-points, or run again with --resume to continue where this stopped',
-          })
-        }
-        if (perCall === 0) perCall = points
-        reserved += points
-        myReservation += points
-      },
-      spend(points: number, calls: number) {
-        spent += points
-        extraPaidCalls += calls
-      },
-      pushedBack(_retryAfterSec?: number, overLimit = false) {
-        // Too many in flight is about concurrency itself: halve at once. A 429 halves only when
-        // sustained; its Retry-After delays the input that got it, not the batch.
-        if (overLimit) slowDown()
-        else if (noteOutcome(true) >= Math.max(MIN_SUSTAINED, Math.ceil(windowSize * SUSTAINED_SHARE))) slowDown()
-      },
-      async whileWaiting<R>(wait: () => Promise<R>): Promise<R> {
+    this.controllers.add(controller)
+    const account = this.budget.open()
+    const t0 = this.now()
+    let result: SolveResult
+    let chargedCalls = 0
+    try {
+      const outcome = await this.hooks.run(item, this.context(controller.signal, slot, account))
+      if (outcome === null) {
+        this.controllers.delete(controller)
+        this.tally.skipped++
+        return
+      }
+      result = outcome
+    } catch (error) {
+      if (this.interrupt?.aborted === true && controller.signal.aborted) {
+        // Cut off by the interrupt's grace period: not finished, so not written (resume will redo it).
+        account.release()
+        this.controllers.delete(controller)
+        this.tally.interrupted++
+        return
+      }
+      result = toFailure(item.input, error, this.now() - t0)
+      chargedCalls = account.chargedCalls(error)
+      this.classifyFailure(error)
+    }
+    this.controllers.delete(controller)
+    account.settle(result, chargedCalls)
+    if (result.ok && !('dryRun' in result)) this.limit.answered()
+    const elapsed = this.now() - t0
+    this.tally.record(result, elapsed)
+    await this.hooks.onResult(result, index)
+    this.progress()
+  }
+
+  /** What a failure means for the whole batch: a stop, push-back, or an input left unsent. */
+  private classifyFailure(error: unknown): void {
+    if (!(error instanceof Rc2Error)) return
+    this.budget.noteFailure(error)
+    if (error.kind === 'rate_limit') this.limit.pushedBack(isTooManyInFlight(error))
+    if (error instanceof BatchStoppedError && !error.resend) this.tally.unsentStopped++
+  }
+
+  private context(signal: AbortSignal, slot: Slot, account: InputAccount): RunContext {
+    return {
+      signal,
+      reserve: (points, retry = false) => account.reserve(points, retry),
+      spend: (points, calls) => account.spend(points, calls),
+      pushedBack: (_retryAfterSec, overLimit = false) => this.limit.pushedBack(overLimit),
+      whileWaiting: async <R>(wait: () => Promise<R>): Promise<R> => {
         if (!slot.held) return wait()
         slot.held = false
-        active--
-        pumpRef()
+        this.active--
+        this.pump()
         const value = await wait()
         await new Promise<void>((resume) => {
-          resumeQueue.push(resume)
-          pumpRef()
+          this.resumeQueue.push(resume)
+          this.pump()
         })
         slot.held = true
         return value
       },
     }
-    const t0 = now()
-    let result: SolveResult
-    let chargedCalls = 0
-    try {
-      const outcome = await hooks.run(item, ctx)
-      if (outcome === null) {
-        inflightControllers.delete(controller)
-        skipped++
-        return
-      }
-      result = outcome
-    } catch (error) {
-      if (interrupt?.aborted === true && controller.signal.aborted) {
-        // Cut off by the interrupt's grace period: not finished, so not written (resume will redo it).
-        reserved -= myReservation
-        inflightControllers.delete(controller)
-        interrupted++
-        return
-      }
-      result = toFailure(item.input, error, now() - t0)
-      if (error instanceof Rc2Error && myReservation > 0) chargedCalls = error.paidCalls > 0 ? error.paidCalls : error.mayHaveCharged ? 1 : 0
-      if (error instanceof Rc2Error && STOP_KINDS.has(error.kind) && stopReason === undefined && error.code !== 'MAX_POINTS') stopReason = error
-      if (error instanceof Rc2Error && error.kind === 'rate_limit') ctx.pushedBack(error.retryAfterSec, isTooManyInFlight(error))
-      if (error instanceof Rc2Error && error.message.startsWith('not sent: the batch stopped')) unsentStopped++
-    }
-    inflightControllers.delete(controller)
-    reserved -= myReservation
-    if (result.ok && !('dryRun' in result)) {
-      const paid = result.paidCalls ?? 1
-      spent += (result.points ?? perCall) * Math.max(1, paid)
-      if (paid > 1) extraPaidCalls += paid - 1
-      noteOutcome(false)
-      successStreak++
-      // Speed up again once a full window of answers came back without push-back.
-      if (limit < maxLimit && successStreak >= limit) {
-        limit++
-        successStreak = 0
-      }
-    } else if (chargedCalls > 0) {
-      // Requests reached the service but no usable answer came back: assume each was charged.
-      spent += perCall * chargedCalls
-      extraPaidCalls += chargedCalls
-    }
-    await record(result, index, now() - t0)
   }
-
-  await new Promise<void>((resolveAll) => {
-    const running = new Set<Promise<void>>()
-    let graceTimer: NodeJS.Timeout | undefined
-
-    const onInterrupt = (): void => {
-      const grace = options.graceMs ?? 5000
-      graceTimer = setTimeout(() => {
-        for (const c of inflightControllers) c.abort(interrupt?.reason)
-      }, grace)
-      graceTimer.unref?.()
-      pump()
-    }
-    interrupt?.addEventListener('abort', onInterrupt, { once: true })
-    let stopNowTimer: NodeJS.Timeout | undefined
-    const onStopNow = (): void => {
-      stopNowTimer = setTimeout(() => {
-        for (const c of inflightControllers) c.abort(interrupt?.reason ?? options.stopNow?.reason)
-      }, options.stopNowGraceMs ?? 1000)
-      stopNowTimer.unref?.()
-    }
-    options.stopNow?.addEventListener('abort', onStopNow, { once: true })
-
-    const finish = (): void => {
-      interrupt?.removeEventListener('abort', onInterrupt)
-      options.stopNow?.removeEventListener('abort', onStopNow)
-      if (stopNowTimer !== undefined) clearTimeout(stopNowTimer)
-      if (graceTimer !== undefined) clearTimeout(graceTimer)
-      resolveAll()
-    }
-
-    const pump = (): void => {
-      if (interrupt?.aborted === true) {
-        interrupted += items.length - next
-        next = items.length
-      }
-      // Retries whose wait is over go first: their deadline is running.
-      while (resumeQueue.length > 0 && active < limit) {
-        active++
-        resumeQueue.shift()?.()
-      }
-      while (next < items.length && active < limit && resumeQueue.length === 0) {
-        const index = next++
-        inFlight++
-        active++
-        progress()
-        // Whether this input holds a slot: it lends it while waiting to retry.
-        const slot = { held: true }
-        const task = runOne(index, slot).finally(() => {
-          inFlight--
-          if (slot.held) active--
-          running.delete(task)
-          pump()
-        })
-        running.add(task)
-      }
-      if (inFlight === 0 && next >= items.length) finish()
-    }
-    pumpRef = pump
-    if (items.length === 0) finish()
-    else pump()
-  })
-
-  latencies.sort((a, b) => a - b)
-  return {
-    total: items.length,
-    solved: ok,
-    failed,
-    skipped,
-    failedByKind,
-    points: spent,
-    unsentBudget,
-    unsentStopped,
-    interrupted,
-    extraPaidCalls,
-    latencyMs: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95) },
-    wallMs: Math.round(now() - started),
-  }
-}
-
-function stoppedError(reason: Rc2Error, retry = false): Rc2Error {
-  // A resend was sent once already: it is not one of the inputs left unsent.
-  const what = retry ? 'not resent after its reply was lost (that call may have been charged)' : 'not sent'
-  return new Rc2Error(reason.kind, `${what}: the batch stopped after "${reason.message}"`, {
-    code: reason.code,
-    hint: reason.hint,
-  })
 }
 
 function toFailure(input: string, error: unknown, elapsedMs?: number): SolveFailure {
