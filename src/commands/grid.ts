@@ -27,7 +27,7 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('grid')
     .description('The geometry rc2 sees: grid kind, tile rectangles and centres in the input\'s pixels.')
-    .argument('<input>', 'a payload or a screenshot')
+    .argument('<input>', 'a payload or a screenshot (a file or an http(s) URL)')
     .addOption(gridOption())
     .option('--json', 'print JSON')
     .option('--overlay <png>', 'write the input with the detected tiles outlined and numbered')
@@ -58,7 +58,10 @@ Examples:
         if (out !== undefined && (await isSameFile(out, input))) throw new UsageError(`${out} is the input; rc2 never writes over an input`, { hint: 'choose another output file' })
       }
       const grid = toGrid(flags.grid)
-      const image = await resolveSource(input, { name: input })
+      // An http(s) URL is fetched as `rc2 solve` fetches it (design §8.3), within the default deadline.
+      const { fetchInput, isUrlInput } = await import('../solve/fetch-input.js')
+      const source = isUrlInput(input) ? await fetchInput(input, { timeoutMs: 120_000, maxBytes: 25 * 1024 * 1024, signal: ctx.signal }) : input
+      const image = await resolveSource(source, { name: input })
       let layout
       try {
         layout = resolveLayout(image, { name: input, ...(grid !== undefined ? { grid, gridSource: 'flag' as const } : {}) })

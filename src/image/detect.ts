@@ -209,7 +209,9 @@ export function detectLayout(image: RawImage, hints: DetectHints = {}): Layout {
     const kind = classifyCapture(image, probe.crop, result.lattice.pitch)
     // No header right above: the top rows may have vanished into the frame and the grid found be
     // the lower rows only; a header whose band holds these tiles says where the grid really is.
-    if (kind !== 'widget' && !hasHeaderAbove(image, probe.crop, result.lattice.pitch)) {
+    // (A tile-area capture has no room above its grid for a hidden row: nothing to look for there.)
+    const room = probe.crop.y >= 0.8 * result.lattice.pitch
+    if (room && kind !== 'widget' && !hasHeaderAbove(image, probe.crop, result.lattice.pitch)) {
       const viaHeader = underHeader()
       if (viaHeader !== undefined && !sameGrid(viaHeader, probe)) return viaHeader
     }

@@ -135,6 +135,19 @@ describe('rc2 solve --since', () => {
 })
 
 describe('rc2 solve --tiles', () => {
+  it('--dry-run shows the checked tiles and one 100x100 request each, sends nothing', async () => {
+    const pair = await renderRoundPair(files, 9601, { kind: 'widget', ratio: 1 })
+    await writeFile(join(dir, 'dry.png'), pair.after)
+    seen.length = 0
+    const r = await rc2(['solve', 'dry.png', '--tiles', '2,5', '-q', 'car', '--json', '--dry-run', '--endpoint', server.url])
+    expect(r.code, r.stderr).toBe(0)
+    const result = JSON.parse(r.stdout) as { dryRun: boolean; size: number; checked: number[]; clicksIfChosen: { tile: number }[]; request: { body: { task: { image: string } } } }
+    expect(result).toMatchObject({ dryRun: true, size: 100, checked: [2, 5] })
+    expect(result.clicksIfChosen.map((c) => c.tile)).toEqual([2, 5])
+    expect(result.request.body.task.image).toMatch(/100x100, one request per checked tile/)
+    expect(seen).toEqual([])
+  })
+
   it('sends only the named tiles; table marks the checked ones and fills those to click; --annotate too', async () => {
     const pair = await renderRoundPair(files, 9401, { kind: 'widget', ratio: 2, redShare: 1 })
     await writeFile(join(dir, 'tiles.png'), pair.after)

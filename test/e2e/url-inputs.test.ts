@@ -39,7 +39,7 @@ async function rc2(args: string[], stdinText?: string): Promise<{ code: number; 
   stdin.end(stdinText ?? '')
   const env = { HOME: root, RC2_API_KEY: DEFAULT_TEST_KEY, NO_COLOR: '1', CI: '1' }
   const started = performance.now()
-  const code = await runCli(['node', 'rc2', ...args, '--endpoint', provider.url], { stdout, stderr, stdin, env, cwd: root })
+  const code = await runCli(['node', 'rc2', ...args, ...(args[0] === 'solve' ? ['--endpoint', provider.url] : [])], { stdout, stderr, stdin, env, cwd: root })
   expect(out + err).not.toContain(DEFAULT_TEST_KEY)
   return { code, stdout: out, stderr: err, ms: performance.now() - started }
 }
@@ -154,6 +154,17 @@ describe('inputs by URL', () => {
     // The slow body was cut at the deadline, not read to its end (which takes minutes).
     expect(r.ms).toBeLessThan(20_000)
   }, 60_000)
+})
+
+describe('rc2 grid <url>', () => {
+  it('fetches the image and shows its geometry; a page is refused', async () => {
+    const r = await rc2(['grid', `${base}/jump`, '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({ input: `${base}/jump`, grid: '3x3', kind: 'payload', width: 300, height: 300 })
+    const page = await rc2(['grid', `${base}/page`])
+    expect(page.code).toBe(4)
+    expect(page.stderr).toContain(`${base}/page is a web page (HTML)`)
+  })
 })
 
 describe('--files-from', () => {
