@@ -146,3 +146,39 @@ export class InterruptedError extends Error {
 export function isRc2Error(value: unknown): value is Rc2Error {
   return value instanceof Rc2Error
 }
+
+/** Why a path cannot be written, in words, from the operating system's error. */
+export function writeFailureReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  switch (code) {
+    case 'ELOOP':
+      return 'it is a symbolic link (rc2 never writes through a link at an output path)'
+    case 'ENOSPC':
+      return 'no space left on the device'
+    case 'EDQUOT':
+      return 'disk quota exceeded'
+    case 'ENOENT':
+      return 'its directory does not exist'
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied'
+    case 'EISDIR':
+      return 'it is a directory'
+    default:
+      return code ?? (error instanceof Error ? error.message : String(error))
+  }
+}
+
+/**
+ * The one way an output file fails (README, exit codes): `--output`, the results file every
+ * later answer goes to, is part of the run's setup (exit 3); a picture target (`--annotate`,
+ * `-o`, `--overlay`, `--split`) is a usage mistake (exit 2). The message names the flag, the
+ * path and why; `options.hint` replaces the default advice.
+ */
+export function writeFailure(flag: string, path: string, error: unknown, options: { verb?: string; after?: string; hint?: string } = {}): Rc2Error {
+  const message = `cannot ${options.verb ?? 'write'} ${flag} ${path}: ${writeFailureReason(error)}${options.after ?? ''}`
+  const linked = (error as NodeJS.ErrnoException | undefined)?.code === 'ELOOP'
+  const hint = options.hint ?? (linked ? `give ${flag} the real file, or remove the link` : `choose a writable path for ${flag}`)
+  const Kind = flag === '--output' ? ConfigError : UsageError
+  return new Kind(message, { hint, cause: error })
+}

@@ -1,6 +1,6 @@
 import type { Command } from './commander.js'
 import { InvalidArgumentError } from './commander.js'
-import { InputError, UsageError } from '../errors.js'
+import { InputError, UsageError, writeFailure } from '../errors.js'
 import type { CliContext } from './context.js'
 import { gridOption, toGrid } from './options.js'
 
@@ -69,7 +69,7 @@ Examples:
         // No grid: the overlay still shows what was found, so the user can see why.
         if (flags.overlay === undefined || !(error instanceof InputError)) throw error
         const { diagnoseLayout } = await import('../image/detect.js')
-        await writeOut(writeFile, flags.overlay, await annotate.renderDiagnosis(image, diagnoseLayout(image.pixels), { name: input }))
+        await writeOut(writeFile, '--overlay', flags.overlay, await annotate.renderDiagnosis(image, diagnoseLayout(image.pixels), { name: input }))
         throw new InputError(error.message, {
           code: error.code,
           hint: `${flags.overlay} shows what rc2 found: header-shaped blue boxes (yellow, dashed), tiles that show (cyan), the closest grid (magenta, dashed)`,
@@ -77,11 +77,11 @@ Examples:
       }
       const written: Record<string, string | string[]> = {}
       if (flags.overlay !== undefined) {
-        await writeOut(writeFile, flags.overlay, await annotate.renderOverlay(image, layout, { name: input }))
+        await writeOut(writeFile, '--overlay', flags.overlay, await annotate.renderOverlay(image, layout, { name: input }))
         written.overlay = flags.overlay
       }
       if (flags.mark !== undefined && flags.output !== undefined) {
-        await writeOut(writeFile, flags.output, await annotate.renderAnnotated(image, layout, flags.mark, { name: input }))
+        await writeOut(writeFile, '-o', flags.output, await annotate.renderAnnotated(image, layout, flags.mark, { name: input }))
         written.marked = flags.output
       }
       if (flags.split !== undefined) {
@@ -98,11 +98,10 @@ Examples:
     })
 }
 
-async function writeOut(write: (path: string, data: Buffer) => Promise<void>, path: string, data: Buffer): Promise<void> {
+async function writeOut(write: (path: string, data: Buffer) => Promise<void>, flag: string, path: string, data: Buffer): Promise<void> {
   try {
     await write(path, data)
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    throw new UsageError(`cannot write ${path}: ${code === 'ELOOP' ? 'it is a symbolic link; rc2 never writes through a link' : (code ?? (error as Error).message)}`, { hint: 'check that the directory exists and is writable' })
+    throw writeFailure(flag, path, error)
   }
 }

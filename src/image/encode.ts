@@ -2,7 +2,7 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { JpegOptions } from 'sharp'
-import { UsageError } from '../errors.js'
+import { writeFailure } from '../errors.js'
 import type { RawImage } from './types.js'
 import { openPixels } from './load.js'
 import { writeFileNoFollow } from './write.js'
@@ -65,8 +65,6 @@ export async function writeImageFile(path: string, buffer: Buffer, flag: string)
     // Temporary file + rename: a link planted at the name is refused, never written through.
     await writeFileNoFollow(path, buffer)
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'unknown error'
-    const why = code === 'ELOOP' ? 'it is a symbolic link; rc2 never writes through a link' : code
-    throw new UsageError(`cannot write ${path} (${why})`, { hint: `choose a writable path for ${flag}`, cause: error })
+    throw writeFailure(flag, path, error)
   }
 }

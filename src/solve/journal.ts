@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { ConfigError } from '../errors.js'
+import { ConfigError, writeFailure } from '../errors.js'
 import type { SolveResult } from './result.js'
 
 /**
@@ -25,13 +25,7 @@ export class ResultJournal {
       // O_NOFOLLOW: a link planted at the name is refused, never appended through.
       fd = openSync(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644)
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (code === 'ELOOP') {
-        throw new ConfigError(`cannot open --output ${path}: it is a symbolic link (rc2 never writes through a link at an output path)`, {
-          hint: 'give --output the real file, or remove the link',
-        })
-      }
-      throw new ConfigError(`cannot open --output ${path}: ${(error as Error).message}`, { hint: 'check that its directory exists and is writable' })
+      throw writeFailure('--output', path, error, { verb: 'open' })
     }
     // A line torn by a crash must not glue itself to the next result: start on a fresh line.
     const size = fstatSync(fd).size
@@ -81,11 +75,9 @@ function writeAll(fd: number, bytes: Buffer, path: string): void {
         // not a regular file, or gone: nothing more can be done
       }
     }
-    const code = (error as NodeJS.ErrnoException).code
-    const why = code === 'ENOSPC' ? 'no space left on the device' : code === 'EDQUOT' ? 'disk quota exceeded' : (code ?? (error as Error).message)
-    throw new ConfigError(`cannot write --output ${path}: ${why}; results from here on are not recorded there`, {
+    throw writeFailure('--output', path, error, {
+      after: '; results from here on are not recorded there',
       hint: 'free some space or choose another --output; results written so far are whole, and --resume skips them',
-      cause: error,
     })
   }
 }

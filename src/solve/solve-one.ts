@@ -1,4 +1,4 @@
-import { Rc2Error } from '../errors.js'
+import { Rc2Error, writeFailureReason } from '../errors.js'
 import type { PreparedImage } from '../image/types.js'
 import type { FittedImage, Provider, ProviderName, RecognitionRequest } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
@@ -168,7 +168,7 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
       result.annotated = options.annotatePath
     } catch (error) {
       // The answer is paid for (design 8.1): keep it and say what went wrong.
-      result.warnings = [...(result.warnings ?? []), `cannot write the annotated picture to ${options.annotatePath}: ${(error as Error).message}`]
+      result.warnings = [...(result.warnings ?? []), `cannot write the annotated picture to ${options.annotatePath}: ${writeFailureReason(error)}`]
     }
   }
   return result
