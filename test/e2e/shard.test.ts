@@ -78,6 +78,19 @@ describe('--shard k/n', () => {
     for (let k = 1; k < shares.length; k++) expect(shares[k - 1]!.at(-1)! < shares[k]![0]!).toBe(true)
   })
 
+  it('composes with --files-from: two shards of a list cover it once', async () => {
+    const names = ['shots/b-1.jpg', 'shots/A-30.jpg', 'shots/A-2.jpg', 'shots/b-9.jpg', 'shots/A-14.jpg']
+    await writeFile(join(root, 'list.txt'), names.join('\n') + '\n')
+    const seen: string[] = []
+    for (const k of [1, 2]) {
+      const r = await rc2(['solve', '--files-from', 'list.txt', '-q', 'cars', '--shard', `${k}/2`, '--json'])
+      expect(r.code, r.stderr).toBe(0)
+      seen.push(...(JSON.parse(r.stdout) as { input: string }[]).map((x) => x.input))
+    }
+    expect(seen.sort()).toEqual([...names].sort())
+    expect(server.createCount).toBe(5)
+  })
+
   it('--json is an array even for one file or an empty share', async () => {
     const one = await rc2(['solve', 'shots/A-30.jpg', '-q', 'cars', '--shard', '1/1', '--json'])
     expect(one.code).toBe(0)
