@@ -5,8 +5,12 @@
  * 1. Start-up: `rc2 --help` and `rc2 questions --json` against `node -e 0` (median of 20 spawns).
  * 2. Request size: base64 bytes sent for 300 and 450 payloads.
  * 3. Preparation: load + detect + rebuild + encode for a payload, a widget at 1x, a 2560x1720 page at 2x.
- * 4. Batch: 1000 inputs, concurrency 16, 200 ms per call on the loopback server (ideal 12.5 s).
- * 5. Memory: peak RSS of the rc2 process for 1000 and 5000 inputs.
+ * 4. Batch: 1000 inputs, concurrency 16, 200 ms per call on the loopback server (ideal 12.5 s),
+ *    rc2 against a bare client (bench/bare-client.mjs: read, base64, POST) on the same inputs:
+ *    wall, CPU and peak RSS as ratios.
+ * 5. Faults: 200 inputs, concurrency 8, clean and under the issue's fault mix (the slowdown), a
+ *    bare client with naive retries under the same mix; 8% of replies hanging 40 s (full mode).
+ * 6. Memory: peak RSS of the rc2 process for 1000 and 5000 inputs.
  *
  * `--quick`: fewer repetitions, no 5000-input batch; `--only=startup,bytes,prepare,batch`: some sections.
  */
@@ -20,7 +24,7 @@ import sharp from 'sharp'
 import { detectLayout, prepareImage } from '../src/image/index.js'
 import type { RawImage } from '../src/image/index.js'
 import { composeGrid, createRng, renderCapture } from '../test/helpers/captures.js'
-import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer } from '../test/helpers/provider-server.js'
+import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../test/helpers/provider-server.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(ROOT, 'bin/rc2.js')
@@ -42,26 +46,23 @@ function report(label: string, value: string): void {
   console.log(`  ${label.padEnd(52)} ${value}`)
 }
 
-function timeSpawn(args: string[], runs: number): number {
-  const times: number[] = []
-  for (let k = 0; k < runs; k++) {
-    const started = performance.now()
-    const result = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
-    times.push(performance.now() - started)
-    if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr.toString()}`)
-  }
-  return median(times)
+function timeSpawn(args: string[]): number {
+  const started = performance.now()
+  const result = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+  if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr.toString()}`)
+  return performance.now() - started
 }
 
 function benchStartup(): void {
-  const runs = QUICK ? 5 : 20
-  console.log(`\nStart-up (median of ${runs} spawns)`)
-  const baseline = timeSpawn(['-e', '0'], runs)
-  const help = timeSpawn([BIN, '--help'], runs)
-  const questions = timeSpawn([BIN, 'questions', '--json'], runs)
+  const runs = QUICK ? 7 : 21
+  console.log(`\nStart-up (median of ${runs} spawns each, taking turns so that load hits all alike)`)
+  const cases = { baseline: ['-e', '0'], help: [BIN, '--help'], questions: [BIN, 'questions', '--json'] }
+  const times = { baseline: [] as number[], help: [] as number[], questions: [] as number[] }
+  for (let k = 0; k < runs; k++) for (const key of ['baseline', 'help', 'questions'] as const) times[key].push(timeSpawn(cases[key]))
+  const [baseline, help, questions] = [median(times.baseline), median(times.help), median(times.questions)]
   report('node -e 0', ms(baseline))
-  report('rc2 --help', `${ms(help)} (+${ms(help - baseline)})`)
-  report('rc2 questions --json', `${ms(questions)} (+${ms(questions - baseline)})`)
+  report('rc2 --help', `${ms(help)} (+${ms(help - baseline)}, ${(help / baseline).toFixed(2)}x)`)
+  report('rc2 questions --json', `${ms(questions)} (+${ms(questions - baseline)}, ${(questions / baseline).toFixed(2)}x)`)
 }
 
 function tilePaths(): string[] {
@@ -124,19 +125,20 @@ async function benchPrepare(tiles: string[]): Promise<void> {
 interface BatchRun {
   wallMs: number
   maxRssKb: number
+  /** CPU time of the client process, user + system, every thread. */
+  cpuMs: number
   results: number
   ok: number
 }
 
-/** Spawn `rc2 solve <dir> --ndjson` with the RSS probe preloaded; count what comes back. */
-async function runBatch(dir: string, url: string, concurrency: number): Promise<BatchRun> {
-  const rssFile = join(dir, '..', `rss-${Date.now()}.txt`)
+/** Spawn a client (rc2 or the bare one) with the RSS/CPU probe preloaded; count what comes back as NDJSON. */
+async function runClient(args: string[], workDir: string, env: Record<string, string> = {}): Promise<BatchRun> {
+  const rssFile = join(workDir, `rss-${Date.now()}-${Math.random().toString(36).slice(2)}.json`)
   const started = performance.now()
-  const child = spawn(
-    process.execPath,
-    ['--import', join(ROOT, 'bench/max-rss.mjs'), BIN, 'solve', dir, '-q', 'cars', '--ndjson', '--endpoint', url, '--concurrency', String(concurrency)],
-    { env: { ...process.env, RC2_API_KEY: DEFAULT_TEST_KEY, RC2_BENCH_RSS_FILE: rssFile, HOME: join(dir, '..'), NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
+  const child = spawn(process.execPath, ['--import', join(ROOT, 'bench/max-rss.mjs'), ...args], {
+    env: { ...process.env, RC2_API_KEY: DEFAULT_TEST_KEY, RC2_BENCH_RSS_FILE: rssFile, HOME: workDir, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let results = 0
   let ok = 0
   let pending = ''
@@ -158,10 +160,24 @@ async function runBatch(dir: string, url: string, concurrency: number): Promise<
   })
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   const wallMs = performance.now() - started
-  if (code !== 0) throw new Error(`batch exited ${code}: ${stderr.slice(-2000)}`)
-  const maxRssKb = Number(await readFile(rssFile, 'utf8'))
-  return { wallMs, maxRssKb, results, ok }
+  if (code !== 0 && code !== 6) throw new Error(`${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`)
+  const probe = JSON.parse(await readFile(rssFile, 'utf8')) as { maxRssKb: number; cpuMs: number }
+  return { wallMs, ...probe, results, ok }
 }
+
+/** `rc2 solve <dir> --ndjson` against `url`. */
+function runRc2(dir: string, url: string, concurrency: number, extra: string[] = []): Promise<BatchRun> {
+  return runClient([BIN, 'solve', dir, '-q', 'cars', '--ndjson', '--endpoint', url, '--concurrency', String(concurrency), ...extra], join(dir, '..'))
+}
+
+/** The bare client (read, base64, POST, parse) on the same inputs and server. */
+function runBare(dir: string, url: string, concurrency: number, retries = 0): Promise<BatchRun> {
+  return runClient([join(ROOT, 'bench/bare-client.mjs'), dir, url, DEFAULT_TEST_KEY, String(concurrency), String(retries)], join(dir, '..'))
+}
+
+const seconds = (run: BatchRun): string => `${(run.wallMs / 1000).toFixed(2)} s`
+const describeRun = (run: BatchRun): string => `wall ${seconds(run)}, CPU ${(run.cpuMs / 1000).toFixed(2)} s, peak RSS ${(run.maxRssKb / 1024).toFixed(0)} MB`
+const middle = (runs: BatchRun[], key: (r: BatchRun) => number): number => median(runs.map(key))
 
 async function makeInputs(dir: string, count: number, tiles: string[]): Promise<void> {
   // Realistic payloads: JPEG 300x300 as the page serves them, real tiles with a few red ones.
@@ -180,32 +196,99 @@ async function benchBatch(tiles: string[]): Promise<void> {
     const small = join(work, 'inputs-1000')
     await (await import('node:fs/promises')).mkdir(small)
     await makeInputs(small, 1000, tiles)
-    // Full mode takes the median of three runs: one run on a 2-core machine is noisy.
+    // Full mode takes the median of three runs each, rc2 and the bare client taking turns: one
+    // run on a 2-core machine is noisy, and turns expose both to the same moments of load.
     const repeats = QUICK ? 1 : 3
-    console.log(`\nBatch: 1000 JPEG payloads, --concurrency 16, 200 ms per call (ideal 12.5 s; ${repeats === 1 ? 'one run' : `median of ${repeats}`})`)
+    console.log(`\nBatch: 1000 JPEG payloads, --concurrency 16, 200 ms per call (ideal 12.5 s; ${repeats === 1 ? 'one run' : `median of ${repeats}`}), against a bare client (read, base64, POST; 16 workers)`)
     const runs: BatchRun[] = []
+    const bare: BatchRun[] = []
     for (let k = 0; k < repeats; k++) {
-      const run = await runBatch(small, server.url, 16)
+      const run = await runRc2(small, server.url, 16)
       if (run.results !== 1000 || run.ok !== 1000) throw new Error(`lost results: ${run.results} results, ${run.ok} ok`)
       runs.push(run)
+      const floor = await runBare(small, server.url, 16)
+      if (floor.results !== 1000 || floor.ok !== 1000) throw new Error(`bare client: ${floor.results} results, ${floor.ok} ok`)
+      bare.push(floor)
     }
     const run = runs.sort((a, b) => a.wallMs - b.wallMs)[Math.floor(runs.length / 2)]!
-    report('wall time', `${(run.wallMs / 1000).toFixed(2)} s (${(run.wallMs / 12_500).toFixed(3)} x ideal)${repeats > 1 ? `; runs ${runs.map((r) => (r.wallMs / 1000).toFixed(2)).join(', ')} s` : ''}`)
+    report('wall time', `${seconds(run)} (${(run.wallMs / 12_500).toFixed(3)} x ideal)${repeats > 1 ? `; runs ${runs.map(seconds).join(', ')}` : ''}`)
     report('throughput', `${(1000 / (run.wallMs / 1000)).toFixed(1)} inputs/s; most in flight seen by the server ${server.maxInFlightSeen}`)
     report('peak RSS (1000 inputs)', `${(run.maxRssKb / 1024).toFixed(1)} MB`)
+    const [rc2Wall, rc2Cpu, rc2Rss] = [middle(runs, (r) => r.wallMs), middle(runs, (r) => r.cpuMs), middle(runs, (r) => r.maxRssKb)]
+    const [bareWall, bareCpu, bareRss] = [middle(bare, (r) => r.wallMs), middle(bare, (r) => r.cpuMs), middle(bare, (r) => r.maxRssKb)]
+    report('rc2 (medians)', `wall ${(rc2Wall / 1000).toFixed(2)} s, CPU ${(rc2Cpu / 1000).toFixed(2)} s, peak RSS ${(rc2Rss / 1024).toFixed(0)} MB`)
+    report('bare client (medians)', `wall ${(bareWall / 1000).toFixed(2)} s, CPU ${(bareCpu / 1000).toFixed(2)} s, peak RSS ${(bareRss / 1024).toFixed(0)} MB`)
+    report('rc2 / bare client', `wall ${(rc2Wall / bareWall).toFixed(2)}x, CPU ${(rc2Cpu / bareCpu).toFixed(2)}x (${(rc2Cpu / 1000).toFixed(2)} vs ${(bareCpu / 1000).toFixed(2)} ms per input), RSS ${(rc2Rss / bareRss).toFixed(2)}x`)
+
+    await benchFaults(work, server, tiles)
     if (QUICK) return
 
     // Same conditions, five times the inputs: streaming means the peak must not grow with the batch.
     const large = join(work, 'inputs-5000')
     await (await import('node:fs/promises')).mkdir(large)
     await makeInputs(large, 5000, tiles)
-    const r5 = await runBatch(large, server.url, 16)
+    const r5 = await runRc2(large, server.url, 16)
     if (r5.results !== 5000 || r5.ok !== 5000) throw new Error(`lost results: ${r5.results} results, ${r5.ok} ok`)
-    report('peak RSS (5000 inputs)', `${(r5.maxRssKb / 1024).toFixed(1)} MB; wall ${(r5.wallMs / 1000).toFixed(2)} s (${(r5.wallMs / 62_500).toFixed(3)} x ideal 62.5 s)`)
+    report('peak RSS (5000 inputs)', `${(r5.maxRssKb / 1024).toFixed(1)} MB; wall ${seconds(r5)} (${(r5.wallMs / 62_500).toFixed(3)} x ideal 62.5 s)`)
   } finally {
     await server.close()
     await rm(work, { recursive: true, force: true })
   }
+}
+
+/** The issue's mix of a busy service: 6% 429 (Retry-After 1), 4% 5xx, 3% resets, 2% malformed, 2% internal errors, 2% replies lost after charging. */
+const FAULT_MIX = {
+  rateLimit: 0.06,
+  retryAfterSec: 1,
+  serverError: 0.04,
+  resetBeforeWork: 0.03,
+  malformed: 0.02,
+  internalError: 0.02,
+  resetAfterWork: 0.02,
+} as const
+
+async function benchFaults(work: string, server: ProviderServer, tiles: string[]): Promise<void> {
+  const dir = join(work, 'inputs-200')
+  await (await import('node:fs/promises')).mkdir(dir)
+  await makeInputs(dir, 200, tiles)
+  const repeats = QUICK ? 1 : 3
+  console.log(`\nFaults: 200 JPEG payloads, --concurrency 8, 200 ms per call (ideal 5 s), clean and under the fault mix (${repeats === 1 ? 'one run' : `median of ${repeats}`} each)`)
+  const clean: BatchRun[] = []
+  const mixed: BatchRun[] = []
+  const bareMixed: BatchRun[] = []
+  let charged = 0
+  for (let k = 0; k < repeats; k++) {
+    server.setFaults(undefined)
+    clean.push(await runRc2(dir, server.url, 8))
+    server.setFaults({ seed: 100 + k, ...FAULT_MIX })
+    server.resetCounters()
+    const run = await runRc2(dir, server.url, 8)
+    charged = server.paidCount
+    mixed.push(run)
+    server.setFaults({ seed: 200 + k, ...FAULT_MIX })
+    bareMixed.push(await runBare(dir, server.url, 8, 2))
+  }
+  server.setFaults(undefined)
+  const cleanWall = middle(clean, (r) => r.wallMs)
+  const mixWall = middle(mixed, (r) => r.wallMs)
+  const last = mixed.at(-1)!
+  report('rc2, no faults', describeRun(clean[Math.floor(clean.length / 2)]!))
+  report('rc2, fault mix', `wall ${(mixWall / 1000).toFixed(2)} s; last run ${last.ok}/200 solved, the service charged ${charged} calls`)
+  report('fault-mix slowdown (rc2)', `${(mixWall / cleanWall).toFixed(2)}x the clean run`)
+  const bareMix = middle(bareMixed, (r) => r.wallMs)
+  report('bare client, fault mix, 2 naive retries', `wall ${(bareMix / 1000).toFixed(2)} s; ${bareMixed.at(-1)!.ok}/200 solved (no budget, no deadline)`)
+  if (QUICK) return
+
+  // Replies that hang: 8% of calls answered only after 40 s, --timeout 30 (each attempt 10 s).
+  const hang = join(work, 'inputs-40')
+  await (await import('node:fs/promises')).mkdir(hang)
+  await makeInputs(hang, 40, tiles)
+  server.setFaults({ seed: 8, slow: 0.08, slowMs: 40_000 })
+  server.resetCounters()
+  const hung = await runRc2(hang, server.url, 8, ['--timeout', '30'])
+  const slow = server.faultCounts.slow
+  server.setFaults(undefined)
+  report('8% of replies hang 40 s, --timeout 30', `${hung.ok}/40 solved in ${seconds(hung)}; ${slow} hung attempts abandoned after 10 s and resent`)
 }
 
 const tiles = tilePaths()

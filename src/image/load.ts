@@ -33,7 +33,8 @@ export interface LoadOptions {
   maxPixels?: number | undefined
 }
 
-export interface LoadedImage {
+/** What the file and its header say, before any pixel is decoded. */
+export interface ImageHeader {
   name: string
   /** The input exactly as read (used for byte-for-byte pass-through). */
   buffer: Buffer
@@ -50,6 +51,11 @@ export interface LoadedImage {
   space: string
   /** Frames in the file (an animated WebP or GIF has more than one; only the first is used). */
   frames: number
+  /** Whether the file has an alpha channel. */
+  hasAlpha: boolean
+}
+
+export interface LoadedImage extends ImageHeader {
   /** Decoded pixels: 8-bit sRGB, 3 channels, alpha flattened onto white, orientation applied. */
   pixels: RawImage
 }
@@ -66,6 +72,11 @@ export async function resolveSource(source: ImageSource, options: LoadOptions): 
 }
 
 export async function loadImage(source: string | Buffer, options: LoadOptions): Promise<LoadedImage> {
+  return decodeImage(await readImageHeader(source, options), options)
+}
+
+/** Read the input (a path or its bytes) and its header: format, size, orientation, no pixels. */
+export async function readImageHeader(source: string | Buffer, options: LoadOptions): Promise<ImageHeader> {
   const { name } = options
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS
@@ -85,26 +96,40 @@ export async function loadImage(source: string | Buffer, options: LoadOptions): 
       { hint: 'crop or scale the screenshot down to the part with the challenge' },
     )
   }
-  const pixels = await decodePixels(buffer, name, maxPixels)
-  // Flattened onto white, a fully transparent image would be sent as a blank white square.
-  if (meta.hasAlpha === true && isAllWhite(pixels) && (await alphaMax(buffer, maxPixels)) === 0) {
-    throw new InputError(`${name} is fully transparent: there is nothing in it to recognise`, {
-      hint: 'capture the challenge again (a transparent screenshot usually missed the page)',
-    })
-  }
   return {
     name,
     buffer,
     bytes: buffer.length,
     format,
-    width: pixels.width,
-    height: pixels.height,
+    width,
+    height,
     orientation,
     progressive: meta.isProgressive === true,
     space: meta.space ?? 'srgb',
     frames: meta.pages ?? 1,
-    pixels,
+    hasAlpha: meta.hasAlpha === true,
   }
+}
+
+/** Decode a read image to pixels (8-bit sRGB, orientation applied); the file is not read again. */
+export async function decodeImage(header: ImageHeader, options: LoadOptions): Promise<LoadedImage> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS
+  const pixels = await decodePixels(header.buffer, header.name, maxPixels)
+  // Flattened onto white, a fully transparent image would be sent as a blank white square.
+  if (header.hasAlpha && isAllWhite(pixels) && (await alphaMax(header.buffer, maxPixels)) === 0) {
+    throw new InputError(`${header.name} is fully transparent: there is nothing in it to recognise`, {
+      hint: 'capture the challenge again (a transparent screenshot usually missed the page)',
+    })
+  }
+  return { ...header, width: pixels.width, height: pixels.height, pixels }
+}
+
+/**
+ * True when a JPEG's data ends with its end-of-image marker, as a whole file does. A truncated
+ * download does not, and goes through a full decode, which names the damage.
+ */
+export function endsLikeWholeJpeg(buffer: Buffer): boolean {
+  return buffer.length >= 4 && buffer[buffer.length - 2] === 0xff && buffer[buffer.length - 1] === 0xd9
 }
 
 async function readInputFile(path: string, name: string, maxBytes: number): Promise<Buffer> {

@@ -9,8 +9,8 @@ import { UsageError } from '../errors.js'
 import { detectLayout, gridForPayloadSize, payloadLayout } from './detect.js'
 import { encodeImage, mimeOf, toBase64, writeImageFile } from './encode.js'
 import type { OutputFormat } from './encode.js'
-import { resolveSource } from './load.js'
-import type { ImageFormat, ImageSource, LoadedImage, LoadOptions } from './load.js'
+import { decodeImage, endsLikeWholeJpeg, readImageHeader, resolveSource } from './load.js'
+import type { ImageFormat, ImageHeader, ImageSource, LoadedImage, LoadOptions } from './load.js'
 import { rebuildPayload } from './tiles.js'
 import type { InputKind, Layout, PreparedImage } from './types.js'
 
@@ -47,10 +47,13 @@ export async function locateImage(source: ImageSource, options: LocateOptions): 
  * accompanies both the 300 px payload and the 100 px replacement tiles of a dynamic challenge).
  */
 export function resolveLayout(image: LoadedImage, options: LocateOptions): Layout {
+  return standardLayout(image, options) ?? detectLayout(image.pixels, { grid: options.grid, gridSource: options.gridSource, name: options.name })
+}
+
+/** The layout of a standard payload, known from its size alone; undefined for any other size. */
+function standardLayout(image: ImageHeader, options: LocateOptions): Layout | undefined {
   const standard = gridForPayloadSize(image.width, image.height)
-  if (standard === undefined) {
-    return detectLayout(image.pixels, { grid: options.grid, gridSource: options.gridSource, name: options.name })
-  }
+  if (standard === undefined) return undefined
   if (options.grid !== undefined && options.grid !== standard && options.gridSource !== 'sentence') {
     throw new UsageError(
       `--grid ${options.grid} conflicts with ${options.name}, a ${image.width}x${image.height} payload (${standard})`,
@@ -65,7 +68,7 @@ interface PreparedPayload {
   buffer: Buffer
   /** True when the input's own bytes are sent unchanged. */
   passThrough: boolean
-  image: LoadedImage
+  image: ImageHeader
 }
 
 /** Prepare `source` for a recognition service: standard size, bare base64, layout recorded. */
@@ -76,8 +79,19 @@ export async function prepareImage(source: ImageSource, options: PrepareOptions)
 async function preparePayload(source: ImageSource, options: PrepareOptions): Promise<PreparedPayload> {
   const quality = checkQuality(options.quality)
   const format = options.format ?? 'jpeg'
+  if (typeof source === 'string' || Buffer.isBuffer(source)) {
+    // The hot path: a payload that goes as it came (canPassThrough) is checked from its header and
+    // sent unchanged, without decoding a pixel. Only a decode would find damage inside the JPEG
+    // data itself (the service refuses such an image); a cut-off file is caught by its missing end
+    // marker, and goes through the full decode below, which says what is wrong.
+    const header = await readImageHeader(source, options)
+    const standard = standardLayout(header, options)
+    if (standard !== undefined && canPassThrough(header, standard, format, quality) && endsLikeWholeJpeg(header.buffer)) {
+      return payloadOf(header, standard, header.buffer, format, true, options.name)
+    }
+    source = await decodeImage(header, options)
+  }
   const { image, layout } = await locateImage(source, options)
-  const size = GRID_SIZE[layout.grid]
   const passThrough = canPassThrough(image, layout, format, quality)
   let buffer: Buffer
   if (passThrough) {
@@ -86,6 +100,11 @@ async function preparePayload(source: ImageSource, options: PrepareOptions): Pro
     const pixels = await rebuildPayload(image.pixels, layout)
     buffer = (await encodeImage(pixels, { format, quality })).buffer
   }
+  return payloadOf(image, layout, buffer, format, passThrough, options.name)
+}
+
+function payloadOf(image: ImageHeader, layout: Layout, buffer: Buffer, format: OutputFormat, passThrough: boolean, name: string | undefined): PreparedPayload {
+  const size = GRID_SIZE[layout.grid]
   const prepared: PreparedImage = {
     base64: toBase64(buffer),
     mime: mimeOf(format),
@@ -99,7 +118,7 @@ async function preparePayload(source: ImageSource, options: PrepareOptions): Pro
   }
   if (image.frames > 1) {
     const what = image.format === 'tiff' ? `has ${image.frames} pages: only the first page is used` : `is animated (${image.frames} frames): only the first frame is used`
-    prepared.warnings = [`${options.name ?? image.name} ${what}`]
+    prepared.warnings = [`${name ?? image.name} ${what}`]
   }
   return { prepared, buffer, passThrough, image }
 }
@@ -108,7 +127,7 @@ async function preparePayload(source: ImageSource, options: PrepareOptions): Pro
  * A standard-size baseline sRGB JPEG with no orientation to apply is sent as it came: it is what
  * the page served, and re-encoding would only lose detail.
  */
-function canPassThrough(image: LoadedImage, layout: Layout, format: OutputFormat, quality: number | undefined): boolean {
+function canPassThrough(image: ImageHeader, layout: Layout, format: OutputFormat, quality: number | undefined): boolean {
   const size = GRID_SIZE[layout.grid]
   return (
     format === 'jpeg' &&

@@ -287,8 +287,16 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         signal: controller.signal,
         // The services never redirect API calls; following one would re-send the key elsewhere.
         redirect: 'manual',
-        // fetch gets our own signal, not the composite ky builds around it (see above).
-        fetch: (input, init) => fetch(input, { ...init, signal: controller.signal }),
+        // fetch gets our own signal, not the composite ky builds around it (see above), and the
+        // body as the string it is: re-reading it out of ky's Request (a stream, and a tee of it
+        // kept for retries we do not use) costs as much CPU as the rest of a call together.
+        fetch: (input, init) =>
+          fetch(input instanceof Request ? input.url : input, {
+            ...init,
+            ...(input instanceof Request ? { method: input.method, headers: input.headers, redirect: input.redirect } : {}),
+            ...(payload === undefined ? {} : { body: payload }),
+            signal: controller.signal,
+          }),
         timeout: false,
         retry: 0,
         throwHttpErrors: false,

@@ -157,9 +157,12 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
         : item.path === null
           ? await options.readStdin()
           : await readInput(item, options.image?.maxBytes)
-    const hash = sha256(bytes)
-    hashes.set(item.index, hash)
-    if (solvedBefore.has(solvedKey(hash, questionId))) return null
+    // The content hash is what --output records and --resume compares: without them, no hashing.
+    if (journal !== undefined) {
+      const hash = sha256(bytes)
+      hashes.set(item.index, hash)
+      if (solvedBefore.has(solvedKey(hash, questionId))) return null
+    }
     // Checked before anything is sent: the answer would be paid for and the picture not written.
     const annotatePath = annotatePaths?.[item.index]
     // Resolved as the write will resolve it (from the process's directory, like the write itself).

@@ -86,6 +86,18 @@ describe('prepareImage: standard payloads', () => {
     expect(prepared.layout.tiles.map((t) => [t.x, t.y, t.width, t.height])).toEqual(cellsOf('3x3').map((c) => [c.x, c.y, c.width, c.height]))
   })
 
+  it('refuses a cut-off standard JPEG (its end marker is missing) instead of sending it', async () => {
+    const jpeg = await sharp(payload3).jpeg({ quality: 90 }).toBuffer()
+    const cut = jpeg.subarray(0, Math.floor(jpeg.length * 0.6))
+    await expect(prepareImage(cut, { name: 'cut.jpg' })).rejects.toThrow(/cut\.jpg is truncated or damaged/)
+    // A whole JPEG followed by stray bytes is not cut off: it is decoded, then rebuilt and sent.
+    const padded = Buffer.concat([jpeg, Buffer.from('trailing garbage')])
+    const prepared = await prepareImage(padded, { name: 'padded.jpg' })
+    expect(prepared.grid).toBe('3x3')
+    const out = await decodePrepared(prepared)
+    expect(meanAbsDiff(out, await decode(payload3), { x: 0, y: 0, width: 300, height: 300 })).toBeLessThan(6)
+  })
+
   it('re-encodes a PNG payload as JPEG that decodes to the same pixels within JPEG error', async () => {
     const prepared = await prepareImage(payload3, { name: 'payload.png' })
     expect(prepared.base64).toMatch(/^[A-Za-z0-9+/]+=*$/)
