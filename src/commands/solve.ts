@@ -137,7 +137,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   // A --shard run prints an array whatever its share holds.
   const single = flags.shard === undefined && flags.filesFrom === undefined && inputs.length === 1 && (inputs[0] === '-' || !(await isDirectory(resolve(ctx.cwd, inputs[0] as string))))
   const sink = new ResultSink(ctx.out, config.format, { single })
-  const confidenceNote = confidenceNotes(config.confidence, config.provider, (text) => ctx.out.warn(text))
+  const confidenceNote = confidenceNotes(config.confidence, config.providerList, (text) => ctx.out.warn(text))
   const progress = await startProgress(ctx.out, ctx.env, inputs.length)
   let outcome
   try {
@@ -213,7 +213,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
  * takes none; YesCaptcha uses it for 3x3 images only (a 4x4 image or a 100x100 tile ignores it).
  * Ace Data Cloud scores every tile and rc2 applies the threshold itself, so there is nothing to say.
  */
-function confidenceNotes(confidence: number | undefined, provider: string, warn: (text: string) => void): (result: SolveResult) => void {
+function confidenceNotes(confidence: number | undefined, providers: readonly string[], warn: (text: string) => void): (result: SolveResult) => void {
   const said = new Set<string>()
   const once = (text: string): void => {
     if (said.has(text)) return
@@ -221,10 +221,13 @@ function confidenceNotes(confidence: number | undefined, provider: string, warn:
     warn(text)
   }
   const plain: Record<string, string> = { capsolver: 'CapSolver', '2captcha': '2Captcha', nopecha: 'NopeCHA', capmonster: 'CapMonster' }
-  const name = plain[provider]
-  if (confidence !== undefined && name !== undefined) once(`--confidence is ignored: ${name} takes no threshold and returns no scores`)
+  for (const provider of providers) {
+    const name = plain[provider]
+    if (confidence !== undefined && name !== undefined) once(`--confidence is ignored: ${name} takes no threshold and returns no scores`)
+  }
   return (result) => {
-    if (confidence === undefined || provider !== 'yescaptcha' || !result.ok) return
+    // The provider that answered (with failover, not always the first named).
+    if (confidence === undefined || !result.ok || result.provider !== 'yescaptcha') return
     const grid = result.checked !== undefined ? '1x1' : result.grid
     if (grid !== '3x3') once(`--confidence means nothing for a ${grid === '1x1' ? '100x100 tile' : '4x4 image'} at YesCaptcha (3x3 only): not sent`)
   }

@@ -14,7 +14,7 @@ import { DEFAULT_TEST_KEY, type ProviderServer, renderRedGrid, startProviderServ
 let server: ProviderServer
 let root: string
 
-async function rc2(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function rc2(args: string[], extraEnv?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough()
   const stderr = new PassThrough()
   let out = ''
@@ -23,8 +23,8 @@ async function rc2(args: string[]): Promise<{ code: number; stdout: string; stde
   stderr.on('data', (d: Buffer) => (err += d.toString()))
   const stdin = new PassThrough()
   stdin.end()
-  const env = { HOME: root, RC2_API_KEY: DEFAULT_TEST_KEY, NO_COLOR: '1', CI: '1' }
-  const code = await runCli(['node', 'rc2', ...args, '--endpoint', server.url], { stdout, stderr, stdin, env, cwd: root })
+  const env = extraEnv ?? { HOME: root, RC2_API_KEY: DEFAULT_TEST_KEY, NO_COLOR: '1', CI: '1' }
+  const code = await runCli(['node', 'rc2', ...args, ...(extraEnv === undefined ? ['--endpoint', server.url] : [])], { stdout, stderr, stdin, env, cwd: root })
   return { code, stdout: out, stderr: err }
 }
 
@@ -80,5 +80,20 @@ describe('--confidence', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(count(r.stderr, '--confidence is ignored: CapSolver takes no threshold and returns no scores')).toBe(1)
     for (const q of server.requests) expect((q.body as { task: Record<string, unknown> }).task).not.toHaveProperty('confidence')
+  })
+
+  it('a failover list says it for each service that ignores it, once', async () => {
+    const r = await rc2(['solve', 'a3.png', 'b3.png', '-q', 'car', '-p', 'yescaptcha,capsolver', '--confidence', '0.5', '--json'], {
+      HOME: root,
+      NO_COLOR: '1',
+      CI: '1',
+      RC2_YESCAPTCHA_API_KEY: DEFAULT_TEST_KEY,
+      RC2_YESCAPTCHA_ENDPOINT: server.endpoints.yescaptcha,
+      RC2_CAPSOLVER_API_KEY: DEFAULT_TEST_KEY,
+      RC2_CAPSOLVER_ENDPOINT: server.endpoints.capsolver,
+    })
+    expect(r.code, r.stderr).toBe(0)
+    expect(count(r.stderr, '--confidence is ignored: CapSolver takes no threshold and returns no scores')).toBe(1)
+    expect(r.stderr).not.toContain('means nothing')
   })
 })

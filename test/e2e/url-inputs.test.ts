@@ -135,6 +135,12 @@ describe('inputs by URL', () => {
     ])
     const one = await rc2(['solve', `${base}/a.png`, '-q', 'car', '--confidence', '0.5', '--json'])
     expect((JSON.parse(one.stdout) as Result).input).toBe(`${base}/a.png`)
+    // --since takes a URL too: the same image twice is no change, and nothing is sent.
+    provider.resetCounters()
+    const same = await rc2(['solve', `${base}/a.png`, '--since', `${base}/a.png`, '-q', 'car', '--json'])
+    expect(same.code, same.stderr).toBe(0)
+    expect(JSON.parse(same.stdout)).toMatchObject({ input: `${base}/a.png`, checked: [], objects: [] })
+    expect(provider.createCount).toBe(0)
   })
 
   it('a 404, an HTML page, a redirect to file:, an oversized and a slow body each fail alone, named, in a batch that goes on', async () => {
