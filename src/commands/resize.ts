@@ -34,9 +34,12 @@ Examples:
     )
     .action(async (inputs: string[], flags: ResizeFlags) => {
       const [{ resizeToFile, prepareImage }, { distinctOutputs, prepareOutputTarget }, { isSameFile }] = await Promise.all([import('../image/prepare.js'), import('../solve/out-names.js'), import('../image/write.js')])
-      const grid = toGrid(flags.grid)
-      const common = { ...(grid !== undefined ? { grid, gridSource: 'flag' as const } : {}), format: flags.format, quality: flags.quality }
       if (inputs.includes('-')) throw new UsageError('rc2 resize reads files, not standard input', { hint: 'save the image to a file first' })
+      const grid = toGrid(flags.grid)
+      // The config file counts here as for solve: image.quality, and a broken file is exit 3.
+      const { loadConfig } = await import('../config/load.js')
+      const config = await loadConfig({ configPath: ctx.globalOptions().config, cwd: ctx.cwd, env: ctx.env, flags: { quality: flags.quality }, warn: (message) => ctx.out.warn(message) })
+      const common = { ...(grid !== undefined ? { grid, gridSource: 'flag' as const } : {}), format: flags.format, quality: config.image.quality }
 
       if (flags.base64 === true) {
         if (flags.output !== undefined) throw new UsageError('--base64 prints to stdout; drop -o, or drop --base64 to write a file')
