@@ -190,7 +190,8 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
     // One score per checked tile, in the order of `checked`, when the service gives them all.
     confidences: scores.length > 0 && scores.every((s) => s !== undefined) ? (scores as number[]) : null,
     clicks: clicksOf(layout, objects),
-    provider: options.providerName,
+    // With failover each tile may have been answered by another service: name the first one's.
+    provider: answered[0]?.answer.provider ?? options.providerName,
     taskId: answered.length === 1 ? answered[0]!.answer.taskId : null,
     points: answered.length === 0 ? 0 : points,
     elapsedMs: Math.max(0, Math.round(now() - started)),
@@ -198,6 +199,10 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
     taskIds: answered.map((a) => a.answer.taskId),
   }
   if (paidCalls > answered.length) result.paidCalls = paidCalls
+  const attempts = answered.flatMap((a) => a.answer.attempts ?? [])
+  if (attempts.length > 0) result.attempts = attempts
+  const services = [...new Set(answered.map((a) => a.answer.provider ?? options.providerName))]
+  if (services.length > 1) warnings.push(`the tiles were answered by ${services.join(' and ')} (failover)`)
   if (warnings.length > 0) result.warnings = warnings
   if (options.annotatePath !== undefined) {
     const [{ renderAnnotated }, { writeFileNoFollow }] = await Promise.all([import('../image/annotate.js'), import('../image/write.js')])

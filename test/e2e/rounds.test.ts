@@ -29,7 +29,7 @@ interface Run {
   stderr: string
 }
 
-async function rc2(args: string[]): Promise<Run> {
+async function rc2(args: string[], env: Record<string, string> = { HOME: dir, RC2_API_KEY: KEY, NO_COLOR: '1', CI: '1' }): Promise<Run> {
   const stdout = new PassThrough()
   const stderr = new PassThrough()
   let out = ''
@@ -38,7 +38,7 @@ async function rc2(args: string[]): Promise<Run> {
   stderr.on('data', (d: Buffer) => (err += d.toString()))
   const stdin = new PassThrough()
   stdin.end()
-  const code = await runCli(['node', 'rc2', ...args], { stdout, stderr, stdin, env: { HOME: dir, RC2_API_KEY: KEY, NO_COLOR: '1', CI: '1' }, cwd: dir })
+  const code = await runCli(['node', 'rc2', ...args], { stdout, stderr, stdin, env, cwd: dir })
   expect(out + err).not.toContain(KEY)
   return { code, stdout: out, stderr: err }
 }
@@ -177,6 +177,28 @@ describe('rc2 solve --tiles', () => {
     expect(diff(pair.tiles[red]!)).toBeGreaterThan(diff(pair.tiles[other]!))
     expect(diff(pair.tiles[other]!)).toBeGreaterThan(2)
     expect(diff(pair.tiles[untouched]!)).toBe(0)
+  })
+
+  it('with a failover list, tiles the first service cannot answer go to the next', async () => {
+    const pair = await renderRoundPair(files, 9701, { kind: 'widget', ratio: 1, redShare: 1 })
+    await writeFile(join(dir, 'failover.png'), pair.after)
+    seen.length = 0
+    const r = await rc2(['solve', 'failover.png', '--tiles', '0,8', '-q', 'car', '--json', '-p', 'yescaptcha,capsolver'], {
+      HOME: dir,
+      NO_COLOR: '1',
+      CI: '1',
+      // Nothing listens on port 1: YesCaptcha fails before sending, CapSolver answers.
+      RC2_YESCAPTCHA_API_KEY: KEY,
+      RC2_YESCAPTCHA_ENDPOINT: 'http://127.0.0.1:1',
+      RC2_CAPSOLVER_API_KEY: KEY,
+      RC2_CAPSOLVER_ENDPOINT: server.endpoints.capsolver,
+    })
+    expect(r.code, r.stderr).toBe(0)
+    const result = JSON.parse(r.stdout) as RoundJson & { provider: string; attempts?: { provider: string; kind: string }[] }
+    expect(result).toMatchObject({ provider: 'capsolver', checked: [0, 8] })
+    expect(result.objects).toEqual([0, 8].filter((t) => pair.red.includes(t)))
+    expect(result.attempts?.map((a) => [a.provider, a.kind])).toEqual([['yescaptcha', 'network'], ['yescaptcha', 'network']])
+    expect(seen.map((s) => `${s.provider} ${s.size}`)).toEqual(['capsolver 100', 'capsolver 100'])
   })
 
   it('acedata gives a confidence per checked tile; a 4x4 capture is refused', async () => {
