@@ -79,6 +79,11 @@ export class InputAccount {
     this.budget.extraPaidCalls += calls
   }
 
+  /** From now on a call of this input costs `points` (failover moved it to another provider). */
+  priceAs(points: number): void {
+    this.perCall = points
+  }
+
   /** Calls of a failed input that may have been charged: only when it had reserved, so was sent. */
   chargedCalls(error: unknown): number {
     if (!(error instanceof Rc2Error) || this.reservedHere === 0) return 0

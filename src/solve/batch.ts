@@ -47,6 +47,8 @@ export interface RunContext {
   whileWaiting<R>(wait: () => Promise<R>): Promise<R>
   /** Count `points` spent by `calls` requests that gave no answer before another provider was asked (failover). */
   spend(points: number, calls: number): void
+  /** From now on a call of this input costs `points` (failover moved it to another provider). */
+  priceAs(points: number): void
 }
 
 export interface BatchOptions {
@@ -303,6 +305,7 @@ class BatchRun<T extends BatchItem> {
       signal,
       reserve: (points, retry = false) => account.reserve(points, retry),
       spend: (points, calls) => account.spend(points, calls),
+      priceAs: (points) => account.priceAs(points),
       pushedBack: (_retryAfterSec, overLimit = false) => this.limit.pushedBack(overLimit),
       whileWaiting: async <R>(wait: () => Promise<R>): Promise<R> => {
         if (!slot.held) return wait()

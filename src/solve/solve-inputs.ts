@@ -215,6 +215,7 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
           }
           if (prepared === undefined) return null
           const points = options.pointsFor(prepared.grid)
+          let price = points
           if (options.dryRun !== true) ctx.reserve(points)
           if (options.pushBackTarget !== undefined) options.pushBackTarget.current = ctx.pushedBack
           return solveOne({
@@ -234,10 +235,16 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
             annotatePath: annotatePaths?.[item.index],
             signal: ctx.signal,
             // A resend after a lost reply may be charged again: the budget must agree first.
-            beforeChargedRetry: () => ctx.reserve(points, true),
+            beforeChargedRetry: () => ctx.reserve(price, true),
             whileWaiting: (wait) => ctx.whileWaiting(wait),
-            // Failover: the next provider's call needs the budget too; a failed one may still have cost.
-            beforeFailover: (next) => ctx.reserve(options.pointsFor(prepared.grid, next), true),
+            // Failover: the next provider's call needs the budget too (and is priced as its own);
+            // a failed one may still have cost.
+            beforeFailover: (next) => {
+              const nextPrice = options.pointsFor(prepared.grid, next)
+              ctx.reserve(nextPrice, true)
+              price = nextPrice
+              ctx.priceAs(nextPrice)
+            },
             onChargedFailure: (name, calls) => ctx.spend(options.pointsFor(prepared.grid, name) * calls, calls),
             prepared,
           })

@@ -42,6 +42,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'lights4.jpg'), await jpeg(await renderRedGrid('4x4', [2, 3, 6, 7], { otherTiles: loadRealTiles('traffic_light', 12) }), 85))
   // A 4x4 payload as a page serves it, bigger than CapMonster takes.
   await writeFile(join(dir, 'big4.jpg'), await jpeg(await renderRedGrid('4x4', [5, 10], { otherTiles: loadRealTiles('other', 15) }), 93))
+  await writeFile(join(dir, 'lights4b.jpg'), await jpeg(await renderRedGrid('4x4', [0, 15], { otherTiles: loadRealTiles('traffic_light', 12) }), 85))
   for (let i = 0; i < 6; i++) await writeFile(join(dir, `batch-${i}.jpg`), await jpeg(await renderRedGrid('3x3', [i, 8 - i]), 85))
 })
 
@@ -152,6 +153,24 @@ describe('failover: -p yescaptcha,nopecha', () => {
       const index = Number(/batch-(\d)/.exec(String(r.input))?.[1])
       expect(objects).toEqual([...new Set([index, 8 - index])].sort((a, b) => a - b))
     }
+  })
+
+  it("--max-points counts every provider asked, at each one's price", async () => {
+    server.setReject450(['/m/015qff'])
+    // YesCaptcha is reserved 6 and refuses (uncharged); NopeCHA, with no published price, counts 1.
+    // The second input would need 1 + 6 + 1 = 8 > 7: YesCaptcha is asked, NopeCHA is not.
+    const run = await rc2(
+      ['solve', 'lights4.jpg', 'lights4b.jpg', '-q', 'traffic lights', '-p', 'yescaptcha,nopecha', '--force', '--json', '--concurrency', '1', '--max-points', '7'],
+      envFor('yescaptcha', 'nopecha'),
+    )
+    expect(run.code, run.stderr).toBe(6)
+    const [first, second] = JSON.parse(run.stdout) as Record<string, unknown>[]
+    expect(first).toMatchObject({ ok: true, provider: 'nopecha', objects: [2, 3, 6, 7] })
+    expect(second).toMatchObject({ ok: false, error: { kind: 'unsolvable', code: 'ERROR_UNKNOW_450x450_QUESTION' } })
+    const summary = (JSON.parse(run.stderr.trim().split('\n').at(-1)!) as { summary: { points: number; byProvider: unknown } }).summary
+    expect(summary).toMatchObject({ points: 1, byProvider: { nopecha: 1 } })
+    expect(server.requests.filter((r) => r.provider === 'nopecha' && r.method === 'POST')).toHaveLength(1)
+    expect(server.requests.filter((r) => r.provider === 'yescaptcha')).toHaveLength(2)
   })
 
   it('--key with several providers is a usage error that names the per-provider variables', async () => {

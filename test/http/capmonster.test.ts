@@ -97,3 +97,18 @@ describe('capmonster ComplexImageTask', () => {
     expect(await catchError(() => provider.report!(result.taskId!, true))).toMatchObject({ kind: 'usage' })
   })
 })
+
+describe('capmonster size limit, if it counts base64', () => {
+  it('resends once fitted to 37,500 bytes when the service still finds the image too big', async () => {
+    server.pushReply({ path: '/createTask', json: { errorId: 1, errorCode: 'ERROR_TOO_BIG_CAPTCHA_FILESIZE', errorDescription: 'too big' } })
+    const request = await bigFourByFour([0, 15])
+    const { provider } = connect(server, 'capmonster')
+    const result = await provider.recognize(request)
+    expect(result.objects).toEqual([0, 15])
+    expect(result.warnings?.at(-1)).toMatch(/refused as too big and re-encoded at JPEG quality \d+/)
+    const creates = server.requests.filter((r) => r.path === '/createTask')
+    expect(creates).toHaveLength(2)
+    const sent = /<(\d+) base64 chars>/.exec(JSON.stringify(creates[1]?.body))
+    expect(Number(sent?.[1])).toBeLessThanOrEqual(50_000)
+  })
+})
