@@ -170,17 +170,26 @@ const SECOND_SIGNAL_EXIT_MS = 3_000
 /**
  * First Ctrl-C (or SIGTERM): abort the signal (stop submitting, let in-flight work finish
  * briefly, write results). Second: give what is in flight one more second (answers on their
- * way were paid for), write them, and leave with 130. Each stage also arms a timer that ends the process whatever is
- * stuck (a read that never returns, a lost abort), so a signal always ends rc2.
+ * way were paid for), write them, and leave with 130. Each stage also arms a timer that ends the
+ * process whatever is stuck (a read that never returns, a lost abort): a signal always ends rc2.
  */
 export function installSignalHandlers(): AbortSignal {
   const controller = new AbortController()
   const stopNow = new AbortController()
   stopNowOf.set(controller.signal, stopNow.signal)
-  const forceExitAfter = (ms: number): void => {
-    setTimeout(() => process.exit(EXIT.interrupted), ms).unref()
+  // The last resort is the signal itself, with its default action: process.exit() runs libuv's
+  // clean-up, which waits for a thread stuck in a blocking call (an open() of a device) for ever.
+  let received: NodeJS.Signals = 'SIGINT'
+  const dieBySignal = (): void => {
+    process.removeAllListeners('SIGINT')
+    process.removeAllListeners('SIGTERM')
+    process.kill(process.pid, received)
   }
-  const onSignal = (): void => {
+  const forceExitAfter = (ms: number): void => {
+    setTimeout(dieBySignal, ms).unref()
+  }
+  const onSignal = (signal: NodeJS.Signals): void => {
+    received = signal
     if (!controller.signal.aborted) {
       controller.abort(new InterruptedError())
       forceExitAfter(FIRST_SIGNAL_EXIT_MS)
@@ -188,7 +197,7 @@ export function installSignalHandlers(): AbortSignal {
       stopNow.abort(new InterruptedError())
       forceExitAfter(SECOND_SIGNAL_EXIT_MS)
     } else {
-      process.exit(EXIT.interrupted)
+      dieBySignal()
     }
   }
   process.on('SIGINT', onSignal)

@@ -165,7 +165,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
         resume: flags.resume,
         signal: ctx.signal,
         stopNow: ctx.stopNow,
-        readStdin: () => readStdin(ctx.stdin, config.image.maxBytes),
+        readStdin: () => readStdin(ctx.stdin, config.image.maxBytes, ctx.signal),
         pointsFor: (grid, name) => pointsFor(name ?? config.provider, grid),
         failover: config.providerList.length > 1,
         pushBackTarget: pushBack,
@@ -260,8 +260,8 @@ function exitCodeFor(summary: { solved: number; failed: number; failedByKind: Pa
   return EXIT.provider
 }
 
-/** Standard input, refused as soon as it passes the input limit (never read whole first). */
-async function readStdin(stream: NodeJS.ReadableStream, maxBytes: number): Promise<Buffer> {
+/** Standard input, refused as soon as it passes the input limit (never read whole first); an interrupt ends the read. */
+async function readStdin(stream: NodeJS.ReadableStream, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
   const { readStreamBounded } = await import('../image/read.js')
-  return readStreamBounded(stream, 'stdin', maxBytes)
+  return readStreamBounded(stream, 'stdin', maxBytes, signal)
 }

@@ -3,7 +3,10 @@
  * FIFO with a slow writer, a device such as /dev/zero, or standard input. No sharp here, so the
  * batch can read ahead without loading the image library.
  */
-import { open } from 'node:fs/promises'
+import { constants, open as openFd } from 'node:fs'
+import { open, stat } from 'node:fs/promises'
+import { Socket } from 'node:net'
+import { promisify } from 'node:util'
 import { InputError } from '../errors.js'
 
 const READ_CHUNK = 1024 * 1024
@@ -13,7 +16,20 @@ const READ_CHUNK = 1024 * 1024
  * it passes `maxBytes`, while reading: a size from stat() covers regular files only, and a file
  * may grow after it. System errors are thrown as they are, for the caller to name.
  */
-export async function readFileBounded(path: string, name: string, maxBytes: number): Promise<Buffer> {
+export async function readFileBounded(path: string, name: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+  // A FIFO is opened without blocking and read through the event loop: a blocking open() waits for
+  // a writer in a thread that nothing can interrupt, and keeps even process.exit() from finishing.
+  const kind = await stat(path)
+  if (kind.isFIFO()) {
+    // A bare descriptor (not a FileHandle, which would close it when collected): the socket owns it.
+    const fd = await promisify(openFd)(path, constants.O_RDONLY | constants.O_NONBLOCK)
+    const socket = new Socket({ fd, readable: true, writable: false })
+    try {
+      return await readStreamBounded(socket, name, maxBytes, signal)
+    } finally {
+      socket.destroy()
+    }
+  }
   const handle = await open(path, 'r')
   try {
     const info = await handle.stat()
@@ -39,17 +55,35 @@ export async function readFileBounded(path: string, name: string, maxBytes: numb
   }
 }
 
-/** Read a stream (standard input) and refuse it as soon as it passes `maxBytes`. */
-export async function readStreamBounded(stream: NodeJS.ReadableStream, name: string, maxBytes: number): Promise<Buffer> {
+/**
+ * Read a stream (standard input, a FIFO) and refuse it as soon as it passes `maxBytes`. An abort
+ * (an interrupt) destroys the stream and rejects with the signal's reason: a writer that never
+ * writes cannot hold rc2 open.
+ */
+export async function readStreamBounded(stream: NodeJS.ReadableStream, name: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+  signal?.throwIfAborted()
+  const onAbort = (): void => {
+    const destroyable = stream as NodeJS.ReadableStream & { destroy?: (error?: Error) => void }
+    destroyable.destroy?.(signal?.reason as Error)
+  }
+  signal?.addEventListener('abort', onAbort, { once: true })
   const chunks: Buffer[] = []
   let total = 0
-  // Leaving the loop early (the throw) destroys the stream: the writer gets EPIPE, nothing more is read.
-  for await (const piece of stream) {
-    const chunk = typeof piece === 'string' ? Buffer.from(piece) : (piece as Buffer)
-    total += chunk.length
-    if (total > maxBytes) throw tooLargeWhileReading(name, maxBytes)
-    chunks.push(chunk)
+  try {
+    // Leaving the loop early (the throw) destroys the stream: the writer gets EPIPE, nothing more is read.
+    for await (const piece of stream) {
+      const chunk = typeof piece === 'string' ? Buffer.from(piece) : (piece as Buffer)
+      total += chunk.length
+      if (total > maxBytes) throw tooLargeWhileReading(name, maxBytes)
+      chunks.push(chunk)
+    }
+  } catch (error) {
+    if (signal?.aborted === true) throw signal.reason
+    throw error
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
   }
+  signal?.throwIfAborted()
   return Buffer.concat(chunks, total)
 }
 

@@ -272,8 +272,9 @@ class BatchRun<T extends BatchItem> {
       }
       result = outcome
     } catch (error) {
-      if (this.interrupt?.aborted === true && controller.signal.aborted) {
-        // Cut off by the interrupt's grace period: not finished, so not written (resume will redo it).
+      if (this.interrupt?.aborted === true && (controller.signal.aborted || error === this.interrupt.reason)) {
+        // Cut off by the interrupt (its grace period ended, or the read it waited on was stopped):
+        // not finished, so not written (resume will redo it).
         account.release()
         this.controllers.delete(controller)
         this.tally.interrupted++

@@ -156,7 +156,7 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
         ? await fetchInput(item.url, { timeoutMs: options.timeoutMs, maxBytes: options.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES, signal: options.signal })
         : item.path === null
           ? await options.readStdin()
-          : await readInput(item, options.image?.maxBytes)
+          : await readInput(item, options.image?.maxBytes, stop.signal)
     // The content hash is what --output records and --resume compares: without them, no hashing.
     if (journal !== undefined) {
       const hash = sha256(bytes)
@@ -187,7 +187,8 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
           }
           const ready = early.get(item.index) ?? settle(readAndPrepare(item))
           early.delete(item.index)
-          const outcome = await ready
+          // A read that never ends (a FIFO nobody writes to) must not outlive an interrupt's grace.
+          const outcome = await untilAborted(ready, ctx.signal)
           if (!outcome.ok) throw outcome.error
           if (outcome.value === null) return null
           const { bytes, prepared, round } = outcome.value
@@ -280,6 +281,21 @@ interface Prepped {
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown }
 
+/** `promise`, or the signal's reason once it aborts (the promise is left to settle on its own). */
+async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted()
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason as Error)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([promise, aborted])
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
+  }
+}
+
 /** A promise that never rejects, so work started ahead cannot become an unhandled rejection. */
 function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
   return promise.then(
@@ -290,12 +306,14 @@ function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
 
 const DEFAULT_MAX_INPUT_BYTES = 25 * 1024 * 1024
 
-async function readInput(item: InputItem, maxBytes = DEFAULT_MAX_INPUT_BYTES): Promise<Buffer> {
+async function readInput(item: InputItem, maxBytes = DEFAULT_MAX_INPUT_BYTES, signal?: AbortSignal): Promise<Buffer> {
   try {
     // Refused past the limit while reading, whatever the file is (a FIFO, /dev/zero, a growing file).
-    return await readFileBounded(item.path as string, item.input, maxBytes)
+    return await readFileBounded(item.path as string, item.input, maxBytes, signal)
   } catch (error) {
     if (error instanceof InputError) throw error
+    // Stopped by an interrupt: the batch counts it as not finished.
+    if (signal?.aborted === true && error === signal.reason) throw error
     const code = (error as NodeJS.ErrnoException).code
     const reason =
       code === 'ENOENT'

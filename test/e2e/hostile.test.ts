@@ -227,6 +227,7 @@ describe('deadlines and signals hold under frequent garbage collection', () => {
     // Either the attempt's own deadline (a share of --timeout) or the overall one ends it.
     expect(run.stderr).toMatch(/overall deadline|no reply within/)
     expect(run.ms).toBeLessThan(20_000)
+    expect(run.peakRssMb).toBeLessThan(RSS_LIMIT_MB)
   }, 60_000)
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -250,8 +251,49 @@ describe('deadlines and signals hold under frequent garbage collection', () => {
       expect(hasStackTrace(run.stderr)).toBe(false)
       // 5 s of grace for requests in flight, then they are cut.
       expect(Date.now() - sentAt).toBeLessThan(14_000)
+      expect(run.peakRssMb).toBeLessThan(RSS_LIMIT_MB)
     }, 60_000)
   }
+
+  it('a SIGINT ends a run waiting on a standard input that never comes', async () => {
+    const { PassThrough } = await import('node:stream')
+    const silent = new PassThrough()
+    let sentAt = 0
+    const run = await rc2(solveArgs('-'), {
+      stdin: silent,
+      onSpawn: (child) => {
+        setTimeout(() => {
+          sentAt = Date.now()
+          child.kill('SIGINT')
+        }, 1500)
+      },
+    })
+    silent.destroy()
+    expect(run.code).toBe(130)
+    expect(hasStackTrace(run.stderr)).toBe(false)
+    expect(Date.now() - sentAt).toBeLessThan(5000)
+  }, 60_000)
+
+  it('a SIGTERM ends a run stuck opening a FIFO nobody writes to', async () => {
+    const fifo = join(root, 'silent.fifo')
+    execFileSync('mkfifo', [fifo])
+    let sentAt = 0
+    const run = await rc2(solveArgs(fifo), {
+      onSpawn: (child) => {
+        setTimeout(() => {
+          sentAt = Date.now()
+          child.kill('SIGTERM')
+        }, 1500)
+      },
+    })
+    // The FIFO is read through the event loop, so the interrupt stops the read at once.
+    expect(run.signal).toBeNull()
+    expect(run.code).toBe(130)
+    expect(run.stderr).toContain('interrupted')
+    expect(hasStackTrace(run.stderr)).toBe(false)
+    expect(Date.now() - sentAt).toBeLessThan(5000)
+    expect(hostile.requests).toHaveLength(0)
+  }, 60_000)
 
   it('two Ctrl-C 0.2 s apart: the answers on their way are written before leaving', async () => {
     const dir = join(root, 'two-signals')
@@ -288,6 +330,7 @@ describe('deadlines and signals hold under frequent garbage collection', () => {
     expect(finished).toHaveLength(16)
     expect(written).toHaveLength(16)
     expect(written.every((result) => result.ok)).toBe(true)
+    expect(run.peakRssMb).toBeLessThan(RSS_LIMIT_MB)
   }, 60_000)
 })
 
@@ -325,6 +368,7 @@ describe('a results file that cannot be written', () => {
     const streamed = run.stdout.split('\n').filter((line) => line !== '')
     expect(streamed).toHaveLength(1)
     expect(JSON.parse(streamed[0]!)).toMatchObject({ ok: true, objects: [0, 4] })
+    expect(run.peakRssMb).toBeLessThan(RSS_LIMIT_MB)
   }, 60_000)
 
   it('a disk that fills mid-batch (ulimit -f): the file keeps whole lines only, and the run stops with exit 3', async () => {
@@ -346,5 +390,6 @@ describe('a results file that cannot be written', () => {
     expect(hostile.requests.length).toBeLessThanOrEqual(lines.length + 1 + 2)
     // Every answer received is on stdout, recorded or not.
     expect(run.stdout.split('\n').filter((line) => line !== '').length).toBe(hostile.requests.length)
+    expect(run.peakRssMb).toBeLessThan(RSS_LIMIT_MB)
   }, 60_000)
 })
