@@ -1,5 +1,6 @@
 import { ConfigError, ProviderError, Rc2Error } from '../errors.js'
 import { envKeyName, type FlagValues, type ResolvedConfig } from '../config/resolve.js'
+import { providerPoints } from '../providers/prices.js'
 import type { Provider, ProviderName } from '../providers/types.js'
 import type { Grid } from '../types.js'
 import type { CliContext } from './context.js'
@@ -109,13 +110,12 @@ function checkEndpointSource(config: ResolvedConfig, name: ProviderName, isLoopb
   }
 }
 
-/**
- * Points one call costs, for the --max-points budget: YesCaptcha's published prices (6 a grid,
- * 2 a tile); a service without a published price counts 1 point a call.
- */
+/** What --max-points counts for a call to a service that publishes no price: 1 point a call. */
+const UNPRICED_CALL_POINTS = 1
+
+/** Points one call costs, for the --max-points budget: the published price (providers/prices.ts), else 1. */
 export function pointsFor(provider: ProviderName, grid: Grid): number {
-  if (provider === 'yescaptcha') return grid === '1x1' ? 2 : 6
-  return 1
+  return providerPoints(provider, grid) ?? UNPRICED_CALL_POINTS
 }
 
 /** Where the key of `name` came from, in words a user can act on ("RC2_API_KEY", "--key", "providers.x.apiKey in /p/.recaptcharc"). */

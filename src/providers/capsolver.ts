@@ -4,7 +4,7 @@
  * it is not sent. The price per call is not documented (points: null). Feedback on an answer goes
  * to POST /feedbackTask with `result.invalid`.
  */
-import { providerPoints } from './common.js'
+import { providerPoints } from './prices.js'
 import { createTaskApiProvider } from './task-api.js'
 import type { Provider, ProviderOptions } from './types.js'
 

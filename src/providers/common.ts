@@ -7,19 +7,12 @@ import type { HttpClient } from './http.js'
 import { redactError, redactSecrets } from './redact.js'
 import { sleepFor } from './retry.js'
 import type { RetryOptions } from './retry.js'
-import type { Grid } from '../types.js'
 import type { ProviderName, ProviderOptions, RecognitionRequest, SleepFunction } from './types.js'
 
 /** The limits YesCaptcha and CapSolver document for getTaskResult. */
 const DEFAULT_MAX_POLLS = 120
 const DEFAULT_MAX_POLL_MS = 5 * 60_000
 const DEFAULT_RETRIES = 3
-
-/** What one call costs in the provider's unit, where documented (YesCaptcha points). */
-export function providerPoints(name: ProviderName, grid: Grid): number | null {
-  if (name === 'yescaptcha') return grid === '1x1' ? 2 : 6
-  return null
-}
 
 /** Each provider's longest wait for one reply (Ace's synchronous recognition can take 120 s). */
 function defaultRequestTimeoutMs(name: ProviderName): number {

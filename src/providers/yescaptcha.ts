@@ -3,7 +3,7 @@
  * getTaskResult is the fallback (at most 120 polls within 5 minutes). Costs 6 points for a
  * 300/450 image and 2 for a 100x100 tile (1000 points = 1 CNY).
  */
-import { providerPoints } from './common.js'
+import { providerPoints } from './prices.js'
 import { createTaskApiProvider } from './task-api.js'
 import type { Provider, ProviderOptions } from './types.js'
 
