@@ -128,7 +128,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   const pushBack: { current?: ((retryAfterSec?: number, overLimit?: boolean) => void) | undefined } = {}
   const provider = flags.dryRun === true ? undefined : await createProviderFor(config, ctx, (s, over) => pushBack.current?.(s, over))
 
-  const [{ solveInputs }, { ResultSink }, { startProgress, renderSummary }] = await Promise.all([
+  const [{ solveInputs }, { ResultSink }, { startProgress, renderBatchSummary }] = await Promise.all([
     import('../solve/solve-inputs.js'),
     import('../output/sink.js'),
     import('../output/progress.js'),
@@ -199,7 +199,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
       if (summary.unsentBudget > 0) ctx.out.info(`${summary.unsentBudget} not sent: --max-points ${config.maxPoints} reached (${budgetHint})`)
       ctx.out.info(JSON.stringify({ summary }))
     } else {
-      ctx.out.info(renderSummary(summary, { dryRun: flags.dryRun, maxPoints: config.maxPoints, budgetHint }))
+      ctx.out.info(renderBatchSummary(summary, { dryRun: flags.dryRun, maxPoints: config.maxPoints, budgetHint }))
     }
   }
   // Results on stdout are all printed; the results file that failed is said last, with its exit code.

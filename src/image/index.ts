@@ -1,4 +1,7 @@
-/** The image layer's public surface: the only code in rc2 that touches sharp lives behind this. */
+/**
+ * The image layer in one import, for tests and readers. rc2's own modules import the file they
+ * need instead, so that a command loads only what it uses (sharp only when an image is touched).
+ */
 export { loadImage, sniffFormat, DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS } from './load.js'
 export type { ImageFormat, ImageSource, LoadedImage, LoadOptions } from './load.js'
 export { encodeImage, toBase64, DEFAULT_JPEG_QUALITY } from './encode.js'

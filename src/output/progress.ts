@@ -4,7 +4,7 @@ import type { Output } from './io.js'
 /** A spinner line on stderr while a batch runs; only on a terminal, never on stdout. */
 export interface Progress {
   update(state: BatchProgress): void
-  /** Print a line above the spinner (warnings while it spins). */
+  /** Stop the spinner and clear its line (before the summary and any final message). */
   stop(): void
 }
 
@@ -40,7 +40,7 @@ export interface SummaryOptions {
 }
 
 /** One line for stderr after a batch: what was solved, what failed and why, what it cost, how fast. */
-export function renderSummary(summary: BatchSummary & { notImages?: number }, options: SummaryOptions = {}): string {
+export function renderBatchSummary(summary: BatchSummary & { notImages?: number }, options: SummaryOptions = {}): string {
   const failed = Object.entries(summary.failedByKind)
     .map(([kind, n]) => `${n} ${kind}`)
     .join(', ')

@@ -26,7 +26,7 @@ export function renderResultTable(result: SolveResult, c: ChalkInstance, options
   } else {
     lines.push(...renderGrid(GRID_SIDE[result.grid], result.objects, c, result.checked))
   }
-  lines.push(renderSummary(result, c))
+  lines.push(renderResultLine(result, c))
   return lines.join('\n')
 }
 
@@ -65,7 +65,7 @@ function renderSingle(result: SolveSuccess, c: ChalkInstance): string {
     : c.yellow(`✘ the tile does not show ${name}: leave it`)
 }
 
-function renderSummary(result: SolveSuccess, c: ChalkInstance): string {
+function renderResultLine(result: SolveSuccess, c: ChalkInstance): string {
   const parts = [
     `${result.question.name} (${result.question.id})`,
     result.checked !== undefined ? `${result.grid} round, ${result.checked.length} tile${result.checked.length === 1 ? '' : 's'} at 100x100` : result.grid,

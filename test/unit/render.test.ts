@@ -1,7 +1,7 @@
 import { Chalk } from 'chalk'
 import { describe, expect, it } from 'vitest'
 import { renderCsvHeader, renderCsvRow, renderGrid, renderResultTable } from '../../src/output/render.js'
-import { renderSummary } from '../../src/output/progress.js'
+import { renderBatchSummary } from '../../src/output/progress.js'
 import type { SolveFailure, SolveSuccess } from '../../src/solve/result.js'
 
 const plain = new Chalk({ level: 0 })
@@ -92,7 +92,7 @@ describe('csv rendering', () => {
 
 describe('batch summary', () => {
   it('gives solved, failures by kind, points, latency and wall time', () => {
-    const line = renderSummary({
+    const line = renderBatchSummary({
       total: 10,
       solved: 8,
       failed: 2,
