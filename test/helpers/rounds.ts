@@ -1,7 +1,8 @@
 /**
  * Pairs of captures of one dynamic 3x3 round for tests: the same widget (alone or on a page,
  * ratios 1 to 2, PNG or JPEG) before and after 1 to 4 of its tiles were replaced by other real
- * tiles, sometimes with a kept tile drawn selected in the later capture (not a change).
+ * tiles; sometimes the tiles to be replaced show selected in the first capture (just clicked), and
+ * sometimes a kept tile shows selected in the later one (not a change).
  */
 import sharp from 'sharp'
 import type { Rect } from '../../src/types.js'
@@ -66,8 +67,10 @@ export async function renderRoundPair(tileFiles: string[], seed: number, options
     ...rest,
   }
   if (base.kind === 'page' && base.pageSize === undefined) base.pageSize = { width: Math.round(400 * ratio * 1.5), height: Math.round(640 * ratio * 1.3) }
-  const before = await renderCapture({ ...base, payload: await composeGrid(cells, '3x3'), format: beforeFormat })
+  // As a user leaves it: the tiles about to be replaced were just clicked, so they show selected.
+  const selectedBefore = rng() < 0.5 ? replaced : []
+  const before = await renderCapture({ ...base, payload: await composeGrid(cells, '3x3'), format: beforeFormat, selectedTiles: selectedBefore })
   const after = await renderCapture({ ...base, payload: await composeGrid(next, '3x3'), format: afterFormat, selectedTiles: selectedAfter })
-  const label = `seed ${seed}: ${base.kind} x${base.ratio} ${beforeFormat}->${afterFormat}, replaced ${replaced.join(',')}, selected ${selectedAfter.join(',') || '-'}`
+  const label = `seed ${seed}: ${base.kind} x${base.ratio} ${beforeFormat}->${afterFormat}, replaced ${replaced.join(',')}${selectedBefore.length > 0 ? ' (selected before)' : ''}, selected after ${selectedAfter.join(',') || '-'}`
   return { label, before: before.buffer, after: after.buffer, beforeFormat, afterFormat, replaced, red, selectedAfter, tiles: after.truth.tiles }
 }
