@@ -224,8 +224,9 @@ describe('the key through config handling', () => {
   describe('allowInsecure from a project file', () => {
     let offLoopback: HostileServer
     beforeAll(async () => {
-      // 0.0.0.0 reaches this machine but is not a loopback name: rc2 treats it as another host.
-      offLoopback = await startHostileServer(json(200, ANSWER), '0.0.0.0')
+      // 127.0.0.1 written as an IPv4-mapped IPv6 address: still loopback underneath, but not a name
+      // rc2 counts as loopback, so it stands for another host while nothing listens beyond this machine.
+      offLoopback = await startHostileServer(json(200, ANSWER), '[::ffff:7f00:1]')
     })
     afterAll(async () => {
       await offLoopback.close()

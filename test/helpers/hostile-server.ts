@@ -26,8 +26,12 @@ export interface HostileServer {
   close(): Promise<void>
 }
 
-/** `host` 0.0.0.0 makes the server reachable at a host name rc2 does not count as loopback. */
-export async function startHostileServer(handler?: HostileHandler, host = '127.0.0.1'): Promise<HostileServer> {
+/**
+ * The server always listens on 127.0.0.1 only. `urlHost` names it in `url`: `[::ffff:7f00:1]` (127.0.0.1
+ * written as an IPv4-mapped IPv6 address) reaches it over loopback yet is not a name rc2 counts as
+ * loopback, so tests can play "another host" without opening a port to the network.
+ */
+export async function startHostileServer(handler?: HostileHandler, urlHost = '127.0.0.1'): Promise<HostileServer> {
   let current: HostileHandler = handler ?? ((_req, res) => res.writeHead(404).end())
   const requests: HostileRequest[] = []
   const sockets = new Set<Socket>()
@@ -44,10 +48,10 @@ export async function startHostileServer(handler?: HostileHandler, host = '127.0
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
   })
-  await new Promise<void>((resolve) => server.listen(0, host, resolve))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${urlHost}:${port}`,
     requests,
     setHandler(next) {
       current = next
