@@ -1,6 +1,11 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
+const SHARP = { name: 'sharp', message: 'only src/image/ touches sharp' }
+const ABOVE_SOLVE = ['../commands/*', '../cli.js', '../index.js']
+const ABOVE_LEAVES = [...ABOVE_SOLVE, '../solve/*', '../output/*', '../config/*']
+const EFFECTS = ['sharp', 'ky', 'node:fs*', 'node:child_process', 'chalk', 'ora']
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '.tmp/', 'bin/', 'eslint.config.js'] },
   js.configs.recommended,
@@ -14,17 +19,29 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  {
-    // Only the output layer writes; the pure question and detection code imports nothing with effects.
-    files: ['src/questions/**/*.ts', 'src/image/detect*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: ['sharp', 'ky', 'node:fs*', 'node:child_process', 'chalk', 'ora'] }],
-    },
-  },
+  // Layers (ARCHITECTURE.md): commands -> solve -> (image, questions, providers) -> errors, types.
+  // A lower layer never imports a higher one; only src/image/ touches sharp; the pure question and
+  // detection code imports nothing with effects. (Flat config: the last matching block sets the rule.)
   {
     files: ['src/**/*.ts'],
     ignores: ['src/image/**'],
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'sharp', message: 'only src/image/ touches sharp' }] }] },
+    rules: { 'no-restricted-imports': ['error', { paths: [SHARP] }] },
+  },
+  {
+    files: ['src/solve/**/*.ts', 'src/config/**/*.ts', 'src/output/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [SHARP], patterns: [{ group: ABOVE_SOLVE, message: 'only cli.ts and commands/ sit above solve, config and output' }] }] },
+  },
+  {
+    files: ['src/providers/**/*.ts', 'src/questions/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [SHARP], patterns: [{ group: ABOVE_LEAVES, message: 'a lower layer never imports a higher one' }] }] },
+  },
+  {
+    files: ['src/image/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ABOVE_LEAVES, message: 'a lower layer never imports a higher one' }] }] },
+  },
+  {
+    files: ['src/questions/**/*.ts', 'src/image/detect*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: EFFECTS, message: 'pure code: no I/O, no terminal' }, { group: ABOVE_LEAVES, message: 'a lower layer never imports a higher one' }] }] },
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'fixtures/**/*.ts'],
