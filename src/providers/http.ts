@@ -282,14 +282,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     try {
       const pending = ky(url, {
         method,
-        ...(payload === undefined ? {} : { body: payload }),
         headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), accept: 'application/json', ...options.headers },
         signal: controller.signal,
         // The services never redirect API calls; following one would re-send the key elsewhere.
         redirect: 'manual',
         // fetch gets our own signal, not the composite ky builds around it (see above), and the
-        // body as the string it is: re-reading it out of ky's Request (a stream, and a tee of it
-        // kept for retries we do not use) costs as much CPU as the rest of a call together.
+        // body as the string it is: given to ky, it would become a stream in ky's Request, teed
+        // for retries we do not use and read back out, costing about as much CPU as the rest of
+        // a call together.
         fetch: (input, init) =>
           fetch(input instanceof Request ? input.url : input, {
             ...init,

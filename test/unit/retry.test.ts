@@ -57,6 +57,36 @@ describe('withRetries', () => {
     expect(calls).toBe(1)
   })
 
+  it('a 429 that says when to come back does not use up a retry; one that does not say, and --retries 0, do', async () => {
+    const limited = (retryAfterSec?: number): ProviderError => new ProviderError('rate_limit', 'x: too many requests', { retryable: true, retryAfterSec })
+    const run = async (errors: ProviderError[], retries: number): Promise<{ calls: number; sleeps: number[]; failed: boolean; waits: number }> => {
+      const sleeps: number[] = []
+      let calls = 0
+      let waits = 0
+      const failed = await withRetries(
+        async () => {
+          const next = errors[calls++]
+          if (next !== undefined) throw next
+          return 'ok'
+        },
+        { retries, sleep: async (ms) => void sleeps.push(ms), random: () => 0.5, whileWaiting: async (wait) => { waits++; return wait() } },
+      ).then(
+        () => false,
+        () => true,
+      )
+      return { calls, sleeps, failed, waits }
+    }
+    // Four 429s with Retry-After 1 and one reset: with --retries 1 it still ends in an answer,
+    // each 429 waited exactly as asked, every wait run through whileWaiting (the slot is lent).
+    const scheduled = await run([limited(1), limited(1), limited(1), transient(), limited(1)], 1)
+    expect(scheduled).toMatchObject({ calls: 6, failed: false, waits: 5 })
+    expect(scheduled.sleeps.filter((ms) => ms === 1000)).toHaveLength(4)
+    // Without Retry-After a 429 counts like any transient failure.
+    expect(await run([limited(), limited()], 1)).toMatchObject({ calls: 2, failed: true })
+    // --retries 0: one attempt, whatever the service asks.
+    expect(await run([limited(1)], 0)).toMatchObject({ calls: 1, failed: true })
+  })
+
   it('does not retry plain Errors (bugs)', async () => {
     let calls = 0
     await expect(
