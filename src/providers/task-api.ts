@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js'
 import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
 import { afterCharge, checkRequest, createAdapterContext, pollTask } from './common.js'
-import type { AdapterDefaults } from './common.js'
+import type { AdapterContext, AdapterDefaults } from './common.js'
 import { withChargedRetries, withRetries } from './retry.js'
 import { normalizeSolution, parseReply, protocolError, readOrLost } from './solution.js'
 import type { SolutionFields } from './solution.js'
@@ -80,118 +80,134 @@ function readEnvelope(name: ProviderName, reply: JsonReply, errorIdCodes?: Reado
   return envelope
 }
 
+/** One service's protocol at work: its spec, the shared adapter context, and its reply reader. */
+interface TaskApi {
+  spec: TaskApiSpec
+  context: AdapterContext
+  read: (reply: JsonReply) => Envelope
+}
+
 export function createTaskApiProvider(spec: TaskApiSpec, options: ProviderOptions): Provider {
-  const { name } = spec
-  const context = createAdapterContext(name, options, spec.defaults)
-  const { http, apiKey } = context
-  const read = (reply: JsonReply): Envelope => readEnvelope(name, reply, spec.errorIdCodes)
-
-  async function recognize(request: RecognitionRequest): Promise<RecognitionResult> {
-    const image = checkRequest(name, request)
-    const { signal, grid } = request
-    let task: Record<string, unknown>
-    let warnings: string[] | undefined
-    if (spec.buildTask === undefined) {
-      task = { type: 'ReCaptchaV2Classification', image, question: request.question }
-      // Confidence only changes 3x3 answers (top three vs all above the threshold).
-      if (spec.sendsConfidence && grid === '3x3' && request.confidence !== undefined) task.confidence = request.confidence
-    } else {
-      ;({ task, warnings } = await spec.buildTask(request, image))
-    }
-
-    const solutionContext = { provider: name, grid, size: request.size }
-    const normalize = (solution: unknown): SolutionFields =>
-      spec.normalize === undefined ? normalizeSolution(solution, solutionContext) : spec.normalize(solution, request)
-    /** The create reply, read in full: an answer, or the task to poll. */
-    const readCreated = (first: Envelope): { taskId: string | null; fields: SolutionFields | undefined } => {
-      const taskId = first.taskId === undefined || first.taskId === null ? null : String(first.taskId)
-      if (first.solution !== undefined && first.solution !== null) return { taskId, fields: normalize(first.solution) }
-      if (first.status === 'ready') throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')
-      if (first.status !== undefined && first.status !== null && !spec.pendingStatuses.includes(first.status)) {
-        throw protocolError(name, `reply.status = "${first.status}" without a solution`)
-      }
-      if (taskId === null) throw protocolError(name, 'reply.taskId is missing and there is no solution')
-      return { taskId, fields: undefined }
-    }
-
-    const created = await withChargedRetries(
-      async () => {
-        const reply = await http.postJson('/createTask', { clientKey: apiKey, task }, signal)
-        return readOrLost(() => readCreated(read(reply)))
-      },
-      { ...context.retryOptions(signal, `${name}: POST /createTask`, request.whileWaiting), beforeChargedRetry: request.beforeChargedRetry },
-    )
-    // From here the service has charged for the task: a later failure still cost those calls.
-    return afterCharge(created.paidCalls, async () => {
-      let { taskId, fields } = created.value
-
-      if (fields === undefined) {
-        const id = taskId as string
-        const solution = await pollTask(context, id, signal, async () => {
-          const result = await withRetries(
-            async () => {
-              // A garbled poll reply costs nothing to ask again.
-              const reply = await http.postJson('/getTaskResult', { clientKey: apiKey, taskId: wireTaskId(id) }, signal)
-              return readOrLost(() => read(reply))
-            },
-            context.retryOptions(signal, `${name}: POST /getTaskResult`, request.whileWaiting),
-          )
-          if (result.solution !== undefined && result.solution !== null) return result.solution
-          if (result.status === 'ready') throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')
-          if (typeof result.status === 'string' && spec.pendingStatuses.includes(result.status)) return undefined
-          throw protocolError(name, `reply.status = ${JSON.stringify(result.status ?? null)} for task ${id}`)
-        })
-        taskId = id
-        fields = normalize(solution)
-      }
-
-      const result: RecognitionResult = { ...fields, taskId, points: spec.points(grid), paidCalls: created.paidCalls }
-      if (warnings !== undefined && warnings.length > 0) result.warnings = warnings
-      return result
-    })
-  }
-
-  async function balance(signal?: AbortSignal): Promise<BalanceResult> {
-    const envelope = await withRetries(
-      async () => read(await http.postJson('/getBalance', { clientKey: apiKey }, signal)),
-      context.retryOptions(signal, `${name}: POST /getBalance`),
-    )
-    const amount = (envelope as Record<string, unknown>).balance
-    if (typeof amount !== 'number' || !Number.isFinite(amount)) {
-      throw protocolError(name, `reply.balance = ${JSON.stringify(amount ?? null)} is not a number`)
-    }
-    const details: Record<string, number> = {}
-    for (const [key, value] of Object.entries(envelope)) {
-      if (key !== 'balance' && key !== 'errorId' && typeof value === 'number' && Number.isFinite(value)) details[key] = value
-    }
-    return { provider: name, balance: amount, unit: spec.balanceUnit, details }
-  }
-
-  async function report(taskId: string, correct: boolean, reportSpec: ReportSpec, signal?: AbortSignal): Promise<ReportResult> {
-    const path = reportSpec.path(correct)
-    if (path === undefined) {
-      throw new UsageError(`${name} has no call to report a ${correct ? 'correct' : 'wrong'} answer`, {
-        hint: correct ? `${name} only takes reports of wrong answers: drop --correct` : `${name} only takes reports of correct answers`,
-      })
-    }
-    // Not retried on a lost reply: a report is not worth a second charge-free guess, and the user can rerun it.
-    const envelope = await withRetries(
-      async () => read(await http.postJson(path, { clientKey: apiKey, ...reportSpec.body(taskId, correct) }, signal)),
-      context.retryOptions(signal, `${name}: POST ${path}`),
-    )
-    const said = (envelope as Record<string, unknown>).message ?? (envelope as Record<string, unknown>).status
-    return { provider: name, taskId, correct, message: typeof said === 'string' ? said : null }
-  }
-
+  const context = createAdapterContext(spec.name, options, spec.defaults)
+  const api: TaskApi = { spec, context, read: (reply) => readEnvelope(spec.name, reply, spec.errorIdCodes) }
   const reportSpec = spec.report
   return {
-    name,
-    recognize: (request) => context.guard(() => recognize(request)),
-    balance: (signal) => context.guard(() => balance(signal)),
+    name: spec.name,
+    recognize: (request) => context.guard(() => recognize(api, request)),
+    balance: (signal) => context.guard(() => fetchBalance(api, signal)),
     ...(reportSpec === undefined
       ? {}
-      : { report: (taskId: string, correct: boolean, signal?: AbortSignal) => context.guard(() => report(taskId, correct, reportSpec, signal)) }),
+      : { report: (taskId: string, correct: boolean, signal?: AbortSignal) => context.guard(() => sendReport(api, taskId, correct, reportSpec, signal)) }),
   }
+}
+
+async function buildTask(spec: TaskApiSpec, request: RecognitionRequest, image: string): Promise<BuiltTask> {
+  if (spec.buildTask !== undefined) return spec.buildTask(request, image)
+  const task: Record<string, unknown> = { type: 'ReCaptchaV2Classification', image, question: request.question }
+  // Confidence only changes 3x3 answers (top three vs all above the threshold).
+  if (spec.sendsConfidence && request.grid === '3x3' && request.confidence !== undefined) task.confidence = request.confidence
+  return { task }
+}
+
+/** The create reply, read in full: an answer, or the task to poll. */
+function readCreated(spec: TaskApiSpec, first: Envelope, normalize: (solution: unknown) => SolutionFields): { taskId: string | null; fields: SolutionFields | undefined } {
+  const { name } = spec
+  const taskId = first.taskId === undefined || first.taskId === null ? null : String(first.taskId)
+  if (first.solution !== undefined && first.solution !== null) return { taskId, fields: normalize(first.solution) }
+  if (first.status === 'ready') throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')
+  if (first.status !== undefined && first.status !== null && !spec.pendingStatuses.includes(first.status)) {
+    throw protocolError(name, `reply.status = "${first.status}" without a solution`)
+  }
+  if (taskId === null) throw protocolError(name, 'reply.taskId is missing and there is no solution')
+  return { taskId, fields: undefined }
+}
+
+async function recognize(api: TaskApi, request: RecognitionRequest): Promise<RecognitionResult> {
+  const { spec, context } = api
+  const { name } = spec
+  const image = checkRequest(name, request)
+  const { signal, grid } = request
+  const { task, warnings } = await buildTask(spec, request, image)
+  const solutionContext = { provider: name, grid, size: request.size }
+  const normalize = (solution: unknown): SolutionFields =>
+    spec.normalize === undefined ? normalizeSolution(solution, solutionContext) : spec.normalize(solution, request)
+
+  const created = await withChargedRetries(
+    async () => {
+      const reply = await context.http.postJson('/createTask', { clientKey: context.apiKey, task }, signal)
+      return readOrLost(() => readCreated(spec, api.read(reply), normalize))
+    },
+    { ...context.retryOptions(signal, `${name}: POST /createTask`, request.whileWaiting), beforeChargedRetry: request.beforeChargedRetry },
+  )
+  // From here the service has charged for the task: a later failure still cost those calls.
+  return afterCharge(created.paidCalls, async () => {
+    let { taskId, fields } = created.value
+    if (fields === undefined) {
+      const id = taskId as string
+      fields = normalize(await pollSolution(api, id, request))
+      taskId = id
+    }
+    const result: RecognitionResult = { ...fields, taskId, points: spec.points(grid), paidCalls: created.paidCalls }
+    if (warnings !== undefined && warnings.length > 0) result.warnings = warnings
+    return result
+  })
+}
+
+/** Ask getTaskResult until the solution comes (or the poll limits end it). */
+function pollSolution(api: TaskApi, id: string, request: RecognitionRequest): Promise<unknown> {
+  const { spec, context } = api
+  const { name } = spec
+  const { signal } = request
+  return pollTask(context, id, signal, async () => {
+    const result = await withRetries(
+      async () => {
+        // A garbled poll reply costs nothing to ask again.
+        const reply = await context.http.postJson('/getTaskResult', { clientKey: context.apiKey, taskId: wireTaskId(id) }, signal)
+        return readOrLost(() => api.read(reply))
+      },
+      context.retryOptions(signal, `${name}: POST /getTaskResult`, request.whileWaiting),
+    )
+    if (result.solution !== undefined && result.solution !== null) return result.solution
+    if (result.status === 'ready') throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')
+    if (typeof result.status === 'string' && spec.pendingStatuses.includes(result.status)) return undefined
+    throw protocolError(name, `reply.status = ${JSON.stringify(result.status ?? null)} for task ${id}`)
+  })
+}
+
+async function fetchBalance(api: TaskApi, signal?: AbortSignal): Promise<BalanceResult> {
+  const { spec, context } = api
+  const { name } = spec
+  const envelope = await withRetries(
+    async () => api.read(await context.http.postJson('/getBalance', { clientKey: context.apiKey }, signal)),
+    context.retryOptions(signal, `${name}: POST /getBalance`),
+  )
+  const amount = (envelope as Record<string, unknown>).balance
+  if (typeof amount !== 'number' || !Number.isFinite(amount)) {
+    throw protocolError(name, `reply.balance = ${JSON.stringify(amount ?? null)} is not a number`)
+  }
+  const details: Record<string, number> = {}
+  for (const [key, value] of Object.entries(envelope)) {
+    if (key !== 'balance' && key !== 'errorId' && typeof value === 'number' && Number.isFinite(value)) details[key] = value
+  }
+  return { provider: name, balance: amount, unit: spec.balanceUnit, details }
+}
+
+async function sendReport(api: TaskApi, taskId: string, correct: boolean, reportSpec: ReportSpec, signal?: AbortSignal): Promise<ReportResult> {
+  const { context } = api
+  const { name } = api.spec
+  const path = reportSpec.path(correct)
+  if (path === undefined) {
+    throw new UsageError(`${name} has no call to report a ${correct ? 'correct' : 'wrong'} answer`, {
+      hint: correct ? `${name} only takes reports of wrong answers: drop --correct` : `${name} only takes reports of correct answers`,
+    })
+  }
+  // Not retried on a lost reply: a report is not worth a second charge-free guess, and the user can rerun it.
+  const envelope = await withRetries(
+    async () => api.read(await context.http.postJson(path, { clientKey: context.apiKey, ...reportSpec.body(taskId, correct) }, signal)),
+    context.retryOptions(signal, `${name}: POST ${path}`),
+  )
+  const said = (envelope as Record<string, unknown>).message ?? (envelope as Record<string, unknown>).status
+  return { provider: name, taskId, correct, message: typeof said === 'string' ? said : null }
 }
 
 /** Task ids go back as the service gave them: 2Captcha's and CapMonster's are numbers. */
