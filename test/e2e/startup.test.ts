@@ -27,8 +27,22 @@ beforeAll(async () => {
   return result
 }
 `)
+  // Node 22.15+ has in-thread hooks that also see require(); there the off-thread ones of register()
+  // can lose their last lines at exit (seen on Node 24), so use them where they exist.
   preload = join(dir, 'preload.mjs')
-  await writeFile(preload, `import { register } from 'node:module'\nregister(${JSON.stringify(pathToFileURL(hooks).href)})\n`)
+  await writeFile(preload, `import module from 'node:module'
+if (typeof module.registerHooks === 'function') {
+  module.registerHooks({
+    resolve(specifier, context, next) {
+      const result = next(specifier, context)
+      if (result.url.startsWith('file:')) process.stderr.write('LOADED ' + result.url + '\\n')
+      return result
+    },
+  })
+} else {
+  module.register(${JSON.stringify(pathToFileURL(hooks).href)})
+}
+`)
 })
 
 afterAll(async () => {
