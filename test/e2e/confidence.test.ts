@@ -6,26 +6,16 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { runCli } from '../../src/cli.js'
+import { runInProcess } from '../helpers/cli.js'
 import { DEFAULT_TEST_KEY, type ProviderServer, renderRedGrid, startProviderServer } from '../helpers/provider-server.js'
 
 let server: ProviderServer
 let root: string
 
-async function rc2(args: string[], extraEnv?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (d: Buffer) => (out += d.toString()))
-  stderr.on('data', (d: Buffer) => (err += d.toString()))
-  const stdin = new PassThrough()
-  stdin.end()
-  const env = extraEnv ?? { HOME: root, RC2_API_KEY: DEFAULT_TEST_KEY, NO_COLOR: '1', CI: '1' }
-  const code = await runCli(['node', 'rc2', ...args, ...(extraEnv === undefined ? ['--endpoint', server.url] : [])], { stdout, stderr, stdin, env, cwd: root })
-  return { code, stdout: out, stderr: err }
+async function rc2(args: string[], extraEnv?: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env = extraEnv ?? { HOME: root, RC2_API_KEY: DEFAULT_TEST_KEY }
+  return runInProcess([...args, ...(extraEnv === undefined ? ['--endpoint', server.url] : [])], { env, cwd: root })
 }
 
 const count = (text: string, part: string): number => text.split(part).length - 1

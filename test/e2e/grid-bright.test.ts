@@ -7,10 +7,9 @@ import { readdirSync } from 'node:fs'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../src/cli.js'
+import { runInProcess } from '../helpers/cli.js'
 import { OVERLAY_COLOUR } from '../../src/image/annotate.js'
 import { type Capture, composeGrid, renderCapture } from '../helpers/captures.js'
 import { TILES_DIR } from '../helpers/cli.js'
@@ -22,18 +21,8 @@ let sky: Capture
 let skyRed: Capture
 let cut: Capture
 
-async function rc2(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (d: Buffer) => (out += d.toString()))
-  stderr.on('data', (d: Buffer) => (err += d.toString()))
-  const stdin = new PassThrough()
-  stdin.end()
-  const env = { HOME: root, RC2_API_KEY: DEFAULT_TEST_KEY, NO_COLOR: '1', CI: '1' }
-  const code = await runCli(['node', 'rc2', ...args], { stdout, stderr, stdin, env, cwd: root })
-  return { code, stdout: out, stderr: err }
+async function rc2(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runInProcess(args, { env: { HOME: root, RC2_API_KEY: DEFAULT_TEST_KEY }, cwd: root })
 }
 
 /** The top `rows` rows of a 4x4 payload turned to white sky (250-255). */

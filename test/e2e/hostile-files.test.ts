@@ -6,9 +6,8 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { runCli } from '../../src/cli.js'
+import { runInProcess } from '../helpers/cli.js'
 import { FIXTURES } from '../helpers/cli.js'
 import { json, startHostileServer, type HostileServer } from '../helpers/hostile-server.js'
 import { DEFAULT_TEST_KEY } from '../helpers/provider-server.js'
@@ -34,23 +33,8 @@ beforeEach(() => {
   hostile.setHandler(json(200, ANSWER))
 })
 
-async function rc2(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (d: Buffer) => (out += d.toString()))
-  stderr.on('data', (d: Buffer) => (err += d.toString()))
-  const stdin = new PassThrough()
-  stdin.end()
-  const code = await runCli(['node', 'rc2', ...args], {
-    stdout,
-    stderr,
-    stdin,
-    env: { HOME: root, RC2_API_KEY: KEY, NO_COLOR: '1', CI: '1', ...options.env },
-    cwd: options.cwd ?? root,
-  })
-  return { code, stdout: out, stderr: err }
+async function rc2(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runInProcess(args, { env: { HOME: root, RC2_API_KEY: KEY, ...options.env }, cwd: options.cwd ?? root })
 }
 
 // eslint-disable-next-line no-control-regex -- what must never reach the terminal raw

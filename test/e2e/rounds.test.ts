@@ -8,10 +8,9 @@ import { readdirSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../src/cli.js'
+import { runInProcess } from '../helpers/cli.js'
 import type { Rect } from '../../src/types.js'
 import { TILES_DIR } from '../helpers/cli.js'
 import { DEFAULT_TEST_KEY, type OracleInput, type ProviderServer, redOracle, startProviderServer } from '../helpers/provider-server.js'
@@ -24,23 +23,15 @@ let files: string[] = []
 const seen: OracleInput[] = []
 
 interface Run {
-  code: number
+  code: number | null
   stdout: string
   stderr: string
 }
 
-async function rc2(args: string[], env: Record<string, string> = { HOME: dir, RC2_API_KEY: KEY, NO_COLOR: '1', CI: '1' }): Promise<Run> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (d: Buffer) => (out += d.toString()))
-  stderr.on('data', (d: Buffer) => (err += d.toString()))
-  const stdin = new PassThrough()
-  stdin.end()
-  const code = await runCli(['node', 'rc2', ...args], { stdout, stderr, stdin, env, cwd: dir })
-  expect(out + err).not.toContain(KEY)
-  return { code, stdout: out, stderr: err }
+async function rc2(args: string[], env: Record<string, string> = { HOME: dir, RC2_API_KEY: KEY }): Promise<Run> {
+  const run = await runInProcess(args, { env, cwd: dir })
+  expect(run.stdout + run.stderr).not.toContain(KEY)
+  return run
 }
 
 interface RoundJson {

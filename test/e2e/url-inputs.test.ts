@@ -8,10 +8,9 @@ import type { AddressInfo } from 'node:net'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../src/cli.js'
+import { runInProcess } from '../helpers/cli.js'
 import { DEFAULT_TEST_KEY, type ProviderServer, renderRedGrid, startProviderServer } from '../helpers/provider-server.js'
 
 let provider: ProviderServer
@@ -28,20 +27,11 @@ interface Result {
   error?: { kind: string; code: string | null; message: string }
 }
 
-async function rc2(args: string[], stdinText?: string): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (d: Buffer) => (out += d.toString()))
-  stderr.on('data', (d: Buffer) => (err += d.toString()))
-  const stdin = new PassThrough()
-  stdin.end(stdinText ?? '')
-  const env = { HOME: root, RC2_API_KEY: DEFAULT_TEST_KEY, NO_COLOR: '1', CI: '1' }
+async function rc2(args: string[], stdinText?: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const started = performance.now()
-  const code = await runCli(['node', 'rc2', ...args, ...(args[0] === 'solve' ? ['--endpoint', provider.url] : [])], { stdout, stderr, stdin, env, cwd: root })
-  expect(out + err).not.toContain(DEFAULT_TEST_KEY)
-  return { code, stdout: out, stderr: err, ms: performance.now() - started }
+  const run = await runInProcess([...args, ...(args[0] === 'solve' ? ['--endpoint', provider.url] : [])], { env: { HOME: root, RC2_API_KEY: DEFAULT_TEST_KEY }, cwd: root, input: stdinText ?? '' })
+  expect(run.stdout + run.stderr).not.toContain(DEFAULT_TEST_KEY)
+  return { ...run, ms: performance.now() - started }
 }
 
 beforeAll(async () => {
