@@ -40,8 +40,8 @@ export function imageTimeoutSec(config: ResolvedConfig): number {
  * The provider to ask: the one named, or for a comma list a failover over all of them. Every key
  * is checked here, before anything is sent.
  */
-export async function createProviderFor(config: ResolvedConfig, ctx: CliContext, onPushBack?: (retryAfterSec?: number, overLimit?: boolean) => void): Promise<Provider> {
-  const providers = await Promise.all(config.providerList.map((name) => createNamedProvider(config, ctx, name, onPushBack)))
+export async function createProviderFor(config: ResolvedConfig, ctx: CliContext): Promise<Provider> {
+  const providers = await Promise.all(config.providerList.map((name) => createNamedProvider(config, ctx, name)))
   if (providers.length === 1) return providers[0] as Provider
   const { createFailoverProvider } = await import('../providers/failover.js')
   const log = ctx.out.verboseEnabled ? (line: string) => ctx.out.verbose(line) : undefined
@@ -49,12 +49,7 @@ export async function createProviderFor(config: ResolvedConfig, ctx: CliContext,
 }
 
 /** One provider's adapter with its own key, endpoint and deadlines (throws ConfigError without a key). */
-export async function createNamedProvider(
-  config: ResolvedConfig,
-  ctx: CliContext,
-  name: ProviderName,
-  onPushBack?: (retryAfterSec?: number, overLimit?: boolean) => void,
-): Promise<Provider> {
+export async function createNamedProvider(config: ResolvedConfig, ctx: CliContext, name: ProviderName): Promise<Provider> {
   const [{ requireApiKey }, { createProvider, attemptTimeoutMs }, { isLoopbackHost }] = await Promise.all([
     import('../config/resolve.js'),
     import('../providers/index.js'),
@@ -74,7 +69,6 @@ export async function createNamedProvider(
     retries: config.retries,
     allowInsecure: config.allowInsecure,
     log: ctx.out.verboseEnabled ? (line: string) => ctx.out.verbose(line) : undefined,
-    onPushBack,
   })
 }
 

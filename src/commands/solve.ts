@@ -125,8 +125,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
     maxPoints: flags.maxPoints,
     format,
   })
-  const pushBack: { current?: ((retryAfterSec?: number, overLimit?: boolean) => void) | undefined } = {}
-  const provider = flags.dryRun === true ? undefined : await createProviderFor(config, ctx, (s, over) => pushBack.current?.(s, over))
+  const provider = flags.dryRun === true ? undefined : await createProviderFor(config, ctx)
 
   const [{ solveInputs }, { ResultSink }, { startProgress, renderBatchSummary }] = await Promise.all([
     import('../solve/solve-inputs.js'),
@@ -168,7 +167,6 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
         readStdin: () => readStdin(ctx.stdin, config.image.maxBytes, ctx.signal),
         pointsFor: (grid, name) => pointsFor(name ?? config.provider, grid),
         failover: config.providerList.length > 1,
-        pushBackTarget: pushBack,
         round: flags.tiles !== undefined || flags.since !== undefined ? { tiles: flags.tiles, since: flags.since } : undefined,
       },
       {

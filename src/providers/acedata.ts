@@ -101,7 +101,7 @@ export function createAceDataProvider(options: ProviderOptions): Provider {
         const reply = await http.postJson('/captcha/recognition/recaptcha2', { image, question: request.question }, signal)
         return readOrLost(() => readCreated(readAceReply(reply)))
       },
-      { ...context.retryOptions(signal, 'acedata: POST /captcha/recognition/recaptcha2', request.whileWaiting), beforeChargedRetry: request.beforeChargedRetry },
+      { ...context.retryOptions(signal, 'acedata: POST /captcha/recognition/recaptcha2', request), beforeChargedRetry: request.beforeChargedRetry },
     )
     // From here the service has charged for the task: a later failure still cost those calls.
     return afterCharge(created.paidCalls, async () => {
@@ -117,7 +117,7 @@ export function createAceDataProvider(options: ProviderOptions): Provider {
               const reply = await http.postJson('/captcha/tasks', { task_id: taskId }, signal)
               return readOrLost(() => readAceReply(reply))
             },
-            context.retryOptions(signal, 'acedata: POST /captcha/tasks', request.whileWaiting),
+            context.retryOptions(signal, 'acedata: POST /captcha/tasks', request),
           )
           if (result.solution !== undefined && result.solution !== null) return result.solution
           if (typeof result.status === 'string' && PENDING.includes(result.status)) return undefined

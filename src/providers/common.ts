@@ -45,8 +45,8 @@ export interface AdapterContext {
   maxPolls: number
   maxPollMs: number
   sleep: SleepFunction
-  /** Retry options without the signal; `retryOptions(signal, label, whileWaiting)` completes them. */
-  retryOptions: (signal: AbortSignal | undefined, label: string, whileWaiting?: RetryOptions['whileWaiting']) => RetryOptions
+  /** Retry options without the signal; `retryOptions(signal, label, request)` completes them with the request's hooks. */
+  retryOptions: (signal: AbortSignal | undefined, label: string, request?: Pick<RecognitionRequest, 'whileWaiting' | 'onPushBack'>) => RetryOptions
   /** Runs `work`, masking the key in any error it throws. */
   guard: <T>(work: () => Promise<T>) => Promise<T>
 }
@@ -78,16 +78,16 @@ export function createAdapterContext(name: ProviderName, options: ProviderOption
     maxPolls: options.maxPolls ?? DEFAULT_MAX_POLLS,
     maxPollMs: options.maxPollMs ?? DEFAULT_MAX_POLL_MS,
     sleep,
-    retryOptions: (signal, label, whileWaiting) => ({
+    retryOptions: (signal, label, request) => ({
       ...options.retry,
       sleep,
       retries,
       signal,
       label,
-      whileWaiting,
+      whileWaiting: request?.whileWaiting,
       onRetry: (error, attempt, delayMs) => {
         // Tell the batch runner the service is pushing back, so it sends fewer at once.
-        if (error.kind === 'rate_limit') options.onPushBack?.(error.retryAfterSec, isTooManyInFlight(error))
+        if (error.kind === 'rate_limit') (request?.onPushBack ?? options.onPushBack)?.(error.retryAfterSec, isTooManyInFlight(error))
         log?.(`${label}: ${error.kind} (${error.code ?? 'no code'}), retry ${attempt} of ${retries} in ${delayMs} ms`)
       },
     }),

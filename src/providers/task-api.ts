@@ -137,7 +137,7 @@ async function recognize(api: TaskApi, request: RecognitionRequest): Promise<Rec
       const reply = await context.http.postJson('/createTask', { clientKey: context.apiKey, task }, signal)
       return readOrLost(() => readCreated(spec, api.read(reply), normalize))
     },
-    { ...context.retryOptions(signal, `${name}: POST /createTask`, request.whileWaiting), beforeChargedRetry: request.beforeChargedRetry },
+    { ...context.retryOptions(signal, `${name}: POST /createTask`, request), beforeChargedRetry: request.beforeChargedRetry },
   )
   // From here the service has charged for the task: a later failure still cost those calls.
   return afterCharge(created.paidCalls, async () => {
@@ -165,7 +165,7 @@ function pollSolution(api: TaskApi, id: string, request: RecognitionRequest): Pr
         const reply = await context.http.postJson('/getTaskResult', { clientKey: context.apiKey, taskId: wireTaskId(id) }, signal)
         return readOrLost(() => api.read(reply))
       },
-      context.retryOptions(signal, `${name}: POST /getTaskResult`, request.whileWaiting),
+      context.retryOptions(signal, `${name}: POST /getTaskResult`, request),
     )
     if (result.solution !== undefined && result.solution !== null) return result.solution
     if (result.status === 'ready') throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')

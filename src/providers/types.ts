@@ -29,6 +29,12 @@ export interface RecognitionRequest {
   /** Runs each wait before a retry; a batch lends the input's slot to another input meanwhile. */
   whileWaiting?: (<R>(wait: () => Promise<R>) => Promise<R>) | undefined
   /**
+   * Called when the service pushes back on this request (429, too many threads), before a retry, so
+   * a batch can adapt; `overLimit` when the account has too many tasks in flight. Overrides the
+   * provider-wide `onPushBack`.
+   */
+  onPushBack?: ((retryAfterSec?: number, overLimit?: boolean) => void) | undefined
+  /**
    * Re-encode the image so that it takes at most `maxBytes` bytes (CapMonster's 50,000-byte limit);
    * supplied by the caller, which owns the pixels. Without it an oversized image is an input error.
    */

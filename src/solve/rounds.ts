@@ -151,6 +151,7 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
           instruction,
           signal,
           beforeChargedRetry: options.beforeChargedRetry,
+          onPushBack: options.onPushBack,
         }),
       ),
     )

@@ -50,8 +50,6 @@ export interface SolveInputsOptions {
   round?: { tiles?: number[] | undefined; since?: string | undefined } | undefined
   /** More than one provider named (failover): the summary counts answers per provider. */
   failover?: boolean | undefined
-  /** Lets the provider's retry layer tell the runner about push-back. */
-  pushBackTarget?: { current?: ((retryAfterSec?: number, overLimit?: boolean) => void) | undefined } | undefined
 }
 
 export interface SolveInputsCallbacks {
@@ -195,7 +193,6 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
           if (round !== undefined) {
             const tilePoints = options.pointsFor('1x1')
             if (options.dryRun !== true && round.images.length > 0) ctx.reserve(tilePoints * round.images.length)
-            if (options.pushBackTarget !== undefined) options.pushBackTarget.current = ctx.pushedBack
             return solveRound({
               source: bytes,
               input: item.input,
@@ -211,6 +208,7 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
               annotatePath: annotatePaths?.[item.index],
               signal: ctx.signal,
               beforeChargedRetry: () => ctx.reserve(tilePoints, true),
+              onPushBack: ctx.pushedBack,
               round,
             })
           }
@@ -218,7 +216,6 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
           const points = options.pointsFor(prepared.grid)
           let price = points
           if (options.dryRun !== true) ctx.reserve(points)
-          if (options.pushBackTarget !== undefined) options.pushBackTarget.current = ctx.pushedBack
           return solveOne({
             source: bytes,
             input: item.input,
@@ -238,6 +235,7 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
             // A resend after a lost reply may be charged again: the budget must agree first.
             beforeChargedRetry: () => ctx.reserve(price, true),
             whileWaiting: (wait) => ctx.whileWaiting(wait),
+            onPushBack: ctx.pushedBack,
             // Failover: the next provider's call needs the budget too (and is priced as its own);
             // a failed one may still have cost.
             beforeFailover: (next) => {

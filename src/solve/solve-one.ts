@@ -42,6 +42,8 @@ export interface SolveOneOptions {
   beforeChargedRetry?: (() => void) | undefined
   /** Runs each wait before a retry (a batch lends the input's slot meanwhile). */
   whileWaiting?: (<R>(wait: () => Promise<R>) => Promise<R>) | undefined
+  /** The service pushed back on this input's request (the batch adapts its concurrency). */
+  onPushBack?: ((retryAfterSec?: number, overLimit?: boolean) => void) | undefined
   /** Failover: before the next provider is asked (throws to refuse), and what a failed one may have cost. */
   beforeFailover?: RecognitionRequest['beforeFailover']
   onChargedFailure?: RecognitionRequest['onChargedFailure']
@@ -131,6 +133,7 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
       signal,
       beforeChargedRetry: options.beforeChargedRetry,
       whileWaiting: options.whileWaiting,
+      onPushBack: options.onPushBack,
       beforeFailover: options.beforeFailover,
       onChargedFailure: options.onChargedFailure,
       fitImage: (maxBytes) => fitPayload(prepared, maxBytes, options.input),

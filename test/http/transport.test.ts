@@ -30,6 +30,20 @@ describe('retries', () => {
     expect(logs.filter((line) => line.includes('retry'))).toHaveLength(2)
   })
 
+  it('tells the request that got a 429 (its own onPushBack, over the provider-wide one) before retrying', async () => {
+    server.pushReply({ ...GATEWAY_429, headers: { 'retry-after': '2' } })
+    const wide: unknown[] = []
+    const mine: unknown[] = []
+    const { provider } = connect(server, 'yescaptcha', { onPushBack: (...args) => wide.push(args) })
+    const result = await provider.recognize({ ...(await gridRequest('3x3', [4])), onPushBack: (...args) => mine.push(args) })
+    expect(result).toMatchObject({ objects: [4] })
+    expect(mine).toEqual([[2, false]])
+    expect(wide).toEqual([])
+    server.pushReply({ ...GATEWAY_429, headers: { 'retry-after': '1' } })
+    await provider.recognize(await gridRequest('3x3', [4]))
+    expect(wide).toEqual([[1, false]])
+  })
+
   it('honours Retry-After given as an HTTP date', async () => {
     const date = new Date(Date.now() + 4000).toUTCString()
     server.pushReply({ ...GATEWAY_429, headers: { 'retry-after': date } })
