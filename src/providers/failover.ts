@@ -33,104 +33,117 @@ export function createFailoverProvider(options: FailoverOptions): FailoverProvid
   const { providers } = options
   if (providers[0] === undefined) throw new Error('failover needs at least one provider')
   const first: Provider = providers[0]
-  const dropped = new Map<ProviderName, Rc2Error>()
-  const probes = new Map<ProviderName, Promise<unknown>>()
-  const probeWaitMs = options.probeWaitMs ?? 3000
+  const state: FailoverState = { providers, first, dropped: new Map(), gate: new ProbeGate(options.probeWaitMs ?? 3000), options }
+  return {
+    name: first.name,
+    dropped: state.dropped,
+    recognize: (request) => recognize(state, request),
+    balance: (signal) => first.balance(signal),
+  }
+}
 
-  /**
-   * The first call to a provider goes alone; later ones wait for it (or probeWaitMs). Decided
-   * synchronously, so that inputs starting together cannot all be first.
-   */
-  function claimProbe(name: ProviderName): { first: boolean; settled: (done: Promise<unknown>) => void; wait: Promise<unknown> | undefined } {
-    const probe = probes.get(name)
+/** What every input of a batch shares: the order, who was dropped and why, and the probe gate. */
+interface FailoverState {
+  providers: readonly Provider[]
+  first: Provider
+  dropped: Map<ProviderName, Rc2Error>
+  gate: ProbeGate
+  options: FailoverOptions
+}
+
+/**
+ * The first call to a provider goes alone; later ones wait for it (or `waitMs`). Decided
+ * synchronously, so that inputs starting together cannot all be first.
+ */
+class ProbeGate {
+  private readonly probes = new Map<ProviderName, Promise<unknown>>()
+
+  constructor(private readonly waitMs: number) {}
+
+  claim(name: ProviderName): { first: boolean; settled: (done: Promise<unknown>) => void; wait: Promise<unknown> | undefined } {
+    const probe = this.probes.get(name)
     if (probe !== undefined) return { first: false, settled: () => undefined, wait: probe }
     let release: () => void = () => undefined
-    probes.set(name, new Promise<void>((resolve) => (release = resolve)))
+    this.probes.set(name, new Promise<void>((resolve) => (release = resolve)))
     return { first: true, settled: (done) => void done.then(release, release), wait: undefined }
   }
 
-  async function waitFor(probe: Promise<unknown> | undefined, signal: AbortSignal | undefined): Promise<void> {
+  async wait(probe: Promise<unknown> | undefined, signal: AbortSignal | undefined): Promise<void> {
     if (probe === undefined) return
     try {
-      await Promise.race([probe, delay(probeWaitMs, undefined, signal === undefined ? undefined : { signal })])
+      await Promise.race([probe, delay(this.waitMs, undefined, signal === undefined ? undefined : { signal })])
     } catch {
       // Aborted while waiting: the attempt below sees the signal.
     }
   }
+}
 
-  async function recognize(request: RecognitionRequest): Promise<RecognitionResult> {
-    const attempts: FailedAttempt[] = []
-    let lastError: Rc2Error | undefined
-    let unpaidCharge: { name: ProviderName; calls: number } | undefined
-    for (const provider of providers) {
-      const { name } = provider
-      if (dropped.has(name)) continue
-      if (request.signal?.aborted === true) break
-      if (lastError !== undefined) {
-        try {
-          request.beforeFailover?.(name)
-        } catch (refused) {
-          options.log?.(`failover: not asking ${name}: ${refused instanceof Error ? refused.message : String(refused)}`)
-          break
-        }
-        // The failure before is now behind us: what it may have cost is counted here, not by the caller.
-        if (unpaidCharge !== undefined) request.onChargedFailure?.(unpaidCharge.name, unpaidCharge.calls)
-        unpaidCharge = undefined
-        options.log?.(`failover: asking ${name} after ${attempts.at(-1)?.provider} failed (${lastError.kind})`)
-      }
-      const probe = claimProbe(name)
-      await waitFor(probe.wait, request.signal)
-      if (dropped.has(name)) continue
-      const deadline = new AbortController()
-      const timer = setTimeout(
-        () => deadline.abort(new DOMException(`the ${name} deadline was reached`, 'TimeoutError')),
-        options.attemptTimeoutMs(name),
-      )
-      const signal = request.signal === undefined ? deadline.signal : AbortSignal.any([request.signal, deadline.signal])
-      const attempt = provider.recognize({ ...request, signal })
-      // Released only after this attempt's own handling below, so a drop is seen by those waiting.
-      const handled = attempt.then(
-        () => undefined,
-        () => undefined,
-      )
-      try {
-        const result = await attempt
-        return { ...result, provider: name, ...(attempts.length > 0 ? { attempts } : {}) }
-      } catch (error) {
-        if (!(error instanceof Rc2Error)) throw error
-        // An interrupt or the caller's own deadline ends the input, not just this provider.
-        if (isAborted(request.signal)) throw withAttempts(error, attempts)
-        if (DROP_KINDS.has(error.kind) && error.code !== 'MAX_POINTS') {
-          if (!dropped.has(name)) options.log?.(`failover: ${name} dropped for the rest of the batch: ${error.message}`)
-          dropped.set(name, error)
-        } else if (!FAILOVER_KINDS.has(error.kind)) {
-          throw withAttempts(error, attempts)
-        }
-        const calls = error.paidCalls > 0 ? error.paidCalls : error.mayHaveCharged ? 1 : 0
-        unpaidCharge = calls > 0 ? { name, calls } : undefined
-        attempts.push({ provider: name, kind: error.kind, code: error.code ?? null })
-        lastError = error
-      } finally {
-        clearTimeout(timer)
-        probe.settled(handled)
-      }
-    }
+async function recognize(state: FailoverState, request: RecognitionRequest): Promise<RecognitionResult> {
+  const { providers, dropped, gate, options } = state
+  const attempts: FailedAttempt[] = []
+  let lastError: Rc2Error | undefined
+  let unpaidCharge: { name: ProviderName; calls: number } | undefined
+  for (const provider of providers) {
+    const { name } = provider
+    if (dropped.has(name)) continue
+    if (request.signal?.aborted === true) break
     if (lastError !== undefined) {
-      // The last failure is the result; the ones before it are its attempts.
-      throw withAttempts(lastError, attempts.slice(0, -1))
+      try {
+        request.beforeFailover?.(name)
+      } catch (refused) {
+        options.log?.(`failover: not asking ${name}: ${refused instanceof Error ? refused.message : String(refused)}`)
+        break
+      }
+      // The failure before is now behind us: what it may have cost is counted here, not by the caller.
+      if (unpaidCharge !== undefined) request.onChargedFailure?.(unpaidCharge.name, unpaidCharge.calls)
+      unpaidCharge = undefined
+      options.log?.(`failover: asking ${name} after ${attempts.at(-1)?.provider} failed (${lastError.kind})`)
     }
-    // Every provider was dropped earlier in the batch: the first reason stands for all.
-    const reason = dropped.get(first.name) ?? [...dropped.values()][0]
-    if (reason === undefined) throw new Rc2Error('usage', 'no provider left to ask')
-    throw new Rc2Error(reason.kind, reason.message, { code: reason.code, hint: reason.hint })
+    const probe = gate.claim(name)
+    await gate.wait(probe.wait, request.signal)
+    if (dropped.has(name)) continue
+    const deadline = new AbortController()
+    const timer = setTimeout(
+      () => deadline.abort(new DOMException(`the ${name} deadline was reached`, 'TimeoutError')),
+      options.attemptTimeoutMs(name),
+    )
+    const signal = request.signal === undefined ? deadline.signal : AbortSignal.any([request.signal, deadline.signal])
+    const attempt = provider.recognize({ ...request, signal })
+    // Released only after this attempt's own handling below, so a drop is seen by those waiting.
+    const handled = attempt.then(
+      () => undefined,
+      () => undefined,
+    )
+    try {
+      const result = await attempt
+      return { ...result, provider: name, ...(attempts.length > 0 ? { attempts } : {}) }
+    } catch (error) {
+      if (!(error instanceof Rc2Error)) throw error
+      // An interrupt or the caller's own deadline ends the input, not just this provider.
+      if (isAborted(request.signal)) throw withAttempts(error, attempts)
+      if (DROP_KINDS.has(error.kind) && error.code !== 'MAX_POINTS') {
+        if (!dropped.has(name)) options.log?.(`failover: ${name} dropped for the rest of the batch: ${error.message}`)
+        dropped.set(name, error)
+      } else if (!FAILOVER_KINDS.has(error.kind)) {
+        throw withAttempts(error, attempts)
+      }
+      const calls = error.paidCalls > 0 ? error.paidCalls : error.mayHaveCharged ? 1 : 0
+      unpaidCharge = calls > 0 ? { name, calls } : undefined
+      attempts.push({ provider: name, kind: error.kind, code: error.code ?? null })
+      lastError = error
+    } finally {
+      clearTimeout(timer)
+      probe.settled(handled)
+    }
   }
-
-  return {
-    name: first.name,
-    dropped,
-    recognize,
-    balance: (signal) => first.balance(signal),
+  if (lastError !== undefined) {
+    // The last failure is the result; the ones before it are its attempts.
+    throw withAttempts(lastError, attempts.slice(0, -1))
   }
+  // Every provider was dropped earlier in the batch: the first reason stands for all.
+  const reason = dropped.get(state.first.name) ?? [...dropped.values()][0]
+  if (reason === undefined) throw new Rc2Error('usage', 'no provider left to ask')
+  throw new Rc2Error(reason.kind, reason.message, { code: reason.code, hint: reason.hint })
 }
 
 /** Read through a function so TypeScript does not keep an earlier narrowing of `aborted`. */
