@@ -3,7 +3,8 @@
  * that changed `--since` the previous capture) are cut out, scaled to 100x100 and classified one
  * by one as 1x1 tasks, concurrently; the answer says which of them to click.
  */
-import { InputError, Rc2Error, UsageError } from '../errors.js'
+import { InputError, Rc2Error, UsageError, writeFailureReason } from '../errors.js'
+import { withDeadline } from './deadline.js'
 import type { Layout } from '../image/types.js'
 import type { Click } from '../types.js'
 import { describeRequest } from './dry-run.js'
@@ -103,44 +104,12 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
   const { instructionText } = await import('../questions/instruction.js')
   const instruction = instructionText(options.question.entry, '1x1')
 
-  if (options.dryRun === true) {
-    const first = round.images[0]
-    return {
-      schemaVersion: 1,
-      input: options.input,
-      ok: true,
-      dryRun: true,
-      question,
-      grid: layout.grid,
-      size: TILE_SIZE,
-      provider: options.providerName,
-      request: describeRequest(options.providerName, {
-        endpoint: options.endpoint,
-        region: options.region,
-        question: question.id,
-        instruction,
-        grid: '1x1',
-        imageSummary: first === undefined ? '<no tile to send>' : `<${first.bytes} bytes of base64 ${first.mime.slice(6)} 100x100, one request per checked tile>`,
-      }),
-      image: { format: first?.mime.slice(6) ?? 'jpeg', bytes: round.images.reduce((sum, i) => sum + i.bytes, 0), width: round.inputWidth, height: round.inputHeight, inputKind: layout.kind },
-      clicksIfChosen: clicksOf(layout, round.checked),
-      checked: round.checked,
-      ...(warnings.length > 0 ? { warnings } : {}),
-    }
-  }
+  if (options.dryRun === true) return roundDryRun(options, { question, instruction, warnings })
+
 
   if (options.provider === undefined && round.images.length > 0) throw new Rc2Error('usage', 'no provider to send to')
-  const deadline = new AbortController()
-  const timer = setTimeout(() => deadline.abort(new DOMException('the overall deadline was reached', 'TimeoutError')), options.timeoutMs)
-  // A listener, not AbortSignal.any: a composite signal can be garbage-collected and never abort.
-  const outer = options.signal
-  const onOuterAbort = (): void => deadline.abort(outer?.reason)
-  if (outer?.aborted === true) onOuterAbort()
-  else outer?.addEventListener('abort', onOuterAbort, { once: true })
-  const signal = deadline.signal
-  let settled
-  try {
-    settled = await Promise.allSettled(
+  const settled = await withDeadline(options.timeoutMs, options.signal, (signal) =>
+    Promise.allSettled(
       round.images.map((tile) =>
         options.provider!.recognize({
           image: tile.base64,
@@ -154,19 +123,10 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
           onPushBack: options.onPushBack,
         }),
       ),
-    )
-  } finally {
-    clearTimeout(timer)
-    outer?.removeEventListener('abort', onOuterAbort)
-  }
+    ),
+  )
 
-  const answered: { tile: number; answer: Awaited<ReturnType<NonNullable<SolveOneOptions['provider']>['recognize']>> }[] = []
-  const failed: { tile: number; error: unknown }[] = []
-  settled.forEach((outcome, k) => {
-    const tile = round.images[k]!.tile
-    if (outcome.status === 'fulfilled') answered.push({ tile, answer: outcome.value })
-    else failed.push({ tile, error: outcome.reason })
-  })
+  const { answered, failed } = splitByOutcome(round, settled)
   // Nothing answered: the first failure is the input's failure (its kind drives the exit code).
   if (answered.length === 0 && failed.length > 0) throw failed[0]!.error
   for (const { tile, error } of failed) {
@@ -205,15 +165,61 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
   const services = [...new Set(answered.map((a) => a.answer.provider ?? options.providerName))]
   if (services.length > 1) warnings.push(`the tiles were answered by ${services.join(' and ')} (failover)`)
   if (warnings.length > 0) result.warnings = warnings
-  if (options.annotatePath !== undefined) {
-    const [{ renderAnnotated }, { writeFileNoFollow }] = await Promise.all([import('../image/annotate.js'), import('../image/write.js')])
-    try {
-      await writeFileNoFollow(options.annotatePath, await renderAnnotated(options.source, layout, objects, { checked }))
-      result.annotated = options.annotatePath
-    } catch (error) {
-      // The answers are paid for: keep them and say what went wrong.
-      result.warnings = [...(result.warnings ?? []), `cannot write the annotated picture to ${options.annotatePath}: ${(error as Error).message}`]
-    }
-  }
+  if (options.annotatePath !== undefined) await annotateRound(options.source, options.annotatePath, layout, result)
   return result
+}
+
+type TileAnswer = Awaited<ReturnType<NonNullable<SolveOneOptions['provider']>['recognize']>>
+
+/** The tiles that were answered and those whose call failed, in the order they were sent. */
+function splitByOutcome(round: PreparedRound, settled: PromiseSettledResult<TileAnswer>[]): { answered: { tile: number; answer: TileAnswer }[]; failed: { tile: number; error: unknown }[] } {
+  const answered: { tile: number; answer: TileAnswer }[] = []
+  const failed: { tile: number; error: unknown }[] = []
+  settled.forEach((outcome, k) => {
+    const tile = round.images[k]!.tile
+    if (outcome.status === 'fulfilled') answered.push({ tile, answer: outcome.value })
+    else failed.push({ tile, error: outcome.reason })
+  })
+  return { answered, failed }
+}
+
+/** Mark the checked tiles and the chosen ones on the input; a failure only adds a warning (the answers are paid for). */
+async function annotateRound(source: SolveRoundOptions['source'], path: string, layout: PreparedRound['layout'], result: SolveSuccess & { checked: number[] }): Promise<void> {
+  const [{ renderAnnotated }, { writeFileNoFollow }] = await Promise.all([import('../image/annotate.js'), import('../image/write.js')])
+  try {
+    await writeFileNoFollow(path, await renderAnnotated(source, layout, result.objects, { checked: result.checked }))
+    result.annotated = path
+  } catch (error) {
+    result.warnings = [...(result.warnings ?? []), `cannot write the annotated picture to ${path}: ${writeFailureReason(error)}`]
+  }
+}
+
+/** What --dry-run shows for a round: one 1x1 request per checked tile, and where the clicks would go. */
+function roundDryRun(options: SolveRoundOptions, asked: { question: { id: string; name: string }; instruction: string | undefined; warnings: string[] }): DryRunResult & { checked: number[] } {
+  const { question, instruction, warnings } = asked
+  const { round } = options
+  const { layout } = round
+  const first = round.images[0]
+  return {
+    schemaVersion: 1,
+    input: options.input,
+    ok: true,
+    dryRun: true,
+    question,
+    grid: layout.grid,
+    size: TILE_SIZE,
+    provider: options.providerName,
+    request: describeRequest(options.providerName, {
+      endpoint: options.endpoint,
+      region: options.region,
+      question: question.id,
+      instruction,
+      grid: '1x1',
+      imageSummary: first === undefined ? '<no tile to send>' : `<${first.bytes} bytes of base64 ${first.mime.slice(6)} 100x100, one request per checked tile>`,
+    }),
+    image: { format: first?.mime.slice(6) ?? 'jpeg', bytes: round.images.reduce((sum, i) => sum + i.bytes, 0), width: round.inputWidth, height: round.inputHeight, inputKind: layout.kind },
+    clicksIfChosen: clicksOf(layout, round.checked),
+    checked: round.checked,
+    ...(warnings.length > 0 ? { warnings } : {}),
+  }
 }

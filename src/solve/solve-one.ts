@@ -1,4 +1,5 @@
 import { Rc2Error, writeFailureReason } from '../errors.js'
+import { withDeadline } from './deadline.js'
 import type { PreparedImage } from '../image/types.js'
 import type { FittedImage, Provider, ProviderName, RecognitionRequest } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
@@ -77,52 +78,12 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
   const { instructionText } = await import('../questions/instruction.js')
   const instruction = instructionText(options.question.entry, prepared.grid)
 
-  if (options.dryRun === true) {
-    return {
-      schemaVersion: 1,
-      input: options.input,
-      ok: true,
-      dryRun: true,
-      question,
-      grid: prepared.grid,
-      size: prepared.size,
-      provider: options.providerName,
-      request: describeRequest(options.providerName, {
-        endpoint: options.endpoint,
-        region: options.region,
-        question: question.id,
-        instruction,
-        grid: prepared.grid,
-        confidence,
-        imageSummary: `<${prepared.bytes} bytes of base64 ${prepared.mime.slice(6)} ${prepared.size}x${prepared.size}>`,
-      }),
-      image: {
-        format: prepared.mime.slice(6),
-        bytes: prepared.bytes,
-        width: prepared.inputWidth,
-        height: prepared.inputHeight,
-        inputKind: prepared.layout.kind,
-      },
-      clicksIfChosen: clicksFor(prepared, prepared.layout.tiles.map((t) => t.index)),
-      ...(warnings.length > 0 ? { warnings } : {}),
-    }
-  }
+  if (options.dryRun === true) return dryRunOf(options, prepared, { question, instruction, confidence, warnings })
 
   if (options.provider === undefined) throw new Rc2Error('usage', 'no provider to send to')
-  // A timer cleared with the answer, not AbortSignal.timeout: that one lives for the whole --timeout
-  // after the answer, so a fast batch would hold thousands of them and memory would grow with it.
-  const deadline = new AbortController()
-  const timer = setTimeout(() => deadline.abort(new DOMException('the overall deadline was reached', 'TimeoutError')), options.timeoutMs)
-  // The caller's signal aborts ours through a listener, not AbortSignal.any: a composite signal is
-  // only weakly held by its sources, and a collected one never aborts (the deadline must hold).
-  const outer = options.signal
-  const onOuterAbort = (): void => deadline.abort(outer?.reason)
-  if (outer?.aborted === true) onOuterAbort()
-  else outer?.addEventListener('abort', onOuterAbort, { once: true })
-  const signal = deadline.signal
-  let answer
-  try {
-    answer = await options.provider.recognize({
+  const provider = options.provider
+  const answer = await withDeadline(options.timeoutMs, options.signal, (signal) =>
+    provider.recognize({
       image: prepared.base64,
       grid: prepared.grid,
       size: prepared.size,
@@ -137,11 +98,8 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
       beforeFailover: options.beforeFailover,
       onChargedFailure: options.onChargedFailure,
       fitImage: (maxBytes) => fitPayload(prepared, maxBytes, options.input),
-    })
-  } finally {
-    clearTimeout(timer)
-    outer?.removeEventListener('abort', onOuterAbort)
-  }
+    }),
+  )
 
   const chosen = answer.type === 'single' ? (answer.hasObject === true ? [0] : []) : answer.objects
   const result: SolveSuccess = {
@@ -175,6 +133,43 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
     }
   }
   return result
+}
+
+/** What --dry-run shows for one input: the request that would be sent, the image, and where the clicks would go. */
+function dryRunOf(
+  options: SolveOneOptions,
+  prepared: PreparedImage,
+  asked: { question: { id: string; name: string }; instruction: string | undefined; confidence: number | undefined; warnings: string[] },
+): DryRunResult {
+  const { question, instruction, confidence, warnings } = asked
+  return {
+    schemaVersion: 1,
+    input: options.input,
+    ok: true,
+    dryRun: true,
+    question,
+    grid: prepared.grid,
+    size: prepared.size,
+    provider: options.providerName,
+    request: describeRequest(options.providerName, {
+      endpoint: options.endpoint,
+      region: options.region,
+      question: question.id,
+      instruction,
+      grid: prepared.grid,
+      confidence,
+      imageSummary: `<${prepared.bytes} bytes of base64 ${prepared.mime.slice(6)} ${prepared.size}x${prepared.size}>`,
+    }),
+    image: {
+      format: prepared.mime.slice(6),
+      bytes: prepared.bytes,
+      width: prepared.inputWidth,
+      height: prepared.inputHeight,
+      inputKind: prepared.layout.kind,
+    },
+    clicksIfChosen: clicksFor(prepared, prepared.layout.tiles.map((t) => t.index)),
+    ...(warnings.length > 0 ? { warnings } : {}),
+  }
 }
 
 /** The payload re-encoded to at most `maxBytes` (for a provider with a size limit). */
