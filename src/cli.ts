@@ -69,46 +69,7 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     globalOptions: () => program.opts<{ config?: string; verbose?: boolean }>(),
   }
 
-  program
-    .description('Solve reCAPTCHA v2 image challenges with a recognition service: prepare the image, ask, get the tiles to click.')
-    .version(readVersion(), '-V, --version')
-    .addOption(new Option('--config <path>', 'config file to use (default: .recaptcharc* here, then ~/.config/rc2/config.json)').env('RC2_CONFIG'))
-    .option('--no-color', 'no colours (NO_COLOR works too)')
-    .option('--verbose', 'log each request to stderr (secrets redacted)')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride()
-    .configureOutput({
-      writeOut: (text) => {
-        if (!isStdoutClosed()) io.stdout.write(text)
-      },
-      // Commander echoes arguments (a file name from a glob may hold escape sequences).
-      writeErr: (text) => io.stderr.write(safeBlock(text)),
-    })
-    .addHelpText(
-      'after',
-      `
-Examples:
-  $ rc2 solve captcha.png --question car
-  $ rc2 solve shots/ -q "Select all squares with traffic lights" --ndjson > results.ndjson
-  $ rc2 resize screenshot.png -o payload.jpg
-  $ rc2 questions hydrant
-  $ rc2 grid screenshot.png --overlay check.png
-  $ rc2 solve shots/ -q bus -p yescaptcha,capsolver      # failover: the next one when one cannot answer
-  $ rc2 report --from results.ndjson --input shots/a.png  # tell the service an answer was wrong
-
-Providers (-p, any case; a comma list is a failover order). All take 3x3, 4x4 and 1x1:
-  yescaptcha  default; /m/ id; --confidence sent (3x3); 6 points a grid, 2 a tile; balance; no report
-  acedata     /m/ id; --confidence applied by rc2 to its scores; price not published; no balance, no report
-  capsolver   /m/ id; no --confidence; price not published; balance; report (wrong or right)
-  2captcha    English instruction, human workers (180 s); no --confidence; price not published; balance; report (wrong or right)
-  nopecha     English instruction; no --confidence; credits, price per call not published; balance; no report
-  capmonster  English instruction, images over 50,000 bytes re-encoded; no --confidence; price not published; balance; report (wrong only)
---max-points counts 1 point a call where no price is published.
-
-Environment: RC2_API_KEY, RC2_PROVIDER, RC2_ENDPOINT, RC2_CONFIG, NO_COLOR; per provider
-RC2_<NAME>_API_KEY and RC2_<NAME>_ENDPOINT (RC2_2CAPTCHA_API_KEY, RC2_CAPSOLVER_API_KEY, ...).
-Exit codes: 0 ok, 1 bug, 2 usage, 3 config/key, 4 input, 5 provider/network, 6 some inputs failed, 130 interrupted.`,
-    )
+  configureProgram(program, io, isStdoutClosed)
 
   // Only the command being run is loaded; the others are listed for --help from the registry.
   const invoked = invokedCommand(argv.slice(2))
@@ -135,6 +96,50 @@ Exit codes: 0 ok, 1 bug, 2 usage, 3 config/key, 4 input, 5 provider/network, 6 s
     return reportError(error, getOutput(), program.opts<{ verbose?: boolean }>().verbose === true)
   }
 }
+
+/** The global flags, commander's behaviour (no exit of its own, output through our streams) and the help text. */
+function configureProgram(program: Command, io: CliIo, isStdoutClosed: () => boolean): void {
+  program
+    .description('Solve reCAPTCHA v2 image challenges with a recognition service: prepare the image, ask, get the tiles to click.')
+    .version(readVersion(), '-V, --version')
+    .addOption(new Option('--config <path>', 'config file to use (default: .recaptcharc* here, then ~/.config/rc2/config.json)').env('RC2_CONFIG'))
+    .option('--no-color', 'no colours (NO_COLOR works too)')
+    .option('--verbose', 'log each request to stderr (secrets redacted)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => {
+        if (!isStdoutClosed()) io.stdout.write(text)
+      },
+      // Commander echoes arguments (a file name from a glob may hold escape sequences).
+      writeErr: (text) => io.stderr.write(safeBlock(text)),
+    })
+    .addHelpText('after', GLOBAL_HELP)
+}
+
+/** After the command list in `rc2 --help`. */
+const GLOBAL_HELP = `
+Examples:
+  $ rc2 solve captcha.png --question car
+  $ rc2 solve shots/ -q "Select all squares with traffic lights" --ndjson > results.ndjson
+  $ rc2 resize screenshot.png -o payload.jpg
+  $ rc2 questions hydrant
+  $ rc2 grid screenshot.png --overlay check.png
+  $ rc2 solve shots/ -q bus -p yescaptcha,capsolver      # failover: the next one when one cannot answer
+  $ rc2 report --from results.ndjson --input shots/a.png  # tell the service an answer was wrong
+
+Providers (-p, any case; a comma list is a failover order). All take 3x3, 4x4 and 1x1:
+  yescaptcha  default; /m/ id; --confidence sent (3x3); 6 points a grid, 2 a tile; balance; no report
+  acedata     /m/ id; --confidence applied by rc2 to its scores; price not published; no balance, no report
+  capsolver   /m/ id; no --confidence; price not published; balance; report (wrong or right)
+  2captcha    English instruction, human workers (180 s); no --confidence; price not published; balance; report (wrong or right)
+  nopecha     English instruction; no --confidence; credits, price per call not published; balance; no report
+  capmonster  English instruction, images over 50,000 bytes re-encoded; no --confidence; price not published; balance; report (wrong only)
+--max-points counts 1 point a call where no price is published.
+
+Environment: RC2_API_KEY, RC2_PROVIDER, RC2_ENDPOINT, RC2_CONFIG, NO_COLOR; per provider
+RC2_<NAME>_API_KEY and RC2_<NAME>_ENDPOINT (RC2_2CAPTCHA_API_KEY, RC2_CAPSOLVER_API_KEY, ...).
+Exit codes: 0 ok, 1 bug, 2 usage, 3 config/key, 4 input, 5 provider/network, 6 some inputs failed, 130 interrupted.`
 
 /** "unknown option '-dash.jpg'" where a file of that name exists: say how to pass it. */
 function hintDashFile(message: string, io: CliIo): void {
