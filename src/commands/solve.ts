@@ -2,7 +2,13 @@ import { type Command, InvalidArgumentError, Option } from './commander.js'
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { EXIT, type ErrorKind, exitCodeForKind, InputError, InterruptedError, UsageError } from '../errors.js'
+import type { ResolvedConfig } from '../config/resolve.js'
+import type { SummaryOptions } from '../output/progress.js'
+import type { BatchSummary } from '../solve/batch.js'
+import type { QuestionMatch } from '../questions/types.js'
+import type { Provider, ProviderName } from '../providers/types.js'
 import type { SolveResult } from '../solve/result.js'
+import type { SolveInputsOptions } from '../solve/solve-inputs.js'
 import type { Grid } from '../types.js'
 import type { CliContext } from './context.js'
 import { parseTiles } from './grid.js'
@@ -91,30 +97,13 @@ Examples:
 }
 
 async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Promise<number> {
-  if (args.length === 0 && flags.filesFrom === undefined) throw new UsageError('no input: give image files, directories, URLs or -, or --files-from <file>')
-  if (flags.filesFrom === '-' && args.includes('-')) throw new UsageError('standard input cannot carry both the --files-from list and an image')
-  if (flags.resume === true && flags.output === undefined) throw new UsageError('--resume needs --output <file> to know what was solved')
+  checkSolveFlags(args, flags, ctx)
   const format = flags.format ?? (flags.ndjson === true ? 'ndjson' : flags.json === true ? 'json' : undefined)
-  if (flags.json === true && flags.ndjson === true) throw new UsageError('choose one of --json and --ndjson')
-  if (flags.tiles !== undefined && flags.since !== undefined) throw new UsageError('choose one of --tiles and --since')
-  // An image (or a list) cannot be typed: waiting silently on a terminal looks like a hang.
-  if ((args.includes('-') || flags.filesFrom === '-') && ctx.stdin.isTTY === true) {
-    throw new UsageError('"-" reads an image from standard input, but standard input is a terminal', {
-      hint: 'pipe or redirect the image: rc2 solve - -q car < captcha.png',
-    })
-  }
 
   // The question is checked before anything else is read or sent.
   const { lookupQuestion } = await import('../questions/lookup.js')
   const question = lookupQuestion(flags.question as string)
-  let inputs = args
-  if (flags.filesFrom !== undefined) {
-    const { readInputList } = await import('../solve/inputs.js')
-    const listed = await readInputList(flags.filesFrom, { cwd: ctx.cwd, stdin: ctx.stdin })
-    if (flags.filesFrom === '-' && listed.includes('-')) throw new UsageError('the --files-from list on standard input cannot name - (standard input) as an image')
-    if (listed.length === 0 && args.length === 0) throw new UsageError(`--files-from ${flags.filesFrom} lists no inputs`)
-    inputs = [...args, ...listed]
-  }
+  const inputs = await listInputs(args, flags, ctx)
 
   const { loadSolveConfig, createProviderFor, pointsFor, imageTimeoutSec, keyOriginHint } = await import('./setup.js')
   const config = await loadSolveConfig(ctx, flags, {
@@ -141,34 +130,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   let outcome
   try {
     outcome = await solveInputs(
-      {
-        inputs,
-        recursive: flags.recursive,
-        shard: flags.shard,
-        cwd: ctx.cwd,
-        question,
-        grid: toGrid(flags.grid) as Grid | undefined,
-        force: flags.force,
-        providerName: config.provider,
-        provider,
-        endpoint: config.endpoint,
-        region: config.region,
-        confidence: config.confidence,
-        timeoutMs: imageTimeoutSec(config) * 1000,
-        dryRun: flags.dryRun,
-        image: config.image,
-        concurrency: config.concurrency,
-        maxPoints: config.maxPoints,
-        annotate: flags.annotate,
-        outputPath: flags.output,
-        resume: flags.resume,
-        signal: ctx.signal,
-        stopNow: ctx.stopNow,
-        readStdin: () => readStdin(ctx.stdin, config.image.maxBytes, ctx.signal),
-        pointsFor: (grid, name) => pointsFor(name ?? config.provider, grid),
-        failover: config.providerList.length > 1,
-        round: flags.tiles !== undefined || flags.since !== undefined ? { tiles: flags.tiles, since: flags.since } : undefined,
-      },
+      solveSettings(inputs, flags, ctx, { config, question, provider, pointsFor, imageTimeoutSec }),
       {
         onResult: (result, index) => {
           confidenceNote(result)
@@ -190,20 +152,86 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   const { summary, count } = outcome
   sink.finish()
   if (ctx.stdoutClosed()) return EXIT.ok
-  if (count > 1 || flags.shard !== undefined || summary.skipped > 0 || summary.interrupted > 0) {
-    // The --max-points stop is said once, in the summary (design §8.1); --resume helps only with --output.
-    const budgetHint = flags.output === undefined ? 'raise --max-points to send them' : 'run again with --resume and a higher --max-points to send them'
-    if (config.format === 'json') {
-      if (summary.unsentBudget > 0) ctx.out.info(`${summary.unsentBudget} not sent: --max-points ${config.maxPoints} reached (${budgetHint})`)
-      ctx.out.info(JSON.stringify({ summary }))
-    } else {
-      ctx.out.info(renderBatchSummary(summary, { dryRun: flags.dryRun, maxPoints: config.maxPoints, budgetHint }))
-    }
-  }
+  if (count > 1 || flags.shard !== undefined || summary.skipped > 0 || summary.interrupted > 0) printBatchSummary(summary, flags, config, ctx, renderBatchSummary)
   // Results on stdout are all printed; the results file that failed is said last, with its exit code.
   if (outcome.outputError !== undefined) throw outcome.outputError
   if (ctx.signal.aborted) throw new InterruptedError()
   return exitCodeFor(summary)
+}
+
+/** What solveInputs needs, from the flags, the resolved config and what was set up from them. */
+function solveSettings(
+  inputs: string[],
+  flags: SolveFlags,
+  ctx: CliContext,
+  setup: { config: ResolvedConfig; question: QuestionMatch; provider: Provider | undefined; pointsFor: (provider: ProviderName, grid: Grid) => number; imageTimeoutSec: (config: ResolvedConfig) => number },
+): SolveInputsOptions {
+  const { config, question, provider, pointsFor, imageTimeoutSec } = setup
+  return {
+    inputs,
+    recursive: flags.recursive,
+    shard: flags.shard,
+    cwd: ctx.cwd,
+    question,
+    grid: toGrid(flags.grid) as Grid | undefined,
+    force: flags.force,
+    providerName: config.provider,
+    provider,
+    endpoint: config.endpoint,
+    region: config.region,
+    confidence: config.confidence,
+    timeoutMs: imageTimeoutSec(config) * 1000,
+    dryRun: flags.dryRun,
+    image: config.image,
+    concurrency: config.concurrency,
+    maxPoints: config.maxPoints,
+    annotate: flags.annotate,
+    outputPath: flags.output,
+    resume: flags.resume,
+    signal: ctx.signal,
+    stopNow: ctx.stopNow,
+    readStdin: () => readStdin(ctx.stdin, config.image.maxBytes, ctx.signal),
+    pointsFor: (grid, name) => pointsFor(name ?? config.provider, grid),
+    failover: config.providerList.length > 1,
+    round: flags.tiles !== undefined || flags.since !== undefined ? { tiles: flags.tiles, since: flags.since } : undefined,
+  }
+}
+
+/** Flag combinations that cannot work, refused before anything is read or sent. */
+function checkSolveFlags(args: string[], flags: SolveFlags, ctx: CliContext): void {
+  if (args.length === 0 && flags.filesFrom === undefined) throw new UsageError('no input: give image files, directories, URLs or -, or --files-from <file>')
+  if (flags.filesFrom === '-' && args.includes('-')) throw new UsageError('standard input cannot carry both the --files-from list and an image')
+  if (flags.resume === true && flags.output === undefined) throw new UsageError('--resume needs --output <file> to know what was solved')
+  if (flags.json === true && flags.ndjson === true) throw new UsageError('choose one of --json and --ndjson')
+  if (flags.tiles !== undefined && flags.since !== undefined) throw new UsageError('choose one of --tiles and --since')
+  // An image (or a list) cannot be typed: waiting silently on a terminal looks like a hang.
+  if ((args.includes('-') || flags.filesFrom === '-') && ctx.stdin.isTTY === true) {
+    throw new UsageError('"-" reads an image from standard input, but standard input is a terminal', {
+      hint: 'pipe or redirect the image: rc2 solve - -q car < captcha.png',
+    })
+  }
+}
+
+/** The inputs: the arguments, then the --files-from list. */
+async function listInputs(args: string[], flags: SolveFlags, ctx: CliContext): Promise<string[]> {
+  if (flags.filesFrom === undefined) return args
+  const { readInputList } = await import('../solve/inputs.js')
+  const listed = await readInputList(flags.filesFrom, { cwd: ctx.cwd, stdin: ctx.stdin })
+  if (flags.filesFrom === '-' && listed.includes('-')) throw new UsageError('the --files-from list on standard input cannot name - (standard input) as an image')
+  if (listed.length === 0 && args.length === 0) throw new UsageError(`--files-from ${flags.filesFrom} lists no inputs`)
+  return [...args, ...listed]
+}
+
+/** The batch line on stderr (JSON: the summary object); the --max-points stop is said once, here (design §8.1). */
+function printBatchSummary(summary: BatchSummary, flags: SolveFlags, config: ResolvedConfig, ctx: CliContext, renderBatchSummary: (summary: BatchSummary, options: SummaryOptions) => string): void {
+  // The --max-points stop is said once, in the summary (design §8.1); --resume helps only with --output.
+  const budgetHint = flags.output === undefined ? 'raise --max-points to send them' : 'run again with --resume and a higher --max-points to send them'
+  if (config.format === 'json') {
+    if (summary.unsentBudget > 0) ctx.out.info(`${summary.unsentBudget} not sent: --max-points ${config.maxPoints} reached (${budgetHint})`)
+    ctx.out.info(JSON.stringify({ summary }))
+  } else {
+    ctx.out.info(renderBatchSummary(summary, { dryRun: flags.dryRun, maxPoints: config.maxPoints, budgetHint }))
+  }
 }
 
 /**
