@@ -4,7 +4,7 @@ import { InputError, Rc2Error } from '../errors.js'
 import type { Provider, ProviderName } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import type { Grid } from '../types.js'
-import { type BatchProgress, type BatchSummary, runBatch } from './batch.js'
+import { type BatchProgress, type BatchSummary, type RunContext, runBatch } from './batch.js'
 import { expandInputs, type InputItem, type Shard, takeShard } from './inputs.js'
 import { ResultJournal, readSolvedKeys, sha256, solvedKey } from './journal.js'
 import type { SolveResult } from './result.js'
@@ -61,72 +61,21 @@ export interface SolveInputsCallbacks {
 export interface SolveInputsOutcome {
   /** Totals; `summary.skipped` counts inputs --resume found solved already and `notImages`, files left out. */
   summary: BatchSummary & { notImages: number }
-  /** Items in the order given, for renderers that print at the end. */
+  /** How many inputs this run took on (this shard's share), for renderers that print at the end. */
   count: number
   /** --output could not be written (disk full, /dev/full): the batch stopped submitting; report it last. */
   outputError?: Rc2Error | undefined
 }
 
 export async function solveInputs(options: SolveInputsOptions, callbacks: SolveInputsCallbacks): Promise<SolveInputsOutcome> {
-  const expanded = await expandInputs(options.inputs, { recursive: options.recursive === true, cwd: options.cwd })
-  const { skipped, unvisitedDirs } = expanded
-  for (const path of skipped) callbacks.onSkipped?.(path, 'not an image file')
-  if (expanded.items.length === 0) {
-    const sub = unvisitedDirs.length
-    throw new InputError(`no images to solve in ${options.inputs.join(', ')}${sub > 0 ? ` (${sub} subdirector${sub === 1 ? 'y was' : 'ies were'} not searched)` : ''}`, {
-      code: 'NO_IMAGES',
-      hint: sub > 0 ? 'add --recursive (-r) to solve the images in subdirectories' : 'pass image files, a directory of images, or - for standard input',
-    })
-  }
-  if (options.shard !== undefined && expanded.items.some((i) => i.path === null && i.url === undefined)) {
-    throw new Rc2Error('usage', '--shard cannot split standard input ("-")', { hint: 'pass files or directories, the same on every machine' })
-  }
-  // A share may be empty (more machines than inputs): that run solves nothing and succeeds.
-  const items = options.shard === undefined ? expanded.items : takeShard(expanded.items, options.shard)
-  const stdinCount = items.filter((i) => i.path === null && i.url === undefined).length
-  if (stdinCount > 1) throw new Rc2Error('usage', '"-" (standard input) can be given only once')
-
+  const { all, items, skipped, stdinCount } = await selectInputs(options, callbacks)
   // Judged on every input, not this shard's share: --annotate means the same on every machine.
-  const several = expanded.items.length > 1
-  let roundSpec: RoundSpec | undefined
-  if (options.round !== undefined) {
-    if (options.round.since !== undefined) {
-      if (several) throw new Rc2Error('usage', '--since compares one capture with the previous one: give exactly one input')
-      const since = options.round.since
-      if (since === '-' && stdinCount > 0) throw new Rc2Error('usage', '"-" (standard input) can be given only once, not as both the input and --since')
-      const bytes =
-        since === '-'
-          ? await options.readStdin()
-          : isUrlInput(since)
-            ? await fetchInput(since, { timeoutMs: options.timeoutMs, maxBytes: options.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES, signal: options.signal })
-            : await readInput({ input: since, path: resolve(options.cwd, since) }, options.image?.maxBytes)
-      roundSpec = { since: { bytes, input: since === '-' ? 'stdin' : since } }
-    } else {
-      roundSpec = { tiles: options.round.tiles }
-    }
-  }
+  const roundSpec = await roundSpecFor(options, all.length > 1, stdinCount)
   // Every output target is checked before anything is sent: a paid answer must have somewhere to go.
-  let annotatePaths: string[] | undefined
-  if (options.annotate !== undefined) {
-    const annotate = options.annotate
-    const kind = await prepareOutputTarget('--annotate', annotate, items.length, options.cwd)
-    annotatePaths =
-      kind === 'file'
-        ? items.map(() => annotate)
-        : distinctOutputs(
-            items.map((i) => i.input),
-            (_input, stem) => join(annotate, `${stem}.annotated.png`),
-            options.cwd,
-          )
-  }
-
+  const annotatePaths = await annotateTargets(options, items)
   // Never write over an input: not the results file, not an annotated picture.
-  const inputPaths = new Set(expanded.items.flatMap((i) => (i.path === null ? [] : [i.path])))
-  // Relative to the caller's directory (runCli in-process, the library), not this process's.
-  const outputFile = options.outputPath === undefined ? undefined : resolve(options.cwd, options.outputPath)
-  if (outputFile !== undefined && inputPaths.has(outputFile)) {
-    throw new Rc2Error('usage', `--output ${options.outputPath} is one of the inputs; rc2 never writes over an input`, { hint: 'give --output a file of its own' })
-  }
+  const inputPaths = new Set(all.flatMap((i) => (i.path === null ? [] : [i.path])))
+  const outputFile = outputFileFor(options, inputPaths)
 
   const journal = outputFile === undefined ? undefined : ResultJournal.open(outputFile)
   // A results file that cannot be written stops the batch like an interrupt (nothing more is sent).
@@ -136,42 +85,11 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
   if (options.signal?.aborted === true) onInterrupt()
   else options.signal?.addEventListener('abort', onInterrupt, { once: true })
   const solvedBefore = options.resume === true && outputFile !== undefined ? await readSolvedKeys(outputFile) : new Set<string>()
-  const questionId = options.question.entry.id
 
-  // Work items carry their hash once read, so resume and the journal agree on identity.
-  type Work = InputItem & { index: number }
   const work: Work[] = items.map((item, index) => ({ ...item, index }))
   const hashes = new Map<number, string>()
-
-  // At most `lookahead` inputs are held prepared beyond those in flight: memory stays flat.
-  const lookahead = Math.min(8, Math.max(1, options.concurrency))
-  const early = new Map<number, Promise<Settled<Prepped | null>>>()
-  const readAndPrepare = async (item: Work): Promise<Prepped | null> => {
-    if (item.error !== undefined) throw item.error
-    // Standard input is read once, when its turn comes.
-    const bytes =
-      item.url !== undefined
-        ? await fetchInput(item.url, { timeoutMs: options.timeoutMs, maxBytes: options.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES, signal: options.signal })
-        : item.path === null
-          ? await options.readStdin()
-          : await readInput(item, options.image?.maxBytes, stop.signal)
-    // The content hash is what --output records and --resume compares: without them, no hashing.
-    if (journal !== undefined) {
-      const hash = sha256(bytes)
-      hashes.set(item.index, hash)
-      if (solvedBefore.has(solvedKey(hash, questionId))) return null
-    }
-    // Checked before anything is sent: the answer would be paid for and the picture not written.
-    const annotatePath = annotatePaths?.[item.index]
-    // Resolved as the write will resolve it (from the process's directory, like the write itself).
-    if (annotatePath !== undefined) await checkAnnotateTarget(annotatePath, item, resolve(annotatePath), inputPaths)
-    if (roundSpec !== undefined) {
-      const sentenceGrid = options.question.dynamic ? undefined : (options.question.grid ?? undefined)
-      return { bytes, round: await prepareRound(bytes, item.input, roundSpec, { grid: options.grid, sentenceGrid, image: options.image }) }
-    }
-    const prepared = await prepareFor({ source: bytes, input: item.input, question: options.question, grid: options.grid, image: options.image })
-    return { bytes, prepared }
-  }
+  const prepare = preparer({ options, stop: stop.signal, journal, hashes, solvedBefore, annotatePaths, inputPaths, roundSpec })
+  const nextPrepared = readAhead(work, prepare, Math.min(8, Math.max(1, options.concurrency)))
 
   const byProvider: Record<string, number> | undefined = options.failover === true ? {} : undefined
   try {
@@ -179,74 +97,11 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
       work,
       {
         run: async (item, ctx) => {
-          // Read and prepare a few inputs ahead, so the next image is ready when a slot frees up.
-          for (let k = item.index + 1; k <= item.index + lookahead && k < work.length; k++) {
-            if (!early.has(k)) early.set(k, settle(readAndPrepare(work[k]!)))
-          }
-          const ready = early.get(item.index) ?? settle(readAndPrepare(item))
-          early.delete(item.index)
           // A read that never ends (a FIFO nobody writes to) must not outlive an interrupt's grace.
-          const outcome = await untilAborted(ready, ctx.signal)
+          const outcome = await untilAborted(nextPrepared(item), ctx.signal)
           if (!outcome.ok) throw outcome.error
           if (outcome.value === null) return null
-          const { bytes, prepared, round } = outcome.value
-          if (round !== undefined) {
-            const tilePoints = options.pointsFor('1x1')
-            if (options.dryRun !== true && round.images.length > 0) ctx.reserve(tilePoints * round.images.length)
-            return solveRound({
-              source: bytes,
-              input: item.input,
-              question: options.question,
-              force: options.force,
-              providerName: options.providerName,
-              provider: options.provider,
-              endpoint: options.endpoint,
-              region: options.region,
-              confidence: options.confidence,
-              timeoutMs: options.timeoutMs,
-              dryRun: options.dryRun,
-              annotatePath: annotatePaths?.[item.index],
-              signal: ctx.signal,
-              beforeChargedRetry: () => ctx.reserve(tilePoints, true),
-              onPushBack: ctx.pushedBack,
-              round,
-            })
-          }
-          if (prepared === undefined) return null
-          const points = options.pointsFor(prepared.grid)
-          let price = points
-          if (options.dryRun !== true) ctx.reserve(points)
-          return solveOne({
-            source: bytes,
-            input: item.input,
-            question: options.question,
-            grid: options.grid,
-            force: options.force,
-            providerName: options.providerName,
-            provider: options.provider,
-            endpoint: options.endpoint,
-            region: options.region,
-            confidence: options.confidence,
-            timeoutMs: options.timeoutMs,
-            dryRun: options.dryRun,
-            image: options.image,
-            annotatePath: annotatePaths?.[item.index],
-            signal: ctx.signal,
-            // A resend after a lost reply may be charged again: the budget must agree first.
-            beforeChargedRetry: () => ctx.reserve(price, true),
-            whileWaiting: (wait) => ctx.whileWaiting(wait),
-            onPushBack: ctx.pushedBack,
-            // Failover: the next provider's call needs the budget too (and is priced as its own);
-            // a failed one may still have cost.
-            beforeFailover: (next) => {
-              const nextPrice = options.pointsFor(prepared.grid, next)
-              ctx.reserve(nextPrice, true)
-              price = nextPrice
-              ctx.priceAs(nextPrice)
-            },
-            onChargedFailure: (name, calls) => ctx.spend(options.pointsFor(prepared.grid, name) * calls, calls),
-            prepared,
-          })
+          return solvePrepped(options, item, outcome.value, annotatePaths?.[item.index], ctx)
         },
         onResult: (result, index) => {
           if (byProvider !== undefined && result.ok && !('dryRun' in result)) byProvider[result.provider] = (byProvider[result.provider] ?? 0) + 1
@@ -269,6 +124,197 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
     options.signal?.removeEventListener('abort', onInterrupt)
     journal?.close()
   }
+}
+
+/** The inputs named, expanded and checked; `items` is this shard's share of `all`. */
+async function selectInputs(
+  options: SolveInputsOptions,
+  callbacks: SolveInputsCallbacks,
+): Promise<{ all: InputItem[]; items: InputItem[]; skipped: string[]; stdinCount: number }> {
+  const expanded = await expandInputs(options.inputs, { recursive: options.recursive === true, cwd: options.cwd })
+  const { skipped, unvisitedDirs } = expanded
+  for (const path of skipped) callbacks.onSkipped?.(path, 'not an image file')
+  if (expanded.items.length === 0) {
+    const sub = unvisitedDirs.length
+    throw new InputError(`no images to solve in ${options.inputs.join(', ')}${sub > 0 ? ` (${sub} subdirector${sub === 1 ? 'y was' : 'ies were'} not searched)` : ''}`, {
+      code: 'NO_IMAGES',
+      hint: sub > 0 ? 'add --recursive (-r) to solve the images in subdirectories' : 'pass image files, a directory of images, or - for standard input',
+    })
+  }
+  if (options.shard !== undefined && expanded.items.some((i) => i.path === null && i.url === undefined)) {
+    throw new Rc2Error('usage', '--shard cannot split standard input ("-")', { hint: 'pass files or directories, the same on every machine' })
+  }
+  // A share may be empty (more machines than inputs): that run solves nothing and succeeds.
+  const items = options.shard === undefined ? expanded.items : takeShard(expanded.items, options.shard)
+  const stdinCount = items.filter((i) => i.path === null && i.url === undefined).length
+  if (stdinCount > 1) throw new Rc2Error('usage', '"-" (standard input) can be given only once')
+  return { all: expanded.items, items, skipped, stdinCount }
+}
+
+/** The dynamic round asked for (--tiles, or --since with the earlier capture read now). */
+async function roundSpecFor(options: SolveInputsOptions, several: boolean, stdinCount: number): Promise<RoundSpec | undefined> {
+  if (options.round === undefined) return undefined
+  if (options.round.since === undefined) return { tiles: options.round.tiles }
+  if (several) throw new Rc2Error('usage', '--since compares one capture with the previous one: give exactly one input')
+  const since = options.round.since
+  if (since === '-' && stdinCount > 0) throw new Rc2Error('usage', '"-" (standard input) can be given only once, not as both the input and --since')
+  const bytes =
+    since === '-'
+      ? await options.readStdin()
+      : isUrlInput(since)
+        ? await fetchInput(since, { timeoutMs: options.timeoutMs, maxBytes: options.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES, signal: options.signal })
+        : await readInput({ input: since, path: resolve(options.cwd, since) }, options.image?.maxBytes)
+  return { since: { bytes, input: since === '-' ? 'stdin' : since } }
+}
+
+/** Where each input's annotated picture goes (by position), or undefined without --annotate. */
+async function annotateTargets(options: SolveInputsOptions, items: readonly InputItem[]): Promise<string[] | undefined> {
+  if (options.annotate === undefined) return undefined
+  const annotate = options.annotate
+  const kind = await prepareOutputTarget('--annotate', annotate, items.length, options.cwd)
+  return kind === 'file'
+    ? items.map(() => annotate)
+    : distinctOutputs(
+        items.map((i) => i.input),
+        (_input, stem) => join(annotate, `${stem}.annotated.png`),
+        options.cwd,
+      )
+}
+
+/** The --output file, resolved; refused when it is one of the inputs. */
+function outputFileFor(options: SolveInputsOptions, inputPaths: ReadonlySet<string>): string | undefined {
+  // Relative to the caller's directory (runCli in-process, the library), not this process's.
+  const outputFile = options.outputPath === undefined ? undefined : resolve(options.cwd, options.outputPath)
+  if (outputFile !== undefined && inputPaths.has(outputFile)) {
+    throw new Rc2Error('usage', `--output ${options.outputPath} is one of the inputs; rc2 never writes over an input`, { hint: 'give --output a file of its own' })
+  }
+  return outputFile
+}
+
+// Work items carry their hash once read, so resume and the journal agree on identity.
+type Work = InputItem & { index: number }
+
+interface PrepareContext {
+  options: SolveInputsOptions
+  /** Aborted on an interrupt or a results file that cannot be written. */
+  stop: AbortSignal
+  journal: ResultJournal | undefined
+  /** Content hash per work index, for the journal. */
+  hashes: Map<number, string>
+  solvedBefore: ReadonlySet<string>
+  annotatePaths: readonly string[] | undefined
+  inputPaths: ReadonlySet<string>
+  roundSpec: RoundSpec | undefined
+}
+
+/** Reads one input and prepares it for the service; null when --resume finds it solved already. */
+function preparer(c: PrepareContext): (item: Work) => Promise<Prepped | null> {
+  const { options } = c
+  const questionId = options.question.entry.id
+  return async (item) => {
+    if (item.error !== undefined) throw item.error
+    // Standard input is read once, when its turn comes.
+    const bytes =
+      item.url !== undefined
+        ? await fetchInput(item.url, { timeoutMs: options.timeoutMs, maxBytes: options.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES, signal: options.signal })
+        : item.path === null
+          ? await options.readStdin()
+          : await readInput(item, options.image?.maxBytes, c.stop)
+    // The content hash is what --output records and --resume compares: without them, no hashing.
+    if (c.journal !== undefined) {
+      const hash = sha256(bytes)
+      c.hashes.set(item.index, hash)
+      if (c.solvedBefore.has(solvedKey(hash, questionId))) return null
+    }
+    // Checked before anything is sent: the answer would be paid for and the picture not written.
+    const annotatePath = c.annotatePaths?.[item.index]
+    // Resolved as the write will resolve it (from the process's directory, like the write itself).
+    if (annotatePath !== undefined) await checkAnnotateTarget(annotatePath, item, resolve(annotatePath), c.inputPaths)
+    if (c.roundSpec !== undefined) {
+      const sentenceGrid = options.question.dynamic ? undefined : (options.question.grid ?? undefined)
+      return { bytes, round: await prepareRound(bytes, item.input, c.roundSpec, { grid: options.grid, sentenceGrid, image: options.image }) }
+    }
+    const prepared = await prepareFor({ source: bytes, input: item.input, question: options.question, grid: options.grid, image: options.image })
+    return { bytes, prepared }
+  }
+}
+
+/**
+ * The prepared input for `item`, reading and preparing a few inputs ahead so the next image is
+ * ready when a slot frees up. At most `lookahead` inputs are held beyond those in flight: memory stays flat.
+ */
+function readAhead(work: readonly Work[], prepare: (item: Work) => Promise<Prepped | null>, lookahead: number): (item: Work) => Promise<Settled<Prepped | null>> {
+  const early = new Map<number, Promise<Settled<Prepped | null>>>()
+  return (item) => {
+    for (let k = item.index + 1; k <= item.index + lookahead && k < work.length; k++) {
+      if (!early.has(k)) early.set(k, settle(prepare(work[k]!)))
+    }
+    const ready = early.get(item.index) ?? settle(prepare(item))
+    early.delete(item.index)
+    return ready
+  }
+}
+
+/** Sends one prepared input (a whole challenge or a dynamic round), under the batch's budget. */
+async function solvePrepped(options: SolveInputsOptions, item: Work, ready: Prepped, annotatePath: string | undefined, ctx: RunContext): Promise<SolveResult | null> {
+  const { bytes, prepared, round } = ready
+  if (round !== undefined) {
+    const tilePoints = options.pointsFor('1x1')
+    if (options.dryRun !== true && round.images.length > 0) ctx.reserve(tilePoints * round.images.length)
+    return solveRound({
+      source: bytes,
+      input: item.input,
+      question: options.question,
+      force: options.force,
+      providerName: options.providerName,
+      provider: options.provider,
+      endpoint: options.endpoint,
+      region: options.region,
+      confidence: options.confidence,
+      timeoutMs: options.timeoutMs,
+      dryRun: options.dryRun,
+      annotatePath,
+      signal: ctx.signal,
+      beforeChargedRetry: () => ctx.reserve(tilePoints, true),
+      onPushBack: ctx.pushedBack,
+      round,
+    })
+  }
+  if (prepared === undefined) return null
+  const points = options.pointsFor(prepared.grid)
+  let price = points
+  if (options.dryRun !== true) ctx.reserve(points)
+  return solveOne({
+    source: bytes,
+    input: item.input,
+    question: options.question,
+    grid: options.grid,
+    force: options.force,
+    providerName: options.providerName,
+    provider: options.provider,
+    endpoint: options.endpoint,
+    region: options.region,
+    confidence: options.confidence,
+    timeoutMs: options.timeoutMs,
+    dryRun: options.dryRun,
+    image: options.image,
+    annotatePath,
+    signal: ctx.signal,
+    // A resend after a lost reply may be charged again: the budget must agree first.
+    beforeChargedRetry: () => ctx.reserve(price, true),
+    whileWaiting: (wait) => ctx.whileWaiting(wait),
+    onPushBack: ctx.pushedBack,
+    // Failover: the next provider's call needs the budget too (and is priced as its own);
+    // a failed one may still have cost.
+    beforeFailover: (next) => {
+      const nextPrice = options.pointsFor(prepared.grid, next)
+      ctx.reserve(nextPrice, true)
+      price = nextPrice
+      ctx.priceAs(nextPrice)
+    },
+    onChargedFailure: (name, calls) => ctx.spend(options.pointsFor(prepared.grid, name) * calls, calls),
+    prepared,
+  })
 }
 
 interface Prepped {
