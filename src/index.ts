@@ -13,7 +13,7 @@ import type { ProviderName } from './providers/types.js'
 import { lookupQuestion } from './questions/lookup.js'
 import type { QuestionMatch } from './questions/types.js'
 import type { DryRunResult, SolveSuccess } from './solve/result.js'
-import { solveOne } from './solve/solve-one.js'
+import { solveOne, type SolveSettings } from './solve/solve-one.js'
 import type { Grid } from './types.js'
 
 export { createProvider, lookupQuestion }
@@ -104,9 +104,7 @@ async function solveWith(input: string | Buffer, options: SolveOptions): Promise
       requestTimeoutMs: attemptTimeoutMs(providerName, options.timeoutMs ?? 120_000),
     })
   }
-  return solveOne({
-    source: input,
-    input: typeof input === 'string' ? input : '-',
+  const settings: SolveSettings = {
     question,
     grid: options.grid,
     force: options.force,
@@ -117,7 +115,6 @@ async function solveWith(input: string | Buffer, options: SolveOptions): Promise
     confidence: options.confidence,
     timeoutMs: options.timeoutMs ?? 120_000,
     dryRun: options.dryRun,
-    annotatePath: options.annotatePath,
-    signal: options.signal,
-  })
+  }
+  return solveOne({ ...settings, source: input, input: typeof input === 'string' ? input : '-', annotatePath: options.annotatePath, signal: options.signal })
 }

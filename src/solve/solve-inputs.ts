@@ -1,15 +1,14 @@
 import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { InputError, Rc2Error } from '../errors.js'
-import type { Provider, ProviderName } from '../providers/types.js'
-import type { QuestionMatch } from '../questions/types.js'
+import type { ProviderName } from '../providers/types.js'
 import type { Grid } from '../types.js'
 import { type BatchProgress, type BatchSummary, type RunContext, runBatch } from './batch.js'
 import { expandInputs, type InputItem, type Shard, takeShard } from './inputs.js'
 import { ResultJournal, readSolvedKeys, sha256, solvedKey } from './journal.js'
 import type { SolveResult } from './result.js'
 import { distinctOutputs, prepareOutputTarget } from './out-names.js'
-import { type ImageOptions, prepareFor, solveOne } from './solve-one.js'
+import { prepareFor, solveOne, type SolveSettings } from './solve-one.js'
 import type { PreparedImage } from '../image/types.js'
 import { type PreparedRound, prepareRound, type RoundSpec, solveRound } from './rounds.js'
 import { readFileBounded } from '../image/read.js'
@@ -23,17 +22,8 @@ export interface SolveInputsOptions {
   /** --shard k/n: only this share of the sorted inputs. */
   shard?: Shard | undefined
   cwd: string
-  question: QuestionMatch
-  grid?: Grid | undefined
-  force?: boolean | undefined
-  providerName: ProviderName
-  provider?: Provider | undefined
-  endpoint?: string | undefined
-  region?: 'intl' | 'cn' | undefined
-  confidence?: number | undefined
-  timeoutMs: number
-  dryRun?: boolean | undefined
-  image?: ImageOptions | undefined
+  /** What every input is solved with, passed on to each as it is. */
+  settings: SolveSettings
   concurrency: number
   maxPoints?: number | undefined
   /** A file for one input, a directory for several. */
@@ -162,8 +152,8 @@ async function roundSpecFor(options: SolveInputsOptions, several: boolean, stdin
     since === '-'
       ? await options.readStdin()
       : isUrlInput(since)
-        ? await fetchInput(since, { timeoutMs: options.timeoutMs, maxBytes: options.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES, signal: options.signal })
-        : await readInput({ input: since, path: resolve(options.cwd, since) }, options.image?.maxBytes)
+        ? await fetchInput(since, { timeoutMs: options.settings.timeoutMs, maxBytes: options.settings.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES, signal: options.signal })
+        : await readInput({ input: since, path: resolve(options.cwd, since) }, options.settings.image?.maxBytes)
   return { since: { bytes, input: since === '-' ? 'stdin' : since } }
 }
 
@@ -210,16 +200,16 @@ interface PrepareContext {
 /** Reads one input and prepares it for the service; null when --resume finds it solved already. */
 function preparer(c: PrepareContext): (item: Work) => Promise<Prepped | null> {
   const { options } = c
-  const questionId = options.question.entry.id
+  const questionId = options.settings.question.entry.id
   return async (item) => {
     if (item.error !== undefined) throw item.error
     // Standard input is read once, when its turn comes.
     const bytes =
       item.url !== undefined
-        ? await fetchInput(item.url, { timeoutMs: options.timeoutMs, maxBytes: options.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES, signal: options.signal })
+        ? await fetchInput(item.url, { timeoutMs: options.settings.timeoutMs, maxBytes: options.settings.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES, signal: options.signal })
         : item.path === null
           ? await options.readStdin()
-          : await readInput(item, options.image?.maxBytes, c.stop)
+          : await readInput(item, options.settings.image?.maxBytes, c.stop)
     // The content hash is what --output records and --resume compares: without them, no hashing.
     if (c.journal !== undefined) {
       const hash = sha256(bytes)
@@ -231,10 +221,10 @@ function preparer(c: PrepareContext): (item: Work) => Promise<Prepped | null> {
     // Resolved as the write will resolve it (from the process's directory, like the write itself).
     if (annotatePath !== undefined) await checkAnnotateTarget(annotatePath, item, resolve(annotatePath), c.inputPaths)
     if (c.roundSpec !== undefined) {
-      const sentenceGrid = options.question.dynamic ? undefined : (options.question.grid ?? undefined)
-      return { bytes, round: await prepareRound(bytes, item.input, c.roundSpec, { grid: options.grid, sentenceGrid, image: options.image }) }
+      const sentenceGrid = options.settings.question.dynamic ? undefined : (options.settings.question.grid ?? undefined)
+      return { bytes, round: await prepareRound(bytes, item.input, c.roundSpec, { grid: options.settings.grid, sentenceGrid, image: options.settings.image }) }
     }
-    const prepared = await prepareFor({ source: bytes, input: item.input, question: options.question, grid: options.grid, image: options.image })
+    const prepared = await prepareFor({ source: bytes, input: item.input, question: options.settings.question, grid: options.settings.grid, image: options.settings.image })
     return { bytes, prepared }
   }
 }
@@ -260,19 +250,11 @@ async function solvePrepped(options: SolveInputsOptions, item: Work, ready: Prep
   const { bytes, prepared, round } = ready
   if (round !== undefined) {
     const tilePoints = options.pointsFor('1x1')
-    if (options.dryRun !== true && round.images.length > 0) ctx.reserve(tilePoints * round.images.length)
+    if (options.settings.dryRun !== true && round.images.length > 0) ctx.reserve(tilePoints * round.images.length)
     return solveRound({
+      ...options.settings,
       source: bytes,
       input: item.input,
-      question: options.question,
-      force: options.force,
-      providerName: options.providerName,
-      provider: options.provider,
-      endpoint: options.endpoint,
-      region: options.region,
-      confidence: options.confidence,
-      timeoutMs: options.timeoutMs,
-      dryRun: options.dryRun,
       annotatePath,
       signal: ctx.signal,
       beforeChargedRetry: () => ctx.reserve(tilePoints, true),
@@ -283,21 +265,11 @@ async function solvePrepped(options: SolveInputsOptions, item: Work, ready: Prep
   if (prepared === undefined) return null
   const points = options.pointsFor(prepared.grid)
   let price = points
-  if (options.dryRun !== true) ctx.reserve(points)
+  if (options.settings.dryRun !== true) ctx.reserve(points)
   return solveOne({
+    ...options.settings,
     source: bytes,
     input: item.input,
-    question: options.question,
-    grid: options.grid,
-    force: options.force,
-    providerName: options.providerName,
-    provider: options.provider,
-    endpoint: options.endpoint,
-    region: options.region,
-    confidence: options.confidence,
-    timeoutMs: options.timeoutMs,
-    dryRun: options.dryRun,
-    image: options.image,
     annotatePath,
     signal: ctx.signal,
     // A resend after a lost reply may be charged again: the budget must agree first.

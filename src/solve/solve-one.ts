@@ -16,11 +16,11 @@ export interface ImageOptions {
 }
 
 /** One image end to end: prepare, check the question against the grid, ask, map tiles to clicks. */
-export interface SolveOneOptions {
-  /** File path, or the bytes (stdin). */
-  source: string | Buffer
-  /** What to call the input in results and messages ("-" for stdin). */
-  input: string
+/**
+ * The settings a solve runs under, the same for every input of a batch. They flow unchanged from
+ * the command (or the library) through the batch to each request: a new setting is added here.
+ */
+export interface SolveSettings {
   question: QuestionMatch
   /** --grid (auto = undefined). */
   grid?: Grid | undefined
@@ -36,6 +36,14 @@ export interface SolveOneOptions {
   timeoutMs: number
   dryRun?: boolean | undefined
   image?: ImageOptions | undefined
+}
+
+/** One input: the settings, the image, and this request's hooks. */
+export interface SolveOneOptions extends SolveSettings {
+  /** File path, or the bytes (stdin). */
+  source: string | Buffer
+  /** What to call the input in results and messages ("-" for stdin). */
+  input: string
   /** Write the input with the chosen tiles marked here (PNG). */
   annotatePath?: string | undefined
   signal?: AbortSignal | undefined
