@@ -147,6 +147,29 @@ export function isRc2Error(value: unknown): value is Rc2Error {
   return value instanceof Rc2Error
 }
 
+/**
+ * How reading a path failed, from the operating system's error code: the one errno mapping every
+ * reader shares (each words it for its moment: listing the inputs, loading one, reading it later).
+ * Undefined for any other failure, which readers report with its code.
+ */
+export type ReadFailure = 'missing' | 'denied' | 'directory' | 'loop'
+
+export function readFailure(error: unknown): ReadFailure | undefined {
+  switch ((error as NodeJS.ErrnoException | undefined)?.code) {
+    case 'ENOENT':
+      return 'missing'
+    case 'EACCES':
+    case 'EPERM':
+      return 'denied'
+    case 'EISDIR':
+      return 'directory'
+    case 'ELOOP':
+      return 'loop'
+    default:
+      return undefined
+  }
+}
+
 /** Why a path cannot be written, in words, from the operating system's error. */
 export function writeFailureReason(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code

@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import type SharpModule from 'sharp'
 import type { Metadata, Sharp } from 'sharp'
-import { InputError } from '../errors.js'
+import { InputError, readFailure } from '../errors.js'
 import { readFileBounded } from './read.js'
 import type { RawImage } from './types.js'
 
@@ -149,16 +149,15 @@ async function readInputFile(path: string, name: string, maxBytes: number): Prom
 
 export function describeFileError(error: unknown, name: string): InputError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code
-  switch (code) {
-    case 'ENOENT':
+  switch (readFailure(error)) {
+    case 'missing':
       return new InputError(`${name} does not exist`, { hint: 'check the path and spelling', cause: error })
-    case 'EACCES':
-    case 'EPERM':
+    case 'denied':
       return new InputError(`${name} cannot be read (permission denied)`, {
         hint: 'check the file permissions (chmod +r) or run as a user who can read it',
         cause: error,
       })
-    case 'EISDIR':
+    case 'directory':
       return new InputError(`${name} is a directory, not an image file`, {
         hint: 'pass the image files inside it',
         cause: error,

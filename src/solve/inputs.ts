@@ -1,6 +1,6 @@
 import { readdir, realpath, stat } from 'node:fs/promises'
 import { extname, join, resolve } from 'node:path'
-import { InputError, type Rc2Error } from '../errors.js'
+import { InputError, type Rc2Error, readFailure } from '../errors.js'
 
 /** One thing to solve: a file, stdin, or an argument that could not be used (kept to report it). */
 export interface InputItem {
@@ -107,13 +107,12 @@ async function walk(shown: string, dir: string, recursive: boolean, items: Input
 
 function statError(name: string, error: unknown): Rc2Error {
   const code = (error as NodeJS.ErrnoException).code
-  switch (code) {
-    case 'ENOENT':
+  switch (readFailure(error)) {
+    case 'missing':
       return new InputError(`${name}: no such file or directory`, { hint: 'check the path', code })
-    case 'EACCES':
-    case 'EPERM':
+    case 'denied':
       return new InputError(`${name}: permission denied`, { hint: `make it readable (chmod +r ${name})`, code })
-    case 'ELOOP':
+    case 'loop':
       return new InputError(`${name}: too many levels of symbolic links (a link loop)`, { hint: 'point the link at a real file', code })
     default:
       return new InputError(`${name}: cannot read it (${code ?? (error as Error).message})`, { code })

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { InputError, Rc2Error } from '../errors.js'
+import { InputError, Rc2Error, type ReadFailure, readFailure } from '../errors.js'
 import type { ProviderName } from '../providers/types.js'
 import type { Grid } from '../types.js'
 import { type BatchProgress, type BatchSummary, type RunContext, runBatch } from './batch.js'
@@ -322,6 +322,14 @@ function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
 
 const DEFAULT_MAX_INPUT_BYTES = 25 * 1024 * 1024
 
+/** Why an input listed earlier could not be read when its turn came. */
+const READ_FAILURE_REASONS: Record<ReadFailure, string> = {
+  missing: 'it disappeared before it could be read',
+  denied: 'permission denied',
+  directory: 'it is a directory',
+  loop: 'too many levels of symbolic links (a link loop)',
+}
+
 async function readInput(item: InputItem, maxBytes = DEFAULT_MAX_INPUT_BYTES, signal?: AbortSignal): Promise<Buffer> {
   try {
     // Refused past the limit while reading, whatever the file is (a FIFO, /dev/zero, a growing file).
@@ -331,16 +339,8 @@ async function readInput(item: InputItem, maxBytes = DEFAULT_MAX_INPUT_BYTES, si
     // Stopped by an interrupt: the batch counts it as not finished.
     if (signal?.aborted === true && error === signal.reason) throw error
     const code = (error as NodeJS.ErrnoException).code
-    const reason =
-      code === 'ENOENT'
-        ? 'it disappeared before it could be read'
-        : code === 'EACCES' || code === 'EPERM'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'it is a directory'
-            : code === 'ELOOP'
-              ? 'too many levels of symbolic links (a link loop)'
-              : (code ?? (error as Error).message)
+    const kind = readFailure(error)
+    const reason = kind === undefined ? (code ?? (error as Error).message) : READ_FAILURE_REASONS[kind]
     throw new InputError(`${item.input}: cannot read it: ${reason}`, { code, hint: 'check the path and its permissions' })
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { EXIT, writeFailure, writeFailureReason } from '../../src/errors.js'
+import { EXIT, readFailure, writeFailure, writeFailureReason } from '../../src/errors.js'
 
 const errno = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: something, open 'x'`), { code })
 
@@ -44,5 +44,22 @@ describe('one way to fail a write', () => {
       message: 'cannot write --output r.ndjson: no space left on the device; later results are not recorded',
       hint: 'free some space',
     })
+  })
+})
+
+describe('one errno mapping for a read', () => {
+  it.each([
+    ['ENOENT', 'missing'],
+    ['EACCES', 'denied'],
+    ['EPERM', 'denied'],
+    ['EISDIR', 'directory'],
+    ['ELOOP', 'loop'],
+  ])('classifies %s as %s', (code, kind) => {
+    expect(readFailure(errno(code))).toBe(kind)
+  })
+
+  it('leaves any other failure, or an error without a code, unclassified', () => {
+    expect(readFailure(errno('EIO'))).toBeUndefined()
+    expect(readFailure(new Error('no code'))).toBeUndefined()
   })
 })
