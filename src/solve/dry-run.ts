@@ -1,5 +1,6 @@
 import type { ProviderName } from '../providers/types.js'
 import type { Grid } from '../types.js'
+import type { DryRunResult } from './result.js'
 import { GRID_SIDE } from '../types.js'
 
 export interface DescribeOptions {
@@ -67,4 +68,24 @@ const DEFAULT_ENDPOINTS: Record<ProviderName, string> = {
 function defaultEndpoint(name: ProviderName, region: 'intl' | 'cn' | undefined): string {
   if (name === 'yescaptcha' && region === 'cn') return 'https://cn.yescaptcha.com'
   return DEFAULT_ENDPOINTS[name]
+}
+
+/** What every --dry-run result starts with, in its JSON order: the input, what is asked, and the request that would be sent. */
+export function dryRunHead(
+  asked: { input: string; providerName: ProviderName; endpoint?: string | undefined; region?: 'intl' | 'cn' | undefined; question: { id: string; name: string } },
+  shape: { grid: Grid; size: number },
+  request: Omit<DescribeOptions, 'endpoint' | 'region' | 'question'>,
+): Pick<DryRunResult, 'schemaVersion' | 'input' | 'ok' | 'dryRun' | 'question' | 'grid' | 'size' | 'provider' | 'request'> {
+  const { question } = asked
+  return {
+    schemaVersion: 1,
+    input: asked.input,
+    ok: true,
+    dryRun: true,
+    question,
+    grid: shape.grid,
+    size: shape.size,
+    provider: asked.providerName,
+    request: describeRequest(asked.providerName, { endpoint: asked.endpoint, region: asked.region, question: question.id, ...request }),
+  }
 }

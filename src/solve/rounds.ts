@@ -7,7 +7,7 @@ import { InputError, Rc2Error, UsageError, writeFailureReason } from '../errors.
 import { withDeadline } from './deadline.js'
 import type { Layout } from '../image/types.js'
 import type { Click } from '../types.js'
-import { describeRequest } from './dry-run.js'
+import { dryRunHead } from './dry-run.js'
 import type { DryRunResult, SolveSuccess } from './result.js'
 import type { ImageOptions, SolveOneOptions } from './solve-one.js'
 
@@ -201,22 +201,15 @@ function roundDryRun(options: SolveRoundOptions, asked: { question: { id: string
   const { layout } = round
   const first = round.images[0]
   return {
-    schemaVersion: 1,
-    input: options.input,
-    ok: true,
-    dryRun: true,
-    question,
-    grid: layout.grid,
-    size: TILE_SIZE,
-    provider: options.providerName,
-    request: describeRequest(options.providerName, {
-      endpoint: options.endpoint,
-      region: options.region,
-      question: question.id,
-      instruction,
-      grid: '1x1',
-      imageSummary: first === undefined ? '<no tile to send>' : `<${first.bytes} bytes of base64 ${first.mime.slice(6)} 100x100, one request per checked tile>`,
-    }),
+    ...dryRunHead(
+      { ...options, question },
+      { grid: layout.grid, size: TILE_SIZE },
+      {
+        instruction,
+        grid: '1x1',
+        imageSummary: first === undefined ? '<no tile to send>' : `<${first.bytes} bytes of base64 ${first.mime.slice(6)} 100x100, one request per checked tile>`,
+      },
+    ),
     image: { format: first?.mime.slice(6) ?? 'jpeg', bytes: round.images.reduce((sum, i) => sum + i.bytes, 0), width: round.inputWidth, height: round.inputHeight, inputKind: layout.kind },
     clicksIfChosen: clicksOf(layout, round.checked),
     checked: round.checked,

@@ -4,7 +4,7 @@ import type { PreparedImage } from '../image/types.js'
 import type { FittedImage, Provider, ProviderName, RecognitionRequest } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import type { Click, Grid } from '../types.js'
-import { describeRequest } from './dry-run.js'
+import { dryRunHead } from './dry-run.js'
 import type { DryRunResult, SolveSuccess } from './result.js'
 
 /** How the image is encoded and what inputs are accepted (config `image.*`). */
@@ -151,18 +151,7 @@ function dryRunOf(
 ): DryRunResult {
   const { question, instruction, confidence, warnings } = asked
   return {
-    schemaVersion: 1,
-    input: options.input,
-    ok: true,
-    dryRun: true,
-    question,
-    grid: prepared.grid,
-    size: prepared.size,
-    provider: options.providerName,
-    request: describeRequest(options.providerName, {
-      endpoint: options.endpoint,
-      region: options.region,
-      question: question.id,
+    ...dryRunHead({ ...options, question }, prepared, {
       instruction,
       grid: prepared.grid,
       confidence,
