@@ -7,6 +7,7 @@ import { createRequire } from 'node:module'
 import type SharpModule from 'sharp'
 import type { Metadata, Sharp } from 'sharp'
 import { InputError, readFailure } from '../errors.js'
+import { readPlainJpegHeader } from './jpeg-header.js'
 import { readFileBounded } from './read.js'
 import type { RawImage } from './types.js'
 
@@ -226,7 +227,12 @@ function isMostlyText(sample: Buffer): boolean {
   return sample.length > 0 && printable / sample.length > 0.95 && !sample.includes(0)
 }
 
-async function readHeader(buffer: Buffer, name: string, format: ImageFormat): Promise<Metadata & { width: number; height: number }> {
+/** The parts of a header rc2 uses, as sharp's metadata names them. */
+type HeaderFields = Pick<Metadata, 'orientation' | 'isProgressive' | 'space' | 'pages' | 'hasAlpha'> & { width: number; height: number }
+
+async function readHeader(buffer: Buffer, name: string, format: ImageFormat): Promise<HeaderFields> {
+  const plain = format === 'jpeg' ? readPlainJpegHeader(buffer) : undefined
+  if (plain !== undefined) return { ...plain, hasAlpha: false }
   try {
     const meta = await sharp(buffer, { limitInputPixels: false }).metadata()
     if (!meta.width || !meta.height) throw new Error('no dimensions in the header')
