@@ -92,20 +92,30 @@ export async function readSolvedKeys(path: string): Promise<Set<string>> {
     throw new ConfigError(`cannot read --output ${path} to resume: ${(error as Error).message}`)
   }
   const keys = new Set<string>()
+  for (const line of resultLines(text)) {
+    // A torn line from an interrupted run: that input is simply solved again.
+    if (!line.ok) continue
+    const record = line.value as { ok?: unknown; dryRun?: unknown; inputSha256?: unknown; question?: { id?: unknown } }
+    if (record.ok === true && record.dryRun !== true && typeof record.inputSha256 === 'string' && typeof record.question?.id === 'string') {
+      keys.add(solvedKey(record.inputSha256, record.question.id))
+    }
+  }
+  return keys
+}
+
+/** Each non-blank line of a results file, parsed; `ok: false` for one that is not JSON (a torn write). */
+export function* resultLines(text: string): Generator<{ ok: true; value: unknown } | { ok: false }> {
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue
     let value: unknown
     try {
       value = JSON.parse(line)
     } catch {
-      continue // a torn line from an interrupted run: that input is simply solved again
+      yield { ok: false }
+      continue
     }
-    const record = value as { ok?: unknown; dryRun?: unknown; inputSha256?: unknown; question?: { id?: unknown } }
-    if (record.ok === true && record.dryRun !== true && typeof record.inputSha256 === 'string' && typeof record.question?.id === 'string') {
-      keys.add(solvedKey(record.inputSha256, record.question.id))
-    }
+    yield { ok: true, value }
   }
-  return keys
 }
 
 export function solvedKey(sha256: string, questionId: string): string {

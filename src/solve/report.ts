@@ -6,6 +6,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { InputError, Rc2Error, UsageError } from '../errors.js'
 import { PROVIDER_NAMES } from '../providers/types.js'
+import { resultLines } from './journal.js'
 import type { Provider, ProviderName } from '../providers/types.js'
 
 export interface ReportTarget {
@@ -50,15 +51,12 @@ export async function readReportTargets(path: string, options: { inputs?: readon
   const wanted = options.inputs === undefined || options.inputs.length === 0 ? undefined : new Set(options.inputs)
   const seenInputs = new Set<string>()
   let unreadable = 0
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue
-    let record: unknown
-    try {
-      record = JSON.parse(line)
-    } catch {
+  for (const line of resultLines(text)) {
+    if (!line.ok) {
       unreadable++
       continue
     }
+    const record = line.value
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
       unreadable++
       continue
