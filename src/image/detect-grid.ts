@@ -342,29 +342,36 @@ function checkGutters(lattice: Lattice, light: Uint8Array, width: number, height
   const right = Math.min(width, Math.round(x0 + (n - 1) * pitch + side))
   if (bottom - top < 8 || right - left < 8) return false
   for (let k = 0; k < n - 1; k++) {
-    const start = x0 + k * pitch + side
-    let best = 0
-    for (let x = Math.floor(start); x <= Math.ceil(x0 + (k + 1) * pitch) - 1; x++) {
-      if (x < 0 || x >= width) continue
-      let white = 0
-      for (let y = top; y < bottom; y++) if (light[y * width + x]! >= level) white++
-      best = Math.max(best, white / (bottom - top))
-    }
-    if (best < 0.8) return false
+    // A column gutter: columns x (one pixel apart), each read down the band (a row apart).
+    const columns = { from: x0 + k * pitch + side, to: x0 + (k + 1) * pitch, limit: width, step: 1 }
+    if (!hasWhiteLine(light, level, columns, { from: top, to: bottom, step: width })) return false
   }
   for (let k = 0; k < n - 1; k++) {
-    const start = y0 + k * pitch + side
-    let best = 0
-    for (let y = Math.floor(start); y <= Math.ceil(y0 + (k + 1) * pitch) - 1; y++) {
-      if (y < 0 || y >= height) continue
-      let white = 0
-      const row = y * width
-      for (let x = left; x < right; x++) if (light[row + x]! >= level) white++
-      best = Math.max(best, white / (right - left))
-    }
-    if (best < 0.8) return false
+    const rows = { from: y0 + k * pitch + side, to: y0 + (k + 1) * pitch, limit: height, step: width }
+    if (!hasWhiteLine(light, level, rows, { from: left, to: right, step: 1 })) return false
   }
   return true
+}
+
+/**
+ * Some line in `lines.from..lines.to` (those inside `0..lines.limit`) is at least 80% white along
+ * `along.from..along.to`; a pixel's index is `line * lines.step + i * along.step`.
+ */
+function hasWhiteLine(
+  light: Uint8Array,
+  level: number,
+  lines: { from: number; to: number; limit: number; step: number },
+  along: { from: number; to: number; step: number },
+): boolean {
+  let best = 0
+  for (let line = Math.floor(lines.from); line <= Math.ceil(lines.to) - 1; line++) {
+    if (line < 0 || line >= lines.limit) continue
+    let white = 0
+    const base = line * lines.step
+    for (let i = along.from; i < along.to; i++) if (light[base + i * along.step]! >= level) white++
+    best = Math.max(best, white / (along.to - along.from))
+  }
+  return best >= 0.8
 }
 
 /**
