@@ -238,6 +238,188 @@ function describeRedirect(location: string | null, base: URL): string {
   }
 }
 
+/** One request as the steps below see it: where it goes, what it sent, how to log and redact. */
+interface Exchange {
+  provider: ProviderName
+  method: 'POST' | 'GET'
+  url: URL
+  /** The URL as logs and messages show it. */
+  shownUrl: string
+  /** "provider: METHOD /path", the start of every message. */
+  what: string
+  sentBytes: number
+  started: number
+  log: (line: string) => void
+  redact: (text: string) => string
+}
+
+/** The reply as it came over the wire, before it is read as JSON. */
+interface RawReply {
+  status: number
+  text: string
+  retryAfterHeader: string | null
+  location: string | null
+}
+
+/** A request's own abort: the per-request timer and the caller's signal feed one controller. */
+interface RequestAbort {
+  controller: AbortController
+  /** Rejects when the controller aborts; every wait races it. */
+  aborted: Promise<never>
+  timedOut: () => boolean
+  /** Stop the timer and stop listening to the caller. */
+  dispose: () => void
+}
+
+function logOutcome(exchange: Exchange, outcome: string): void {
+  const elapsed = Math.round(performance.now() - exchange.started)
+  exchange.log(`${exchange.method} ${exchange.shownUrl} -> ${outcome} in ${elapsed} ms (${formatBytes(exchange.sentBytes)} sent)`)
+}
+
+/**
+ * One controller of our own, held by the request, the timer and the caller's listener: a signal
+ * built with AbortSignal.any (as ky does with the one it is given) is only weakly held by its
+ * sources and can be garbage-collected mid-request, which silently loses the abort.
+ */
+function armAbort(requestTimeoutMs: number, signal: AbortSignal | undefined): RequestAbort {
+  const controller = new AbortController()
+  let timedOut = false
+  const timeoutId = setTimeout(() => {
+    timedOut = true
+    controller.abort(new DOMException('request timeout', 'TimeoutError'))
+  }, requestTimeoutMs)
+  const onCallerAbort = (): void => controller.abort(signal?.reason)
+  signal?.addEventListener('abort', onCallerAbort, { once: true })
+  // Every wait races this, so the deadline holds whatever the transport does with the signal.
+  const aborted = new Promise<never>((_resolve, reject) => {
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true })
+  })
+  aborted.catch(() => undefined)
+  return {
+    controller,
+    aborted,
+    timedOut: () => timedOut,
+    dispose: () => {
+      clearTimeout(timeoutId)
+      signal?.removeEventListener('abort', onCallerAbort)
+    },
+  }
+}
+
+/** Send the request and read the reply's status, headers and (capped) body. */
+async function transfer(
+  exchange: Exchange,
+  payload: string | undefined,
+  headers: Record<string, string> | undefined,
+  abort: RequestAbort,
+  maxReplyBytes: number,
+): Promise<RawReply> {
+  const { signal } = abort.controller
+  const pending = ky(exchange.url, {
+    method: exchange.method,
+    headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), accept: 'application/json', ...headers },
+    signal,
+    // The services never redirect API calls; following one would re-send the key elsewhere.
+    redirect: 'manual',
+    // fetch gets our own signal, not the composite ky builds around it (see armAbort), and the
+    // body as the string it is: given to ky, it would become a stream in ky's Request, teed
+    // for retries we do not use and read back out, costing about as much CPU as the rest of
+    // a call together.
+    fetch: (input, init) =>
+      fetch(input instanceof Request ? input.url : input, {
+        ...init,
+        ...(input instanceof Request ? { method: input.method, headers: input.headers, redirect: input.redirect } : {}),
+        ...(payload === undefined ? {} : { body: payload }),
+        signal,
+      }),
+    timeout: false,
+    retry: 0,
+    throwHttpErrors: false,
+  })
+  const response = await raceAbort(pending, abort.aborted)
+  const status = response.status
+  const retryAfterHeader = response.headers.get('retry-after')
+  if (status >= 300 && status < 400) {
+    const location = response.headers.get('location')
+    void response.body?.cancel().catch(() => undefined)
+    return { status, text: '', retryAfterHeader, location }
+  }
+  const text = await readCappedText(response, maxReplyBytes, abort.aborted)
+  return { status, text, retryAfterHeader, location: null }
+}
+
+/** The error for a request that did not complete: too large, the deadline, our timeout, or the network. */
+function transportFailure(
+  exchange: Exchange,
+  error: unknown,
+  failed: { signal: AbortSignal | undefined; timedOut: boolean; requestTimeoutMs: number; maxReplyBytes: number },
+): Error {
+  const { what } = exchange
+  if (error instanceof ReplyTooLargeError) {
+    logOutcome(exchange, `reply over ${formatBytes(failed.maxReplyBytes)}, not read`)
+    return new ProviderError('provider', `${what}: the reply is larger than ${formatBytes(failed.maxReplyBytes)}; rc2 stopped reading it`, {
+      hint: 'a real reply is a few hundred bytes: check --endpoint (the request may have been processed and charged)',
+      retryable: false,
+      mayHaveCharged: true,
+    })
+  }
+  if (isAborted(failed.signal)) {
+    logOutcome(exchange, 'aborted (deadline)')
+    return deadlineError(failed.signal, what, true)
+  }
+  if (failed.timedOut) {
+    logOutcome(exchange, 'timed out')
+    return new ProviderError('timeout', `${what}: no reply within ${failed.requestTimeoutMs / 1000} s`, {
+      hint: 'the service is slow; try again later (the request may have been processed and charged)',
+      retryable: true,
+      mayHaveCharged: true,
+      cause: error,
+    })
+  }
+  const failure = describeNetworkFailure(collectErrorCodes(error))
+  logOutcome(exchange, `failed (${failure.text})`)
+  return new ProviderError('network', exchange.redact(`${what}: ${failure.text} at ${exchange.shownUrl}`), {
+    hint: failure.hint,
+    retryable: failure.retryable,
+    mayHaveCharged: failure.sent,
+    cause: error,
+  })
+}
+
+/** The reply read as JSON; a redirect, or a body that is not JSON, as the error it means. */
+function readReply(exchange: Exchange, raw: RawReply): JsonReply {
+  const { status, text } = raw
+  const { provider, method, url, what, redact } = exchange
+  if (status >= 300 && status < 400) {
+    const target = describeRedirect(raw.location, url)
+    logOutcome(exchange, `${status} redirect to ${target} (not followed)`)
+    throw new ProviderError('provider', redact(`${what}: the service answered HTTP ${status}, a redirect to ${target}; rc2 does not follow redirects`), {
+      hint: 'check --endpoint: if the service has really moved and you trust the new address, give it as --endpoint',
+      retryable: false,
+    })
+  }
+
+  logOutcome(exchange, String(status))
+  const retryAfterSec = parseRetryAfter(raw.retryAfterHeader)
+  let parsed: unknown
+  try {
+    parsed = text.trim() === '' ? undefined : JSON.parse(text)
+  } catch {
+    parsed = undefined
+  }
+  if (parsed !== undefined) return { status, body: parsed, retryAfterSec }
+
+  // No JSON: a gateway page on 429/5xx, or a broken reply.
+  if (status >= 400) throw mapProviderError({ provider, status, retryAfterSec })
+  const problem = text.trim() === '' ? 'an empty body' : `a body that is not JSON ("${redact(snippet(text))}")`
+  // As good as a lost reply: resent like one (for a paid call, within the budget).
+  throw new ProviderError('provider', `${provider} reply: ${method} ${url.pathname} returned HTTP ${status} with ${problem}`, {
+    hint: 'the reply was lost or garbled; try again (the request may have been processed and charged)',
+    retryable: true,
+    mayHaveCharged: true,
+  })
+}
+
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const { provider, requestTimeoutMs } = options
   const maxReplyBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES
@@ -254,126 +436,17 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
     const payload = method === 'POST' ? JSON.stringify(body) : undefined
     const sentBytes = payload === undefined ? 0 : Buffer.byteLength(payload)
-    // One controller of our own, held by this frame, the timer and the caller's listener: a signal
-    // built with AbortSignal.any (as ky does with the one it is given) is only weakly held by its
-    // sources and can be garbage-collected mid-request, which silently loses the abort.
-    const controller = new AbortController()
-    let timedOut = false
-    const timeoutId = setTimeout(() => {
-      timedOut = true
-      controller.abort(new DOMException('request timeout', 'TimeoutError'))
-    }, requestTimeoutMs)
-    const onCallerAbort = (): void => controller.abort(signal?.reason)
-    signal?.addEventListener('abort', onCallerAbort, { once: true })
-    // Every wait below races this, so the deadline holds whatever the transport does with the signal.
-    const abortedPromise = new Promise<never>((_resolve, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true })
-    })
-    abortedPromise.catch(() => undefined)
-    const started = performance.now()
-    const elapsed = (): number => Math.round(performance.now() - started)
-    const logOutcome = (outcome: string): void =>
-      log(`${method} ${shownUrl} -> ${outcome} in ${elapsed()} ms (${formatBytes(sentBytes)} sent)`)
-
-    let status: number
-    let text: string
-    let retryAfterHeader: string | null
-    let location: string | null = null
+    const abort = armAbort(requestTimeoutMs, signal)
+    const current: Exchange = { provider, method, url, shownUrl, what, sentBytes, started: performance.now(), log, redact }
+    let raw: RawReply
     try {
-      const pending = ky(url, {
-        method,
-        headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), accept: 'application/json', ...options.headers },
-        signal: controller.signal,
-        // The services never redirect API calls; following one would re-send the key elsewhere.
-        redirect: 'manual',
-        // fetch gets our own signal, not the composite ky builds around it (see above), and the
-        // body as the string it is: given to ky, it would become a stream in ky's Request, teed
-        // for retries we do not use and read back out, costing about as much CPU as the rest of
-        // a call together.
-        fetch: (input, init) =>
-          fetch(input instanceof Request ? input.url : input, {
-            ...init,
-            ...(input instanceof Request ? { method: input.method, headers: input.headers, redirect: input.redirect } : {}),
-            ...(payload === undefined ? {} : { body: payload }),
-            signal: controller.signal,
-          }),
-        timeout: false,
-        retry: 0,
-        throwHttpErrors: false,
-      })
-      const response = await raceAbort(pending, abortedPromise)
-      status = response.status
-      retryAfterHeader = response.headers.get('retry-after')
-      if (status >= 300 && status < 400) {
-        location = response.headers.get('location')
-        void response.body?.cancel().catch(() => undefined)
-        text = ''
-      } else {
-        text = await readCappedText(response, maxReplyBytes, abortedPromise)
-      }
+      raw = await transfer(current, payload, options.headers, abort, maxReplyBytes)
     } catch (error) {
-      if (error instanceof ReplyTooLargeError) {
-        logOutcome(`reply over ${formatBytes(maxReplyBytes)}, not read`)
-        throw new ProviderError('provider', `${what}: the reply is larger than ${formatBytes(maxReplyBytes)}; rc2 stopped reading it`, {
-          hint: 'a real reply is a few hundred bytes: check --endpoint (the request may have been processed and charged)',
-          retryable: false,
-          mayHaveCharged: true,
-        })
-      }
-      if (isAborted(signal)) {
-        logOutcome('aborted (deadline)')
-        throw deadlineError(signal, what, true)
-      }
-      if (timedOut) {
-        logOutcome('timed out')
-        throw new ProviderError('timeout', `${what}: no reply within ${requestTimeoutMs / 1000} s`, {
-          hint: 'the service is slow; try again later (the request may have been processed and charged)',
-          retryable: true,
-          mayHaveCharged: true,
-          cause: error,
-        })
-      }
-      const failure = describeNetworkFailure(collectErrorCodes(error))
-      logOutcome(`failed (${failure.text})`)
-      throw new ProviderError('network', redact(`${what}: ${failure.text} at ${shownUrl}`), {
-        hint: failure.hint,
-        retryable: failure.retryable,
-        mayHaveCharged: failure.sent,
-        cause: error,
-      })
+      throw transportFailure(current, error, { signal, timedOut: abort.timedOut(), requestTimeoutMs, maxReplyBytes })
     } finally {
-      clearTimeout(timeoutId)
-      signal?.removeEventListener('abort', onCallerAbort)
+      abort.dispose()
     }
-
-    if (status >= 300 && status < 400) {
-      const target = describeRedirect(location, url)
-      logOutcome(`${status} redirect to ${target} (not followed)`)
-      throw new ProviderError('provider', redact(`${what}: the service answered HTTP ${status}, a redirect to ${target}; rc2 does not follow redirects`), {
-        hint: 'check --endpoint: if the service has really moved and you trust the new address, give it as --endpoint',
-        retryable: false,
-      })
-    }
-
-    logOutcome(String(status))
-    const retryAfterSec = parseRetryAfter(retryAfterHeader)
-    let parsed: unknown
-    try {
-      parsed = text.trim() === '' ? undefined : JSON.parse(text)
-    } catch {
-      parsed = undefined
-    }
-    if (parsed !== undefined) return { status, body: parsed, retryAfterSec }
-
-    // No JSON: a gateway page on 429/5xx, or a broken reply.
-    if (status >= 400) throw mapProviderError({ provider, status, retryAfterSec })
-    const problem = text.trim() === '' ? 'an empty body' : `a body that is not JSON ("${redact(snippet(text))}")`
-    // As good as a lost reply: resent like one (for a paid call, within the budget).
-    throw new ProviderError('provider', `${provider} reply: ${method} ${url.pathname} returned HTTP ${status} with ${problem}`, {
-      hint: 'the reply was lost or garbled; try again (the request may have been processed and charged)',
-      retryable: true,
-      mayHaveCharged: true,
-    })
+    return readReply(current, raw)
   }
 
   return {
