@@ -19,7 +19,7 @@ const REDACTED = '***'
 
 /** The request a provider would receive, with the key redacted and the image summarised (for --dry-run). */
 
-export function describeRequest(
+function describeRequest(
   name: ProviderName,
   options: DescribeOptions,
 ): { method: 'POST'; url: string; headers: Record<string, string>; body: unknown } {
