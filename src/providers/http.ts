@@ -10,6 +10,7 @@ import { ConfigError, InterruptedError, ProviderError, Rc2Error } from '../error
 import { mapProviderError } from './error-map.js'
 import { redactSecrets, renderSafeUrl } from './redact.js'
 import type { ProviderName, RequestLogger } from './types.js'
+import { readCappedBody } from './read-capped.js'
 
 export interface HttpClientOptions {
   provider: ProviderName
@@ -198,34 +199,9 @@ async function raceAbort(promise: Promise<Response>, aborted: Promise<never>): P
   }
 }
 
-/**
- * The body as text, read chunk by chunk (after decompression) and refused past `maxBytes`, each
- * read racing the abort so that a body dripping a byte at a time cannot outlive the deadline.
- */
+/** The body as text, capped while reading (see readCappedBody). */
 async function readCappedText(response: Response, maxBytes: number, aborted: Promise<never>): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? '')
-  const body = response.body
-  if (body === null) return ''
-  if (Number.isFinite(declared) && declared > maxBytes && response.headers.get('content-encoding') === null) {
-    void body.cancel().catch(() => undefined)
-    throw new ReplyTooLargeError()
-  }
-  const reader = body.getReader()
-  const chunks: Uint8Array[] = []
-  let total = 0
-  try {
-    for (;;) {
-      const { done, value } = await Promise.race([reader.read(), aborted])
-      if (done) break
-      total += value.byteLength
-      if (total > maxBytes) throw new ReplyTooLargeError()
-      chunks.push(value)
-    }
-  } catch (error) {
-    void reader.cancel().catch(() => undefined)
-    throw error
-  }
-  return Buffer.concat(chunks).toString('utf8')
+  return (await readCappedBody(response, maxBytes, aborted, () => new ReplyTooLargeError())).toString('utf8')
 }
 
 /** Where a redirect pointed, safe to show: resolved, without user:password or query. */

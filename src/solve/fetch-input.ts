@@ -5,6 +5,7 @@
  * Nothing of the service's (key, headers) is ever sent to the image's host: this is a bare GET.
  */
 import { InputError, Rc2Error } from '../errors.js'
+import { readCappedBody } from '../providers/read-capped.js'
 
 export interface FetchInputOptions {
   timeoutMs: number
@@ -109,28 +110,7 @@ async function readBounded(response: Response, input: string, maxBytes: number, 
     new InputError(`${input} is over the ${(maxBytes / 1048576).toFixed(1).replace(/\.0$/, '')} MB limit (rc2 stopped reading it there)`, {
       hint: 'a challenge image is far smaller: check the address, or raise image.maxBytes in the config',
     })
-  const declared = Number(response.headers.get('content-length') ?? '')
-  if (response.body === null) return Buffer.alloc(0)
-  if (Number.isFinite(declared) && declared > maxBytes && response.headers.get('content-encoding') === null) {
-    void response.body.cancel().catch(() => undefined)
-    throw tooLarge()
-  }
-  const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
-  let total = 0
-  try {
-    for (;;) {
-      const { done, value } = await Promise.race([reader.read(), aborted])
-      if (done) break
-      total += value.byteLength
-      if (total > maxBytes) throw tooLarge()
-      chunks.push(value)
-    }
-  } catch (error) {
-    void reader.cancel().catch(() => undefined)
-    throw error
-  }
-  return Buffer.concat(chunks, total)
+  return readCappedBody(response, maxBytes, aborted, tooLarge)
 }
 
 /** Refuse what is plainly not an image (a web page, JSON, empty); the image loader sniffs the rest. */
