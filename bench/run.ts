@@ -24,7 +24,7 @@ import sharp from 'sharp'
 import { detectLayout, prepareImage } from '../src/image/index.js'
 import type { RawImage } from '../src/image/index.js'
 import { composeGrid, createRng, renderCapture } from '../test/helpers/captures.js'
-import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../test/helpers/provider-server.js'
+import { BUSY_SERVICE_FAULTS, DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../test/helpers/provider-server.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(ROOT, 'bin/rc2.js')
@@ -253,17 +253,6 @@ async function benchBatch(tiles: string[]): Promise<void> {
   }
 }
 
-/** The mix of a busy service: 6% 429 (Retry-After 1), 4% 5xx, 3% resets, 2% malformed, 2% internal errors, 2% replies lost after charging. */
-const FAULT_MIX = {
-  rateLimit: 0.06,
-  retryAfterSec: 1,
-  serverError: 0.04,
-  resetBeforeWork: 0.03,
-  malformed: 0.02,
-  internalError: 0.02,
-  resetAfterWork: 0.02,
-} as const
-
 async function benchFaults(work: string, server: ProviderServer, tiles: string[]): Promise<void> {
   const dir = join(work, 'inputs-200')
   await (await import('node:fs/promises')).mkdir(dir)
@@ -277,12 +266,12 @@ async function benchFaults(work: string, server: ProviderServer, tiles: string[]
   for (let k = 0; k < repeats; k++) {
     server.setFaults(undefined)
     clean.push(await runRc2(dir, server.url, 8))
-    server.setFaults({ seed: 100 + k, ...FAULT_MIX })
+    server.setFaults({ seed: 100 + k, ...BUSY_SERVICE_FAULTS })
     server.resetCounters()
     const run = await runRc2(dir, server.url, 8)
     charged = server.paidCount
     mixed.push(run)
-    server.setFaults({ seed: 200 + k, ...FAULT_MIX })
+    server.setFaults({ seed: 200 + k, ...BUSY_SERVICE_FAULTS })
     bareMixed.push(await runBare(dir, server.url, 8, 2))
   }
   server.setFaults(undefined)

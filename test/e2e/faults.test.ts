@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { runRc2InProcess, type InProcessResult } from '../helpers/cli-in-process.js'
-import { DEFAULT_TEST_KEY, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
+import { BUSY_SERVICE_FAULTS, DEFAULT_TEST_KEY, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
 
 let server: ProviderServer
 let root: string
@@ -74,18 +74,7 @@ describe('the fault mix of a busy service', () => {
   it('200 inputs: at least 199 solved, none wrong, and paid calls = answers + lost or malformed replies', async () => {
     const truth = await makeBatch('mix', 200)
     server.setLatency(50)
-    // The mix: 6% 429 with Retry-After 1, 4% 5xx, 3% resets, 2% malformed JSON, 2% the
-    // service's internal error, 2% replies lost after charging.
-    server.setFaults({
-      seed: 15,
-      rateLimit: 0.06,
-      retryAfterSec: 1,
-      serverError: 0.04,
-      resetBeforeWork: 0.03,
-      malformed: 0.02,
-      internalError: 0.02,
-      resetAfterWork: 0.02,
-    })
+    server.setFaults({ seed: 15, ...BUSY_SERVICE_FAULTS })
     const r = await rc2(['solve', 'mix', '-q', 'cars', '--confidence', '0.5', '--ndjson', '--concurrency', '8'])
     const results = parseLines(r.stdout)
     expect(results).toHaveLength(200)

@@ -1005,3 +1005,14 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     },
   }
 }
+
+/** A busy service's mix (issue 15): 6% 429 (Retry-After 1), 4% 5xx, 3% resets, 2% malformed JSON, 2% internal errors, 2% replies lost after charging. */
+export const BUSY_SERVICE_FAULTS = {
+  rateLimit: 0.06,
+  retryAfterSec: 1,
+  serverError: 0.04,
+  resetBeforeWork: 0.03,
+  malformed: 0.02,
+  internalError: 0.02,
+  resetAfterWork: 0.02,
+} as const
