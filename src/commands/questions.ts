@@ -26,8 +26,11 @@ Examples:
   $ rc2 questions --lang ja --all --json`,
     )
     .action(async (query: string | undefined, flags: QuestionsFlags) => {
-      const { describeQuestions } = await import('../questions/lookup.js')
-      const found = describeQuestions(query, { all: flags.all === true, ...(flags.lang !== undefined ? { lang: flags.lang } : {}) })
+      // The whole list needs only the table; a query needs the name index and the sentence parser.
+      const found =
+        query === undefined
+          ? { entries: (await import('../questions/list.js')).listQuestions({ all: flags.all === true }), match: undefined }
+          : (await import('../questions/lookup.js')).describeQuestions(query, { all: flags.all === true, ...(flags.lang !== undefined ? { lang: flags.lang } : {}) })
       if (flags.json === true) {
         const json = await import('../output/questions-json.js')
         ctx.out.result(JSON.stringify(found.match === undefined ? json.toQuestionsJson(found.entries) : json.toQuestionMatchJson(query ?? '', found.match), null, 2))

@@ -17,6 +17,7 @@ import {
   stripArticles,
   toBaseKey,
 } from './normalize.js'
+import { listQuestions } from './list.js'
 import { readSentence, stripSuffixes, type PromptKind } from './sentences.js'
 import { QUESTIONS } from './table.js'
 import { LANGS, type Lang, type PromptType, type QuestionEntry, type QuestionMatch } from './types.js'
@@ -403,10 +404,10 @@ export interface SearchOptions {
  * the query; best matches first, then table order.
  */
 export function searchQuestions(query: string | undefined, options: SearchOptions = {}): QuestionEntry[] {
-  const pool = QUESTIONS.filter((e) => options.all === true || e.status === 'service')
+  const pool = listQuestions(options)
   const trimmed = (query ?? '').normalize('NFKC').trim().toLowerCase()
   const key = query === undefined ? '' : toBaseKey(query)
-  if (trimmed === '' || key === '') return [...pool]
+  if (trimmed === '' || key === '') return pool
   // Built only for a query: listing the whole table (`rc2 questions`) needs no index.
   const index = getQuestionIndex()
   const maxDistance = maxTypoDistance(key)

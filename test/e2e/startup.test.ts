@@ -67,12 +67,14 @@ describe('start-up loads only what the command uses', () => {
     expect(files.filter((f) => /^dist\/(commands\/(solve|resize|grid|balance|questions)|image|providers|solve|questions|output\/(io|render|sink|progress))\b/.test(f))).toEqual([])
   })
 
-  it('rc2 questions --json: the question table, no table renderer, no colour, nothing of solving', { timeout: 30_000 }, () => {
+  it('rc2 questions --json: the question table, no index or parser, no table renderer, no colour, nothing of solving', { timeout: 30_000 }, () => {
     const files = loaded(['questions', '--json'])
     expect(files, files.join(', ')).toContain('dist/commands/questions.js')
     expect(files).toContain('dist/questions/table.js')
     for (const name of HEAVY) expect(files, name).not.toContain(name)
     expect(files.filter((f) => /^dist\/(commands\/(solve|resize|grid|balance)|image|providers|solve)\b|render-questions/.test(f))).toEqual([])
+    // The whole list needs neither the name index nor the sentence parser (a query does).
+    expect(files.filter((f) => /^dist\/questions\/(lookup|normalize|sentences)\b/.test(f))).toEqual([])
   })
 })
 

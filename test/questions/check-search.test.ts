@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../src/errors.js'
+import { listQuestions } from '../../src/questions/list.js'
 import { checkQuestion, describeQuestions, lookupQuestion, searchQuestions } from '../../src/questions/lookup.js'
 import { QUESTIONS } from '../../src/questions/table.js'
 import type { QuestionMatch } from '../../src/questions/types.js'
@@ -80,6 +81,14 @@ describe('searchQuestions', () => {
     expect(searchQuestions(undefined).every((e) => e.status === 'service')).toBe(true)
     expect(searchQuestions(undefined, { all: true })).toHaveLength(113)
     expect(searchQuestions('  ', { all: true })).toHaveLength(113)
+  })
+
+  it('lists without a query what listQuestions lists (the list `rc2 questions` prints without loading the index), in table order', () => {
+    expect(ids(listQuestions())).toEqual(ids(QUESTIONS.filter((e) => e.status === 'service')))
+    expect(ids(listQuestions({ all: true }))).toEqual(ids(QUESTIONS))
+    expect(ids(searchQuestions(undefined))).toEqual(ids(listQuestions()))
+    expect(ids(searchQuestions(undefined, { all: true, lang: 'de' }))).toEqual(ids(listQuestions({ all: true })))
+    expect(describeQuestions(undefined, { all: true }).entries).toEqual(listQuestions({ all: true }))
   })
 
   it.each([
