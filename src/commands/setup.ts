@@ -1,8 +1,7 @@
 import { ConfigError, ProviderError, Rc2Error } from '../errors.js'
 import { envKeyName, type FlagValues, type ResolvedConfig } from '../config/resolve.js'
-import { providerPoints } from '../providers/prices.js'
+import { PROVIDER_FACTS } from '../providers/facts/index.js'
 import type { Provider, ProviderName } from '../providers/types.js'
-import type { Grid } from '../types.js'
 import type { CliContext } from './context.js'
 import type { ProviderFlags } from './options.js'
 
@@ -23,12 +22,9 @@ export async function loadSolveConfig(ctx: CliContext, flags: ProviderFlags, ext
   return config
 }
 
-/** Default deadline per image where a service documents a longer one: 2Captcha's human workers. */
-const PROVIDER_TIMEOUT_SEC: Partial<Record<ProviderName, number>> = { '2captcha': 180 }
-
-/** The deadline of one provider's attempt at an image, in seconds: --timeout, else the provider's default. */
+/** The deadline of one provider's attempt at an image, in seconds: --timeout, else the provider's default (2Captcha's is longer). */
 function providerTimeoutSec(config: ResolvedConfig, name: ProviderName): number {
-  return config.timeoutGiven ? config.timeout : (PROVIDER_TIMEOUT_SEC[name] ?? config.timeout)
+  return config.timeoutGiven ? config.timeout : (PROVIDER_FACTS[name].imageTimeoutSec ?? config.timeout)
 }
 
 /** The deadline for one image: every provider in a failover list gets its own attempt. */
@@ -64,8 +60,8 @@ export async function createNamedProvider(config: ResolvedConfig, ctx: CliContex
     endpoint: credentials?.endpoint,
     region: credentials?.region,
     requestTimeoutMs: attemptTimeoutMs(name, deadlineMs, config.requestTimeout === undefined ? undefined : config.requestTimeout * 1000),
-    // 2Captcha polls for as long as its deadline allows; the others keep their own poll limits.
-    maxPollMs: name === '2captcha' ? deadlineMs : undefined,
+    // A service with a long documented deadline (2Captcha) polls for as long as its deadline allows; the others keep their own poll limits.
+    maxPollMs: PROVIDER_FACTS[name].imageTimeoutSec === undefined ? undefined : deadlineMs,
     retries: config.retries,
     allowInsecure: config.allowInsecure,
     log: ctx.out.verboseEnabled ? (line: string) => ctx.out.verbose(line) : undefined,
@@ -102,14 +98,6 @@ function checkEndpointSource(config: ResolvedConfig, name: ProviderName, isLoopb
   if (fromProjectFile && credentials?.keySource !== 'file') {
     ctx.out.warn(`${name}: sending your key to ${url.host}, the endpoint set by ${origin}`)
   }
-}
-
-/** What --max-points counts for a call to a service that publishes no price: 1 point a call. */
-const UNPRICED_CALL_POINTS = 1
-
-/** Points one call costs, for the --max-points budget: the published price (providers/prices.ts), else 1. */
-export function pointsFor(provider: ProviderName, grid: Grid): number {
-  return providerPoints(provider, grid) ?? UNPRICED_CALL_POINTS
 }
 
 /** Where the key of `name` came from, in words a user can act on ("RC2_API_KEY", "--key", "providers.x.apiKey in /p/.recaptcharc"). */

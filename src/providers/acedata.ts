@@ -9,13 +9,14 @@ import { z } from 'zod'
 import { ProviderError } from '../errors.js'
 import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
-import { afterCharge, checkRequest, createAdapterContext, pollTask } from './common.js'
+import { createAdapterContext } from './adapter-context.js'
+import { afterCharge, pollTask } from './polling.js'
+import { checkRequest } from './request-check.js'
 import { withChargedRetries, withRetries } from './retry.js'
 import { normalizeSolution, parseReply, protocolError, readOrLost } from './solution.js'
 import type { SolutionFields } from './solution.js'
 import type { Provider, ProviderOptions, RecognitionRequest, RecognitionResult } from './types.js'
 
-const ACEDATA_ENDPOINT = 'https://api.acedata.cloud'
 const ACEDATA_CONSOLE_URL = 'https://platform.acedata.cloud/console/applications'
 
 const AceReplySchema = z.looseObject({
@@ -74,13 +75,7 @@ function applyThreshold(fields: SolutionFields, confidence: number | undefined):
 }
 
 export function createAceDataProvider(options: ProviderOptions): Provider {
-  const context = createAdapterContext('acedata', options, {
-    endpoint: ACEDATA_ENDPOINT,
-    // Sync recognition can take up to 120 s server-side.
-    requestTimeoutMs: 130_000,
-    pollIntervalMs: 3000,
-    headers: (apiKey) => ({ authorization: `Bearer ${apiKey}` }),
-  })
+  const context = createAdapterContext('acedata', options)
   const { http } = context
 
   async function recognize(request: RecognitionRequest): Promise<RecognitionResult> {
@@ -96,12 +91,13 @@ export function createAceDataProvider(options: ProviderOptions): Provider {
       if ((first.task_id ?? null) === null) throw protocolError('acedata', `reply.status is "${first.status}" but reply.task_id is missing`)
       return { first, fields: undefined }
     }
+    const { path, body } = context.facts.recognition({ ...request, image }, context.apiKey)
     const created = await withChargedRetries(
       async () => {
-        const reply = await http.postJson('/captcha/recognition/recaptcha2', { image, question: request.question }, signal)
+        const reply = await http.postJson(path, body, signal)
         return readOrLost(() => readCreated(readAceReply(reply)))
       },
-      { ...context.retryOptions(signal, 'acedata: POST /captcha/recognition/recaptcha2', request), beforeChargedRetry: request.beforeChargedRetry },
+      { ...context.retryOptions(signal, `acedata: POST ${path}`, request), beforeChargedRetry: request.beforeChargedRetry },
     )
     // From here the service has charged for the task: a later failure still cost those calls.
     return afterCharge(created.paidCalls, async () => {
@@ -139,5 +135,7 @@ export function createAceDataProvider(options: ProviderOptions): Provider {
           hint: `see the remaining quota in the console: ${ACEDATA_CONSOLE_URL}`,
         }),
       ),
+    describeRequest: context.describeRequest,
+    pointsFor: context.pointsFor,
   }
 }

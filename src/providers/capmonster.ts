@@ -10,10 +10,9 @@
 import { InputError, ProviderError } from '../errors.js'
 import { normalizeTileFlags } from './nopecha.js'
 import { createTaskApiProvider } from './task-api.js'
-import type { BuiltTask } from './task-api.js'
+import type { FittedPayload } from './task-api.js'
 import type { Provider, ProviderOptions, RecognitionRequest } from './types.js'
 
-const CAPMONSTER_ENDPOINT = 'https://api.capmonster.cloud'
 /** The official client's limit for one image ("more than 50,000 bytes" is refused). */
 const CAPMONSTER_MAX_IMAGE_BYTES = 50_000
 
@@ -23,10 +22,8 @@ function base64Bytes(image: string): number {
   return Math.floor((image.length * 3) / 4) - padding
 }
 
-async function complexImageTask(request: RecognitionRequest, image: string): Promise<BuiltTask> {
-  if (request.instruction === undefined || request.instruction === '') {
-    throw new InputError('capmonster: the request has no instruction text', { hint: 'pass the question as an id or a name rc2 knows' })
-  }
+/** The image, re-encoded to the service's size limit where it is over it (the caller owns the pixels). */
+async function fitToLimit(request: RecognitionRequest, image: string): Promise<FittedPayload> {
   let body = image
   const warnings: string[] = []
   const bytes = base64Bytes(image)
@@ -40,15 +37,7 @@ async function complexImageTask(request: RecognitionRequest, image: string): Pro
     body = fitted.image
     warnings.push(`capmonster: the ${bytes}-byte image was re-encoded at JPEG quality ${fitted.quality} (${fitted.bytes} bytes) to fit the service's ${CAPMONSTER_MAX_IMAGE_BYTES}-byte limit`)
   }
-  return {
-    task: {
-      type: 'ComplexImageTask',
-      class: 'recaptcha',
-      imagesBase64: [body],
-      metadata: { Grid: request.grid, Task: request.instruction },
-    },
-    warnings,
-  }
+  return { image: body, warnings }
 }
 
 /**
@@ -62,12 +51,9 @@ export function createCapMonsterProvider(options: ProviderOptions): Provider {
   const provider = createTaskApiProvider(
     {
       name: 'capmonster',
-      defaults: { endpoint: CAPMONSTER_ENDPOINT, requestTimeoutMs: 30_000, pollIntervalMs: 1000 },
-      sendsConfidence: false,
       pendingStatuses: ['processing'],
-      points: () => null,
       balanceUnit: 'USD',
-      buildTask: complexImageTask,
+      fitPayload: fitToLimit,
       normalize: (solution, request) => {
         const answer = typeof solution === 'object' && solution !== null ? (solution as { answer?: unknown }).answer : undefined
         return normalizeTileFlags('capmonster', 'solution.answer', answer, request.grid)

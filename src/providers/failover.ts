@@ -39,6 +39,9 @@ export function createFailoverProvider(options: FailoverOptions): FailoverProvid
     dropped: state.dropped,
     recognize: (request) => recognize(state, request),
     balance: (signal) => first.balance(signal),
+    // A dry run and the budget's first guess describe the first provider; later ones are priced as they are asked.
+    describeRequest: (parts) => first.describeRequest(parts),
+    pointsFor: (grid) => first.pointsFor(grid),
   }
 }
 

@@ -8,17 +8,17 @@
  * recognition are not published (points: null). NopeCHA takes no feedback on answers.
  */
 import { z } from 'zod'
-import { InputError } from '../errors.js'
 import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
-import { afterCharge, checkRequest, createAdapterContext, pollTask } from './common.js'
+import { createAdapterContext } from './adapter-context.js'
+import { afterCharge, pollTask } from './polling.js'
+import { checkRequest } from './request-check.js'
 import { withChargedRetries, withRetries } from './retry.js'
 import { parseReply, protocolError } from './solution.js'
 import type { SolutionFields } from './solution.js'
 import type { BalanceResult, Provider, ProviderOptions, RecognitionRequest, RecognitionResult } from './types.js'
 import { GRID_SIDE } from '../types.js'
 
-const NOPECHA_ENDPOINT = 'https://api.nopecha.com'
 const INCOMPLETE = 14
 
 const ReplySchema = z.looseObject({
@@ -60,33 +60,21 @@ export function normalizeTileFlags(provider: 'nopecha' | 'capmonster', field: st
   return { type: 'multi', objects, hasObject: null, confidences: null }
 }
 
-function nopechaBody(request: Pick<RecognitionRequest, 'grid' | 'instruction'>, image: string): Record<string, unknown> {
-  if (request.instruction === undefined || request.instruction === '') {
-    throw new InputError('nopecha: the request has no instruction text', { hint: 'pass the question as an id or a name rc2 knows' })
-  }
-  return { type: 'recaptcha', task: request.instruction, grid: request.grid, image_data: [image] }
-}
-
 export function createNopechaProvider(options: ProviderOptions): Provider {
-  const context = createAdapterContext('nopecha', options, {
-    endpoint: NOPECHA_ENDPOINT,
-    requestTimeoutMs: 30_000,
-    pollIntervalMs: 1000,
-    headers: (apiKey) => ({ authorization: `Bearer ${apiKey}` }),
-  })
+  const context = createAdapterContext('nopecha', options)
   const { http, apiKey } = context
 
   async function recognize(request: RecognitionRequest): Promise<RecognitionResult> {
     const image = checkRequest('nopecha', request)
     const { signal, grid } = request
-    const body = { key: apiKey, ...nopechaBody(request, image) }
+    const { path, body } = context.facts.recognition({ ...request, image }, apiKey)
     const created = await withChargedRetries(
       async () => {
-        const { body: reply, pending } = readReply(await http.postJson('/', body, signal))
+        const { body: reply, pending } = readReply(await http.postJson(path, body, signal))
         if (pending) throw protocolError('nopecha', 'the submit call answered "incomplete job"')
         return reply
       },
-      { ...context.retryOptions(signal, 'nopecha: POST /'), beforeChargedRetry: request.beforeChargedRetry },
+      { ...context.retryOptions(signal, `nopecha: POST ${path}`), beforeChargedRetry: request.beforeChargedRetry },
     )
     return afterCharge(created.paidCalls, async () => {
       const id = created.value.data
@@ -126,5 +114,7 @@ export function createNopechaProvider(options: ProviderOptions): Provider {
     name: 'nopecha',
     recognize: (request) => context.guard(() => recognize(request)),
     balance: (signal) => context.guard(() => balance(signal)),
+    describeRequest: context.describeRequest,
+    pointsFor: context.pointsFor,
   }
 }

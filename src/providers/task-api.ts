@@ -8,13 +8,14 @@ import { z } from 'zod'
 import { UsageError } from '../errors.js'
 import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
-import { afterCharge, checkRequest, createAdapterContext, pollTask } from './common.js'
-import type { AdapterContext, AdapterDefaults } from './common.js'
+import { createAdapterContext } from './adapter-context.js'
+import type { AdapterContext } from './adapter-context.js'
+import { afterCharge, pollTask } from './polling.js'
+import { checkRequest } from './request-check.js'
 import { withChargedRetries, withRetries } from './retry.js'
 import { normalizeSolution, parseReply, protocolError, readOrLost } from './solution.js'
 import type { SolutionFields } from './solution.js'
 import type { BalanceResult, Provider, ProviderName, ProviderOptions, RecognitionRequest, RecognitionResult, ReportResult } from './types.js'
-import type { Grid } from '../types.js'
 
 const EnvelopeSchema = z.looseObject({
   errorId: z.number().int().optional(),
@@ -26,9 +27,9 @@ const EnvelopeSchema = z.looseObject({
 })
 type Envelope = z.infer<typeof EnvelopeSchema>
 
-/** The task to send, and anything the caller should hear about how it was built. */
-export interface BuiltTask {
-  task: Record<string, unknown>
+/** The image to send, and anything the caller should hear about how it was made to fit. */
+export interface FittedPayload {
+  image: string
   warnings?: string[] | undefined
 }
 
@@ -41,16 +42,13 @@ export interface ReportSpec {
 }
 
 export interface TaskApiSpec {
+  /** The service; its endpoint, deadlines, price and task come from its facts (providers/facts/). */
   name: ProviderName
-  defaults: AdapterDefaults
-  /** Whether the task accepts `confidence` (YesCaptcha 3x3 only). */
-  sendsConfidence: boolean
   /** Statuses that mean "not done yet". */
   pendingStatuses: readonly string[]
-  points: (grid: Grid) => number | null
   balanceUnit: string
-  /** The task object (default: ReCaptchaV2Classification with image and question). */
-  buildTask?: ((request: RecognitionRequest, image: string) => Promise<BuiltTask>) | undefined
+  /** Make the checked image fit the service's limits before the task is built (CapMonster). */
+  fitPayload?: ((request: RecognitionRequest, image: string) => Promise<FittedPayload>) | undefined
   /** Turn `solution` into the normalised fields (default: objects / hasObject). */
   normalize?: ((solution: unknown, request: RecognitionRequest) => SolutionFields) | undefined
   /** Names for numeric `errorId`s sent without an `errorCode` (2Captcha). */
@@ -88,25 +86,19 @@ interface TaskApi {
 }
 
 export function createTaskApiProvider(spec: TaskApiSpec, options: ProviderOptions): Provider {
-  const context = createAdapterContext(spec.name, options, spec.defaults)
+  const context = createAdapterContext(spec.name, options)
   const api: TaskApi = { spec, context, read: (reply) => readEnvelope(spec.name, reply, spec.errorIdCodes) }
   const reportSpec = spec.report
   return {
     name: spec.name,
     recognize: (request) => context.guard(() => recognize(api, request)),
     balance: (signal) => context.guard(() => fetchBalance(api, signal)),
+    describeRequest: context.describeRequest,
+    pointsFor: context.pointsFor,
     ...(reportSpec === undefined
       ? {}
       : { report: (taskId: string, correct: boolean, signal?: AbortSignal) => context.guard(() => sendReport(api, taskId, correct, reportSpec, signal)) }),
   }
-}
-
-async function buildTask(spec: TaskApiSpec, request: RecognitionRequest, image: string): Promise<BuiltTask> {
-  if (spec.buildTask !== undefined) return spec.buildTask(request, image)
-  const task: Record<string, unknown> = { type: 'ReCaptchaV2Classification', image, question: request.question }
-  // Confidence only changes 3x3 answers (top three vs all above the threshold).
-  if (spec.sendsConfidence && request.grid === '3x3' && request.confidence !== undefined) task.confidence = request.confidence
-  return { task }
 }
 
 /** The create reply, read in full: an answer, or the task to poll. */
@@ -127,17 +119,19 @@ async function recognize(api: TaskApi, request: RecognitionRequest): Promise<Rec
   const { name } = spec
   const image = checkRequest(name, request)
   const { signal, grid } = request
-  const { task, warnings } = await buildTask(spec, request, image)
+  const payload = spec.fitPayload === undefined ? { image } : await spec.fitPayload(request, image)
+  const { warnings } = payload
+  const { path, body } = context.facts.recognition({ ...request, image: payload.image }, context.apiKey)
   const solutionContext = { provider: name, grid, size: request.size }
   const normalize = (solution: unknown): SolutionFields =>
     spec.normalize === undefined ? normalizeSolution(solution, solutionContext) : spec.normalize(solution, request)
 
   const created = await withChargedRetries(
     async () => {
-      const reply = await context.http.postJson('/createTask', { clientKey: context.apiKey, task }, signal)
+      const reply = await context.http.postJson(path, body, signal)
       return readOrLost(() => readCreated(spec, api.read(reply), normalize))
     },
-    { ...context.retryOptions(signal, `${name}: POST /createTask`, request), beforeChargedRetry: request.beforeChargedRetry },
+    { ...context.retryOptions(signal, `${name}: POST ${path}`, request), beforeChargedRetry: request.beforeChargedRetry },
   )
   // From here the service has charged for the task: a later failure still cost those calls.
   return afterCharge(created.paidCalls, async () => {
@@ -147,7 +141,7 @@ async function recognize(api: TaskApi, request: RecognitionRequest): Promise<Rec
       fields = normalize(await pollSolution(api, id, request))
       taskId = id
     }
-    const result: RecognitionResult = { ...fields, taskId, points: spec.points(grid), paidCalls: created.paidCalls }
+    const result: RecognitionResult = { ...fields, taskId, points: context.facts.price(grid), paidCalls: created.paidCalls }
     if (warnings !== undefined && warnings.length > 0) result.warnings = warnings
     return result
   })

@@ -8,18 +8,12 @@
  * (points: null); feedback goes to /reportIncorrect and /reportCorrect.
  */
 import { z } from 'zod'
-import { InputError } from '../errors.js'
 import { TWOCAPTCHA_ERROR_IDS } from './error-map.js'
 import { parseReply, protocolError } from './solution.js'
 import type { SolutionFields } from './solution.js'
 import { createTaskApiProvider } from './task-api.js'
 import type { Provider, ProviderOptions, RecognitionRequest } from './types.js'
 import { GRID_SIDE } from '../types.js'
-
-const TWOCAPTCHA_ENDPOINT = 'https://api.2captcha.com'
-/** Its docs: a grid takes human workers 120-180 s at worst; poll every 5 s. */
-const TWOCAPTCHA_TIMEOUT_SEC = 180
-const TWOCAPTCHA_POLL_MS = 5000
 
 const GridSolutionSchema = z.looseObject({
   click: z.union([z.array(z.number().int()), z.string()]).nullable().optional(),
@@ -58,38 +52,15 @@ export function createTwoCaptchaProvider(options: ProviderOptions): Provider {
   return createTaskApiProvider(
     {
       name: '2captcha',
-      defaults: { endpoint: TWOCAPTCHA_ENDPOINT, requestTimeoutMs: 30_000, pollIntervalMs: TWOCAPTCHA_POLL_MS },
-      sendsConfidence: false,
       pendingStatuses: ['processing'],
-      points: () => null,
       balanceUnit: 'USD',
       errorIdCodes: TWOCAPTCHA_ERROR_IDS,
-      buildTask: (request, image) => Promise.resolve({ task: gridTask(request, image) }),
       normalize: normalizeGridSolution,
       report: {
         path: (correct) => (correct ? '/reportCorrect' : '/reportIncorrect'),
         body: (taskId) => ({ taskId: /^\d+$/.test(taskId) ? Number(taskId) : taskId }),
       },
     },
-    { maxPollMs: TWOCAPTCHA_TIMEOUT_SEC * 1000, ...options },
+    options,
   )
-}
-
-/** The GridTask for a prepared image. */
-function gridTask(request: Pick<RecognitionRequest, 'grid' | 'instruction'>, image: string): Record<string, unknown> {
-  const side = GRID_SIDE[request.grid]
-  if (request.instruction === undefined || request.instruction === '') {
-    throw new InputError('2captcha: the request has no instruction text', { hint: 'pass the question as an id or a name rc2 knows' })
-  }
-  return {
-    type: 'GridTask',
-    body: image,
-    comment: request.instruction,
-    rows: side,
-    columns: side,
-    // CV-assisted workers for reCAPTCHA grids; they expect the original English instruction.
-    imgType: 'recaptcha',
-    // A 1x1 refresh tile may show nothing to click; a grid may too after a dynamic round.
-    canNoAnswer: 1,
-  }
 }

@@ -146,6 +146,59 @@ export interface RetryTuning {
   sleep?: SleepFunction | undefined
 }
 
+/** What a recognition request carries, whatever the service: the image as sent (a summary in a dry run). */
+export interface RequestParts {
+  /** Bare base64 of the image, or what stands in for it in a description. */
+  image: string
+  /** The `/m/` question id. */
+  question: string
+  /** The English instruction, for the services that take text. */
+  instruction?: string | undefined
+  grid: Grid
+  confidence?: number | undefined
+}
+
+/** A recognition call as a service takes it: the path under the endpoint and the JSON body. */
+export interface RecognitionCall {
+  path: string
+  body: Record<string, unknown>
+}
+
+/** The request a provider would send (--dry-run): the key redacted, the image summarised. */
+export interface DescribedRequest {
+  method: 'POST'
+  url: string
+  headers: Record<string, string>
+  body: unknown
+}
+
+/**
+ * What rc2 knows about a service without talking to it (`providers/facts/`): where it is, how long
+ * it takes, what it costs and what its recognition request looks like. The adapter and a dry run
+ * both build the request from here, so they cannot drift apart.
+ */
+export interface ProviderFacts {
+  /** Base URL of the service (YesCaptcha has a China node). */
+  endpoint(region?: 'intl' | 'cn'): string
+  /** Longest wait for one reply, in ms. */
+  requestTimeoutMs: number
+  /** Pause before each result poll, in ms. */
+  pollIntervalMs: number
+  /**
+   * Default deadline for one image in seconds, where the service documents a longer one than rc2's
+   * (2Captcha's human workers); such a service is polled for as long as its deadline allows.
+   */
+  imageTimeoutSec?: number | undefined
+  /** Points one call costs where the service publishes it; null where it does not. */
+  price(grid: Grid): number | null
+  /** Whether the service takes the English instruction instead of the `/m/` id (it must be there). */
+  takesInstruction: boolean
+  /** Headers that carry the key, besides the JSON ones. */
+  headers?(apiKey: string): Record<string, string>
+  /** The recognition call for these parts and this key. */
+  recognition(parts: RequestParts, apiKey: string): RecognitionCall
+}
+
 export interface Provider {
   readonly name: ProviderName
   /** Normalised recognition; throws Rc2Error (ProviderError) on every failure. */
@@ -157,4 +210,11 @@ export interface Provider {
    * throws a UsageError for a direction the service does not take (CapMonster: only wrong answers).
    */
   report?(taskId: string, correct: boolean, signal?: AbortSignal): Promise<ReportResult>
+  /** The recognition request this provider would send for `parts`, key redacted (failover: the first provider's). */
+  describeRequest(parts: RequestParts): DescribedRequest
+  /**
+   * What one call for `grid` counts against --max-points: the published price, else 1 point a call
+   * (`pointsFor` in providers/facts). Results still say `points: null` where the price is unknown.
+   */
+  pointsFor(grid: Grid): number
 }

@@ -78,6 +78,15 @@ describe('start-up loads only what the command uses', () => {
   })
 })
 
+describe('a dry run sends nothing, so it loads no HTTP code', () => {
+  it('rc2 solve --dry-run describes the request from the providers\' facts, without ky or an adapter', { timeout: 30_000 }, () => {
+    const files = loaded(['solve', join(REPO, 'fixtures/payload-3x3.png'), '-q', 'car', '--dry-run', '--json', '-p', 'yescaptcha,acedata,nopecha'])
+    expect(files).toContain('dist/providers/facts/index.js')
+    expect(files).not.toContain('node_modules/ky')
+    expect(files.filter((f) => /^dist\/providers\/(http|retry|task-api|adapter-context|yescaptcha|acedata|nopecha|failover|index)\.js$/.test(f))).toEqual([])
+  })
+})
+
 describe('the command registry', () => {
   it('lists each command as its module defines it (name, usage and summary in --help)', async () => {
     const ctx = {} as CliContext

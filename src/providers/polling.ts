@@ -1,0 +1,47 @@
+/** What follows a charged create call: polling the task for its answer, and charging any later failure. */
+import { ProviderError, Rc2Error } from '../errors.js'
+import type { AdapterContext } from './adapter-context.js'
+import { deadlineError } from './http.js'
+
+/**
+ * Poll until `check` returns a value: wait `pollIntervalMs` before each call, stop after
+ * `maxPolls` calls or `maxPollMs`, or when the signal aborts. The task exists by then, so
+ * giving up may have cost a charge.
+ */
+export async function pollTask<T>(
+  context: AdapterContext,
+  taskId: string,
+  signal: AbortSignal | undefined,
+  check: (poll: number) => Promise<T | undefined>,
+): Promise<T> {
+  const started = Date.now()
+  const what = `${context.name}: task ${taskId}`
+  let polls = 0
+  for (let poll = 1; poll <= context.maxPolls; poll++) {
+    try {
+      await context.sleep(context.pollIntervalMs, signal)
+    } catch (error) {
+      if (signal?.aborted === true) throw deadlineError(signal, `${what} was still running`, true)
+      throw error
+    }
+    if (Date.now() - started > context.maxPollMs) break
+    polls = poll
+    const value = await check(poll)
+    if (value !== undefined) return value
+  }
+  const seconds = Math.round((Date.now() - started) / 1000)
+  throw new ProviderError('timeout', `${what} had no answer after ${polls} polls in ${seconds} s`, {
+    hint: 'the service is slow or the task is stuck; try again later',
+    mayHaveCharged: true,
+  })
+}
+
+/** Run what follows a charged request: any failure in it still cost `paidCalls` (the batch counts them). */
+export async function afterCharge<T>(paidCalls: number, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    if (error instanceof Rc2Error && error.paidCalls === 0) error.paidCalls = paidCalls
+    throw error
+  }
+}
