@@ -15,7 +15,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  $ rc2 balance\n  $ RC2_PROVIDER=capsolver rc2 balance --json')
     .action(async (flags: BalanceFlags) => {
-      const { loadSolveConfig, createProviderFor, withKeyOrigin } = await import('./setup.js')
+      const { loadSolveConfig, createProviderFor, withKeyOrigin } = await import('./provider-setup.js')
       const config = await loadSolveConfig(ctx, flags)
       if (config.providerList.length > 1) {
         const { UsageError } = await import('../errors.js')

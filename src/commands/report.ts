@@ -69,7 +69,7 @@ async function runReport(taskIds: string[], flags: ReportFlags, ctx: CliContext)
   // A service with no such call is the user's mistake: said before any key is needed or anything sent.
   checkReportable(providersNeeded, correct, PROVIDER_REPORTS)
 
-  const { loadSolveConfig, createNamedProvider } = await import('./setup.js')
+  const { loadSolveConfig, createNamedProvider } = await import('./provider-setup.js')
   const config = await loadSolveConfig(ctx, { ...flags, provider: providersNeeded.join(',') })
   const providers = new Map(await Promise.all(providersNeeded.map(async (name) => [name, await createNamedProvider(config, ctx, name)] as const)))
 

@@ -105,7 +105,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   const question = lookupQuestion(flags.question as string)
   const inputs = await listInputs(args, flags, ctx)
 
-  const [{ loadSolveConfig, createProviderFor, imageTimeoutSec, keyOriginHint }, { pointsFor }] = await Promise.all([import('./setup.js'), import('../providers/facts/index.js')])
+  const [{ loadSolveConfig, createProviderFor, imageTimeoutSec, keyOriginHint }, { pointsFor }] = await Promise.all([import('./provider-setup.js'), import('../providers/facts/index.js')])
   const config = await loadSolveConfig(ctx, flags, {
     confidence: flags.confidence,
     timeout: flags.timeout,

@@ -63,7 +63,8 @@ function standardLayout(image: ImageHeader, options: LocateOptions): Layout | un
   return payloadLayout(standard, image.width)
 }
 
-interface PreparedPayload {
+/** The prepared image with the bytes behind it and how they were made: what resize writes and reports. */
+interface BuiltPayload {
   prepared: PreparedImage
   buffer: Buffer
   /** True when the input's own bytes are sent unchanged. */
@@ -76,7 +77,7 @@ export async function prepareImage(source: ImageSource, options: PrepareOptions)
   return (await preparePayload(source, options)).prepared
 }
 
-async function preparePayload(source: ImageSource, options: PrepareOptions): Promise<PreparedPayload> {
+async function preparePayload(source: ImageSource, options: PrepareOptions): Promise<BuiltPayload> {
   const quality = checkQuality(options.quality)
   const format = options.format ?? 'jpeg'
   if (typeof source === 'string' || Buffer.isBuffer(source)) {
@@ -103,7 +104,7 @@ async function preparePayload(source: ImageSource, options: PrepareOptions): Pro
   return payloadOf(image, layout, buffer, format, passThrough, options.name)
 }
 
-function payloadOf(image: ImageHeader, layout: Layout, buffer: Buffer, format: OutputFormat, passThrough: boolean, name: string | undefined): PreparedPayload {
+function payloadOf(image: ImageHeader, layout: Layout, buffer: Buffer, format: OutputFormat, passThrough: boolean, name: string | undefined): BuiltPayload {
   const size = GRID_SIZE[layout.grid]
   const prepared: PreparedImage = {
     base64: toBase64(buffer),

@@ -91,7 +91,7 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
           const outcome = await untilAborted(nextPrepared(item), ctx.signal)
           if (!outcome.ok) throw outcome.error
           if (outcome.value === null) return null
-          return solvePrepped(options, item, outcome.value, annotatePaths?.[item.index], ctx)
+          return solveReadyInput(options, item, outcome.value, annotatePaths?.[item.index], ctx)
         },
         onResult: (result, index) => {
           if (byProvider !== undefined && result.ok && !('dryRun' in result)) byProvider[result.provider] = (byProvider[result.provider] ?? 0) + 1
@@ -198,7 +198,7 @@ interface PrepareContext {
 }
 
 /** Reads one input and prepares it for the service; null when --resume finds it solved already. */
-function preparer(c: PrepareContext): (item: Work) => Promise<Prepped | null> {
+function preparer(c: PrepareContext): (item: Work) => Promise<ReadyInput | null> {
   const { options } = c
   const questionId = options.settings.question.entry.id
   return async (item) => {
@@ -233,8 +233,8 @@ function preparer(c: PrepareContext): (item: Work) => Promise<Prepped | null> {
  * The prepared input for `item`, reading and preparing a few inputs ahead so the next image is
  * ready when a slot frees up. At most `lookahead` inputs are held beyond those in flight: memory stays flat.
  */
-function readAhead(work: readonly Work[], prepare: (item: Work) => Promise<Prepped | null>, lookahead: number): (item: Work) => Promise<Settled<Prepped | null>> {
-  const early = new Map<number, Promise<Settled<Prepped | null>>>()
+function readAhead(work: readonly Work[], prepare: (item: Work) => Promise<ReadyInput | null>, lookahead: number): (item: Work) => Promise<Settled<ReadyInput | null>> {
+  const early = new Map<number, Promise<Settled<ReadyInput | null>>>()
   return (item) => {
     for (let k = item.index + 1; k <= item.index + lookahead && k < work.length; k++) {
       if (!early.has(k)) early.set(k, settle(prepare(work[k]!)))
@@ -246,7 +246,7 @@ function readAhead(work: readonly Work[], prepare: (item: Work) => Promise<Prepp
 }
 
 /** Sends one prepared input (a whole challenge or a dynamic round), under the batch's budget. */
-async function solvePrepped(options: SolveInputsOptions, item: Work, ready: Prepped, annotatePath: string | undefined, ctx: RunContext): Promise<SolveResult | null> {
+async function solveReadyInput(options: SolveInputsOptions, item: Work, ready: ReadyInput, annotatePath: string | undefined, ctx: RunContext): Promise<SolveResult | null> {
   const { bytes, prepared, round } = ready
   if (round !== undefined) {
     const tilePoints = options.pointsFor('1x1')
@@ -289,7 +289,8 @@ async function solvePrepped(options: SolveInputsOptions, item: Work, ready: Prep
   })
 }
 
-interface Prepped {
+/** An input read and prepared, ready to send: a whole challenge (`prepared`) or a dynamic round (`round`). */
+interface ReadyInput {
   bytes: Buffer
   prepared?: PreparedImage
   round?: PreparedRound

@@ -1,3 +1,8 @@
+/**
+ * What the commands that talk to a provider (solve, balance, report) share before sending: the config
+ * from flags, environment and file; each provider's adapter with its key, endpoint and deadlines; and
+ * a refused key's hint saying where that key came from.
+ */
 import { ConfigError, ProviderError, Rc2Error } from '../errors.js'
 import { envKeyName, type FlagValues, type ResolvedConfig } from '../config/resolve.js'
 import { PROVIDER_FACTS } from '../providers/facts/index.js'
@@ -5,7 +10,6 @@ import type { Provider, ProviderName } from '../providers/types.js'
 import type { CliContext } from './context.js'
 import type { ProviderFlags } from './options.js'
 
-/** Shared by the commands that talk to a provider: config from flags/env/file, then the provider. */
 
 export async function loadSolveConfig(ctx: CliContext, flags: ProviderFlags, extra: Omit<FlagValues, 'provider' | 'key' | 'endpoint' | 'allowInsecure'> = {}): Promise<ResolvedConfig> {
   const { loadConfig } = await import('../config/load.js')
