@@ -1,4 +1,4 @@
-import { Command, CommanderError, Help, Option } from './commands/commander.js'
+import type { Command } from './commands/commander.js'
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { EXIT, InterruptedError, Rc2Error } from './errors.js'
@@ -22,7 +22,6 @@ function readVersion(): string {
 
 /** Build the program, run it, and turn whatever happened into an exit code (the only place that does). */
 export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
-  const program = new Command('rc2')
   // A closed stdout (`rc2 … | head -1`) ends rc2 quietly: stop writing, stop submitting, exit 0 (design §8.1).
   const stdoutClosed = new AbortController()
   io.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -30,6 +29,14 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') io.stderr.write(`rc2: standard output failed: ${error.code ?? error.message}\n`)
   })
   const isStdoutClosed = (): boolean => stdoutClosed.signal.aborted
+  const prebuilt = prebuiltHelp(argv.slice(2), io)
+  if (prebuilt !== undefined) {
+    if (!isStdoutClosed()) io.stdout.write(prebuilt)
+    return EXIT.ok
+  }
+  // Loaded here, not at the top: a plain `rc2 --help` is answered above without it.
+  const { Command, CommanderError, Help } = await import('./commands/commander.js')
+  const program = new Command('rc2')
   // The writer (and chalk with it) is loaded before a command runs, not for --help or --version.
   let OutputClass: typeof Output | undefined
   const loadOutput = async (): Promise<void> => {
@@ -102,7 +109,7 @@ function configureProgram(program: Command, io: CliIo, isStdoutClosed: () => boo
   program
     .description('Solve reCAPTCHA v2 image challenges with a recognition service: prepare the image, ask, get the tiles to click.')
     .version(readVersion(), '-V, --version')
-    .addOption(new Option('--config <path>', 'config file to use (default: .recaptcharc* here, then ~/.config/rc2/config.json)').env('RC2_CONFIG'))
+    .addOption(program.createOption('--config <path>', 'config file to use (default: .recaptcharc* here, then ~/.config/rc2/config.json)').env('RC2_CONFIG'))
     .option('--no-color', 'no colours (NO_COLOR works too)')
     .option('--verbose', 'log each request to stderr (secrets redacted)')
     .showHelpAfterError('(run with --help for usage)')
@@ -113,6 +120,9 @@ function configureProgram(program: Command, io: CliIo, isStdoutClosed: () => boo
       },
       // Commander echoes arguments (a file name from a glob may hold escape sequences).
       writeErr: (text) => io.stderr.write(safeBlock(text)),
+      // Help wraps to the stream written to (commander would ask process.stdout), as prebuiltHelp assumes.
+      getOutHelpWidth: () => columnsOf(io.stdout) ?? 80,
+      getErrHelpWidth: () => columnsOf(io.stderr) ?? 80,
     })
     .addHelpText('after', GLOBAL_HELP)
 }
@@ -140,6 +150,27 @@ Providers (-p, any case; a comma list is a failover order). All take 3x3, 4x4 an
 Environment: RC2_API_KEY, RC2_PROVIDER, RC2_ENDPOINT, RC2_CONFIG, NO_COLOR; per provider
 RC2_<NAME>_API_KEY and RC2_<NAME>_ENDPOINT (RC2_2CAPTCHA_API_KEY, RC2_CAPSOLVER_API_KEY, ...).
 Exit codes: 0 ok, 1 bug, 2 usage, 3 config/key, 4 input, 5 provider/network, 6 some inputs failed, 130 interrupted.`
+
+/** A terminal's width; undefined for a pipe or a file (commander then wraps help at 80 columns). */
+function columnsOf(stream: CliIo['stdout']): number | undefined {
+  return stream.isTTY === true ? (stream as NodeJS.WriteStream).columns : undefined
+}
+
+/**
+ * The text of a plain `rc2 --help` (or `-h`) where it is printed 80 columns wide (a pipe, a file,
+ * a terminal that wide): `npm run build` has the built CLI render `rc2 help` through commander into
+ * dist/help.txt (scripts/build-help.mjs), so start-up here loads no commander and builds no program.
+ * Anything else (another width, more arguments, `rc2 help`, a run from the sources) renders live.
+ */
+function prebuiltHelp(args: readonly string[], io: CliIo): string | undefined {
+  if (args.length !== 1 || (args[0] !== '--help' && args[0] !== '-h')) return undefined
+  if ((columnsOf(io.stdout) ?? 80) !== 80) return undefined
+  try {
+    return readFileSync(new URL('help.txt', import.meta.url), 'utf8')
+  } catch {
+    return undefined
+  }
+}
 
 /** "unknown option '-dash.jpg'" where a file of that name exists: say how to pass it. */
 function hintDashFile(message: string, io: CliIo): void {

@@ -4,15 +4,18 @@
  * `rc2 questions --json` load, seen through a module hook. Needs `npm run build`.
  */
 import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Command, Help } from '../../src/commands/commander.js'
+import type * as Cli from '../../src/cli.js'
 import type { CliContext } from '../../src/commands/context.js'
 import { COMMANDS, invokedCommand } from '../../src/commands/registry.js'
-import { BIN, REPO } from '../helpers/cli.js'
+import { BIN, REPO, runInProcess } from '../helpers/cli.js'
 
 let dir: string
 let preload: string
@@ -60,9 +63,12 @@ function loaded(args: string[]): string[] {
 const HEAVY = ['node_modules/sharp', 'node_modules/ky', 'node_modules/ora', 'node_modules/cli-table3', 'node_modules/chalk', 'node_modules/zod', 'node_modules/cosmiconfig', 'node_modules/p-limit']
 
 describe('start-up loads only what the command uses', () => {
-  it('rc2 --help: the CLI and commander, no command module and no heavy package', { timeout: 30_000 }, () => {
+  it('rc2 --help: the CLI and its prebuilt help text, no commander, no command module and no heavy package', { timeout: 30_000 }, () => {
     const files = loaded(['--help'])
     expect(files).toContain('dist/cli.js')
+    // (Node 20's module hooks do not see require(), so commander shows as the module that requires it.)
+    expect(files).not.toContain('dist/commands/commander.js')
+    expect(files).not.toContain('node_modules/commander')
     for (const name of HEAVY) expect(files, name).not.toContain(name)
     expect(files.filter((f) => /^dist\/(commands\/(solve|resize|grid|balance|questions)|image|providers|solve|questions|output\/(io|render|sink|progress))\b/.test(f))).toEqual([])
   })
@@ -84,6 +90,53 @@ describe('a dry run sends nothing, so it loads no HTTP code', () => {
     expect(files).toContain('dist/providers/facts/index.js')
     expect(files).not.toContain('node_modules/ky')
     expect(files.filter((f) => /^dist\/providers\/(http|retry|task-api|adapter-context|yescaptcha|acedata|nopecha|failover|index)\.js$/.test(f))).toEqual([])
+  })
+})
+
+/** stdout of a spawned `rc2 <args>` that exits 0. */
+function printed(args: string[]): string {
+  const run = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } })
+  expect(run.status, run.stderr).toBe(0)
+  expect(run.stderr).toBe('')
+  return run.stdout
+}
+
+/** stdout of the built CLI's runCli in this process, writing to a pipe or to a terminal `columns` wide. */
+async function printedInProcess(args: string[], columns?: number): Promise<string> {
+  const { runCli } = (await import(pathToFileURL(join(REPO, 'dist/cli.js')).href)) as typeof Cli
+  const stdout = Object.assign(new PassThrough(), columns === undefined ? {} : { isTTY: true, columns })
+  let text = ''
+  stdout.setEncoding('utf8').on('data', (d: string) => (text += d))
+  const code = await runCli(['node', BIN, ...args], { stdout, stderr: new PassThrough(), stdin: new PassThrough(), env: { NO_COLOR: '1' }, cwd: REPO })
+  await new Promise<void>((resolve) => setImmediate(resolve))
+  expect(code).toBe(0)
+  return text
+}
+
+describe('the prebuilt rc2 --help (dist/help.txt, written by npm run build)', () => {
+  it('is exactly what commander prints live: rc2 help, and --help run from the sources', { timeout: 30_000 }, async () => {
+    const prebuilt = readFileSync(join(REPO, 'dist/help.txt'), 'utf8')
+    expect(prebuilt).toMatch(/^Usage: rc2 \[options\] \[command\]\n/)
+    expect(printed(['--help'])).toBe(prebuilt)
+    expect(printed(['-h'])).toBe(prebuilt)
+    // `rc2 help` always goes through commander, and so does runCli from src/ (no help.txt there).
+    expect(printed(['help'])).toBe(prebuilt)
+    expect((await runInProcess(['--help'])).stdout).toBe(prebuilt)
+  })
+
+  it('is used only 80 columns wide: a wider terminal gets help wrapped to its width', { timeout: 30_000 }, async () => {
+    const prebuilt = readFileSync(join(REPO, 'dist/help.txt'), 'utf8')
+    expect(await printedInProcess(['--help'])).toBe(prebuilt)
+    expect(await printedInProcess(['--help'], 80)).toBe(prebuilt)
+    // What commander wraps (usage, description, options, commands; not the examples after them).
+    const widest = (text: string): number => Math.max(...text.slice(0, text.indexOf('\nExamples:')).split('\n').map((l) => l.length))
+    expect(widest(prebuilt)).toBeLessThanOrEqual(80)
+    const wide = await printedInProcess(['--help'], 120)
+    expect(widest(wide)).toBeGreaterThan(80)
+    expect(widest(wide)).toBeLessThanOrEqual(120)
+    expect(wide).toBe(await printedInProcess(['help'], 120))
+    // The same words, wrapped differently.
+    expect(wide.replace(/\s+/g, ' ')).toBe(prebuilt.replace(/\s+/g, ' '))
   })
 })
 
