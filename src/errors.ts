@@ -193,15 +193,18 @@ export function writeFailureReason(error: unknown): string {
 }
 
 /**
- * The one way an output file fails (README, exit codes): `--output`, the results file every
- * later answer goes to, is part of the run's setup (exit 3); a picture target (`--annotate`,
- * `-o`, `--overlay`, `--split`) is a usage mistake (exit 2). The message names the flag, the
- * path and why; `options.hint` replaces the default advice.
+ * The one way a write fails (README, exit codes): an output you named (`--output`, `--annotate`,
+ * `-o`, `--overlay`, `--split`) that cannot be written is a usage error, exit 2, whether it is
+ * found before anything is sent or `--output` fails mid-batch (a full disk: the batch stops
+ * submitting and the file keeps whole lines). Exit 2 because the contract's codes have none for a
+ * write, and usage is "what you named on the command line". `why` is the operating system's error
+ * (worded by writeFailureReason) or the reason in words; the message names the flag, the path and
+ * why, and `options.hint` replaces the default advice.
  */
-export function writeFailure(flag: string, path: string, error: unknown, options: { verb?: string; after?: string; hint?: string } = {}): Rc2Error {
-  const message = `cannot ${options.verb ?? 'write'} ${flag} ${path}: ${writeFailureReason(error)}${options.after ?? ''}`
-  const linked = (error as NodeJS.ErrnoException | undefined)?.code === 'ELOOP'
+export function writeFailure(flag: string, path: string, why: unknown, options: { verb?: string; after?: string; hint?: string } = {}): Rc2Error {
+  const reason = typeof why === 'string' ? why : writeFailureReason(why)
+  const message = `cannot ${options.verb ?? 'write'} ${flag} ${path}: ${reason}${options.after ?? ''}`
+  const linked = (why as NodeJS.ErrnoException | undefined)?.code === 'ELOOP'
   const hint = options.hint ?? (linked ? `give ${flag} the real file, or remove the link` : `choose a writable path for ${flag}`)
-  const Kind = flag === '--output' ? ConfigError : UsageError
-  return new Kind(message, { hint, cause: error })
+  return new UsageError(message, { hint, ...(typeof why === 'string' ? {} : { cause: why }) })
 }

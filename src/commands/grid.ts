@@ -46,12 +46,11 @@ Examples:
     .action(async (input: string, flags: GridFlags) => {
       if (flags.mark !== undefined && flags.output === undefined) throw new UsageError('--mark needs -o <png> to know where to write')
       if (flags.output !== undefined && flags.mark === undefined) throw new UsageError('-o goes with --mark <tiles>')
-      const [{ resolveLayout }, { resolveSource }, annotate, tiles, { mkdir }, { writeFileNoFollow: writeFile, isSameFile }] = await Promise.all([
+      const [{ resolveLayout }, { resolveSource }, annotate, tiles, { writeFileNoFollow: writeFile, isSameFile }] = await Promise.all([
         import('../image/prepare.js'),
         import('../image/load.js'),
         import('../image/annotate.js'),
         import('../image/tiles.js'),
-        import('node:fs/promises'),
         import('../image/write.js'),
       ])
       for (const out of [flags.overlay, flags.output]) {
@@ -85,7 +84,6 @@ Examples:
         written.marked = flags.output
       }
       if (flags.split !== undefined) {
-        await mkdir(flags.split, { recursive: true })
         written.split = (await tiles.splitTiles(image, layout, flags.split, { name: input })).map((t) => t.path)
       }
       if (flags.json === true) {

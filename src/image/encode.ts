@@ -1,6 +1,4 @@
 /** Encoding the prepared pixels for the services (JPEG by default, PNG on request). */
-import { mkdir } from 'node:fs/promises'
-import { dirname } from 'node:path'
 import type { JpegOptions } from 'sharp'
 import { writeFailure } from '../errors.js'
 import type { RawImage } from './types.js'
@@ -58,10 +56,13 @@ export function mimeOf(format: OutputFormat): 'image/jpeg' | 'image/png' {
   return format === 'png' ? 'image/png' : 'image/jpeg'
 }
 
-/** Write an output file; a failure is the user's path choice, named with the flag that set it. */
+/**
+ * Write an output file; a failure is the user's path choice, named with the flag that set it
+ * (writeFailure: exit 2). A missing directory is not created here: a file target's directory must
+ * exist, and a directory target was made by whoever chose it (prepareOutputTarget, --split).
+ */
 export async function writeImageFile(path: string, buffer: Buffer, flag: string): Promise<void> {
   try {
-    await mkdir(dirname(path), { recursive: true })
     // Temporary file + rename: a link planted at the name is refused, never written through.
     await writeFileNoFollow(path, buffer)
   } catch (error) {

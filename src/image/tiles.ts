@@ -8,6 +8,7 @@ import type { OutputFormat } from './encode.js'
 import { openPixels, resolveSource } from './load.js'
 import type { ImageSource, LoadOptions } from './load.js'
 import type { Layout, RawImage } from './types.js'
+import { makeOutputDirectory } from './write.js'
 
 /**
  * Cell edges of a standard payload along one axis: 0, 100, 200, 300 for 3x3 and round(i * 112.5)
@@ -79,7 +80,7 @@ export interface SplitTile {
   rect: TileRect
 }
 
-/** Write each tile of `layout`, cut from the input at its own resolution, as dir/tile-<i>.png. */
+/** Write each tile of `layout`, cut from the input at its own resolution, as dir/tile-<i>.png (`dir` is created). */
 export async function splitTiles(
   source: ImageSource,
   layout: Layout,
@@ -90,6 +91,7 @@ export async function splitTiles(
   const format = options.format ?? 'png'
   const extension = format === 'png' ? 'png' : 'jpg'
   checkTilesInside(layout, image.pixels, options.name)
+  await makeOutputDirectory('--split', dir)
   const written: SplitTile[] = []
   for (const tile of layout.tiles) {
     const part = await cutAndScale(image.pixels, tile, tile.width, tile.height)

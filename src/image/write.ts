@@ -7,27 +7,34 @@
  */
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { access, lstat, open, rename, rm, stat } from 'node:fs/promises'
+import { access, lstat, mkdir, open, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
+import { writeFailure, writeFailureReason } from '../errors.js'
 
-/** Why an output path cannot be used, or undefined when it can; checked before anything is paid for. */
+/**
+ * Why an output path cannot be used, in words (writeFailureReason's), or undefined when it can;
+ * checked before anything is paid for.
+ */
 export async function outputPathProblem(path: string): Promise<string | undefined> {
   try {
     const info = await lstat(path)
-    if (info.isSymbolicLink()) return 'it is a symbolic link (rc2 never writes through a link at an output path)'
-    if (info.isDirectory()) return 'it is a directory'
+    if (info.isSymbolicLink()) return writeFailureReason(errno('ELOOP'))
+    if (info.isDirectory()) return writeFailureReason(errno('EISDIR'))
     if (!info.isFile()) return 'it is not a regular file'
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code !== 'ENOENT') return `cannot check it (${code ?? (error as Error).message})`
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return `cannot check it (${writeFailureReason(error)})`
   }
   try {
     await access(dirname(path), constants.W_OK)
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    return code === 'ENOENT' ? 'its directory does not exist' : `its directory is not writable (${code ?? (error as Error).message})`
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT'
+    return missing ? writeFailureReason(error) : `its directory is not writable (${writeFailureReason(error)})`
   }
   return undefined
+}
+
+function errno(code: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(code), { code })
 }
 
 /** Write `data` at `path` through a temporary file and a rename; a link at `path` is refused (ELOOP). */
@@ -57,4 +64,17 @@ export async function isSameFile(a: string, b: string): Promise<boolean> {
   if (resolve(a) === resolve(b)) return true
   const [x, y] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)])
   return x !== undefined && y !== undefined && x.dev === y.dev && x.ino === y.ino
+}
+
+/**
+ * Create a directory target (`--annotate`/`-o` for several inputs, `--split`) and check it can be
+ * written in: a directory you name is made; a file's directory is not (README).
+ */
+export async function makeOutputDirectory(flag: string, path: string, full = path): Promise<void> {
+  try {
+    await mkdir(full, { recursive: true })
+    await access(full, constants.W_OK)
+  } catch (error) {
+    throw writeFailure(flag, path, error, { hint: 'choose a directory you can write to' })
+  }
 }

@@ -37,7 +37,7 @@ export class ResultJournal {
     return new ResultJournal(path, fd)
   }
 
-  /** Append one result as a whole line; throws a ConfigError (after removing any part written) when it cannot. */
+  /** Append one result as a whole line; throws the write failure (exit 2, after removing any part written) when it cannot. */
   append(result: SolveResult, inputSha256: string | undefined): void {
     const line = JSON.stringify(inputSha256 === undefined ? result : { ...result, inputSha256 }) + '\n'
     writeAll(this.fd, Buffer.from(line), this.path)

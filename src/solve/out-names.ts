@@ -1,6 +1,7 @@
-import { access, constants, mkdir, stat } from 'node:fs/promises'
+import { access, constants, stat } from 'node:fs/promises'
 import { basename, dirname, extname, resolve } from 'node:path'
-import { UsageError } from '../errors.js'
+import { UsageError, writeFailure, writeFailureReason } from '../errors.js'
+import { makeOutputDirectory } from '../image/write.js'
 
 /**
  * Output file names for several inputs, such that no two inputs write the same file (design §8.1).
@@ -46,7 +47,8 @@ function collisions(keys: readonly string[]): number[] {
 const IMAGE_FILE = /\.(png|jpe?g|webp|gif|tiff?|avif)$/i
 
 /**
- * Where an output flag writes for `count` inputs: one file, or a directory (created). A path that
+ * Where an output flag writes for `count` inputs: one file, or a directory. The rule for missing
+ * directories (README): a directory target is created, a file target's directory must exist. A path that
  * names an image file with several inputs is a usage error, not a silently created directory; a
  * target that cannot be written is refused before anything is sent or paid for.
  */
@@ -60,14 +62,7 @@ export async function prepareOutputTarget(flag: string, path: string, count: num
     })
   }
   if (count > 1 || isDir) {
-    try {
-      await mkdir(full, { recursive: true })
-      await access(full, constants.W_OK)
-    } catch (error) {
-      throw new UsageError(`${flag} ${path}: cannot write to this directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, {
-        hint: 'choose a directory you can write to',
-      })
-    }
+    await makeOutputDirectory(flag, path, full)
     return 'dir'
   }
   const parent = dirname(full)
@@ -75,8 +70,8 @@ export async function prepareOutputTarget(flag: string, path: string, count: num
     await access(parent, constants.W_OK)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    const why = code === 'ENOENT' ? `the directory ${dirname(path)} does not exist` : `cannot write in ${dirname(path)} (${code ?? (error as Error).message})`
-    throw new UsageError(`${flag} ${path}: ${why}`, { hint: 'create the directory or choose another path; nothing was sent' })
+    const why = code === 'ENOENT' ? `the directory ${dirname(path)} does not exist` : `cannot write in ${dirname(path)} (${writeFailureReason(error)})`
+    throw writeFailure(flag, path, why, { hint: 'create the directory or choose another path; nothing was sent' })
   }
   return 'file'
 }

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { InputError, Rc2Error, type ReadFailure, readFailure } from '../errors.js'
+import { InputError, Rc2Error, type ReadFailure, readFailure, writeFailure } from '../errors.js'
 import type { ProviderName } from '../providers/types.js'
 import type { Grid } from '../types.js'
 import { type BatchProgress, type BatchSummary, type RunContext, runBatch } from './batch.js'
@@ -351,7 +351,7 @@ async function checkAnnotateTarget(shown: string, item: InputItem, target: strin
   const hint = 'give --annotate a new file name, or a directory of its own'
   if (inputPaths.has(target)) throw new Rc2Error('usage', `--annotate ${shown} is one of the inputs; rc2 never writes over an input`, { hint })
   const problem = await outputPathProblem(target)
-  if (problem !== undefined) throw new Rc2Error('usage', `cannot write --annotate ${shown}: ${problem}`, { hint })
+  if (problem !== undefined) throw writeFailure('--annotate', shown, problem, { hint })
   // The same file under another name (a hard link, a path through a linked directory).
   if (item.path !== null) {
     const [a, b] = await Promise.all([stat(target).catch(() => undefined), stat(item.path).catch(() => undefined)])

@@ -146,13 +146,13 @@ describe('writes never clobber an input or go through a link', () => {
     expect((await lstat(at)).isSymbolicLink()).toBe(true)
   })
 
-  it('--output at a planted link is refused (exit 3), the target untouched; --output naming an input is refused (exit 2)', async () => {
+  it('--output at a planted link is refused (exit 2), the target untouched; --output naming an input is refused (exit 2)', async () => {
     const { symlink } = await import('node:fs/promises')
     const victim = join(root, 'victim4.txt')
     await writeFile(victim, 'precious')
     await symlink(victim, join(root, 'results-link.ndjson'))
     const linked = await rc2(['solve', PAYLOAD, '-q', 'car', '--endpoint', hostile.url, '--output', join(root, 'results-link.ndjson')])
-    expect(linked.code).toBe(3)
+    expect(linked.code).toBe(2)
     expect(linked.stderr).toContain('symbolic link')
     expect(await readFile(victim, 'utf8')).toBe('precious')
     const self = join(root, 'out-self.png')

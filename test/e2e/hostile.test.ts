@@ -355,12 +355,12 @@ async function mkdirWithPayloads(dir: string, count: number): Promise<void> {
 }
 
 describe('a results file that cannot be written', () => {
-  it('--output /dev/full: a clear error, nothing more is sent, results on stdout kept, exit 3', async () => {
+  it('--output /dev/full: a clear error, nothing more is sent, results on stdout kept, exit 2', async () => {
     const dir = join(root, 'full')
     await mkdirWithPayloads(dir, 6)
     hostile.setHandler(json(200, ANSWER))
     const run = await rc2(solveArgs(dir, '--concurrency', '1', '--ndjson', '--output', '/dev/full'))
-    expect(run.code).toBe(3)
+    expect(run.code).toBe(2)
     expect(run.stderr).toContain('cannot write --output /dev/full: no space left on the device')
     expect(hasStackTrace(run.stderr)).toBe(false)
     // The first answer could not be recorded: the batch stopped submitting after it.
@@ -371,13 +371,13 @@ describe('a results file that cannot be written', () => {
     expect(run.peakRssMb).toBeLessThan(RSS_LIMIT_MB)
   }, 60_000)
 
-  it('a disk that fills mid-batch (ulimit -f): the file keeps whole lines only, and the run stops with exit 3', async () => {
+  it('a disk that fills mid-batch (ulimit -f): the file keeps whole lines only, and the run stops with exit 2', async () => {
     const dir = join(root, 'filling')
     await mkdirWithPayloads(dir, 30)
     hostile.setHandler(json(200, ANSWER))
     const out = join(root, 'filling.ndjson')
     const run = await rc2(solveArgs(dir, '--concurrency', '2', '--ndjson', '--output', out), { fileSizeLimitKb: 4 })
-    expect(run.code).toBe(3)
+    expect(run.code).toBe(2)
     expect(run.stderr).toMatch(/cannot write --output .*filling\.ndjson: EFBIG/)
     expect(hasStackTrace(run.stderr)).toBe(false)
     const text = await readFile(out, 'utf8')

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
@@ -279,6 +279,8 @@ describe('rebuildPayload', () => {
 describe('resizeToFile and splitTiles', () => {
   it('writes the prepared image and returns its metadata', async () => {
     const capture = await renderCapture({ payload: payload3, grid: '3x3', kind: 'widget', ratio: 1, seed: 4 })
+    // A file target's directory must exist (it is not created: README); the command checks it first.
+    await mkdir(join(dir, 'out'), { recursive: true })
     const out = join(dir, 'out', 'payload.png')
     const result = await resizeToFile(capture.buffer, out, { name: 'shot.png' })
     expect(result).toMatchObject({ input: 'shot.png', output: out, kind: 'widget', grid: '3x3', size: 300, format: 'png', passThrough: false })

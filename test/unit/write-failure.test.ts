@@ -22,7 +22,7 @@ describe('one way to fail a write', () => {
   })
 
   it.each([
-    ['--output', 'config', EXIT.config],
+    ['--output', 'usage', EXIT.usage],
     ['--annotate', 'usage', EXIT.usage],
     ['-o', 'usage', EXIT.usage],
     ['--overlay', 'usage', EXIT.usage],
