@@ -69,7 +69,9 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     },
     env: io.env,
     cwd: io.cwd,
-    stdin: io.stdin,
+    get stdin() {
+      return io.stdin
+    },
     signal: signal === undefined ? stdoutClosed.signal : AbortSignal.any([signal, stdoutClosed.signal]),
     stopNow: signal === undefined ? undefined : stopNowOf.get(signal),
     stdoutClosed: isStdoutClosed,

@@ -45,11 +45,25 @@ if (typeof module.registerHooks === 'function') {
 } else {
   module.register(${JSON.stringify(pathToFileURL(hooks).href)})
 }
+// Setting up standard input is start-up time too (importing node:process as a module does it).
+const stdin = Object.getOwnPropertyDescriptor(process, 'stdin')
+Object.defineProperty(process, 'stdin', { ...stdin, get() {
+  process.stderr.write('LOADED process.stdin\\n')
+  return stdin.get.call(this)
+} })
 `)
 })
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
+})
+
+describe('the start-up probe', () => {
+  it('sees standard input set up', { timeout: 30_000 }, () => {
+    const run = spawnSync(process.execPath, ['--import', preload, '-e', 'process.stdin'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } })
+    expect(run.status, run.stderr).toBe(0)
+    expect(run.stderr).toContain('LOADED process.stdin\n')
+  })
 })
 
 /** Files loaded by `rc2 <args>`, relative to the repository (packages as node_modules/<name>). */
@@ -63,9 +77,10 @@ function loaded(args: string[]): string[] {
 const HEAVY = ['node_modules/sharp', 'node_modules/ky', 'node_modules/ora', 'node_modules/cli-table3', 'node_modules/chalk', 'node_modules/zod', 'node_modules/cosmiconfig', 'node_modules/p-limit']
 
 describe('start-up loads only what the command uses', () => {
-  it('rc2 --help: the CLI and its prebuilt help text, no commander, no command module and no heavy package', { timeout: 30_000 }, () => {
+  it('rc2 --help: the CLI and its prebuilt help text, no commander, no command module, no heavy package, no stdin', { timeout: 30_000 }, () => {
     const files = loaded(['--help'])
     expect(files).toContain('dist/cli.js')
+    expect(files).not.toContain('process.stdin')
     // (Node 20's module hooks do not see require(), so commander shows as the module that requires it.)
     expect(files).not.toContain('dist/commands/commander.js')
     expect(files).not.toContain('node_modules/commander')
@@ -73,9 +88,10 @@ describe('start-up loads only what the command uses', () => {
     expect(files.filter((f) => /^dist\/(commands\/(solve|resize|grid|balance|questions)|image|providers|solve|questions|output\/(io|render|sink|progress))\b/.test(f))).toEqual([])
   })
 
-  it('rc2 questions --json: the question table, no index or parser, no table renderer, no colour, nothing of solving', { timeout: 30_000 }, () => {
+  it('rc2 questions --json: the question table, no index or parser, no table renderer, no colour, nothing of solving, no stdin', { timeout: 30_000 }, () => {
     const files = loaded(['questions', '--json'])
     expect(files, files.join(', ')).toContain('dist/commands/questions.js')
+    expect(files).not.toContain('process.stdin')
     expect(files).toContain('dist/questions/table.js')
     for (const name of HEAVY) expect(files, name).not.toContain(name)
     expect(files.filter((f) => /^dist\/(commands\/(solve|resize|grid|balance)|image|providers|solve)\b|render-questions/.test(f))).toEqual([])
