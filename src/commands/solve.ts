@@ -6,7 +6,7 @@ import type { ResolvedConfig } from '../config/resolve.js'
 import type { SummaryOptions } from '../output/progress.js'
 import type { BatchSummary } from '../solve/batch.js'
 import type { QuestionMatch } from '../questions/types.js'
-import type { Provider, ProviderName } from '../providers/types.js'
+import type { Provider, ProviderFacts, ProviderName } from '../providers/types.js'
 import type { SolveResult } from '../solve/result.js'
 import type { SolveInputsOptions } from '../solve/solve-inputs.js'
 import type { Grid } from '../types.js'
@@ -105,7 +105,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   const question = lookupQuestion(flags.question as string)
   const inputs = await listInputs(args, flags, ctx)
 
-  const [{ loadSolveConfig, createProviderFor, imageTimeoutSec, keyOriginHint }, { pointsFor }] = await Promise.all([import('./provider-setup.js'), import('../providers/facts/index.js')])
+  const [{ loadSolveConfig, createProviderFor, imageTimeoutSec, keyOriginHint }, { pointsFor, PROVIDER_FACTS }] = await Promise.all([import('./provider-setup.js'), import('../providers/facts/index.js')])
   const config = await loadSolveConfig(ctx, flags, {
     confidence: flags.confidence,
     timeout: flags.timeout,
@@ -125,7 +125,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   // A --shard run prints an array whatever its share holds.
   const single = flags.shard === undefined && flags.filesFrom === undefined && inputs.length === 1 && (inputs[0] === '-' || !(await isDirectory(resolve(ctx.cwd, inputs[0] as string))))
   const sink = new ResultSink(ctx.out, config.format, { single })
-  const confidenceNote = confidenceNotes(config.confidence, config.providerList, (text) => ctx.out.warn(text))
+  const confidenceNote = confidenceNotes(config.confidence, config.providerList, PROVIDER_FACTS, (text) => ctx.out.warn(text))
   const progress = await startProgress(ctx.out, ctx.env, inputs.length)
   let outcome
   try {
@@ -237,27 +237,32 @@ function printBatchSummary(summary: BatchSummary, flags: SolveFlags, config: Res
 }
 
 /**
- * What --confidence does with the service, said once on stderr where it does nothing: CapSolver
- * takes none; YesCaptcha uses it for 3x3 images only (a 4x4 image or a 100x100 tile ignores it).
- * Ace Data Cloud scores every tile and rc2 applies the threshold itself, so there is nothing to say.
+ * What --confidence does with the service (its facts say), said once on stderr where it does
+ * nothing: CapSolver takes none; YesCaptcha uses it for 3x3 images only (a 4x4 image or a 100x100
+ * tile ignores it). Ace Data Cloud scores every tile and rc2 applies the threshold itself, so there
+ * is nothing to say.
  */
-function confidenceNotes(confidence: number | undefined, providers: readonly string[], warn: (text: string) => void): (result: SolveResult) => void {
+function confidenceNotes(
+  confidence: number | undefined,
+  providers: readonly ProviderName[],
+  factsOf: Readonly<Record<ProviderName, ProviderFacts>>,
+  warn: (text: string) => void,
+): (result: SolveResult) => void {
   const said = new Set<string>()
   const once = (text: string): void => {
     if (said.has(text)) return
     said.add(text)
     warn(text)
   }
-  const plain: Record<string, string> = { capsolver: 'CapSolver', '2captcha': '2Captcha', nopecha: 'NopeCHA', capmonster: 'CapMonster' }
   for (const provider of providers) {
-    const name = plain[provider]
-    if (confidence !== undefined && name !== undefined) once(`--confidence is ignored: ${name} takes no threshold and returns no scores`)
+    const facts = factsOf[provider]
+    if (confidence !== undefined && facts.confidence === 'none') once(`--confidence is ignored: ${facts.label} takes no threshold and returns no scores`)
   }
   return (result) => {
     // The provider that answered (with failover, not always the first named).
-    if (confidence === undefined || !result.ok || result.provider !== 'yescaptcha') return
+    if (confidence === undefined || !result.ok || factsOf[result.provider].confidence !== 'sent3x3') return
     const grid = result.checked !== undefined ? '1x1' : result.grid
-    if (grid !== '3x3') once(`--confidence means nothing for a ${grid === '1x1' ? '100x100 tile' : '4x4 image'} at YesCaptcha (3x3 only): not sent`)
+    if (grid !== '3x3') once(`--confidence means nothing for a ${grid === '1x1' ? '100x100 tile' : '4x4 image'} at ${factsOf[result.provider].label} (3x3 only): not sent`)
   }
 }
 

@@ -178,6 +178,13 @@ export interface DescribedRequest {
  * both build the request from here, so they cannot drift apart.
  */
 export interface ProviderFacts {
+  /** The service's name as it writes it, for messages ("CapSolver"). */
+  label: string
+  /**
+   * What `--confidence` does there: `sent3x3`, the service takes a threshold for 3x3 images only;
+   * `applied`, it scores every tile and rc2 applies the threshold; `none`, it takes none.
+   */
+  confidence: 'sent3x3' | 'applied' | 'none'
   /** Base URL of the service (YesCaptcha has a China node). */
   endpoint(region?: 'intl' | 'cn'): string
   /** Longest wait for one reply, in ms. */

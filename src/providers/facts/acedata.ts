@@ -2,6 +2,9 @@
 import { defineFacts } from './define.js'
 
 export const acedataFacts = defineFacts({
+  label: 'Ace Data Cloud',
+  // Ace scores every tile; rc2 applies --confidence to the scores.
+  confidence: 'applied',
   endpoint: 'https://api.acedata.cloud',
   // Sync recognition can take up to 120 s server-side.
   requestTimeoutMs: 130_000,

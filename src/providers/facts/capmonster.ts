@@ -3,6 +3,7 @@ import { defineFacts } from './define.js'
 import { createTaskCall } from './task-api.js'
 
 export const capmonsterFacts = defineFacts({
+  label: 'CapMonster',
   endpoint: 'https://api.capmonster.cloud',
   pollIntervalMs: 1000,
   takesInstruction: true,

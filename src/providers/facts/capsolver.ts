@@ -3,6 +3,7 @@ import { defineFacts } from './define.js'
 import { classificationTask, createTaskCall } from './task-api.js'
 
 export const capsolverFacts = defineFacts({
+  label: 'CapSolver',
   endpoint: 'https://api.capsolver.com',
   pollIntervalMs: 2000,
   recognition: (parts, apiKey) => createTaskCall(classificationTask(parts, false), apiKey),

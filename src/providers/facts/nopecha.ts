@@ -2,6 +2,7 @@
 import { defineFacts } from './define.js'
 
 export const nopechaFacts = defineFacts({
+  label: 'NopeCHA',
   endpoint: 'https://api.nopecha.com',
   pollIntervalMs: 1000,
   takesInstruction: true,

@@ -4,6 +4,7 @@ import { defineFacts } from './define.js'
 import { createTaskCall } from './task-api.js'
 
 export const twocaptchaFacts = defineFacts({
+  label: '2Captcha',
   endpoint: 'https://api.2captcha.com',
   // "Wait at least 5 seconds" between polls.
   pollIntervalMs: 5000,

@@ -3,6 +3,8 @@ import { defineFacts } from './define.js'
 import { classificationTask, createTaskCall } from './task-api.js'
 
 export const yescaptchaFacts = defineFacts({
+  label: 'YesCaptcha',
+  confidence: 'sent3x3',
   endpoint: (region) => (region === 'cn' ? 'https://cn.yescaptcha.com' : 'https://api.yescaptcha.com'),
   pollIntervalMs: 2000,
   price: (grid) => (grid === '1x1' ? 2 : 6),
