@@ -22,12 +22,7 @@ function readVersion(): string {
 
 /** Build the program, run it, and turn whatever happened into an exit code (the only place that does). */
 export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
-  // A closed stdout (`rc2 … | head -1`) ends rc2 quietly: stop writing, stop submitting, exit 0 (design §8.1).
-  const stdoutClosed = new AbortController()
-  io.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (!stdoutClosed.signal.aborted) stdoutClosed.abort(new InterruptedError())
-    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') io.stderr.write(`rc2: standard output failed: ${error.code ?? error.message}\n`)
-  })
+  const stdoutClosed = watchStdout(io)
   const isStdoutClosed = (): boolean => stdoutClosed.signal.aborted
   const prebuilt = prebuiltHelp(argv.slice(2), io)
   if (prebuilt !== undefined) {
@@ -104,6 +99,16 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     await loadOutput()
     return reportError(error, getOutput(), program.opts<{ verbose?: boolean }>().verbose === true)
   }
+}
+
+/** A closed stdout (`rc2 … | head -1`) ends rc2 quietly: stop writing, stop submitting, exit 0 (design §8.1). */
+function watchStdout(io: CliIo): AbortController {
+  const stdoutClosed = new AbortController()
+  io.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (!stdoutClosed.signal.aborted) stdoutClosed.abort(new InterruptedError())
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') io.stderr.write(`rc2: standard output failed: ${error.code ?? error.message}\n`)
+  })
+  return stdoutClosed
 }
 
 /** The global flags, commander's behaviour (no exit of its own, output through our streams) and the help text. */

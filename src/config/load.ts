@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { ConfigError } from '../errors.js'
+import { ConfigError, readFailure } from '../errors.js'
 import { type ConfigLayers, type FlagValues, type ResolvedConfig, resolveConfig } from './resolve.js'
 
 const CONFIG_SEARCH_PLACES = [
@@ -73,8 +73,7 @@ async function tryLoad<T>(load: () => Promise<T>, where: string): Promise<T> {
   try {
     return await load()
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new ConfigError(`config file ${where} does not exist`, { hint: 'check --config / RC2_CONFIG' })
+    if (readFailure(error) === 'missing') throw new ConfigError(`config file ${where} does not exist`, { hint: 'check --config / RC2_CONFIG' })
     // No `cause`: --verbose prints it, and the parser's error quotes the file, key included.
     throw new ConfigError(await describeSyntaxError(error, where), {
       hint: 'fix that line (see .recaptcharc.example), or point --config elsewhere',

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { ConfigError, writeFailure } from '../errors.js'
+import { ConfigError, readFailure, writeFailure } from '../errors.js'
 import type { SolveResult } from './result.js'
 
 /**
@@ -88,7 +88,7 @@ export async function readSolvedKeys(path: string): Promise<Set<string>> {
   try {
     text = await readFile(path, 'utf8')
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Set()
+    if (readFailure(error) === 'missing') return new Set()
     throw new ConfigError(`cannot read --output ${path} to resume: ${(error as Error).message}`)
   }
   const keys = new Set<string>()

@@ -1,6 +1,6 @@
 import { access, constants, stat } from 'node:fs/promises'
 import { basename, dirname, extname, resolve } from 'node:path'
-import { UsageError, writeFailure, writeFailureReason } from '../errors.js'
+import { readFailure, UsageError, writeFailure, writeFailureReason } from '../errors.js'
 import { makeOutputDirectory } from '../image/write.js'
 
 /**
@@ -69,8 +69,7 @@ export async function prepareOutputTarget(flag: string, path: string, count: num
   try {
     await access(parent, constants.W_OK)
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    const why = code === 'ENOENT' ? `the directory ${dirname(path)} does not exist` : `cannot write in ${dirname(path)} (${writeFailureReason(error)})`
+    const why = readFailure(error) === 'missing' ? `the directory ${dirname(path)} does not exist` : `cannot write in ${dirname(path)} (${writeFailureReason(error)})`
     throw writeFailure(flag, path, why, { hint: 'create the directory or choose another path; nothing was sent' })
   }
   return 'file'

@@ -4,7 +4,7 @@
  * asked direction, is refused before anything is sent.
  */
 import { readFile, stat } from 'node:fs/promises'
-import { InputError, Rc2Error, UsageError } from '../errors.js'
+import { InputError, Rc2Error, readFailure, UsageError } from '../errors.js'
 import { PROVIDER_NAMES } from '../providers/types.js'
 import { resultLines } from './journal.js'
 import type { Provider, ProviderName } from '../providers/types.js'
@@ -44,7 +44,7 @@ export async function readReportTargets(path: string, options: { inputs?: readon
   } catch (error) {
     if (error instanceof Rc2Error) throw error
     const code = (error as NodeJS.ErrnoException).code
-    throw new InputError(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(error))}`, { hint: 'pass the NDJSON file that rc2 solve --output wrote' })
+    throw new InputError(`cannot read ${path}: ${readFailure(error) === 'missing' ? 'no such file' : (code ?? String(error))}`, { hint: 'pass the NDJSON file that rc2 solve --output wrote' })
   }
   const warnings: string[] = []
   const targets: ReportTarget[] = []
