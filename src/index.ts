@@ -22,7 +22,7 @@ export { Rc2Error, UsageError, ConfigError, InputError, ProviderError, Interrupt
 export type { QuestionSuggestion } from './questions/lookup.js'
 export type { Grid, Rect, TileRect, Click } from './types.js'
 export type { Layout, PreparedImage, InputKind } from './image/types.js'
-export type { Provider, ProviderName, ProviderOptions, RecognitionRequest, RecognitionResult, BalanceResult } from './providers/types.js'
+export type { Provider, ProviderName, ProviderOptions, RecognitionRequest, RecognitionResult, BalanceResult, RequestParts, DescribedRequest } from './providers/types.js'
 export type { QuestionEntry, QuestionMatch, Lang } from './questions/types.js'
 export type { SolveResult, SolveSuccess, SolveFailure, DryRunResult } from './solve/result.js'
 

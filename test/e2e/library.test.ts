@@ -59,6 +59,8 @@ describe("import … from 'rc2'", () => {
       const provider = createProvider('capsolver', { apiKey: process.env.RC2_API_KEY, endpoint: ${JSON.stringify(server.endpoints.capsolver)} })
       const answer = await provider.recognize({ image: prepared.base64, grid: prepared.grid, size: prepared.size, question: '/m/0k4j' })
       out.answer = answer.objects
+      out.described = provider.describeRequest({ image: '<image>', grid: prepared.grid, question: '/m/0k4j' })
+      out.points = provider.pointsFor(prepared.grid)
       try {
         lookupQuestion('flying saucers')
       } catch (error) {
@@ -83,6 +85,13 @@ describe("import … from 'rc2'", () => {
     })
     expect(out.prepared).toEqual({ grid: '4x4', size: 450, kind: 'widget', dataPrefix: false })
     expect(out.answer).toEqual([5, 10])
+    expect(out.described).toEqual({
+      method: 'POST',
+      url: `${server.endpoints.capsolver.replace(/\/+$/, '')}/createTask`,
+      headers: { 'content-type': 'application/json' },
+      body: { clientKey: '***', task: { type: 'ReCaptchaV2Classification', image: '<image>', question: '/m/0k4j' } },
+    })
+    expect(out.points).toBe(1)
     expect(out.unknown).toEqual({ isRc2Error: true, kind: 'usage', exitCode: 2 })
   })
 

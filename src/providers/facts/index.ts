@@ -22,7 +22,7 @@ export const PROVIDER_FACTS: Readonly<Record<ProviderName, ProviderFacts>> = {
 }
 
 /** What --max-points counts for a call to a service that publishes no price. */
-export const UNPRICED_CALL_POINTS = 1
+const UNPRICED_CALL_POINTS = 1
 
 /**
  * Points one call for `grid` counts against --max-points: the published price, else 1 a call. (A
