@@ -43,6 +43,14 @@ export default tseslint.config(
     files: ['src/questions/**/*.ts', 'src/image/detect*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: EFFECTS, message: 'pure code: no I/O, no terminal' }, { group: ABOVE_LEAVES, message: 'a lower layer never imports a higher one' }] }] },
   },
+  // Provider facts are read by a dry run and the budget without loading the HTTP code: from the
+  // providers layer they take types only (and the shared grid table).
+  {
+    files: ['src/providers/facts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [SHARP], patterns: [{ group: [...EFFECTS, '../*.js', '!../types.js', '../../*/**'], message: 'provider facts import types and each other only: no adapter, no HTTP code, no other layer' }] }],
+    },
+  },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'fixtures/**/*.ts'],
     rules: { 'no-console': 'off' },
