@@ -14,7 +14,8 @@ function freezeEntry(entry: QuestionEntry): QuestionEntry {
   return Object.freeze(entry)
 }
 
-export const QUESTIONS: readonly QuestionEntry[] = Object.freeze(([
+// Parsed from JSON text: V8 reads JSON faster than the same object literal (start-up time).
+const ENTRIES = JSON.parse(String.raw`[
   {"id":"/m/0pg52","en":"taxis","zh":"出租车","status":"service","grids":{"3x3":true,"4x4":null,"1x1":true},"names":{"en":["taxis"],"zh-CN":["出租车"],"es":["taxis"],"fr":["taxis"],"it":["taxi"],"pt-BR":["táxis"],"ru":["такси"],"tr":["Taksi"],"ja":["タクシー"],"ko":["택시"],"de":["Taxis","Taxen"],"nl":["taxi's"],"zh-TW":["出租車"],"zh-HK":["計程車","的士"],"uk":["таксі"]},"aliases":["cab","cabs","计程车"],"prompts":["imageselect","tileselect"]},
   {"id":"/m/01bjv","en":"bus","zh":"巴士","status":"service","grids":{"3x3":true,"4x4":null,"1x1":true},"names":{"en":["bus","buses","a bus"],"zh-CN":["公交车"],"es":["autobús","autobuses"],"fr":["bus"],"it":["autobus"],"pt-BR":["ônibus"],"ru":["автобус","автобусы"],"tr":["Otobüs"],"ja":["バス"],"ko":["버스"],"de":["Bussen","Bus"],"nl":["bussen","bus"],"zh-TW":["公車","公共汽車"],"zh-HK":["巴士"],"uk":["автобуси","автобус"]},"aliases":["公共汽车"],"prompts":["imageselect","tileselect"]},
   {"id":"/m/02yvhj","en":"school bus","zh":"校车","status":"service","grids":{"3x3":true,"4x4":false,"1x1":true},"names":{"en":["school bus","a school bus"],"zh-CN":["校车"],"es":["autobús escolar"],"fr":["bus scolaire"],"it":["scuolabus"],"pt-BR":["ônibus escolar"],"ru":["школьный автобус"],"tr":["Okul servisi"],"ja":["スクールバス"],"ko":["통학 버스"],"de":["Schulbus"],"nl":["schoolbus"],"zh-TW":["校車"]},"aliases":["school buses"],"prompts":["imageselect"]},
@@ -127,5 +128,7 @@ export const QUESTIONS: readonly QuestionEntry[] = Object.freeze(([
   {"id":"/m/0hnnb","en":"sun umbrella","zh":"太阳伞","status":"legacy","grids":{"3x3":false,"4x4":false,"1x1":false},"names":{"en":["sun umbrella","a sun umbrella"],"zh-CN":["太阳伞"]},"aliases":[],"prompts":["imageselect"]},
   {"id":"/m/0jyfg","en":"eye glasses","zh":"眼镜","status":"legacy","grids":{"3x3":false,"4x4":false,"1x1":false},"names":{"en":["eye glasses"],"zh-CN":["眼镜"]},"aliases":[],"prompts":["imageselect"]},
   {"id":"/m/0n5v01m","en":"bags","zh":"包","status":"legacy","grids":{"3x3":false,"4x4":false,"1x1":false},"names":{"en":["bags"],"zh-CN":["包"]},"aliases":["bag"],"prompts":["imageselect"]},
-  {"id":"/m/0qmmr","en":"wheelchairs","zh":"轮椅","status":"legacy","grids":{"3x3":false,"4x4":false,"1x1":false},"names":{"en":["wheelchairs"],"zh-CN":["轮椅"]},"aliases":["wheelchair"],"prompts":["imageselect"]},
-] satisfies QuestionEntry[]).map(freezeEntry))
+  {"id":"/m/0qmmr","en":"wheelchairs","zh":"轮椅","status":"legacy","grids":{"3x3":false,"4x4":false,"1x1":false},"names":{"en":["wheelchairs"],"zh-CN":["轮椅"]},"aliases":["wheelchair"],"prompts":["imageselect"]}
+]`) as QuestionEntry[]
+
+export const QUESTIONS: readonly QuestionEntry[] = Object.freeze(ENTRIES.map(freezeEntry))

@@ -69,6 +69,19 @@ describe('generated question table', () => {
     expect(() => (QUESTIONS as unknown as unknown[]).push({})).toThrow(TypeError)
   })
 
+  it('holds JSON text that a backtick or ${ in a name cannot break out of (String.raw)', () => {
+    const base = facts[0]!
+    const tricky = { ...base, aliases: [...base.aliases, 'back`tick', 'dollar ${x}', 'back\\slash "quoted"'] }
+    const source = buildQuestionsSource(JSON.stringify([tricky]), 'x.json')
+    const raw = /String\.raw`([\s\S]*)`\) as QuestionEntry\[\]/.exec(source)?.[1]
+    expect(raw).toBeDefined()
+    // What the template holds verbatim: no backtick to end it, no ${ to interpolate.
+    expect(raw).not.toContain('`')
+    expect(raw).not.toContain('${')
+    const [entry] = JSON.parse(raw!) as { aliases: string[] }[]
+    expect(entry?.aliases).toEqual(expect.arrayContaining(['back`tick', 'dollar ${x}', 'back\\slash "quoted"']))
+  })
+
   it('keeps the source lists out of the repository copy', () => {
     const committed = readFileSync(resolve(ROOT, 'src/questions/table.ts'), 'utf8')
     expect(committed).not.toContain('github:')
