@@ -37,14 +37,22 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     if (!isStdoutClosed()) io.stdout.write(prebuilt)
     return EXIT.ok
   }
-  // Loaded here, not at the top: a plain `rc2 --help` is answered above without it.
+  // Only the command being run is loaded, with the writer, at the same time as commander (and not
+  // at the top: a plain `rc2 --help` is answered above without them). One import after another,
+  // each waiting on its file reads, adds up on a busy machine.
+  const invoked = invokedCommand(argv.slice(2))
+  const commandLoading = invoked?.load()
+  const writerLoading = invoked === undefined ? undefined : import('./output/io.js')
+  // Awaited below; a failure meanwhile is not an unhandled one.
+  commandLoading?.catch(() => undefined)
+  writerLoading?.catch(() => undefined)
   const { Command, CommanderError, Help } = await import('./commands/commander.js')
   const program = new Command('rc2')
-  // The writer (and chalk with it) is loaded before a command runs, not for --help or --version.
+  // The writer is loaded before a command runs (chalk too on a terminal), not for --help or --version.
   let OutputClass: typeof Output | undefined
   const loadOutput = async (): Promise<void> => {
     if (OutputClass !== undefined) return
-    const writer = await import('./output/io.js')
+    const writer = await (writerLoading ?? import('./output/io.js'))
     // Colour is only ever shown on a terminal (or when forced); elsewhere chalk need not load.
     if (io.stdout.isTTY === true || io.stderr.isTTY === true || (io.env.FORCE_COLOR ?? '') !== '') await writer.loadColour()
     OutputClass = writer.Output
@@ -83,11 +91,10 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
 
   configureProgram(program, io, isStdoutClosed)
 
-  // Only the command being run is loaded; the others are listed for --help from the registry.
-  const invoked = invokedCommand(argv.slice(2))
+  // The others are listed for --help from the registry.
   const listed = new Map<Command, string>()
   for (const entry of COMMANDS) {
-    if (entry === invoked) (await entry.load()).register(program, ctx)
+    if (entry === invoked) (await (commandLoading ?? entry.load())).register(program, ctx)
     else listed.set(program.command(entry.name).description(entry.summary), entry.term)
   }
   program.configureHelp({ subcommandTerm: (cmd) => listed.get(cmd) ?? Help.prototype.subcommandTerm.call(new Help(), cmd) })

@@ -1,5 +1,7 @@
 import { type Command, Option } from './commander.js'
+import { listQuestions } from '../questions/list.js'
 import { LANGS, type Lang } from '../questions/types.js'
+import { toQuestionMatchJson, toQuestionsJson } from '../output/questions-json.js'
 import type { CliContext } from './context.js'
 
 interface QuestionsFlags {
@@ -26,14 +28,14 @@ Examples:
   $ rc2 questions --lang ja --all --json`,
     )
     .action(async (query: string | undefined, flags: QuestionsFlags) => {
-      // The whole list needs only the table; a query needs the name index and the sentence parser.
+      // The table and the JSON shape load with the command (every use needs the table); the name
+      // index and the sentence parser only for a query, the table renderer only to draw.
       const found =
         query === undefined
-          ? { entries: (await import('../questions/list.js')).listQuestions({ all: flags.all === true }), match: undefined }
+          ? { entries: listQuestions({ all: flags.all === true }), match: undefined }
           : (await import('../questions/lookup.js')).describeQuestions(query, { all: flags.all === true, ...(flags.lang !== undefined ? { lang: flags.lang } : {}) })
       if (flags.json === true) {
-        const json = await import('../output/questions-json.js')
-        ctx.out.result(JSON.stringify(found.match === undefined ? json.toQuestionsJson(found.entries) : json.toQuestionMatchJson(query ?? '', found.match), null, 2))
+        ctx.out.result(JSON.stringify(found.match === undefined ? toQuestionsJson(found.entries) : toQuestionMatchJson(query ?? '', found.match), null, 2))
         return
       }
       const view = await import('../output/render-questions.js')
