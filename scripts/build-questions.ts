@@ -136,6 +136,14 @@ export function buildQuestionsSource(rawJson: string, inputLabel: string): strin
     '',
     'export const QUESTIONS: readonly QuestionEntry[] = Object.freeze(ENTRIES.map(freezeEntry))',
     '',
+    '/**',
+    ' * What `rc2 questions` lists without a query: the entries a service accepts, or all of them, in',
+    ' * table order. Here, not with the search, so that listing loads no name index (start-up time).',
+    ' */',
+    'export function listQuestions(options: { all?: boolean } = {}): QuestionEntry[] {',
+    "  return QUESTIONS.filter((e) => options.all === true || e.status === 'service')",
+    '}',
+    '',
   ].join('\n')
 }
 

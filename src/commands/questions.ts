@@ -1,5 +1,5 @@
 import { type Command, Option } from './commander.js'
-import { listQuestions } from '../questions/list.js'
+import { listQuestions } from '../questions/table.js'
 import { LANGS, type Lang } from '../questions/types.js'
 import { toQuestionMatchJson, toQuestionsJson } from '../output/questions-json.js'
 import type { CliContext } from './context.js'

@@ -17,9 +17,8 @@ import {
   stripArticles,
   toBaseKey,
 } from './normalize.js'
-import { listQuestions } from './list.js'
 import { readSentence, stripSuffixes, type PromptKind } from './sentences.js'
-import { QUESTIONS } from './table.js'
+import { listQuestions, QUESTIONS } from './table.js'
 import { LANGS, type Lang, type PromptType, type QuestionEntry, type QuestionMatch } from './types.js'
 
 /** The services' id for cars; the only one of the two "vehicles" ids they accept. */

@@ -132,3 +132,11 @@ const ENTRIES = JSON.parse(String.raw`[
 ]`) as QuestionEntry[]
 
 export const QUESTIONS: readonly QuestionEntry[] = Object.freeze(ENTRIES.map(freezeEntry))
+
+/**
+ * What `rc2 questions` lists without a query: the entries a service accepts, or all of them, in
+ * table order. Here, not with the search, so that listing loads no name index (start-up time).
+ */
+export function listQuestions(options: { all?: boolean } = {}): QuestionEntry[] {
+  return QUESTIONS.filter((e) => options.all === true || e.status === 'service')
+}

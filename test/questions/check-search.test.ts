@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../src/errors.js'
-import { listQuestions } from '../../src/questions/list.js'
 import { checkQuestion, describeQuestions, lookupQuestion, searchQuestions } from '../../src/questions/lookup.js'
-import { QUESTIONS } from '../../src/questions/table.js'
+import { listQuestions, QUESTIONS } from '../../src/questions/table.js'
 import type { QuestionMatch } from '../../src/questions/types.js'
 
 function matchOf(id: string, extra: Partial<QuestionMatch> = {}): QuestionMatch {
