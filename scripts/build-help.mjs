@@ -1,7 +1,7 @@
 /**
  * Last step of `npm run build`: dist/help.txt, the text a plain `rc2 --help` prints 80 columns wide
  * (a pipe, a file, a terminal that wide). The built CLI renders it itself, through commander, as
- * `rc2 help`; dist/cli.js then prints this file instead of loading commander (start-up time).
+ * `rc2 help`; bin/rc2.js then prints this file without loading the CLI (start-up time).
  * test/e2e/startup.test.ts checks that the printed text is the live one.
  */
 import { writeFileSync } from 'node:fs'

@@ -32,14 +32,9 @@ function readVersion(): string {
 export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
   const stdoutClosed = watchStdout(io)
   const isStdoutClosed = (): boolean => stdoutClosed.signal.aborted
-  const prebuilt = prebuiltHelp(argv.slice(2), io)
-  if (prebuilt !== undefined) {
-    if (!isStdoutClosed()) io.stdout.write(prebuilt)
-    return EXIT.ok
-  }
-  // Only the command being run is loaded, with the writer, at the same time as commander (and not
-  // at the top: a plain `rc2 --help` is answered above without them). One import after another,
-  // each waiting on its file reads, adds up on a busy machine.
+  // Only the command being run is loaded, with the writer, at the same time as commander (not at
+  // the top, for less start-up). One import after another, each waiting on its file reads, adds up
+  // on a busy machine.
   const invoked = invokedCommand(argv.slice(2))
   const commandLoading = invoked?.load()
   const writerLoading = invoked === undefined ? undefined : import('./output/io.js')
@@ -142,7 +137,8 @@ function configureProgram(program: Command, io: CliIo, isStdoutClosed: () => boo
       },
       // Commander echoes arguments (a file name from a glob may hold escape sequences).
       writeErr: (text) => io.stderr.write(safeBlock(text)),
-      // Help wraps to the stream written to (commander would ask process.stdout), as prebuiltHelp assumes.
+      // Help wraps to the stream written to (commander would ask process.stdout): a pipe gets 80
+      // columns, as dist/help.txt (scripts/build-help.mjs) and bin/rc2.js assume.
       getOutHelpWidth: () => columnsOf(io.stdout) ?? 80,
       getErrHelpWidth: () => columnsOf(io.stderr) ?? 80,
     })
@@ -176,22 +172,6 @@ Exit codes: 0 ok, 1 bug, 2 usage, 3 config/key, 4 input, 5 provider/network, 6 s
 /** A terminal's width; undefined for a pipe or a file (commander then wraps help at 80 columns). */
 function columnsOf(stream: CliIo['stdout']): number | undefined {
   return stream.isTTY === true ? (stream as NodeJS.WriteStream).columns : undefined
-}
-
-/**
- * The text of a plain `rc2 --help` (or `-h`) where it is printed 80 columns wide (a pipe, a file,
- * a terminal that wide): `npm run build` has the built CLI render `rc2 help` through commander into
- * dist/help.txt (scripts/build-help.mjs), so start-up here loads no commander and builds no program.
- * Anything else (another width, more arguments, `rc2 help`, a run from the sources) renders live.
- */
-function prebuiltHelp(args: readonly string[], io: CliIo): string | undefined {
-  if (args.length !== 1 || (args[0] !== '--help' && args[0] !== '-h')) return undefined
-  if ((columnsOf(io.stdout) ?? 80) !== 80) return undefined
-  try {
-    return readFileSync(new URL('help.txt', import.meta.url), 'utf8')
-  } catch {
-    return undefined
-  }
 }
 
 /** "unknown option '-dash.jpg'" where a file of that name exists: say how to pass it. */

@@ -8,11 +8,9 @@ import { readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Command, Help } from '../../src/commands/commander.js'
-import type * as Cli from '../../src/cli.js'
 import type { CliContext } from '../../src/commands/context.js'
 import { COMMANDS, invokedCommand } from '../../src/commands/registry.js'
 import { BIN, REPO, runInProcess } from '../helpers/cli.js'
@@ -77,10 +75,14 @@ function loaded(args: string[]): string[] {
 const HEAVY = ['node_modules/sharp', 'node_modules/ky', 'node_modules/ora', 'node_modules/cli-table3', 'node_modules/chalk', 'node_modules/zod', 'node_modules/cosmiconfig', 'node_modules/p-limit']
 
 describe('start-up loads only what the command uses', () => {
-  it('rc2 --help: the CLI and its prebuilt help text, no commander, no command module, no heavy package, no stdin', { timeout: 30_000 }, () => {
+  it('rc2 --help: only bin/rc2.js printing the prebuilt text: no CLI module, no commander, no stdin', { timeout: 30_000 }, () => {
     const files = loaded(['--help'])
-    expect(files).toContain('dist/cli.js')
-    expect(files).not.toContain('process.stdin')
+    expect(files).toEqual(['bin/rc2.js'])
+    // The same without the prebuilt text path: the CLI and commander, nothing of a command.
+    const live = loaded(['help'])
+    expect(live).toContain('dist/cli.js')
+    expect(live).toContain('dist/commands/commander.js')
+    expect(live).not.toContain('process.stdin')
     // (Node 20's module hooks do not see require(), so commander shows as the module that requires it.)
     expect(files).not.toContain('dist/commands/commander.js')
     expect(files).not.toContain('node_modules/commander')
@@ -117,40 +119,43 @@ function printed(args: string[]): string {
   return run.stdout
 }
 
-/** stdout of the built CLI's runCli in this process, writing to a pipe or to a terminal `columns` wide. */
-async function printedInProcess(args: string[], columns?: number): Promise<string> {
-  const { runCli } = (await import(pathToFileURL(join(REPO, 'dist/cli.js')).href)) as typeof Cli
-  const stdout = Object.assign(new PassThrough(), columns === undefined ? {} : { isTTY: true, columns })
-  let text = ''
-  stdout.setEncoding('utf8').on('data', (d: string) => (text += d))
-  const code = await runCli(['node', BIN, ...args], { stdout, stderr: new PassThrough(), stdin: new PassThrough(), env: { NO_COLOR: '1' }, cwd: REPO })
-  await new Promise<void>((resolve) => setImmediate(resolve))
-  expect(code).toBe(0)
-  return text
+/** What `rc2 <args>` shows on a pseudo-terminal `columns` wide (script(1), as in edges.test.ts). */
+function onTerminal(args: string, columns: number): string {
+  const typescript = join(dir, `tty-${columns}-${args.replace(/\W/g, '')}.txt`)
+  const run = spawnSync('script', ['-qec', `stty cols ${columns} rows 30; '${process.execPath}' '${BIN}' ${args}`, typescript], {
+    env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', TERM: 'xterm' },
+    stdio: 'ignore',
+    timeout: 30_000,
+  })
+  expect(run.status).toBe(0)
+  // script(1) may add lines of its own around what rc2 wrote ("Script started/done ...").
+  return readFileSync(typescript, 'utf8')
+    .replace(/\r/g, '')
+    .replace(/^Script started[^\n]*\n/, '')
+    .replace(/\n?Script done[^\n]*\n?$/, '')
 }
 
 describe('the prebuilt rc2 --help (dist/help.txt, written by npm run build)', () => {
-  it('is exactly what commander prints live: rc2 help, and --help run from the sources', { timeout: 30_000 }, async () => {
+  it('is exactly what commander prints live: rc2 help, and runCli in this process', { timeout: 30_000 }, async () => {
     const prebuilt = readFileSync(join(REPO, 'dist/help.txt'), 'utf8')
     expect(prebuilt).toMatch(/^Usage: rc2 \[options\] \[command\]\n/)
     expect(printed(['--help'])).toBe(prebuilt)
     expect(printed(['-h'])).toBe(prebuilt)
-    // `rc2 help` always goes through commander, and so does runCli from src/ (no help.txt there).
+    // `rc2 help` always goes through commander, and so does runCli (the prebuilt text is bin/rc2.js's).
     expect(printed(['help'])).toBe(prebuilt)
     expect((await runInProcess(['--help'])).stdout).toBe(prebuilt)
   })
 
-  it('is used only 80 columns wide: a wider terminal gets help wrapped to its width', { timeout: 30_000 }, async () => {
+  it('is used only 80 columns wide: a wider terminal gets help wrapped to its width', { timeout: 30_000 }, () => {
     const prebuilt = readFileSync(join(REPO, 'dist/help.txt'), 'utf8')
-    expect(await printedInProcess(['--help'])).toBe(prebuilt)
-    expect(await printedInProcess(['--help'], 80)).toBe(prebuilt)
+    expect(onTerminal('--help', 80)).toBe(prebuilt)
     // What commander wraps (usage, description, options, commands; not the examples after them).
     const widest = (text: string): number => Math.max(...text.slice(0, text.indexOf('\nExamples:')).split('\n').map((l) => l.length))
     expect(widest(prebuilt)).toBeLessThanOrEqual(80)
-    const wide = await printedInProcess(['--help'], 120)
+    const wide = onTerminal('--help', 120)
     expect(widest(wide)).toBeGreaterThan(80)
     expect(widest(wide)).toBeLessThanOrEqual(120)
-    expect(wide).toBe(await printedInProcess(['help'], 120))
+    expect(wide).toBe(onTerminal('help', 120))
     // The same words, wrapped differently.
     expect(wide.replace(/\s+/g, ' ')).toBe(prebuilt.replace(/\s+/g, ' '))
   })
