@@ -4,7 +4,9 @@
  * batch can read ahead without loading the image library.
  */
 import { constants, open as openFd } from 'node:fs'
-import { open, stat } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
+import { open } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
 import { Socket } from 'node:net'
 import { promisify } from 'node:util'
 import { InputError } from '../errors.js'
@@ -17,41 +19,72 @@ const READ_CHUNK = 1024 * 1024
  * may grow after it. System errors are thrown as they are, for the caller to name.
  */
 export async function readFileBounded(path: string, name: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
-  // A FIFO is opened without blocking and read through the event loop: a blocking open() waits for
-  // a writer in a thread that nothing can interrupt, and keeps even process.exit() from finishing.
-  const kind = await stat(path)
-  if (kind.isFIFO()) {
-    // A bare descriptor (not a FileHandle, which would close it when collected): the socket owns it.
-    const fd = await promisify(openFd)(path, constants.O_RDONLY | constants.O_NONBLOCK)
-    const socket = new Socket({ fd, readable: true, writable: false })
+  // Opened without blocking, so that a FIFO cannot hold the open: a blocking open() waits for a
+  // writer in a thread that nothing can interrupt, and keeps even process.exit() from finishing.
+  // (O_NONBLOCK means nothing to a regular file, and saves a stat() of the path per input.)
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  let info: Stats
+  try {
+    info = await handle.stat()
+  } catch (error) {
+    await handle.close()
+    throw error
+  }
+  if (info.isFile()) {
     try {
-      return await readStreamBounded(socket, name, maxBytes, signal)
+      return await readRegularFile(handle, info.size, name, maxBytes)
     } finally {
-      socket.destroy()
+      await handle.close()
     }
   }
-  const handle = await open(path, 'r')
+  await handle.close()
+  if (info.isDirectory()) throw Object.assign(new Error(`${name} is a directory`), { code: 'EISDIR' })
+  if (info.isFIFO()) return readFifoBounded(path, name, maxBytes, signal)
+  // A device (/dev/zero, a terminal): opened again as before, blocking, and read in chunks.
+  const device = await open(path, 'r')
   try {
-    const info = await handle.stat()
-    if (info.isDirectory()) throw Object.assign(new Error(`${name} is a directory`), { code: 'EISDIR' })
-    // Refuse a regular file that is too large before reading any of it.
-    if (info.isFile() && info.size > maxBytes) throw tooLarge(name, info.size, maxBytes)
-    const chunks: Buffer[] = []
-    let total = 0
-    // A regular file is read in one call (its size plus one byte, to notice growth).
-    let want = info.isFile() ? Math.min(info.size + 1, maxBytes + 1) : READ_CHUNK
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(want, maxBytes + 1 - total)))
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null)
-      if (bytesRead === 0) break
-      total += bytesRead
-      if (total > maxBytes) throw tooLargeWhileReading(name, maxBytes)
-      chunks.push(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead))
-      want = READ_CHUNK
-    }
-    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)
+    return await readChunks(device, [], 0, name, maxBytes)
   } finally {
-    await handle.close()
+    await device.close()
+  }
+}
+
+/**
+ * A regular file in one read of its size plus one byte: a short read is its end, a full one means
+ * it grew since fstat(), and the rest is read in chunks up to the limit. Too large from the start is
+ * refused before reading any of it.
+ */
+async function readRegularFile(handle: FileHandle, size: number, name: string, maxBytes: number): Promise<Buffer> {
+  if (size > maxBytes) throw tooLarge(name, size, maxBytes)
+  const first = Buffer.allocUnsafe(Math.min(size + 1, maxBytes + 1))
+  const { bytesRead } = await handle.read(first, 0, first.length, null)
+  if (bytesRead > maxBytes) throw tooLargeWhileReading(name, maxBytes)
+  if (bytesRead < first.length) return first.subarray(0, bytesRead)
+  return readChunks(handle, [first], bytesRead, name, maxBytes)
+}
+
+/** Read on until the end, refusing the file as soon as it passes `maxBytes`. */
+async function readChunks(handle: FileHandle, chunks: Buffer[], total: number, name: string, maxBytes: number): Promise<Buffer> {
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(READ_CHUNK, maxBytes + 1 - total)))
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, null)
+    if (bytesRead === 0) break
+    total += bytesRead
+    if (total > maxBytes) throw tooLargeWhileReading(name, maxBytes)
+    chunks.push(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead))
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)
+}
+
+/** A FIFO, read through the event loop so that an abort or the limit ends it whatever the writer does. */
+async function readFifoBounded(path: string, name: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+  // A bare descriptor (not a FileHandle, which would close it when collected): the socket owns it.
+  const fd = await promisify(openFd)(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  const socket = new Socket({ fd, readable: true, writable: false })
+  try {
+    return await readStreamBounded(socket, name, maxBytes, signal)
+  } finally {
+    socket.destroy()
   }
 }
 
