@@ -3,8 +3,8 @@
  * 50,000 bytes): the highest JPEG quality whose file fits, found by bisection, from the payload's
  * own pixels. Measured on 450x450 payloads made from real challenge tiles: see the README.
  */
-import sharp from 'sharp'
 import { InputError } from '../errors.js'
+import { loadSharp } from './load.js'
 
 export interface FitResult {
   buffer: Buffer
@@ -16,9 +16,9 @@ const MIN_FIT_QUALITY = 30
 
 /** The payload as a JPEG of at most `maxBytes` bytes, at the highest quality (<= 90) that fits. */
 export async function fitJpeg(payload: Buffer, maxBytes: number, what = 'the image'): Promise<FitResult> {
-  const { data, info } = await sharp(payload).removeAlpha().raw().toBuffer({ resolveWithObject: true })
+  const { data, info } = await loadSharp()(payload).removeAlpha().raw().toBuffer({ resolveWithObject: true })
   const encode = (quality: number): Promise<Buffer> =>
-    sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
+    loadSharp()(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
       .jpeg({ quality, chromaSubsampling: '4:4:4', optimiseCoding: true })
       .toBuffer()
   let best: FitResult | undefined
@@ -36,7 +36,7 @@ export async function fitJpeg(payload: Buffer, maxBytes: number, what = 'the ima
   }
   if (best !== undefined) return best
   // 4:2:0 chroma buys the last few kB when 4:4:4 cannot get there.
-  const squeezed = await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
+  const squeezed = await loadSharp()(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
     .jpeg({ quality: MIN_FIT_QUALITY, chromaSubsampling: '4:2:0', optimiseCoding: true })
     .toBuffer()
   if (squeezed.length <= maxBytes) return { buffer: squeezed, quality: MIN_FIT_QUALITY }

@@ -11,13 +11,24 @@ import { readPlainJpegHeader } from './jpeg-header.js'
 import { readFileBounded } from './read.js'
 import type { RawImage } from './types.js'
 
-// sharp through its CommonJS entry: the ES module one imports its package.json as a JSON module,
-// which Node before 20.18 reports as experimental on stderr in every command that reads an image.
-const sharp = createRequire(import.meta.url)('sharp') as typeof SharpModule
+const requireCommonJs = createRequire(import.meta.url)
+let sharpModule: typeof SharpModule | undefined
 
-// rc2 never runs the same operation on the same image twice, so libvips's operation cache (up to
-// 50 MB by default) only holds memory: a batch's peak would grow with it for no gain.
-sharp.cache(false)
+/**
+ * sharp, loaded on first use: a batch of standard JPEG payloads is checked from their headers and
+ * never needs libvips (about 30 ms of CPU and its threads saved per run). Through its CommonJS
+ * entry: the ES module one imports its package.json as a JSON module, which Node before 20.18
+ * reports as experimental on stderr in every command that reads an image.
+ */
+export function loadSharp(): typeof SharpModule {
+  if (sharpModule === undefined) {
+    sharpModule = requireCommonJs('sharp') as typeof SharpModule
+    // rc2 never runs the same operation on the same image twice, so libvips's operation cache (up
+    // to 50 MB by default) only holds memory: a batch's peak would grow with it for no gain.
+    sharpModule.cache(false)
+  }
+  return sharpModule
+}
 
 /** Formats rc2 reads, as sniffed from the first bytes. */
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff' | 'avif' | 'heif'
@@ -234,7 +245,7 @@ async function readHeader(buffer: Buffer, name: string, format: ImageFormat): Pr
   const plain = format === 'jpeg' ? readPlainJpegHeader(buffer) : undefined
   if (plain !== undefined) return { ...plain, hasAlpha: false }
   try {
-    const meta = await sharp(buffer, { limitInputPixels: false }).metadata()
+    const meta = await loadSharp()(buffer, { limitInputPixels: false }).metadata()
     if (!meta.width || !meta.height) throw new Error('no dimensions in the header')
     return { ...meta, width: meta.width, height: meta.height }
   } catch (error) {
@@ -255,7 +266,7 @@ async function decodePixels(buffer: Buffer, name: string, maxPixels: number): Pr
   try {
     // failOn 'error' aborts on truncated or corrupt data (instead of grey filler) but tolerates
     // benign warnings such as extra bytes after the image.
-    const { data, info } = await sharp(buffer, { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true })
+    const { data, info } = await loadSharp()(buffer, { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true })
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
       .raw()
@@ -280,13 +291,13 @@ function isAllWhite(pixels: RawImage): boolean {
 
 /** The largest alpha value in the image (a second decode, only for an all-white result). */
 async function alphaMax(buffer: Buffer, maxPixels: number): Promise<number> {
-  const stats = await sharp(buffer, { limitInputPixels: maxPixels }).stats()
+  const stats = await loadSharp()(buffer, { limitInputPixels: maxPixels }).stats()
   return stats.channels.at(-1)?.max ?? 255
 }
 
 /** A sharp pipeline reading decoded pixels (no second decode of the input). */
 export function openPixels(pixels: RawImage): Sharp {
-  return sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels } })
+  return loadSharp()(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels } })
 }
 
 function firstLine(text: string): string {

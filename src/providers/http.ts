@@ -10,7 +10,8 @@ import { ConfigError, InterruptedError, ProviderError, Rc2Error } from '../error
 import { mapProviderError } from './error-map.js'
 import { redactSecrets, renderSafeUrl } from './redact.js'
 import type { ProviderName, RequestLogger } from './types.js'
-import { readCappedBody } from './read-capped.js'
+import { sendRequest } from './transport.js'
+import type { WireReply } from './transport.js'
 
 export interface HttpClientOptions {
   provider: ProviderName
@@ -182,28 +183,6 @@ function snippet(text: string): string {
 
 class ReplyTooLargeError extends Error {}
 
-/** `promise`, or the abort's rejection if that comes first; then a late reply's body is released. */
-async function raceAbort(promise: Promise<Response>, aborted: Promise<never>): Promise<Response> {
-  let lost = false
-  promise.then(
-    (response) => {
-      if (lost) void response.body?.cancel().catch(() => undefined)
-    },
-    () => undefined,
-  )
-  try {
-    return await Promise.race([promise, aborted])
-  } catch (error) {
-    lost = true
-    throw error
-  }
-}
-
-/** The body as text, capped while reading (see readCappedBody). */
-async function readCappedText(response: Response, maxBytes: number, aborted: Promise<never>): Promise<string> {
-  return (await readCappedBody(response, maxBytes, aborted, () => new ReplyTooLargeError())).toString('utf8')
-}
-
 /** Where a redirect pointed, safe to show: resolved, without user:password or query. */
 function describeRedirect(location: string | null, base: URL): string {
   if (location === null || location.trim() === '') return '(no Location header)'
@@ -291,37 +270,36 @@ async function transfer(
   maxReplyBytes: number,
 ): Promise<RawReply> {
   const { signal } = abort.controller
-  const pending = ky(exchange.url, {
+  let wire: WireReply | undefined
+  // ky builds the request; the wire under it is node:http (transport.ts), which reads the reply
+  // whole, capped, before ky sees a Response. The signal goes to the wire, not to ky, which would
+  // wrap it in an AbortSignal.any (see armAbort).
+  const sent = ky(exchange.url, {
     method: exchange.method,
     headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), accept: 'application/json', ...headers },
-    signal,
-    // The services never redirect API calls; following one would re-send the key elsewhere.
-    redirect: 'manual',
-    // fetch gets our own signal, not the composite ky builds around it (see armAbort), and the
-    // body as the string it is: given to ky, it would become a stream in ky's Request, teed
-    // for retries we do not use and read back out, costing about as much CPU as the rest of
-    // a call together.
-    fetch: (input, init) =>
-      fetch(input instanceof Request ? input.url : input, {
-        ...init,
-        ...(input instanceof Request ? { method: input.method, headers: input.headers, redirect: input.redirect } : {}),
-        ...(payload === undefined ? {} : { body: payload }),
+    fetch: async (input) => {
+      const request = input as Request
+      wire = await sendRequest(exchange.url, {
+        method: exchange.method,
+        headers: Object.fromEntries(request.headers),
+        body: payload,
         signal,
-      }),
+        maxBytes: maxReplyBytes,
+        tooLarge: () => new ReplyTooLargeError(),
+      })
+      return new Response(null, { status: wire.status >= 200 && wire.status <= 599 ? wire.status : 200 })
+    },
     timeout: false,
     retry: 0,
     throwHttpErrors: false,
   })
-  const response = await raceAbort(pending, abort.aborted)
-  const status = response.status
-  const retryAfterHeader = response.headers.get('retry-after')
-  if (status >= 300 && status < 400) {
-    const location = response.headers.get('location')
-    void response.body?.cancel().catch(() => undefined)
-    return { status, text: '', retryAfterHeader, location }
-  }
-  const text = await readCappedText(response, maxReplyBytes, abort.aborted)
-  return { status, text, retryAfterHeader, location: null }
+  // The wire ends on the abort itself; the race keeps the deadline whatever happens above it.
+  await Promise.race([sent, abort.aborted])
+  const reply = wire as WireReply
+  const status = reply.status
+  const retryAfterHeader = reply.header('retry-after')
+  if (status >= 300 && status < 400) return { status, text: '', retryAfterHeader, location: reply.header('location') }
+  return { status, text: reply.body.toString('utf8'), retryAfterHeader, location: null }
 }
 
 /** The error for a request that did not complete: too large, the deadline, our timeout, or the network. */

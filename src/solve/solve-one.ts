@@ -61,8 +61,18 @@ export interface SolveOneOptions extends SolveSettings {
   now?: () => number
 }
 
+/** A module imported on first use and kept: import() again for every input costs a loader lookup each time. */
+function importOnce<T>(load: () => Promise<T>): () => Promise<T> {
+  let loading: Promise<T> | undefined
+  return () => (loading ??= load())
+}
+
+const prepareModule = importOnce(() => import('../image/prepare.js'))
+const lookupModule = importOnce(() => import('../questions/lookup.js'))
+const instructionModule = importOnce(() => import('../questions/instruction.js'))
+
 export async function prepareFor(options: Pick<SolveOneOptions, 'source' | 'input' | 'question' | 'grid' | 'image'>): Promise<PreparedImage> {
-  const { prepareImage } = await import('../image/prepare.js')
+  const { prepareImage } = await prepareModule()
   const sentenceGrid = options.question.dynamic ? undefined : (options.question.grid ?? undefined)
   const grid = options.grid ?? sentenceGrid
   return prepareImage(options.source, {
@@ -79,11 +89,10 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
   const now = options.now ?? Date.now
   const started = now()
   const prepared = options.prepared ?? (await prepareFor(options))
-  const { checkQuestion } = await import('../questions/lookup.js')
+  const [{ checkQuestion }, { instructionText }] = await Promise.all([lookupModule(), instructionModule()])
   const warnings = [...(prepared.warnings ?? []), ...checkQuestion(options.question, prepared.grid, { force: options.force === true }).warnings]
   const question = { id: options.question.entry.id, name: options.question.entry.en }
   const confidence = prepared.grid === '3x3' ? options.confidence : undefined
-  const { instructionText } = await import('../questions/instruction.js')
   const instruction = instructionText(options.question.entry, prepared.grid)
 
   if (options.dryRun === true) return dryRunOf(options, prepared, { question, instruction, confidence, warnings })
