@@ -23,6 +23,8 @@ export interface HostileServer {
   url: string
   requests: HostileRequest[]
   setHandler(handler: HostileHandler): void
+  /** Connections accepted so far. */
+  connections(): number
   close(): Promise<void>
 }
 
@@ -44,7 +46,9 @@ export async function startHostileServer(handler?: HostileHandler, urlHost = '12
       current(req, res, body)
     })
   })
+  let accepted = 0
   server.on('connection', (socket) => {
+    accepted++
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
   })
@@ -56,6 +60,7 @@ export async function startHostileServer(handler?: HostileHandler, urlHost = '12
     setHandler(next) {
       current = next
     },
+    connections: () => accepted,
     async close() {
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))

@@ -3,6 +3,7 @@
  * another host, decompression bombs, replies too large to be an answer. Each case must end on
  * time, with a clear provider error, without following or buffering what it was sent.
  */
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createHttpClient, MAX_REPLY_BYTES, resolveEndpoint } from '../../src/providers/http.js'
 import { createProvider } from '../../src/providers/index.js'
@@ -164,5 +165,61 @@ describe('replies are read up to a cap', () => {
     hostile.setHandler(json(200, { errorId: 0, padding }))
     const reply = await client(20_000).postJson('/createTask', {})
     expect((reply.body as { padding: string }).padding).toHaveLength(padding.length)
+  })
+})
+
+describe('the wire under ky (node:http)', () => {
+  const answer = { errorId: 0, status: 'ready', solution: { objects: [2, 5], type: 'multi' } }
+
+  it.each([
+    ['gzip', gzipSync],
+    ['deflate', deflateSync],
+    ['br', brotliCompressSync],
+  ] as const)('reads a %s-encoded reply as the JSON it inflates to', async (encoding, compress) => {
+    hostile.setHandler((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': encoding }).end(compress(JSON.stringify(answer)))
+    })
+    const reply = await client(10_000).postJson('/createTask', { clientKey: KEY })
+    expect(reply).toMatchObject({ status: 200, body: answer })
+  })
+
+  it('sends the body with its length, the JSON headers and nothing asking for compression', async () => {
+    hostile.setHandler(json(200, answer))
+    await client(10_000).postJson('/createTask', { clientKey: KEY, task: { image: 'é'.repeat(10) } })
+    const [request] = hostile.requests
+    expect(request?.method).toBe('POST')
+    expect(JSON.parse(request?.body ?? '')).toEqual({ clientKey: KEY, task: { image: 'é'.repeat(10) } })
+    expect(request?.headers['content-length']).toBe(String(Buffer.byteLength(request?.body ?? '')))
+    expect(request?.headers).toMatchObject({ 'content-type': 'application/json', accept: 'application/json' })
+    expect(request?.headers['accept-encoding']).toBeUndefined()
+  })
+
+  it('a status outside 200-599 is a reply like any other, not a crash', async () => {
+    hostile.setHandler((_req, res) => {
+      res.writeHead(999, { 'content-type': 'application/json' }).end(JSON.stringify({ errorId: 1, errorCode: 'ERROR_ODD' }))
+    })
+    const reply = await client(10_000).postJson('/createTask', {})
+    expect(reply).toMatchObject({ status: 999, body: { errorId: 1, errorCode: 'ERROR_ODD' } })
+  })
+
+  it('a reply cut off mid-body is a lost reply (may have been charged), not a hang', async () => {
+    hostile.setHandler((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' })
+      res.write('{"errorId":0,')
+      setTimeout(() => req.socket.destroy(), 50)
+    })
+    const { value: error, ms } = await timed(() => catchError(() => client(20_000).postJson('/createTask', {})))
+    expect(error).toMatchObject({ kind: 'network', retryable: true, mayHaveCharged: true })
+    expect(ms).toBeLessThan(5000)
+  })
+
+  it('reuses its connection for the next request (keep-alive)', async () => {
+    hostile.setHandler(json(200, answer))
+    const before = hostile.connections()
+    const c = client(10_000)
+    for (let k = 0; k < 5; k++) await c.postJson('/createTask', {})
+    expect(hostile.requests).toHaveLength(5)
+    // One new connection at most (an idle one from an earlier test may be reused).
+    expect(hostile.connections() - before).toBeLessThanOrEqual(1)
   })
 })

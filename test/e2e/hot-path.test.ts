@@ -1,0 +1,61 @@
+/**
+ * The hot path of a batch of standard payloads: what a spawned `rc2 solve` loads. Timing belongs to
+ * the bench; checked here is what keeps a clean batch close to a bare client's CPU: a standard
+ * JPEG payload is checked from its header and sent as it is, so libvips (sharp) is never loaded.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FIXTURES, runRc2 } from '../helpers/cli.js'
+import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
+
+let dir: string
+let probe: string
+let server: ProviderServer
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rc2-hot-path-'))
+  server = await startProviderServer()
+  // Preloaded into the spawned rc2: says at exit whether sharp was ever required.
+  probe = join(dir, 'probe.cjs')
+  await writeFile(probe, `process.on('exit', () => {
+  const loaded = Object.keys(require.cache).some((file) => file.includes('/node_modules/sharp/'))
+  process.stderr.write('SHARP ' + loaded + '\\n')
+})
+`)
+  await mkdir(join(dir, 'jpeg'))
+  await writeFile(join(dir, 'jpeg', 'a.jpg'), await renderRedGrid('3x3', [0, 4], { format: 'jpeg' }))
+  await writeFile(join(dir, 'jpeg', 'b.jpg'), await renderRedGrid('4x4', [1, 15], { format: 'jpeg' }))
+  await writeFile(join(dir, 'jpeg', 'c.jpg'), await renderRedGrid('1x1', [0], { format: 'jpeg' }))
+}, 60_000)
+
+afterAll(async () => {
+  await server.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+function solve(inputs: string[]) {
+  return runRc2(['solve', ...inputs, '-q', 'cars', '--ndjson', '--endpoint', server.url], {
+    env: { RC2_API_KEY: DEFAULT_TEST_KEY, HOME: dir, NODE_OPTIONS: `--require ${probe}` },
+    timeoutMs: 60_000,
+  })
+}
+
+describe('a batch of standard JPEG payloads', () => {
+  it('is solved without loading sharp', { timeout: 90_000 }, async () => {
+    const run = await solve([join(dir, 'jpeg')])
+    expect(run.code, run.stderr).toBe(0)
+    const results = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { ok: boolean; grid: string })
+    expect(results.map((r) => r.grid).sort()).toEqual(['1x1', '3x3', '4x4'])
+    expect(results.every((r) => r.ok)).toBe(true)
+    expect(run.stderr).toContain('SHARP false\n')
+  })
+
+  it('loads sharp once an input needs pixels (a widget screenshot): the probe can tell', { timeout: 90_000 }, async () => {
+    const run = await solve([join(dir, 'jpeg'), join(FIXTURES, 'widget-3x3-1x.png')])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stdout.trim().split('\n')).toHaveLength(4)
+    expect(run.stderr).toContain('SHARP true\n')
+  })
+})
