@@ -3,10 +3,7 @@
  * FIFO with a slow writer, a device such as /dev/zero, or standard input. No sharp here, so the
  * batch can read ahead without loading the image library.
  */
-import { constants, open as openFd } from 'node:fs'
-import type { Stats } from 'node:fs'
-import { open } from 'node:fs/promises'
-import type { FileHandle } from 'node:fs/promises'
+import { close, constants, fstat, open, read } from 'node:fs'
 import { Socket } from 'node:net'
 import { promisify } from 'node:util'
 import { InputError } from '../errors.js'
@@ -21,53 +18,56 @@ const READ_CHUNK = 1024 * 1024
 export async function readFileBounded(path: string, name: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
   // Opened without blocking, so that a FIFO cannot hold the open: a blocking open() waits for a
   // writer in a thread that nothing can interrupt, and keeps even process.exit() from finishing.
-  // (O_NONBLOCK means nothing to a regular file, and saves a stat() of the path per input.)
-  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
-  let info: Stats
+  // (O_NONBLOCK means nothing to a regular file, and saves a stat() of the path per input.) A bare
+  // descriptor, not a FileHandle (which closes itself when collected): a FIFO's goes to a socket.
+  const fd = await openAsync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  let owned = true
   try {
-    info = await handle.stat()
-  } catch (error) {
-    await handle.close()
-    throw error
-  }
-  if (info.isFile()) {
-    try {
-      return await readRegularFile(handle, info.size, name, maxBytes)
-    } finally {
-      await handle.close()
+    const info = await fstatAsync(fd)
+    if (info.isFile()) return await readRegularFile(fd, info.size, name, maxBytes)
+    if (info.isDirectory()) throw Object.assign(new Error(`${name} is a directory`), { code: 'EISDIR' })
+    if (info.isFIFO()) {
+      // The same descriptor: closing it and opening again would let a writer that has just found
+      // its reader see none, and stop (EPIPE) before writing anything.
+      owned = false
+      return await readFifoBounded(fd, name, maxBytes, signal)
     }
+  } finally {
+    if (owned) await closeAsync(fd)
   }
-  await handle.close()
-  if (info.isDirectory()) throw Object.assign(new Error(`${name} is a directory`), { code: 'EISDIR' })
-  if (info.isFIFO()) return readFifoBounded(path, name, maxBytes, signal)
   // A device (/dev/zero, a terminal): opened again as before, blocking, and read in chunks.
-  const device = await open(path, 'r')
+  const device = await openAsync(path, constants.O_RDONLY)
   try {
     return await readChunks(device, [], 0, name, maxBytes)
   } finally {
-    await device.close()
+    await closeAsync(device)
   }
 }
+
+const openAsync = promisify(open)
+const fstatAsync = promisify(fstat)
+const readAsync = promisify(read)
+const closeAsync = promisify(close)
 
 /**
  * A regular file in one read of its size plus one byte: a short read is its end, a full one means
  * it grew since fstat(), and the rest is read in chunks up to the limit. Too large from the start is
  * refused before reading any of it.
  */
-async function readRegularFile(handle: FileHandle, size: number, name: string, maxBytes: number): Promise<Buffer> {
+async function readRegularFile(fd: number, size: number, name: string, maxBytes: number): Promise<Buffer> {
   if (size > maxBytes) throw tooLarge(name, size, maxBytes)
   const first = Buffer.allocUnsafe(Math.min(size + 1, maxBytes + 1))
-  const { bytesRead } = await handle.read(first, 0, first.length, null)
+  const { bytesRead } = await readAsync(fd, first, 0, first.length, null)
   if (bytesRead > maxBytes) throw tooLargeWhileReading(name, maxBytes)
   if (bytesRead < first.length) return first.subarray(0, bytesRead)
-  return readChunks(handle, [first], bytesRead, name, maxBytes)
+  return readChunks(fd, [first], bytesRead, name, maxBytes)
 }
 
 /** Read on until the end, refusing the file as soon as it passes `maxBytes`. */
-async function readChunks(handle: FileHandle, chunks: Buffer[], total: number, name: string, maxBytes: number): Promise<Buffer> {
+async function readChunks(fd: number, chunks: Buffer[], total: number, name: string, maxBytes: number): Promise<Buffer> {
   for (;;) {
     const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(READ_CHUNK, maxBytes + 1 - total)))
-    const { bytesRead } = await handle.read(chunk, 0, chunk.length, null)
+    const { bytesRead } = await readAsync(fd, chunk, 0, chunk.length, null)
     if (bytesRead === 0) break
     total += bytesRead
     if (total > maxBytes) throw tooLargeWhileReading(name, maxBytes)
@@ -77,9 +77,8 @@ async function readChunks(handle: FileHandle, chunks: Buffer[], total: number, n
 }
 
 /** A FIFO, read through the event loop so that an abort or the limit ends it whatever the writer does. */
-async function readFifoBounded(path: string, name: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
-  // A bare descriptor (not a FileHandle, which would close it when collected): the socket owns it.
-  const fd = await promisify(openFd)(path, constants.O_RDONLY | constants.O_NONBLOCK)
+async function readFifoBounded(fd: number, name: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+  // The socket owns the descriptor from here: destroying it closes it.
   const socket = new Socket({ fd, readable: true, writable: false })
   try {
     return await readStreamBounded(socket, name, maxBytes, signal)
