@@ -113,7 +113,8 @@ const NOT_SENT_CODES = new Set([
   'EADDRNOTAVAIL',
   'UND_ERR_CONNECT_TIMEOUT',
 ])
-const TLS_CODE = /^(CERT_|ERR_TLS_|DEPTH_ZERO_|SELF_SIGNED_|UNABLE_TO_(GET|VERIFY)_)/
+// ERR_SSL_* and EPROTO: OpenSSL's own (a handshake refused, or https spoken to a plain-http port).
+const TLS_CODE = /^(CERT_|ERR_TLS_|ERR_SSL_|EPROTO$|DEPTH_ZERO_|SELF_SIGNED_|UNABLE_TO_(GET|VERIFY)_)/
 
 /** Every `code` found along the cause chain (undici nests them, AggregateError lists them). */
 function collectErrorCodes(error: unknown, seen = new Set<unknown>()): string[] {
@@ -129,7 +130,8 @@ function collectErrorCodes(error: unknown, seen = new Set<unknown>()): string[] 
   return codes
 }
 
-function describeNetworkFailure(codes: string[]): { text: string; sent: boolean; retryable: boolean; hint: string } {
+/** `connected`: the connection could carry the request (see WireRequest.onConnected); before it, nothing was sent. */
+function describeNetworkFailure(codes: string[], connected: boolean): { text: string; sent: boolean; retryable: boolean; hint: string } {
   const has = (code: string): boolean => codes.includes(code)
   // Said in every not-sent hint: the user wants to know it cost nothing.
   const free = '; nothing was sent, so nothing was charged'
@@ -150,8 +152,12 @@ function describeNetworkFailure(codes: string[]): { text: string; sent: boolean;
   if (notSent !== undefined) {
     return { text: `could not connect (${notSent})`, sent: false, retryable: true, hint: `check --endpoint and your network${free}` }
   }
-  // Anything else (reset, "other side closed") may have happened after the request went out.
   const detail = codes[0] === undefined ? '' : ` (${codes[0]})`
+  // A reset during the TLS handshake, say: the request was still in Node's buffer.
+  if (!connected) {
+    return { text: `could not connect${detail}`, sent: false, retryable: true, hint: `check --endpoint and your network${free}` }
+  }
+  // Anything else (reset, "other side closed") may have happened after the request went out.
   return {
     text: `connection lost before the reply${detail}`,
     sent: true,
@@ -268,6 +274,7 @@ async function transfer(
   headers: Record<string, string> | undefined,
   abort: RequestAbort,
   maxReplyBytes: number,
+  progress: { connected: boolean },
 ): Promise<RawReply> {
   const { signal } = abort.controller
   let wire: WireReply | undefined
@@ -286,6 +293,9 @@ async function transfer(
         signal,
         maxBytes: maxReplyBytes,
         tooLarge: () => new ReplyTooLargeError(),
+        onConnected: () => {
+          progress.connected = true
+        },
       })
       return new Response(null, { status: wire.status >= 200 && wire.status <= 599 ? wire.status : 200 })
     },
@@ -306,7 +316,7 @@ async function transfer(
 function transportFailure(
   exchange: Exchange,
   error: unknown,
-  failed: { signal: AbortSignal | undefined; timedOut: boolean; requestTimeoutMs: number; maxReplyBytes: number },
+  failed: { signal: AbortSignal | undefined; timedOut: boolean; connected: boolean; requestTimeoutMs: number; maxReplyBytes: number },
 ): Error {
   const { what } = exchange
   if (error instanceof ReplyTooLargeError) {
@@ -319,7 +329,17 @@ function transportFailure(
   }
   if (isAborted(failed.signal)) {
     logOutcome(exchange, 'aborted (deadline)')
-    return deadlineError(failed.signal, what, true)
+    return deadlineError(failed.signal, what, failed.connected)
+  }
+  if (failed.timedOut && !failed.connected) {
+    // No connection in time (a port that drops packets, a TLS handshake never answered): nothing sent.
+    logOutcome(exchange, 'timed out connecting')
+    return new ProviderError('network', exchange.redact(`${what}: could not connect within ${failed.requestTimeoutMs / 1000} s at ${exchange.shownUrl}`), {
+      hint: 'check --endpoint and your network; nothing was sent, so nothing was charged',
+      retryable: true,
+      mayHaveCharged: false,
+      cause: error,
+    })
   }
   if (failed.timedOut) {
     logOutcome(exchange, 'timed out')
@@ -330,7 +350,7 @@ function transportFailure(
       cause: error,
     })
   }
-  const failure = describeNetworkFailure(collectErrorCodes(error))
+  const failure = describeNetworkFailure(collectErrorCodes(error), failed.connected)
   logOutcome(exchange, `failed (${failure.text})`)
   return new ProviderError('network', exchange.redact(`${what}: ${failure.text} at ${exchange.shownUrl}`), {
     hint: failure.hint,
@@ -392,11 +412,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const sentBytes = payload === undefined ? 0 : Buffer.byteLength(payload)
     const abort = armAbort(requestTimeoutMs, signal)
     const current: Exchange = { provider, method, url, shownUrl, what, sentBytes, started: performance.now(), log, redact }
+    const progress = { connected: false }
     let raw: RawReply
     try {
-      raw = await transfer(current, payload, options.headers, abort, maxReplyBytes)
+      raw = await transfer(current, payload, options.headers, abort, maxReplyBytes, progress)
     } catch (error) {
-      throw transportFailure(current, error, { signal, timedOut: abort.timedOut(), requestTimeoutMs, maxReplyBytes })
+      throw transportFailure(current, error, { signal, timedOut: abort.timedOut(), connected: progress.connected, requestTimeoutMs, maxReplyBytes })
     } finally {
       abort.dispose()
     }

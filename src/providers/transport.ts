@@ -31,6 +31,12 @@ export interface WireRequest {
   maxBytes: number
   /** The caller's error for a body past `maxBytes`. */
   tooLarge: () => Error
+  /**
+   * Called once the connection can carry the request: connected (for https, the TLS handshake
+   * done) or a kept-alive socket. Until then the request waits in Node's buffer: a failure or an
+   * abort before it means nothing reached the service.
+   */
+  onConnected?: () => void
 }
 
 export interface WireReply {
@@ -67,6 +73,10 @@ export function sendRequest(url: URL, request: WireRequest): Promise<WireReply> 
     const onAbort = (): void => finish(signal.reason as Error)
     signal.addEventListener('abort', onAbort, { once: true })
     client.on('error', (error) => finish(error))
+    client.on('socket', (socket) => {
+      if (client.reusedSocket) request.onConnected?.()
+      else socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => request.onConnected?.())
+    })
     client.on('response', (response) => {
       const header = (name: string): string | null => headerValue(response, name)
       const status = response.statusCode ?? 0
