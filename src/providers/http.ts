@@ -157,6 +157,15 @@ function describeNetworkFailure(codes: string[], connected: boolean): { text: st
   if (!connected) {
     return { text: `could not connect${detail}`, sent: false, retryable: true, hint: `check --endpoint and your network${free}` }
   }
+  // A reply came but could not be read: as good as one lost after sending, but not a lost connection.
+  const garbled = codes.find((code) => code.startsWith('HPE_'))
+  if (garbled !== undefined) {
+    return { text: `a reply that is not valid HTTP (${garbled})`, sent: true, retryable: true, hint: 'check --endpoint (the request may have been processed and charged)' }
+  }
+  const damaged = codes.find((code) => /^(Z_|ERR_BROTLI|ERR__ERROR_)/.test(code))
+  if (damaged !== undefined) {
+    return { text: `a compressed reply that does not decompress (${damaged})`, sent: true, retryable: true, hint: 'check --endpoint (the request may have been processed and charged)' }
+  }
   // Anything else (reset, "other side closed") may have happened after the request went out.
   return {
     text: `connection lost before the reply${detail}`,

@@ -213,6 +213,31 @@ describe('the wire under ky (node:http)', () => {
     expect(ms).toBeLessThan(5000)
   })
 
+  it.each([
+    ['gzip', 'Z_DATA_ERROR'],
+    ['br', 'ERR_'],
+  ] as const)('a reply marked %s that is not compressed is a clear error naming it, not a lost connection', async (encoding, code) => {
+    hostile.setHandler((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': encoding }).end(JSON.stringify(answer))
+    })
+    const error = await catchError(() => client(10_000).postJson('/createTask', {}))
+    expect(error).toMatchObject({ kind: 'network', retryable: true, mayHaveCharged: true })
+    expect(error.message).toContain(`a compressed reply that does not decompress (${code}`)
+    expect(error.message).not.toContain('connection lost')
+  })
+
+  it.each([
+    ['a reply that is not HTTP at all', 'HELLO THERE\r\n\r\n', 'HPE_INVALID_CONSTANT'],
+    ['headers over 16 kB', `HTTP/1.1 200 OK\r\nx-pad: ${'a'.repeat(20_000)}\r\ncontent-length: 2\r\n\r\n{}`, 'HPE_HEADER_OVERFLOW'],
+    ['both content-length and chunked', 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n', 'HPE_'],
+  ])('%s is a reply that is not valid HTTP (may have been charged), not a lost connection', async (_label, raw, code) => {
+    hostile.setHandler((req) => req.socket.end(raw))
+    const error = await catchError(() => client(10_000).postJson('/createTask', {}))
+    expect(error).toMatchObject({ kind: 'network', retryable: true, mayHaveCharged: true })
+    expect(error.message).toContain(`a reply that is not valid HTTP (${code}`)
+    expect(error.message).not.toContain('connection lost')
+  })
+
   it('reuses its connection for the next request (keep-alive)', async () => {
     hostile.setHandler(json(200, answer))
     const before = hostile.connections()
