@@ -238,6 +238,24 @@ describe('the wire under ky (node:http)', () => {
     expect(error.message).not.toContain('connection lost')
   })
 
+  it('a gzip reply that drips is cut by the per-request timeout while inflating, and its connection closed', async () => {
+    const compressed = gzipSync(JSON.stringify({ ...answer, padding: 'x'.repeat(10_000) }))
+    let closed = false
+    hostile.setHandler((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': String(compressed.length) })
+      let at = 0
+      const timer = setInterval(() => res.write(compressed.subarray(at, ++at)), 200)
+      res.on('close', () => {
+        clearInterval(timer)
+        closed = true
+      })
+    })
+    const { value: error, ms } = await timed(() => catchError(() => client(1500).postJson('/createTask', {})))
+    expect(error).toMatchObject({ kind: 'timeout', mayHaveCharged: true })
+    expect(ms).toBeLessThan(6000)
+    await expect.poll(() => closed, { timeout: 5000 }).toBe(true)
+  })
+
   it('reuses its connection for the next request (keep-alive)', async () => {
     hostile.setHandler(json(200, answer))
     const before = hostile.connections()

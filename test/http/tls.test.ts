@@ -44,7 +44,7 @@ async function listen(server: Server): Promise<string> {
   return `https://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
-function post(endpoint: string, requestTimeoutMs = 10_000) {
+function post(endpoint: string, requestTimeoutMs = 10_000, signal?: AbortSignal) {
   const logs: string[] = []
   const client = createHttpClient({
     provider: 'capsolver',
@@ -53,7 +53,7 @@ function post(endpoint: string, requestTimeoutMs = 10_000) {
     secrets: [KEY],
     log: (line) => logs.push(line),
   })
-  return { logs, call: () => client.postJson('/createTask', { clientKey: KEY }) }
+  return { logs, call: () => client.postJson('/createTask', { clientKey: KEY }, signal) }
 }
 
 describe('https', () => {
@@ -103,5 +103,14 @@ describe('https', () => {
     expect(error).toMatchObject({ kind: 'network', mayHaveCharged: false, retryable: true })
     expect(error.message).toMatch(/could not connect within 1\.5 s at https:\/\/127\.0\.0\.1:\d+\/createTask/)
     expect(logs.join('\n')).toContain('timed out connecting')
+  })
+
+  it('an overall deadline reached during the TLS handshake: nothing charged', async () => {
+    const endpoint = await listen(createNetServer((socket) => socket.on('error', () => undefined).resume()))
+    const started = Date.now()
+    const error = await catchError(post(endpoint, 30_000, AbortSignal.timeout(1000)).call)
+    expect(Date.now() - started).toBeLessThan(8000)
+    expect(error).toMatchObject({ kind: 'timeout', mayHaveCharged: false })
+    expect(error.message).toContain('the overall deadline was reached')
   })
 })
