@@ -244,8 +244,10 @@ type HeaderFields = Pick<Metadata, 'orientation' | 'isProgressive' | 'space' | '
 async function readHeader(buffer: Buffer, name: string, format: ImageFormat): Promise<HeaderFields> {
   const plain = format === 'jpeg' ? readPlainJpegHeader(buffer) : undefined
   if (plain !== undefined) return { ...plain, hasAlpha: false }
+  // Loaded outside the try: sharp failing to load is a broken install, not a damaged header.
+  const sharp = loadSharp()
   try {
-    const meta = await loadSharp()(buffer, { limitInputPixels: false }).metadata()
+    const meta = await sharp(buffer, { limitInputPixels: false }).metadata()
     if (!meta.width || !meta.height) throw new Error('no dimensions in the header')
     return { ...meta, width: meta.width, height: meta.height }
   } catch (error) {
@@ -263,10 +265,11 @@ async function readHeader(buffer: Buffer, name: string, format: ImageFormat): Pr
 }
 
 async function decodePixels(buffer: Buffer, name: string, maxPixels: number): Promise<RawImage> {
+  const sharp = loadSharp()
   try {
     // failOn 'error' aborts on truncated or corrupt data (instead of grey filler) but tolerates
     // benign warnings such as extra bytes after the image.
-    const { data, info } = await loadSharp()(buffer, { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true })
+    const { data, info } = await sharp(buffer, { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true })
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
       .raw()

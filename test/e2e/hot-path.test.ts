@@ -59,3 +59,30 @@ describe('a batch of standard JPEG payloads', () => {
     expect(run.stderr).toContain('SHARP true\n')
   })
 })
+
+describe('sharp that cannot load (a broken install)', () => {
+  it('is said as such, not as a damaged image', { timeout: 90_000 }, async () => {
+    // Preloaded into the spawned rc2: require('sharp') fails as it does without its native binary.
+    const broken = join(dir, 'no-sharp.cjs')
+    await writeFile(broken, `const Module = require('node:module')
+const load = Module._load
+Module._load = function (request, ...rest) {
+  if (request === 'sharp') throw new Error('Could not load the "sharp" module (test)')
+  return load.call(this, request, ...rest)
+}
+`)
+    const created = server.createCount
+    const run = await runRc2(['solve', join(FIXTURES, 'payload-3x3.png'), join(FIXTURES, 'widget-3x3-1x.png'), '-q', 'cars', '--ndjson', '--endpoint', server.url], {
+      env: { RC2_API_KEY: DEFAULT_TEST_KEY, HOME: dir, NODE_OPTIONS: `--require ${broken}` },
+      timeoutMs: 60_000,
+    })
+    const results = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { ok: boolean; error?: { message: string } })
+    expect(results).toHaveLength(2)
+    for (const result of results) {
+      expect(result.ok).toBe(false)
+      expect(result.error?.message).toContain('Could not load the "sharp" module (test)')
+      expect(result.error?.message).not.toMatch(/damaged|could not be decoded/)
+    }
+    expect(server.createCount).toBe(created)
+  })
+})
