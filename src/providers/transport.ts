@@ -14,6 +14,9 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 // Idle sockets are dropped after 4 s, before a server's usual 5 s keep-alive closes them under a
 // request being written (which would look like a reply lost after sending).
 const IDLE_SOCKET_MS = 4_000
+// fetch sent "user-agent: node"; node:http sends none, and a service behind Cloudflare's Browser
+// Integrity Check (on by default) challenges a request without one instead of answering it.
+const USER_AGENT = 'rc2'
 let httpAgent: http.Agent | undefined
 let httpsAgent: https.Agent | undefined
 
@@ -54,7 +57,7 @@ export function sendRequest(url: URL, request: WireRequest): Promise<WireReply> 
     let settled = false
     const client = (url.protocol === 'https:' ? https : http).request(url, {
       method: request.method,
-      headers: request.body === undefined ? request.headers : { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) },
+      headers: { 'user-agent': USER_AGENT, ...request.headers, ...(request.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(request.body)) }) },
       agent: agentFor(url),
     })
     let reading: Readable | undefined

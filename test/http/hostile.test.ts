@@ -194,6 +194,13 @@ describe('the wire under ky (node:http)', () => {
     expect(request?.headers['accept-encoding']).toBeUndefined()
   })
 
+  it('names itself in a user-agent header, as fetch did (Cloudflare challenges a request without one)', async () => {
+    hostile.setHandler(json(200, answer))
+    await client(10_000).postJson('/createTask', {})
+    await client(10_000).getJson('/res.php', { action: 'get' })
+    expect(hostile.requests.map((request) => request.headers['user-agent'])).toEqual(['rc2', 'rc2'])
+  })
+
   it('a status outside 200-599 is a reply like any other, not a crash', async () => {
     hostile.setHandler((_req, res) => {
       res.writeHead(999, { 'content-type': 'application/json' }).end(JSON.stringify({ errorId: 1, errorCode: 'ERROR_ODD' }))
