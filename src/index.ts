@@ -26,31 +26,32 @@ export type { Provider, ProviderName, ProviderOptions, RecognitionRequest, Recog
 export type { QuestionEntry, QuestionMatch, Lang } from './questions/types.js'
 export type { SolveResult, SolveSuccess, SolveFailure, DryRunResult } from './solve/result.js'
 
+/** Optional fields take `undefined` as absent (so `apiKey: process.env.RC2_API_KEY` type-checks under exactOptionalPropertyTypes). */
 export interface SolveOptions {
   /** `/m/` id, a name in any supported language, or the instruction sentence. */
   question: string | QuestionMatch
-  provider?: ProviderName
+  provider?: ProviderName | undefined
   /** Defaults to RC2_API_KEY from the environment. */
-  apiKey?: string
-  endpoint?: string
-  region?: 'intl' | 'cn'
-  grid?: Grid
-  confidence?: number
+  apiKey?: string | undefined
+  endpoint?: string | undefined
+  region?: 'intl' | 'cn' | undefined
+  grid?: Grid | undefined
+  confidence?: number | undefined
   /** Overall deadline in ms (default 120 000). */
-  timeoutMs?: number
-  retries?: number
+  timeoutMs?: number | undefined
+  retries?: number | undefined
   /** Prepare and describe the request without sending it (no key needed). */
-  dryRun?: boolean
+  dryRun?: boolean | undefined
   /** Write a PNG of the input with the chosen tiles marked. */
-  annotatePath?: string
+  annotatePath?: string | undefined
   /** Send even when the services are not known to accept the question for the grid. */
-  force?: boolean
-  allowInsecure?: boolean
-  signal?: AbortSignal
+  force?: boolean | undefined
+  allowInsecure?: boolean | undefined
+  signal?: AbortSignal | undefined
 }
 
 /** Options of prepareImage; `name` (used in messages) defaults to the path, or "image" for bytes. */
-export type PrepareImageOptions = Omit<PrepareOptions, 'name' | 'gridSource'> & { name?: string }
+export type PrepareImageOptions = Omit<PrepareOptions, 'name' | 'gridSource'> & { name?: string | undefined }
 
 /**
  * Find the challenge in an image (a path or its bytes) and prepare it as the services take it.
