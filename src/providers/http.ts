@@ -111,20 +111,17 @@ const NOT_SENT_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
 ])
 // ERR_SSL_* and EPROTO: OpenSSL's own (a handshake refused, or https spoken to a plain-http port).
 const TLS_CODE = /^(CERT_|ERR_TLS_|ERR_SSL_|EPROTO$|DEPTH_ZERO_|SELF_SIGNED_|UNABLE_TO_(GET|VERIFY)_)/
 
-/** Every `code` found along the cause chain (undici nests them, AggregateError lists them). */
+/** Every `code` found along the cause chain (AggregateError, from trying each address of a host, lists them). */
 function collectErrorCodes(error: unknown, seen = new Set<unknown>()): string[] {
   if (typeof error !== 'object' || error === null || seen.has(error)) return []
   seen.add(error)
   const codes: string[] = []
   const record = error as { code?: unknown; cause?: unknown; errors?: unknown; message?: unknown }
   if (typeof record.code === 'string') codes.push(record.code)
-  // fetch refuses ports browsers block (1, 9, 25, …) before connecting, with no code, only this message.
-  else if (record.message === 'bad port') codes.push('BAD_PORT')
   codes.push(...collectErrorCodes(record.cause, seen))
   if (Array.isArray(record.errors)) for (const inner of record.errors) codes.push(...collectErrorCodes(inner, seen))
   return codes
@@ -135,9 +132,6 @@ function describeNetworkFailure(codes: string[], connected: boolean): { text: st
   const has = (code: string): boolean => codes.includes(code)
   // Said in every not-sent hint: the user wants to know it cost nothing.
   const free = '; nothing was sent, so nothing was charged'
-  if (has('BAD_PORT')) {
-    return { text: 'the port is one that fetch refuses to connect to (a browser-blocked port)', sent: false, retryable: false, hint: `use the service's real port in --endpoint${free}` }
-  }
   if (has('ECONNREFUSED')) {
     return { text: 'connection refused', sent: false, retryable: true, hint: `check --endpoint and that the service is up${free}` }
   }

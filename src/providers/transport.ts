@@ -1,5 +1,5 @@
 /**
- * The wire under ky: one request on node:http / node:https with keep-alive, its reply read capped
+ * The wire under ky (service calls) and under images fetched by URL: one request on node:http / node:https with keep-alive, its reply read capped
  * (after decompression) and ended by the abort. Node's global fetch costs about twice the CPU per
  * call of http.request (a WHATWG Request, Response and streams per call, on top of ky's own): on a
  * batch of thousands that was most of rc2's work, more than a bare fetch loop spends in all.
@@ -44,6 +44,8 @@ export interface WireRequest {
 
 export interface WireReply {
   status: number
+  /** The reason phrase ("Not Found"), as the server sent it. */
+  statusText: string
   header: (name: string) => string | null
   /** Empty for a redirect (its body is not read). */
   body: Buffer
@@ -83,9 +85,10 @@ export function sendRequest(url: URL, request: WireRequest): Promise<WireReply> 
     client.on('response', (response) => {
       const header = (name: string): string | null => headerValue(response, name)
       const status = response.statusCode ?? 0
+      const statusText = response.statusMessage ?? ''
       if (status >= 300 && status < 400) {
         response.destroy()
-        finish(undefined, { status, header, body: Buffer.alloc(0) })
+        finish(undefined, { status, statusText, header, body: Buffer.alloc(0) })
         return
       }
       const encoding = (header('content-encoding') ?? '').trim().toLowerCase()
@@ -96,7 +99,7 @@ export function sendRequest(url: URL, request: WireRequest): Promise<WireReply> 
       }
       reading = decoded(response, encoding)
       readCapped(reading, request.maxBytes, request.tooLarge).then(
-        (body) => finish(undefined, { status, header, body }),
+        (body) => finish(undefined, { status, statusText, header, body }),
         (error: Error) => finish(error),
       )
     })

@@ -5,7 +5,7 @@
  * Nothing of the service's (key, headers) is ever sent to the image's host: this is a bare GET.
  */
 import { InputError, Rc2Error } from '../errors.js'
-import { readCappedBody } from '../providers/read-capped.js'
+import { sendRequest } from '../providers/transport.js'
 
 export interface FetchInputOptions {
   timeoutMs: number
@@ -58,8 +58,7 @@ export async function fetchInput(input: string, options: FetchInputOptions): Pro
         hint: 'check the address, or raise --timeout for a slow server',
       })
     }
-    const cause = (error as { cause?: { code?: string } }).cause
-    const code = cause?.code ?? (error as NodeJS.ErrnoException).code
+    const code = (error as NodeJS.ErrnoException).code
     throw new Rc2Error('network', `${input}: cannot fetch it (${code ?? (error as Error).message})`, {
       ...(code !== undefined ? { code } : {}),
       hint: 'check the address and your network',
@@ -79,38 +78,37 @@ async function fetchFollowing(start: URL, input: string, options: FetchInputOpti
         hint: 'give the final http(s) address of the image',
       })
     }
-    // redirect: 'manual' so each hop is checked here; no cookies, no credentials, no service headers.
-    const response = await Promise.race([
-      fetch(url, { redirect: 'manual', signal, credentials: 'omit', headers: { accept: 'image/*' } }),
-      aborted,
-    ])
-    if ([301, 302, 303, 307, 308].includes(response.status)) {
-      void response.body?.cancel().catch(() => undefined)
-      const location = response.headers.get('location')
-      if (location === null || location.trim() === '') throw new InputError(`${input}: redirect ${response.status} without a Location`, {})
+    // node:http would send user:password as a Basic login: refused, as fetch refused it.
+    if (url.username !== '' || url.password !== '') {
+      throw new Rc2Error('network', `${shown(url)}: cannot fetch it (the address holds a user name or password, which rc2 does not send)`, {
+        hint: 'check the address and your network',
+      })
+    }
+    // Each hop checked here (the wire never follows one); no cookies, no credentials, no service headers.
+    const reply = await Promise.race([sendRequest(url, { method: 'GET', headers: { accept: 'image/*' }, signal, maxBytes: options.maxBytes, tooLarge: () => tooLarge(input, options.maxBytes) }), aborted])
+    if ([301, 302, 303, 307, 308].includes(reply.status)) {
+      const location = reply.header('location')
+      if (location === null || location.trim() === '') throw new InputError(`${input}: redirect ${reply.status} without a Location`, {})
       if (hop >= maxRedirects) throw new InputError(`${input}: more than ${maxRedirects} redirects`, { hint: 'give the final address of the image' })
       url = new URL(location, url)
       continue
     }
-    if (response.status < 200 || response.status >= 300) {
-      void response.body?.cancel().catch(() => undefined)
-      throw new InputError(`${input}: the server answered ${response.status}${response.statusText === '' ? '' : ` ${response.statusText}`}`, {
-        code: `HTTP_${response.status}`,
-        hint: response.status === 404 || response.status === 410 ? 'the image is gone: challenge images expire within minutes, capture a fresh one' : 'check the address',
+    if (reply.status < 200 || reply.status >= 300) {
+      throw new InputError(`${input}: the server answered ${reply.status}${reply.statusText === '' ? '' : ` ${reply.statusText}`}`, {
+        code: `HTTP_${reply.status}`,
+        hint: reply.status === 404 || reply.status === 410 ? 'the image is gone: challenge images expire within minutes, capture a fresh one' : 'check the address',
       })
     }
-    const bytes = await readBounded(response, input, options.maxBytes, aborted)
-    checkLooksLikeImage(bytes, input, response.headers.get('content-type'))
+    const bytes = reply.body
+    checkLooksLikeImage(bytes, input, reply.header('content-type'))
     return bytes
   }
 }
 
-async function readBounded(response: Response, input: string, maxBytes: number, aborted: Promise<never>): Promise<Buffer> {
-  const tooLarge = (): InputError =>
-    new InputError(`${input} is over the ${(maxBytes / 1048576).toFixed(1).replace(/\.0$/, '')} MB limit (rc2 stopped reading it there)`, {
-      hint: 'a challenge image is far smaller: check the address, or raise image.maxBytes in the config',
-    })
-  return readCappedBody(response, maxBytes, aborted, tooLarge)
+function tooLarge(input: string, maxBytes: number): InputError {
+  return new InputError(`${input} is over the ${(maxBytes / 1048576).toFixed(1).replace(/\.0$/, '')} MB limit (rc2 stopped reading it there)`, {
+    hint: 'a challenge image is far smaller: check the address, or raise image.maxBytes in the config',
+  })
 }
 
 /** Refuse what is plainly not an image (a web page, JSON, empty); the image loader sniffs the rest. */
