@@ -8,6 +8,7 @@ import { withDeadline } from './deadline.js'
 import type { Layout } from '../image/types.js'
 import type { Click } from '../types.js'
 import { dryRunHead } from './dry-run.js'
+import { instructionModule, lookupModule, prepareModule } from './lazy-modules.js'
 import type { DryRunResult, SolveSuccess } from './result.js'
 import type { ImageOptions, SolveOneOptions } from './solve-one.js'
 
@@ -40,7 +41,7 @@ export async function prepareRound(
   options: { grid?: SolveOneOptions['grid']; sentenceGrid?: SolveOneOptions['grid']; image?: ImageOptions | undefined },
 ): Promise<PreparedRound> {
   const [{ locateImage }, { cutAndScale }, { encodeImage, toBase64, mimeOf }] = await Promise.all([
-    import('../image/prepare.js'),
+    prepareModule(),
     import('../image/tiles.js'),
     import('../image/encode.js'),
   ])
@@ -94,14 +95,14 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
   const now = options.now ?? Date.now
   const started = now()
   const { round } = options
-  const { checkQuestion } = await import('../questions/lookup.js')
+  const { checkQuestion } = await lookupModule()
   // Each tile goes out as a 1x1 image; the sentence's own grid (3x3) is no contradiction here.
   const { warnings } = checkQuestion({ ...options.question, grid: null }, '1x1', { force: options.force === true })
   warnings.push(...round.warnings)
   const question = { id: options.question.entry.id, name: options.question.entry.en }
   const { layout } = round
   // The services that take text get the 3x3 wording: a refreshed tile belongs to a 3x3 challenge.
-  const { instructionText } = await import('../questions/instruction.js')
+  const { instructionText } = await instructionModule()
   const instruction = instructionText(options.question.entry, '1x1')
 
   if (options.dryRun === true) return roundDryRun(options, { question, instruction, warnings })

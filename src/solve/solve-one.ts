@@ -5,6 +5,7 @@ import type { FittedImage, Provider, ProviderName, RecognitionRequest } from '..
 import type { QuestionMatch } from '../questions/types.js'
 import type { Click, Grid } from '../types.js'
 import { dryRunHead } from './dry-run.js'
+import { instructionModule, lookupModule, prepareModule } from './lazy-modules.js'
 import type { DryRunResult, SolveSuccess } from './result.js'
 
 /** How the image is encoded and what inputs are accepted (config `image.*`). */
@@ -60,16 +61,6 @@ export interface SolveOneOptions extends SolveSettings {
   prepared?: PreparedImage | undefined
   now?: () => number
 }
-
-/** A module imported on first use and kept: import() again for every input costs a loader lookup each time. */
-function importOnce<T>(load: () => Promise<T>): () => Promise<T> {
-  let loading: Promise<T> | undefined
-  return () => (loading ??= load())
-}
-
-const prepareModule = importOnce(() => import('../image/prepare.js'))
-const lookupModule = importOnce(() => import('../questions/lookup.js'))
-const instructionModule = importOnce(() => import('../questions/instruction.js'))
 
 export async function prepareFor(options: Pick<SolveOneOptions, 'source' | 'input' | 'question' | 'grid' | 'image'>): Promise<PreparedImage> {
   const { prepareImage } = await prepareModule()
