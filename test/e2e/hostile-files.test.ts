@@ -3,7 +3,7 @@
  * sequences, file names that do, output paths planted with symlinks or naming the input, broken
  * config files holding a key, a project file that tries to send the key elsewhere.
  */
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -11,6 +11,13 @@ import { runInProcess } from '../helpers/cli.js'
 import { FIXTURES } from '../helpers/cli.js'
 import { json, startHostileServer, type HostileServer } from '../helpers/hostile-server.js'
 import { DEFAULT_TEST_KEY } from '../helpers/provider-server.js'
+
+/** What a hostile user plants: a file holding 'precious' at `victim`, and a symbolic link to it at `at`. */
+async function plantLink(victim: string, at: string): Promise<string> {
+  await writeFile(victim, 'precious')
+  await symlink(victim, at)
+  return victim
+}
 
 const KEY = DEFAULT_TEST_KEY
 const PAYLOAD = join(FIXTURES, 'payload-3x3.png')
@@ -100,10 +107,7 @@ describe('writes never clobber an input or go through a link', () => {
   })
 
   it('a symlink planted at the --annotate name is refused before sending; its target is untouched', async () => {
-    const { symlink } = await import('node:fs/promises')
-    const victim = join(root, 'victim.txt')
-    await writeFile(victim, 'precious')
-    await symlink(victim, join(root, 'planted.png'))
+    const victim = await plantLink(join(root, 'victim.txt'), join(root, 'planted.png'))
     const run = await rc2(['solve', PAYLOAD, '-q', 'car', '--endpoint', hostile.url, '--annotate', join(root, 'planted.png')])
     expect(run.code).toBe(2)
     expect(run.stderr).toContain('symbolic link')
@@ -112,16 +116,14 @@ describe('writes never clobber an input or go through a link', () => {
   })
 
   it('an annotate directory holding a link at one output name: that input is refused, the others are written', async () => {
-    const { symlink, lstat } = await import('node:fs/promises')
+    const { lstat } = await import('node:fs/promises')
     const inputs = join(root, 'batch-in')
     const annotated = join(root, 'batch-annotated')
     await mkdir(inputs, { recursive: true })
     await mkdir(annotated, { recursive: true })
     await copyFile(PAYLOAD, join(inputs, 'a.png'))
     await copyFile(PAYLOAD, join(inputs, 'b.png'))
-    const victim = join(root, 'victim2.txt')
-    await writeFile(victim, 'precious')
-    await symlink(victim, join(annotated, 'a.annotated.png'))
+    const victim = await plantLink(join(root, 'victim2.txt'), join(annotated, 'a.annotated.png'))
     const run = await rc2(['solve', 'batch-in', '-q', 'car', '--endpoint', hostile.url, '--annotate', annotated, '--ndjson'])
     expect(run.code).toBe(6)
     const results = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { input: string; ok: boolean; error?: { kind: string; message: string } })
@@ -136,21 +138,16 @@ describe('writes never clobber an input or go through a link', () => {
 
   it('a link at the --annotate name planted after the check is replaced, never written through', async () => {
     const { writeFileNoFollow } = await import('../../src/image/write.js')
-    const { symlink, lstat } = await import('node:fs/promises')
-    const victim = join(root, 'victim3.txt')
-    await writeFile(victim, 'precious')
+    const { lstat } = await import('node:fs/promises')
     const at = join(root, 'late-link.png')
-    await symlink(victim, at)
+    const victim = await plantLink(join(root, 'victim3.txt'), at)
     await expect(writeFileNoFollow(at, Buffer.from('png'))).rejects.toMatchObject({ code: 'ELOOP' })
     expect(await readFile(victim, 'utf8')).toBe('precious')
     expect((await lstat(at)).isSymbolicLink()).toBe(true)
   })
 
   it('--output at a planted link is refused (exit 2), the target untouched; --output naming an input is refused (exit 2)', async () => {
-    const { symlink } = await import('node:fs/promises')
-    const victim = join(root, 'victim4.txt')
-    await writeFile(victim, 'precious')
-    await symlink(victim, join(root, 'results-link.ndjson'))
+    const victim = await plantLink(join(root, 'victim4.txt'), join(root, 'results-link.ndjson'))
     const linked = await rc2(['solve', PAYLOAD, '-q', 'car', '--endpoint', hostile.url, '--output', join(root, 'results-link.ndjson')])
     expect(linked.code).toBe(2)
     expect(linked.stderr).toContain('symbolic link')
@@ -164,7 +161,6 @@ describe('writes never clobber an input or go through a link', () => {
   })
 
   it('resize -o naming the input, or a planted link, is refused', async () => {
-    const { symlink } = await import('node:fs/promises')
     const dir = await mkdtemp(join(root, 'resize-'))
     const input = join(dir, 'shot.png')
     await copyFile(PAYLOAD, input)
@@ -173,9 +169,7 @@ describe('writes never clobber an input or go through a link', () => {
     expect(self.code).toBe(2)
     expect(self.stderr).toContain('never writes over an input')
     expect((await readFile(input)).equals(before)).toBe(true)
-    const victim = join(dir, 'victim.txt')
-    await writeFile(victim, 'precious')
-    await symlink(victim, join(dir, 'out.jpg'))
+    const victim = await plantLink(join(dir, 'victim.txt'), join(dir, 'out.jpg'))
     const linked = await rc2(['resize', input, '-o', join(dir, 'out.jpg')])
     expect(linked.code).toBe(2)
     expect(linked.stderr).toContain('symbolic link')
