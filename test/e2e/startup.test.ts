@@ -22,9 +22,12 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rc2-startup-'))
   // A resolve hook that reports every module file loaded, one line each on stderr.
   const hooks = join(dir, 'hooks.mjs')
-  await writeFile(hooks, `export async function resolve(specifier, context, next) {
+  // writeSync to fd 2, not process.stderr: in the hooks' worker thread (Node 20) process.stderr is
+  // forwarded to the main thread later, and a process that exits at once (--help) loses the line.
+  await writeFile(hooks, `import { writeSync } from 'node:fs'
+export async function resolve(specifier, context, next) {
   const result = await next(specifier, context)
-  if (result.url.startsWith('file:')) process.stderr.write('LOADED ' + result.url + '\\n')
+  if (result.url.startsWith('file:')) writeSync(2, 'LOADED ' + result.url + '\\n')
   return result
 }
 `)
