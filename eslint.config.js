@@ -15,7 +15,10 @@ export default tseslint.config(
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'no-console': 'error',
     },
   },
@@ -29,26 +32,76 @@ export default tseslint.config(
   },
   {
     files: ['src/solve/**/*.ts', 'src/config/**/*.ts', 'src/output/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [SHARP], patterns: [{ group: ABOVE_SOLVE, message: 'only cli.ts and commands/ sit above solve, config and output' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [SHARP],
+          patterns: [
+            {
+              group: ABOVE_SOLVE,
+              message: 'only cli.ts and commands/ sit above solve, config and output',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['src/providers/**/*.ts', 'src/questions/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [SHARP], patterns: [{ group: ABOVE_LEAVES, message: 'a lower layer never imports a higher one' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [SHARP],
+          patterns: [{ group: ABOVE_LEAVES, message: 'a lower layer never imports a higher one' }],
+        },
+      ],
+    },
   },
   {
     files: ['src/image/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ABOVE_LEAVES, message: 'a lower layer never imports a higher one' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ABOVE_LEAVES, message: 'a lower layer never imports a higher one' }],
+        },
+      ],
+    },
   },
   {
     files: ['src/questions/**/*.ts', 'src/image/detect*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: EFFECTS, message: 'pure code: no I/O, no terminal' }, { group: ABOVE_LEAVES, message: 'a lower layer never imports a higher one' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: EFFECTS, message: 'pure code: no I/O, no terminal' },
+            { group: ABOVE_LEAVES, message: 'a lower layer never imports a higher one' },
+          ],
+        },
+      ],
+    },
   },
   // Provider facts are read by a dry run and the budget without loading the HTTP code: from the
   // providers layer they take types only (and the shared grid table).
   {
     files: ['src/providers/facts/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [SHARP], patterns: [{ group: [...EFFECTS, '../*.js', '!../types.js', '../../*/**'], message: 'provider facts import types and each other only: no adapter, no HTTP code, no other layer' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [SHARP],
+          patterns: [
+            {
+              group: [...EFFECTS, '../*.js', '!../types.js', '../../*/**'],
+              message:
+                'provider facts import types and each other only: no adapter, no HTTP code, no other layer',
+            },
+          ],
+        },
+      ],
     },
   },
   {

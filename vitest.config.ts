@@ -15,22 +15,45 @@ export default defineConfig({
       {
         extends: true,
         // Pure code: questions, config, rendering, retry and batch logic, error mapping; the repo's own rules.
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/questions/**/*.test.ts', 'test/repo/**/*.test.ts'], testTimeout: 15_000 },
+        test: {
+          name: 'unit',
+          include: [
+            'test/unit/**/*.test.ts',
+            'test/questions/**/*.test.ts',
+            'test/repo/**/*.test.ts',
+          ],
+          testTimeout: 15_000,
+        },
       },
       {
         extends: true,
         // Real pixels through sharp (the capture corpus takes about 10 s on a busy machine).
-        test: { name: 'image', include: ['test/image/**/*.test.ts'], testTimeout: 45_000, hookTimeout: 60_000 },
+        test: {
+          name: 'image',
+          include: ['test/image/**/*.test.ts'],
+          testTimeout: 45_000,
+          hookTimeout: 60_000,
+        },
       },
       {
         extends: true,
         // Adapters against the loopback services on 127.0.0.1.
-        test: { name: 'http', include: ['test/http/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 30_000 },
+        test: {
+          name: 'http',
+          include: ['test/http/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
       },
       {
         extends: true,
         // The CLI end to end (in-process or the built binary) and the packed tarball.
-        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/package/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 180_000 },
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts', 'test/package/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
       },
     ],
   },

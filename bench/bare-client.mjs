@@ -13,12 +13,20 @@ let next = 0
 
 async function solve(file) {
   const image = (await readFile(file)).toString('base64')
-  const body = JSON.stringify({ clientKey: key, task: { type: 'ReCaptchaV2Classification', image, question: '/m/0k4j' } })
+  const body = JSON.stringify({
+    clientKey: key,
+    task: { type: 'ReCaptchaV2Classification', image, question: '/m/0k4j' },
+  })
   for (let attempt = 0; ; attempt++) {
     try {
-      const reply = await fetch(`${endpoint}/createTask`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      const reply = await fetch(`${endpoint}/createTask`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      })
       const json = await reply.json()
-      if (json.errorId !== 0 || json.solution === undefined) throw new Error(json.errorCode ?? `HTTP ${reply.status}`)
+      if (json.errorId !== 0 || json.solution === undefined)
+        throw new Error(json.errorCode ?? `HTTP ${reply.status}`)
       return { input: file, ok: true, objects: json.solution.objects }
     } catch (error) {
       if (attempt >= Number(retries)) return { input: file, ok: false, error: String(error) }

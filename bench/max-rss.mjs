@@ -8,7 +8,13 @@ const target = process.env.RC2_BENCH_RSS_FILE
 if (target) {
   process.on('exit', () => {
     const usage = process.resourceUsage()
-    writeFileSync(target, JSON.stringify({ maxRssKb: peakRssKb() ?? usage.maxRSS, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000 }))
+    writeFileSync(
+      target,
+      JSON.stringify({
+        maxRssKb: peakRssKb() ?? usage.maxRSS,
+        cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000,
+      }),
+    )
   })
 }
 

@@ -24,14 +24,23 @@ import sharp from 'sharp'
 import { detectLayout, prepareImage } from '../src/image/index.js'
 import type { RawImage } from '../src/image/index.js'
 import { composeGrid, createRng, renderCapture } from '../test/helpers/captures.js'
-import { BUSY_SERVICE_FAULTS, DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../test/helpers/provider-server.js'
+import {
+  BUSY_SERVICE_FAULTS,
+  DEFAULT_TEST_KEY,
+  renderRedGrid,
+  startProviderServer,
+  type ProviderServer,
+} from '../test/helpers/provider-server.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(ROOT, 'bin/rc2.js')
 const TILES = join(ROOT, 'test/data/recaptcha-tiles')
 const QUICK = process.argv.includes('--quick')
 // `--only batch,prepare`: run just those sections (startup, bytes, prepare, batch).
-const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',')
+const ONLY = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',')
 const wanted = (section: string): boolean => ONLY === undefined || ONLY.includes(section)
 
 function median(values: number[]): number {
@@ -48,35 +57,65 @@ function report(label: string, value: string): void {
 
 function timeSpawn(args: string[]): number {
   const started = performance.now()
-  const result = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
-  if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr.toString()}`)
+  const result = spawnSync(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  })
+  if (result.status !== 0)
+    throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr.toString()}`)
   return performance.now() - started
 }
 
 function benchStartup(): void {
   const runs = QUICK ? 7 : 21
-  console.log(`\nStart-up (median of ${runs} spawns each, taking turns so that load hits all alike)`)
-  const cases = { baseline: ['-e', '0'], help: [BIN, '--help'], questions: [BIN, 'questions', '--json'] }
+  console.log(
+    `\nStart-up (median of ${runs} spawns each, taking turns so that load hits all alike)`,
+  )
+  const cases = {
+    baseline: ['-e', '0'],
+    help: [BIN, '--help'],
+    questions: [BIN, 'questions', '--json'],
+  }
   const times = { baseline: [] as number[], help: [] as number[], questions: [] as number[] }
-  for (let k = 0; k < runs; k++) for (const key of ['baseline', 'help', 'questions'] as const) times[key].push(timeSpawn(cases[key]))
-  const [baseline, help, questions] = [median(times.baseline), median(times.help), median(times.questions)]
+  for (let k = 0; k < runs; k++)
+    for (const key of ['baseline', 'help', 'questions'] as const)
+      times[key].push(timeSpawn(cases[key]))
+  const [baseline, help, questions] = [
+    median(times.baseline),
+    median(times.help),
+    median(times.questions),
+  ]
   report('node -e 0', ms(baseline))
   report('rc2 --help', `${ms(help)} (+${ms(help - baseline)}, ${(help / baseline).toFixed(2)}x)`)
-  report('rc2 questions --json', `${ms(questions)} (+${ms(questions - baseline)}, ${(questions / baseline).toFixed(2)}x)`)
+  report(
+    'rc2 questions --json',
+    `${ms(questions)} (+${ms(questions - baseline)}, ${(questions / baseline).toFixed(2)}x)`,
+  )
 }
 
 function tilePaths(): string[] {
-  return readdirSync(TILES, { recursive: true }).map(String).filter((f) => f.endsWith('.png')).sort().map((f) => join(TILES, f))
+  return readdirSync(TILES, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.png'))
+    .sort()
+    .map((f) => join(TILES, f))
 }
 
 async function benchRequestBytes(tiles: string[]): Promise<void> {
   console.log('\nRequest size (bare base64 characters sent, JPEG q85 4:4:4)')
   const rng = createRng(7)
-  const pick = (count: number): string[] => Array.from({ length: count }, () => tiles[Math.floor(rng() * tiles.length)]!)
+  const pick = (count: number): string[] =>
+    Array.from({ length: count }, () => tiles[Math.floor(rng() * tiles.length)]!)
   const samples: { label: string; buffer: Buffer }[] = [
     { label: '300x300 payload, 9 real tiles', buffer: await composeGrid(pick(9), '3x3') },
-    { label: '450x450 payload, one photo (real tile scaled)', buffer: await composeGrid(pick(1), '4x4') },
-    { label: '450x450 payload, 16 distinct real tiles (worst case)', buffer: await composeGrid(pick(16), '4x4') },
+    {
+      label: '450x450 payload, one photo (real tile scaled)',
+      buffer: await composeGrid(pick(1), '4x4'),
+    },
+    {
+      label: '450x450 payload, 16 distinct real tiles (worst case)',
+      buffer: await composeGrid(pick(16), '4x4'),
+    },
     { label: '100x100 tile', buffer: await composeGrid(pick(1), '1x1') },
   ]
   for (const { label, buffer } of samples) {
@@ -87,17 +126,37 @@ async function benchRequestBytes(tiles: string[]): Promise<void> {
 
 async function decode(buffer: Buffer): Promise<RawImage> {
   const { data, info } = await sharp(buffer).raw().toBuffer({ resolveWithObject: true })
-  return { data, width: info.width, height: info.height, channels: info.channels as RawImage['channels'] }
+  return {
+    data,
+    width: info.width,
+    height: info.height,
+    channels: info.channels as RawImage['channels'],
+  }
 }
 
 async function benchPrepare(tiles: string[]): Promise<void> {
   const runs = QUICK ? 5 : 20
-  console.log(`\nPreparation: load + detect + rebuild + encode (median of ${runs}; detection alone in brackets)`)
+  console.log(
+    `\nPreparation: load + detect + rebuild + encode (median of ${runs}; detection alone in brackets)`,
+  )
   const payload3 = await composeGrid(tiles.slice(0, 9), '3x3')
   const payload4 = await composeGrid(tiles.slice(9, 10), '4x4')
-  const widget = await renderCapture({ payload: payload3, grid: '3x3', kind: 'widget', ratio: 1, seed: 1 })
+  const widget = await renderCapture({
+    payload: payload3,
+    grid: '3x3',
+    kind: 'widget',
+    ratio: 1,
+    seed: 1,
+  })
   const page = await renderCapture({
-    payload: payload4, grid: '4x4', kind: 'page', ratio: 2, pageSize: { width: 2560, height: 1720 }, background: 'photo', blueBanner: true, seed: 3,
+    payload: payload4,
+    grid: '4x4',
+    kind: 'page',
+    ratio: 2,
+    pageSize: { width: 2560, height: 1720 },
+    background: 'photo',
+    blueBanner: true,
+    seed: 3,
   })
   const cases = [
     { label: '300x300 payload (PNG, re-encoded)', buffer: payload3 },
@@ -136,7 +195,10 @@ async function benchPrepare(tiles: string[]): Promise<void> {
   const header = await readImageHeader(jpeg, { name: 'payload.jpg' })
   const sent = await cpuPer(() => prepareImage(jpeg, { name: 'payload.jpg' }))
   const decoded = await cpuPer(() => decodeImage(header, { name: 'payload.jpg' }))
-  report('300x300 JPEG payload, sent as it is (CPU)', `${ms(sent)} per payload; a full decode would add ${ms(decoded)}`)
+  report(
+    '300x300 JPEG payload, sent as it is (CPU)',
+    `${ms(sent)} per payload; a full decode would add ${ms(decoded)}`,
+  )
 }
 
 interface BatchRun {
@@ -149,11 +211,22 @@ interface BatchRun {
 }
 
 /** Spawn a client (rc2 or the bare one) with the RSS/CPU probe preloaded; count what comes back as NDJSON. */
-async function runClient(args: string[], workDir: string, env: Record<string, string> = {}): Promise<BatchRun> {
+async function runClient(
+  args: string[],
+  workDir: string,
+  env: Record<string, string> = {},
+): Promise<BatchRun> {
   const rssFile = join(workDir, `rss-${Date.now()}-${Math.random().toString(36).slice(2)}.json`)
   const started = performance.now()
   const child = spawn(process.execPath, ['--import', join(ROOT, 'bench/max-rss.mjs'), ...args], {
-    env: { ...process.env, RC2_API_KEY: DEFAULT_TEST_KEY, RC2_BENCH_RSS_FILE: rssFile, HOME: workDir, NO_COLOR: '1', ...env },
+    env: {
+      ...process.env,
+      RC2_API_KEY: DEFAULT_TEST_KEY,
+      RC2_BENCH_RSS_FILE: rssFile,
+      HOME: workDir,
+      NO_COLOR: '1',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let results = 0
@@ -177,23 +250,55 @@ async function runClient(args: string[], workDir: string, env: Record<string, st
   })
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   const wallMs = performance.now() - started
-  if (code !== 0 && code !== 6) throw new Error(`${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`)
+  if (code !== 0 && code !== 6)
+    throw new Error(`${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`)
   const probe = JSON.parse(await readFile(rssFile, 'utf8')) as { maxRssKb: number; cpuMs: number }
   return { wallMs, ...probe, results, ok }
 }
 
 /** `rc2 solve <dir> --ndjson` against `url`. */
-function runRc2(dir: string, url: string, concurrency: number, extra: string[] = []): Promise<BatchRun> {
-  return runClient([BIN, 'solve', dir, '-q', 'cars', '--ndjson', '--endpoint', url, '--concurrency', String(concurrency), ...extra], join(dir, '..'))
+function runRc2(
+  dir: string,
+  url: string,
+  concurrency: number,
+  extra: string[] = [],
+): Promise<BatchRun> {
+  return runClient(
+    [
+      BIN,
+      'solve',
+      dir,
+      '-q',
+      'cars',
+      '--ndjson',
+      '--endpoint',
+      url,
+      '--concurrency',
+      String(concurrency),
+      ...extra,
+    ],
+    join(dir, '..'),
+  )
 }
 
 /** The bare client (read, base64, POST, parse) on the same inputs and server. */
 function runBare(dir: string, url: string, concurrency: number, retries = 0): Promise<BatchRun> {
-  return runClient([join(ROOT, 'bench/bare-client.mjs'), dir, url, DEFAULT_TEST_KEY, String(concurrency), String(retries)], join(dir, '..'))
+  return runClient(
+    [
+      join(ROOT, 'bench/bare-client.mjs'),
+      dir,
+      url,
+      DEFAULT_TEST_KEY,
+      String(concurrency),
+      String(retries),
+    ],
+    join(dir, '..'),
+  )
 }
 
 const seconds = (run: BatchRun): string => `${(run.wallMs / 1000).toFixed(2)} s`
-const describeRun = (run: BatchRun): string => `wall ${seconds(run)}, CPU ${(run.cpuMs / 1000).toFixed(2)} s, peak RSS ${(run.maxRssKb / 1024).toFixed(0)} MB`
+const describeRun = (run: BatchRun): string =>
+  `wall ${seconds(run)}, CPU ${(run.cpuMs / 1000).toFixed(2)} s, peak RSS ${(run.maxRssKb / 1024).toFixed(0)} MB`
 const middle = (runs: BatchRun[], key: (r: BatchRun) => number): number => median(runs.map(key))
 
 async function makeInputs(dir: string, count: number, tiles: string[]): Promise<void> {
@@ -201,9 +306,18 @@ async function makeInputs(dir: string, count: number, tiles: string[]): Promise<
   const others = await Promise.all(tiles.slice(0, 24).map((t) => readFile(t)))
   const variants: Buffer[] = []
   for (let k = 0; k < 16; k++) {
-    variants.push(await renderRedGrid('3x3', [k % 9, (k * 4 + 1) % 9], { otherTiles: others.slice(k, k + 9), format: 'jpeg' }))
+    variants.push(
+      await renderRedGrid('3x3', [k % 9, (k * 4 + 1) % 9], {
+        otherTiles: others.slice(k, k + 9),
+        format: 'jpeg',
+      }),
+    )
   }
-  for (let k = 0; k < count; k++) await writeFile(join(dir, `in-${String(k).padStart(5, '0')}.jpg`), variants[k % variants.length]!)
+  for (let k = 0; k < count; k++)
+    await writeFile(
+      join(dir, `in-${String(k).padStart(5, '0')}.jpg`),
+      variants[k % variants.length]!,
+    )
 }
 
 async function benchBatch(tiles: string[]): Promise<void> {
@@ -216,26 +330,53 @@ async function benchBatch(tiles: string[]): Promise<void> {
     // Full mode takes the median of three runs each, rc2 and the bare client taking turns: one
     // run on a 2-core machine is noisy, and turns expose both to the same moments of load.
     const repeats = QUICK ? 1 : 3
-    console.log(`\nBatch: 1000 JPEG payloads, --concurrency 16, 200 ms per call (ideal 12.5 s; ${repeats === 1 ? 'one run' : `median of ${repeats}`}), against a bare client (read, base64, POST; 16 workers)`)
+    console.log(
+      `\nBatch: 1000 JPEG payloads, --concurrency 16, 200 ms per call (ideal 12.5 s; ${repeats === 1 ? 'one run' : `median of ${repeats}`}), against a bare client (read, base64, POST; 16 workers)`,
+    )
     const runs: BatchRun[] = []
     const bare: BatchRun[] = []
     for (let k = 0; k < repeats; k++) {
       const run = await runRc2(small, server.url, 16)
-      if (run.results !== 1000 || run.ok !== 1000) throw new Error(`lost results: ${run.results} results, ${run.ok} ok`)
+      if (run.results !== 1000 || run.ok !== 1000)
+        throw new Error(`lost results: ${run.results} results, ${run.ok} ok`)
       runs.push(run)
       const floor = await runBare(small, server.url, 16)
-      if (floor.results !== 1000 || floor.ok !== 1000) throw new Error(`bare client: ${floor.results} results, ${floor.ok} ok`)
+      if (floor.results !== 1000 || floor.ok !== 1000)
+        throw new Error(`bare client: ${floor.results} results, ${floor.ok} ok`)
       bare.push(floor)
     }
     const run = runs.sort((a, b) => a.wallMs - b.wallMs)[Math.floor(runs.length / 2)]!
-    report('wall time', `${seconds(run)} (${(run.wallMs / 12_500).toFixed(3)} x ideal)${repeats > 1 ? `; runs ${runs.map(seconds).join(', ')}` : ''}`)
-    report('throughput', `${(1000 / (run.wallMs / 1000)).toFixed(1)} inputs/s; most in flight seen by the server ${server.maxInFlightSeen}`)
+    report(
+      'wall time',
+      `${seconds(run)} (${(run.wallMs / 12_500).toFixed(3)} x ideal)${repeats > 1 ? `; runs ${runs.map(seconds).join(', ')}` : ''}`,
+    )
+    report(
+      'throughput',
+      `${(1000 / (run.wallMs / 1000)).toFixed(1)} inputs/s; most in flight seen by the server ${server.maxInFlightSeen}`,
+    )
     report('peak RSS (1000 inputs)', `${(run.maxRssKb / 1024).toFixed(1)} MB`)
-    const [rc2Wall, rc2Cpu, rc2Rss] = [middle(runs, (r) => r.wallMs), middle(runs, (r) => r.cpuMs), middle(runs, (r) => r.maxRssKb)]
-    const [bareWall, bareCpu, bareRss] = [middle(bare, (r) => r.wallMs), middle(bare, (r) => r.cpuMs), middle(bare, (r) => r.maxRssKb)]
-    report('rc2 (medians)', `wall ${(rc2Wall / 1000).toFixed(2)} s, CPU ${(rc2Cpu / 1000).toFixed(2)} s, peak RSS ${(rc2Rss / 1024).toFixed(0)} MB`)
-    report('bare client (medians)', `wall ${(bareWall / 1000).toFixed(2)} s, CPU ${(bareCpu / 1000).toFixed(2)} s, peak RSS ${(bareRss / 1024).toFixed(0)} MB`)
-    report('rc2 / bare client', `wall ${(rc2Wall / bareWall).toFixed(2)}x, CPU ${(rc2Cpu / bareCpu).toFixed(2)}x (${(rc2Cpu / 1000).toFixed(2)} vs ${(bareCpu / 1000).toFixed(2)} ms per input), RSS ${(rc2Rss / bareRss).toFixed(2)}x`)
+    const [rc2Wall, rc2Cpu, rc2Rss] = [
+      middle(runs, (r) => r.wallMs),
+      middle(runs, (r) => r.cpuMs),
+      middle(runs, (r) => r.maxRssKb),
+    ]
+    const [bareWall, bareCpu, bareRss] = [
+      middle(bare, (r) => r.wallMs),
+      middle(bare, (r) => r.cpuMs),
+      middle(bare, (r) => r.maxRssKb),
+    ]
+    report(
+      'rc2 (medians)',
+      `wall ${(rc2Wall / 1000).toFixed(2)} s, CPU ${(rc2Cpu / 1000).toFixed(2)} s, peak RSS ${(rc2Rss / 1024).toFixed(0)} MB`,
+    )
+    report(
+      'bare client (medians)',
+      `wall ${(bareWall / 1000).toFixed(2)} s, CPU ${(bareCpu / 1000).toFixed(2)} s, peak RSS ${(bareRss / 1024).toFixed(0)} MB`,
+    )
+    report(
+      'rc2 / bare client',
+      `wall ${(rc2Wall / bareWall).toFixed(2)}x, CPU ${(rc2Cpu / bareCpu).toFixed(2)}x (${(rc2Cpu / 1000).toFixed(2)} vs ${(bareCpu / 1000).toFixed(2)} ms per input), RSS ${(rc2Rss / bareRss).toFixed(2)}x`,
+    )
 
     await benchFaults(work, server, tiles)
     if (QUICK) return
@@ -245,8 +386,12 @@ async function benchBatch(tiles: string[]): Promise<void> {
     await (await import('node:fs/promises')).mkdir(large)
     await makeInputs(large, 5000, tiles)
     const r5 = await runRc2(large, server.url, 16)
-    if (r5.results !== 5000 || r5.ok !== 5000) throw new Error(`lost results: ${r5.results} results, ${r5.ok} ok`)
-    report('peak RSS (5000 inputs)', `${(r5.maxRssKb / 1024).toFixed(1)} MB; wall ${seconds(r5)} (${(r5.wallMs / 62_500).toFixed(3)} x ideal 62.5 s)`)
+    if (r5.results !== 5000 || r5.ok !== 5000)
+      throw new Error(`lost results: ${r5.results} results, ${r5.ok} ok`)
+    report(
+      'peak RSS (5000 inputs)',
+      `${(r5.maxRssKb / 1024).toFixed(1)} MB; wall ${seconds(r5)} (${(r5.wallMs / 62_500).toFixed(3)} x ideal 62.5 s)`,
+    )
   } finally {
     await server.close()
     await rm(work, { recursive: true, force: true })
@@ -258,7 +403,9 @@ async function benchFaults(work: string, server: ProviderServer, tiles: string[]
   await (await import('node:fs/promises')).mkdir(dir)
   await makeInputs(dir, 200, tiles)
   const repeats = QUICK ? 1 : 3
-  console.log(`\nFaults: 200 JPEG payloads, --concurrency 8, 200 ms per call (ideal 5 s), clean and under the fault mix (${repeats === 1 ? 'one run' : `median of ${repeats}`} each)`)
+  console.log(
+    `\nFaults: 200 JPEG payloads, --concurrency 8, 200 ms per call (ideal 5 s), clean and under the fault mix (${repeats === 1 ? 'one run' : `median of ${repeats}`} each)`,
+  )
   const clean: BatchRun[] = []
   const mixed: BatchRun[] = []
   const bareMixed: BatchRun[] = []
@@ -279,10 +426,16 @@ async function benchFaults(work: string, server: ProviderServer, tiles: string[]
   const mixWall = middle(mixed, (r) => r.wallMs)
   const last = mixed.at(-1)!
   report('rc2, no faults', describeRun(clean[Math.floor(clean.length / 2)]!))
-  report('rc2, fault mix', `wall ${(mixWall / 1000).toFixed(2)} s; last run ${last.ok}/200 solved, the service charged ${charged} calls`)
+  report(
+    'rc2, fault mix',
+    `wall ${(mixWall / 1000).toFixed(2)} s; last run ${last.ok}/200 solved, the service charged ${charged} calls`,
+  )
   report('fault-mix slowdown (rc2)', `${(mixWall / cleanWall).toFixed(2)}x the clean run`)
   const bareMix = middle(bareMixed, (r) => r.wallMs)
-  report('bare client, fault mix, 2 naive retries', `wall ${(bareMix / 1000).toFixed(2)} s; ${bareMixed.at(-1)!.ok}/200 solved (no budget, no deadline)`)
+  report(
+    'bare client, fault mix, 2 naive retries',
+    `wall ${(bareMix / 1000).toFixed(2)} s; ${bareMixed.at(-1)!.ok}/200 solved (no budget, no deadline)`,
+  )
   if (QUICK) return
 
   // Replies that hang: 8% of calls answered only after 40 s, --timeout 30 (each attempt 10 s).
@@ -294,11 +447,16 @@ async function benchFaults(work: string, server: ProviderServer, tiles: string[]
   const hung = await runRc2(hang, server.url, 8, ['--timeout', '30'])
   const slow = server.faultCounts.slow
   server.setFaults(undefined)
-  report('8% of replies hang 40 s, --timeout 30', `${hung.ok}/40 solved in ${seconds(hung)}; ${slow} hung attempts abandoned after 10 s and resent`)
+  report(
+    '8% of replies hang 40 s, --timeout 30',
+    `${hung.ok}/40 solved in ${seconds(hung)}; ${slow} hung attempts abandoned after 10 s and resent`,
+  )
 }
 
 const tiles = tilePaths()
-console.log(`rc2 benchmarks on Node ${process.version}, ${(await import('node:os')).cpus().length} cores${QUICK ? ' (quick)' : ''}`)
+console.log(
+  `rc2 benchmarks on Node ${process.version}, ${(await import('node:os')).cpus().length} cores${QUICK ? ' (quick)' : ''}`,
+)
 if (wanted('startup')) benchStartup()
 if (wanted('bytes')) await benchRequestBytes(tiles)
 if (wanted('prepare')) await benchPrepare(tiles)

@@ -9,23 +9,28 @@ const help = plainHelp()
 if (help !== undefined) {
   process.stdout.on('error', (error) => {
     // The reader went away (`rc2 --help | head -1`): nothing to say. Anything else is said, as the CLI does.
-    if (error.code !== 'EPIPE') process.stderr.write(`rc2: standard output failed: ${error.code ?? error.message}\n`)
+    if (error.code !== 'EPIPE')
+      process.stderr.write(`rc2: standard output failed: ${error.code ?? error.message}\n`)
   })
   process.stdout.write(help)
 } else {
   const { installSignalHandlers, runCli } = await import('../dist/cli.js')
   const signal = installSignalHandlers()
-  process.exitCode = await runCli(process.argv, {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    // Read only by a command given - (or --files-from -): process.stdin sets up a stream when first
-    // touched, about a millisecond of start-up that nothing else needs.
-    get stdin() {
-      return process.stdin
+  process.exitCode = await runCli(
+    process.argv,
+    {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      // Read only by a command given - (or --files-from -): process.stdin sets up a stream when first
+      // touched, about a millisecond of start-up that nothing else needs.
+      get stdin() {
+        return process.stdin
+      },
+      env: process.env,
+      cwd: process.cwd(),
     },
-    env: process.env,
-    cwd: process.cwd(),
-  }, signal)
+    signal,
+  )
 }
 
 /**
@@ -40,7 +45,9 @@ function plainHelp() {
   if ((process.stdout.isTTY ? process.stdout.columns : 80) !== 80) return undefined
   try {
     // Through require: an ES import of node:fs builds a module facade of its every export (start-up time).
-    return module.createRequire(import.meta.url)('node:fs').readFileSync(new URL('../dist/help.txt', import.meta.url), 'utf8')
+    return module
+      .createRequire(import.meta.url)('node:fs')
+      .readFileSync(new URL('../dist/help.txt', import.meta.url), 'utf8')
   } catch {
     return undefined
   }

@@ -18,7 +18,13 @@ let errors = ''
 stdout.setEncoding('utf8').on('data', (d) => (text += d))
 stderr.setEncoding('utf8').on('data', (d) => (errors += d))
 // Pipes, not terminals: commander wraps at its default 80 columns.
-const code = await runCli(['node', 'rc2', 'help'], { stdout, stderr, stdin: new PassThrough(), env: {}, cwd: process.cwd() })
+const code = await runCli(['node', 'rc2', 'help'], {
+  stdout,
+  stderr,
+  stdin: new PassThrough(),
+  env: {},
+  cwd: process.cwd(),
+})
 await new Promise((resolve) => setImmediate(resolve))
 if (code !== 0 || errors !== '' || !text.startsWith('Usage: rc2 ')) {
   process.stderr.write(`build-help: rc2 help exited ${code}: ${errors}\n`)

@@ -24,12 +24,18 @@ export interface CliIo {
 }
 
 function readVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string
+  }
   return pkg.version
 }
 
 /** Build the program, run it, and turn whatever happened into an exit code (the only place that does). */
-export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo,
+  signal?: AbortSignal,
+): Promise<number> {
   const stdoutClosed = watchStdout(io)
   const isStdoutClosed = (): boolean => stdoutClosed.signal.aborted
   // Only the command being run is loaded, with the writer, at the same time as commander (not at
@@ -49,13 +55,15 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     if (OutputClass !== undefined) return
     const writer = await (writerLoading ?? import('./output/io.js'))
     // Colour is only ever shown on a terminal (or when forced); elsewhere chalk need not load.
-    if (io.stdout.isTTY === true || io.stderr.isTTY === true || (io.env.FORCE_COLOR ?? '') !== '') await writer.loadColour()
+    if (io.stdout.isTTY === true || io.stderr.isTTY === true || (io.env.FORCE_COLOR ?? '') !== '')
+      await writer.loadColour()
     OutputClass = writer.Output
   }
   let output: Output | undefined
   const getOutput = (): Output => {
     if (output === undefined) {
-      if (OutputClass === undefined) throw new Error('the output writer was used before it was loaded')
+      if (OutputClass === undefined)
+        throw new Error('the output writer was used before it was loaded')
       const opts = program.opts<{ color?: boolean; verbose?: boolean }>()
       output = new OutputClass({
         stdout: io.stdout as Output['stdout'],
@@ -78,7 +86,8 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     get stdin() {
       return io.stdin
     },
-    signal: signal === undefined ? stdoutClosed.signal : AbortSignal.any([signal, stdoutClosed.signal]),
+    signal:
+      signal === undefined ? stdoutClosed.signal : AbortSignal.any([signal, stdoutClosed.signal]),
     stopNow: signal === undefined ? undefined : stopNowOf.get(signal),
     stdoutClosed: isStdoutClosed,
     globalOptions: () => program.opts<{ config?: string; verbose?: boolean }>(),
@@ -92,7 +101,9 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     if (entry === invoked) (await (commandLoading ?? entry.load())).register(program, ctx)
     else listed.set(program.command(entry.name).description(entry.summary), entry.term)
   }
-  program.configureHelp({ subcommandTerm: (cmd) => listed.get(cmd) ?? Help.prototype.subcommandTerm.call(new Help(), cmd) })
+  program.configureHelp({
+    subcommandTerm: (cmd) => listed.get(cmd) ?? Help.prototype.subcommandTerm.call(new Help(), cmd),
+  })
   program.hook('preAction', loadOutput)
 
   try {
@@ -100,11 +111,16 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     return isStdoutClosed() ? EXIT.ok : (ctx.exitCode ?? EXIT.ok)
   } catch (error) {
     // The reader went away: what was written stays written, and nobody is left to tell.
-    if (isStdoutClosed() && (error instanceof InterruptedError || !(error instanceof Rc2Error))) return EXIT.ok
+    if (isStdoutClosed() && (error instanceof InterruptedError || !(error instanceof Rc2Error)))
+      return EXIT.ok
     // Commander already printed its message (help, version, or a parse error).
     if (error instanceof CommanderError) {
       if (error.code === 'commander.unknownOption') hintDashFile(error.message, io)
-      return error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT.ok : EXIT.usage
+      return error.exitCode === 0 ||
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version'
+        ? EXIT.ok
+        : EXIT.usage
     }
     await loadOutput()
     return reportError(error, getOutput(), program.opts<{ verbose?: boolean }>().verbose === true)
@@ -116,7 +132,8 @@ function watchStdout(io: CliIo): AbortController {
   const stdoutClosed = new AbortController()
   io.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (!stdoutClosed.signal.aborted) stdoutClosed.abort(new InterruptedError())
-    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') io.stderr.write(`rc2: standard output failed: ${error.code ?? error.message}\n`)
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED')
+      io.stderr.write(`rc2: standard output failed: ${error.code ?? error.message}\n`)
   })
   return stdoutClosed
 }
@@ -124,9 +141,18 @@ function watchStdout(io: CliIo): AbortController {
 /** The global flags, commander's behaviour (no exit of its own, output through our streams) and the help text. */
 function configureProgram(program: Command, io: CliIo, isStdoutClosed: () => boolean): void {
   program
-    .description('Solve reCAPTCHA v2 image challenges with a recognition service: prepare the image, ask, get the tiles to click.')
+    .description(
+      'Solve reCAPTCHA v2 image challenges with a recognition service: prepare the image, ask, get the tiles to click.',
+    )
     .version(readVersion(), '-V, --version')
-    .addOption(program.createOption('--config <path>', 'config file to use (default: .recaptcharc* here, then ~/.config/rc2/config.json)').env('RC2_CONFIG'))
+    .addOption(
+      program
+        .createOption(
+          '--config <path>',
+          'config file to use (default: .recaptcharc* here, then ~/.config/rc2/config.json)',
+        )
+        .env('RC2_CONFIG'),
+    )
     .option('--no-color', 'no colours (NO_COLOR works too)')
     .option('--verbose', 'log each request to stderr (secrets redacted)')
     .showHelpAfterError('(run with --help for usage)')
@@ -178,7 +204,11 @@ function columnsOf(stream: CliIo['stdout']): number | undefined {
 function hintDashFile(message: string, io: CliIo): void {
   const name = /unknown option '([^']+)'/.exec(message)?.[1]
   if (name === undefined || !existsSync(resolve(io.cwd, name))) return
-  io.stderr.write(safeBlock(`hint: ${name} is a file: put it after -- (rc2 solve -q car -- ${name}) or write ./${name}\n`))
+  io.stderr.write(
+    safeBlock(
+      `hint: ${name} is a file: put it after -- (rc2 solve -q car -- ${name}) or write ./${name}\n`,
+    ),
+  )
 }
 
 function reportError(error: unknown, out: Output, verbose: boolean): number {
@@ -187,12 +217,21 @@ function reportError(error: unknown, out: Output, verbose: boolean): number {
     return EXIT.interrupted
   }
   if (error instanceof Rc2Error) {
-    out.error(error.code !== undefined && !error.message.includes(error.code) ? `${error.message} [${error.code}]` : error.message, error.hint)
-    if (verbose && error.cause !== undefined) out.verbose(`cause: ${String((error.cause as Error).stack ?? error.cause)}`)
+    out.error(
+      error.code !== undefined && !error.message.includes(error.code)
+        ? `${error.message} [${error.code}]`
+        : error.message,
+      error.hint,
+    )
+    if (verbose && error.cause !== undefined)
+      out.verbose(`cause: ${String((error.cause as Error).stack ?? error.cause)}`)
     return error.exitCode
   }
   const message = error instanceof Error ? error.message : String(error)
-  out.error(`internal error: ${message}`, 'this is a bug in rc2; run again with --verbose and report what it prints')
+  out.error(
+    `internal error: ${message}`,
+    'this is a bug in rc2; run again with --verbose and report what it prints',
+  )
   if (verbose && error instanceof Error && error.stack !== undefined) out.verbose(error.stack)
   return EXIT.internal
 }

@@ -102,7 +102,12 @@ export class Rc2Error extends Error {
 
   /** The `error` object of the JSON output contract (design §2). */
   toJSON(): { kind: ErrorKind; code: string | null; message: string; hint: string | null } {
-    return { kind: this.kind, code: this.code ?? null, message: this.message, hint: this.hint ?? null }
+    return {
+      kind: this.kind,
+      code: this.code ?? null,
+      message: this.message,
+      hint: this.hint ?? null,
+    }
   }
 }
 
@@ -129,7 +134,11 @@ export class InputError extends Rc2Error {
 
 /** Any failure of the remote service or the way to it (auth, balance, network, …). */
 export class ProviderError extends Rc2Error {
-  constructor(kind: Exclude<ErrorKind, 'usage' | 'config' | 'input'>, message: string, options?: Rc2ErrorOptions) {
+  constructor(
+    kind: Exclude<ErrorKind, 'usage' | 'config' | 'input'>,
+    message: string,
+    options?: Rc2ErrorOptions,
+  ) {
     super(kind, message, options)
     this.name = 'ProviderError'
   }
@@ -201,10 +210,19 @@ export function writeFailureReason(error: unknown): string {
  * (worded by writeFailureReason) or the reason in words; the message names the flag, the path and
  * why, and `options.hint` replaces the default advice.
  */
-export function writeFailure(flag: string, path: string, why: unknown, options: { verb?: string; after?: string; hint?: string } = {}): Rc2Error {
+export function writeFailure(
+  flag: string,
+  path: string,
+  why: unknown,
+  options: { verb?: string; after?: string; hint?: string } = {},
+): Rc2Error {
   const reason = typeof why === 'string' ? why : writeFailureReason(why)
   const message = `cannot ${options.verb ?? 'write'} ${flag} ${path}: ${reason}${options.after ?? ''}`
   const linked = (why as NodeJS.ErrnoException | undefined)?.code === 'ELOOP'
-  const hint = options.hint ?? (linked ? `give ${flag} the real file, or remove the link` : `choose a writable path for ${flag}`)
+  const hint =
+    options.hint ??
+    (linked
+      ? `give ${flag} the real file, or remove the link`
+      : `choose a writable path for ${flag}`)
   return new UsageError(message, { hint, ...(typeof why === 'string' ? {} : { cause: why }) })
 }

@@ -18,11 +18,29 @@ import type { Grid } from './types.js'
 
 export { createProvider, lookupQuestion }
 export { checkQuestion, QuestionLookupError } from './questions/lookup.js'
-export { Rc2Error, UsageError, ConfigError, InputError, ProviderError, InterruptedError, EXIT, type ErrorKind } from './errors.js'
+export {
+  Rc2Error,
+  UsageError,
+  ConfigError,
+  InputError,
+  ProviderError,
+  InterruptedError,
+  EXIT,
+  type ErrorKind,
+} from './errors.js'
 export type { QuestionSuggestion } from './questions/lookup.js'
 export type { Grid, Rect, TileRect, Click } from './types.js'
 export type { Layout, PreparedImage, InputKind } from './image/types.js'
-export type { Provider, ProviderName, ProviderOptions, RecognitionRequest, RecognitionResult, BalanceResult, RequestParts, DescribedRequest } from './providers/types.js'
+export type {
+  Provider,
+  ProviderName,
+  ProviderOptions,
+  RecognitionRequest,
+  RecognitionResult,
+  BalanceResult,
+  RequestParts,
+  DescribedRequest,
+} from './providers/types.js'
 export type { QuestionEntry, QuestionMatch, Lang } from './questions/types.js'
 export type { SolveResult, SolveSuccess, SolveFailure, DryRunResult } from './solve/result.js'
 
@@ -51,13 +69,18 @@ export interface SolveOptions {
 }
 
 /** Options of prepareImage; `name` (used in messages) defaults to the path, or "image" for bytes. */
-export type PrepareImageOptions = Omit<PrepareOptions, 'name' | 'gridSource'> & { name?: string | undefined }
+export type PrepareImageOptions = Omit<PrepareOptions, 'name' | 'gridSource'> & {
+  name?: string | undefined
+}
 
 /**
  * Find the challenge in an image (a path or its bytes) and prepare it as the services take it.
  * sharp is loaded here, on first use, so that `import 'rc2'` stays quick for question lookups.
  */
-export async function prepareImage(input: string | Buffer, options: PrepareImageOptions = {}): Promise<PreparedImage> {
+export async function prepareImage(
+  input: string | Buffer,
+  options: PrepareImageOptions = {},
+): Promise<PreparedImage> {
   const { prepareImage: prepare } = await import('./image/prepare.js')
   const { name, grid, ...rest } = options
   return prepare(input, {
@@ -71,10 +94,22 @@ export async function prepareImage(input: string | Buffer, options: PrepareImage
  * Solve one challenge image (a path or its bytes). Throws an Rc2Error on failure; when
  * `options.signal` aborts, rejects with its reason, as fetch does.
  */
-export function solve(input: string | Buffer, options: SolveOptions & { dryRun: true }): Promise<DryRunResult>
-export function solve(input: string | Buffer, options: SolveOptions & { dryRun?: false | undefined }): Promise<SolveSuccess>
-export function solve(input: string | Buffer, options: SolveOptions): Promise<SolveSuccess | DryRunResult>
-export async function solve(input: string | Buffer, options: SolveOptions): Promise<SolveSuccess | DryRunResult> {
+export function solve(
+  input: string | Buffer,
+  options: SolveOptions & { dryRun: true },
+): Promise<DryRunResult>
+export function solve(
+  input: string | Buffer,
+  options: SolveOptions & { dryRun?: false | undefined },
+): Promise<SolveSuccess>
+export function solve(
+  input: string | Buffer,
+  options: SolveOptions,
+): Promise<SolveSuccess | DryRunResult>
+export async function solve(
+  input: string | Buffer,
+  options: SolveOptions,
+): Promise<SolveSuccess | DryRunResult> {
   const signal = options.signal
   signal?.throwIfAborted()
   try {
@@ -87,14 +122,20 @@ export async function solve(input: string | Buffer, options: SolveOptions): Prom
   }
 }
 
-async function solveWith(input: string | Buffer, options: SolveOptions): Promise<SolveSuccess | DryRunResult> {
-  const question = typeof options.question === 'string' ? lookupQuestion(options.question) : options.question
+async function solveWith(
+  input: string | Buffer,
+  options: SolveOptions,
+): Promise<SolveSuccess | DryRunResult> {
+  const question =
+    typeof options.question === 'string' ? lookupQuestion(options.question) : options.question
   const providerName = options.provider ?? 'yescaptcha'
   let provider
   if (options.dryRun !== true) {
     const apiKey = options.apiKey ?? process.env.RC2_API_KEY
     if (apiKey === undefined || apiKey === '') {
-      throw new ConfigError(`no API key for ${providerName}`, { hint: 'pass apiKey, or set RC2_API_KEY' })
+      throw new ConfigError(`no API key for ${providerName}`, {
+        hint: 'pass apiKey, or set RC2_API_KEY',
+      })
     }
     provider = createProvider(providerName, {
       apiKey,
@@ -117,5 +158,11 @@ async function solveWith(input: string | Buffer, options: SolveOptions): Promise
     timeoutMs: options.timeoutMs ?? 120_000,
     dryRun: options.dryRun,
   }
-  return solveOne({ ...settings, source: input, input: typeof input === 'string' ? input : '-', annotatePath: options.annotatePath, signal: options.signal })
+  return solveOne({
+    ...settings,
+    source: input,
+    input: typeof input === 'string' ? input : '-',
+    annotatePath: options.annotatePath,
+    signal: options.signal,
+  })
 }

@@ -13,13 +13,20 @@ export function register(program: Command, ctx: CliContext): void {
   for (const option of providerOptions()) command.addOption(option)
   command
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  $ rc2 balance\n  $ RC2_PROVIDER=capsolver rc2 balance --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ rc2 balance\n  $ RC2_PROVIDER=capsolver rc2 balance --json',
+    )
     .action(async (flags: BalanceFlags) => {
-      const { loadSolveConfig, createProviderFor, withKeyOrigin } = await import('./provider-setup.js')
+      const { loadSolveConfig, createProviderFor, withKeyOrigin } =
+        await import('./provider-setup.js')
       const config = await loadSolveConfig(ctx, flags)
       if (config.providerList.length > 1) {
         const { UsageError } = await import('../errors.js')
-        throw new UsageError(`balance asks one provider at a time, but ${config.providerList.join(', ')} are named`, { hint: 'run rc2 balance -p <name> for each' })
+        throw new UsageError(
+          `balance asks one provider at a time, but ${config.providerList.join(', ')} are named`,
+          { hint: 'run rc2 balance -p <name> for each' },
+        )
       }
       if (config.provider === 'acedata') {
         // A documented limitation, not a failure of the service: asked for something that does not exist (exit 2).
@@ -48,6 +55,10 @@ export function register(program: Command, ctx: CliContext): void {
         return
       }
       const details = Object.entries(result.details).map(([k, v]) => `${k} ${v}`)
-      ctx.out.result([`${result.provider}: ${result.balance} ${result.unit}`, ...details].join(ctx.out.color.dim(' · ')))
+      ctx.out.result(
+        [`${result.provider}: ${result.balance} ${result.unit}`, ...details].join(
+          ctx.out.color.dim(' · '),
+        ),
+      )
     })
 }

@@ -13,6 +13,7 @@ export const CommanderError: typeof Commander.CommanderError = commander.Command
 export type CommanderError = Commander.CommanderError
 export const Help: typeof Commander.Help = commander.Help
 export type Help = Commander.Help
-export const InvalidArgumentError: typeof Commander.InvalidArgumentError = commander.InvalidArgumentError
+export const InvalidArgumentError: typeof Commander.InvalidArgumentError =
+  commander.InvalidArgumentError
 export const Option: typeof Commander.Option = commander.Option
 export type Option = Commander.Option

@@ -26,7 +26,9 @@ export function parseTiles(value: string): number[] {
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('grid')
-    .description('The geometry rc2 sees: grid kind, tile rectangles and centres in the input\'s pixels.')
+    .description(
+      "The geometry rc2 sees: grid kind, tile rectangles and centres in the input's pixels.",
+    )
     .argument('<input>', 'a payload or a screenshot (a file or an http(s) URL)')
     .addOption(gridOption())
     .option('--json', 'print JSON')
@@ -44,9 +46,17 @@ Examples:
   $ rc2 grid payload.jpg --split tiles/ --json`,
     )
     .action(async (input: string, flags: GridFlags) => {
-      if (flags.mark !== undefined && flags.output === undefined) throw new UsageError('--mark needs -o <png> to know where to write')
-      if (flags.output !== undefined && flags.mark === undefined) throw new UsageError('-o goes with --mark <tiles>')
-      const [{ resolveLayout }, { resolveSource }, annotate, tiles, { writeFileNoFollow: writeFile, isSameFile }] = await Promise.all([
+      if (flags.mark !== undefined && flags.output === undefined)
+        throw new UsageError('--mark needs -o <png> to know where to write')
+      if (flags.output !== undefined && flags.mark === undefined)
+        throw new UsageError('-o goes with --mark <tiles>')
+      const [
+        { resolveLayout },
+        { resolveSource },
+        annotate,
+        tiles,
+        { writeFileNoFollow: writeFile, isSameFile },
+      ] = await Promise.all([
         import('../image/prepare.js'),
         import('../image/load.js'),
         import('../image/annotate.js'),
@@ -54,21 +64,38 @@ Examples:
         import('../image/write.js'),
       ])
       for (const out of [flags.overlay, flags.output]) {
-        if (out !== undefined && (await isSameFile(out, input))) throw new UsageError(`${out} is the input; rc2 never writes over an input`, { hint: 'choose another output file' })
+        if (out !== undefined && (await isSameFile(out, input)))
+          throw new UsageError(`${out} is the input; rc2 never writes over an input`, {
+            hint: 'choose another output file',
+          })
       }
       const grid = toGrid(flags.grid)
       // An http(s) URL is fetched as `rc2 solve` fetches it (design §8.3), within the default deadline.
       const { fetchInput, isUrlInput } = await import('../solve/fetch-input.js')
-      const source = isUrlInput(input) ? await fetchInput(input, { timeoutMs: 120_000, maxBytes: 25 * 1024 * 1024, signal: ctx.signal }) : input
+      const source = isUrlInput(input)
+        ? await fetchInput(input, {
+            timeoutMs: 120_000,
+            maxBytes: 25 * 1024 * 1024,
+            signal: ctx.signal,
+          })
+        : input
       const image = await resolveSource(source, { name: input })
       let layout
       try {
-        layout = resolveLayout(image, { name: input, ...(grid !== undefined ? { grid, gridSource: 'flag' as const } : {}) })
+        layout = resolveLayout(image, {
+          name: input,
+          ...(grid !== undefined ? { grid, gridSource: 'flag' as const } : {}),
+        })
       } catch (error) {
         // No grid: the overlay still shows what was found, so the user can see why.
         if (flags.overlay === undefined || !(error instanceof InputError)) throw error
         const { diagnoseLayout } = await import('../image/detect.js')
-        await writeOut(writeFile, '--overlay', flags.overlay, await annotate.renderDiagnosis(image, diagnoseLayout(image.pixels), { name: input }))
+        await writeOut(
+          writeFile,
+          '--overlay',
+          flags.overlay,
+          await annotate.renderDiagnosis(image, diagnoseLayout(image.pixels), { name: input }),
+        )
         throw new InputError(error.message, {
           code: error.code,
           hint: `${flags.overlay} shows what rc2 found: header-shaped blue boxes (yellow, dashed), tiles that show (cyan), the closest grid (magenta, dashed)`,
@@ -76,27 +103,63 @@ Examples:
       }
       const written: Record<string, string | string[]> = {}
       if (flags.overlay !== undefined) {
-        await writeOut(writeFile, '--overlay', flags.overlay, await annotate.renderOverlay(image, layout, { name: input }))
+        await writeOut(
+          writeFile,
+          '--overlay',
+          flags.overlay,
+          await annotate.renderOverlay(image, layout, { name: input }),
+        )
         written.overlay = flags.overlay
       }
       if (flags.mark !== undefined && flags.output !== undefined) {
-        await writeOut(writeFile, '-o', flags.output, await annotate.renderAnnotated(image, layout, flags.mark, { name: input }))
+        await writeOut(
+          writeFile,
+          '-o',
+          flags.output,
+          await annotate.renderAnnotated(image, layout, flags.mark, { name: input }),
+        )
         written.marked = flags.output
       }
       if (flags.split !== undefined) {
-        written.split = (await tiles.splitTiles(image, layout, flags.split, { name: input })).map((t) => t.path)
+        written.split = (await tiles.splitTiles(image, layout, flags.split, { name: input })).map(
+          (t) => t.path,
+        )
       }
       if (flags.json === true) {
-        ctx.out.result(JSON.stringify({ schemaVersion: 1, input, kind: layout.kind, grid: layout.grid, width: image.width, height: image.height, crop: layout.crop, tiles: layout.tiles, ...written }, null, 2))
+        ctx.out.result(
+          JSON.stringify(
+            {
+              schemaVersion: 1,
+              input,
+              kind: layout.kind,
+              grid: layout.grid,
+              width: image.width,
+              height: image.height,
+              crop: layout.crop,
+              tiles: layout.tiles,
+              ...written,
+            },
+            null,
+            2,
+          ),
+        )
         return
       }
       const { renderLayoutTable } = await import('../output/render-layout.js')
       ctx.out.result(renderLayoutTable(input, image.width, image.height, layout))
-      for (const [what, where] of Object.entries(written)) ctx.out.info(`${what}: ${Array.isArray(where) ? `${where.length} files in ${flags.split}` : where}`)
+      for (const [what, where] of Object.entries(written))
+        ctx.out.info(
+          `${what}: ${Array.isArray(where) ? `${where.length} files in ${flags.split}` : where}`,
+        )
     })
 }
 
-async function writeOut(write: (path: string, data: Buffer) => Promise<void>, flag: string, path: string, data: Buffer): Promise<void> {
+async function writeOut(
+  write: (path: string, data: Buffer) => Promise<void>,
+  flag: string,
+  path: string,
+  data: Buffer,
+): Promise<void> {
   try {
     await write(path, data)
   } catch (error) {

@@ -7,22 +7,31 @@ import { GRIDS, type Grid } from '../types.js'
 export function parseIntInRange(min: number, max: number): (value: string) => number {
   return (value) => {
     const n = Number(value)
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got "${value}"`)
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(
+        `expected a whole number from ${min} to ${max}, got "${value}"`,
+      )
     return n
   }
 }
 
-export function parseNumberInRange(min: number, max: number, what: string): (value: string) => number {
+export function parseNumberInRange(
+  min: number,
+  max: number,
+  what: string,
+): (value: string) => number {
   return (value) => {
     const n = Number(value)
-    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`expected ${what} from ${min} to ${max}, got "${value}"`)
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected ${what} from ${min} to ${max}, got "${value}"`)
     return n
   }
 }
 
 export function parsePositiveSeconds(value: string): number {
   const n = Number(value)
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 3600) throw new InvalidArgumentError(`expected seconds above 0 and at most 3600, got "${value}"`)
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 3600)
+    throw new InvalidArgumentError(`expected seconds above 0 and at most 3600, got "${value}"`)
   return n
 }
 
@@ -31,14 +40,24 @@ export function parseShard(value: string): { index: number; count: number } {
   const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value)
   const index = Number(match?.[1])
   const count = Number(match?.[2])
-  if (match === null || !Number.isSafeInteger(index) || !Number.isSafeInteger(count) || index < 1 || count < 1 || index > count) {
+  if (
+    match === null ||
+    !Number.isSafeInteger(index) ||
+    !Number.isSafeInteger(count) ||
+    index < 1 ||
+    count < 1 ||
+    index > count
+  ) {
     throw new InvalidArgumentError(`expected k/n with 1 <= k <= n (e.g. 2/5), got "${value}"`)
   }
   return { index, count }
 }
 
 export function gridOption(): Option {
-  return new Option('-g, --grid <grid>', 'challenge grid: auto, 3x3, 4x4 or 1x1 (default: auto, from the image or the sentence)').choices(['auto', ...GRIDS])
+  return new Option(
+    '-g, --grid <grid>',
+    'challenge grid: auto, 3x3, 4x4 or 1x1 (default: auto, from the image or the sentence)',
+  ).choices(['auto', ...GRIDS])
 }
 
 export function toGrid(value: string | undefined): Grid | undefined {
@@ -50,10 +69,13 @@ function parseProviderList(value: string): string {
   const names = value.split(',').map((name) => name.trim().toLowerCase())
   for (const name of names) {
     if (!(PROVIDER_NAMES as readonly string[]).includes(name)) {
-      throw new InvalidArgumentError(`unknown provider "${name}"; choose from ${PROVIDER_NAMES.join(', ')}, or a comma list of them`)
+      throw new InvalidArgumentError(
+        `unknown provider "${name}"; choose from ${PROVIDER_NAMES.join(', ')}, or a comma list of them`,
+      )
     }
   }
-  if (new Set(names).size !== names.length) throw new InvalidArgumentError(`"${value}" names a provider twice`)
+  if (new Set(names).size !== names.length)
+    throw new InvalidArgumentError(`"${value}" names a provider twice`)
   return names.join(',')
 }
 
@@ -63,8 +85,14 @@ export function providerOptions(): Option[] {
       '-p, --provider <name>',
       `recognition service, any case: ${PROVIDER_NAMES.join(', ')} (default: yescaptcha); a comma list is a failover order, e.g. yescaptcha,capsolver`,
     ).argParser(parseProviderList),
-    new Option('-k, --key <key>', 'API key (prefer RC2_API_KEY or the config file: a flag shows in `ps`)'),
-    new Option('--endpoint <url>', "base URL of the service (China node, a compatible service, a test server)"),
+    new Option(
+      '-k, --key <key>',
+      'API key (prefer RC2_API_KEY or the config file: a flag shows in `ps`)',
+    ),
+    new Option(
+      '--endpoint <url>',
+      'base URL of the service (China node, a compatible service, a test server)',
+    ),
     new Option('--allow-insecure', 'allow an http:// endpoint that is not on this machine'),
   ]
 }

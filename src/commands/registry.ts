@@ -17,19 +17,22 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'solve',
     term: 'solve [options] [input...]',
-    summary: 'Ask the recognition service which tiles to click, for one image, several, a directory, or - (stdin).',
+    summary:
+      'Ask the recognition service which tiles to click, for one image, several, a directory, or - (stdin).',
     load: () => import('./solve.js'),
   },
   {
     name: 'resize',
     term: 'resize [options] <input...>',
-    summary: 'Prepare an image as the services want it: find the grid, crop, drop gutters, scale to 100/300/450, write it.',
+    summary:
+      'Prepare an image as the services want it: find the grid, crop, drop gutters, scale to 100/300/450, write it.',
     load: () => import('./resize.js'),
   },
   {
     name: 'questions',
     term: 'questions [options] [query]',
-    summary: 'The question table: ids, names, grids the services accept. A query filters it; a whole sentence shows how it parses.',
+    summary:
+      'The question table: ids, names, grids the services accept. A query filters it; a whole sentence shows how it parses.',
     load: () => import('./questions.js'),
   },
   {

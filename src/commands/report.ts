@@ -21,7 +21,10 @@ export function register(program: Command, ctx: CliContext): void {
   for (const option of providerOptions()) command.addOption(option)
   command
     .option('--correct', 'report the answers as right instead of wrong')
-    .option('--from <results.ndjson>', 'take the task ids and providers from a results file (rc2 solve --output / --ndjson)')
+    .option(
+      '--from <results.ndjson>',
+      'take the task ids and providers from a results file (rc2 solve --output / --ndjson)',
+    )
     .option('--input <path...>', 'with --from: only the answers for these inputs')
     .option('--json', 'print one JSON object per report')
     .addHelpText(
@@ -39,30 +42,46 @@ Examples:
 
 async function runReport(taskIds: string[], flags: ReportFlags, ctx: CliContext): Promise<number> {
   const correct = flags.correct === true
-  if (flags.from === undefined && taskIds.length === 0) throw new UsageError('name the task ids to report, or --from <results.ndjson>', { hint: 'rc2 report <taskId...> -p <provider>' })
-  if (flags.from !== undefined && taskIds.length > 0) throw new UsageError('give task ids or --from, not both')
-  if (flags.input !== undefined && flags.from === undefined) throw new UsageError('--input picks answers from a results file: it needs --from')
+  if (flags.from === undefined && taskIds.length === 0)
+    throw new UsageError('name the task ids to report, or --from <results.ndjson>', {
+      hint: 'rc2 report <taskId...> -p <provider>',
+    })
+  if (flags.from !== undefined && taskIds.length > 0)
+    throw new UsageError('give task ids or --from, not both')
+  if (flags.input !== undefined && flags.from === undefined)
+    throw new UsageError('--input picks answers from a results file: it needs --from')
   const named = flags.provider?.split(',') as ProviderName[] | undefined
-  if (named !== undefined && named.length > 1) throw new UsageError('report to one provider at a time: -p takes one name here')
+  if (named !== undefined && named.length > 1)
+    throw new UsageError('report to one provider at a time: -p takes one name here')
 
-  const [{ readReportTargets, checkReportable, sendReports }, { PROVIDER_REPORTS }, { resolve }] = await Promise.all([
-    import('../solve/report.js'),
-    import('../providers/index.js'),
-    import('node:path'),
-  ])
+  const [{ readReportTargets, checkReportable, sendReports }, { PROVIDER_REPORTS }, { resolve }] =
+    await Promise.all([
+      import('../solve/report.js'),
+      import('../providers/index.js'),
+      import('node:path'),
+    ])
   let targets
   if (flags.from !== undefined) {
-    const read = await readReportTargets(resolve(ctx.cwd, flags.from), { inputs: flags.input, provider: named?.[0] })
+    const read = await readReportTargets(resolve(ctx.cwd, flags.from), {
+      inputs: flags.input,
+      provider: named?.[0],
+    })
     for (const warning of read.warnings) ctx.out.warn(warning)
     targets = read.targets
     if (targets.length === 0) {
       const { InputError } = await import('../errors.js')
-      throw new InputError(`${flags.from} holds no answer with a task id${flags.input === undefined ? '' : ' for the inputs named'}`, {
-        hint: 'pass the NDJSON file that rc2 solve --output wrote',
-      })
+      throw new InputError(
+        `${flags.from} holds no answer with a task id${flags.input === undefined ? '' : ' for the inputs named'}`,
+        {
+          hint: 'pass the NDJSON file that rc2 solve --output wrote',
+        },
+      )
     }
   } else {
-    if (named === undefined) throw new UsageError('say which service gave these task ids: -p <provider>', { hint: 'or use --from <results.ndjson>, which records it' })
+    if (named === undefined)
+      throw new UsageError('say which service gave these task ids: -p <provider>', {
+        hint: 'or use --from <results.ndjson>, which records it',
+      })
     targets = taskIds.map((taskId) => ({ provider: named[0] as ProviderName, taskId }))
   }
   const providersNeeded = [...new Set(targets.map((t) => t.provider))]
@@ -71,7 +90,13 @@ async function runReport(taskIds: string[], flags: ReportFlags, ctx: CliContext)
 
   const { loadSolveConfig, createNamedProvider } = await import('./provider-setup.js')
   const config = await loadSolveConfig(ctx, { ...flags, provider: providersNeeded.join(',') })
-  const providers = new Map(await Promise.all(providersNeeded.map(async (name) => [name, await createNamedProvider(config, ctx, name)] as const)))
+  const providers = new Map(
+    await Promise.all(
+      providersNeeded.map(
+        async (name) => [name, await createNamedProvider(config, ctx, name)] as const,
+      ),
+    ),
+  )
 
   const outcomes = await sendReports(targets, providers, correct, ctx.signal, (outcome) => {
     if (flags.json === true) {
@@ -79,8 +104,15 @@ async function runReport(taskIds: string[], flags: ReportFlags, ctx: CliContext)
       return
     }
     const what = `${outcome.provider} ${outcome.taskId}${outcome.input === undefined ? '' : ` (${outcome.input})`}`
-    if (outcome.ok) ctx.out.result(`${what}: reported ${correct ? 'right' : 'wrong'}${outcome.message ? ` (${outcome.message})` : ''}`)
-    else ctx.out.error(`${what}: not reported: ${outcome.error?.message ?? 'failed'}`, outcome.error?.hint ?? undefined)
+    if (outcome.ok)
+      ctx.out.result(
+        `${what}: reported ${correct ? 'right' : 'wrong'}${outcome.message ? ` (${outcome.message})` : ''}`,
+      )
+    else
+      ctx.out.error(
+        `${what}: not reported: ${outcome.error?.message ?? 'failed'}`,
+        outcome.error?.hint ?? undefined,
+      )
   })
   const failed = outcomes.filter((o) => !o.ok)
   if (failed.length === 0) return EXIT.ok

@@ -1,7 +1,14 @@
 import { type Command, InvalidArgumentError, Option } from './commander.js'
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { EXIT, type ErrorKind, exitCodeForKind, InputError, InterruptedError, UsageError } from '../errors.js'
+import {
+  EXIT,
+  type ErrorKind,
+  exitCodeForKind,
+  InputError,
+  InterruptedError,
+  UsageError,
+} from '../errors.js'
 import type { ResolvedConfig } from '../config/resolve.js'
 import type { SummaryOptions } from '../output/progress.js'
 import type { BatchSummary } from '../solve/batch.js'
@@ -49,34 +56,84 @@ interface SolveFlags extends ProviderFlags {
 export function register(program: Command, ctx: CliContext): void {
   const command = program
     .command('solve')
-    .description('Ask the recognition service which tiles to click, for one image, several, a directory, or - (stdin).')
+    .description(
+      'Ask the recognition service which tiles to click, for one image, several, a directory, or - (stdin).',
+    )
     .argument('[input...]', 'image files, directories, http(s) URLs, or - for standard input')
-    .requiredOption('-q, --question <text>', '/m/ id, a name in any supported language, or the instruction sentence')
+    .requiredOption(
+      '-q, --question <text>',
+      '/m/ id, a name in any supported language, or the instruction sentence',
+    )
     .addOption(gridOption())
   for (const option of providerOptions()) command.addOption(option)
   command
-    .option('--confidence <0..1>', 'threshold 0..1: tiles scoring above it (YesCaptcha 3x3: sent, default top three; Ace: applied by rc2; CapSolver, 2Captcha, NopeCHA, CapMonster: none)', parseNumberInRange(0, 1, 'a number'))
+    .option(
+      '--confidence <0..1>',
+      'threshold 0..1: tiles scoring above it (YesCaptcha 3x3: sent, default top three; Ace: applied by rc2; CapSolver, 2Captcha, NopeCHA, CapMonster: none)',
+      parseNumberInRange(0, 1, 'a number'),
+    )
     .option('--json', 'print JSON (one object for one named file or -, else an array)')
     .option('--ndjson', 'print one JSON object per line as each input finishes')
-    .addOption(new Option('--format <format>', 'output format (default: table)').choices(['table', 'json', 'ndjson', 'csv']))
-    .option('--annotate <path>', 'write a PNG of the input with the chosen tiles marked (a directory for several inputs)')
+    .addOption(
+      new Option('--format <format>', 'output format (default: table)').choices([
+        'table',
+        'json',
+        'ndjson',
+        'csv',
+      ]),
+    )
+    .option(
+      '--annotate <path>',
+      'write a PNG of the input with the chosen tiles marked (a directory for several inputs)',
+    )
     .option('--concurrency <n>', 'images in flight at once (default: 4)', parseIntInRange(1, 256))
-    .option('--timeout <seconds>', 'deadline per image and provider, polling included (default: 120; 2captcha 180)', parsePositiveSeconds)
-    .option('--retries <n>', 'retries of transient failures: 429, 5xx, network, lost or garbled replies (default: 3)', parseIntInRange(0, 20))
+    .option(
+      '--timeout <seconds>',
+      'deadline per image and provider, polling included (default: 120; 2captcha 180)',
+      parsePositiveSeconds,
+    )
+    .option(
+      '--retries <n>',
+      'retries of transient failures: 429, 5xx, network, lost or garbled replies (default: 3)',
+      parseIntInRange(0, 20),
+    )
     .option(
       '--max-points <n>',
       "stop submitting once the batch would spend more than this: YesCaptcha's points (6 a grid, 2 a tile); a service without a published price counts 1 a call; failover counts every provider asked",
       parseMaxPoints,
     )
     .option('--output <file>', 'append each result to this NDJSON file as it finishes')
-    .option('--resume', 'skip inputs already solved in the --output file (same content and question)')
+    .option(
+      '--resume',
+      'skip inputs already solved in the --output file (same content and question)',
+    )
     .option('-r, --recursive', 'descend into subdirectories')
-    .option('--shard <k/n>', 'solve only the k-th of n shares of the sorted inputs (one per machine; n shards cover each input once)', parseShard)
-    .option('--force', 'send even when the services are not known to accept this question for this grid')
-    .option('--files-from <file>', 'read inputs from this file (- for standard input), one per line; # comments and blank lines skipped')
-    .option('--tiles <list>', 'dynamic round: classify only these tiles (e.g. 1,4,7), each as a 100x100 image', parseTiles)
-    .option('--since <capture>', 'dynamic round: classify only the tiles that changed since this earlier capture of the widget')
-    .option('--dry-run', 'prepare and validate everything, print what would be sent (key redacted), send nothing')
+    .option(
+      '--shard <k/n>',
+      'solve only the k-th of n shares of the sorted inputs (one per machine; n shards cover each input once)',
+      parseShard,
+    )
+    .option(
+      '--force',
+      'send even when the services are not known to accept this question for this grid',
+    )
+    .option(
+      '--files-from <file>',
+      'read inputs from this file (- for standard input), one per line; # comments and blank lines skipped',
+    )
+    .option(
+      '--tiles <list>',
+      'dynamic round: classify only these tiles (e.g. 1,4,7), each as a 100x100 image',
+      parseTiles,
+    )
+    .option(
+      '--since <capture>',
+      'dynamic round: classify only the tiles that changed since this earlier capture of the widget',
+    )
+    .option(
+      '--dry-run',
+      'prepare and validate everything, print what would be sent (key redacted), send nothing',
+    )
     .addHelpText(
       'after',
       `
@@ -98,14 +155,18 @@ Examples:
 
 async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Promise<number> {
   checkSolveFlags(args, flags, ctx)
-  const format = flags.format ?? (flags.ndjson === true ? 'ndjson' : flags.json === true ? 'json' : undefined)
+  const format =
+    flags.format ?? (flags.ndjson === true ? 'ndjson' : flags.json === true ? 'json' : undefined)
 
   // The question is checked before anything else is read or sent.
   const { lookupQuestion } = await import('../questions/lookup.js')
   const question = lookupQuestion(flags.question as string)
   const inputs = await listInputs(args, flags, ctx)
 
-  const [{ loadSolveConfig, createProviderFor, imageTimeoutSec, keyOriginHint }, { pointsFor, PROVIDER_FACTS }] = await Promise.all([import('./provider-setup.js'), import('../providers/facts/index.js')])
+  const [
+    { loadSolveConfig, createProviderFor, imageTimeoutSec, keyOriginHint },
+    { pointsFor, PROVIDER_FACTS },
+  ] = await Promise.all([import('./provider-setup.js'), import('../providers/facts/index.js')])
   const config = await loadSolveConfig(ctx, flags, {
     confidence: flags.confidence,
     timeout: flags.timeout,
@@ -116,16 +177,26 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   })
   const provider = flags.dryRun === true ? undefined : await createProviderFor(config, ctx)
 
-  const [{ solveInputs }, { ResultSink }, { startProgress, renderBatchSummary }] = await Promise.all([
-    import('../solve/solve-inputs.js'),
-    import('../output/sink.js'),
-    import('../output/progress.js'),
-  ])
+  const [{ solveInputs }, { ResultSink }, { startProgress, renderBatchSummary }] =
+    await Promise.all([
+      import('../solve/solve-inputs.js'),
+      import('../output/sink.js'),
+      import('../output/progress.js'),
+    ])
   // The JSON shape follows the command line alone: one object only for exactly one file or "-" (design §8.1).
   // A --shard run prints an array whatever its share holds.
-  const single = flags.shard === undefined && flags.filesFrom === undefined && inputs.length === 1 && (inputs[0] === '-' || !(await isDirectory(resolve(ctx.cwd, inputs[0] as string))))
+  const single =
+    flags.shard === undefined &&
+    flags.filesFrom === undefined &&
+    inputs.length === 1 &&
+    (inputs[0] === '-' || !(await isDirectory(resolve(ctx.cwd, inputs[0] as string))))
   const sink = new ResultSink(ctx.out, config.format, { single })
-  const confidenceNote = confidenceNotes(config.confidence, config.providerList, PROVIDER_FACTS, (text) => ctx.out.warn(text))
+  const confidenceNote = confidenceNotes(
+    config.confidence,
+    config.providerList,
+    PROVIDER_FACTS,
+    (text) => ctx.out.warn(text),
+  )
   const progress = await startProgress(ctx.out, ctx.env, inputs.length)
   let outcome
   try {
@@ -135,7 +206,8 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
         onResult: (result, index) => {
           confidenceNote(result)
           // A refused key: say which key was sent (flag, environment or which config file).
-          if (!result.ok && result.error.kind === 'auth') result.error.hint = keyOriginHint(result.error, config, ctx.env) ?? null
+          if (!result.ok && result.error.kind === 'auth')
+            result.error.hint = keyOriginHint(result.error, config, ctx.env) ?? null
           sink.add(result, index)
         },
         onSkipped: (path, reason) => ctx.out.warn(`skipped ${path}: ${reason}`),
@@ -144,7 +216,13 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
     )
   } catch (error) {
     // Nothing to solve in a directory: a script reading --json still gets the array it expects.
-    if (config.format === 'json' && !single && error instanceof InputError && error.code === 'NO_IMAGES') ctx.out.result('[]')
+    if (
+      config.format === 'json' &&
+      !single &&
+      error instanceof InputError &&
+      error.code === 'NO_IMAGES'
+    )
+      ctx.out.result('[]')
     throw error
   } finally {
     progress.stop()
@@ -152,7 +230,8 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   const { summary, count } = outcome
   sink.finish()
   if (ctx.stdoutClosed()) return EXIT.ok
-  if (count > 1 || flags.shard !== undefined || summary.skipped > 0 || summary.interrupted > 0) printBatchSummary(summary, flags, config, ctx, renderBatchSummary)
+  if (count > 1 || flags.shard !== undefined || summary.skipped > 0 || summary.interrupted > 0)
+    printBatchSummary(summary, flags, config, ctx, renderBatchSummary)
   // Results on stdout are all printed; the results file that failed is said last, with its exit code.
   if (outcome.outputError !== undefined) throw outcome.outputError
   if (ctx.signal.aborted) throw new InterruptedError()
@@ -164,7 +243,13 @@ function solveSettings(
   inputs: string[],
   flags: SolveFlags,
   ctx: CliContext,
-  setup: { config: ResolvedConfig; question: QuestionMatch; provider: Provider | undefined; pointsFor: (provider: ProviderName, grid: Grid) => number; imageTimeoutSec: (config: ResolvedConfig) => number },
+  setup: {
+    config: ResolvedConfig
+    question: QuestionMatch
+    provider: Provider | undefined
+    pointsFor: (provider: ProviderName, grid: Grid) => number
+    imageTimeoutSec: (config: ResolvedConfig) => number
+  },
 ): SolveInputsOptions {
   const { config, question, provider, pointsFor, imageTimeoutSec } = setup
   return {
@@ -195,22 +280,35 @@ function solveSettings(
     readStdin: () => readStdin(ctx.stdin, config.image.maxBytes, ctx.signal),
     pointsFor: (grid, name) => pointsFor(name ?? config.provider, grid),
     failover: config.providerList.length > 1,
-    round: flags.tiles !== undefined || flags.since !== undefined ? { tiles: flags.tiles, since: flags.since } : undefined,
+    round:
+      flags.tiles !== undefined || flags.since !== undefined
+        ? { tiles: flags.tiles, since: flags.since }
+        : undefined,
   }
 }
 
 /** Flag combinations that cannot work, refused before anything is read or sent. */
 function checkSolveFlags(args: string[], flags: SolveFlags, ctx: CliContext): void {
-  if (args.length === 0 && flags.filesFrom === undefined) throw new UsageError('no input: give image files, directories, URLs or -, or --files-from <file>')
-  if (flags.filesFrom === '-' && args.includes('-')) throw new UsageError('standard input cannot carry both the --files-from list and an image')
-  if (flags.resume === true && flags.output === undefined) throw new UsageError('--resume needs --output <file> to know what was solved')
-  if (flags.json === true && flags.ndjson === true) throw new UsageError('choose one of --json and --ndjson')
-  if (flags.tiles !== undefined && flags.since !== undefined) throw new UsageError('choose one of --tiles and --since')
+  if (args.length === 0 && flags.filesFrom === undefined)
+    throw new UsageError(
+      'no input: give image files, directories, URLs or -, or --files-from <file>',
+    )
+  if (flags.filesFrom === '-' && args.includes('-'))
+    throw new UsageError('standard input cannot carry both the --files-from list and an image')
+  if (flags.resume === true && flags.output === undefined)
+    throw new UsageError('--resume needs --output <file> to know what was solved')
+  if (flags.json === true && flags.ndjson === true)
+    throw new UsageError('choose one of --json and --ndjson')
+  if (flags.tiles !== undefined && flags.since !== undefined)
+    throw new UsageError('choose one of --tiles and --since')
   // An image (or a list) cannot be typed: waiting silently on a terminal looks like a hang.
   if ((args.includes('-') || flags.filesFrom === '-') && ctx.stdin.isTTY === true) {
-    throw new UsageError('"-" reads an image from standard input, but standard input is a terminal', {
-      hint: 'pipe or redirect the image: rc2 solve - -q car < captcha.png',
-    })
+    throw new UsageError(
+      '"-" reads an image from standard input, but standard input is a terminal',
+      {
+        hint: 'pipe or redirect the image: rc2 solve - -q car < captcha.png',
+      },
+    )
   }
 }
 
@@ -219,20 +317,42 @@ async function listInputs(args: string[], flags: SolveFlags, ctx: CliContext): P
   if (flags.filesFrom === undefined) return args
   const { readInputList } = await import('../solve/inputs.js')
   const listed = await readInputList(flags.filesFrom, { cwd: ctx.cwd, stdin: ctx.stdin })
-  if (flags.filesFrom === '-' && listed.includes('-')) throw new UsageError('the --files-from list on standard input cannot name - (standard input) as an image')
-  if (listed.length === 0 && args.length === 0) throw new UsageError(`--files-from ${flags.filesFrom} lists no inputs`)
+  if (flags.filesFrom === '-' && listed.includes('-'))
+    throw new UsageError(
+      'the --files-from list on standard input cannot name - (standard input) as an image',
+    )
+  if (listed.length === 0 && args.length === 0)
+    throw new UsageError(`--files-from ${flags.filesFrom} lists no inputs`)
   return [...args, ...listed]
 }
 
 /** The batch line on stderr (JSON: the summary object); the --max-points stop is said once, here (design §8.1). */
-function printBatchSummary(summary: BatchSummary, flags: SolveFlags, config: ResolvedConfig, ctx: CliContext, renderBatchSummary: (summary: BatchSummary, options: SummaryOptions) => string): void {
+function printBatchSummary(
+  summary: BatchSummary,
+  flags: SolveFlags,
+  config: ResolvedConfig,
+  ctx: CliContext,
+  renderBatchSummary: (summary: BatchSummary, options: SummaryOptions) => string,
+): void {
   // The --max-points stop is said once, in the summary (design §8.1); --resume helps only with --output.
-  const budgetHint = flags.output === undefined ? 'raise --max-points to send them' : 'run again with --resume and a higher --max-points to send them'
+  const budgetHint =
+    flags.output === undefined
+      ? 'raise --max-points to send them'
+      : 'run again with --resume and a higher --max-points to send them'
   if (config.format === 'json') {
-    if (summary.unsentBudget > 0) ctx.out.info(`${summary.unsentBudget} not sent: --max-points ${config.maxPoints} reached (${budgetHint})`)
+    if (summary.unsentBudget > 0)
+      ctx.out.info(
+        `${summary.unsentBudget} not sent: --max-points ${config.maxPoints} reached (${budgetHint})`,
+      )
     ctx.out.info(JSON.stringify({ summary }))
   } else {
-    ctx.out.info(renderBatchSummary(summary, { dryRun: flags.dryRun, maxPoints: config.maxPoints, budgetHint }))
+    ctx.out.info(
+      renderBatchSummary(summary, {
+        dryRun: flags.dryRun,
+        maxPoints: config.maxPoints,
+        budgetHint,
+      }),
+    )
   }
 }
 
@@ -256,13 +376,18 @@ function confidenceNotes(
   }
   for (const provider of providers) {
     const facts = factsOf[provider]
-    if (confidence !== undefined && facts.confidence === 'none') once(`--confidence is ignored: ${facts.label} takes no threshold and returns no scores`)
+    if (confidence !== undefined && facts.confidence === 'none')
+      once(`--confidence is ignored: ${facts.label} takes no threshold and returns no scores`)
   }
   return (result) => {
     // The provider that answered (with failover, not always the first named).
-    if (confidence === undefined || !result.ok || factsOf[result.provider].confidence !== 'sent3x3') return
+    if (confidence === undefined || !result.ok || factsOf[result.provider].confidence !== 'sent3x3')
+      return
     const grid = result.checked !== undefined ? '1x1' : result.grid
-    if (grid !== '3x3') once(`--confidence means nothing for a ${grid === '1x1' ? '100x100 tile' : '4x4 image'} at ${factsOf[result.provider].label} (3x3 only): not sent`)
+    if (grid !== '3x3')
+      once(
+        `--confidence means nothing for a ${grid === '1x1' ? '100x100 tile' : '4x4 image'} at ${factsOf[result.provider].label} (3x3 only): not sent`,
+      )
   }
 }
 
@@ -277,7 +402,10 @@ async function isDirectory(path: string): Promise<boolean> {
 /** --max-points: a positive number; 0 would send nothing, which is what --dry-run is for. */
 function parseMaxPoints(value: string): number {
   const n = parseNumberInRange(0, 1e12, 'a number')(value)
-  if (n === 0) throw new InvalidArgumentError('0 would send nothing; use --dry-run to prepare and check without sending')
+  if (n === 0)
+    throw new InvalidArgumentError(
+      '0 would send nothing; use --dry-run to prepare and check without sending',
+    )
   return n
 }
 
@@ -285,16 +413,25 @@ function parseMaxPoints(value: string): number {
  * 0 all solved; 6 some failed; when all failed, the most serious cause (design §8.1): a bad key or
  * config (3) before usage (2), the service or network (5), and a bad file (4).
  */
-function exitCodeFor(summary: { solved: number; failed: number; failedByKind: Partial<Record<ErrorKind, number>> }): number {
+function exitCodeFor(summary: {
+  solved: number
+  failed: number
+  failedByKind: Partial<Record<ErrorKind, number>>
+}): number {
   if (summary.failed === 0) return EXIT.ok
   if (summary.solved > 0) return EXIT.partial
   const codes = new Set((Object.keys(summary.failedByKind) as ErrorKind[]).map(exitCodeForKind))
-  for (const code of [EXIT.config, EXIT.usage, EXIT.provider, EXIT.input]) if (codes.has(code)) return code
+  for (const code of [EXIT.config, EXIT.usage, EXIT.provider, EXIT.input])
+    if (codes.has(code)) return code
   return EXIT.provider
 }
 
 /** Standard input, refused as soon as it passes the input limit (never read whole first); an interrupt ends the read. */
-async function readStdin(stream: NodeJS.ReadableStream, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
+async function readStdin(
+  stream: NodeJS.ReadableStream,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<Buffer> {
   const { readStreamBounded } = await import('../image/read.js')
   return readStreamBounded(stream, 'stdin', maxBytes, signal)
 }

@@ -2,7 +2,12 @@ import { readFile, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { ConfigError, readFailure } from '../errors.js'
-import { type ConfigLayers, type FlagValues, type ResolvedConfig, resolveConfig } from './resolve.js'
+import {
+  type ConfigLayers,
+  type FlagValues,
+  type ResolvedConfig,
+  resolveConfig,
+} from './resolve.js'
 
 const CONFIG_SEARCH_PLACES = [
   '.recaptcharc',
@@ -46,24 +51,35 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
     flags: options.flags,
   }
   const config = resolveConfig(layers)
-  if (found !== undefined && holdsKey(found.config)) await warnIfReadableByOthers(found.filepath, options.warn)
+  if (found !== undefined && holdsKey(found.config))
+    await warnIfReadableByOthers(found.filepath, options.warn)
   return config
 }
 
 async function findConfigFile(options: LoadConfigOptions): Promise<FoundFile | undefined> {
   const { cosmiconfig } = await import('cosmiconfig')
-  const explorer = cosmiconfig('recaptcha', { searchPlaces: CONFIG_SEARCH_PLACES, searchStrategy: 'none', cache: false })
+  const explorer = cosmiconfig('recaptcha', {
+    searchPlaces: CONFIG_SEARCH_PLACES,
+    searchStrategy: 'none',
+    cache: false,
+  })
   const explicit = options.configPath ?? nonEmpty(options.env.RC2_CONFIG)
   if (explicit !== undefined) {
     const path = resolve(options.cwd, explicit)
     const result = await tryLoad(() => explorer.load(path), path)
-    if (result === null) throw new ConfigError(`config file ${path} is empty`, { hint: 'see .recaptcharc.example' })
+    if (result === null)
+      throw new ConfigError(`config file ${path} is empty`, { hint: 'see .recaptcharc.example' })
     return { config: result.config, filepath: result.filepath, trusted: true }
   }
   const nearby = await tryLoad(() => explorer.search(options.cwd), options.cwd)
-  if (nearby !== null && nearby.isEmpty !== true) return { config: nearby.config, filepath: nearby.filepath, trusted: false }
+  if (nearby !== null && nearby.isEmpty !== true)
+    return { config: nearby.config, filepath: nearby.filepath, trusted: false }
 
-  const userFile = join(nonEmpty(options.env.XDG_CONFIG_HOME) ?? join(options.env.HOME ?? homedir(), '.config'), 'rc2', 'config.json')
+  const userFile = join(
+    nonEmpty(options.env.XDG_CONFIG_HOME) ?? join(options.env.HOME ?? homedir(), '.config'),
+    'rc2',
+    'config.json',
+  )
   if (!(await exists(userFile))) return undefined
   const user = await tryLoad(() => explorer.load(userFile), userFile)
   return user === null ? undefined : { config: user.config, filepath: user.filepath, trusted: true }
@@ -73,7 +89,10 @@ async function tryLoad<T>(load: () => Promise<T>, where: string): Promise<T> {
   try {
     return await load()
   } catch (error) {
-    if (readFailure(error) === 'missing') throw new ConfigError(`config file ${where} does not exist`, { hint: 'check --config / RC2_CONFIG' })
+    if (readFailure(error) === 'missing')
+      throw new ConfigError(`config file ${where} does not exist`, {
+        hint: 'check --config / RC2_CONFIG',
+      })
     // No `cause`: --verbose prints it, and the parser's error quotes the file, key included.
     throw new ConfigError(await describeSyntaxError(error, where), {
       hint: 'fix that line (see .recaptcharc.example), or point --config elsewhere',
@@ -103,7 +122,8 @@ async function describeSyntaxError(error: unknown, where: string): Promise<strin
     const found = /([^\n]*?) in JSON at position (\d+)/.exec(message)
     const problem = (found?.[1] ?? 'not valid JSON').replace(/, "[\s\S]*$/, '').trim()
     const position = found === null ? undefined : Number(found[2])
-    const place = position === undefined ? await frameLine(message) : await lineColumn(file, position)
+    const place =
+      position === undefined ? await frameLine(message) : await lineColumn(file, position)
     return `config file ${file}: ${place === undefined ? '' : `${place}: `}${problem === '' ? 'not valid JSON' : problem}`
   }
   // A JS config that threw, or anything else: its first line only.
@@ -132,11 +152,16 @@ function holdsKey(config: unknown): boolean {
   return Object.values(providers).some((p) => typeof p === 'object' && p !== null && 'apiKey' in p)
 }
 
-async function warnIfReadableByOthers(path: string, warn: (message: string) => void): Promise<void> {
+async function warnIfReadableByOthers(
+  path: string,
+  warn: (message: string) => void,
+): Promise<void> {
   if (process.platform === 'win32') return
   const info = await stat(path)
   if ((info.mode & 0o044) !== 0) {
-    warn(`config file ${path} holds an API key and is readable by other users; run: chmod 600 ${path}`)
+    warn(
+      `config file ${path} holds an API key and is readable by other users; run: chmod 600 ${path}`,
+    )
   }
 }
 

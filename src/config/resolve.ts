@@ -98,7 +98,14 @@ export function resolveConfig(layers: ConfigLayers): ResolvedConfig {
   assign(image, 'quality', flags.quality)
   merged.image = image
 
-  const config = validateConfig(merged, flags.provider !== undefined ? '--provider' : envProvider !== undefined ? 'RC2_PROVIDER' : (origin ?? 'flags'))
+  const config = validateConfig(
+    merged,
+    flags.provider !== undefined
+      ? '--provider'
+      : envProvider !== undefined
+        ? 'RC2_PROVIDER'
+        : (origin ?? 'flags'),
+  )
   const names = config.provider
   const single = names.length === 1
   if (!single && flags.key !== undefined) {
@@ -135,14 +142,30 @@ export function resolveConfig(layers: ConfigLayers): ResolvedConfig {
     const given = candidates.find(([value]) => value !== undefined)
     if (given !== undefined) checkEndpoint(given[0] as string, given[1])
     const endpoint = given?.[0] ?? settings.endpoint
-    const endpointOrigin = given?.[1] ?? (settings.endpoint === undefined ? undefined : `providers.${name}.endpoint in ${origin ?? 'the config file'}`)
+    const endpointOrigin =
+      given?.[1] ??
+      (settings.endpoint === undefined
+        ? undefined
+        : `providers.${name}.endpoint in ${origin ?? 'the config file'}`)
     if (endpointOrigin !== undefined) endpointOrigins[name] = endpointOrigin
     credentials[name] = { apiKey, keySource, endpoint, region: settings.region }
   }
   const first = credentials[names[0] as ProviderName] as ProviderCredentials
-  const fileTimeout = typeof layers.file === 'object' && layers.file !== null && 'timeout' in layers.file
+  const fileTimeout =
+    typeof layers.file === 'object' && layers.file !== null && 'timeout' in layers.file
   const timeoutGiven = flags.timeout !== undefined || fileTimeout
-  return { ...config, provider: names[0] as ProviderName, providerList: names, credentials, ...first, origin, timeoutGiven, insecureIgnoredFrom, fileTrusted: layers.fileTrusted === true, endpointOrigins }
+  return {
+    ...config,
+    provider: names[0] as ProviderName,
+    providerList: names,
+    credentials,
+    ...first,
+    origin,
+    timeoutGiven,
+    insecureIgnoredFrom,
+    fileTrusted: layers.fileTrusted === true,
+    endpointOrigins,
+  }
 }
 
 /** RC2_YESCAPTCHA_API_KEY, RC2_2CAPTCHA_API_KEY, … */
@@ -151,15 +174,26 @@ export function envKeyName(name: ProviderName): string {
 }
 
 /** The key is required only when something will really be sent. */
-export function requireApiKey(config: ResolvedConfig, name: ProviderName = config.provider): string {
+export function requireApiKey(
+  config: ResolvedConfig,
+  name: ProviderName = config.provider,
+): string {
   const apiKey = config.credentials[name]?.apiKey
   if (apiKey !== undefined && isPlaceholderKey(apiKey)) {
     // A copied .recaptcharc.example: say so before the placeholder is sent to the service.
     const source = config.credentials[name]?.keySource
-    const where = source === 'file' ? `providers.${name}.apiKey in ${config.origin ?? 'the config file'}` : source === 'env' ? 'the environment' : '--key'
-    throw new ConfigError(`the API key for ${name} from ${where} is the placeholder from .recaptcharc.example`, {
-      hint: `replace it with your own ${name} key`,
-    })
+    const where =
+      source === 'file'
+        ? `providers.${name}.apiKey in ${config.origin ?? 'the config file'}`
+        : source === 'env'
+          ? 'the environment'
+          : '--key'
+    throw new ConfigError(
+      `the API key for ${name} from ${where} is the placeholder from .recaptcharc.example`,
+      {
+        hint: `replace it with your own ${name} key`,
+      },
+    )
   }
   if (apiKey !== undefined) return apiKey
   const general = config.providerList.length === 1 ? 'RC2_API_KEY or ' : ''
@@ -182,10 +216,14 @@ function checkEndpoint(value: string, source: string): void {
   try {
     url = new URL(value)
   } catch {
-    throw new ConfigError(`${source}: "${value}" is not a URL`, { hint: 'use a base URL such as https://api.yescaptcha.com' })
+    throw new ConfigError(`${source}: "${value}" is not a URL`, {
+      hint: 'use a base URL such as https://api.yescaptcha.com',
+    })
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`${source}: "${value}" must start with https:// (or http:// for a local test server)`)
+    throw new ConfigError(
+      `${source}: "${value}" must start with https:// (or http:// for a local test server)`,
+    )
   }
 }
 

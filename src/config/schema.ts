@@ -23,14 +23,21 @@ const providerSettings = z.strictObject({
  */
 const ProviderListSchema = z.preprocess(
   (value) => {
-    const lower = (item: unknown): unknown => (typeof item === 'string' ? item.trim().toLowerCase() : item)
-    if (typeof value === 'string') return value.split(',').map(lower).filter((item) => item !== '')
+    const lower = (item: unknown): unknown =>
+      typeof item === 'string' ? item.trim().toLowerCase() : item
+    if (typeof value === 'string')
+      return value
+        .split(',')
+        .map(lower)
+        .filter((item) => item !== '')
     return Array.isArray(value) ? value.map(lower) : value
   },
   z
     .array(z.enum(PROVIDER_NAMES))
     .min(1)
-    .refine((names) => new Set(names).size === names.length, { message: 'a provider is named twice' }),
+    .refine((names) => new Set(names).size === names.length, {
+      message: 'a provider is named twice',
+    }),
 )
 
 const ConfigSchema = z.strictObject({
@@ -70,7 +77,11 @@ const ConfigSchema = z.strictObject({
       /** JPEG quality 1..100. */
       quality: z.number().int().min(1).max(100).optional(),
       /** Largest input file accepted, in bytes. */
-      maxBytes: z.number().int().positive().default(25 * 1024 * 1024),
+      maxBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(25 * 1024 * 1024),
       /** Largest decoded image accepted, in pixels (decompression-bomb guard). */
       maxPixels: z.number().int().positive().default(40_000_000),
     })
@@ -105,7 +116,8 @@ export function validateConfig(raw: unknown, origin: string): Config {
 function keysAt(path: readonly PropertyKey[]): string[] {
   const unwrap = (schema: unknown): unknown => {
     let current = schema as { _zod?: { def?: { innerType?: unknown } } } | undefined
-    while (current?._zod?.def?.innerType !== undefined) current = current._zod.def.innerType as typeof current
+    while (current?._zod?.def?.innerType !== undefined)
+      current = current._zod.def.innerType as typeof current
     return current
   }
   let schema = unwrap(ConfigSchema) as { shape?: Record<string, unknown> } | undefined
@@ -119,7 +131,10 @@ function nearest(key: string, known: readonly string[]): string | undefined {
   let bestDistance = Math.max(2, Math.floor(key.length / 3))
   for (const candidate of known) {
     const distance = editDistance(key.toLowerCase(), candidate.toLowerCase(), bestDistance)
-    if (distance <= bestDistance && (best === undefined || distance < editDistance(key.toLowerCase(), best.toLowerCase()))) {
+    if (
+      distance <= bestDistance &&
+      (best === undefined || distance < editDistance(key.toLowerCase(), best.toLowerCase()))
+    ) {
       best = candidate
       bestDistance = distance
     }

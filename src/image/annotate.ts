@@ -86,9 +86,12 @@ export async function renderAnnotated(
   const byIndex = new Map(layout.tiles.map((tile) => [tile.index, tile]))
   const missing = [...chosen, ...(options.checked ?? [])].filter((index) => !byIndex.has(index))
   if (missing.length > 0) {
-    throw new UsageError(`tile ${missing.join(', ')} is not in the ${layout.grid} grid (tiles 0 to ${layout.tiles.length - 1})`, {
-      hint: 'tiles are numbered from 0, row by row, as the services number them',
-    })
+    throw new UsageError(
+      `tile ${missing.join(', ')} is not in the ${layout.grid} grid (tiles 0 to ${layout.tiles.length - 1})`,
+      {
+        hint: 'tiles are numbered from 0, row by row, as the services number them',
+      },
+    )
   }
   const parts: string[] = []
   for (const index of options.checked ?? []) {
@@ -108,7 +111,11 @@ export async function renderAnnotated(
 }
 
 /** The input with every tile outlined and numbered and the crop box shown; returns PNG bytes. */
-export async function renderOverlay(source: ImageSource, layout: Layout, options: AnnotateOptions = {}): Promise<Buffer> {
+export async function renderOverlay(
+  source: ImageSource,
+  layout: Layout,
+  options: AnnotateOptions = {},
+): Promise<Buffer> {
   const parts: string[] = [drawCropBox(layout.crop, layout)]
   for (const tile of layout.tiles) {
     const marks = measureTileMarks(tile, tile.index, 0.03)
@@ -123,7 +130,11 @@ export async function renderOverlay(source: ImageSource, layout: Layout, options
  * yellow, square blobs (tiles that show) in cyan, the best lattice's cells dashed in magenta,
  * even where they leave the picture (that is why it was refused).
  */
-export async function renderDiagnosis(source: ImageSource, diagnosis: Diagnosis, options: AnnotateOptions = {}): Promise<Buffer> {
+export async function renderDiagnosis(
+  source: ImageSource,
+  diagnosis: Diagnosis,
+  options: AnnotateOptions = {},
+): Promise<Buffer> {
   const parts: string[] = []
   const thin = (rect: Rect, colour: typeof MARK_COLOUR, width: number, dashed: boolean): string => {
     const dash = dashed ? ` stroke-dasharray="${width * 4} ${width * 2}"` : ''
@@ -137,16 +148,27 @@ export async function renderDiagnosis(source: ImageSource, diagnosis: Diagnosis,
     const stroke = Math.max(2, Math.round(lattice.side / 40))
     for (let j = 0; j < lattice.n; j++) {
       for (let i = 0; i < lattice.n; i++) {
-        const cell = { x: Math.round(lattice.x0 + i * lattice.pitch), y: Math.round(lattice.y0 + j * lattice.pitch), width: Math.round(lattice.side), height: Math.round(lattice.side) }
+        const cell = {
+          x: Math.round(lattice.x0 + i * lattice.pitch),
+          y: Math.round(lattice.y0 + j * lattice.pitch),
+          width: Math.round(lattice.side),
+          height: Math.round(lattice.side),
+        }
         parts.push(thin(cell, MARK_COLOUR, stroke, true))
       }
     }
   }
   // Drawn over the lattice, so the tiles that show stay visible inside the cells.
-  for (const square of diagnosis.squares) parts.push(thin(square, OVERLAY_COLOUR, Math.max(1, Math.round(square.width / 60)), false))
-  for (const header of diagnosis.headers) parts.push(thin(header, CROP_COLOUR, Math.max(2, Math.round(header.height / 30)), true))
+  for (const square of diagnosis.squares)
+    parts.push(thin(square, OVERLAY_COLOUR, Math.max(1, Math.round(square.width / 60)), false))
+  for (const header of diagnosis.headers)
+    parts.push(thin(header, CROP_COLOUR, Math.max(2, Math.round(header.height / 30)), true))
   const name = options.name ?? (typeof source === 'string' ? source : 'image')
-  const image = await resolveSource(source, { name, maxBytes: options.maxBytes, maxPixels: options.maxPixels })
+  const image = await resolveSource(source, {
+    name,
+    maxBytes: options.maxBytes,
+    maxPixels: options.maxPixels,
+  })
   return svgOver(image.pixels, parts)
 }
 
@@ -162,9 +184,18 @@ async function svgOver(pixels: RawImage, parts: string[]): Promise<Buffer> {
     .toBuffer()
 }
 
-async function composite(source: ImageSource, layout: Layout, parts: string[], options: AnnotateOptions): Promise<Buffer> {
+async function composite(
+  source: ImageSource,
+  layout: Layout,
+  parts: string[],
+  options: AnnotateOptions,
+): Promise<Buffer> {
   const name = options.name ?? (typeof source === 'string' ? source : 'image')
-  const image = await resolveSource(source, { name, maxBytes: options.maxBytes, maxPixels: options.maxPixels })
+  const image = await resolveSource(source, {
+    name,
+    maxBytes: options.maxBytes,
+    maxPixels: options.maxPixels,
+  })
   const { width, height } = image.pixels
   checkTilesInside(layout, image.pixels, name)
   const svg =
@@ -204,7 +235,11 @@ function drawOutline(tile: Rect, marks: TileMarkGeometry, colour: typeof MARK_CO
 }
 
 /** Checked but not to click: a thinner dashed outline with the same halo, no tint, no number. */
-function drawDashedOutline(tile: Rect, marks: TileMarkGeometry, colour: typeof MARK_COLOUR): string {
+function drawDashedOutline(
+  tile: Rect,
+  marks: TileMarkGeometry,
+  colour: typeof MARK_COLOUR,
+): string {
   const stroke = Math.max(2, Math.round(marks.stroke / 2))
   const offset = marks.halo + stroke / 2
   const w = Math.max(0, tile.width - 2 * offset)
@@ -231,7 +266,11 @@ function drawBadge(value: number, marks: TileMarkGeometry): string {
 
 /** Dashed yellow box with a dark halo around the crop; drawn just outside it when there is room. */
 function drawCropBox(crop: Rect, layout: Layout): string {
-  const side = Math.min(...layout.tiles.map((tile) => Math.min(tile.width, tile.height)), crop.width, crop.height)
+  const side = Math.min(
+    ...layout.tiles.map((tile) => Math.min(tile.width, tile.height)),
+    crop.width,
+    crop.height,
+  )
   const stroke = Math.max(2, Math.round(side * 0.025))
   const dash = stroke * 4
   const outside = layout.kind === 'payload' ? -stroke : stroke

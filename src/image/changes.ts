@@ -42,9 +42,13 @@ function tolerance(side: number): number {
  * same place as `previous` (grid, tile size, position).
  */
 function checkSameWidget(previous: Layout, current: Layout, names: SinceNames): void {
-  const hint = '--since takes the previous capture of this same challenge, taken at the same place and zoom'
+  const hint =
+    '--since takes the previous capture of this same challenge, taken at the same place and zoom'
   if (previous.grid !== current.grid) {
-    throw new InputError(`${names.current} shows a ${current.grid} grid but ${names.previous} (--since) a ${previous.grid} grid`, { hint })
+    throw new InputError(
+      `${names.current} shows a ${current.grid} grid but ${names.previous} (--since) a ${previous.grid} grid`,
+      { hint },
+    )
   }
   const a = previous.tiles[0]!
   const b = current.tiles[0]!
@@ -74,7 +78,14 @@ function checkSameWidget(previous: Layout, current: Layout, names: SinceNames): 
 }
 
 /** Mean of each channel over a block; grey images count as three equal channels. */
-function blockMean(image: RawImage, x0: number, y0: number, x1: number, y1: number, out: number[]): void {
+function blockMean(
+  image: RawImage,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+  out: number[],
+): void {
   const { data, width, height, channels } = image
   const left = Math.max(0, Math.min(width - 1, Math.floor(x0)))
   const top = Math.max(0, Math.min(height - 1, Math.floor(y0)))
@@ -153,7 +164,8 @@ function tintResidual(before: number[], after: number[]): number {
     for (let c = 0; c < 3; c++) {
       const { mx, my } = means[c]!
       const offset = Math.min(high, Math.max(low, my - a * mx))
-      for (let k = c; k < before.length; k += 3) total += (after[k]! - (a * before[k]! + offset)) ** 2
+      for (let k = c; k < before.length; k += 3)
+        total += (after[k]! - (a * before[k]! + offset)) ** 2
     }
     best = Math.min(best, total)
   }
@@ -161,11 +173,18 @@ function tintResidual(before: number[], after: number[]): number {
 }
 
 /** How different tile `index` looks in the two captures (0-255 scale; see CHANGE_THRESHOLD). */
-export function tileDifference(previous: RawImage, previousLayout: Layout, current: RawImage, currentLayout: Layout, index: number): number {
+export function tileDifference(
+  previous: RawImage,
+  previousLayout: Layout,
+  current: RawImage,
+  currentLayout: Layout,
+  index: number,
+): number {
   const before = tileSignature(previous, previousLayout.tiles[index]!)
   const rect = currentLayout.tiles[index]!
   let best = Infinity
-  for (const scale of SCALES) best = Math.min(best, tintResidual(before, tileSignature(current, rect, scale)))
+  for (const scale of SCALES)
+    best = Math.min(best, tintResidual(before, tileSignature(current, rect, scale)))
   return best
 }
 
@@ -173,11 +192,21 @@ export function tileDifference(previous: RawImage, previousLayout: Layout, curre
  * The tiles of `current` whose picture was replaced since `previous`, ascending. Throws an
  * InputError when the two captures do not show the same widget at the same place.
  */
-export function findChangedTiles(previous: RawImage, previousLayout: Layout, current: RawImage, currentLayout: Layout, names: SinceNames): number[] {
+export function findChangedTiles(
+  previous: RawImage,
+  previousLayout: Layout,
+  current: RawImage,
+  currentLayout: Layout,
+  names: SinceNames,
+): number[] {
   checkSameWidget(previousLayout, currentLayout, names)
   const changed: number[] = []
   for (const tile of currentLayout.tiles) {
-    if (tileDifference(previous, previousLayout, current, currentLayout, tile.index) > CHANGE_THRESHOLD) changed.push(tile.index)
+    if (
+      tileDifference(previous, previousLayout, current, currentLayout, tile.index) >
+      CHANGE_THRESHOLD
+    )
+      changed.push(tile.index)
   }
   return changed
 }

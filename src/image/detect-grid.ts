@@ -52,7 +52,13 @@ export interface Blob {
  * Connected components (4-connected) of pixels darker than `level`, by run-length labelling:
  * runs of the same component in consecutive rows that overlap are joined with union-find.
  */
-export function labelDarkBlobs(light: Uint8Array, width: number, height: number, level = WHITE_LEVEL, minSide = 8): Blob[] {
+export function labelDarkBlobs(
+  light: Uint8Array,
+  width: number,
+  height: number,
+  level = WHITE_LEVEL,
+  minSide = 8,
+): Blob[] {
   let capacity = 1 << 14
   let runStart = new Int32Array(capacity)
   let runEnd = new Int32Array(capacity)
@@ -159,7 +165,13 @@ interface Scored {
 
 export type LatticeResult =
   | { status: 'found'; lattice: Lattice; matched: number }
-  | { status: 'partial'; n: 3 | 4; edges: ('left' | 'right' | 'top' | 'bottom')[]; matched: number; lattice: Lattice }
+  | {
+      status: 'partial'
+      n: 3 | 4
+      edges: ('left' | 'right' | 'top' | 'bottom')[]
+      matched: number
+      lattice: Lattice
+    }
   | { status: 'none' }
 
 function toSquares(blobs: Blob[]): Square[] {
@@ -170,13 +182,23 @@ function toSquares(blobs: Blob[]): Square[] {
     if (w < 12 || h < 12) continue
     if (Math.max(w, h) > 1.3 * Math.min(w, h)) continue
     if (blob.area < 0.45 * w * h) continue
-    squares.push({ blob, cx: (blob.x0 + blob.x1) / 2, cy: (blob.y0 + blob.y1) / 2, side: (w + h) / 2 })
+    squares.push({
+      blob,
+      cx: (blob.x0 + blob.x1) / 2,
+      cy: (blob.y0 + blob.y1) / 2,
+      side: (w + h) / 2,
+    })
   }
   return squares
 }
 
 /** The square dark blobs of a light mask: tiles that show against white gutters (and look-alikes). */
-export function findSquares(light: Uint8Array, width: number, height: number, level = WHITE_LEVEL): Blob[] {
+export function findSquares(
+  light: Uint8Array,
+  width: number,
+  height: number,
+  level = WHITE_LEVEL,
+): Blob[] {
   return toSquares(labelDarkBlobs(light, width, height, level)).map((s) => s.blob)
 }
 
@@ -213,7 +235,11 @@ function estimatePitches(squares: Square[]): { pitch: number; side: number; vote
     let end = start + 1
     while (end < estimates.length && estimates[end]!.pitch <= estimates[start]!.pitch * 1.03) end++
     const slice = estimates.slice(start, end)
-    groups.push({ pitch: median(slice.map((e) => e.pitch)), side: median(slice.map((e) => e.side)), votes: slice.length })
+    groups.push({
+      pitch: median(slice.map((e) => e.pitch)),
+      side: median(slice.map((e) => e.side)),
+      votes: slice.length,
+    })
     start = end
   }
   return groups.sort((p, q) => q.votes - p.votes).slice(0, 6)
@@ -230,8 +256,11 @@ function continuesLattice(square: Square, lattice: Lattice, i: number, j: number
   const { x0, y0, pitch, side } = lattice
   const tolerance = 0.05 * side + 2
   const b = square.blob
-  if (Math.abs(b.x1 - b.x0 - side) > tolerance || Math.abs(b.y1 - b.y0 - side) > tolerance) return false
-  return Math.abs(b.x0 - (x0 + i * pitch)) <= tolerance && Math.abs(b.y0 - (y0 + j * pitch)) <= tolerance
+  if (Math.abs(b.x1 - b.x0 - side) > tolerance || Math.abs(b.y1 - b.y0 - side) > tolerance)
+    return false
+  return (
+    Math.abs(b.x0 - (x0 + i * pitch)) <= tolerance && Math.abs(b.y0 - (y0 + j * pitch)) <= tolerance
+  )
 }
 
 /** Does a blob cut by the image border fill cell (i, j) up to that border? */
@@ -244,12 +273,24 @@ function fillsCutCell(blob: Blob, lattice: Lattice, width: number, height: numbe
   const left = x0 + i * pitch
   const top = y0 + j * pitch
   const near = (a: number, b: number): boolean => Math.abs(a - b) <= tolerance
-  const xOk = blob.x1 >= width ? near(blob.x0, left) && left + side > width : near(blob.x0, left) && near(blob.x1, left + side)
-  const yOk = blob.y1 >= height ? near(blob.y0, top) && top + side > height : near(blob.y0, top) && near(blob.y1, top + side)
+  const xOk =
+    blob.x1 >= width
+      ? near(blob.x0, left) && left + side > width
+      : near(blob.x0, left) && near(blob.x1, left + side)
+  const yOk =
+    blob.y1 >= height
+      ? near(blob.y0, top) && top + side > height
+      : near(blob.y0, top) && near(blob.y1, top + side)
   return xOk && yOk && (blob.x1 >= width || blob.y1 >= height)
 }
 
-function scoreLattice(lattice: Lattice, squares: Square[], width: number, height: number, cut: Blob[] = []): Scored {
+function scoreLattice(
+  lattice: Lattice,
+  squares: Square[],
+  width: number,
+  height: number,
+  cut: Blob[] = [],
+): Scored {
   const { n, x0, y0, pitch, side } = lattice
   const taken = new Set<number>()
   const matches: Scored['matches'] = []
@@ -277,7 +318,8 @@ function scoreLattice(lattice: Lattice, squares: Square[], width: number, height
   if (y0 < -tolerance) outside.add('top')
   if (x0 + (n - 1) * pitch + side > width + tolerance) outside.add('right')
   if (y0 + (n - 1) * pitch + side > height + tolerance) outside.add('bottom')
-  const truncated = outside.size === 0 ? 0 : cut.filter((b) => fillsCutCell(b, lattice, width, height)).length
+  const truncated =
+    outside.size === 0 ? 0 : cut.filter((b) => fillsCutCell(b, lattice, width, height)).length
   return { lattice, matches, ring, outside, truncated }
 }
 
@@ -286,9 +328,16 @@ function fitLattice(scored: Scored): Lattice {
   const { n } = scored.lattice
   // Rows: [x0, y0, pitch, side] coefficients and the observed edge.
   // Fit to the full-size squares only: selected (shrunk) tiles and pale-edged tiles would bias it.
-  const typical = median(scored.matches.flatMap(({ square }) => [square.blob.x1 - square.blob.x0, square.blob.y1 - square.blob.y0]))
+  const typical = median(
+    scored.matches.flatMap(({ square }) => [
+      square.blob.x1 - square.blob.x0,
+      square.blob.y1 - square.blob.y0,
+    ]),
+  )
   const near = (v: number): boolean => Math.abs(v - typical) <= 0.03 * typical + 1
-  const full = scored.matches.filter(({ square: { blob } }) => near(blob.x1 - blob.x0) && near(blob.y1 - blob.y0))
+  const full = scored.matches.filter(
+    ({ square: { blob } }) => near(blob.x1 - blob.x0) && near(blob.y1 - blob.y0),
+  )
   let rows: { a: [number, number, number, number]; v: number }[] = []
   for (const { square, i, j } of full.length >= 2 ? full : scored.matches) {
     const b = square.blob
@@ -300,7 +349,11 @@ function fitLattice(scored: Scored): Lattice {
     const solved = solveLeastSquares(rows)
     if (solved === undefined) break
     fit = { n, x0: solved[0], y0: solved[1], pitch: solved[2], side: solved[3] }
-    const residuals = rows.map((r) => Math.abs(r.a[0] * solved[0] + r.a[1] * solved[1] + r.a[2] * solved[2] + r.a[3] * solved[3] - r.v))
+    const residuals = rows.map((r) =>
+      Math.abs(
+        r.a[0] * solved[0] + r.a[1] * solved[1] + r.a[2] * solved[2] + r.a[3] * solved[3] - r.v,
+      ),
+    )
     const limit = Math.max(1.5, 2.5 * median(residuals))
     const kept = rows.filter((_, k) => residuals[k]! <= limit)
     if (kept.length === rows.length || kept.length < 6) break
@@ -309,7 +362,9 @@ function fitLattice(scored: Scored): Lattice {
   return fit
 }
 
-function solveLeastSquares(rows: { a: [number, number, number, number]; v: number }[]): [number, number, number, number] | undefined {
+function solveLeastSquares(
+  rows: { a: [number, number, number, number]; v: number }[],
+): [number, number, number, number] | undefined {
   const m = [0, 1, 2, 3].map(() => [0, 0, 0, 0, 0])
   for (const { a, v } of rows) {
     for (let r = 0; r < 4; r++) {
@@ -320,7 +375,8 @@ function solveLeastSquares(rows: { a: [number, number, number, number]; v: numbe
   // Gaussian elimination with partial pivoting on the 4x5 normal equations.
   for (let col = 0; col < 4; col++) {
     let pivot = col
-    for (let r = col + 1; r < 4; r++) if (Math.abs(m[r]![col]!) > Math.abs(m[pivot]![col]!)) pivot = r
+    for (let r = col + 1; r < 4; r++)
+      if (Math.abs(m[r]![col]!) > Math.abs(m[pivot]![col]!)) pivot = r
     if (Math.abs(m[pivot]![col]!) < 1e-9) return undefined
     ;[m[col], m[pivot]] = [m[pivot]!, m[col]!]
     for (let r = 0; r < 4; r++) {
@@ -329,11 +385,22 @@ function solveLeastSquares(rows: { a: [number, number, number, number]; v: numbe
       for (let c = col; c < 5; c++) m[r]![c]! -= f * m[col]![c]!
     }
   }
-  return [m[0]![4]! / m[0]![0]!, m[1]![4]! / m[1]![1]!, m[2]![4]! / m[2]![2]!, m[3]![4]! / m[3]![3]!]
+  return [
+    m[0]![4]! / m[0]![0]!,
+    m[1]![4]! / m[1]![1]!,
+    m[2]![4]! / m[2]![2]!,
+    m[3]![4]! / m[3]![3]!,
+  ]
 }
 
 /** Every inner gutter must be a straight white line across the band (a few blocked pixels allowed). */
-function checkGutters(lattice: Lattice, light: Uint8Array, width: number, height: number, level: number): boolean {
+function checkGutters(
+  lattice: Lattice,
+  light: Uint8Array,
+  width: number,
+  height: number,
+  level: number,
+): boolean {
   const { n, x0, y0, pitch, side } = lattice
   if (pitch - side < 0.7) return false
   const top = Math.max(0, Math.round(y0))
@@ -347,7 +414,12 @@ function checkGutters(lattice: Lattice, light: Uint8Array, width: number, height
     if (!hasWhiteLine(light, level, columns, { from: top, to: bottom, step: width })) return false
   }
   for (let k = 0; k < n - 1; k++) {
-    const rows = { from: y0 + k * pitch + side, to: y0 + (k + 1) * pitch, limit: height, step: width }
+    const rows = {
+      from: y0 + k * pitch + side,
+      to: y0 + (k + 1) * pitch,
+      limit: height,
+      step: width,
+    }
     if (!hasWhiteLine(light, level, rows, { from: left, to: right, step: 1 })) return false
   }
   return true
@@ -403,11 +475,18 @@ function hasBlankCell(lattice: Lattice, light: Uint8Array, width: number): boole
 }
 
 /** Look for the challenge's tile lattice in a light mask of the image. */
-export function findLattice(light: Uint8Array, width: number, height: number, level = WHITE_LEVEL): LatticeResult {
+export function findLattice(
+  light: Uint8Array,
+  width: number,
+  height: number,
+  level = WHITE_LEVEL,
+): LatticeResult {
   const blobs = labelDarkBlobs(light, width, height, level)
   const squares = toSquares(blobs)
   // Tiles cut by the right or bottom border: evidence of a grid that goes on past the picture.
-  const cut = blobs.filter((b) => (b.x1 >= width || b.y1 >= height) && b.area >= 0.45 * (b.x1 - b.x0) * (b.y1 - b.y0))
+  const cut = blobs.filter(
+    (b) => (b.x1 >= width || b.y1 >= height) && b.area >= 0.45 * (b.x1 - b.x0) * (b.y1 - b.y0),
+  )
   if (squares.length < 2) return { status: 'none' }
   const raw: Scored[] = []
   const seen = new Set<string>()
@@ -423,7 +502,8 @@ export function findLattice(light: Uint8Array, width: number, height: number, le
             if (seen.has(key)) continue
             seen.add(key)
             const scored = scoreLattice({ n, x0, y0, pitch, side }, squares, width, height, cut)
-            if (scored.matches.length >= 2 && scored.matches.length + scored.truncated >= 4) raw.push(scored)
+            if (scored.matches.length >= 2 && scored.matches.length + scored.truncated >= 4)
+              raw.push(scored)
           }
         }
       }
@@ -445,22 +525,34 @@ export function findLattice(light: Uint8Array, width: number, height: number, le
     if (scored.outside.size === 0) {
       // Selected tiles and ticks can merge neighbours into one blob, so a few clean squares must do;
       // the gutter and blank-cell checks below then vouch for the rest.
-      if (scored.matches.length >= Math.max(4, Math.ceil(0.4 * fitted.n ** 2))) complete.push(scored)
+      if (scored.matches.length >= Math.max(4, Math.ceil(0.4 * fitted.n ** 2)))
+        complete.push(scored)
     } else if (scored.matches.length + scored.truncated >= 4) {
       partial.push(scored)
     }
   }
   // Best first: the larger share of cells holding a tile, then more tiles.
-  complete.sort((a, b) => b.matches.length / b.lattice.n ** 2 - a.matches.length / a.lattice.n ** 2 || b.matches.length - a.matches.length)
+  complete.sort(
+    (a, b) =>
+      b.matches.length / b.lattice.n ** 2 - a.matches.length / a.lattice.n ** 2 ||
+      b.matches.length - a.matches.length,
+  )
   for (const candidate of complete) {
     const { lattice } = candidate
-    if (!checkGutters(lattice, light, width, height, level) || hasBlankCell(lattice, light, width)) continue
+    if (!checkGutters(lattice, light, width, height, level) || hasBlankCell(lattice, light, width))
+      continue
     return { status: 'found', lattice, matched: candidate.matches.length }
   }
   const total = (s: Scored): number => s.matches.length + s.truncated
   const best = partial.sort((a, b) => total(b) - total(a))[0]
   if (best !== undefined) {
-    return { status: 'partial', n: best.lattice.n, edges: [...best.outside], matched: total(best), lattice: best.lattice }
+    return {
+      status: 'partial',
+      n: best.lattice.n,
+      edges: [...best.outside],
+      matched: total(best),
+      lattice: best.lattice,
+    }
   }
   return { status: 'none' }
 }

@@ -63,14 +63,24 @@ const SIDE_SHARE = { 3: 0.326, 4: 0.242 } as const
  * the band leaves the picture or the squares there do not fit a 3x3 or 4x4 grid.
  * `grid` (from --grid or the sentence) decides the grid when given.
  */
-export function latticeUnderHeader(header: Rect, squares: readonly SquareRect[], width: number, height: number, grid?: 3 | 4): HeaderLattice | undefined {
+export function latticeUnderHeader(
+  header: Rect,
+  squares: readonly SquareRect[],
+  width: number,
+  height: number,
+  grid?: 3 | 4,
+): HeaderLattice | undefined {
   const band = header.width
   // 6 CSS px between header and tiles, at a device-pixel ratio of about header height / 113.
   const gap = Math.round((6 * header.height) / 113)
   const top = header.y + header.height + gap
   if (top + band > height + 2 || header.x + band > width + 2) return undefined
   const inBand = squares.filter(
-    (s) => s.x0 >= header.x - 2 && s.x1 <= header.x + band + 2 && s.y0 >= top - gap - 2 && s.y1 <= top + band + 2,
+    (s) =>
+      s.x0 >= header.x - 2 &&
+      s.x1 <= header.x + band + 2 &&
+      s.y0 >= top - gap - 2 &&
+      s.y1 <= top + band + 2,
   )
   if (inBand.length < 2) return undefined
   const sides = inBand.map((s) => (s.x1 - s.x0 + s.y1 - s.y0) / 2).sort((a, b) => a - b)
@@ -79,9 +89,15 @@ export function latticeUnderHeader(header: Rect, squares: readonly SquareRect[],
   if (Math.abs(side / band - SIDE_SHARE[n]) > 0.04) return undefined
   const pitch = (band - side) / (n - 1)
   // Each full square votes for the band's top (its row from where it sits); the median wins.
-  const full = inBand.filter((s) => Math.abs(s.x1 - s.x0 - side) <= 0.05 * side + 1 && Math.abs(s.y1 - s.y0 - side) <= 0.05 * side + 1)
+  const full = inBand.filter(
+    (s) =>
+      Math.abs(s.x1 - s.x0 - side) <= 0.05 * side + 1 &&
+      Math.abs(s.y1 - s.y0 - side) <= 0.05 * side + 1,
+  )
   if (full.length < 2) return undefined
-  const tops = full.map((s) => s.y0 - Math.round((s.y0 - top) / pitch) * pitch).sort((a, b) => a - b)
+  const tops = full
+    .map((s) => s.y0 - Math.round((s.y0 - top) / pitch) * pitch)
+    .sort((a, b) => a - b)
   const y0 = tops[tops.length >> 1]!
   if (Math.abs(y0 - top) > Math.max(3, 0.15 * pitch)) return undefined
   const lattice: Lattice = { n, x0: header.x, y0, pitch, side }
@@ -92,7 +108,8 @@ export function latticeUnderHeader(header: Rect, squares: readonly SquareRect[],
     const fj = (s.y0 - lattice.y0) / pitch
     const i = Math.round(fi)
     const j = Math.round(fj)
-    const close = Math.abs(fi - i) * pitch <= 0.05 * side + 2 && Math.abs(fj - j) * pitch <= 0.05 * side + 2
+    const close =
+      Math.abs(fi - i) * pitch <= 0.05 * side + 2 && Math.abs(fj - j) * pitch <= 0.05 * side + 2
     if (close && i >= 0 && i < n && j >= 0 && j < n) matched++
   }
   if (matched < Math.max(2, Math.ceil(0.6 * full.length))) return undefined

@@ -13,7 +13,13 @@ import { InputError, UsageError } from '../errors.js'
 import type { Grid, Rect, TileRect } from '../types.js'
 import { GRID_SIDE } from '../types.js'
 import type { Lattice } from './detect-grid.js'
-import { computeLightness, findLattice, findSquares, labelDarkBlobs, WHITE_LEVEL } from './detect-grid.js'
+import {
+  computeLightness,
+  findLattice,
+  findSquares,
+  labelDarkBlobs,
+  WHITE_LEVEL,
+} from './detect-grid.js'
 import { findHeaders, type HeaderLattice, latticeUnderHeader } from './detect-header.js'
 import type { DetectHints, InputKind, Layout, RawImage } from './types.js'
 
@@ -25,7 +31,15 @@ export function gridForPayloadSize(width: number, height: number): Grid | undefi
 }
 
 function makeTile(index: number, x: number, y: number, right: number, bottom: number): TileRect {
-  return { index, x, y, width: right - x, height: bottom - y, cx: Math.round((x + right - 1) / 2), cy: Math.round((y + bottom - 1) / 2) }
+  return {
+    index,
+    x,
+    y,
+    width: right - x,
+    height: bottom - y,
+    cx: Math.round((x + right - 1) / 2),
+    cy: Math.round((y + bottom - 1) / 2),
+  }
 }
 
 /** The cells of a payload `width` x `height` for `grid`: edges at round(i * size / n), no gutters. */
@@ -36,7 +50,15 @@ export function payloadLayout(grid: Grid, width: number, height: number = width)
     for (let i = 0; i < n; i++) {
       const x = Math.round((i * width) / n)
       const y = Math.round((j * height) / n)
-      tiles.push(makeTile(j * n + i, x, y, Math.round(((i + 1) * width) / n), Math.round(((j + 1) * height) / n)))
+      tiles.push(
+        makeTile(
+          j * n + i,
+          x,
+          y,
+          Math.round(((i + 1) * width) / n),
+          Math.round(((j + 1) * height) / n),
+        ),
+      )
     }
   }
   return { kind: 'payload', grid, crop: { x: 0, y: 0, width, height }, tiles }
@@ -50,16 +72,30 @@ function latticeLayout(kind: InputKind, lattice: Lattice): Layout {
     for (let i = 0; i < n; i++) {
       const x = Math.round(x0 + i * pitch)
       const y = Math.round(y0 + j * pitch)
-      tiles.push(makeTile(j * n + i, x, y, Math.round(x0 + i * pitch + side), Math.round(y0 + j * pitch + side)))
+      tiles.push(
+        makeTile(
+          j * n + i,
+          x,
+          y,
+          Math.round(x0 + i * pitch + side),
+          Math.round(y0 + j * pitch + side),
+        ),
+      )
     }
   }
   const last = tiles[tiles.length - 1]!
   const first = tiles[0]!
-  const crop: Rect = { x: first.x, y: first.y, width: last.x + last.width - first.x, height: last.y + last.height - first.y }
+  const crop: Rect = {
+    x: first.x,
+    y: first.y,
+    width: last.x + last.width - first.x,
+    height: last.y + last.height - first.y,
+  }
   return { kind, grid: n === 3 ? '3x3' : '4x4', crop, tiles }
 }
 
-const OVERLAY_HINT = (name: string): string => `run \`rc2 grid ${name} --overlay out.png\` to see what rc2 found`
+const OVERLAY_HINT = (name: string): string =>
+  `run \`rc2 grid ${name} --overlay out.png\` to see what rc2 found`
 /** When nothing was found: what to change in the capture, and the overlay, which draws what was seen instead. */
 const NOT_FOUND_HINT = (name: string): string =>
   `capture the whole challenge with the white gutters between its tiles, or pass --grid 3x3|4x4 if it is a square payload; ${OVERLAY_HINT(name).replace('what rc2 found', 'what rc2 saw')}`
@@ -107,11 +143,20 @@ function hasHeaderAbove(image: RawImage, crop: Rect, pitch: number): boolean {
 function sameGrid(a: Layout, b: Layout): boolean {
   const first = a.tiles[0]!
   const other = b.tiles[0]!
-  return a.grid === b.grid && Math.abs(first.x - other.x) <= first.width / 5 && Math.abs(first.y - other.y) <= first.width / 5 && Math.abs(first.width - other.width) <= first.width / 10
+  return (
+    a.grid === b.grid &&
+    Math.abs(first.x - other.x) <= first.width / 5 &&
+    Math.abs(first.y - other.y) <= first.width / 5 &&
+    Math.abs(first.width - other.width) <= first.width / 10
+  )
 }
 
 /** The grid under a header-shaped blue rectangle whose band holds tiles that fit it, if any. */
-function findHeaderLattice(image: RawImage, light: Uint8Array, hints: DetectHints): HeaderLattice | undefined {
+function findHeaderLattice(
+  image: RawImage,
+  light: Uint8Array,
+  hints: DetectHints,
+): HeaderLattice | undefined {
   const squares = findSquares(light, image.width, image.height)
   if (squares.length < 2) return undefined
   const n = hints.grid === '3x3' ? 3 : hints.grid === '4x4' ? 4 : undefined
@@ -129,16 +174,26 @@ export interface Diagnosis {
   /** Square blobs: tiles that show against white gutters (and look-alikes). */
   squares: Rect[]
   /** The best lattice found, even one that leaves the picture, with the edges it leaves by. */
-  lattice?: { n: 3 | 4; x0: number; y0: number; pitch: number; side: number; edges: string[] } | undefined
+  lattice?:
+    { n: 3 | 4; x0: number; y0: number; pitch: number; side: number; edges: string[] } | undefined
 }
 
 /** The evidence behind a detection (headers, squares, the best lattice), whatever came of it. */
 export function diagnoseLayout(image: RawImage): Diagnosis {
   const light = computeLightness(image)
   const result = findLattice(light, image.width, image.height)
-  const squares = findSquares(light, image.width, image.height).map((b) => ({ x: b.x0, y: b.y0, width: b.x1 - b.x0, height: b.y1 - b.y0 }))
+  const squares = findSquares(light, image.width, image.height).map((b) => ({
+    x: b.x0,
+    y: b.y0,
+    width: b.x1 - b.x0,
+    height: b.y1 - b.y0,
+  }))
   const lattice =
-    result.status === 'found' ? { ...result.lattice, edges: [] } : result.status === 'partial' ? { ...result.lattice, edges: result.edges } : undefined
+    result.status === 'found'
+      ? { ...result.lattice, edges: [] }
+      : result.status === 'partial'
+        ? { ...result.lattice, edges: result.edges }
+        : undefined
   return { headers: findHeaders(image).slice(0, 8), squares, lattice }
 }
 
@@ -150,9 +205,12 @@ function describeSize(image: RawImage): string {
 function checkHint(found: Grid, hints: DetectHints, name: string): void {
   if (hints.grid === undefined || hints.grid === found) return
   if (hints.gridSource === 'sentence') {
-    throw new InputError(`the question's sentence means a ${hints.grid} grid, but ${name} shows a ${found} grid`, {
-      hint: 'check that the question belongs to this screenshot, or pass --grid to say which grid it is',
-    })
+    throw new InputError(
+      `the question's sentence means a ${hints.grid} grid, but ${name} shows a ${found} grid`,
+      {
+        hint: 'check that the question belongs to this screenshot, or pass --grid to say which grid it is',
+      },
+    )
   }
   throw new UsageError(`--grid ${hints.grid} conflicts with the ${found} grid found in ${name}`, {
     hint: `drop --grid (or pass --grid ${found}); ${OVERLAY_HINT(name)}`,
@@ -167,7 +225,8 @@ function findSingleTile(image: RawImage, light: Uint8Array): Layout | undefined 
     const w = b.x1 - b.x0
     const h = b.y1 - b.y0
     if (!isNearlySquare(w, h) || w * h < 0.4 * image.width * image.height) continue
-    if (best === undefined || w * h > best.width * best.height) best = { x: b.x0, y: b.y0, width: w, height: h }
+    if (best === undefined || w * h > best.width * best.height)
+      best = { x: b.x0, y: b.y0, width: w, height: h }
   }
   if (best === undefined) return undefined
   const tile = makeTile(0, best.x, best.y, best.x + best.width, best.y + best.height)
@@ -222,11 +281,15 @@ export function detectLayout(image: RawImage, hints: DetectHints = {}): Layout {
   if (viaHeader !== undefined) return viaHeader
   if (result.status === 'partial') {
     const edges = result.edges.join(' and ')
-    throw new InputError(`${name} shows only part of the challenge: its tile grid is cut off at the ${edges} edge`, {
-      hint: 'capture the whole challenge, every tile included, and try again',
-    })
+    throw new InputError(
+      `${name} shows only part of the challenge: its tile grid is cut off at the ${edges} edge`,
+      {
+        hint: 'capture the whole challenge, every tile included, and try again',
+      },
+    )
   }
-  if (hints.grid !== undefined && isNearlySquare(width, height)) return payloadLayout(hints.grid, width, height)
+  if (hints.grid !== undefined && isNearlySquare(width, height))
+    return payloadLayout(hints.grid, width, height)
   if (hints.grid === '1x1') {
     const single = findSingleTile(image, light)
     if (single !== undefined) return single
@@ -237,6 +300,7 @@ export function detectLayout(image: RawImage, hints: DetectHints = {}): Layout {
       { hint: `if it is a screenshot, ${NOT_FOUND_HINT(name)}` },
     )
   }
-  throw new InputError(`no challenge tile grid found in ${name} (${describeSize(image)})`, { hint: NOT_FOUND_HINT(name) })
+  throw new InputError(`no challenge tile grid found in ${name} (${describeSize(image)})`, {
+    hint: NOT_FOUND_HINT(name),
+  })
 }
-

@@ -26,13 +26,20 @@ export interface EncodedImage {
   format: OutputFormat
 }
 
-export async function encodeImage(pixels: RawImage, options: EncodeOptions = {}): Promise<EncodedImage> {
+export async function encodeImage(
+  pixels: RawImage,
+  options: EncodeOptions = {},
+): Promise<EncodedImage> {
   const format = options.format ?? 'jpeg'
   if (format === 'png') {
-    const buffer = await openPixels(pixels).png({ compressionLevel: 9, adaptiveFiltering: true }).toBuffer()
+    const buffer = await openPixels(pixels)
+      .png({ compressionLevel: 9, adaptiveFiltering: true })
+      .toBuffer()
     return { buffer, mime: 'image/png', format }
   }
-  const buffer = await openPixels(pixels).jpeg(jpegOptions(options.quality ?? DEFAULT_JPEG_QUALITY)).toBuffer()
+  const buffer = await openPixels(pixels)
+    .jpeg(jpegOptions(options.quality ?? DEFAULT_JPEG_QUALITY))
+    .toBuffer()
   return { buffer, mime: 'image/jpeg', format }
 }
 
@@ -44,7 +51,12 @@ export async function encodeImage(pixels: RawImage, options: EncodeOptions = {})
  * lights, hydrants) from bleeding across the 100 px tiles.
  */
 function jpegOptions(quality: number): JpegOptions {
-  return { quality: Math.round(quality), chromaSubsampling: '4:4:4', progressive: false, optimiseCoding: true }
+  return {
+    quality: Math.round(quality),
+    chromaSubsampling: '4:4:4',
+    progressive: false,
+    optimiseCoding: true,
+  }
 }
 
 /** Bare base64, as the services want it (no data: prefix). */

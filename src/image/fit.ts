@@ -15,8 +15,15 @@ export interface FitResult {
 const MIN_FIT_QUALITY = 30
 
 /** The payload as a JPEG of at most `maxBytes` bytes, at the highest quality (<= 90) that fits. */
-export async function fitJpeg(payload: Buffer, maxBytes: number, what = 'the image'): Promise<FitResult> {
-  const { data, info } = await loadSharp()(payload).removeAlpha().raw().toBuffer({ resolveWithObject: true })
+export async function fitJpeg(
+  payload: Buffer,
+  maxBytes: number,
+  what = 'the image',
+): Promise<FitResult> {
+  const { data, info } = await loadSharp()(payload)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true })
   const encode = (quality: number): Promise<Buffer> =>
     loadSharp()(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
       .jpeg({ quality, chromaSubsampling: '4:4:4', optimiseCoding: true })
@@ -36,11 +43,16 @@ export async function fitJpeg(payload: Buffer, maxBytes: number, what = 'the ima
   }
   if (best !== undefined) return best
   // 4:2:0 chroma buys the last few kB when 4:4:4 cannot get there.
-  const squeezed = await loadSharp()(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
+  const squeezed = await loadSharp()(data, {
+    raw: { width: info.width, height: info.height, channels: info.channels },
+  })
     .jpeg({ quality: MIN_FIT_QUALITY, chromaSubsampling: '4:2:0', optimiseCoding: true })
     .toBuffer()
   if (squeezed.length <= maxBytes) return { buffer: squeezed, quality: MIN_FIT_QUALITY }
-  throw new InputError(`${what} does not fit in ${maxBytes} bytes even at JPEG quality ${MIN_FIT_QUALITY} (${squeezed.length} bytes)`, {
-    hint: 'send it to another provider (-p yescaptcha, capsolver, …): this one limits the image size',
-  })
+  throw new InputError(
+    `${what} does not fit in ${maxBytes} bytes even at JPEG quality ${MIN_FIT_QUALITY} (${squeezed.length} bytes)`,
+    {
+      hint: 'send it to another provider (-p yescaptcha, capsolver, …): this one limits the image size',
+    },
+  )
 }

@@ -53,7 +53,12 @@ export function readPlainJpegHeader(b: Buffer): PlainJpegHeader | undefined {
   return undefined
 }
 
-function readFrame(b: Buffer, start: number, end: number, progressive: boolean): PlainJpegHeader | undefined {
+function readFrame(
+  b: Buffer,
+  start: number,
+  end: number,
+  progressive: boolean,
+): PlainJpegHeader | undefined {
   if (end - start < 6) return undefined
   const precision = b[start]
   const height = b.readUInt16BE(start + 1)

@@ -78,17 +78,26 @@ export type ImageSource = string | Buffer | LoadedImage
 const ACCEPTED = 'pass a PNG, JPEG, WebP, GIF, TIFF or AVIF file'
 
 /** Load `source` unless it already is a loaded image. */
-export async function resolveSource(source: ImageSource, options: LoadOptions): Promise<LoadedImage> {
+export async function resolveSource(
+  source: ImageSource,
+  options: LoadOptions,
+): Promise<LoadedImage> {
   if (typeof source === 'string' || Buffer.isBuffer(source)) return loadImage(source, options)
   return source
 }
 
-export async function loadImage(source: string | Buffer, options: LoadOptions): Promise<LoadedImage> {
+export async function loadImage(
+  source: string | Buffer,
+  options: LoadOptions,
+): Promise<LoadedImage> {
   return decodeImage(await readImageHeader(source, options), options)
 }
 
 /** Read the input (a path or its bytes) and its header: format, size, orientation, no pixels. */
-export async function readImageHeader(source: string | Buffer, options: LoadOptions): Promise<ImageHeader> {
+export async function readImageHeader(
+  source: string | Buffer,
+  options: LoadOptions,
+): Promise<ImageHeader> {
   const { name } = options
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS
@@ -129,9 +138,12 @@ export async function decodeImage(header: ImageHeader, options: LoadOptions): Pr
   const pixels = await decodePixels(header.buffer, header.name, maxPixels)
   // Flattened onto white, a fully transparent image would be sent as a blank white square.
   if (header.hasAlpha && isAllWhite(pixels) && (await alphaMax(header.buffer, maxPixels)) === 0) {
-    throw new InputError(`${header.name} is fully transparent: there is nothing in it to recognise`, {
-      hint: 'capture the challenge again (a transparent screenshot usually missed the page)',
-    })
+    throw new InputError(
+      `${header.name} is fully transparent: there is nothing in it to recognise`,
+      {
+        hint: 'capture the challenge again (a transparent screenshot usually missed the page)',
+      },
+    )
   }
   return { ...header, width: pixels.width, height: pixels.height, pixels }
 }
@@ -141,7 +153,9 @@ export async function decodeImage(header: ImageHeader, options: LoadOptions): Pr
  * download does not, and goes through a full decode, which names the damage.
  */
 export function endsLikeWholeJpeg(buffer: Buffer): boolean {
-  return buffer.length >= 4 && buffer[buffer.length - 2] === 0xff && buffer[buffer.length - 1] === 0xd9
+  return (
+    buffer.length >= 4 && buffer[buffer.length - 2] === 0xff && buffer[buffer.length - 1] === 0xd9
+  )
 }
 
 async function readInputFile(path: string, name: string, maxBytes: number): Promise<Buffer> {
@@ -163,7 +177,10 @@ export function describeFileError(error: unknown, name: string): InputError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code
   switch (readFailure(error)) {
     case 'missing':
-      return new InputError(`${name} does not exist`, { hint: 'check the path and spelling', cause: error })
+      return new InputError(`${name} does not exist`, {
+        hint: 'check the path and spelling',
+        cause: error,
+      })
     case 'denied':
       return new InputError(`${name} cannot be read (permission denied)`, {
         hint: 'check the file permissions (chmod +r) or run as a user who can read it',
@@ -189,9 +206,12 @@ function checkByteSize(size: number, name: string, maxBytes: number): void {
     })
   }
   if (size > maxBytes) {
-    throw new InputError(`${name} is ${formatMegabytes(size)} MB, over the ${formatMegabytes(maxBytes)} MB limit`, {
-      hint: 'pass the challenge image or a screenshot, not a larger file',
-    })
+    throw new InputError(
+      `${name} is ${formatMegabytes(size)} MB, over the ${formatMegabytes(maxBytes)} MB limit`,
+      {
+        hint: 'pass the challenge image or a screenshot, not a larger file',
+      },
+    )
   }
 }
 
@@ -201,10 +221,16 @@ function checkByteSize(size: number, name: string, maxBytes: number): void {
  */
 export function sniffFormat(buffer: Buffer, name: string): ImageFormat {
   const b = buffer
-  if (b.length >= 8 && b.readUInt32BE(0) === 0x89504e47 && b.readUInt32BE(4) === 0x0d0a1a0a) return 'png'
+  if (b.length >= 8 && b.readUInt32BE(0) === 0x89504e47 && b.readUInt32BE(4) === 0x0d0a1a0a)
+    return 'png'
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg'
   if (b.length >= 6 && /^GIF8[79]a$/.test(b.toString('latin1', 0, 6))) return 'gif'
-  if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') return 'webp'
+  if (
+    b.length >= 12 &&
+    b.toString('latin1', 0, 4) === 'RIFF' &&
+    b.toString('latin1', 8, 12) === 'WEBP'
+  )
+    return 'webp'
   if (b.length >= 4 && /^(II\*\0|MM\0\*)$/.test(b.toString('latin1', 0, 4))) return 'tiff'
   if (b.length >= 12 && b.toString('latin1', 4, 8) === 'ftyp') {
     const brand = b.toString('latin1', 8, 12)
@@ -239,9 +265,16 @@ function isMostlyText(sample: Buffer): boolean {
 }
 
 /** The parts of a header rc2 uses, as sharp's metadata names them. */
-type HeaderFields = Pick<Metadata, 'orientation' | 'isProgressive' | 'space' | 'pages' | 'hasAlpha'> & { width: number; height: number }
+type HeaderFields = Pick<
+  Metadata,
+  'orientation' | 'isProgressive' | 'space' | 'pages' | 'hasAlpha'
+> & { width: number; height: number }
 
-async function readHeader(buffer: Buffer, name: string, format: ImageFormat): Promise<HeaderFields> {
+async function readHeader(
+  buffer: Buffer,
+  name: string,
+  format: ImageFormat,
+): Promise<HeaderFields> {
   const plain = format === 'jpeg' ? readPlainJpegHeader(buffer) : undefined
   if (plain !== undefined) return { ...plain, hasAlpha: false }
   // Loaded outside the try: sharp failing to load is a broken install, not a damaged header.
@@ -252,15 +285,21 @@ async function readHeader(buffer: Buffer, name: string, format: ImageFormat): Pr
     return { ...meta, width: meta.width, height: meta.height }
   } catch (error) {
     if (format === 'heif') {
-      throw new InputError(`${name} is a HEIC/HEIF image, which rc2 cannot decode (only AVIF of that family)`, {
-        hint: 'convert it to PNG or JPEG first',
-        cause: error,
-      })
+      throw new InputError(
+        `${name} is a HEIC/HEIF image, which rc2 cannot decode (only AVIF of that family)`,
+        {
+          hint: 'convert it to PNG or JPEG first',
+          cause: error,
+        },
+      )
     }
-    throw new InputError(`${name} looks like a ${format.toUpperCase()} file but its header is damaged`, {
-      hint: 'save or download the image again',
-      cause: error,
-    })
+    throw new InputError(
+      `${name} looks like a ${format.toUpperCase()} file but its header is damaged`,
+      {
+        hint: 'save or download the image again',
+        cause: error,
+      },
+    )
   }
 }
 
@@ -269,18 +308,32 @@ async function decodePixels(buffer: Buffer, name: string, maxPixels: number): Pr
   try {
     // failOn 'error' aborts on truncated or corrupt data (instead of grey filler) but tolerates
     // benign warnings such as extra bytes after the image.
-    const { data, info } = await sharp(buffer, { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true })
+    const { data, info } = await sharp(buffer, {
+      failOn: 'error',
+      limitInputPixels: maxPixels,
+      autoOrient: true,
+    })
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
       .raw()
       .toBuffer({ resolveWithObject: true })
-    return { data, width: info.width, height: info.height, channels: info.channels as RawImage['channels'] }
+    return {
+      data,
+      width: info.width,
+      height: info.height,
+      channels: info.channels as RawImage['channels'],
+    }
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error)
     const truncated = /premature end|truncat|read error|unexpected end|not enough/i.test(detail)
     throw new InputError(
-      truncated ? `${name} is truncated or damaged (the image data ends early)` : `${name} could not be decoded (${firstLine(detail)})`,
-      { hint: 'save or download the image again; a partial download looks like this', cause: error },
+      truncated
+        ? `${name} is truncated or damaged (the image data ends early)`
+        : `${name} could not be decoded (${firstLine(detail)})`,
+      {
+        hint: 'save or download the image again; a partial download looks like this',
+        cause: error,
+      },
     )
   }
 }
@@ -300,7 +353,9 @@ async function alphaMax(buffer: Buffer, maxPixels: number): Promise<number> {
 
 /** A sharp pipeline reading decoded pixels (no second decode of the input). */
 export function openPixels(pixels: RawImage): Sharp {
-  return loadSharp()(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels } })
+  return loadSharp()(pixels.data, {
+    raw: { width: pixels.width, height: pixels.height, channels: pixels.channels },
+  })
 }
 
 function firstLine(text: string): string {

@@ -36,7 +36,10 @@ export interface LocatedImage {
 const PASS_THROUGH_MAX_BYTES = 200 * 1024
 
 /** Load the input (unless already loaded) and find where the challenge is in it. */
-export async function locateImage(source: ImageSource, options: LocateOptions): Promise<LocatedImage> {
+export async function locateImage(
+  source: ImageSource,
+  options: LocateOptions,
+): Promise<LocatedImage> {
   const image = await resolveSource(source, options)
   return { image, layout: resolveLayout(image, options) }
 }
@@ -47,14 +50,25 @@ export async function locateImage(source: ImageSource, options: LocateOptions): 
  * accompanies both the 300 px payload and the 100 px replacement tiles of a dynamic challenge).
  */
 export function resolveLayout(image: LoadedImage, options: LocateOptions): Layout {
-  return standardLayout(image, options) ?? detectLayout(image.pixels, { grid: options.grid, gridSource: options.gridSource, name: options.name })
+  return (
+    standardLayout(image, options) ??
+    detectLayout(image.pixels, {
+      grid: options.grid,
+      gridSource: options.gridSource,
+      name: options.name,
+    })
+  )
 }
 
 /** The layout of a standard payload, known from its size alone; undefined for any other size. */
 function standardLayout(image: ImageHeader, options: LocateOptions): Layout | undefined {
   const standard = gridForPayloadSize(image.width, image.height)
   if (standard === undefined) return undefined
-  if (options.grid !== undefined && options.grid !== standard && options.gridSource !== 'sentence') {
+  if (
+    options.grid !== undefined &&
+    options.grid !== standard &&
+    options.gridSource !== 'sentence'
+  ) {
     throw new UsageError(
       `--grid ${options.grid} conflicts with ${options.name}, a ${image.width}x${image.height} payload (${standard})`,
       { hint: `drop --grid (rc2 reads the grid from the payload size) or pass --grid ${standard}` },
@@ -73,7 +87,10 @@ interface BuiltPayload {
 }
 
 /** Prepare `source` for a recognition service: standard size, bare base64, layout recorded. */
-export async function prepareImage(source: ImageSource, options: PrepareOptions): Promise<PreparedImage> {
+export async function prepareImage(
+  source: ImageSource,
+  options: PrepareOptions,
+): Promise<PreparedImage> {
   return (await preparePayload(source, options)).prepared
 }
 
@@ -87,7 +104,11 @@ async function preparePayload(source: ImageSource, options: PrepareOptions): Pro
     // marker, and goes through the full decode below, which says what is wrong.
     const header = await readImageHeader(source, options)
     const standard = standardLayout(header, options)
-    if (standard !== undefined && canPassThrough(header, standard, format, quality) && endsLikeWholeJpeg(header.buffer)) {
+    if (
+      standard !== undefined &&
+      canPassThrough(header, standard, format, quality) &&
+      endsLikeWholeJpeg(header.buffer)
+    ) {
       return payloadOf(header, standard, header.buffer, format, true, options.name)
     }
     source = await decodeImage(header, options)
@@ -104,7 +125,14 @@ async function preparePayload(source: ImageSource, options: PrepareOptions): Pro
   return payloadOf(image, layout, buffer, format, passThrough, options.name)
 }
 
-function payloadOf(image: ImageHeader, layout: Layout, buffer: Buffer, format: OutputFormat, passThrough: boolean, name: string | undefined): BuiltPayload {
+function payloadOf(
+  image: ImageHeader,
+  layout: Layout,
+  buffer: Buffer,
+  format: OutputFormat,
+  passThrough: boolean,
+  name: string | undefined,
+): BuiltPayload {
   const size = GRID_SIZE[layout.grid]
   const prepared: PreparedImage = {
     base64: toBase64(buffer),
@@ -118,7 +146,10 @@ function payloadOf(image: ImageHeader, layout: Layout, buffer: Buffer, format: O
     layout,
   }
   if (image.frames > 1) {
-    const what = image.format === 'tiff' ? `has ${image.frames} pages: only the first page is used` : `is animated (${image.frames} frames): only the first frame is used`
+    const what =
+      image.format === 'tiff'
+        ? `has ${image.frames} pages: only the first page is used`
+        : `is animated (${image.frames} frames): only the first frame is used`
     prepared.warnings = [`${name ?? image.name} ${what}`]
   }
   return { prepared, buffer, passThrough, image }
@@ -128,7 +159,12 @@ function payloadOf(image: ImageHeader, layout: Layout, buffer: Buffer, format: O
  * A standard-size baseline sRGB JPEG with no orientation to apply is sent as it came: it is what
  * the page served, and re-encoding would only lose detail.
  */
-function canPassThrough(image: ImageHeader, layout: Layout, format: OutputFormat, quality: number | undefined): boolean {
+function canPassThrough(
+  image: ImageHeader,
+  layout: Layout,
+  format: OutputFormat,
+  quality: number | undefined,
+): boolean {
   const size = GRID_SIZE[layout.grid]
   return (
     format === 'jpeg' &&
@@ -178,9 +214,16 @@ export interface ResizeResult {
  * Prepare `source` and write it to `out`. The format comes from `options.format`, else from the
  * extension of `out` (.png, .jpg/.jpeg), else JPEG.
  */
-export async function resizeToFile(source: ImageSource, out: string, options: PrepareOptions): Promise<ResizeResult> {
+export async function resizeToFile(
+  source: ImageSource,
+  out: string,
+  options: PrepareOptions,
+): Promise<ResizeResult> {
   const format = chooseOutputFormat(out, options.format)
-  const { prepared, buffer, passThrough, image } = await preparePayload(source, { ...options, format })
+  const { prepared, buffer, passThrough, image } = await preparePayload(source, {
+    ...options,
+    format,
+  })
   await writeImageFile(out, buffer, '-o')
   const { layout } = prepared
   return {
@@ -204,11 +247,18 @@ export async function resizeToFile(source: ImageSource, out: string, options: Pr
 export function chooseOutputFormat(out: string, format: OutputFormat | undefined): OutputFormat {
   const extension = extname(out).toLowerCase()
   const fromName: OutputFormat | undefined =
-    extension === '.png' ? 'png' : extension === '.jpg' || extension === '.jpeg' ? 'jpeg' : undefined
+    extension === '.png'
+      ? 'png'
+      : extension === '.jpg' || extension === '.jpeg'
+        ? 'jpeg'
+        : undefined
   if (format !== undefined && fromName !== undefined && format !== fromName) {
-    throw new UsageError(`-o ${out} names a ${fromName.toUpperCase()} file but --format is ${format}`, {
-      hint: `name the file .${format === 'png' ? 'png' : 'jpg'} or drop --format`,
-    })
+    throw new UsageError(
+      `-o ${out} names a ${fromName.toUpperCase()} file but --format is ${format}`,
+      {
+        hint: `name the file .${format === 'png' ? 'png' : 'jpg'} or drop --format`,
+      },
+    )
   }
   if (format === undefined && fromName === undefined && extension !== '') {
     throw new UsageError(`-o ${out}: rc2 resize writes JPEG or PNG, not ${extension}`, {

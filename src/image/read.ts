@@ -15,7 +15,12 @@ const READ_CHUNK = 1024 * 1024
  * it passes `maxBytes`, while reading: a size from stat() covers regular files only, and a file
  * may grow after it. System errors are thrown as they are, for the caller to name.
  */
-export async function readFileBounded(path: string, name: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+export async function readFileBounded(
+  path: string,
+  name: string,
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   // Opened without blocking, so that a FIFO cannot hold the open: a blocking open() waits for a
   // writer in a thread that nothing can interrupt, and keeps even process.exit() from finishing.
   // (O_NONBLOCK means nothing to a regular file, and saves a stat() of the path per input.) A bare
@@ -25,7 +30,8 @@ export async function readFileBounded(path: string, name: string, maxBytes: numb
   try {
     const info = await fstatAsync(fd)
     if (info.isFile()) return await readRegularFile(fd, info.size, name, maxBytes)
-    if (info.isDirectory()) throw Object.assign(new Error(`${name} is a directory`), { code: 'EISDIR' })
+    if (info.isDirectory())
+      throw Object.assign(new Error(`${name} is a directory`), { code: 'EISDIR' })
     if (info.isFIFO()) {
       // The same descriptor: closing it and opening again would let a writer that has just found
       // its reader see none, and stop (EPIPE) before writing anything.
@@ -54,7 +60,12 @@ const closeAsync = promisify(close)
  * it grew since fstat(), and the rest is read in chunks up to the limit. Too large from the start is
  * refused before reading any of it.
  */
-async function readRegularFile(fd: number, size: number, name: string, maxBytes: number): Promise<Buffer> {
+async function readRegularFile(
+  fd: number,
+  size: number,
+  name: string,
+  maxBytes: number,
+): Promise<Buffer> {
   if (size > maxBytes) throw tooLarge(name, size, maxBytes)
   const first = Buffer.allocUnsafe(Math.min(size + 1, maxBytes + 1))
   const { bytesRead } = await readAsync(fd, first, 0, first.length, null)
@@ -64,7 +75,13 @@ async function readRegularFile(fd: number, size: number, name: string, maxBytes:
 }
 
 /** Read on until the end, refusing the file as soon as it passes `maxBytes`. */
-async function readChunks(fd: number, chunks: Buffer[], total: number, name: string, maxBytes: number): Promise<Buffer> {
+async function readChunks(
+  fd: number,
+  chunks: Buffer[],
+  total: number,
+  name: string,
+  maxBytes: number,
+): Promise<Buffer> {
   for (;;) {
     const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(READ_CHUNK, maxBytes + 1 - total)))
     const { bytesRead } = await readAsync(fd, chunk, 0, chunk.length, null)
@@ -77,7 +94,12 @@ async function readChunks(fd: number, chunks: Buffer[], total: number, name: str
 }
 
 /** A FIFO, read through the event loop so that an abort or the limit ends it whatever the writer does. */
-async function readFifoBounded(fd: number, name: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+async function readFifoBounded(
+  fd: number,
+  name: string,
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   // The socket owns the descriptor from here: destroying it closes it.
   const socket = new Socket({ fd, readable: true, writable: false })
   try {
@@ -92,7 +114,12 @@ async function readFifoBounded(fd: number, name: string, maxBytes: number, signa
  * (an interrupt) destroys the stream and rejects with the signal's reason: a writer that never
  * writes cannot hold rc2 open.
  */
-export async function readStreamBounded(stream: NodeJS.ReadableStream, name: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+export async function readStreamBounded(
+  stream: NodeJS.ReadableStream,
+  name: string,
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   signal?.throwIfAborted()
   const onAbort = (): void => {
     const destroyable = stream as NodeJS.ReadableStream & { destroy?: (error?: Error) => void }
@@ -120,15 +147,21 @@ export async function readStreamBounded(stream: NodeJS.ReadableStream, name: str
 }
 
 function tooLargeWhileReading(name: string, maxBytes: number): InputError {
-  return new InputError(`${name} is over the ${formatMegabytes(maxBytes)} MB limit (rc2 stopped reading it there)`, {
-    hint: 'pass the challenge image or a screenshot, not a larger file or a device',
-  })
+  return new InputError(
+    `${name} is over the ${formatMegabytes(maxBytes)} MB limit (rc2 stopped reading it there)`,
+    {
+      hint: 'pass the challenge image or a screenshot, not a larger file or a device',
+    },
+  )
 }
 
 function tooLarge(name: string, size: number, maxBytes: number): InputError {
-  return new InputError(`${name} is ${formatMegabytes(size)} MB, over the ${formatMegabytes(maxBytes)} MB limit`, {
-    hint: 'pass the challenge image or a screenshot, not a larger file',
-  })
+  return new InputError(
+    `${name} is ${formatMegabytes(size)} MB, over the ${formatMegabytes(maxBytes)} MB limit`,
+    {
+      hint: 'pass the challenge image or a screenshot, not a larger file',
+    },
+  )
 }
 
 function formatMegabytes(bytes: number): string {

@@ -32,9 +32,20 @@ export function cellRect(grid: Grid, index: number): Rect {
 }
 
 /** Copy of `pixels` restricted to `rect`, scaled to width x height. */
-export async function cutAndScale(pixels: RawImage, rect: Rect, width: number, height: number): Promise<RawImage> {
-  let pipeline = openPixels(pixels).extract({ left: rect.x, top: rect.y, width: rect.width, height: rect.height })
-  if (rect.width !== width || rect.height !== height) pipeline = pipeline.resize(width, height, { fit: 'fill' })
+export async function cutAndScale(
+  pixels: RawImage,
+  rect: Rect,
+  width: number,
+  height: number,
+): Promise<RawImage> {
+  let pipeline = openPixels(pixels).extract({
+    left: rect.x,
+    top: rect.y,
+    width: rect.width,
+    height: rect.height,
+  })
+  if (rect.width !== width || rect.height !== height)
+    pipeline = pipeline.resize(width, height, { fit: 'fill' })
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true })
   return { data, width: info.width, height: info.height, channels: pixels.channels }
 }
@@ -47,7 +58,8 @@ export async function rebuildPayload(pixels: RawImage, layout: Layout): Promise<
   const size = GRID_SIZE[layout.grid]
   const { crop } = layout
   if (layout.kind === 'payload') {
-    const whole = crop.x === 0 && crop.y === 0 && crop.width === pixels.width && crop.height === pixels.height
+    const whole =
+      crop.x === 0 && crop.y === 0 && crop.width === pixels.width && crop.height === pixels.height
     if (whole && pixels.width === size && pixels.height === size) return pixels
     return cutAndScale(pixels, crop, size, size)
   }
@@ -60,7 +72,10 @@ export async function rebuildPayload(pixels: RawImage, layout: Layout): Promise<
       const rowBytes = cell.width * channels
       for (let y = 0; y < cell.height; y++) {
         const from = y * rowBytes
-        canvas.set(part.data.subarray(from, from + rowBytes), ((cell.y + y) * size + cell.x) * channels)
+        canvas.set(
+          part.data.subarray(from, from + rowBytes),
+          ((cell.y + y) * size + cell.x) * channels,
+        )
       }
     }),
   )
@@ -107,12 +122,19 @@ export async function splitTiles(
 export function checkTilesInside(layout: Layout, pixels: RawImage, name: string): void {
   for (const tile of layout.tiles) {
     const inside =
-      tile.x >= 0 && tile.y >= 0 && tile.width > 0 && tile.height > 0 &&
-      tile.x + tile.width <= pixels.width && tile.y + tile.height <= pixels.height
+      tile.x >= 0 &&
+      tile.y >= 0 &&
+      tile.width > 0 &&
+      tile.height > 0 &&
+      tile.x + tile.width <= pixels.width &&
+      tile.y + tile.height <= pixels.height
     if (!inside) {
-      throw new InputError(`tile ${tile.index} (${tile.x},${tile.y} ${tile.width}x${tile.height}) lies outside ${name} (${pixels.width}x${pixels.height})`, {
-        hint: 'the layout belongs to a different image; detect it again on this one',
-      })
+      throw new InputError(
+        `tile ${tile.index} (${tile.x},${tile.y} ${tile.width}x${tile.height}) lies outside ${name} (${pixels.width}x${pixels.height})`,
+        {
+          hint: 'the layout belongs to a different image; detect it again on this one',
+        },
+      )
     }
   }
 }

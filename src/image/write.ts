@@ -22,13 +22,16 @@ export async function outputPathProblem(path: string): Promise<string | undefine
     if (info.isDirectory()) return writeFailureReason(errno('EISDIR'))
     if (!info.isFile()) return 'it is not a regular file'
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return `cannot check it (${writeFailureReason(error)})`
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      return `cannot check it (${writeFailureReason(error)})`
   }
   try {
     await access(dirname(path), constants.W_OK)
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT'
-    return missing ? writeFailureReason(error) : `its directory is not writable (${writeFailureReason(error)})`
+    return missing
+      ? writeFailureReason(error)
+      : `its directory is not writable (${writeFailureReason(error)})`
   }
   return undefined
 }
@@ -41,13 +44,23 @@ function errno(code: string): NodeJS.ErrnoException {
 export async function writeFileNoFollow(path: string, data: Buffer): Promise<void> {
   try {
     if ((await lstat(path)).isSymbolicLink()) {
-      throw Object.assign(new Error(`${path} is a symbolic link; rc2 never writes through a link`), { code: 'ELOOP' })
+      throw Object.assign(
+        new Error(`${path} is a symbolic link; rc2 never writes through a link`),
+        { code: 'ELOOP' },
+      )
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`)
-  const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+  const temp = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`,
+  )
+  const handle = await open(
+    temp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o644,
+  )
   try {
     await handle.writeFile(data)
     await handle.close()

@@ -48,10 +48,15 @@ export class Output {
     this.stdout = options.stdout
     this.stderr = options.stderr
     const env = options.env ?? {}
-    const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== ''
-    const allowed = options.color !== false && (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.FORCE_COLOR !== '0'
+    const forced =
+      env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== ''
+    const allowed =
+      options.color !== false &&
+      (env.NO_COLOR === undefined || env.NO_COLOR === '') &&
+      env.FORCE_COLOR !== '0'
     const level = (tty: boolean | undefined): 0 | 1 => (allowed && (tty === true || forced) ? 1 : 0)
-    const chalk = (wanted: 0 | 1): ChalkInstance => (wanted === 0 || ChalkClass === undefined ? plain : new ChalkClass({ level: wanted }))
+    const chalk = (wanted: 0 | 1): ChalkInstance =>
+      wanted === 0 || ChalkClass === undefined ? plain : new ChalkClass({ level: wanted })
     this.color = chalk(level(this.stdout.isTTY))
     this.colorErr = chalk(level(this.stderr.isTTY))
     this.verboseEnabled = options.verbose === true
@@ -75,7 +80,8 @@ export class Output {
 
   /** Values that must never be printed (API keys); every stderr/stdout line is scrubbed of them. */
   addSecret(secret: string | undefined): void {
-    if (secret !== undefined && secret.length >= 4 && !this.secrets.includes(secret)) this.secrets.push(secret)
+    if (secret !== undefined && secret.length >= 4 && !this.secrets.includes(secret))
+      this.secrets.push(secret)
   }
 
   redact(text: string): string {
@@ -101,13 +107,20 @@ export class Output {
 
   verbose(text: string): void {
     // Multi-line (a stack with --verbose): newlines kept, every other control character escaped.
-    if (this.verboseEnabled) this.stderr.write(this.redact(this.colorErr.dim(`[verbose] ${safeBlock(text.split('\u001b').join('\\u001b'))}`)) + '\n')
+    if (this.verboseEnabled)
+      this.stderr.write(
+        this.redact(
+          this.colorErr.dim(`[verbose] ${safeBlock(text.split('\u001b').join('\\u001b'))}`),
+        ) + '\n',
+      )
   }
 
   /** An error for the user: one line, then its hint. */
   error(message: string, hint?: string | null): void {
     // Messages carry outside text (a service's errorDescription, a file name): one safe line each.
-    this.stderr.write(this.redact(`${this.colorErr.red('rc2: error:')} ${safeText(message)}`) + '\n')
+    this.stderr.write(
+      this.redact(`${this.colorErr.red('rc2: error:')} ${safeText(message)}`) + '\n',
+    )
     if (hint !== undefined && hint !== null && hint !== '') {
       this.stderr.write(this.redact(`${this.colorErr.dim('hint:')} ${safeText(hint)}`) + '\n')
     }

@@ -8,7 +8,11 @@ export interface Progress {
   stop(): void
 }
 
-export async function startProgress(out: Output, env: Readonly<Record<string, string | undefined>>, total: number): Promise<Progress> {
+export async function startProgress(
+  out: Output,
+  env: Readonly<Record<string, string | undefined>>,
+  total: number,
+): Promise<Progress> {
   // A terminal that reports no width (a pty opened by `script` without one) would make ora divide by
   // zero when it counts lines to clear, and loop: no spinner there either.
   const columns = (out.stderr as { columns?: number }).columns ?? 0
@@ -17,7 +21,12 @@ export async function startProgress(out: Output, env: Readonly<Record<string, st
   const { default: ora } = await import('ora')
   const started = Date.now()
   // ora colours by its own terminal check, which does not know NO_COLOR or --no-color: tell it.
-  const spinner = ora({ stream: out.stderr, text: 'starting', discardStdin: false, ...(out.colorErr.level === 0 ? { color: false } : {}) }).start()
+  const spinner = ora({
+    stream: out.stderr,
+    text: 'starting',
+    discardStdin: false,
+    ...(out.colorErr.level === 0 ? { color: false } : {}),
+  }).start()
   return {
     update(state) {
       const seconds = Math.max(0.001, (Date.now() - started) / 1000)
@@ -40,16 +49,23 @@ export interface SummaryOptions {
 }
 
 /** One line for stderr after a batch: what was solved, what failed and why, what it cost, how fast. */
-export function renderBatchSummary(summary: BatchSummary & { notImages?: number }, options: SummaryOptions = {}): string {
+export function renderBatchSummary(
+  summary: BatchSummary & { notImages?: number },
+  options: SummaryOptions = {},
+): string {
   const failed = Object.entries(summary.failedByKind)
     .map(([kind, n]) => `${n} ${kind}`)
     .join(', ')
   const dry = options.dryRun === true
   const parts = [
-    dry ? `${summary.solved}/${summary.total} prepared (dry run: nothing sent)` : `${summary.solved}/${summary.total} solved`,
+    dry
+      ? `${summary.solved}/${summary.total} prepared (dry run: nothing sent)`
+      : `${summary.solved}/${summary.total} solved`,
     summary.failed > 0 ? `${summary.failed} failed (${failed})` : '0 failed',
     dry ? undefined : `${summary.points} points`,
-    dry || summary.latencyMs.p50 === null ? undefined : `p50 ${summary.latencyMs.p50} ms, p95 ${summary.latencyMs.p95} ms`,
+    dry || summary.latencyMs.p50 === null
+      ? undefined
+      : `p50 ${summary.latencyMs.p50} ms, p95 ${summary.latencyMs.p95} ms`,
     `${(summary.wallMs / 1000).toFixed(1)} s`,
   ]
   if (summary.byProvider !== undefined) {
@@ -62,10 +78,17 @@ export function renderBatchSummary(summary: BatchSummary & { notImages?: number 
   if (notImages > 0) parts.push(`${notImages} skipped (not images)`)
   if (summary.unsentBudget > 0) {
     const hint = options.budgetHint === undefined ? '' : ` (${options.budgetHint})`
-    parts.push(options.maxPoints === undefined ? `${summary.unsentBudget} not sent (--max-points)${hint}` : `${summary.unsentBudget} not sent: --max-points ${options.maxPoints} reached${hint}`)
+    parts.push(
+      options.maxPoints === undefined
+        ? `${summary.unsentBudget} not sent (--max-points)${hint}`
+        : `${summary.unsentBudget} not sent: --max-points ${options.maxPoints} reached${hint}`,
+    )
   }
   if (summary.unsentStopped > 0) parts.push(`${summary.unsentStopped} not sent (batch stopped)`)
   if (summary.interrupted > 0) parts.push(`${summary.interrupted} not finished (interrupted)`)
-  if (summary.extraPaidCalls > 0) parts.push(`${summary.extraPaidCalls} call(s) may have been charged without an answer (lost replies)`)
+  if (summary.extraPaidCalls > 0)
+    parts.push(
+      `${summary.extraPaidCalls} call(s) may have been charged without an answer (lost replies)`,
+    )
   return parts.filter((p) => p !== undefined).join(' · ')
 }

@@ -13,7 +13,10 @@ export interface QuestionJson {
 }
 
 /** `{ schemaVersion: 1, questions: [...] }`, keys in a fixed order. */
-export function toQuestionsJson(entries: readonly QuestionEntry[]): { schemaVersion: 1; questions: QuestionJson[] } {
+export function toQuestionsJson(entries: readonly QuestionEntry[]): {
+  schemaVersion: 1
+  questions: QuestionJson[]
+} {
   return {
     schemaVersion: 1,
     questions: entries.map((e) => ({
@@ -44,7 +47,11 @@ export interface QuestionMatchJson {
   warnings?: string[]
 }
 
-export function toQuestionMatchJson(query: string, match: QuestionMatch, warnings?: readonly string[]): QuestionMatchJson {
+export function toQuestionMatchJson(
+  query: string,
+  match: QuestionMatch,
+  warnings?: readonly string[],
+): QuestionMatchJson {
   const json: QuestionMatchJson = {
     schemaVersion: 1,
     query,

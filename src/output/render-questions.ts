@@ -34,7 +34,9 @@ function chalkFor(color: boolean | undefined): ChalkInstance {
 
 /** "3x3 4x4? 1x1": accepted grids, `?` where support is undocumented, rejected ones left out. */
 export function renderGrids(grids: Record<Grid, boolean | null>): string {
-  const parts = GRIDS.filter((g) => grids[g] !== false).map((g) => (grids[g] === null ? `${g}?` : g))
+  const parts = GRIDS.filter((g) => grids[g] !== false).map((g) =>
+    grids[g] === null ? `${g}?` : g,
+  )
   return parts.length > 0 ? parts.join(' ') : '—'
 }
 
@@ -53,7 +55,10 @@ export interface QuestionsTableOptions {
 }
 
 /** The question table: id, English, a second language, grids, status; one line of totals. */
-export function renderQuestionsTable(entries: readonly QuestionEntry[], options: QuestionsTableOptions = {}): string {
+export function renderQuestionsTable(
+  entries: readonly QuestionEntry[],
+  options: QuestionsTableOptions = {},
+): string {
   const c = chalkFor(options.color)
   const localHead = options.lang === undefined ? 'Chinese' : LANG_NAMES[options.lang]
   const statusColor = { service: c.green, recaptcha: c.yellow, legacy: c.dim }
@@ -62,13 +67,22 @@ export function renderQuestionsTable(entries: readonly QuestionEntry[], options:
   const Table = createRequire(import.meta.url)('cli-table3') as typeof TableType
   const table = new Table({
     head: ['id', 'English', localHead, 'grids', 'status'],
-    style: { head: options.color === true ? ['cyan'] : [], border: options.color === true ? ['grey'] : [] },
+    style: {
+      head: options.color === true ? ['cyan'] : [],
+      border: options.color === true ? ['grey'] : [],
+    },
     // No rule between rows: the full table has over a hundred of them.
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
     ...(widths === undefined ? {} : { colWidths: widths, wordWrap: true }),
   })
   for (const entry of entries) {
-    table.push([entry.id, entry.en, localName(entry, options.lang), renderGrids(entry.grids), statusColor[entry.status](entry.status)])
+    table.push([
+      entry.id,
+      entry.en,
+      localName(entry, options.lang),
+      renderGrids(entry.grids),
+      statusColor[entry.status](entry.status),
+    ])
   }
   const services = entries.filter((e) => e.status === 'service').length
   const footer = c.dim(
@@ -102,15 +116,26 @@ function describeVia(match: QuestionMatch): string {
  * How a query parsed, e.g. "parses to /m/0k4j cars, grid 4x4, English sentence", then the
  * note and warnings, one per line.
  */
-export function renderQuestionMatch(match: QuestionMatch, options: QuestionMatchRenderOptions = {}): string {
+export function renderQuestionMatch(
+  match: QuestionMatch,
+  options: QuestionMatchRenderOptions = {},
+): string {
   const c = chalkFor(options.color)
   const grid = match.grid === null ? 'grid not implied' : `grid ${match.grid}`
   const dynamic = match.dynamic ? ', dynamic (replaced tiles come back as 1x1)' : ''
-  const lines = [`parses to ${c.bold(match.entry.id)} ${match.entry.en}, ${grid}${dynamic}, ${describeVia(match)}`]
-  if (match.entry.status !== 'service') lines.push(c.yellow(`not accepted by the services (status: ${match.entry.status})`))
+  const lines = [
+    `parses to ${c.bold(match.entry.id)} ${match.entry.en}, ${grid}${dynamic}, ${describeVia(match)}`,
+  ]
+  if (match.entry.status !== 'service')
+    lines.push(c.yellow(`not accepted by the services (status: ${match.entry.status})`))
   if (match.note !== undefined) lines.push(c.dim(`note: ${match.note}`))
   for (const warning of options.warnings ?? []) lines.push(c.yellow(`warning: ${warning}`))
   return lines.join('\n')
 }
 
-export { toQuestionMatchJson, toQuestionsJson, type QuestionJson, type QuestionMatchJson } from './questions-json.js'
+export {
+  toQuestionMatchJson,
+  toQuestionsJson,
+  type QuestionJson,
+  type QuestionMatchJson,
+} from './questions-json.js'

@@ -16,7 +16,11 @@ export function renderNdjsonLine(value: unknown): string {
 }
 
 /** The grid with the chosen tiles filled and numbered, then one summary line. */
-export function renderResultTable(result: SolveResult, c: ChalkInstance, options: { showInput?: boolean } = {}): string {
+export function renderResultTable(
+  result: SolveResult,
+  c: ChalkInstance,
+  options: { showInput?: boolean } = {},
+): string {
   if (!result.ok) return renderFailureLine(result, c)
   if ('dryRun' in result) return renderDryRun(result, c)
   const lines: string[] = []
@@ -31,11 +35,17 @@ export function renderResultTable(result: SolveResult, c: ChalkInstance, options
 }
 
 /** `checked` (a dynamic round): the tiles classified; those not chosen show as "[ n ]". */
-export function renderGrid(side: number, chosen: readonly number[], c: ChalkInstance, checked?: readonly number[]): string[] {
+export function renderGrid(
+  side: number,
+  chosen: readonly number[],
+  c: ChalkInstance,
+  checked?: readonly number[],
+): string[] {
   const width = 6
   const picked = new Set(chosen)
   const looked = new Set(checked ?? [])
-  const bar = (l: string, m: string, r: string): string => l + Array.from({ length: side }, () => '─'.repeat(width)).join(m) + r
+  const bar = (l: string, m: string, r: string): string =>
+    l + Array.from({ length: side }, () => '─'.repeat(width)).join(m) + r
   const lines = [bar('┌', '┬', '┐')]
   for (let row = 0; row < side; row++) {
     const cells: string[] = []
@@ -68,21 +78,25 @@ function renderSingle(result: SolveSuccess, c: ChalkInstance): string {
 function renderResultLine(result: SolveSuccess, c: ChalkInstance): string {
   const parts = [
     `${result.question.name} (${result.question.id})`,
-    result.checked !== undefined ? `${result.grid} round, ${result.checked.length} tile${result.checked.length === 1 ? '' : 's'} at 100x100` : result.grid,
+    result.checked !== undefined
+      ? `${result.grid} round, ${result.checked.length} tile${result.checked.length === 1 ? '' : 's'} at 100x100`
+      : result.grid,
     result.provider,
     result.points === null ? 'points unknown' : `${result.points} points`,
     `${result.elapsedMs} ms`,
   ]
   let verdict: string
   if (result.checked !== undefined) {
-    verdict = result.checked.length === 0
-      ? 'no tile changed: nothing sent'
-      : `checked ${result.checked.join(', ')}: ${result.objects.length === 0 ? 'nothing to click (verify)' : `click ${result.objects.join(', ')}`}`
+    verdict =
+      result.checked.length === 0
+        ? 'no tile changed: nothing sent'
+        : `checked ${result.checked.join(', ')}: ${result.objects.length === 0 ? 'nothing to click (verify)' : `click ${result.objects.join(', ')}`}`
   } else if (result.type === 'single') verdict = result.hasObject === true ? 'click' : 'no click'
   else if (result.objects.length === 0) verdict = 'nothing to click (reload or skip)'
   else verdict = `click ${result.objects.join(', ')}`
   const extra: string[] = []
-  if (result.paidCalls !== undefined && result.paidCalls > 1) extra.push(`may have cost ${result.paidCalls}x (a reply was lost and retried)`)
+  if (result.paidCalls !== undefined && result.paidCalls > 1)
+    extra.push(`may have cost ${result.paidCalls}x (a reply was lost and retried)`)
   if (result.annotated !== undefined) extra.push(`annotated: ${safeText(result.annotated)}`)
   return [c.bold(verdict), ...parts, ...extra].join(c.dim(' · '))
 }

@@ -5,15 +5,17 @@
  */
 
 /** C0 except tab, DEL, C1, and the invisible or direction-changing format characters. */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const OUTSIDE_CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g
+const OUTSIDE_CONTROL =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g
 
 /**
  * What every write keeps: newlines and tabs (the writer's own), colour sequences (SGR, which chalk
  * adds); any other escape or control character is shown escaped.
  */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const WRITTEN_CONTROL = /\u001b(?!\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g
+const WRITTEN_CONTROL =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  /\u001b(?!\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g
 
 function escapeChar(char: string): string {
   return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`

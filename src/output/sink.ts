@@ -1,6 +1,14 @@
 import type { SolveFailure, SolveResult } from '../solve/result.js'
 import type { Output } from './io.js'
-import { type OutputFormat, renderCsvHeader, renderCsvRow, renderFailureLine, renderJson, renderNdjsonLine, renderResultTable } from './render.js'
+import {
+  type OutputFormat,
+  renderCsvHeader,
+  renderCsvRow,
+  renderFailureLine,
+  renderJson,
+  renderNdjsonLine,
+  renderResultTable,
+} from './render.js'
 
 export interface SinkOptions {
   /** The command line named exactly one file (or -): JSON prints one object, not an array (design §8.1). */
@@ -31,7 +39,8 @@ export class ResultSink {
   add(result: SolveResult, index: number): void {
     this.results++
     if (result.ok && result.warnings !== undefined) {
-      for (const warning of result.warnings) this.warnings.set(warning, [...(this.warnings.get(warning) ?? []), result.input])
+      for (const warning of result.warnings)
+        this.warnings.set(warning, [...(this.warnings.get(warning) ?? []), result.input])
     }
     if (!result.ok && this.format !== 'table') this.tell(result)
     if (this.format === 'ndjson') {
@@ -57,7 +66,8 @@ export class ResultSink {
     } else if (this.format === 'table') {
       const blocks: string[] = []
       for (const result of results) {
-        if (result.ok) blocks.push(renderResultTable(result, this.out.color, { showInput: !single }))
+        if (result.ok)
+          blocks.push(renderResultTable(result, this.out.color, { showInput: !single }))
         else this.tell(result)
       }
       if (blocks.length > 0) this.out.result(blocks.join('\n\n'))
@@ -72,7 +82,10 @@ export class ResultSink {
     for (const [warning, inputs] of this.warnings) {
       // A warning every input shares is said once, as is; otherwise name the inputs it concerns.
       const all = this.options.single || inputs.length === this.results
-      const names = inputs.length <= 3 ? inputs.join(', ') : `${inputs.slice(0, 3).join(', ')} and ${inputs.length - 3} more`
+      const names =
+        inputs.length <= 3
+          ? inputs.join(', ')
+          : `${inputs.slice(0, 3).join(', ')} and ${inputs.length - 3} more`
       this.out.warn(all ? warning : `${warning} (${names})`)
     }
   }
@@ -89,15 +102,23 @@ export class ResultSink {
     // every input: say it once. One that names its input (a bad file) is said for that input.
     const namesInput = error.message.includes(result.input)
     const accountWide = error.kind === 'auth' || error.kind === 'balance'
-    const key = namesInput ? `${result.input}\u0000${error.message}` : `${error.kind}\u0000${error.code ?? ''}\u0000${error.message}`
+    const key = namesInput
+      ? `${result.input}\u0000${error.message}`
+      : `${error.kind}\u0000${error.code ?? ''}\u0000${error.message}`
     if (this.said.has(key)) return
     this.said.add(key)
     if (this.format === 'table' && !this.single) {
-      this.out.info(renderFailureLine(accountWide ? { ...result, input: '' } : result, this.out.colorErr))
+      this.out.info(
+        renderFailureLine(accountWide ? { ...result, input: '' } : result, this.out.colorErr),
+      )
       return
     }
-    const message = namesInput || accountWide || this.single ? error.message : `${result.input}: ${error.message}`
-    this.out.error(error.code !== null && !message.includes(error.code) ? `${message} [${error.code}]` : message, error.hint)
+    const message =
+      namesInput || accountWide || this.single ? error.message : `${result.input}: ${error.message}`
+    this.out.error(
+      error.code !== null && !message.includes(error.code) ? `${message} [${error.code}]` : message,
+      error.hint,
+    )
   }
 
   private get single(): boolean {

@@ -26,7 +26,10 @@ const AceReplySchema = z.looseObject({
   trace_id: z.string().nullable().optional(),
   solution: z.unknown().optional(),
   error: z
-    .looseObject({ code: z.string().nullable().optional(), message: z.string().nullable().optional() })
+    .looseObject({
+      code: z.string().nullable().optional(),
+      message: z.string().nullable().optional(),
+    })
     .nullable()
     .optional(),
   detail: z.unknown().optional(),
@@ -47,7 +50,10 @@ function readAceReply(reply: JsonReply): AceReply {
     throw protocolError('acedata', 'the body is not a JSON object')
   }
   const parsed = parseReply(AceReplySchema, body, 'acedata', 'reply')
-  const failed = status >= 400 || parsed.success === false || (parsed.error !== undefined && parsed.error !== null)
+  const failed =
+    status >= 400 ||
+    parsed.success === false ||
+    (parsed.error !== undefined && parsed.error !== null)
   if (failed) {
     throw mapProviderError({
       provider: 'acedata',
@@ -71,7 +77,10 @@ function applyThreshold(fields: SolutionFields, confidence: number | undefined):
   if (confidence === undefined || fields.confidences === null) return fields
   const scores = fields.confidences
   if (fields.type === 'single') return { ...fields, hasObject: (scores[0] ?? 0) > confidence }
-  return { ...fields, objects: scores.flatMap((score, index) => (score > confidence ? [index] : [])) }
+  return {
+    ...fields,
+    objects: scores.flatMap((score, index) => (score > confidence ? [index] : [])),
+  }
 }
 
 export function createAceDataProvider(options: ProviderOptions): Provider {
@@ -81,14 +90,26 @@ export function createAceDataProvider(options: ProviderOptions): Provider {
   async function recognize(request: RecognitionRequest): Promise<RecognitionResult> {
     const image = checkRequest('acedata', request)
     const { signal, grid } = request
-    const solutionContext = { provider: 'acedata' as const, grid, size: request.size, checkSize: true }
+    const solutionContext = {
+      provider: 'acedata' as const,
+      grid,
+      size: request.size,
+      checkSize: true,
+    }
     /** The recognition reply, read in full: an answer, or the task to poll. */
-    const readCreated = (first: AceReply): { first: AceReply; fields: SolutionFields | undefined } => {
-      if (first.solution !== undefined && first.solution !== null) return { first, fields: normalizeSolution(first.solution, solutionContext) }
+    const readCreated = (
+      first: AceReply,
+    ): { first: AceReply; fields: SolutionFields | undefined } => {
+      if (first.solution !== undefined && first.solution !== null)
+        return { first, fields: normalizeSolution(first.solution, solutionContext) }
       if (first.status === undefined || first.status === null || !PENDING.includes(first.status)) {
         throw protocolError('acedata', 'reply.solution is missing')
       }
-      if ((first.task_id ?? null) === null) throw protocolError('acedata', `reply.status is "${first.status}" but reply.task_id is missing`)
+      if ((first.task_id ?? null) === null)
+        throw protocolError(
+          'acedata',
+          `reply.status is "${first.status}" but reply.task_id is missing`,
+        )
       return { first, fields: undefined }
     }
     const { path, body } = context.facts.recognition({ ...request, image }, context.apiKey)
@@ -97,7 +118,10 @@ export function createAceDataProvider(options: ProviderOptions): Provider {
         const reply = await http.postJson(path, body, signal)
         return readOrLost(() => readCreated(readAceReply(reply)))
       },
-      { ...context.retryOptions(signal, `acedata: POST ${path}`, request), beforeChargedRetry: request.beforeChargedRetry },
+      {
+        ...context.retryOptions(signal, `acedata: POST ${path}`, request),
+        beforeChargedRetry: request.beforeChargedRetry,
+      },
     )
     // From here the service has charged for the task: a later failure still cost those calls.
     return afterCharge(created.paidCalls, async () => {
@@ -117,12 +141,20 @@ export function createAceDataProvider(options: ProviderOptions): Provider {
           )
           if (result.solution !== undefined && result.solution !== null) return result.solution
           if (typeof result.status === 'string' && PENDING.includes(result.status)) return undefined
-          throw protocolError('acedata', `reply.status = ${JSON.stringify(result.status ?? null)} without a solution for task ${taskId}`)
+          throw protocolError(
+            'acedata',
+            `reply.status = ${JSON.stringify(result.status ?? null)} without a solution for task ${taskId}`,
+          )
         })
         fields = normalizeSolution(solution, solutionContext)
       }
       if (fields === undefined) throw protocolError('acedata', 'reply.solution is missing')
-      return { ...applyThreshold(fields, request.confidence), taskId: taskId ?? first.trace_id ?? null, points: null, paidCalls: created.paidCalls }
+      return {
+        ...applyThreshold(fields, request.confidence),
+        taskId: taskId ?? first.trace_id ?? null,
+        points: null,
+        paidCalls: created.paidCalls,
+      }
     })
   }
 

@@ -12,7 +12,15 @@ import type { HttpClient } from './http.js'
 import { redactError, redactSecrets } from './redact.js'
 import { sleepFor } from './retry.js'
 import type { RetryOptions } from './retry.js'
-import type { DescribedRequest, ProviderFacts, ProviderName, ProviderOptions, RecognitionRequest, RequestParts, SleepFunction } from './types.js'
+import type {
+  DescribedRequest,
+  ProviderFacts,
+  ProviderName,
+  ProviderOptions,
+  RecognitionRequest,
+  RequestParts,
+  SleepFunction,
+} from './types.js'
 
 /** The limits YesCaptcha and CapSolver document for getTaskResult. */
 const DEFAULT_MAX_POLLS = 120
@@ -29,7 +37,11 @@ export interface AdapterContext {
   maxPollMs: number
   sleep: SleepFunction
   /** Retry options without the signal; `retryOptions(signal, label, request)` completes them with the request's hooks. */
-  retryOptions: (signal: AbortSignal | undefined, label: string, request?: Pick<RecognitionRequest, 'whileWaiting' | 'onPushBack'>) => RetryOptions
+  retryOptions: (
+    signal: AbortSignal | undefined,
+    label: string,
+    request?: Pick<RecognitionRequest, 'whileWaiting' | 'onPushBack'>,
+  ) => RetryOptions
   /** Runs `work`, masking the key in any error it throws. */
   guard: <T>(work: () => Promise<T>) => Promise<T>
   /** The Provider members answered from the facts alone: the request it would send, and what a call counts. */
@@ -45,7 +57,11 @@ export function createAdapterContext(name: ProviderName, options: ProviderOption
     })
   }
   const secrets = [options.apiKey]
-  const baseUrl = resolveEndpoint(options.endpoint ?? facts.endpoint(options.region), name, options.allowInsecure ?? false)
+  const baseUrl = resolveEndpoint(
+    options.endpoint ?? facts.endpoint(options.region),
+    name,
+    options.allowInsecure ?? false,
+  )
   const http = createHttpClient({
     provider: name,
     baseUrl,
@@ -65,7 +81,9 @@ export function createAdapterContext(name: ProviderName, options: ProviderOption
     pollIntervalMs: options.pollIntervalMs ?? facts.pollIntervalMs,
     maxPolls: options.maxPolls ?? DEFAULT_MAX_POLLS,
     // A service with a long documented deadline (2Captcha) is polled for all of it.
-    maxPollMs: options.maxPollMs ?? (facts.imageTimeoutSec === undefined ? DEFAULT_MAX_POLL_MS : facts.imageTimeoutSec * 1000),
+    maxPollMs:
+      options.maxPollMs ??
+      (facts.imageTimeoutSec === undefined ? DEFAULT_MAX_POLL_MS : facts.imageTimeoutSec * 1000),
     sleep,
     retryOptions: (signal, label, request) => ({
       ...options.retry,
@@ -76,8 +94,14 @@ export function createAdapterContext(name: ProviderName, options: ProviderOption
       whileWaiting: request?.whileWaiting,
       onRetry: (error, attempt, delayMs) => {
         // Tell the batch runner the service is pushing back, so it sends fewer at once.
-        if (error.kind === 'rate_limit') (request?.onPushBack ?? options.onPushBack)?.(error.retryAfterSec, isTooManyInFlight(error))
-        log?.(`${label}: ${error.kind} (${error.code ?? 'no code'}), retry ${attempt} of ${retries} in ${delayMs} ms`)
+        if (error.kind === 'rate_limit')
+          (request?.onPushBack ?? options.onPushBack)?.(
+            error.retryAfterSec,
+            isTooManyInFlight(error),
+          )
+        log?.(
+          `${label}: ${error.kind} (${error.code ?? 'no code'}), retry ${attempt} of ${retries} in ${delayMs} ms`,
+        )
       },
     }),
     guard: async (work) => {
@@ -90,7 +114,8 @@ export function createAdapterContext(name: ProviderName, options: ProviderOption
       // A service that echoes the key back (as a taskId, say) must not put it in results or files.
       return redactReply(value, secrets)
     },
-    describeRequest: (parts) => describeRequest(name, parts, { endpoint: options.endpoint, region: options.region }),
+    describeRequest: (parts) =>
+      describeRequest(name, parts, { endpoint: options.endpoint, region: options.region }),
     pointsFor: (grid) => pointsFor(name, grid),
   }
 }

@@ -29,13 +29,18 @@ async function fitToLimit(request: RecognitionRequest, image: string): Promise<F
   const bytes = base64Bytes(image)
   if (bytes > CAPMONSTER_MAX_IMAGE_BYTES) {
     if (request.fitImage === undefined) {
-      throw new InputError(`capmonster: the image is ${bytes} bytes, over the service's ${CAPMONSTER_MAX_IMAGE_BYTES}-byte limit`, {
-        hint: 'lower image.quality in the config so the payload is smaller',
-      })
+      throw new InputError(
+        `capmonster: the image is ${bytes} bytes, over the service's ${CAPMONSTER_MAX_IMAGE_BYTES}-byte limit`,
+        {
+          hint: 'lower image.quality in the config so the payload is smaller',
+        },
+      )
     }
     const fitted = await request.fitImage(CAPMONSTER_MAX_IMAGE_BYTES)
     body = fitted.image
-    warnings.push(`capmonster: the ${bytes}-byte image was re-encoded at JPEG quality ${fitted.quality} (${fitted.bytes} bytes) to fit the service's ${CAPMONSTER_MAX_IMAGE_BYTES}-byte limit`)
+    warnings.push(
+      `capmonster: the ${bytes}-byte image was re-encoded at JPEG quality ${fitted.quality} (${fitted.bytes} bytes) to fit the service's ${CAPMONSTER_MAX_IMAGE_BYTES}-byte limit`,
+    )
   }
   return { image: body, warnings }
 }
@@ -55,7 +60,10 @@ export function createCapMonsterProvider(options: ProviderOptions): Provider {
       balanceUnit: 'USD',
       fitPayload: fitToLimit,
       normalize: (solution, request) => {
-        const answer = typeof solution === 'object' && solution !== null ? (solution as { answer?: unknown }).answer : undefined
+        const answer =
+          typeof solution === 'object' && solution !== null
+            ? (solution as { answer?: unknown }).answer
+            : undefined
         return normalizeTileFlags('capmonster', 'solution.answer', answer, request.grid)
       },
       report: {
@@ -72,10 +80,20 @@ export function createCapMonsterProvider(options: ProviderOptions): Provider {
         return await provider.recognize(request)
       } catch (error) {
         const fit = request.fitImage
-        if (!(error instanceof ProviderError) || error.code !== 'ERROR_TOO_BIG_CAPTCHA_FILESIZE' || fit === undefined) throw error
-        if (base64Bytes(request.image.replace(/^data:[^,]*;base64,/, '')) <= BASE64_SAFE_BYTES) throw error
+        if (
+          !(error instanceof ProviderError) ||
+          error.code !== 'ERROR_TOO_BIG_CAPTCHA_FILESIZE' ||
+          fit === undefined
+        )
+          throw error
+        if (base64Bytes(request.image.replace(/^data:[^,]*;base64,/, '')) <= BASE64_SAFE_BYTES)
+          throw error
         const fitted = await fit(BASE64_SAFE_BYTES)
-        const result = await provider.recognize({ ...request, image: fitted.image, fitImage: undefined })
+        const result = await provider.recognize({
+          ...request,
+          image: fitted.image,
+          fitImage: undefined,
+        })
         const note = `capmonster: the image was refused as too big and re-encoded at JPEG quality ${fitted.quality} (${fitted.bytes} bytes, ${fitted.image.length} characters of base64)`
         return { ...result, warnings: [...(result.warnings ?? []), note] }
       }

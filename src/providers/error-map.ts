@@ -49,22 +49,39 @@ const hintThreads = (): string =>
   'lower --concurrency: the account allows fewer tasks in flight at once'
 const hintFreshCapture = (): string =>
   'take a fresh capture (after the tiles have finished fading in) and try again'
-const hintQuestions = (): string => 'run `rc2 questions` to see the question ids the services accept'
+const hintQuestions = (): string =>
+  'run `rc2 questions` to see the question ids the services accept'
 const hint450 = (): string =>
   'this question is not accepted as 4x4; run `rc2 questions` to see which grids each question supports'
 const hintResize = (): string =>
   'run `rc2 resize`: the image must be a 100x100, 300x300 or 450x450 square, sent as bare base64'
 const hintLater = (): string =>
   'the service had a problem; try again later (rc2 retries this up to --retries times)'
-const hintResubmit = (): string => 'the task expired or is unknown to the service; submit the image again'
+const hintResubmit = (): string =>
+  'the task expired or is unknown to the service; submit the image again'
 const hintBug = (): string =>
   'this looks like an rc2 bug or a protocol change; rerun with --verbose and report it'
 const hintAccess = (provider: ProviderName): string =>
   `the ${provider} account may not have access to this API; check it in the provider's console`
 
-const AUTH: ErrorRule = { kind: 'auth', text: 'the API key is not valid', retryable: false, hint: hintKey }
-const BALANCE: ErrorRule = { kind: 'balance', text: 'the account has no points left', retryable: false, hint: hintTopUp }
-const RATE: ErrorRule = { kind: 'rate_limit', text: 'too many requests', retryable: true, hint: hintRateLimit }
+const AUTH: ErrorRule = {
+  kind: 'auth',
+  text: 'the API key is not valid',
+  retryable: false,
+  hint: hintKey,
+}
+const BALANCE: ErrorRule = {
+  kind: 'balance',
+  text: 'the account has no points left',
+  retryable: false,
+  hint: hintTopUp,
+}
+const RATE: ErrorRule = {
+  kind: 'rate_limit',
+  text: 'too many requests',
+  retryable: true,
+  hint: hintRateLimit,
+}
 const THREADS: ErrorRule = {
   kind: 'rate_limit',
   text: 'too many tasks in flight for this account',
@@ -77,14 +94,24 @@ const UNSOLVABLE: ErrorRule = {
   retryable: false,
   hint: hintFreshCapture,
 }
-const SERVER: ErrorRule = { kind: 'provider', text: 'internal error at the service', retryable: true, hint: hintLater }
+const SERVER: ErrorRule = {
+  kind: 'provider',
+  text: 'internal error at the service',
+  retryable: true,
+  hint: hintLater,
+}
 const BAD_IMAGE: ErrorRule = {
   kind: 'provider',
   text: 'the image size is not accepted (100x100, 300x300 or 450x450 only)',
   retryable: false,
   hint: hintResize,
 }
-const TASK_LOST: ErrorRule = { kind: 'provider', text: 'the task id is unknown', retryable: false, hint: hintResubmit }
+const TASK_LOST: ErrorRule = {
+  kind: 'provider',
+  text: 'the task id is unknown',
+  retryable: false,
+  hint: hintResubmit,
+}
 const BAD_REQUEST: ErrorRule = {
   kind: 'provider',
   text: 'the service rejected the request',
@@ -121,7 +148,12 @@ export const ERROR_CODE_RULES: Readonly<Record<string, ErrorRule>> = {
     hint: () => 'try again; if it keeps happening the service is overloaded',
   },
 
-  ERROR_UNKNOWN_QUESTION: { kind: 'provider', text: 'the question id is not accepted', retryable: false, hint: hintQuestions },
+  ERROR_UNKNOWN_QUESTION: {
+    kind: 'provider',
+    text: 'the question id is not accepted',
+    retryable: false,
+    hint: hintQuestions,
+  },
   // Contract §8.4: the service cannot answer this one, another may (failover moves on).
   ERROR_UNKNOW_450x450_QUESTION: {
     kind: 'unsolvable',
@@ -157,7 +189,8 @@ export const ERROR_CODE_RULES: Readonly<Record<string, ErrorRule>> = {
     kind: 'provider',
     text: 'this IP address is banned after too many errors',
     retryable: false,
-    hint: () => 'wait about 30 minutes before trying again, and fix the cause of the earlier errors',
+    hint: () =>
+      'wait about 30 minutes before trying again, and fix the cause of the earlier errors',
   },
   ERROR_IP_BLOCKED: {
     kind: 'provider',
@@ -172,21 +205,35 @@ export const ERROR_CODE_RULES: Readonly<Record<string, ErrorRule>> = {
     hint: () => 'wait about 5 minutes before trying again',
   },
   forbidden: { kind: 'provider', text: 'access denied', retryable: false, hint: hintAccess },
-  disabled: { kind: 'provider', text: 'the application is disabled', retryable: false, hint: hintAccess },
+  disabled: {
+    kind: 'provider',
+    text: 'the application is disabled',
+    retryable: false,
+    hint: hintAccess,
+  },
 
   // 2Captcha (API v2) and CapMonster Cloud.
-  ERROR_ZERO_CAPTCHA_FILESIZE: { ...BAD_IMAGE, text: 'the image is too small (under 100 bytes)', hint: () => 'check the input file: the image sent was empty or nearly so' },
+  ERROR_ZERO_CAPTCHA_FILESIZE: {
+    ...BAD_IMAGE,
+    text: 'the image is too small (under 100 bytes)',
+    hint: () => 'check the input file: the image sent was empty or nearly so',
+  },
   ERROR_TOO_BIG_CAPTCHA_FILESIZE: {
     ...BAD_IMAGE,
     text: 'the image is too large for the service',
-    hint: () => 'lower image.quality in the config (or use --grid to send a smaller grid); rc2 already re-encodes for CapMonster',
+    hint: () =>
+      'lower image.quality in the config (or use --grid to send a smaller grid); rc2 already re-encodes for CapMonster',
   },
-  ERROR_IMAGE_TYPE_NOT_SUPPORTED: { ...BAD_IMAGE, text: 'the image type is not supported or the file is corrupt' },
+  ERROR_IMAGE_TYPE_NOT_SUPPORTED: {
+    ...BAD_IMAGE,
+    text: 'the image type is not supported or the file is corrupt',
+  },
   ERROR_IP_NOT_ALLOWED: {
     kind: 'auth',
     text: 'requests from this IP address are not allowed for this key',
     retryable: false,
-    hint: (provider) => `add this IP address to the trusted list in the ${provider} account settings, or use another key`,
+    hint: (provider) =>
+      `add this IP address to the trusted list in the ${provider} account settings, or use another key`,
   },
   ERROR_BAD_DUPLICATES: { ...UNSOLVABLE, text: 'the workers could not agree on an answer' },
   ERROR_NO_SUCH_METHOD: { ...BAD_REQUEST, text: 'the service does not know this method' },
@@ -200,7 +247,9 @@ export const ERROR_CODE_RULES: Readonly<Record<string, ErrorRule>> = {
 }
 
 /** Codes that only one service uses, or that mean something else elsewhere (NopeCHA's numbers). */
-const PROVIDER_CODE_RULES: Readonly<Partial<Record<ProviderName, Readonly<Record<string, ErrorRule>>>>> = {
+const PROVIDER_CODE_RULES: Readonly<
+  Partial<Record<ProviderName, Readonly<Record<string, ErrorRule>>>>
+> = {
   nopecha: {
     '9': { ...SERVER, text: 'unknown error at the service' },
     '10': { ...BAD_REQUEST, text: 'the service rejected the request as invalid' },
@@ -212,11 +261,20 @@ const PROVIDER_CODE_RULES: Readonly<Partial<Record<ProviderName, Readonly<Record
       hint: () => 'wait before trying again, and fix the cause of the earlier errors',
     },
     '13': { ...TASK_LOST, text: 'the job id is unknown' },
-    '14': { kind: 'timeout', text: 'the job is not finished', retryable: false, hint: () => 'raise --timeout' },
+    '14': {
+      kind: 'timeout',
+      text: 'the job is not finished',
+      retryable: false,
+      hint: () => 'raise --timeout',
+    },
     '15': AUTH,
     '16': { ...BALANCE, text: 'the account has no credit left' },
     '17': { ...BAD_REQUEST, text: 'the service asks for a newer client', hint: hintBug },
-    '18': { ...BAD_REQUEST, text: 'this feature is not available to the account', hint: hintAccess },
+    '18': {
+      ...BAD_REQUEST,
+      text: 'this feature is not available to the account',
+      hint: hintAccess,
+    },
   },
 }
 
@@ -242,9 +300,11 @@ export const TWOCAPTCHA_ERROR_IDS: Readonly<Record<number, string>> = {
 export function ruleForStatus(status: number, provider: ProviderName): ErrorRule | undefined {
   if (status === 401) return AUTH
   if (status === 402) return BALANCE
-  if (status === 403) return { kind: 'provider', text: 'access denied', retryable: false, hint: hintAccess }
+  if (status === 403)
+    return { kind: 'provider', text: 'access denied', retryable: false, hint: hintAccess }
   if (status === 404) return { ...TASK_LOST, text: 'the API or task was not found', hint: hintBug }
-  if (status === 408) return { kind: 'timeout', text: 'the service timed out', retryable: true, hint: hintLater }
+  if (status === 408)
+    return { kind: 'timeout', text: 'the service timed out', retryable: true, hint: hintLater }
   if (status === 429) return RATE
   // Ace ends tasks that miss its 120 s deadline with an (uncharged) 504.
   if (status === 504 && provider === 'acedata') {
@@ -256,7 +316,8 @@ export function ruleForStatus(status: number, provider: ProviderName): ErrorRule
     }
   }
   if (status >= 500) return { ...SERVER, text: `the service failed (HTTP ${status})` }
-  if (status >= 400) return { ...BAD_REQUEST, text: `the service rejected the request (HTTP ${status})` }
+  if (status >= 400)
+    return { ...BAD_REQUEST, text: `the service rejected the request (HTTP ${status})` }
   return undefined
 }
 
@@ -267,7 +328,9 @@ function cleanCode(code: string | undefined): string | undefined {
 
 /** True when the provider's words say "too many threads" without a code we know. */
 function mentionsThreads(description: string | undefined): boolean {
-  return description !== undefined && /too many (threads|concurrent)|threads? maximum/i.test(description)
+  return (
+    description !== undefined && /too many (threads|concurrent)|threads? maximum/i.test(description)
+  )
 }
 
 /**
@@ -283,13 +346,17 @@ export function mapProviderError(failure: ProviderFailure): ProviderError {
   const code = cleanCode(failure.code)
   const description = cleanCode(failure.description)
   const status = failure.status
-  const known = code === undefined ? undefined : (PROVIDER_CODE_RULES[failure.provider]?.[code] ?? ERROR_CODE_RULES[code])
+  const known =
+    code === undefined
+      ? undefined
+      : (PROVIDER_CODE_RULES[failure.provider]?.[code] ?? ERROR_CODE_RULES[code])
   const rule =
     known ??
     (mentionsThreads(description) ? THREADS : undefined) ??
     (status === undefined ? undefined : ruleForStatus(status, failure.provider))
   const label = code ?? (status === undefined ? 'error' : `HTTP ${status}`)
-  const statusNote = code !== undefined && status !== undefined && status !== 200 ? ` (HTTP ${status})` : ''
+  const statusNote =
+    code !== undefined && status !== undefined && status !== 200 ? ` (HTTP ${status})` : ''
   // A known code gets our wording (plus the service's words, which may name the bad field);
   // an unknown one keeps the provider's own words.
   const ours = known?.text ?? (code === undefined ? rule?.text : undefined)

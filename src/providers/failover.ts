@@ -9,9 +9,22 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { Rc2Error } from '../errors.js'
 import type { ErrorKind } from '../errors.js'
-import type { FailedAttempt, Provider, ProviderName, RecognitionRequest, RecognitionResult, RequestLogger } from './types.js'
+import type {
+  FailedAttempt,
+  Provider,
+  ProviderName,
+  RecognitionRequest,
+  RecognitionResult,
+  RequestLogger,
+} from './types.js'
 
-const FAILOVER_KINDS: ReadonlySet<ErrorKind> = new Set(['unsolvable', 'provider', 'network', 'timeout', 'rate_limit'])
+const FAILOVER_KINDS: ReadonlySet<ErrorKind> = new Set([
+  'unsolvable',
+  'provider',
+  'network',
+  'timeout',
+  'rate_limit',
+])
 const DROP_KINDS: ReadonlySet<ErrorKind> = new Set(['auth', 'balance'])
 
 export interface FailoverOptions {
@@ -33,7 +46,13 @@ export function createFailoverProvider(options: FailoverOptions): FailoverProvid
   const { providers } = options
   if (providers[0] === undefined) throw new Error('failover needs at least one provider')
   const first: Provider = providers[0]
-  const state: FailoverState = { providers, first, dropped: new Map(), gate: new ProbeGate(options.probeWaitMs ?? 3000), options }
+  const state: FailoverState = {
+    providers,
+    first,
+    dropped: new Map(),
+    gate: new ProbeGate(options.probeWaitMs ?? 3000),
+    options,
+  }
   return {
     name: first.name,
     dropped: state.dropped,
@@ -63,7 +82,11 @@ class ProbeGate {
 
   constructor(private readonly waitMs: number) {}
 
-  claim(name: ProviderName): { first: boolean; settled: (done: Promise<unknown>) => void; wait: Promise<unknown> | undefined } {
+  claim(name: ProviderName): {
+    first: boolean
+    settled: (done: Promise<unknown>) => void
+    wait: Promise<unknown> | undefined
+  } {
     const probe = this.probes.get(name)
     if (probe !== undefined) return { first: false, settled: () => undefined, wait: probe }
     let release: () => void = () => undefined
@@ -74,14 +97,20 @@ class ProbeGate {
   async wait(probe: Promise<unknown> | undefined, signal: AbortSignal | undefined): Promise<void> {
     if (probe === undefined) return
     try {
-      await Promise.race([probe, delay(this.waitMs, undefined, signal === undefined ? undefined : { signal })])
+      await Promise.race([
+        probe,
+        delay(this.waitMs, undefined, signal === undefined ? undefined : { signal }),
+      ])
     } catch {
       // Aborted while waiting: the attempt below sees the signal.
     }
   }
 }
 
-async function recognize(state: FailoverState, request: RecognitionRequest): Promise<RecognitionResult> {
+async function recognize(
+  state: FailoverState,
+  request: RecognitionRequest,
+): Promise<RecognitionResult> {
   const { providers, dropped, gate, options } = state
   const attempts: FailedAttempt[] = []
   let lastError: Rc2Error | undefined
@@ -94,13 +123,18 @@ async function recognize(state: FailoverState, request: RecognitionRequest): Pro
       try {
         request.beforeFailover?.(name)
       } catch (refused) {
-        options.log?.(`failover: not asking ${name}: ${refused instanceof Error ? refused.message : String(refused)}`)
+        options.log?.(
+          `failover: not asking ${name}: ${refused instanceof Error ? refused.message : String(refused)}`,
+        )
         break
       }
       // The failure before is now behind us: what it may have cost is counted here, not by the caller.
-      if (unpaidCharge !== undefined) request.onChargedFailure?.(unpaidCharge.name, unpaidCharge.calls)
+      if (unpaidCharge !== undefined)
+        request.onChargedFailure?.(unpaidCharge.name, unpaidCharge.calls)
       unpaidCharge = undefined
-      options.log?.(`failover: asking ${name} after ${attempts.at(-1)?.provider} failed (${lastError.kind})`)
+      options.log?.(
+        `failover: asking ${name} after ${attempts.at(-1)?.provider} failed (${lastError.kind})`,
+      )
     }
     const probe = gate.claim(name)
     await gate.wait(probe.wait, request.signal)
@@ -110,7 +144,10 @@ async function recognize(state: FailoverState, request: RecognitionRequest): Pro
       () => deadline.abort(new DOMException(`the ${name} deadline was reached`, 'TimeoutError')),
       options.attemptTimeoutMs(name),
     )
-    const signal = request.signal === undefined ? deadline.signal : AbortSignal.any([request.signal, deadline.signal])
+    const signal =
+      request.signal === undefined
+        ? deadline.signal
+        : AbortSignal.any([request.signal, deadline.signal])
     const attempt = provider.recognize({ ...request, signal })
     // Released only after this attempt's own handling below, so a drop is seen by those waiting.
     const handled = attempt.then(
@@ -125,7 +162,8 @@ async function recognize(state: FailoverState, request: RecognitionRequest): Pro
       // An interrupt or the caller's own deadline ends the input, not just this provider.
       if (isAborted(request.signal)) throw withAttempts(error, attempts)
       if (DROP_KINDS.has(error.kind) && error.code !== 'MAX_POINTS') {
-        if (!dropped.has(name)) options.log?.(`failover: ${name} dropped for the rest of the batch: ${error.message}`)
+        if (!dropped.has(name))
+          options.log?.(`failover: ${name} dropped for the rest of the batch: ${error.message}`)
         dropped.set(name, error)
       } else if (!FAILOVER_KINDS.has(error.kind)) {
         throw withAttempts(error, attempts)

@@ -54,7 +54,11 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /** Parse and check a provider base URL: https, or http only to loopback or with allowInsecure. */
-export function resolveEndpoint(endpoint: string, provider: ProviderName, allowInsecure = false): URL {
+export function resolveEndpoint(
+  endpoint: string,
+  provider: ProviderName,
+  allowInsecure = false,
+): URL {
   let url: URL
   try {
     url = new URL(endpoint)
@@ -69,9 +73,12 @@ export function resolveEndpoint(endpoint: string, provider: ProviderName, allowI
     })
   }
   if (url.username !== '' || url.password !== '') {
-    throw new ConfigError(`${provider}: endpoint ${renderSafeUrl(url)} must not contain a user name or password`, {
-      hint: 'remove "user:password@" from --endpoint; the API key is sent separately',
-    })
+    throw new ConfigError(
+      `${provider}: endpoint ${renderSafeUrl(url)} must not contain a user name or password`,
+      {
+        hint: 'remove "user:password@" from --endpoint; the API key is sent separately',
+      },
+    )
   }
   if (url.protocol === 'http:' && !allowInsecure && !isLoopbackHost(url.hostname)) {
     throw new ConfigError(
@@ -113,7 +120,8 @@ const NOT_SENT_CODES = new Set([
   'EADDRNOTAVAIL',
 ])
 // ERR_SSL_* and EPROTO: OpenSSL's own (a handshake refused, or https spoken to a plain-http port).
-const TLS_CODE = /^(CERT_|ERR_TLS_|ERR_SSL_|EPROTO$|DEPTH_ZERO_|SELF_SIGNED_|UNABLE_TO_(GET|VERIFY)_)/
+const TLS_CODE =
+  /^(CERT_|ERR_TLS_|ERR_SSL_|EPROTO$|DEPTH_ZERO_|SELF_SIGNED_|UNABLE_TO_(GET|VERIFY)_)/
 
 /** Every `code` found along the cause chain (AggregateError, from trying each address of a host, lists them). */
 function collectErrorCodes(error: unknown, seen = new Set<unknown>()): string[] {
@@ -123,42 +131,81 @@ function collectErrorCodes(error: unknown, seen = new Set<unknown>()): string[] 
   const record = error as { code?: unknown; cause?: unknown; errors?: unknown; message?: unknown }
   if (typeof record.code === 'string') codes.push(record.code)
   codes.push(...collectErrorCodes(record.cause, seen))
-  if (Array.isArray(record.errors)) for (const inner of record.errors) codes.push(...collectErrorCodes(inner, seen))
+  if (Array.isArray(record.errors))
+    for (const inner of record.errors) codes.push(...collectErrorCodes(inner, seen))
   return codes
 }
 
 /** `connected`: the connection could carry the request (see WireRequest.onConnected); before it, nothing was sent. */
-function describeNetworkFailure(codes: string[], connected: boolean): { text: string; sent: boolean; retryable: boolean; hint: string } {
+function describeNetworkFailure(
+  codes: string[],
+  connected: boolean,
+): { text: string; sent: boolean; retryable: boolean; hint: string } {
   const has = (code: string): boolean => codes.includes(code)
   // Said in every not-sent hint: the user wants to know it cost nothing.
   const free = '; nothing was sent, so nothing was charged'
   if (has('ECONNREFUSED')) {
-    return { text: 'connection refused', sent: false, retryable: true, hint: `check --endpoint and that the service is up${free}` }
+    return {
+      text: 'connection refused',
+      sent: false,
+      retryable: true,
+      hint: `check --endpoint and that the service is up${free}`,
+    }
   }
   if (has('ENOTFOUND') || has('EAI_AGAIN')) {
-    return { text: 'host name not found', sent: false, retryable: true, hint: `check --endpoint and your DNS / network${free}` }
+    return {
+      text: 'host name not found',
+      sent: false,
+      retryable: true,
+      hint: `check --endpoint and your DNS / network${free}`,
+    }
   }
   const tls = codes.find((code) => TLS_CODE.test(code))
   if (tls !== undefined) {
-    return { text: `TLS failure (${tls})`, sent: false, retryable: false, hint: `check --endpoint and the system clock and certificates${free}` }
+    return {
+      text: `TLS failure (${tls})`,
+      sent: false,
+      retryable: false,
+      hint: `check --endpoint and the system clock and certificates${free}`,
+    }
   }
   const notSent = codes.find((code) => NOT_SENT_CODES.has(code))
   if (notSent !== undefined) {
-    return { text: `could not connect (${notSent})`, sent: false, retryable: true, hint: `check --endpoint and your network${free}` }
+    return {
+      text: `could not connect (${notSent})`,
+      sent: false,
+      retryable: true,
+      hint: `check --endpoint and your network${free}`,
+    }
   }
   const detail = codes[0] === undefined ? '' : ` (${codes[0]})`
   // A reset during the TLS handshake, say: the request was still in Node's buffer.
   if (!connected) {
-    return { text: `could not connect${detail}`, sent: false, retryable: true, hint: `check --endpoint and your network${free}` }
+    return {
+      text: `could not connect${detail}`,
+      sent: false,
+      retryable: true,
+      hint: `check --endpoint and your network${free}`,
+    }
   }
   // A reply came but could not be read: as good as one lost after sending, but not a lost connection.
   const garbled = codes.find((code) => code.startsWith('HPE_'))
   if (garbled !== undefined) {
-    return { text: `a reply that is not valid HTTP (${garbled})`, sent: true, retryable: true, hint: 'check --endpoint (the request may have been processed and charged)' }
+    return {
+      text: `a reply that is not valid HTTP (${garbled})`,
+      sent: true,
+      retryable: true,
+      hint: 'check --endpoint (the request may have been processed and charged)',
+    }
   }
   const damaged = codes.find((code) => /^(Z_|ERR_BROTLI|ERR__ERROR_)/.test(code))
   if (damaged !== undefined) {
-    return { text: `a compressed reply that does not decompress (${damaged})`, sent: true, retryable: true, hint: 'check --endpoint (the request may have been processed and charged)' }
+    return {
+      text: `a compressed reply that does not decompress (${damaged})`,
+      sent: true,
+      retryable: true,
+      hint: 'check --endpoint (the request may have been processed and charged)',
+    }
   }
   // Anything else (reset, "other side closed") may have happened after the request went out.
   return {
@@ -237,7 +284,9 @@ interface RequestAbort {
 
 function logOutcome(exchange: Exchange, outcome: string): void {
   const elapsed = Math.round(performance.now() - exchange.started)
-  exchange.log(`${exchange.method} ${exchange.shownUrl} -> ${outcome} in ${elapsed} ms (${formatBytes(exchange.sentBytes)} sent)`)
+  exchange.log(
+    `${exchange.method} ${exchange.shownUrl} -> ${outcome} in ${elapsed} ms (${formatBytes(exchange.sentBytes)} sent)`,
+  )
 }
 
 /**
@@ -256,7 +305,9 @@ function armAbort(requestTimeoutMs: number, signal: AbortSignal | undefined): Re
   signal?.addEventListener('abort', onCallerAbort, { once: true })
   // Every wait races this, so the deadline holds whatever the transport does with the signal.
   const aborted = new Promise<never>((_resolve, reject) => {
-    controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true })
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), {
+      once: true,
+    })
   })
   aborted.catch(() => undefined)
   return {
@@ -286,7 +337,11 @@ async function transfer(
   // wrap it in an AbortSignal.any (see armAbort).
   const sent = ky(exchange.url, {
     method: exchange.method,
-    headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), accept: 'application/json', ...headers },
+    headers: {
+      ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+      accept: 'application/json',
+      ...headers,
+    },
     fetch: async (input) => {
       const request = input as Request
       wire = await sendRequest(exchange.url, {
@@ -300,7 +355,9 @@ async function transfer(
           progress.connected = true
         },
       })
-      return new Response(null, { status: wire.status >= 200 && wire.status <= 599 ? wire.status : 200 })
+      return new Response(null, {
+        status: wire.status >= 200 && wire.status <= 599 ? wire.status : 200,
+      })
     },
     timeout: false,
     retry: 0,
@@ -311,7 +368,8 @@ async function transfer(
   const reply = wire as WireReply
   const status = reply.status
   const retryAfterHeader = reply.header('retry-after')
-  if (status >= 300 && status < 400) return { status, text: '', retryAfterHeader, location: reply.header('location') }
+  if (status >= 300 && status < 400)
+    return { status, text: '', retryAfterHeader, location: reply.header('location') }
   return { status, text: reply.body.toString('utf8'), retryAfterHeader, location: null }
 }
 
@@ -319,16 +377,26 @@ async function transfer(
 function transportFailure(
   exchange: Exchange,
   error: unknown,
-  failed: { signal: AbortSignal | undefined; timedOut: boolean; connected: boolean; requestTimeoutMs: number; maxReplyBytes: number },
+  failed: {
+    signal: AbortSignal | undefined
+    timedOut: boolean
+    connected: boolean
+    requestTimeoutMs: number
+    maxReplyBytes: number
+  },
 ): Error {
   const { what } = exchange
   if (error instanceof ReplyTooLargeError) {
     logOutcome(exchange, `reply over ${formatBytes(failed.maxReplyBytes)}, not read`)
-    return new ProviderError('provider', `${what}: the reply is larger than ${formatBytes(failed.maxReplyBytes)}; rc2 stopped reading it`, {
-      hint: 'a real reply is a few hundred bytes: check --endpoint (the request may have been processed and charged)',
-      retryable: false,
-      mayHaveCharged: true,
-    })
+    return new ProviderError(
+      'provider',
+      `${what}: the reply is larger than ${formatBytes(failed.maxReplyBytes)}; rc2 stopped reading it`,
+      {
+        hint: 'a real reply is a few hundred bytes: check --endpoint (the request may have been processed and charged)',
+        retryable: false,
+        mayHaveCharged: true,
+      },
+    )
   }
   if (isAborted(failed.signal)) {
     logOutcome(exchange, 'aborted (deadline)')
@@ -337,30 +405,44 @@ function transportFailure(
   if (failed.timedOut && !failed.connected) {
     // No connection in time (a port that drops packets, a TLS handshake never answered): nothing sent.
     logOutcome(exchange, 'timed out connecting')
-    return new ProviderError('network', exchange.redact(`${what}: could not connect within ${failed.requestTimeoutMs / 1000} s at ${exchange.shownUrl}`), {
-      hint: 'check --endpoint and your network; nothing was sent, so nothing was charged',
-      retryable: true,
-      mayHaveCharged: false,
-      cause: error,
-    })
+    return new ProviderError(
+      'network',
+      exchange.redact(
+        `${what}: could not connect within ${failed.requestTimeoutMs / 1000} s at ${exchange.shownUrl}`,
+      ),
+      {
+        hint: 'check --endpoint and your network; nothing was sent, so nothing was charged',
+        retryable: true,
+        mayHaveCharged: false,
+        cause: error,
+      },
+    )
   }
   if (failed.timedOut) {
     logOutcome(exchange, 'timed out')
-    return new ProviderError('timeout', `${what}: no reply within ${failed.requestTimeoutMs / 1000} s`, {
-      hint: 'the service is slow; try again later (the request may have been processed and charged)',
-      retryable: true,
-      mayHaveCharged: true,
-      cause: error,
-    })
+    return new ProviderError(
+      'timeout',
+      `${what}: no reply within ${failed.requestTimeoutMs / 1000} s`,
+      {
+        hint: 'the service is slow; try again later (the request may have been processed and charged)',
+        retryable: true,
+        mayHaveCharged: true,
+        cause: error,
+      },
+    )
   }
   const failure = describeNetworkFailure(collectErrorCodes(error), failed.connected)
   logOutcome(exchange, `failed (${failure.text})`)
-  return new ProviderError('network', exchange.redact(`${what}: ${failure.text} at ${exchange.shownUrl}`), {
-    hint: failure.hint,
-    retryable: failure.retryable,
-    mayHaveCharged: failure.sent,
-    cause: error,
-  })
+  return new ProviderError(
+    'network',
+    exchange.redact(`${what}: ${failure.text} at ${exchange.shownUrl}`),
+    {
+      hint: failure.hint,
+      retryable: failure.retryable,
+      mayHaveCharged: failure.sent,
+      cause: error,
+    },
+  )
 }
 
 /** The reply read as JSON; a redirect, or a body that is not JSON, as the error it means. */
@@ -370,10 +452,16 @@ function readReply(exchange: Exchange, raw: RawReply): JsonReply {
   if (status >= 300 && status < 400) {
     const target = describeRedirect(raw.location, url)
     logOutcome(exchange, `${status} redirect to ${target} (not followed)`)
-    throw new ProviderError('provider', redact(`${what}: the service answered HTTP ${status}, a redirect to ${target}; rc2 does not follow redirects`), {
-      hint: 'check --endpoint: if the service has really moved and you trust the new address, give it as --endpoint',
-      retryable: false,
-    })
+    throw new ProviderError(
+      'provider',
+      redact(
+        `${what}: the service answered HTTP ${status}, a redirect to ${target}; rc2 does not follow redirects`,
+      ),
+      {
+        hint: 'check --endpoint: if the service has really moved and you trust the new address, give it as --endpoint',
+        retryable: false,
+      },
+    )
   }
 
   logOutcome(exchange, String(status))
@@ -388,13 +476,18 @@ function readReply(exchange: Exchange, raw: RawReply): JsonReply {
 
   // No JSON: a gateway page on 429/5xx, or a broken reply.
   if (status >= 400) throw mapProviderError({ provider, status, retryAfterSec })
-  const problem = text.trim() === '' ? 'an empty body' : `a body that is not JSON ("${redact(snippet(text))}")`
+  const problem =
+    text.trim() === '' ? 'an empty body' : `a body that is not JSON ("${redact(snippet(text))}")`
   // As good as a lost reply: resent like one (for a paid call, within the budget).
-  throw new ProviderError('provider', `${provider} reply: ${method} ${url.pathname} returned HTTP ${status} with ${problem}`, {
-    hint: 'the reply was lost or garbled; try again (the request may have been processed and charged)',
-    retryable: true,
-    mayHaveCharged: true,
-  })
+  throw new ProviderError(
+    'provider',
+    `${provider} reply: ${method} ${url.pathname} returned HTTP ${status} with ${problem}`,
+    {
+      hint: 'the reply was lost or garbled; try again (the request may have been processed and charged)',
+      retryable: true,
+      mayHaveCharged: true,
+    },
+  )
 }
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
@@ -404,7 +497,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const redact = (text: string): string => redactSecrets(text, secrets)
   const log = (line: string): void => options.log?.(redact(line))
 
-  async function exchange(method: 'POST' | 'GET', path: string, body: unknown, query: Record<string, string>, signal?: AbortSignal): Promise<JsonReply> {
+  async function exchange(
+    method: 'POST' | 'GET',
+    path: string,
+    body: unknown,
+    query: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<JsonReply> {
     const url = new URL(path.replace(/^\//, ''), options.baseUrl)
     for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value)
     const shownUrl = renderSafeUrl(url)
@@ -414,13 +513,29 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const payload = method === 'POST' ? JSON.stringify(body) : undefined
     const sentBytes = payload === undefined ? 0 : Buffer.byteLength(payload)
     const abort = armAbort(requestTimeoutMs, signal)
-    const current: Exchange = { provider, method, url, shownUrl, what, sentBytes, started: performance.now(), log, redact }
+    const current: Exchange = {
+      provider,
+      method,
+      url,
+      shownUrl,
+      what,
+      sentBytes,
+      started: performance.now(),
+      log,
+      redact,
+    }
     const progress = { connected: false }
     let raw: RawReply
     try {
       raw = await transfer(current, payload, options.headers, abort, maxReplyBytes, progress)
     } catch (error) {
-      throw transportFailure(current, error, { signal, timedOut: abort.timedOut(), connected: progress.connected, requestTimeoutMs, maxReplyBytes })
+      throw transportFailure(current, error, {
+        signal,
+        timedOut: abort.timedOut(),
+        connected: progress.connected,
+        requestTimeoutMs,
+        maxReplyBytes,
+      })
     } finally {
       abort.dispose()
     }

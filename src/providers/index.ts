@@ -19,7 +19,9 @@ const FACTORIES: Record<ProviderName, (options: ProviderOptions) => Provider> = 
 }
 
 /** Which services take feedback on an answer (`rc2 report`): wrong answers, right answers. */
-export const PROVIDER_REPORTS: Readonly<Record<ProviderName, { wrong: boolean; right: boolean; call: string | null }>> = {
+export const PROVIDER_REPORTS: Readonly<
+  Record<ProviderName, { wrong: boolean; right: boolean; call: string | null }>
+> = {
   yescaptcha: { wrong: false, right: false, call: null },
   acedata: { wrong: false, right: false, call: null },
   capsolver: { wrong: true, right: true, call: 'POST /feedbackTask' },
@@ -38,11 +40,12 @@ function isProviderName(value: unknown): value is ProviderName {
  */
 export function createProvider(name: ProviderName, options: ProviderOptions): Provider {
   if (!isProviderName(name)) {
-    throw new UsageError(`unknown provider "${String(name)}"`, { hint: `choose one of: ${PROVIDER_NAMES.join(', ')}` })
+    throw new UsageError(`unknown provider "${String(name)}"`, {
+      hint: `choose one of: ${PROVIDER_NAMES.join(', ')}`,
+    })
   }
   return FACTORIES[name](options)
 }
-
 
 export { PROVIDER_NAMES } from './types.js'
 export { attemptTimeoutMs } from './facts/index.js'

@@ -16,7 +16,13 @@ import { checkRequest } from './request-check.js'
 import { withChargedRetries, withRetries } from './retry.js'
 import { parseReply, protocolError } from './solution.js'
 import type { SolutionFields } from './solution.js'
-import type { BalanceResult, Provider, ProviderOptions, RecognitionRequest, RecognitionResult } from './types.js'
+import type {
+  BalanceResult,
+  Provider,
+  ProviderOptions,
+  RecognitionRequest,
+  RecognitionResult,
+} from './types.js'
 import { GRID_SIDE } from '../types.js'
 
 const INCOMPLETE = 14
@@ -36,8 +42,10 @@ function readReply(reply: JsonReply): { body: Reply; pending: boolean } {
     throw protocolError('nopecha', 'the body is not a JSON object')
   }
   const parsed = parseReply(ReplySchema, body, 'nopecha', 'reply')
-  const code = parsed.error === undefined || parsed.error === null ? undefined : String(parsed.error)
-  if (code === String(INCOMPLETE) || (status === 409 && code === undefined)) return { body: parsed, pending: true }
+  const code =
+    parsed.error === undefined || parsed.error === null ? undefined : String(parsed.error)
+  if (code === String(INCOMPLETE) || (status === 409 && code === undefined))
+    return { body: parsed, pending: true }
   if (code !== undefined || status >= 400) {
     throw mapProviderError({
       provider: 'nopecha',
@@ -51,12 +59,22 @@ function readReply(reply: JsonReply): { body: Reply; pending: boolean } {
 }
 
 /** One boolean per tile -> objects / hasObject. */
-export function normalizeTileFlags(provider: 'nopecha' | 'capmonster', field: string, raw: unknown, grid: RecognitionRequest['grid']): SolutionFields {
+export function normalizeTileFlags(
+  provider: 'nopecha' | 'capmonster',
+  field: string,
+  raw: unknown,
+  grid: RecognitionRequest['grid'],
+): SolutionFields {
   const flags = parseReply(z.array(z.boolean()), raw, provider, field)
   const tiles = GRID_SIDE[grid] ** 2
-  if (flags.length !== tiles) throw protocolError(provider, `${field} has ${flags.length} entries, expected ${tiles} for the ${grid} grid`)
+  if (flags.length !== tiles)
+    throw protocolError(
+      provider,
+      `${field} has ${flags.length} entries, expected ${tiles} for the ${grid} grid`,
+    )
   const objects = flags.flatMap((flag, index) => (flag ? [index] : []))
-  if (grid === '1x1') return { type: 'single', objects: [], hasObject: flags[0] === true, confidences: null }
+  if (grid === '1x1')
+    return { type: 'single', objects: [], hasObject: flags[0] === true, confidences: null }
   return { type: 'multi', objects, hasObject: null, confidences: null }
 }
 
@@ -74,18 +92,22 @@ export function createNopechaProvider(options: ProviderOptions): Provider {
         if (pending) throw protocolError('nopecha', 'the submit call answered "incomplete job"')
         return reply
       },
-      { ...context.retryOptions(signal, `nopecha: POST ${path}`), beforeChargedRetry: request.beforeChargedRetry },
+      {
+        ...context.retryOptions(signal, `nopecha: POST ${path}`),
+        beforeChargedRetry: request.beforeChargedRetry,
+      },
     )
     return afterCharge(created.paidCalls, async () => {
       const id = created.value.data
-      if (typeof id !== 'string' && typeof id !== 'number') throw protocolError('nopecha', 'reply.data (the job id) is missing')
+      if (typeof id !== 'string' && typeof id !== 'number')
+        throw protocolError('nopecha', 'reply.data (the job id) is missing')
       const jobId = String(id)
       const flags = await pollTask(context, jobId, signal, async () => {
         const { body: reply, pending } = await withRetries(
           async () => readReply(await http.getJson('/', { key: apiKey, id: jobId }, signal)),
           context.retryOptions(signal, 'nopecha: GET /'),
         )
-        return pending ? undefined : reply.data ?? null
+        return pending ? undefined : (reply.data ?? null)
       })
       const fields = normalizeTileFlags('nopecha', 'reply.data', flags, grid)
       return { ...fields, taskId: jobId, points: null, paidCalls: created.paidCalls }
@@ -100,7 +122,10 @@ export function createNopechaProvider(options: ProviderOptions): Provider {
     const record = body as Record<string, unknown>
     const credit = record.credit
     if (typeof credit !== 'number' || !Number.isFinite(credit)) {
-      throw protocolError('nopecha', `reply.credit = ${JSON.stringify(credit ?? null)} is not a number`)
+      throw protocolError(
+        'nopecha',
+        `reply.credit = ${JSON.stringify(credit ?? null)} is not a number`,
+      )
     }
     const details: Record<string, number> = {}
     for (const key of ['quota', 'duration', 'lastreset', 'ttl']) {

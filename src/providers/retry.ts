@@ -9,7 +9,11 @@ import type { ProviderErrorKind } from './error-map.js'
 import { deadlineError } from './http.js'
 import type { RetryTuning, SleepFunction } from './types.js'
 
-export const RETRY_DEFAULTS = { baseDelayMs: 500, maxDelayMs: 8000, maxRetryAfterMs: 60_000 } as const
+export const RETRY_DEFAULTS = {
+  baseDelayMs: 500,
+  maxDelayMs: 8000,
+  maxRetryAfterMs: 60_000,
+} as const
 
 /**
  * A 429 that says when to come back is the service scheduling us, not a failure: waiting it out
@@ -37,7 +41,11 @@ export const sleepFor: SleepFunction = async (ms, signal) => {
  * Milliseconds to wait before retry number `attempt` (1-based), or undefined when the service
  * asked for a longer wait than we are willing to honour.
  */
-export function computeRetryDelayMs(attempt: number, retryAfterSec: number | undefined, tuning: RetryTuning = {}): number | undefined {
+export function computeRetryDelayMs(
+  attempt: number,
+  retryAfterSec: number | undefined,
+  tuning: RetryTuning = {},
+): number | undefined {
   if (retryAfterSec !== undefined) {
     const asked = Math.ceil(retryAfterSec * 1000)
     return asked > (tuning.maxRetryAfterMs ?? RETRY_DEFAULTS.maxRetryAfterMs) ? undefined : asked
@@ -49,7 +57,10 @@ export function computeRetryDelayMs(attempt: number, retryAfterSec: number | und
 }
 
 /** Run `operation` until it succeeds, fails for good, or runs out of retries. */
-export async function withRetries<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+export async function withRetries<T>(
+  operation: (attempt: number) => Promise<T>,
+  options: RetryOptions,
+): Promise<T> {
   const sleep = options.sleep ?? sleepFor
   let scheduled = 0
   for (let attempt = 1; ; attempt++) {
@@ -58,21 +69,31 @@ export async function withRetries<T>(operation: (attempt: number) => Promise<T>,
     } catch (error) {
       if (!(error instanceof Rc2Error) || !error.retryable) throw error
       // --retries 0 means one attempt, whatever the service asks.
-      const asked = options.retries > 0 && error.kind === 'rate_limit' && (error.retryAfterSec ?? 0) > 0 && scheduled < MAX_SCHEDULED_RETRIES
+      const asked =
+        options.retries > 0 &&
+        error.kind === 'rate_limit' &&
+        (error.retryAfterSec ?? 0) > 0 &&
+        scheduled < MAX_SCHEDULED_RETRIES
       if (asked) scheduled++
       const retry = attempt - scheduled
       if (retry > options.retries) throw error
       const waitMs = computeRetryDelayMs(Math.max(1, retry), error.retryAfterSec, options)
       if (waitMs === undefined) {
         // The service asked for a longer wait than we honour: say so rather than fail silently.
-        const limitSec = Math.round((options.maxRetryAfterMs ?? RETRY_DEFAULTS.maxRetryAfterMs) / 1000)
-        throw new ProviderError(error.kind as ProviderErrorKind, `${error.message} (the service asked to wait ${error.retryAfterSec} s before retrying, more than the ${limitSec} s rc2 waits)`, {
-          code: error.code,
-          hint: `try again in ${error.retryAfterSec} s`,
-          retryAfterSec: error.retryAfterSec,
-          mayHaveCharged: error.mayHaveCharged,
-          cause: error,
-        })
+        const limitSec = Math.round(
+          (options.maxRetryAfterMs ?? RETRY_DEFAULTS.maxRetryAfterMs) / 1000,
+        )
+        throw new ProviderError(
+          error.kind as ProviderErrorKind,
+          `${error.message} (the service asked to wait ${error.retryAfterSec} s before retrying, more than the ${limitSec} s rc2 waits)`,
+          {
+            code: error.code,
+            hint: `try again in ${error.retryAfterSec} s`,
+            retryAfterSec: error.retryAfterSec,
+            mayHaveCharged: error.mayHaveCharged,
+            cause: error,
+          },
+        )
       }
       options.onRetry?.(error, attempt, waitMs)
       try {
@@ -80,15 +101,23 @@ export async function withRetries<T>(operation: (attempt: number) => Promise<T>,
         await (options.whileWaiting === undefined ? wait() : options.whileWaiting(wait))
       } catch (sleepError) {
         if (options.signal?.aborted === true) {
-          const ended = deadlineError(options.signal, options.label ?? 'request', error.mayHaveCharged)
+          const ended = deadlineError(
+            options.signal,
+            options.label ?? 'request',
+            error.mayHaveCharged,
+          )
           throw ended instanceof ProviderError
-            ? new ProviderError('timeout', `${ended.message} while waiting to retry after: ${error.message}`, {
-                code: error.code,
-                hint: ended.hint,
-                // No new request went out: the one that failed was already reported to onRetry.
-                mayHaveCharged: false,
-                cause: error,
-              })
+            ? new ProviderError(
+                'timeout',
+                `${ended.message} while waiting to retry after: ${error.message}`,
+                {
+                  code: error.code,
+                  hint: ended.hint,
+                  // No new request went out: the one that failed was already reported to onRetry.
+                  mayHaveCharged: false,
+                  cause: error,
+                },
+              )
             : ended
         }
         throw sleepError
@@ -127,15 +156,19 @@ export async function withChargedRetries<T>(
     return { value, paidCalls: lostReplies + 1 }
   } catch (error) {
     if (lostReplies > 0 && error instanceof ProviderError && !error.mayHaveCharged) {
-      throw new ProviderError(error.kind as ProviderErrorKind, `${error.message} (an earlier attempt may have been charged)`, {
-        code: error.code,
-        hint: error.hint,
-        retryable: error.retryable,
-        retryAfterSec: error.retryAfterSec,
-        mayHaveCharged: true,
-        paidCalls: lostReplies,
-        cause: error.cause,
-      })
+      throw new ProviderError(
+        error.kind as ProviderErrorKind,
+        `${error.message} (an earlier attempt may have been charged)`,
+        {
+          code: error.code,
+          hint: error.hint,
+          retryable: error.retryable,
+          retryAfterSec: error.retryAfterSec,
+          mayHaveCharged: true,
+          paidCalls: lostReplies,
+          cause: error.cause,
+        },
+      )
     }
     // Every lost reply, the last attempt's included, may have cost a call: the batch counts them.
     if (error instanceof Rc2Error && error.mayHaveCharged) error.paidCalls = lostReplies + 1

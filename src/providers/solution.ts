@@ -18,7 +18,10 @@ const SolutionSchema = z.object({
   label: z.string().nullable().optional(),
 })
 
-export type SolutionFields = Pick<RecognitionResult, 'type' | 'objects' | 'hasObject' | 'confidences'>
+export type SolutionFields = Pick<
+  RecognitionResult,
+  'type' | 'objects' | 'hasObject' | 'confidences'
+>
 
 export interface SolutionContext {
   provider: ProviderName
@@ -38,7 +41,12 @@ function renderFieldPath(root: string, path: readonly PropertyKey[]): string {
 }
 
 /** Parse `value` with `schema`, or throw a provider error naming the first field that is wrong. */
-export function parseReply<T>(schema: z.ZodType<T>, value: unknown, provider: ProviderName, root: string): T {
+export function parseReply<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+  provider: ProviderName,
+  root: string,
+): T {
   const parsed = schema.safeParse(value)
   if (parsed.success) return parsed.data
   const issue = parsed.error.issues[0]
@@ -88,10 +96,16 @@ export function normalizeSolution(raw: unknown, context: SolutionContext): Solut
   const tiles = GRID_SIDE[grid] ** 2
 
   if (solution.type !== undefined && solution.type !== 'multi' && solution.type !== 'single') {
-    throw protocolError(provider, `solution.type = "${solution.type}" is neither "multi" nor "single"`)
+    throw protocolError(
+      provider,
+      `solution.type = "${solution.type}" is neither "multi" nor "single"`,
+    )
   }
   if (context.checkSize === true && solution.size !== undefined && solution.size !== size) {
-    throw protocolError(provider, `solution.size = ${solution.size} does not match the ${size}x${size} image sent`)
+    throw protocolError(
+      provider,
+      `solution.size = ${solution.size} does not match the ${size}x${size} image sent`,
+    )
   }
   const confidences = solution.confidences ?? null
   if (confidences !== null && confidences.length !== tiles) {
@@ -119,11 +133,17 @@ export function normalizeSolution(raw: unknown, context: SolutionContext): Solut
     if (objects !== undefined && solution.type !== 'single') {
       return { type: 'single', objects: [], hasObject: objects.length > 0, confidences }
     }
-    throw protocolError(provider, 'solution.hasObject is missing from the answer for a single 100x100 tile')
+    throw protocolError(
+      provider,
+      'solution.hasObject is missing from the answer for a single 100x100 tile',
+    )
   }
 
   if (solution.type === 'single') {
-    throw protocolError(provider, `solution.type is "single" but a ${grid} grid (${size}x${size}) was sent`)
+    throw protocolError(
+      provider,
+      `solution.type is "single" but a ${grid} grid (${size}x${size}) was sent`,
+    )
   }
   if (objects === undefined) throw protocolError(provider, 'solution.objects is missing')
   const unique = [...new Set(objects)].sort((a, b) => a - b)

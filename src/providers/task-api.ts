@@ -15,7 +15,15 @@ import { checkRequest } from './request-check.js'
 import { withChargedRetries, withRetries } from './retry.js'
 import { normalizeSolution, parseReply, protocolError, readOrLost } from './solution.js'
 import type { SolutionFields } from './solution.js'
-import type { BalanceResult, Provider, ProviderName, ProviderOptions, RecognitionRequest, RecognitionResult, ReportResult } from './types.js'
+import type {
+  BalanceResult,
+  Provider,
+  ProviderName,
+  ProviderOptions,
+  RecognitionRequest,
+  RecognitionResult,
+  ReportResult,
+} from './types.js'
 
 const EnvelopeSchema = z.looseObject({
   errorId: z.number().int().optional(),
@@ -57,7 +65,11 @@ export interface TaskApiSpec {
 }
 
 /** The envelope of a reply, or the mapped error it carries. */
-function readEnvelope(name: ProviderName, reply: JsonReply, errorIdCodes?: Readonly<Record<number, string>>): Envelope {
+function readEnvelope(
+  name: ProviderName,
+  reply: JsonReply,
+  errorIdCodes?: Readonly<Record<number, string>>,
+): Envelope {
   const { status, body, retryAfterSec } = reply
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     if (status >= 400) throw mapProviderError({ provider: name, status, retryAfterSec })
@@ -65,10 +77,14 @@ function readEnvelope(name: ProviderName, reply: JsonReply, errorIdCodes?: Reado
   }
   const envelope = parseReply(EnvelopeSchema, body, name, 'reply')
   if (envelope.errorId !== undefined && envelope.errorId !== 0) {
-    const named = envelope.errorCode === undefined || envelope.errorCode === null || envelope.errorCode === ''
+    const named =
+      envelope.errorCode === undefined || envelope.errorCode === null || envelope.errorCode === ''
     throw mapProviderError({
       provider: name,
-      code: (named ? errorIdCodes?.[envelope.errorId] : envelope.errorCode) ?? envelope.errorCode ?? (errorIdCodes === undefined ? undefined : String(envelope.errorId)),
+      code:
+        (named ? errorIdCodes?.[envelope.errorId] : envelope.errorCode) ??
+        envelope.errorCode ??
+        (errorIdCodes === undefined ? undefined : String(envelope.errorId)),
       description: envelope.errorDescription ?? undefined,
       status: status === 200 ? undefined : status,
       retryAfterSec,
@@ -87,7 +103,11 @@ interface TaskApi {
 
 export function createTaskApiProvider(spec: TaskApiSpec, options: ProviderOptions): Provider {
   const context = createAdapterContext(spec.name, options)
-  const api: TaskApi = { spec, context, read: (reply) => readEnvelope(spec.name, reply, spec.errorIdCodes) }
+  const api: TaskApi = {
+    spec,
+    context,
+    read: (reply) => readEnvelope(spec.name, reply, spec.errorIdCodes),
+  }
   const reportSpec = spec.report
   return {
     name: spec.name,
@@ -97,17 +117,30 @@ export function createTaskApiProvider(spec: TaskApiSpec, options: ProviderOption
     pointsFor: context.pointsFor,
     ...(reportSpec === undefined
       ? {}
-      : { report: (taskId: string, correct: boolean, signal?: AbortSignal) => context.guard(() => sendReport(api, taskId, correct, reportSpec, signal)) }),
+      : {
+          report: (taskId: string, correct: boolean, signal?: AbortSignal) =>
+            context.guard(() => sendReport(api, taskId, correct, reportSpec, signal)),
+        }),
   }
 }
 
 /** The create reply, read in full: an answer, or the task to poll. */
-function readCreated(spec: TaskApiSpec, first: Envelope, normalize: (solution: unknown) => SolutionFields): { taskId: string | null; fields: SolutionFields | undefined } {
+function readCreated(
+  spec: TaskApiSpec,
+  first: Envelope,
+  normalize: (solution: unknown) => SolutionFields,
+): { taskId: string | null; fields: SolutionFields | undefined } {
   const { name } = spec
   const taskId = first.taskId === undefined || first.taskId === null ? null : String(first.taskId)
-  if (first.solution !== undefined && first.solution !== null) return { taskId, fields: normalize(first.solution) }
-  if (first.status === 'ready') throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')
-  if (first.status !== undefined && first.status !== null && !spec.pendingStatuses.includes(first.status)) {
+  if (first.solution !== undefined && first.solution !== null)
+    return { taskId, fields: normalize(first.solution) }
+  if (first.status === 'ready')
+    throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')
+  if (
+    first.status !== undefined &&
+    first.status !== null &&
+    !spec.pendingStatuses.includes(first.status)
+  ) {
     throw protocolError(name, `reply.status = "${first.status}" without a solution`)
   }
   if (taskId === null) throw protocolError(name, 'reply.taskId is missing and there is no solution')
@@ -121,17 +154,25 @@ async function recognize(api: TaskApi, request: RecognitionRequest): Promise<Rec
   const { signal, grid } = request
   const payload = spec.fitPayload === undefined ? { image } : await spec.fitPayload(request, image)
   const { warnings } = payload
-  const { path, body } = context.facts.recognition({ ...request, image: payload.image }, context.apiKey)
+  const { path, body } = context.facts.recognition(
+    { ...request, image: payload.image },
+    context.apiKey,
+  )
   const solutionContext = { provider: name, grid, size: request.size }
   const normalize = (solution: unknown): SolutionFields =>
-    spec.normalize === undefined ? normalizeSolution(solution, solutionContext) : spec.normalize(solution, request)
+    spec.normalize === undefined
+      ? normalizeSolution(solution, solutionContext)
+      : spec.normalize(solution, request)
 
   const created = await withChargedRetries(
     async () => {
       const reply = await context.http.postJson(path, body, signal)
       return readOrLost(() => readCreated(spec, api.read(reply), normalize))
     },
-    { ...context.retryOptions(signal, `${name}: POST ${path}`, request), beforeChargedRetry: request.beforeChargedRetry },
+    {
+      ...context.retryOptions(signal, `${name}: POST ${path}`, request),
+      beforeChargedRetry: request.beforeChargedRetry,
+    },
   )
   // From here the service has charged for the task: a later failure still cost those calls.
   return afterCharge(created.paidCalls, async () => {
@@ -141,7 +182,12 @@ async function recognize(api: TaskApi, request: RecognitionRequest): Promise<Rec
       fields = normalize(await pollSolution(api, id, request))
       taskId = id
     }
-    const result: RecognitionResult = { ...fields, taskId, points: context.facts.price(grid), paidCalls: created.paidCalls }
+    const result: RecognitionResult = {
+      ...fields,
+      taskId,
+      points: context.facts.price(grid),
+      paidCalls: created.paidCalls,
+    }
     if (warnings !== undefined && warnings.length > 0) result.warnings = warnings
     return result
   })
@@ -156,15 +202,24 @@ function pollSolution(api: TaskApi, id: string, request: RecognitionRequest): Pr
     const result = await withRetries(
       async () => {
         // A garbled poll reply costs nothing to ask again.
-        const reply = await context.http.postJson('/getTaskResult', { clientKey: context.apiKey, taskId: wireTaskId(id) }, signal)
+        const reply = await context.http.postJson(
+          '/getTaskResult',
+          { clientKey: context.apiKey, taskId: wireTaskId(id) },
+          signal,
+        )
         return readOrLost(() => api.read(reply))
       },
       context.retryOptions(signal, `${name}: POST /getTaskResult`, request),
     )
     if (result.solution !== undefined && result.solution !== null) return result.solution
-    if (result.status === 'ready') throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')
-    if (typeof result.status === 'string' && spec.pendingStatuses.includes(result.status)) return undefined
-    throw protocolError(name, `reply.status = ${JSON.stringify(result.status ?? null)} for task ${id}`)
+    if (result.status === 'ready')
+      throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')
+    if (typeof result.status === 'string' && spec.pendingStatuses.includes(result.status))
+      return undefined
+    throw protocolError(
+      name,
+      `reply.status = ${JSON.stringify(result.status ?? null)} for task ${id}`,
+    )
   })
 }
 
@@ -172,7 +227,8 @@ async function fetchBalance(api: TaskApi, signal?: AbortSignal): Promise<Balance
   const { spec, context } = api
   const { name } = spec
   const envelope = await withRetries(
-    async () => api.read(await context.http.postJson('/getBalance', { clientKey: context.apiKey }, signal)),
+    async () =>
+      api.read(await context.http.postJson('/getBalance', { clientKey: context.apiKey }, signal)),
     context.retryOptions(signal, `${name}: POST /getBalance`),
   )
   const amount = (envelope as Record<string, unknown>).balance
@@ -181,26 +237,51 @@ async function fetchBalance(api: TaskApi, signal?: AbortSignal): Promise<Balance
   }
   const details: Record<string, number> = {}
   for (const [key, value] of Object.entries(envelope)) {
-    if (key !== 'balance' && key !== 'errorId' && typeof value === 'number' && Number.isFinite(value)) details[key] = value
+    if (
+      key !== 'balance' &&
+      key !== 'errorId' &&
+      typeof value === 'number' &&
+      Number.isFinite(value)
+    )
+      details[key] = value
   }
   return { provider: name, balance: amount, unit: spec.balanceUnit, details }
 }
 
-async function sendReport(api: TaskApi, taskId: string, correct: boolean, reportSpec: ReportSpec, signal?: AbortSignal): Promise<ReportResult> {
+async function sendReport(
+  api: TaskApi,
+  taskId: string,
+  correct: boolean,
+  reportSpec: ReportSpec,
+  signal?: AbortSignal,
+): Promise<ReportResult> {
   const { context } = api
   const { name } = api.spec
   const path = reportSpec.path(correct)
   if (path === undefined) {
-    throw new UsageError(`${name} has no call to report a ${correct ? 'correct' : 'wrong'} answer`, {
-      hint: correct ? `${name} only takes reports of wrong answers: drop --correct` : `${name} only takes reports of correct answers`,
-    })
+    throw new UsageError(
+      `${name} has no call to report a ${correct ? 'correct' : 'wrong'} answer`,
+      {
+        hint: correct
+          ? `${name} only takes reports of wrong answers: drop --correct`
+          : `${name} only takes reports of correct answers`,
+      },
+    )
   }
   // Not retried on a lost reply: a report is not worth a second charge-free guess, and the user can rerun it.
   const envelope = await withRetries(
-    async () => api.read(await context.http.postJson(path, { clientKey: context.apiKey, ...reportSpec.body(taskId, correct) }, signal)),
+    async () =>
+      api.read(
+        await context.http.postJson(
+          path,
+          { clientKey: context.apiKey, ...reportSpec.body(taskId, correct) },
+          signal,
+        ),
+      ),
     context.retryOptions(signal, `${name}: POST ${path}`),
   )
-  const said = (envelope as Record<string, unknown>).message ?? (envelope as Record<string, unknown>).status
+  const said =
+    (envelope as Record<string, unknown>).message ?? (envelope as Record<string, unknown>).status
   return { provider: name, taskId, correct, message: typeof said === 'string' ? said : null }
 }
 

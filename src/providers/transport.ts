@@ -21,7 +21,8 @@ let httpAgent: http.Agent | undefined
 let httpsAgent: https.Agent | undefined
 
 function agentFor(url: URL): http.Agent {
-  if (url.protocol === 'https:') return (httpsAgent ??= new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }))
+  if (url.protocol === 'https:')
+    return (httpsAgent ??= new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }))
   return (httpAgent ??= new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }))
 }
 
@@ -59,7 +60,13 @@ export function sendRequest(url: URL, request: WireRequest): Promise<WireReply> 
     let settled = false
     const client = (url.protocol === 'https:' ? https : http).request(url, {
       method: request.method,
-      headers: { 'user-agent': USER_AGENT, ...request.headers, ...(request.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(request.body)) }) },
+      headers: {
+        'user-agent': USER_AGENT,
+        ...request.headers,
+        ...(request.body === undefined
+          ? {}
+          : { 'content-length': String(Buffer.byteLength(request.body)) }),
+      },
       agent: agentFor(url),
     })
     let reading: Readable | undefined
@@ -80,7 +87,10 @@ export function sendRequest(url: URL, request: WireRequest): Promise<WireReply> 
     client.on('error', (error) => finish(error))
     client.on('socket', (socket) => {
       if (client.reusedSocket) request.onConnected?.()
-      else socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => request.onConnected?.())
+      else
+        socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () =>
+          request.onConnected?.(),
+        )
     })
     client.on('response', (response) => {
       const header = (name: string): string | null => headerValue(response, name)
@@ -115,7 +125,14 @@ function headerValue(response: IncomingMessage, name: string): string | null {
 
 /** The body as sent, or inflated for the encodings fetch would inflate (capped by the reader). */
 function decoded(response: IncomingMessage, encoding: string): Readable {
-  const inflate = encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : undefined
+  const inflate =
+    encoding === 'gzip' || encoding === 'x-gzip'
+      ? createGunzip()
+      : encoding === 'deflate'
+        ? createInflate()
+        : encoding === 'br'
+          ? createBrotliDecompress()
+          : undefined
   if (inflate === undefined) return response
   response.on('error', (error) => inflate.destroy(error))
   return response.pipe(inflate)
@@ -135,9 +152,13 @@ function readCapped(stream: Readable, maxBytes: number, tooLarge: () => Error): 
       }
       chunks.push(chunk)
     })
-    stream.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)))
+    stream.on('end', () =>
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)),
+    )
     stream.on('error', reject)
     // A reply cut short by the server ends with 'aborted'/'close' and no 'end' on older Nodes.
-    stream.on('close', () => reject(Object.assign(new Error('the reply was cut off'), { code: 'ECONNRESET' })))
+    stream.on('close', () =>
+      reject(Object.assign(new Error('the reply was cut off'), { code: 'ECONNRESET' })),
+    )
   })
 }

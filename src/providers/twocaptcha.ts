@@ -16,35 +16,55 @@ import type { Provider, ProviderOptions, RecognitionRequest } from './types.js'
 import { GRID_SIDE } from '../types.js'
 
 const GridSolutionSchema = z.looseObject({
-  click: z.union([z.array(z.number().int()), z.string()]).nullable().optional(),
+  click: z
+    .union([z.array(z.number().int()), z.string()])
+    .nullable()
+    .optional(),
 })
 
 /** `click` (1-based) -> 0-based tiles; "No_matching_images" or an empty list -> none. */
-export function normalizeGridSolution(raw: unknown, request: Pick<RecognitionRequest, 'grid'>): SolutionFields {
+export function normalizeGridSolution(
+  raw: unknown,
+  request: Pick<RecognitionRequest, 'grid'>,
+): SolutionFields {
   const solution = parseReply(GridSolutionSchema, raw, '2captcha', 'solution')
   const click = solution.click
   const tiles = GRID_SIDE[request.grid] ** 2
   let clicked: number[]
-  if (click === undefined || click === null || (typeof click === 'string' && /no_matching_images/i.test(click))) {
+  if (
+    click === undefined ||
+    click === null ||
+    (typeof click === 'string' && /no_matching_images/i.test(click))
+  ) {
     // How v2 says "nothing matches" is undocumented: a missing click or the v1 text both mean none.
     if (click === undefined && !/no_matching_images/i.test(JSON.stringify(raw))) {
       throw protocolError('2captcha', 'solution.click is missing')
     }
     clicked = []
   } else if (typeof click === 'string') {
-    throw protocolError('2captcha', `solution.click = ${JSON.stringify(click.slice(0, 40))} is not a list of cells`)
+    throw protocolError(
+      '2captcha',
+      `solution.click = ${JSON.stringify(click.slice(0, 40))} is not a list of cells`,
+    )
   } else {
     click.forEach((cell, index) => {
       if (cell === 0) {
-        throw protocolError('2captcha', `solution.click[${index}] = 0: the cells should be numbered from 1; refusing to guess the numbering`)
+        throw protocolError(
+          '2captcha',
+          `solution.click[${index}] = 0: the cells should be numbered from 1; refusing to guess the numbering`,
+        )
       }
       if (cell < 1 || cell > tiles) {
-        throw protocolError('2captcha', `solution.click[${index}] = ${cell} is outside the ${request.grid} grid (1-${tiles})`)
+        throw protocolError(
+          '2captcha',
+          `solution.click[${index}] = ${cell} is outside the ${request.grid} grid (1-${tiles})`,
+        )
       }
     })
     clicked = [...new Set(click.map((cell) => cell - 1))].sort((a, b) => a - b)
   }
-  if (request.grid === '1x1') return { type: 'single', objects: [], hasObject: clicked.length > 0, confidences: null }
+  if (request.grid === '1x1')
+    return { type: 'single', objects: [], hasObject: clicked.length > 0, confidences: null }
   return { type: 'multi', objects: clicked, hasObject: null, confidences: null }
 }
 

@@ -1,6 +1,13 @@
 import type { Grid } from '../types.js'
 
-export const PROVIDER_NAMES = ['yescaptcha', 'acedata', 'capsolver', '2captcha', 'nopecha', 'capmonster'] as const
+export const PROVIDER_NAMES = [
+  'yescaptcha',
+  'acedata',
+  'capsolver',
+  '2captcha',
+  'nopecha',
+  'capmonster',
+] as const
 export type ProviderName = (typeof PROVIDER_NAMES)[number]
 
 /** One recognition request, already prepared: the image is the standard size for its grid. */

@@ -7,5 +7,8 @@ import { createTaskApiProvider } from './task-api.js'
 import type { Provider, ProviderOptions } from './types.js'
 
 export function createYesCaptchaProvider(options: ProviderOptions): Provider {
-  return createTaskApiProvider({ name: 'yescaptcha', pendingStatuses: ['processing', 'idle'], balanceUnit: 'points' }, options)
+  return createTaskApiProvider(
+    { name: 'yescaptcha', pendingStatuses: ['processing', 'idle'], balanceUnit: 'points' },
+    options,
+  )
 }

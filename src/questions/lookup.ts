@@ -19,7 +19,13 @@ import {
 } from './normalize.js'
 import { readSentence, stripSuffixes, type PromptKind } from './sentences.js'
 import { listQuestions, QUESTIONS } from './table.js'
-import { LANGS, type Lang, type PromptType, type QuestionEntry, type QuestionMatch } from './types.js'
+import {
+  LANGS,
+  type Lang,
+  type PromptType,
+  type QuestionEntry,
+  type QuestionMatch,
+} from './types.js'
 
 /** The services' id for cars; the only one of the two "vehicles" ids they accept. */
 const CARS_ID = '/m/0k4j'
@@ -65,7 +71,11 @@ export class QuestionLookupError extends UsageError {
   readonly suggestions: readonly QuestionSuggestion[]
   readonly ambiguous: boolean
 
-  constructor(message: string, details: { text: string; suggestions: readonly QuestionSuggestion[]; ambiguous: boolean }, options: Rc2ErrorOptions) {
+  constructor(
+    message: string,
+    details: { text: string; suggestions: readonly QuestionSuggestion[]; ambiguous: boolean },
+    options: Rc2ErrorOptions,
+  ) {
     super(message, options)
     this.name = 'QuestionLookupError'
     this.text = details.text
@@ -173,7 +183,12 @@ const PROMPT_OF_KIND: Record<PromptKind, PromptType> = {
  * One entry out of the hits, or a refusal listing the choices. Shared names are settled only
  * by facts: the sentence's language, the challenge kind the ids appear in, the vehicles rule.
  */
-function chooseEntry(hits: readonly IndexHit[], text: string, context: { lang: Lang | null; kind?: PromptKind }, index: QuestionIndex): Chosen {
+function chooseEntry(
+  hits: readonly IndexHit[],
+  text: string,
+  context: { lang: Lang | null; kind?: PromptKind },
+  index: QuestionIndex,
+): Chosen {
   const langHint = context.lang
   let entries = uniqueEntries(hits)
   if (entries.length > 1 && langHint !== null) {
@@ -218,7 +233,11 @@ function chooseEntry(hits: readonly IndexHit[], text: string, context: { lang: L
 const STATUS_RANK: Record<QuestionEntry['status'], number> = { service: 0, recaptcha: 1, legacy: 2 }
 
 /** The nearest names to `text`: typos within a few edits, then names containing it (or it them). */
-function suggestQuestions(text: string, limit = 5, index: QuestionIndex = getQuestionIndex()): QuestionSuggestion[] {
+function suggestQuestions(
+  text: string,
+  limit = 5,
+  index: QuestionIndex = getQuestionIndex(),
+): QuestionSuggestion[] {
   const key = toBaseKey(text)
   if (key === '') return []
   const maxDistance = maxTypoDistance(key)
@@ -228,7 +247,10 @@ function suggestQuestions(text: string, limit = 5, index: QuestionIndex = getQue
   const squashedKey = squash(key)
   for (const [candidate, hits] of index.byKey) {
     // Also compare without spaces, so a space typed in the wrong place ("ab us") counts as one edit.
-    let score = Math.min(editDistance(key, candidate, maxDistance), editDistance(squashedKey, squash(candidate), maxDistance))
+    let score = Math.min(
+      editDistance(key, candidate, maxDistance),
+      editDistance(squashedKey, squash(candidate), maxDistance),
+    )
     // Replacing every character is no resemblance ("a" is one edit from 山).
     if (score >= Math.min(keyLength, Array.from(candidate).length)) score = maxDistance + 1
     if (score > maxDistance) {
@@ -239,19 +261,27 @@ function suggestQuestions(text: string, limit = 5, index: QuestionIndex = getQue
     }
     for (const hit of hits) {
       const previous = best.get(hit.entry)
-      if (previous === undefined || score < previous.score) best.set(hit.entry, { score, name: hit.name })
+      if (previous === undefined || score < previous.score)
+        best.set(hit.entry, { score, name: hit.name })
     }
   }
   return [...best]
     .sort(
       ([a, sa], [b, sb]) =>
-        sa.score - sb.score || STATUS_RANK[a.status] - STATUS_RANK[b.status] || (index.order.get(a) ?? 0) - (index.order.get(b) ?? 0),
+        sa.score - sb.score ||
+        STATUS_RANK[a.status] - STATUS_RANK[b.status] ||
+        (index.order.get(a) ?? 0) - (index.order.get(b) ?? 0),
     )
     .slice(0, limit)
     .map(([entry, { name }]) => ({ id: entry.id, name, status: entry.status }))
 }
 
-function unknownError(message: string, text: string, suggestFor: string, index: QuestionIndex): QuestionLookupError {
+function unknownError(
+  message: string,
+  text: string,
+  suggestFor: string,
+  index: QuestionIndex,
+): QuestionLookupError {
   const suggestions = suggestQuestions(suggestFor, 5, index)
   const hint =
     suggestions.length > 0
@@ -276,7 +306,11 @@ function lookupId(raw: string, index: QuestionIndex): QuestionMatch {
     suggestions.length > 0
       ? `did you mean: ${suggestions.map(formatSuggestion).join(', ')}; ${LIST_HINT}`
       : `${LIST_HINT}; the services accept only the ids listed there`
-  throw new QuestionLookupError(`question id "${id}" is not in the question table`, { text: raw, suggestions, ambiguous: false }, { hint })
+  throw new QuestionLookupError(
+    `question id "${id}" is not in the question table`,
+    { text: raw, suggestions, ambiguous: false },
+    { hint },
+  )
 }
 
 const KIND_NOTE: Partial<Record<PromptKind, string>> = {
@@ -300,7 +334,9 @@ export function lookupQuestion(text: string, options: LookupOptions = {}): Quest
   if (ID_PATTERN.test(trimmed)) return lookupId(trimmed, index)
   const normalized = normalizeText(text)
   if (normalized === '') {
-    throw new UsageError('--question is empty', { hint: `give an object name ("cars"), a /m/ id or the challenge sentence; ${LIST_HINT}` })
+    throw new UsageError('--question is empty', {
+      hint: `give an object name ("cars"), a /m/ id or the challenge sentence; ${LIST_HINT}`,
+    })
   }
   const langHint = options.lang ?? null
 
@@ -308,9 +344,20 @@ export function lookupQuestion(text: string, options: LookupOptions = {}): Quest
   for (const reading of readings) {
     const hits = findNameHits(reading.object, index)
     if (hits.length === 0) continue
-    const chosen = chooseEntry(hits, reading.object, { lang: reading.lang, kind: reading.kind }, index)
+    const chosen = chooseEntry(
+      hits,
+      reading.object,
+      { lang: reading.lang, kind: reading.kind },
+      index,
+    )
     const note = chosen.note ?? KIND_NOTE[reading.kind]
-    const match: QuestionMatch = { entry: chosen.entry, via: 'sentence', grid: reading.grid, dynamic: reading.dynamic, lang: reading.lang }
+    const match: QuestionMatch = {
+      entry: chosen.entry,
+      via: 'sentence',
+      grid: reading.grid,
+      dynamic: reading.dynamic,
+      lang: reading.lang,
+    }
     return note === undefined ? match : { ...match, note }
   }
 
@@ -335,7 +382,13 @@ export function lookupQuestion(text: string, options: LookupOptions = {}): Quest
   const hits = findNameHits(normalized, index)
   if (hits.length > 0) {
     const chosen = chooseEntry(hits, text, { lang: langHint }, index)
-    const match: QuestionMatch = { entry: chosen.entry, via: 'name', grid: null, dynamic: false, lang: chosen.lang }
+    const match: QuestionMatch = {
+      entry: chosen.entry,
+      via: 'name',
+      grid: null,
+      dynamic: false,
+      lang: chosen.lang,
+    }
     return chosen.note === undefined ? match : { ...match, note: chosen.note }
   }
 
@@ -367,22 +420,36 @@ const STATUS_WHY: Record<Exclude<QuestionEntry['status'], 'service'>, string> = 
  * or a grid they do not accept for the id (both allowed with `force`, as warnings). Warn when
  * 4x4 support is unknown or the grid contradicts the sentence.
  */
-export function checkQuestion(match: QuestionMatch, grid: Grid, options: { force?: boolean } = {}): CheckResult {
+export function checkQuestion(
+  match: QuestionMatch,
+  grid: Grid,
+  options: { force?: boolean } = {},
+): CheckResult {
   const { entry } = match
   const force = options.force === true
   const warnings: string[] = []
   const label = `"${entry.en}" (${entry.id})`
   if (entry.status !== 'service') {
     const message = `${label} is not listed by any service (${SERVICE_NAMES}): ${STATUS_WHY[entry.status]}`
-    if (!force) throw new UsageError(message, { hint: `choose an id from \`rc2 questions\`, or pass --force to send it anyway` })
+    if (!force)
+      throw new UsageError(message, {
+        hint: `choose an id from \`rc2 questions\`, or pass --force to send it anyway`,
+      })
     warnings.push(`${message}; sending it anyway (--force)`)
   } else if (entry.grids[grid] === false) {
-    const accepted = (Object.keys(entry.grids) as Grid[]).filter((g) => entry.grids[g] !== false).join(', ')
+    const accepted = (Object.keys(entry.grids) as Grid[])
+      .filter((g) => entry.grids[g] !== false)
+      .join(', ')
     const message = `the services do not accept ${label} as a ${grid} challenge (accepted: ${accepted})`
-    if (!force) throw new UsageError(message, { hint: `check --grid (Google shows this object only in 3x3 challenges), or pass --force to send it anyway` })
+    if (!force)
+      throw new UsageError(message, {
+        hint: `check --grid (Google shows this object only in 3x3 challenges), or pass --force to send it anyway`,
+      })
     warnings.push(`${message}; sending it anyway (--force)`)
   } else if (entry.grids[grid] === null) {
-    warnings.push(`no service documents ${grid} support for ${label}; the answer may be an error or poor`)
+    warnings.push(
+      `no service documents ${grid} support for ${label}; the answer may be an error or poor`,
+    )
   }
   if (match.grid !== null && match.grid !== grid && !(match.dynamic && grid === '1x1')) {
     warnings.push(`the sentence implies a ${match.grid} grid but the image is ${grid}`)
@@ -402,7 +469,10 @@ export interface SearchOptions {
  * whose id, name or alias in any language equals, starts with, contains or nearly matches
  * the query; best matches first, then table order.
  */
-export function searchQuestions(query: string | undefined, options: SearchOptions = {}): QuestionEntry[] {
+export function searchQuestions(
+  query: string | undefined,
+  options: SearchOptions = {},
+): QuestionEntry[] {
   const pool = listQuestions(options)
   const trimmed = (query ?? '').normalize('NFKC').trim().toLowerCase()
   const key = query === undefined ? '' : toBaseKey(query)
@@ -413,7 +483,11 @@ export function searchQuestions(query: string | undefined, options: SearchOption
   const keyLength = Array.from(key).length
   const scored: { entry: QuestionEntry; score: number }[] = []
   for (const entry of pool) {
-    let score = entry.id.includes(trimmed) ? (entry.id === trimmed ? 0 : 2) : Number.POSITIVE_INFINITY
+    let score = entry.id.includes(trimmed)
+      ? entry.id === trimmed
+        ? 0
+        : 2
+      : Number.POSITIVE_INFINITY
     for (const { key: candidate, lang } of index.keysOf.get(entry) ?? []) {
       let s: number
       if (candidate === key) s = 0
@@ -437,7 +511,10 @@ export function searchQuestions(query: string | undefined, options: SearchOption
     if (Number.isFinite(score)) scored.push({ entry, score })
   }
   return scored
-    .sort((a, b) => a.score - b.score || (index.order.get(a.entry) ?? 0) - (index.order.get(b.entry) ?? 0))
+    .sort(
+      (a, b) =>
+        a.score - b.score || (index.order.get(a.entry) ?? 0) - (index.order.get(b.entry) ?? 0),
+    )
     .map((s) => s.entry)
 }
 
@@ -451,7 +528,10 @@ export interface QuestionsView {
 /** True when the text reads as a widget sentence (a template or a trailing instruction line). */
 export function isQuestionSentence(text: string): boolean {
   const normalized = normalizeText(text)
-  return normalized !== '' && (readSentence(normalized).length > 0 || stripSuffixes(normalized).rest !== normalized)
+  return (
+    normalized !== '' &&
+    (readSentence(normalized).length > 0 || stripSuffixes(normalized).rest !== normalized)
+  )
 }
 
 /**
@@ -459,7 +539,10 @@ export function isQuestionSentence(text: string): boolean {
  * when it names nothing known); other text filters the table. A filter that finds nothing is a
  * UsageError with suggestions, pointing at --all when only non-service ids match.
  */
-export function describeQuestions(query: string | undefined, options: SearchOptions = {}): QuestionsView {
+export function describeQuestions(
+  query: string | undefined,
+  options: SearchOptions = {},
+): QuestionsView {
   if (query !== undefined && isQuestionSentence(query)) {
     const match = lookupQuestion(query, options.lang === undefined ? {} : { lang: options.lang })
     return { entries: [match.entry], match }

@@ -15,19 +15,58 @@ const ASCII_PUNCTUATION = /[!-/:-@[-`{-~]+/g
 /** Leading words dropped from names: articles and article-like contractions of the supported languages. */
 const ARTICLES = new Set([
   // en
-  'a', 'an', 'the',
+  'a',
+  'an',
+  'the',
   // es
-  'un', 'una', 'unos', 'unas', 'el', 'la', 'los', 'las',
+  'un',
+  'una',
+  'unos',
+  'unas',
+  'el',
+  'la',
+  'los',
+  'las',
   // fr (l' becomes "l" once the apostrophe is gone)
-  'une', 'des', 'le', 'les', 'l',
+  'une',
+  'des',
+  'le',
+  'les',
+  'l',
   // it
-  'uno', 'il', 'lo', 'i', 'gli', 'dei', 'degli', 'delle',
+  'uno',
+  'il',
+  'lo',
+  'i',
+  'gli',
+  'dei',
+  'degli',
+  'delle',
   // pt
-  'um', 'uma', 'uns', 'umas', 'o', 'os', 'as', 'dos', 'das',
+  'um',
+  'uma',
+  'uns',
+  'umas',
+  'o',
+  'os',
+  'as',
+  'dos',
+  'das',
   // de
-  'ein', 'eine', 'einen', 'einem', 'einer', 'der', 'die', 'das', 'den', 'dem',
+  'ein',
+  'eine',
+  'einen',
+  'einem',
+  'einer',
+  'der',
+  'die',
+  'das',
+  'den',
+  'dem',
   // nl
-  'een', 'het', 'de',
+  'een',
+  'het',
+  'de',
 ])
 
 export function hasCjk(text: string): boolean {
@@ -40,12 +79,19 @@ export function hasCjk(text: string): boolean {
  */
 export function normalizeText(text: string): string {
   // Plain ASCII (most names and English sentences) needs no Unicode folding.
-  if (ASCII.test(text)) return text.toLowerCase().replace(ASCII_PUNCTUATION, ' ').replace(/\s+/g, ' ').trim()
+  if (ASCII.test(text))
+    return text.toLowerCase().replace(ASCII_PUNCTUATION, ' ').replace(/\s+/g, ' ').trim()
   // İ would lower-case to "i" + combining dot; map it first so it stays a plain i.
   let out = text.normalize('NFKC').replace(/İ/g, 'I').toLowerCase()
   out = out.replace(PUNCTUATION, ' ').replace(/\s+/gu, ' ').trim()
   // Folding marks would break kana (voiced marks decompose to U+3099), so CJK text keeps them.
-  if (!hasCjk(out)) out = out.normalize('NFD').replace(MARKS, '').normalize('NFC').replace(/ı/g, 'i').replace(/ß/g, 'ss')
+  if (!hasCjk(out))
+    out = out
+      .normalize('NFD')
+      .replace(MARKS, '')
+      .normalize('NFC')
+      .replace(/ı/g, 'i')
+      .replace(/ß/g, 'ss')
   return out
 }
 

@@ -27,27 +27,77 @@ interface Suffix {
   text: string
 }
 
-const T = (lang: Lang, kind: PromptKind, ...texts: string[]): Template[] => texts.map((text) => ({ lang, kind, text }))
+const T = (lang: Lang, kind: PromptKind, ...texts: string[]): Template[] =>
+  texts.map((text) => ({ lang, kind, text }))
 
 const TEMPLATES: readonly Template[] = [
-  ...T('en', 'images', 'Select all images with {X}', 'Select all images of {X}', 'Select all images that match the label: {X}'),
-  ...T('en', 'squares', 'Select all squares with {X}', 'Select all squares that match the label: {X}'),
+  ...T(
+    'en',
+    'images',
+    'Select all images with {X}',
+    'Select all images of {X}',
+    'Select all images that match the label: {X}',
+  ),
+  ...T(
+    'en',
+    'squares',
+    'Select all squares with {X}',
+    'Select all squares that match the label: {X}',
+  ),
   ...T('en', 'tap', 'Tap the center of {X}', 'Tap the centre of {X}'),
   ...T('en', 'outline', 'Outline {X}', 'Select around {X}'),
-  ...T('es', 'images', 'Selecciona todas las imágenes de {X}', 'Selecciona todas las imágenes con {X}', 'Selecciona todas las imágenes que contengan {X}'),
-  ...T('es', 'squares', 'Selecciona todos los cuadrados que contengan {X}', 'Selecciona todos los cuadrados con {X}'),
+  ...T(
+    'es',
+    'images',
+    'Selecciona todas las imágenes de {X}',
+    'Selecciona todas las imágenes con {X}',
+    'Selecciona todas las imágenes que contengan {X}',
+  ),
+  ...T(
+    'es',
+    'squares',
+    'Selecciona todos los cuadrados que contengan {X}',
+    'Selecciona todos los cuadrados con {X}',
+  ),
   ...T('es', 'tap', 'Toca el centro de {X}'),
-  ...T('fr', 'images', 'Sélectionnez toutes les images montrant {X}', 'Sélectionnez toutes les images contenant {X}'),
-  ...T('fr', 'squares', 'Sélectionnez toutes les cases montrant {X}', 'Sélectionnez toutes les cases contenant {X}'),
+  ...T(
+    'fr',
+    'images',
+    'Sélectionnez toutes les images montrant {X}',
+    'Sélectionnez toutes les images contenant {X}',
+  ),
+  ...T(
+    'fr',
+    'squares',
+    'Sélectionnez toutes les cases montrant {X}',
+    'Sélectionnez toutes les cases contenant {X}',
+  ),
   ...T('fr', 'tap', 'Appuyez au centre {X}', 'Appuyez au centre de {X}'),
   ...T('it', 'images', 'Seleziona tutte le immagini con {X}'),
   ...T('it', 'squares', 'Seleziona tutti i riquadri con {X}'),
   ...T('it', 'tap', 'Tocca il centro {X}'),
-  ...T('pt-BR', 'images', 'Selecione todas as imagens com {X}', 'Selecione todas as imagens de {X}'),
+  ...T(
+    'pt-BR',
+    'images',
+    'Selecione todas as imagens com {X}',
+    'Selecione todas as imagens de {X}',
+  ),
   ...T('pt-BR', 'squares', 'Selecione todos os quadrados com {X}'),
   ...T('pt-BR', 'tap', 'Toque no centro {X}'),
-  ...T('ru', 'images', 'Выберите все изображения, где есть {X}', 'Выберите все изображения с {X}', 'Выберите все изображения со {X}'),
-  ...T('ru', 'squares', 'Выберите все квадраты, в которых изображены {X}', 'Выберите все квадраты, в которых есть {X}', 'Выберите все квадраты с {X}'),
+  ...T(
+    'ru',
+    'images',
+    'Выберите все изображения, где есть {X}',
+    'Выберите все изображения с {X}',
+    'Выберите все изображения со {X}',
+  ),
+  ...T(
+    'ru',
+    'squares',
+    'Выберите все квадраты, в которых изображены {X}',
+    'Выберите все квадраты, в которых есть {X}',
+    'Выберите все квадраты с {X}',
+  ),
   ...T('ru', 'tap', 'Нажмите в центр всех {X}', 'Нажмите в центр {X}'),
   ...T('tr', 'images', '{X} içeren tüm resimleri seçin'),
   ...T('tr', 'squares', '{X} içeren tüm kareleri seçin'),
@@ -56,24 +106,62 @@ const TEMPLATES: readonly Template[] = [
   ...T('ja', 'squares', '{X}のタイルをすべて選択してください', '{X}のタイルをすべて選択します'),
   ...T('ja', 'tap', '{X}の中央部をタップしてください'),
   // Korean puts the subject particle 이 or 가 right after the name.
-  ...T('ko', 'images', '{X}이 있는 이미지를 모두 선택하세요', '{X}가 있는 이미지를 모두 선택하세요', '{X}이 포함된 이미지를 모두 선택하세요', '{X}가 포함된 이미지를 모두 선택하세요'),
+  ...T(
+    'ko',
+    'images',
+    '{X}이 있는 이미지를 모두 선택하세요',
+    '{X}가 있는 이미지를 모두 선택하세요',
+    '{X}이 포함된 이미지를 모두 선택하세요',
+    '{X}가 포함된 이미지를 모두 선택하세요',
+  ),
   ...T('ko', 'squares', '{X}이 있는 타일을 모두 선택하세요', '{X}가 있는 타일을 모두 선택하세요'),
   ...T('ko', 'tap', '{X}의 가운데를 탭하세요'),
   ...T('zh-CN', 'images', '请选择包含{X}的所有图片', '请选择所有包含{X}的图片'),
-  ...T('zh-CN', 'squares', '请选择包含{X}的所有图块', '请选择包含{X}的所有方块', '请选择所有包含{X}的图块'),
+  ...T(
+    'zh-CN',
+    'squares',
+    '请选择包含{X}的所有图块',
+    '请选择包含{X}的所有方块',
+    '请选择所有包含{X}的图块',
+  ),
   ...T('zh-CN', 'tap', '点按各辆{X}的中心位置', '点按各个{X}的中心位置'),
   // Best guesses (see the header).
-  ...T('de', 'images', 'Wählen Sie alle Bilder mit {X} aus', 'Wähle alle Bilder mit {X} aus', 'Wählen Sie alle Bilder mit {X}'),
-  ...T('de', 'squares', 'Wählen Sie alle Felder mit {X} aus', 'Wählen Sie alle Quadrate mit {X} aus', 'Wähle alle Felder mit {X} aus'),
+  ...T(
+    'de',
+    'images',
+    'Wählen Sie alle Bilder mit {X} aus',
+    'Wähle alle Bilder mit {X} aus',
+    'Wählen Sie alle Bilder mit {X}',
+  ),
+  ...T(
+    'de',
+    'squares',
+    'Wählen Sie alle Felder mit {X} aus',
+    'Wählen Sie alle Quadrate mit {X} aus',
+    'Wähle alle Felder mit {X} aus',
+  ),
   ...T('nl', 'images', 'Selecteer alle afbeeldingen met {X}'),
-  ...T('nl', 'squares', 'Selecteer alle vakjes met {X}', 'Selecteer alle vierkantjes met {X}', 'Selecteer alle vierkanten met {X}'),
+  ...T(
+    'nl',
+    'squares',
+    'Selecteer alle vakjes met {X}',
+    'Selecteer alle vierkantjes met {X}',
+    'Selecteer alle vierkanten met {X}',
+  ),
   ...T('zh-TW', 'images', '請選取含有{X}的所有圖片', '請選擇包含{X}的所有圖片'),
-  ...T('zh-TW', 'squares', '請選取含有{X}的所有圖塊', '請選擇包含{X}的所有圖塊', '請選取含有{X}的所有方塊'),
+  ...T(
+    'zh-TW',
+    'squares',
+    '請選取含有{X}的所有圖塊',
+    '請選擇包含{X}的所有圖塊',
+    '請選取含有{X}的所有方塊',
+  ),
   ...T('uk', 'images', 'Виберіть усі зображення з {X}', 'Виберіть усі зображення, де є {X}'),
   ...T('uk', 'squares', 'Виберіть усі квадрати з {X}', 'Виберіть усі квадрати, де є {X}'),
 ]
 
-const S = (lang: Lang, dynamic: boolean, ...texts: string[]): Suffix[] => texts.map((text) => ({ lang, dynamic, text }))
+const S = (lang: Lang, dynamic: boolean, ...texts: string[]): Suffix[] =>
+  texts.map((text) => ({ lang, dynamic, text }))
 
 const SUFFIXES: readonly Suffix[] = [
   ...S('en', false, 'If there are none, click skip'),
@@ -128,7 +216,10 @@ function getCompiled(): { templates: CompiledTemplate[]; suffixes: CompiledSuffi
       const tail = after === '' ? '' : `${spaceOf(after)}${toPattern(after)}`
       return { ...t, regex: new RegExp(`^${head}(.+)${tail}$`, 'u') }
     }),
-    suffixes: SUFFIXES.map((s) => ({ ...s, regex: new RegExp(`(?:^| ?)${toPattern(normalizeText(s.text))}$`, 'u') })),
+    suffixes: SUFFIXES.map((s) => ({
+      ...s,
+      regex: new RegExp(`(?:^| ?)${toPattern(normalizeText(s.text))}$`, 'u'),
+    })),
   }
   return compiled
 }
@@ -166,7 +257,12 @@ export function stripSuffixes(normalized: string): SuffixStrip {
   return { rest, dynamic, lang }
 }
 
-const GRID_OF_KIND: Record<PromptKind, Grid | null> = { images: '3x3', squares: '4x4', tap: null, outline: null }
+const GRID_OF_KIND: Record<PromptKind, Grid | null> = {
+  images: '3x3',
+  squares: '4x4',
+  tap: null,
+  outline: null,
+}
 
 /**
  * Every template reading of a normalised sentence, the preferred language first. Empty when
@@ -179,8 +275,15 @@ export function readSentence(normalized: string, preferLang?: Lang): SentenceRea
     const match = template.regex.exec(rest)
     const object = match?.[1]?.trim()
     if (object === undefined || object === '') continue
-    readings.push({ lang: template.lang, kind: template.kind, object, dynamic, grid: GRID_OF_KIND[template.kind] })
+    readings.push({
+      lang: template.lang,
+      kind: template.kind,
+      object,
+      dynamic,
+      grid: GRID_OF_KIND[template.kind],
+    })
   }
-  const rank = (r: SentenceReading): number => (r.lang === preferLang ? 0 : r.lang === suffixLang ? 1 : 2)
+  const rank = (r: SentenceReading): number =>
+    r.lang === preferLang ? 0 : r.lang === suffixLang ? 1 : 2
   return readings.sort((a, b) => rank(a) - rank(b))
 }

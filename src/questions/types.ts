@@ -8,7 +8,23 @@ export const PROMPT_TYPES = ['imageselect', 'tileselect', 'tapcenter', 'bounding
 export type PromptType = (typeof PROMPT_TYPES)[number]
 
 /** Language codes of the names in the table. */
-export const LANGS = ['en', 'zh-CN', 'es', 'fr', 'it', 'pt-BR', 'ru', 'tr', 'ja', 'ko', 'de', 'nl', 'zh-TW', 'zh-HK', 'uk'] as const
+export const LANGS = [
+  'en',
+  'zh-CN',
+  'es',
+  'fr',
+  'it',
+  'pt-BR',
+  'ru',
+  'tr',
+  'ja',
+  'ko',
+  'de',
+  'nl',
+  'zh-TW',
+  'zh-HK',
+  'uk',
+] as const
 export type Lang = (typeof LANGS)[number]
 
 export interface QuestionEntry {

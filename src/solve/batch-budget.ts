@@ -13,8 +13,13 @@ export class BatchStoppedError extends Rc2Error {
     reason: Rc2Error,
     readonly resend: boolean,
   ) {
-    const what = resend ? 'not resent after its reply was lost (that call may have been charged)' : 'not sent'
-    super(reason.kind, `${what}: the batch stopped after "${reason.message}"`, { code: reason.code, hint: reason.hint })
+    const what = resend
+      ? 'not resent after its reply was lost (that call may have been charged)'
+      : 'not sent'
+    super(reason.kind, `${what}: the batch stopped after "${reason.message}"`, {
+      code: reason.code,
+      hint: reason.hint,
+    })
   }
 }
 
@@ -36,20 +41,28 @@ export class BatchBudget {
 
   /** Remember the first account-level failure; every later reservation is refused with it. */
   noteFailure(error: Rc2Error): void {
-    if (STOP_KINDS.has(error.kind) && this.stopReason === undefined && error.code !== 'MAX_POINTS') this.stopReason = error
+    if (STOP_KINDS.has(error.kind) && this.stopReason === undefined && error.code !== 'MAX_POINTS')
+      this.stopReason = error
   }
 
   /** Throws when `points` more would go over --max-points, or when the batch stopped. */
   check(points: number, resend: boolean): void {
     if (this.stopReason !== undefined) throw new BatchStoppedError(this.stopReason, resend)
-    if (this.maxPoints === undefined || this.spent + this.reserved + points <= this.maxPoints) return
+    if (this.maxPoints === undefined || this.spent + this.reserved + points <= this.maxPoints)
+      return
     // A refused resend was sent once already: it is not an input left unsent.
     if (!resend) this.unsentBudget++
-    const what = resend ? 'not resent after its reply was lost (that call may have been charged)' : 'not sent'
-    throw new Rc2Error('balance', `${what}: it would take the batch past --max-points ${this.maxPoints} (${this.spent} spent, ${this.reserved} in flight)`, {
-      code: 'MAX_POINTS',
-      hint: 'raise --max-points, or run again with --resume to continue where this stopped',
-    })
+    const what = resend
+      ? 'not resent after its reply was lost (that call may have been charged)'
+      : 'not sent'
+    throw new Rc2Error(
+      'balance',
+      `${what}: it would take the batch past --max-points ${this.maxPoints} (${this.spent} spent, ${this.reserved} in flight)`,
+      {
+        code: 'MAX_POINTS',
+        hint: 'raise --max-points, or run again with --resume to continue where this stopped',
+      },
+    )
   }
 
   /** One input's account: what it reserved, and what one call of it costs. */

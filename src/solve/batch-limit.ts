@@ -30,7 +30,10 @@ export class AdaptiveLimit {
    */
   pushedBack(overLimit: boolean): void {
     if (overLimit) this.slowDown()
-    else if (this.note(true) >= Math.max(MIN_SUSTAINED, Math.ceil(this.windowSize * SUSTAINED_SHARE))) this.slowDown()
+    else if (
+      this.note(true) >= Math.max(MIN_SUSTAINED, Math.ceil(this.windowSize * SUSTAINED_SHARE))
+    )
+      this.slowDown()
   }
 
   answered(): void {

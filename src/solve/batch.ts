@@ -144,7 +144,11 @@ class BatchTally {
   }
 }
 
-export async function runBatch<T extends BatchItem>(items: readonly T[], hooks: BatchHooks<T>, options: BatchOptions): Promise<BatchSummary> {
+export async function runBatch<T extends BatchItem>(
+  items: readonly T[],
+  hooks: BatchHooks<T>,
+  options: BatchOptions,
+): Promise<BatchSummary> {
   const now = options.now ?? Date.now
   const started = now()
   const run = new BatchRun(items, hooks, options, now)
@@ -213,7 +217,10 @@ class BatchRun<T extends BatchItem> {
       this.pump()
     }
     const onStopNow = (): void => {
-      stopNowTimer = abortAllAfter(options.stopNowGraceMs ?? 1000, () => interrupt?.reason ?? options.stopNow?.reason)
+      stopNowTimer = abortAllAfter(
+        options.stopNowGraceMs ?? 1000,
+        () => interrupt?.reason ?? options.stopNow?.reason,
+      )
     }
     interrupt?.addEventListener('abort', onInterrupt, { once: true })
     options.stopNow?.addEventListener('abort', onStopNow, { once: true })
@@ -235,7 +242,11 @@ class BatchRun<T extends BatchItem> {
       this.active++
       this.resumeQueue.shift()?.()
     }
-    while (this.next < this.items.length && this.active < this.limit.current && this.resumeQueue.length === 0) {
+    while (
+      this.next < this.items.length &&
+      this.active < this.limit.current &&
+      this.resumeQueue.length === 0
+    ) {
       const index = this.next++
       this.inFlight++
       this.active++
@@ -252,7 +263,15 @@ class BatchRun<T extends BatchItem> {
 
   private progress(): void {
     const { done, ok, failed } = this.tally
-    this.hooks.onProgress?.({ total: this.items.length, done, ok, failed, inFlight: this.inFlight, limit: this.limit.current, points: this.budget.spent })
+    this.hooks.onProgress?.({
+      total: this.items.length,
+      done,
+      ok,
+      failed,
+      inFlight: this.inFlight,
+      limit: this.limit.current,
+      points: this.budget.spent,
+    })
   }
 
   private async runOne(index: number, slot: Slot): Promise<void> {
@@ -272,7 +291,10 @@ class BatchRun<T extends BatchItem> {
       }
       result = outcome
     } catch (error) {
-      if (this.interrupt?.aborted === true && (controller.signal.aborted || error === this.interrupt.reason)) {
+      if (
+        this.interrupt?.aborted === true &&
+        (controller.signal.aborted || error === this.interrupt.reason)
+      ) {
         // Cut off by the interrupt (its grace period ended, or the read it waited on was stopped):
         // not finished, so not written (resume will redo it).
         account.release()
@@ -329,13 +351,18 @@ function toFailure(input: string, error: unknown, elapsedMs?: number): SolveFail
   const err =
     error instanceof Rc2Error
       ? error
-      : new Rc2Error('provider', `internal error: ${error instanceof Error ? error.message : String(error)}`, {
-          hint: 'this is a bug in rc2; run again with --verbose and report it',
-        })
+      : new Rc2Error(
+          'provider',
+          `internal error: ${error instanceof Error ? error.message : String(error)}`,
+          {
+            hint: 'this is a bug in rc2; run again with --verbose and report it',
+          },
+        )
   const failure: SolveFailure = { schemaVersion: 1, input, ok: false, error: err.toJSON() }
   if (elapsedMs !== undefined) failure.elapsedMs = Math.round(elapsedMs)
   if (err.paidCalls > 0) failure.paidCalls = err.paidCalls
-  if (err.attempts !== undefined && err.attempts.length > 0) failure.attempts = err.attempts as NonNullable<SolveFailure['attempts']>
+  if (err.attempts !== undefined && err.attempts.length > 0)
+    failure.attempts = err.attempts as NonNullable<SolveFailure['attempts']>
   return failure
 }
 

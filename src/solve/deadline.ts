@@ -5,9 +5,16 @@
  * The outer signal reaches ours through a listener, not AbortSignal.any: a composite signal is only
  * weakly held by its sources, and a collected one never aborts (the deadline must hold).
  */
-export async function withDeadline<T>(timeoutMs: number, outer: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withDeadline<T>(
+  timeoutMs: number,
+  outer: AbortSignal | undefined,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const deadline = new AbortController()
-  const timer = setTimeout(() => deadline.abort(new DOMException('the overall deadline was reached', 'TimeoutError')), timeoutMs)
+  const timer = setTimeout(
+    () => deadline.abort(new DOMException('the overall deadline was reached', 'TimeoutError')),
+    timeoutMs,
+  )
   const onOuterAbort = (): void => deadline.abort(outer?.reason)
   if (outer?.aborted === true) onOuterAbort()
   else outer?.addEventListener('abort', onOuterAbort, { once: true })

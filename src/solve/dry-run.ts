@@ -13,10 +13,27 @@ export interface DescribeOptions extends Omit<RequestParts, 'image' | 'question'
  * request that would be sent (from the provider's facts, so no HTTP code is loaded).
  */
 export function dryRunHead(
-  asked: { input: string; providerName: ProviderName; endpoint?: string | undefined; region?: 'intl' | 'cn' | undefined; question: { id: string; name: string } },
+  asked: {
+    input: string
+    providerName: ProviderName
+    endpoint?: string | undefined
+    region?: 'intl' | 'cn' | undefined
+    question: { id: string; name: string }
+  },
   shape: { grid: Grid; size: number },
   request: DescribeOptions,
-): Pick<DryRunResult, 'schemaVersion' | 'input' | 'ok' | 'dryRun' | 'question' | 'grid' | 'size' | 'provider' | 'request'> {
+): Pick<
+  DryRunResult,
+  | 'schemaVersion'
+  | 'input'
+  | 'ok'
+  | 'dryRun'
+  | 'question'
+  | 'grid'
+  | 'size'
+  | 'provider'
+  | 'request'
+> {
   const { question } = asked
   const { imageSummary, ...parts } = request
   return {
@@ -28,6 +45,10 @@ export function dryRunHead(
     grid: shape.grid,
     size: shape.size,
     provider: asked.providerName,
-    request: describeRequest(asked.providerName, { ...parts, image: imageSummary, question: question.id }, { endpoint: asked.endpoint, region: asked.region }),
+    request: describeRequest(
+      asked.providerName,
+      { ...parts, image: imageSummary, question: question.id },
+      { endpoint: asked.endpoint, region: asked.region },
+    ),
   }
 }

@@ -33,7 +33,9 @@ export async function fetchInput(input: string, options: FetchInputOptions): Pro
   try {
     url = new URL(input)
   } catch {
-    throw new InputError(`${input} is not a valid URL`, { hint: 'give a full http:// or https:// address' })
+    throw new InputError(`${input} is not a valid URL`, {
+      hint: 'give a full http:// or https:// address',
+    })
   }
   const controller = new AbortController()
   let timedOut = false
@@ -54,50 +56,90 @@ export async function fetchInput(input: string, options: FetchInputOptions): Pro
     if (error instanceof Rc2Error) throw error
     if (controller.signal.aborted) {
       if (!timedOut && options.signal?.reason instanceof Error) throw options.signal.reason
-      throw new Rc2Error('timeout', `${input}: no complete image within ${formatSeconds(options.timeoutMs)} (--timeout)`, {
-        hint: 'check the address, or raise --timeout for a slow server',
-      })
+      throw new Rc2Error(
+        'timeout',
+        `${input}: no complete image within ${formatSeconds(options.timeoutMs)} (--timeout)`,
+        {
+          hint: 'check the address, or raise --timeout for a slow server',
+        },
+      )
     }
     const code = (error as NodeJS.ErrnoException).code
-    throw new Rc2Error('network', `${input}: cannot fetch it (${code ?? (error as Error).message})`, {
-      ...(code !== undefined ? { code } : {}),
-      hint: 'check the address and your network',
-    })
+    throw new Rc2Error(
+      'network',
+      `${input}: cannot fetch it (${code ?? (error as Error).message})`,
+      {
+        ...(code !== undefined ? { code } : {}),
+        hint: 'check the address and your network',
+      },
+    )
   } finally {
     clearTimeout(timer)
     options.signal?.removeEventListener('abort', onAbort)
   }
 }
 
-async function fetchFollowing(start: URL, input: string, options: FetchInputOptions, signal: AbortSignal, aborted: Promise<never>): Promise<Buffer> {
+async function fetchFollowing(
+  start: URL,
+  input: string,
+  options: FetchInputOptions,
+  signal: AbortSignal,
+  aborted: Promise<never>,
+): Promise<Buffer> {
   let url = start
   const maxRedirects = options.maxRedirects ?? 5
   for (let hop = 0; ; hop++) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new InputError(`${input} redirects to ${url.protocol} (${shown(url)}); rc2 follows redirects to http and https only`, {
-        hint: 'give the final http(s) address of the image',
-      })
+      throw new InputError(
+        `${input} redirects to ${url.protocol} (${shown(url)}); rc2 follows redirects to http and https only`,
+        {
+          hint: 'give the final http(s) address of the image',
+        },
+      )
     }
     // node:http would send user:password as a Basic login: refused, as fetch refused it.
     if (url.username !== '' || url.password !== '') {
-      throw new Rc2Error('network', `${shown(url)}: cannot fetch it (the address holds a user name or password, which rc2 does not send)`, {
-        hint: 'check the address and your network',
-      })
+      throw new Rc2Error(
+        'network',
+        `${shown(url)}: cannot fetch it (the address holds a user name or password, which rc2 does not send)`,
+        {
+          hint: 'check the address and your network',
+        },
+      )
     }
     // Each hop checked here (the wire never follows one); no cookies, no credentials, no service headers.
-    const reply = await Promise.race([sendRequest(url, { method: 'GET', headers: { accept: 'image/*' }, signal, maxBytes: options.maxBytes, tooLarge: () => tooLarge(input, options.maxBytes) }), aborted])
+    const reply = await Promise.race([
+      sendRequest(url, {
+        method: 'GET',
+        headers: { accept: 'image/*' },
+        signal,
+        maxBytes: options.maxBytes,
+        tooLarge: () => tooLarge(input, options.maxBytes),
+      }),
+      aborted,
+    ])
     if ([301, 302, 303, 307, 308].includes(reply.status)) {
       const location = reply.header('location')
-      if (location === null || location.trim() === '') throw new InputError(`${input}: redirect ${reply.status} without a Location`, {})
-      if (hop >= maxRedirects) throw new InputError(`${input}: more than ${maxRedirects} redirects`, { hint: 'give the final address of the image' })
+      if (location === null || location.trim() === '')
+        throw new InputError(`${input}: redirect ${reply.status} without a Location`, {})
+      if (hop >= maxRedirects)
+        throw new InputError(`${input}: more than ${maxRedirects} redirects`, {
+          hint: 'give the final address of the image',
+        })
       url = new URL(location, url)
       continue
     }
     if (reply.status < 200 || reply.status >= 300) {
-      throw new InputError(`${input}: the server answered ${reply.status}${reply.statusText === '' ? '' : ` ${reply.statusText}`}`, {
-        code: `HTTP_${reply.status}`,
-        hint: reply.status === 404 || reply.status === 410 ? 'the image is gone: challenge images expire within minutes, capture a fresh one' : 'check the address',
-      })
+      throw new InputError(
+        `${input}: the server answered ${reply.status}${reply.statusText === '' ? '' : ` ${reply.statusText}`}`,
+        {
+          code: `HTTP_${reply.status}`,
+          hint:
+            reply.status === 404 || reply.status === 410
+              ? 'the image is gone: challenge images expire within minutes, capture a fresh one'
+              : 'check the address',
+        },
+      )
     }
     const bytes = reply.body
     checkLooksLikeImage(bytes, input, reply.header('content-type'))
@@ -106,20 +148,33 @@ async function fetchFollowing(start: URL, input: string, options: FetchInputOpti
 }
 
 function tooLarge(input: string, maxBytes: number): InputError {
-  return new InputError(`${input} is over the ${(maxBytes / 1048576).toFixed(1).replace(/\.0$/, '')} MB limit (rc2 stopped reading it there)`, {
-    hint: 'a challenge image is far smaller: check the address, or raise image.maxBytes in the config',
-  })
+  return new InputError(
+    `${input} is over the ${(maxBytes / 1048576).toFixed(1).replace(/\.0$/, '')} MB limit (rc2 stopped reading it there)`,
+    {
+      hint: 'a challenge image is far smaller: check the address, or raise image.maxBytes in the config',
+    },
+  )
 }
 
 /** Refuse what is plainly not an image (a web page, JSON, empty); the image loader sniffs the rest. */
 function checkLooksLikeImage(bytes: Buffer, input: string, contentType: string | null): void {
-  if (bytes.length === 0) throw new InputError(`${input}: the server sent an empty body, not an image`, { hint: 'check the address' })
+  if (bytes.length === 0)
+    throw new InputError(`${input}: the server sent an empty body, not an image`, {
+      hint: 'check the address',
+    })
   const head = bytes.subarray(0, 256).toString('latin1').trimStart()
   if (head.startsWith('<') || head.startsWith('{') || head.startsWith('[')) {
-    const kind = /<svg/i.test(head) ? 'an SVG drawing' : head.startsWith('<') ? 'a web page (HTML)' : 'JSON'
-    throw new InputError(`${input} is ${kind}${contentType === null ? '' : ` (${contentType.split(';')[0]})`}, not an image`, {
-      hint: "give the address of the image itself (on the page, the tile image's src), not of the page",
-    })
+    const kind = /<svg/i.test(head)
+      ? 'an SVG drawing'
+      : head.startsWith('<')
+        ? 'a web page (HTML)'
+        : 'JSON'
+    throw new InputError(
+      `${input} is ${kind}${contentType === null ? '' : ` (${contentType.split(';')[0]})`}, not an image`,
+      {
+        hint: "give the address of the image itself (on the page, the tile image's src), not of the page",
+      },
+    )
   }
 }
 

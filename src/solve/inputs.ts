@@ -26,9 +26,25 @@ export interface ExpandResult {
  * Extensions taken from directories. SVG is included on purpose so that it gets its own clear
  * refusal instead of silently vanishing; anything else in a directory is reported as skipped.
  */
-const DIRECTORY_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.jpe', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.svg'])
+const DIRECTORY_EXTENSIONS = new Set([
+  '.png',
+  '.jpg',
+  '.jpeg',
+  '.jpe',
+  '.webp',
+  '.gif',
+  '.tif',
+  '.tiff',
+  '.avif',
+  '.heic',
+  '.heif',
+  '.svg',
+])
 
-export async function expandInputs(args: readonly string[], options: { recursive: boolean; cwd: string }): Promise<ExpandResult> {
+export async function expandInputs(
+  args: readonly string[],
+  options: { recursive: boolean; cwd: string },
+): Promise<ExpandResult> {
   const items: InputItem[] = []
   const skipped: string[] = []
   const unvisitedDirs: string[] = []
@@ -59,7 +75,15 @@ export async function expandInputs(args: readonly string[], options: { recursive
   return { items, skipped, unvisitedDirs }
 }
 
-async function walk(shown: string, dir: string, recursive: boolean, items: InputItem[], skipped: string[], seen: Set<string>, unvisited: string[]): Promise<void> {
+async function walk(
+  shown: string,
+  dir: string,
+  recursive: boolean,
+  items: InputItem[],
+  skipped: string[],
+  seen: Set<string>,
+  unvisited: string[],
+): Promise<void> {
   // Guard against symlink loops: every real directory is entered once.
   let real: string
   try {
@@ -90,7 +114,8 @@ async function walk(shown: string, dir: string, recursive: boolean, items: Input
         isFile = target.isFile()
       } catch (error) {
         // A dangling link or a loop is still an input the user asked about: report it.
-        if (DIRECTORY_EXTENSIONS.has(extname(entry.name).toLowerCase())) items.push({ input: shownChild, path: child, error: statError(shownChild, error) })
+        if (DIRECTORY_EXTENSIONS.has(extname(entry.name).toLowerCase()))
+          items.push({ input: shownChild, path: child, error: statError(shownChild, error) })
         else skipped.push(shownChild)
         continue
       }
@@ -100,7 +125,8 @@ async function walk(shown: string, dir: string, recursive: boolean, items: Input
       else unvisited.push(shownChild)
       continue
     }
-    if (isFile && DIRECTORY_EXTENSIONS.has(extname(entry.name).toLowerCase())) items.push({ input: shownChild, path: child })
+    if (isFile && DIRECTORY_EXTENSIONS.has(extname(entry.name).toLowerCase()))
+      items.push({ input: shownChild, path: child })
     else skipped.push(shownChild)
   }
 }
@@ -111,11 +137,19 @@ function statError(name: string, error: unknown): Rc2Error {
     case 'missing':
       return new InputError(`${name}: no such file or directory`, { hint: 'check the path', code })
     case 'denied':
-      return new InputError(`${name}: permission denied`, { hint: `make it readable (chmod +r ${name})`, code })
+      return new InputError(`${name}: permission denied`, {
+        hint: `make it readable (chmod +r ${name})`,
+        code,
+      })
     case 'loop':
-      return new InputError(`${name}: too many levels of symbolic links (a link loop)`, { hint: 'point the link at a real file', code })
+      return new InputError(`${name}: too many levels of symbolic links (a link loop)`, {
+        hint: 'point the link at a real file',
+        code,
+      })
     default:
-      return new InputError(`${name}: cannot read it (${code ?? (error as Error).message})`, { code })
+      return new InputError(`${name}: cannot read it (${code ?? (error as Error).message})`, {
+        code,
+      })
   }
 }
 
@@ -142,12 +176,18 @@ export function takeShard<T extends { input: string }>(items: readonly T[], shar
  * The inputs listed in a `--files-from` file (or `-`, standard input), one per line: blank lines
  * and lines starting with `#` are skipped, a trailing CR (a Windows file) is dropped.
  */
-export async function readInputList(from: string, options: { cwd: string; stdin: NodeJS.ReadableStream }): Promise<string[]> {
+export async function readInputList(
+  from: string,
+  options: { cwd: string; stdin: NodeJS.ReadableStream },
+): Promise<string[]> {
   const { readFileBounded, readStreamBounded } = await import('../image/read.js')
   const name = from === '-' ? 'the --files-from list on stdin' : `--files-from ${from}`
   let bytes: Buffer
   try {
-    bytes = from === '-' ? await readStreamBounded(options.stdin, name, LIST_MAX_BYTES) : await readFileBounded(resolve(options.cwd, from), name, LIST_MAX_BYTES)
+    bytes =
+      from === '-'
+        ? await readStreamBounded(options.stdin, name, LIST_MAX_BYTES)
+        : await readFileBounded(resolve(options.cwd, from), name, LIST_MAX_BYTES)
   } catch (error) {
     if (error instanceof InputError) throw error
     const cause = statError(`--files-from ${from}`, error)

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto'
-import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  writeSync,
+} from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { ConfigError, readFailure, writeFailure } from '../errors.js'
 import type { SolveResult } from './result.js'
@@ -23,7 +31,11 @@ export class ResultJournal {
     let fd: number
     try {
       // O_NOFOLLOW: a link planted at the name is refused, never appended through.
-      fd = openSync(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644)
+      fd = openSync(
+        path,
+        constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+        0o644,
+      )
     } catch (error) {
       throw writeFailure('--output', path, error, { verb: 'open' })
     }
@@ -39,7 +51,8 @@ export class ResultJournal {
 
   /** Append one result as a whole line; throws the write failure (exit 2, after removing any part written) when it cannot. */
   append(result: SolveResult, inputSha256: string | undefined): void {
-    const line = JSON.stringify(inputSha256 === undefined ? result : { ...result, inputSha256 }) + '\n'
+    const line =
+      JSON.stringify(inputSha256 === undefined ? result : { ...result, inputSha256 }) + '\n'
     writeAll(this.fd, Buffer.from(line), this.path)
   }
 
@@ -95,8 +108,18 @@ export async function readSolvedKeys(path: string): Promise<Set<string>> {
   for (const line of resultLines(text)) {
     // A torn line from an interrupted run: that input is simply solved again.
     if (!line.ok) continue
-    const record = line.value as { ok?: unknown; dryRun?: unknown; inputSha256?: unknown; question?: { id?: unknown } }
-    if (record.ok === true && record.dryRun !== true && typeof record.inputSha256 === 'string' && typeof record.question?.id === 'string') {
+    const record = line.value as {
+      ok?: unknown
+      dryRun?: unknown
+      inputSha256?: unknown
+      question?: { id?: unknown }
+    }
+    if (
+      record.ok === true &&
+      record.dryRun !== true &&
+      typeof record.inputSha256 === 'string' &&
+      typeof record.question?.id === 'string'
+    ) {
       keys.add(solvedKey(record.inputSha256, record.question.id))
     }
   }
@@ -104,7 +127,9 @@ export async function readSolvedKeys(path: string): Promise<Set<string>> {
 }
 
 /** Each non-blank line of a results file, parsed; `ok: false` for one that is not JSON (a torn write). */
-export function* resultLines(text: string): Generator<{ ok: true; value: unknown } | { ok: false }> {
+export function* resultLines(
+  text: string,
+): Generator<{ ok: true; value: unknown } | { ok: false }> {
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue
     let value: unknown

@@ -9,11 +9,19 @@ import { makeOutputDirectory } from '../image/write.js'
  * its extension, and only where two inputs would collide does it grow a distinguishing part: the
  * input's relative path ("a/x.jpg" -> "a_x"), then its extension ("a_x-jpg"), then a counter.
  */
-export function distinctOutputs(inputs: readonly string[], target: (input: string, stem: string) => string, cwd = process.cwd()): string[] {
-  const plain = (input: string): string => (input === '-' ? 'stdin' : basename(input, extname(input)))
+export function distinctOutputs(
+  inputs: readonly string[],
+  target: (input: string, stem: string) => string,
+  cwd = process.cwd(),
+): string[] {
+  const plain = (input: string): string =>
+    input === '-' ? 'stdin' : basename(input, extname(input))
   const withPath = (input: string): string => {
     if (input === '-') return 'stdin'
-    const parts = input.slice(0, input.length - extname(input).length).split(/[\\/]+/).filter((p) => p !== '' && p !== '.' && p !== '..')
+    const parts = input
+      .slice(0, input.length - extname(input).length)
+      .split(/[\\/]+/)
+      .filter((p) => p !== '' && p !== '.' && p !== '..')
     return parts.join('_')
   }
   const withExt = (input: string): string => {
@@ -52,7 +60,12 @@ const IMAGE_FILE = /\.(png|jpe?g|webp|gif|tiff?|avif)$/i
  * names an image file with several inputs is a usage error, not a silently created directory; a
  * target that cannot be written is refused before anything is sent or paid for.
  */
-export async function prepareOutputTarget(flag: string, path: string, count: number, cwd = process.cwd()): Promise<'file' | 'dir'> {
+export async function prepareOutputTarget(
+  flag: string,
+  path: string,
+  count: number,
+  cwd = process.cwd(),
+): Promise<'file' | 'dir'> {
   const full = resolve(cwd, path)
   const info = await stat(full).catch(() => undefined)
   const isDir = info?.isDirectory() === true || /[\\/]$/.test(path)
@@ -69,8 +82,13 @@ export async function prepareOutputTarget(flag: string, path: string, count: num
   try {
     await access(parent, constants.W_OK)
   } catch (error) {
-    const why = readFailure(error) === 'missing' ? `the directory ${dirname(path)} does not exist` : `cannot write in ${dirname(path)} (${writeFailureReason(error)})`
-    throw writeFailure(flag, path, why, { hint: 'create the directory or choose another path; nothing was sent' })
+    const why =
+      readFailure(error) === 'missing'
+        ? `the directory ${dirname(path)} does not exist`
+        : `cannot write in ${dirname(path)} (${writeFailureReason(error)})`
+    throw writeFailure(flag, path, why, {
+      hint: 'create the directory or choose another path; nothing was sent',
+    })
   }
   return 'file'
 }

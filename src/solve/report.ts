@@ -35,20 +35,33 @@ const MAX_RESULTS_BYTES = 256 * 1024 * 1024
  * The answers recorded in a results file (`rc2 solve --output` / `--ndjson`): every successful
  * result with a task id, optionally only those of `inputs` and of `provider`.
  */
-export async function readReportTargets(path: string, options: { inputs?: readonly string[] | undefined; provider?: ProviderName | undefined } = {}): Promise<{ targets: ReportTarget[]; warnings: string[] }> {
+export async function readReportTargets(
+  path: string,
+  options: { inputs?: readonly string[] | undefined; provider?: ProviderName | undefined } = {},
+): Promise<{ targets: ReportTarget[]; warnings: string[] }> {
   let text: string
   try {
     const info = await stat(path)
-    if (info.size > MAX_RESULTS_BYTES) throw new InputError(`${path} is ${(info.size / 1048576).toFixed(0)} MB, more than a results file can be`, { hint: 'pass the NDJSON file that rc2 solve --output wrote' })
+    if (info.size > MAX_RESULTS_BYTES)
+      throw new InputError(
+        `${path} is ${(info.size / 1048576).toFixed(0)} MB, more than a results file can be`,
+        { hint: 'pass the NDJSON file that rc2 solve --output wrote' },
+      )
     text = await readFile(path, 'utf8')
   } catch (error) {
     if (error instanceof Rc2Error) throw error
     const code = (error as NodeJS.ErrnoException).code
-    throw new InputError(`cannot read ${path}: ${readFailure(error) === 'missing' ? 'no such file' : (code ?? String(error))}`, { hint: 'pass the NDJSON file that rc2 solve --output wrote' })
+    throw new InputError(
+      `cannot read ${path}: ${readFailure(error) === 'missing' ? 'no such file' : (code ?? String(error))}`,
+      { hint: 'pass the NDJSON file that rc2 solve --output wrote' },
+    )
   }
   const warnings: string[] = []
   const targets: ReportTarget[] = []
-  const wanted = options.inputs === undefined || options.inputs.length === 0 ? undefined : new Set(options.inputs)
+  const wanted =
+    options.inputs === undefined || options.inputs.length === 0
+      ? undefined
+      : new Set(options.inputs)
   const seenInputs = new Set<string>()
   let unreadable = 0
   for (const line of resultLines(text)) {
@@ -64,7 +77,8 @@ export async function readReportTargets(path: string, options: { inputs?: readon
     const r = record as Record<string, unknown>
     if (r.ok !== true || r.dryRun === true) continue
     const provider = r.provider
-    if (typeof provider !== 'string' || !(PROVIDER_NAMES as readonly string[]).includes(provider)) continue
+    if (typeof provider !== 'string' || !(PROVIDER_NAMES as readonly string[]).includes(provider))
+      continue
     const input = typeof r.input === 'string' ? r.input : undefined
     if (input !== undefined) seenInputs.add(input)
     if (wanted !== undefined && (input === undefined || !wanted.has(input))) continue
@@ -72,10 +86,12 @@ export async function readReportTargets(path: string, options: { inputs?: readon
     // A dynamic round has one task per checked tile.
     const ids = Array.isArray(r.taskIds) ? r.taskIds : [r.taskId]
     for (const id of ids) {
-      if (typeof id === 'string' && id !== '') targets.push({ provider: provider as ProviderName, taskId: id, input })
+      if (typeof id === 'string' && id !== '')
+        targets.push({ provider: provider as ProviderName, taskId: id, input })
     }
   }
-  if (unreadable > 0) warnings.push(`${path}: ${unreadable} line(s) are not JSON results and were skipped`)
+  if (unreadable > 0)
+    warnings.push(`${path}: ${unreadable} line(s) are not JSON results and were skipped`)
   for (const input of wanted ?? []) {
     if (!seenInputs.has(input)) warnings.push(`${path} has no answer for --input ${input}`)
   }
@@ -90,16 +106,24 @@ export function checkReportable(
   correct: boolean,
   support: Readonly<Record<ProviderName, { wrong: boolean; right: boolean }>>,
 ): void {
-  const takers = PROVIDER_NAMES.filter((name) => (correct ? support[name].right : support[name].wrong))
+  const takers = PROVIDER_NAMES.filter((name) =>
+    correct ? support[name].right : support[name].wrong,
+  )
   for (const name of names) {
     const s = support[name]
     if (!s.wrong && !s.right) {
-      throw new UsageError(`${name} has no call to report answers, so rc2 cannot tell it an answer was ${correct ? 'right' : 'wrong'}`, {
-        hint: `services that take reports: ${takers.join(', ')}`,
-      })
+      throw new UsageError(
+        `${name} has no call to report answers, so rc2 cannot tell it an answer was ${correct ? 'right' : 'wrong'}`,
+        {
+          hint: `services that take reports: ${takers.join(', ')}`,
+        },
+      )
     }
     if (correct && !s.right) {
-      throw new UsageError(`${name} only takes reports of wrong answers: it has no call for a correct one`, { hint: 'drop --correct' })
+      throw new UsageError(
+        `${name} only takes reports of wrong answers: it has no call for a correct one`,
+        { hint: 'drop --correct' },
+      )
     }
   }
 }
@@ -115,11 +139,18 @@ export async function sendReports(
   const outcomes: ReportOutcome[] = []
   for (const target of targets) {
     if (signal.aborted) break
-    const base = { schemaVersion: 1 as const, provider: target.provider, taskId: target.taskId, ...(target.input === undefined ? {} : { input: target.input }), correct }
+    const base = {
+      schemaVersion: 1 as const,
+      provider: target.provider,
+      taskId: target.taskId,
+      ...(target.input === undefined ? {} : { input: target.input }),
+      correct,
+    }
     let outcome: ReportOutcome
     try {
       const provider = providers.get(target.provider)
-      if (provider?.report === undefined) throw new UsageError(`${target.provider} has no call to report answers`)
+      if (provider?.report === undefined)
+        throw new UsageError(`${target.provider} has no call to report answers`)
       const reply = await provider.report(target.taskId, correct, signal)
       outcome = { ...base, ok: true, message: reply.message }
     } catch (error) {

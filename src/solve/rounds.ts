@@ -38,7 +38,11 @@ export async function prepareRound(
   source: Buffer,
   input: string,
   spec: RoundSpec,
-  options: { grid?: SolveOneOptions['grid']; sentenceGrid?: SolveOneOptions['grid']; image?: ImageOptions | undefined },
+  options: {
+    grid?: SolveOneOptions['grid']
+    sentenceGrid?: SolveOneOptions['grid']
+    image?: ImageOptions | undefined
+  },
 ): Promise<PreparedRound> {
   const [{ locateImage }, { cutAndScale }, { encodeImage, toBase64, mimeOf }] = await Promise.all([
     prepareModule(),
@@ -48,29 +52,40 @@ export async function prepareRound(
   const name = input === '-' ? 'stdin' : input
   const grid = options.grid ?? options.sentenceGrid
   const locate = {
-    ...(grid !== undefined ? { grid, gridSource: options.grid !== undefined ? ('flag' as const) : ('sentence' as const) } : {}),
+    ...(grid !== undefined
+      ? { grid, gridSource: options.grid !== undefined ? ('flag' as const) : ('sentence' as const) }
+      : {}),
     ...(options.image?.maxBytes !== undefined ? { maxBytes: options.image.maxBytes } : {}),
     ...(options.image?.maxPixels !== undefined ? { maxPixels: options.image.maxPixels } : {}),
   }
   const { image, layout } = await locateImage(source, { name, ...locate })
   const flag = spec.since !== undefined ? '--since' : '--tiles'
   if (layout.grid !== '3x3') {
-    throw new InputError(`${name} shows a ${layout.grid} grid; ${flag} classifies tiles of a 3x3 challenge one by one`, {
-      hint: `drop ${flag} to solve the whole ${layout.grid} image`,
-    })
+    throw new InputError(
+      `${name} shows a ${layout.grid} grid; ${flag} classifies tiles of a 3x3 challenge one by one`,
+      {
+        hint: `drop ${flag} to solve the whole ${layout.grid} image`,
+      },
+    )
   }
   const warnings: string[] = []
   let checked: number[]
   if (spec.since !== undefined) {
     const previous = await locateImage(spec.since.bytes, { name: spec.since.input, ...locate })
     const { findChangedTiles } = await import('../image/changes.js')
-    checked = findChangedTiles(previous.image.pixels, previous.layout, image.pixels, layout, { previous: spec.since.input, current: name })
-    if (checked.length === 0) warnings.push(`no tile changed since ${spec.since.input}: nothing was sent`)
+    checked = findChangedTiles(previous.image.pixels, previous.layout, image.pixels, layout, {
+      previous: spec.since.input,
+      current: name,
+    })
+    if (checked.length === 0)
+      warnings.push(`no tile changed since ${spec.since.input}: nothing was sent`)
   } else {
     checked = [...new Set(spec.tiles ?? [])].sort((a, b) => a - b)
     const outside = checked.filter((t) => t >= layout.tiles.length)
     if (outside.length > 0) {
-      throw new UsageError(`--tiles ${outside.join(', ')}: a 3x3 grid has tiles 0 to 8`, { hint: 'tiles are numbered from 0, row by row' })
+      throw new UsageError(`--tiles ${outside.join(', ')}: a 3x3 grid has tiles 0 to 8`, {
+        hint: 'tiles are numbered from 0, row by row',
+      })
     }
   }
   const format = options.image?.format ?? 'jpeg'
@@ -88,16 +103,22 @@ function clicksOf(layout: Layout, tiles: readonly number[]): Click[] {
   return tiles.map((tile) => ({ tile, x: layout.tiles[tile]!.cx, y: layout.tiles[tile]!.cy }))
 }
 
-export type SolveRoundOptions = Omit<SolveOneOptions, 'prepared' | 'grid'> & { round: PreparedRound }
+export type SolveRoundOptions = Omit<SolveOneOptions, 'prepared' | 'grid'> & {
+  round: PreparedRound
+}
 
 /** Classify each checked tile as a 1x1 task, all at once; a tile that fails is reported, the others kept. */
-export async function solveRound(options: SolveRoundOptions): Promise<(SolveSuccess & { checked: number[] }) | (DryRunResult & { checked: number[] })> {
+export async function solveRound(
+  options: SolveRoundOptions,
+): Promise<(SolveSuccess & { checked: number[] }) | (DryRunResult & { checked: number[] })> {
   const now = options.now ?? Date.now
   const started = now()
   const { round } = options
   const { checkQuestion } = await lookupModule()
   // Each tile goes out as a 1x1 image; the sentence's own grid (3x3) is no contradiction here.
-  const { warnings } = checkQuestion({ ...options.question, grid: null }, '1x1', { force: options.force === true })
+  const { warnings } = checkQuestion({ ...options.question, grid: null }, '1x1', {
+    force: options.force === true,
+  })
   warnings.push(...round.warnings)
   const question = { id: options.question.entry.id, name: options.question.entry.en }
   const { layout } = round
@@ -107,8 +128,8 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
 
   if (options.dryRun === true) return roundDryRun(options, { question, instruction, warnings })
 
-
-  if (options.provider === undefined && round.images.length > 0) throw new Rc2Error('usage', 'no provider to send to')
+  if (options.provider === undefined && round.images.length > 0)
+    throw new Rc2Error('usage', 'no provider to send to')
   const settled = await withDeadline(options.timeoutMs, options.signal, (signal) =>
     Promise.allSettled(
       round.images.map((tile) =>
@@ -131,13 +152,17 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
   // Nothing answered: the first failure is the input's failure (its kind drives the exit code).
   if (answered.length === 0 && failed.length > 0) throw failed[0]!.error
   for (const { tile, error } of failed) {
-    warnings.push(`tile ${tile} was not classified (${(error as Error).message}): check it again with --tiles ${tile}`)
+    warnings.push(
+      `tile ${tile} was not classified (${(error as Error).message}): check it again with --tiles ${tile}`,
+    )
   }
 
   const checked = answered.map((a) => a.tile)
   const objects = answered.filter((a) => a.answer.hasObject === true).map((a) => a.tile)
   const scores = answered.map((a) => a.answer.confidences?.[0])
-  const points = answered.every((a) => a.answer.points !== null) ? answered.reduce((sum, a) => sum + (a.answer.points ?? 0), 0) : null
+  const points = answered.every((a) => a.answer.points !== null)
+    ? answered.reduce((sum, a) => sum + (a.answer.points ?? 0), 0)
+    : null
   const paidCalls = answered.reduce((sum, a) => sum + a.answer.paidCalls, 0)
   const result: SolveSuccess & { checked: number[]; taskIds: (string | null)[] } = {
     schemaVersion: 1,
@@ -150,7 +175,8 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
     objects,
     hasObject: null,
     // One score per checked tile, in the order of `checked`, when the service gives them all.
-    confidences: scores.length > 0 && scores.every((s) => s !== undefined) ? (scores as number[]) : null,
+    confidences:
+      scores.length > 0 && scores.every((s) => s !== undefined) ? (scores as number[]) : null,
     clicks: clicksOf(layout, objects),
     // With failover each tile may have been answered by another service: name the first one's.
     provider: answered[0]?.answer.provider ?? options.providerName,
@@ -164,16 +190,24 @@ export async function solveRound(options: SolveRoundOptions): Promise<(SolveSucc
   const attempts = answered.flatMap((a) => a.answer.attempts ?? [])
   if (attempts.length > 0) result.attempts = attempts
   const services = [...new Set(answered.map((a) => a.answer.provider ?? options.providerName))]
-  if (services.length > 1) warnings.push(`the tiles were answered by ${services.join(' and ')} (failover)`)
+  if (services.length > 1)
+    warnings.push(`the tiles were answered by ${services.join(' and ')} (failover)`)
   if (warnings.length > 0) result.warnings = warnings
-  if (options.annotatePath !== undefined) await annotateRound(options.source, options.annotatePath, layout, result)
+  if (options.annotatePath !== undefined)
+    await annotateRound(options.source, options.annotatePath, layout, result)
   return result
 }
 
 type TileAnswer = Awaited<ReturnType<NonNullable<SolveOneOptions['provider']>['recognize']>>
 
 /** The tiles that were answered and those whose call failed, in the order they were sent. */
-function splitByOutcome(round: PreparedRound, settled: PromiseSettledResult<TileAnswer>[]): { answered: { tile: number; answer: TileAnswer }[]; failed: { tile: number; error: unknown }[] } {
+function splitByOutcome(
+  round: PreparedRound,
+  settled: PromiseSettledResult<TileAnswer>[],
+): {
+  answered: { tile: number; answer: TileAnswer }[]
+  failed: { tile: number; error: unknown }[]
+} {
   const answered: { tile: number; answer: TileAnswer }[] = []
   const failed: { tile: number; error: unknown }[] = []
   settled.forEach((outcome, k) => {
@@ -185,18 +219,39 @@ function splitByOutcome(round: PreparedRound, settled: PromiseSettledResult<Tile
 }
 
 /** Mark the checked tiles and the chosen ones on the input; a failure only adds a warning (the answers are paid for). */
-async function annotateRound(source: SolveRoundOptions['source'], path: string, layout: PreparedRound['layout'], result: SolveSuccess & { checked: number[] }): Promise<void> {
-  const [{ renderAnnotated }, { writeFileNoFollow }] = await Promise.all([import('../image/annotate.js'), import('../image/write.js')])
+async function annotateRound(
+  source: SolveRoundOptions['source'],
+  path: string,
+  layout: PreparedRound['layout'],
+  result: SolveSuccess & { checked: number[] },
+): Promise<void> {
+  const [{ renderAnnotated }, { writeFileNoFollow }] = await Promise.all([
+    import('../image/annotate.js'),
+    import('../image/write.js'),
+  ])
   try {
-    await writeFileNoFollow(path, await renderAnnotated(source, layout, result.objects, { checked: result.checked }))
+    await writeFileNoFollow(
+      path,
+      await renderAnnotated(source, layout, result.objects, { checked: result.checked }),
+    )
     result.annotated = path
   } catch (error) {
-    result.warnings = [...(result.warnings ?? []), `cannot write the annotated picture to ${path}: ${writeFailureReason(error)}`]
+    result.warnings = [
+      ...(result.warnings ?? []),
+      `cannot write the annotated picture to ${path}: ${writeFailureReason(error)}`,
+    ]
   }
 }
 
 /** What --dry-run shows for a round: one 1x1 request per checked tile, and where the clicks would go. */
-function roundDryRun(options: SolveRoundOptions, asked: { question: { id: string; name: string }; instruction: string | undefined; warnings: string[] }): DryRunResult & { checked: number[] } {
+function roundDryRun(
+  options: SolveRoundOptions,
+  asked: {
+    question: { id: string; name: string }
+    instruction: string | undefined
+    warnings: string[]
+  },
+): DryRunResult & { checked: number[] } {
   const { question, instruction, warnings } = asked
   const { round } = options
   const { layout } = round
@@ -208,10 +263,19 @@ function roundDryRun(options: SolveRoundOptions, asked: { question: { id: string
       {
         instruction,
         grid: '1x1',
-        imageSummary: first === undefined ? '<no tile to send>' : `<${first.bytes} bytes of base64 ${first.mime.slice(6)} 100x100, one request per checked tile>`,
+        imageSummary:
+          first === undefined
+            ? '<no tile to send>'
+            : `<${first.bytes} bytes of base64 ${first.mime.slice(6)} 100x100, one request per checked tile>`,
       },
     ),
-    image: { format: first?.mime.slice(6) ?? 'jpeg', bytes: round.images.reduce((sum, i) => sum + i.bytes, 0), width: round.inputWidth, height: round.inputHeight, inputKind: layout.kind },
+    image: {
+      format: first?.mime.slice(6) ?? 'jpeg',
+      bytes: round.images.reduce((sum, i) => sum + i.bytes, 0),
+      width: round.inputWidth,
+      height: round.inputHeight,
+      inputKind: layout.kind,
+    },
     clicksIfChosen: clicksOf(layout, round.checked),
     checked: round.checked,
     ...(warnings.length > 0 ? { warnings } : {}),

@@ -57,7 +57,10 @@ export interface SolveInputsOutcome {
   outputError?: Rc2Error | undefined
 }
 
-export async function solveInputs(options: SolveInputsOptions, callbacks: SolveInputsCallbacks): Promise<SolveInputsOutcome> {
+export async function solveInputs(
+  options: SolveInputsOptions,
+  callbacks: SolveInputsCallbacks,
+): Promise<SolveInputsOutcome> {
   const { all, items, skipped, stdinCount } = await selectInputs(options, callbacks)
   // Judged on every input, not this shard's share: --annotate means the same on every machine.
   const roundSpec = await roundSpecFor(options, all.length > 1, stdinCount)
@@ -74,11 +77,23 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
   const onInterrupt = (): void => stop.abort(options.signal?.reason)
   if (options.signal?.aborted === true) onInterrupt()
   else options.signal?.addEventListener('abort', onInterrupt, { once: true })
-  const solvedBefore = options.resume === true && outputFile !== undefined ? await readSolvedKeys(outputFile) : new Set<string>()
+  const solvedBefore =
+    options.resume === true && outputFile !== undefined
+      ? await readSolvedKeys(outputFile)
+      : new Set<string>()
 
   const work: Work[] = items.map((item, index) => ({ ...item, index }))
   const hashes = new Map<number, string>()
-  const prepare = preparer({ options, stop: stop.signal, journal, hashes, solvedBefore, annotatePaths, inputPaths, roundSpec })
+  const prepare = preparer({
+    options,
+    stop: stop.signal,
+    journal,
+    hashes,
+    solvedBefore,
+    annotatePaths,
+    inputPaths,
+    roundSpec,
+  })
   const nextPrepared = readAhead(work, prepare, Math.min(8, Math.max(1, options.concurrency)))
 
   const byProvider: Record<string, number> | undefined = options.failover === true ? {} : undefined
@@ -94,7 +109,8 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
           return solveReadyInput(options, item, outcome.value, annotatePaths?.[item.index], ctx)
         },
         onResult: (result, index) => {
-          if (byProvider !== undefined && result.ok && !('dryRun' in result)) byProvider[result.provider] = (byProvider[result.provider] ?? 0) + 1
+          if (byProvider !== undefined && result.ok && !('dryRun' in result))
+            byProvider[result.provider] = (byProvider[result.provider] ?? 0) + 1
           try {
             if (outputError === undefined) journal?.append(result, hashes.get(index))
           } catch (error) {
@@ -106,10 +122,19 @@ export async function solveInputs(options: SolveInputsOptions, callbacks: SolveI
         },
         ...(callbacks.onProgress !== undefined ? { onProgress: callbacks.onProgress } : {}),
       },
-      { concurrency: options.concurrency, maxPoints: options.maxPoints, signal: stop.signal, stopNow: options.stopNow },
+      {
+        concurrency: options.concurrency,
+        maxPoints: options.maxPoints,
+        signal: stop.signal,
+        stopNow: options.stopNow,
+      },
     )
     if (byProvider !== undefined) summary.byProvider = byProvider
-    return { summary: { ...summary, skipped: summary.skipped + skipped.length, notImages: skipped.length }, count: items.length, outputError }
+    return {
+      summary: { ...summary, skipped: summary.skipped + skipped.length, notImages: skipped.length },
+      count: items.length,
+      outputError,
+    }
   } finally {
     options.signal?.removeEventListener('abort', onInterrupt)
     journal?.close()
@@ -121,44 +146,81 @@ async function selectInputs(
   options: SolveInputsOptions,
   callbacks: SolveInputsCallbacks,
 ): Promise<{ all: InputItem[]; items: InputItem[]; skipped: string[]; stdinCount: number }> {
-  const expanded = await expandInputs(options.inputs, { recursive: options.recursive === true, cwd: options.cwd })
+  const expanded = await expandInputs(options.inputs, {
+    recursive: options.recursive === true,
+    cwd: options.cwd,
+  })
   const { skipped, unvisitedDirs } = expanded
   for (const path of skipped) callbacks.onSkipped?.(path, 'not an image file')
   if (expanded.items.length === 0) {
     const sub = unvisitedDirs.length
-    throw new InputError(`no images to solve in ${options.inputs.join(', ')}${sub > 0 ? ` (${sub} subdirector${sub === 1 ? 'y was' : 'ies were'} not searched)` : ''}`, {
-      code: 'NO_IMAGES',
-      hint: sub > 0 ? 'add --recursive (-r) to solve the images in subdirectories' : 'pass image files, a directory of images, or - for standard input',
+    throw new InputError(
+      `no images to solve in ${options.inputs.join(', ')}${sub > 0 ? ` (${sub} subdirector${sub === 1 ? 'y was' : 'ies were'} not searched)` : ''}`,
+      {
+        code: 'NO_IMAGES',
+        hint:
+          sub > 0
+            ? 'add --recursive (-r) to solve the images in subdirectories'
+            : 'pass image files, a directory of images, or - for standard input',
+      },
+    )
+  }
+  if (
+    options.shard !== undefined &&
+    expanded.items.some((i) => i.path === null && i.url === undefined)
+  ) {
+    throw new Rc2Error('usage', '--shard cannot split standard input ("-")', {
+      hint: 'pass files or directories, the same on every machine',
     })
   }
-  if (options.shard !== undefined && expanded.items.some((i) => i.path === null && i.url === undefined)) {
-    throw new Rc2Error('usage', '--shard cannot split standard input ("-")', { hint: 'pass files or directories, the same on every machine' })
-  }
   // A share may be empty (more machines than inputs): that run solves nothing and succeeds.
-  const items = options.shard === undefined ? expanded.items : takeShard(expanded.items, options.shard)
+  const items =
+    options.shard === undefined ? expanded.items : takeShard(expanded.items, options.shard)
   const stdinCount = items.filter((i) => i.path === null && i.url === undefined).length
   if (stdinCount > 1) throw new Rc2Error('usage', '"-" (standard input) can be given only once')
   return { all: expanded.items, items, skipped, stdinCount }
 }
 
 /** The dynamic round asked for (--tiles, or --since with the earlier capture read now). */
-async function roundSpecFor(options: SolveInputsOptions, several: boolean, stdinCount: number): Promise<RoundSpec | undefined> {
+async function roundSpecFor(
+  options: SolveInputsOptions,
+  several: boolean,
+  stdinCount: number,
+): Promise<RoundSpec | undefined> {
   if (options.round === undefined) return undefined
   if (options.round.since === undefined) return { tiles: options.round.tiles }
-  if (several) throw new Rc2Error('usage', '--since compares one capture with the previous one: give exactly one input')
+  if (several)
+    throw new Rc2Error(
+      'usage',
+      '--since compares one capture with the previous one: give exactly one input',
+    )
   const since = options.round.since
-  if (since === '-' && stdinCount > 0) throw new Rc2Error('usage', '"-" (standard input) can be given only once, not as both the input and --since')
+  if (since === '-' && stdinCount > 0)
+    throw new Rc2Error(
+      'usage',
+      '"-" (standard input) can be given only once, not as both the input and --since',
+    )
   const bytes =
     since === '-'
       ? await options.readStdin()
       : isUrlInput(since)
-        ? await fetchInput(since, { timeoutMs: options.settings.timeoutMs, maxBytes: options.settings.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES, signal: options.signal })
-        : await readInput({ input: since, path: resolve(options.cwd, since) }, options.settings.image?.maxBytes)
+        ? await fetchInput(since, {
+            timeoutMs: options.settings.timeoutMs,
+            maxBytes: options.settings.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES,
+            signal: options.signal,
+          })
+        : await readInput(
+            { input: since, path: resolve(options.cwd, since) },
+            options.settings.image?.maxBytes,
+          )
   return { since: { bytes, input: since === '-' ? 'stdin' : since } }
 }
 
 /** Where each input's annotated picture goes (by position), or undefined without --annotate. */
-async function annotateTargets(options: SolveInputsOptions, items: readonly InputItem[]): Promise<string[] | undefined> {
+async function annotateTargets(
+  options: SolveInputsOptions,
+  items: readonly InputItem[],
+): Promise<string[] | undefined> {
   if (options.annotate === undefined) return undefined
   const annotate = options.annotate
   const kind = await prepareOutputTarget('--annotate', annotate, items.length, options.cwd)
@@ -172,11 +234,19 @@ async function annotateTargets(options: SolveInputsOptions, items: readonly Inpu
 }
 
 /** The --output file, resolved; refused when it is one of the inputs. */
-function outputFileFor(options: SolveInputsOptions, inputPaths: ReadonlySet<string>): string | undefined {
+function outputFileFor(
+  options: SolveInputsOptions,
+  inputPaths: ReadonlySet<string>,
+): string | undefined {
   // Relative to the caller's directory (runCli in-process, the library), not this process's.
-  const outputFile = options.outputPath === undefined ? undefined : resolve(options.cwd, options.outputPath)
+  const outputFile =
+    options.outputPath === undefined ? undefined : resolve(options.cwd, options.outputPath)
   if (outputFile !== undefined && inputPaths.has(outputFile)) {
-    throw new Rc2Error('usage', `--output ${options.outputPath} is one of the inputs; rc2 never writes over an input`, { hint: 'give --output a file of its own' })
+    throw new Rc2Error(
+      'usage',
+      `--output ${options.outputPath} is one of the inputs; rc2 never writes over an input`,
+      { hint: 'give --output a file of its own' },
+    )
   }
   return outputFile
 }
@@ -206,7 +276,11 @@ function preparer(c: PrepareContext): (item: Work) => Promise<ReadyInput | null>
     // Standard input is read once, when its turn comes.
     const bytes =
       item.url !== undefined
-        ? await fetchInput(item.url, { timeoutMs: options.settings.timeoutMs, maxBytes: options.settings.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES, signal: options.signal })
+        ? await fetchInput(item.url, {
+            timeoutMs: options.settings.timeoutMs,
+            maxBytes: options.settings.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES,
+            signal: options.signal,
+          })
         : item.path === null
           ? await options.readStdin()
           : await readInput(item, options.settings.image?.maxBytes, c.stop)
@@ -219,12 +293,28 @@ function preparer(c: PrepareContext): (item: Work) => Promise<ReadyInput | null>
     // Checked before anything is sent: the answer would be paid for and the picture not written.
     const annotatePath = c.annotatePaths?.[item.index]
     // Resolved as the write will resolve it (from the process's directory, like the write itself).
-    if (annotatePath !== undefined) await checkAnnotateTarget(annotatePath, item, resolve(annotatePath), c.inputPaths)
+    if (annotatePath !== undefined)
+      await checkAnnotateTarget(annotatePath, item, resolve(annotatePath), c.inputPaths)
     if (c.roundSpec !== undefined) {
-      const sentenceGrid = options.settings.question.dynamic ? undefined : (options.settings.question.grid ?? undefined)
-      return { bytes, round: await prepareRound(bytes, item.input, c.roundSpec, { grid: options.settings.grid, sentenceGrid, image: options.settings.image }) }
+      const sentenceGrid = options.settings.question.dynamic
+        ? undefined
+        : (options.settings.question.grid ?? undefined)
+      return {
+        bytes,
+        round: await prepareRound(bytes, item.input, c.roundSpec, {
+          grid: options.settings.grid,
+          sentenceGrid,
+          image: options.settings.image,
+        }),
+      }
     }
-    const prepared = await prepareFor({ source: bytes, input: item.input, question: options.settings.question, grid: options.settings.grid, image: options.settings.image })
+    const prepared = await prepareFor({
+      source: bytes,
+      input: item.input,
+      question: options.settings.question,
+      grid: options.settings.grid,
+      image: options.settings.image,
+    })
     return { bytes, prepared }
   }
 }
@@ -233,7 +323,11 @@ function preparer(c: PrepareContext): (item: Work) => Promise<ReadyInput | null>
  * The prepared input for `item`, reading and preparing a few inputs ahead so the next image is
  * ready when a slot frees up. At most `lookahead` inputs are held beyond those in flight: memory stays flat.
  */
-function readAhead(work: readonly Work[], prepare: (item: Work) => Promise<ReadyInput | null>, lookahead: number): (item: Work) => Promise<Settled<ReadyInput | null>> {
+function readAhead(
+  work: readonly Work[],
+  prepare: (item: Work) => Promise<ReadyInput | null>,
+  lookahead: number,
+): (item: Work) => Promise<Settled<ReadyInput | null>> {
   const early = new Map<number, Promise<Settled<ReadyInput | null>>>()
   return (item) => {
     for (let k = item.index + 1; k <= item.index + lookahead && k < work.length; k++) {
@@ -246,11 +340,18 @@ function readAhead(work: readonly Work[], prepare: (item: Work) => Promise<Ready
 }
 
 /** Sends one prepared input (a whole challenge or a dynamic round), under the batch's budget. */
-async function solveReadyInput(options: SolveInputsOptions, item: Work, ready: ReadyInput, annotatePath: string | undefined, ctx: RunContext): Promise<SolveResult | null> {
+async function solveReadyInput(
+  options: SolveInputsOptions,
+  item: Work,
+  ready: ReadyInput,
+  annotatePath: string | undefined,
+  ctx: RunContext,
+): Promise<SolveResult | null> {
   const { bytes, prepared, round } = ready
   if (round !== undefined) {
     const tilePoints = options.pointsFor('1x1')
-    if (options.settings.dryRun !== true && round.images.length > 0) ctx.reserve(tilePoints * round.images.length)
+    if (options.settings.dryRun !== true && round.images.length > 0)
+      ctx.reserve(tilePoints * round.images.length)
     return solveRound({
       ...options.settings,
       source: bytes,
@@ -284,7 +385,8 @@ async function solveReadyInput(options: SolveInputsOptions, item: Work, ready: R
       price = nextPrice
       ctx.priceAs(nextPrice)
     },
-    onChargedFailure: (name, calls) => ctx.spend(options.pointsFor(prepared.grid, name) * calls, calls),
+    onChargedFailure: (name, calls) =>
+      ctx.spend(options.pointsFor(prepared.grid, name) * calls, calls),
     prepared,
   })
 }
@@ -331,7 +433,11 @@ const READ_FAILURE_REASONS: Record<ReadFailure, string> = {
   loop: 'too many levels of symbolic links (a link loop)',
 }
 
-async function readInput(item: InputItem, maxBytes = DEFAULT_MAX_INPUT_BYTES, signal?: AbortSignal): Promise<Buffer> {
+async function readInput(
+  item: InputItem,
+  maxBytes = DEFAULT_MAX_INPUT_BYTES,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   try {
     // Refused past the limit while reading, whatever the file is (a FIFO, /dev/zero, a growing file).
     return await readFileBounded(item.path as string, item.input, maxBytes, signal)
@@ -341,22 +447,43 @@ async function readInput(item: InputItem, maxBytes = DEFAULT_MAX_INPUT_BYTES, si
     if (signal?.aborted === true && error === signal.reason) throw error
     const code = (error as NodeJS.ErrnoException).code
     const kind = readFailure(error)
-    const reason = kind === undefined ? (code ?? (error as Error).message) : READ_FAILURE_REASONS[kind]
-    throw new InputError(`${item.input}: cannot read it: ${reason}`, { code, hint: 'check the path and its permissions' })
+    const reason =
+      kind === undefined ? (code ?? (error as Error).message) : READ_FAILURE_REASONS[kind]
+    throw new InputError(`${item.input}: cannot read it: ${reason}`, {
+      code,
+      hint: 'check the path and its permissions',
+    })
   }
 }
 
 /** Refuse an --annotate target that is an input, a link, or not writable (a usage error for this input). */
-async function checkAnnotateTarget(shown: string, item: InputItem, target: string, inputPaths: ReadonlySet<string>): Promise<void> {
+async function checkAnnotateTarget(
+  shown: string,
+  item: InputItem,
+  target: string,
+  inputPaths: ReadonlySet<string>,
+): Promise<void> {
   const hint = 'give --annotate a new file name, or a directory of its own'
-  if (inputPaths.has(target)) throw new Rc2Error('usage', `--annotate ${shown} is one of the inputs; rc2 never writes over an input`, { hint })
+  if (inputPaths.has(target))
+    throw new Rc2Error(
+      'usage',
+      `--annotate ${shown} is one of the inputs; rc2 never writes over an input`,
+      { hint },
+    )
   const problem = await outputPathProblem(target)
   if (problem !== undefined) throw writeFailure('--annotate', shown, problem, { hint })
   // The same file under another name (a hard link, a path through a linked directory).
   if (item.path !== null) {
-    const [a, b] = await Promise.all([stat(target).catch(() => undefined), stat(item.path).catch(() => undefined)])
+    const [a, b] = await Promise.all([
+      stat(target).catch(() => undefined),
+      stat(item.path).catch(() => undefined),
+    ])
     if (a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino) {
-      throw new Rc2Error('usage', `--annotate ${shown} is the input ${item.input} itself; rc2 never writes over an input`, { hint })
+      throw new Rc2Error(
+        'usage',
+        `--annotate ${shown} is the input ${item.input} itself; rc2 never writes over an input`,
+        { hint },
+      )
     }
   }
 }

@@ -62,13 +62,17 @@ export interface SolveOneOptions extends SolveSettings {
   now?: () => number
 }
 
-export async function prepareFor(options: Pick<SolveOneOptions, 'source' | 'input' | 'question' | 'grid' | 'image'>): Promise<PreparedImage> {
+export async function prepareFor(
+  options: Pick<SolveOneOptions, 'source' | 'input' | 'question' | 'grid' | 'image'>,
+): Promise<PreparedImage> {
   const { prepareImage } = await prepareModule()
   const sentenceGrid = options.question.dynamic ? undefined : (options.question.grid ?? undefined)
   const grid = options.grid ?? sentenceGrid
   return prepareImage(options.source, {
     name: options.input === '-' ? 'stdin' : options.input,
-    ...(grid !== undefined ? { grid, gridSource: options.grid !== undefined ? 'flag' : 'sentence' } : {}),
+    ...(grid !== undefined
+      ? { grid, gridSource: options.grid !== undefined ? 'flag' : 'sentence' }
+      : {}),
     ...(options.image?.format !== undefined ? { format: options.image.format } : {}),
     ...(options.image?.quality !== undefined ? { quality: options.image.quality } : {}),
     ...(options.image?.maxBytes !== undefined ? { maxBytes: options.image.maxBytes } : {}),
@@ -80,13 +84,20 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
   const now = options.now ?? Date.now
   const started = now()
   const prepared = options.prepared ?? (await prepareFor(options))
-  const [{ checkQuestion }, { instructionText }] = await Promise.all([lookupModule(), instructionModule()])
-  const warnings = [...(prepared.warnings ?? []), ...checkQuestion(options.question, prepared.grid, { force: options.force === true }).warnings]
+  const [{ checkQuestion }, { instructionText }] = await Promise.all([
+    lookupModule(),
+    instructionModule(),
+  ])
+  const warnings = [
+    ...(prepared.warnings ?? []),
+    ...checkQuestion(options.question, prepared.grid, { force: options.force === true }).warnings,
+  ]
   const question = { id: options.question.entry.id, name: options.question.entry.en }
   const confidence = prepared.grid === '3x3' ? options.confidence : undefined
   const instruction = instructionText(options.question.entry, prepared.grid)
 
-  if (options.dryRun === true) return dryRunOf(options, prepared, { question, instruction, confidence, warnings })
+  if (options.dryRun === true)
+    return dryRunOf(options, prepared, { question, instruction, confidence, warnings })
 
   if (options.provider === undefined) throw new Rc2Error('usage', 'no provider to send to')
   const provider = options.provider
@@ -137,7 +148,10 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
       result.annotated = options.annotatePath
     } catch (error) {
       // The answer is paid for (design 8.1): keep it and say what went wrong.
-      result.warnings = [...(result.warnings ?? []), `cannot write the annotated picture to ${options.annotatePath}: ${writeFailureReason(error)}`]
+      result.warnings = [
+        ...(result.warnings ?? []),
+        `cannot write the annotated picture to ${options.annotatePath}: ${writeFailureReason(error)}`,
+      ]
     }
   }
   return result
@@ -147,7 +161,12 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
 function dryRunOf(
   options: SolveOneOptions,
   prepared: PreparedImage,
-  asked: { question: { id: string; name: string }; instruction: string | undefined; confidence: number | undefined; warnings: string[] },
+  asked: {
+    question: { id: string; name: string }
+    instruction: string | undefined
+    confidence: number | undefined
+    warnings: string[]
+  },
 ): DryRunResult {
   const { question, instruction, confidence, warnings } = asked
   return {
@@ -164,29 +183,49 @@ function dryRunOf(
       height: prepared.inputHeight,
       inputKind: prepared.layout.kind,
     },
-    clicksIfChosen: clicksFor(prepared, prepared.layout.tiles.map((t) => t.index)),
+    clicksIfChosen: clicksFor(
+      prepared,
+      prepared.layout.tiles.map((t) => t.index),
+    ),
     ...(warnings.length > 0 ? { warnings } : {}),
   }
 }
 
 /** The payload re-encoded to at most `maxBytes` (for a provider with a size limit). */
-async function fitPayload(prepared: PreparedImage, maxBytes: number, input: string): Promise<FittedImage> {
+async function fitPayload(
+  prepared: PreparedImage,
+  maxBytes: number,
+  input: string,
+): Promise<FittedImage> {
   const { fitJpeg } = await import('../image/fit.js')
   const fitted = await fitJpeg(Buffer.from(prepared.base64, 'base64'), maxBytes, input)
-  return { image: fitted.buffer.toString('base64'), bytes: fitted.buffer.length, quality: fitted.quality }
+  return {
+    image: fitted.buffer.toString('base64'),
+    bytes: fitted.buffer.length,
+    quality: fitted.quality,
+  }
 }
 
 /** Tile centres in the input's own pixels, so a script can click them on the captured screen. */
 function clicksFor(prepared: PreparedImage, chosen: readonly number[]): Click[] {
   return chosen.map((tile) => {
     const rect = prepared.layout.tiles[tile]
-    if (rect === undefined) throw new Rc2Error('provider', `tile ${tile} is outside the ${prepared.grid} grid`)
+    if (rect === undefined)
+      throw new Rc2Error('provider', `tile ${tile} is outside the ${prepared.grid} grid`)
     return { tile, x: rect.cx, y: rect.cy }
   })
 }
 
-async function writeAnnotation(source: string | Buffer, prepared: PreparedImage, chosen: number[], path: string): Promise<void> {
-  const [{ renderAnnotated }, { writeFileNoFollow }] = await Promise.all([import('../image/annotate.js'), import('../image/write.js')])
+async function writeAnnotation(
+  source: string | Buffer,
+  prepared: PreparedImage,
+  chosen: number[],
+  path: string,
+): Promise<void> {
+  const [{ renderAnnotated }, { writeFileNoFollow }] = await Promise.all([
+    import('../image/annotate.js'),
+    import('../image/write.js'),
+  ])
   // Through a temporary file and a rename: a link planted at the name is never written through.
   await writeFileNoFollow(path, await renderAnnotated(source, prepared.layout, chosen))
 }

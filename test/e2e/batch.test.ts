@@ -11,7 +11,12 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { BIN, hasStackTrace, runRc2, type RunResult } from '../helpers/cli.js'
-import { DEFAULT_TEST_KEY, FAULT_NAMES, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
+import {
+  DEFAULT_TEST_KEY,
+  FAULT_NAMES,
+  startProviderServer,
+  type ProviderServer,
+} from '../helpers/provider-server.js'
 
 const KEY = DEFAULT_TEST_KEY
 let server: ProviderServer
@@ -26,7 +31,14 @@ interface Result {
   error?: { kind: string; code: string | null; message: string; hint: string | null }
 }
 
-function rc2(args: string[], options: { env?: Record<string, string>; onSpawn?: (child: ChildProcess) => void; timeoutMs?: number } = {}): Promise<RunResult> {
+function rc2(
+  args: string[],
+  options: {
+    env?: Record<string, string>
+    onSpawn?: (child: ChildProcess) => void
+    timeoutMs?: number
+  } = {},
+): Promise<RunResult> {
   // Every solve goes to the loopback server, never to a real service.
   const full = args[0] === 'solve' ? [...args, '--endpoint', server.url] : args
   return runRc2(full, {
@@ -48,7 +60,8 @@ function parseLines(text: string): Result[] {
 }
 
 /** The red tiles of input k: the bits of k+1, so every input differs and has at least one. */
-const redOf = (k: number): number[] => [0, 1, 2, 3, 4, 5, 6, 7, 8].filter((bit) => ((k + 1) >> bit) & 1)
+const redOf = (k: number): number[] =>
+  [0, 1, 2, 3, 4, 5, 6, 7, 8].filter((bit) => ((k + 1) >> bit) & 1)
 
 /** A 3x3 payload with `red` tiles pure red and the others grey: quick to make, unique per set. */
 async function grid(red: number[]): Promise<Buffer> {
@@ -62,7 +75,9 @@ async function grid(red: number[]): Promise<Buffer> {
       data[at + 2] = isRed ? 20 : 130
     }
   }
-  return sharp(data, { raw: { width: 300, height: 300, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer()
+  return sharp(data, { raw: { width: 300, height: 300, channels: 3 } })
+    .png({ compressionLevel: 1 })
+    .toBuffer()
 }
 
 /** `count` unique inputs in `dir` (created); returns input name -> red tiles. */
@@ -78,7 +93,10 @@ async function makeBatch(dir: string, count: number, from = 0): Promise<Map<stri
 }
 
 /** Resolve once `condition` holds (polled); give up quietly after `timeoutMs` (the test's asserts then fail). */
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
   const until = Date.now() + timeoutMs
   while (!(await condition())) {
     if (Date.now() > until) return new Promise(() => undefined)
@@ -136,7 +154,24 @@ describe('a batch of 500 under faults', () => {
       slowMs: 4500,
       maxInFlight: 12,
     })
-    const r = await rc2(['solve', 'many', '-q', 'cars', '--confidence', '0.5', '--ndjson', '--concurrency', '16', '--retries', '4', '--timeout', '4'], { timeoutMs: 90_000 })
+    const r = await rc2(
+      [
+        'solve',
+        'many',
+        '-q',
+        'cars',
+        '--confidence',
+        '0.5',
+        '--ndjson',
+        '--concurrency',
+        '16',
+        '--retries',
+        '4',
+        '--timeout',
+        '4',
+      ],
+      { timeoutMs: 90_000 },
+    )
     expect(hasStackTrace(r.stderr)).toBe(false)
     const results = parseLines(r.stdout)
     // Exactly one result per input.
@@ -164,7 +199,9 @@ describe('a batch of 500 under faults', () => {
     for (const fault of FAULT_NAMES) expect(server.faultCounts[fault], fault).toBeGreaterThan(0)
     // ...and every call the server charged for is in the results: each answer cost at least one,
     // and lost replies are reported as paidCalls on the result they belong to.
-    const reported = ok.reduce((n, x) => n + (x.paidCalls ?? 1), 0) + failed.reduce((n, x) => n + (x.paidCalls ?? 0), 0)
+    const reported =
+      ok.reduce((n, x) => n + (x.paidCalls ?? 1), 0) +
+      failed.reduce((n, x) => n + (x.paidCalls ?? 0), 0)
     expect(server.paidCount).toBeGreaterThanOrEqual(ok.length)
     expect(server.paidCount).toBeLessThanOrEqual(reported)
     // A reset before any work looks exactly like a reset after it, so it is reported as possibly
@@ -175,10 +212,14 @@ describe('a batch of 500 under faults', () => {
     // The summary agrees with the results: solved, extra calls, and points at 6 per 3x3 call.
     const summary = r.stderr.trim().split('\n').at(-1) ?? ''
     expect(summary).toContain(`${ok.length}/500 solved`)
-    expect(summary).toContain(`${reported - ok.length} call(s) may have been charged without an answer`)
+    expect(summary).toContain(
+      `${reported - ok.length} call(s) may have been charged without an answer`,
+    )
     expect(summary).toContain(` ${reported * 6} points`)
     // For the record (the issue asks for the figures): what the faults did to this batch.
-    console.log(`500 under faults: ${ok.length} ok, ${failed.length} failed; server charged ${server.paidCount}, results report ${reported}; faults ${JSON.stringify(server.faultCounts)}; ${summary}`)
+    console.log(
+      `500 under faults: ${ok.length} ok, ${failed.length} failed; server charged ${server.paidCount}, results report ${reported}; faults ${JSON.stringify(server.faultCounts)}; ${summary}`,
+    )
   }, 120_000)
 })
 
@@ -194,16 +235,36 @@ describe('push-back', () => {
     // flight). A second after that wave the counters restart: what is seen from then on is what
     // rc2 chose to send.
     let settling: { creates: number; refused: number; paid: number; peak: number } | undefined
-    const r = await rc2(['solve', 'threads', '-q', 'cars', '--confidence', '0.5', '--ndjson', '--concurrency', '16', '--retries', '8'], {
-      onSpawn: () => {
-        void waitFor(() => server.createCount >= 16)
-          .then(() => new Promise((resolve) => setTimeout(resolve, latency + 1000)))
-          .then(() => {
-            settling = { creates: server.createCount, refused: server.faultCounts.threads, paid: server.paidCount, peak: server.maxInFlightSeen }
-            server.resetCounters()
-          })
+    const r = await rc2(
+      [
+        'solve',
+        'threads',
+        '-q',
+        'cars',
+        '--confidence',
+        '0.5',
+        '--ndjson',
+        '--concurrency',
+        '16',
+        '--retries',
+        '8',
+      ],
+      {
+        onSpawn: () => {
+          void waitFor(() => server.createCount >= 16)
+            .then(() => new Promise((resolve) => setTimeout(resolve, latency + 1000)))
+            .then(() => {
+              settling = {
+                creates: server.createCount,
+                refused: server.faultCounts.threads,
+                paid: server.paidCount,
+                peak: server.maxInFlightSeen,
+              }
+              server.resetCounters()
+            })
+        },
       },
-    })
+    )
     expect(r.code).toBe(0)
     const results = parseLines(r.stdout)
     expect(results).toHaveLength(60)
@@ -232,12 +293,28 @@ describe('Ctrl-C and --resume', () => {
     const truth = await makeBatch('resume', 60, 200)
     server.setLatency(150)
     const out = join(root, 'results.ndjson')
-    const lines = async (): Promise<string[]> => (await readFile(out, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '')
-    const first = await rc2(['solve', 'resume', '-q', 'cars', '--confidence', '0.5', '--ndjson', '--concurrency', '4', '--output', 'results.ndjson'], {
-      onSpawn: (child) => {
-        void waitFor(async () => (await lines()).length >= 8).then(() => child.kill('SIGINT'))
+    const lines = async (): Promise<string[]> =>
+      (await readFile(out, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '')
+    const first = await rc2(
+      [
+        'solve',
+        'resume',
+        '-q',
+        'cars',
+        '--confidence',
+        '0.5',
+        '--ndjson',
+        '--concurrency',
+        '4',
+        '--output',
+        'results.ndjson',
+      ],
+      {
+        onSpawn: (child) => {
+          void waitFor(async () => (await lines()).length >= 8).then(() => child.kill('SIGINT'))
+        },
       },
-    })
+    )
     expect(first.code).toBe(130)
     expect(hasStackTrace(first.stderr)).toBe(false)
     const text = await readFile(out, 'utf8')
@@ -256,7 +333,20 @@ describe('Ctrl-C and --resume', () => {
     expect(first.stderr).toContain(`${60 - firstResults.length} not finished (interrupted)`)
 
     server.resetCounters()
-    const second = await rc2(['solve', 'resume', '-q', 'cars', '--confidence', '0.5', '--ndjson', '--concurrency', '4', '--output', 'results.ndjson', '--resume'])
+    const second = await rc2([
+      'solve',
+      'resume',
+      '-q',
+      'cars',
+      '--confidence',
+      '0.5',
+      '--ndjson',
+      '--concurrency',
+      '4',
+      '--output',
+      'results.ndjson',
+      '--resume',
+    ])
     expect(second.code).toBe(0)
     expect(server.createCount).toBe(60 - firstResults.length)
     expect(server.paidCount).toBe(60 - firstResults.length)
@@ -274,7 +364,9 @@ describe('stopping for the account and the budget', () => {
   it('a bad key stops the batch after the first calls; every input still gets a result', async () => {
     await makeBatch('badkey', 30, 300)
     server.setLatency(20)
-    const r = await rc2(['solve', 'badkey', '-q', 'cars', '--ndjson', '--concurrency', '3'], { env: { RC2_API_KEY: 'not-the-key-123' } })
+    const r = await rc2(['solve', 'badkey', '-q', 'cars', '--ndjson', '--concurrency', '3'], {
+      env: { RC2_API_KEY: 'not-the-key-123' },
+    })
     expect(r.code).toBe(3)
     const results = parseLines(r.stdout)
     expect(results).toHaveLength(30)
@@ -292,11 +384,14 @@ describe('stopping for the account and the budget', () => {
   it('a balance that runs out mid-batch stops submitting the rest', async () => {
     const truth = await makeBatch('broke', 40, 400)
     server.setLatency(30)
-    const r = await rc2(['solve', 'broke', '-q', 'cars', '--confidence', '0.5', '--ndjson', '--concurrency', '2'], {
-      onSpawn: () => {
-        void waitFor(() => server.createCount >= 10).then(() => server.setZeroBalance(true))
+    const r = await rc2(
+      ['solve', 'broke', '-q', 'cars', '--confidence', '0.5', '--ndjson', '--concurrency', '2'],
+      {
+        onSpawn: () => {
+          void waitFor(() => server.createCount >= 10).then(() => server.setZeroBalance(true))
+        },
       },
-    })
+    )
     expect(r.code).toBe(6)
     const results = parseLines(r.stdout)
     expect(results).toHaveLength(40)
@@ -322,7 +417,17 @@ describe('stopping for the account and the budget', () => {
   it('--max-points never spends more than the budget and says what was left', async () => {
     await makeBatch('budget', 30, 500)
     server.setLatency(20)
-    const r = await rc2(['solve', 'budget', '-q', 'cars', '--ndjson', '--concurrency', '4', '--max-points', '40'])
+    const r = await rc2([
+      'solve',
+      'budget',
+      '-q',
+      'cars',
+      '--ndjson',
+      '--concurrency',
+      '4',
+      '--max-points',
+      '40',
+    ])
     expect(r.code).toBe(6)
     const results = parseLines(r.stdout)
     expect(results).toHaveLength(30)
@@ -344,12 +449,26 @@ describe('stopping for the account and the budget', () => {
     // About a third of the calls are charged and then their connection dropped: rc2 cannot know
     // they were not answered for free, and each resend would cost again.
     server.setFaults({ seed: 7, resetAfterWork: 0.35 })
-    const r = await rc2(['solve', 'budget-lost', '-q', 'cars', '--ndjson', '--concurrency', '4', '--retries', '3', '--max-points', '60'])
+    const r = await rc2([
+      'solve',
+      'budget-lost',
+      '-q',
+      'cars',
+      '--ndjson',
+      '--concurrency',
+      '4',
+      '--retries',
+      '3',
+      '--max-points',
+      '60',
+    ])
     expect(hasStackTrace(r.stderr)).toBe(false)
     const results = parseLines(r.stdout)
     expect(results).toHaveLength(30)
     expect(server.faultCounts.resetAfterWork).toBeGreaterThan(0)
-    console.log(`budget under lost replies: server charged ${server.paidCount} x 6 points against --max-points 60; ${results.filter((x) => x.ok).length} ok`)
+    console.log(
+      `budget under lost replies: server charged ${server.paidCount} x 6 points against --max-points 60; ${results.filter((x) => x.ok).length} ok`,
+    )
     // Never more than the budget, counting every call the service charged.
     expect(server.paidCount * 6).toBeLessThanOrEqual(60)
     // Every charged call is in the results (answers, and lost replies as paidCalls).
@@ -379,9 +498,17 @@ describe('a directory of bad inputs', () => {
     await writeFile(join(dir, 'truncated.png'), png.subarray(0, Math.floor(png.length / 2)))
     await writeFile(join(dir, 'truncated.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 2)))
     await writeFile(join(dir, 'text.png'), 'this is a text file, not a picture\n')
-    await writeFile(join(dir, 'vector.svg'), '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300"><rect width="300" height="300" fill="red"/></svg>')
+    await writeFile(
+      join(dir, 'vector.svg'),
+      '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300"><rect width="300" height="300" fill="red"/></svg>',
+    )
     const frames = [await grid([2, 6]), await grid([1])]
-    await writeFile(join(dir, 'animated.gif'), await sharp(frames, { join: { animated: true } }).gif().toBuffer())
+    await writeFile(
+      join(dir, 'animated.gif'),
+      await sharp(frames, { join: { animated: true } })
+        .gif()
+        .toBuffer(),
+    )
     await writeFile(join(dir, 'bomb.png'), pngHeaderOnly(30_000, 30_000))
     await writeFile(join(dir, 'noperm.png'), good)
     await chmod(join(dir, 'noperm.png'), 0o000)
@@ -396,18 +523,35 @@ describe('a directory of bad inputs', () => {
     )
 
     server.setLatency(200)
-    const r = await rc2(['solve', 'bad', '-q', 'cars', '--confidence', '0.5', '--ndjson', '--concurrency', '1'], {
-      // Deleted after listing: the first request is out, the last file has not been read yet.
-      onSpawn: () => {
-        void waitFor(() => server.createCount >= 1).then(() => unlink(join(dir, 'zz-deleted.png')))
+    const r = await rc2(
+      ['solve', 'bad', '-q', 'cars', '--confidence', '0.5', '--ndjson', '--concurrency', '1'],
+      {
+        // Deleted after listing: the first request is out, the last file has not been read yet.
+        onSpawn: () => {
+          void waitFor(() => server.createCount >= 1).then(() =>
+            unlink(join(dir, 'zz-deleted.png')),
+          )
+        },
       },
-    })
+    )
     expect(r.code).toBe(6)
     expect(hasStackTrace(r.stderr)).toBe(false)
     const results = new Map(parseLines(r.stdout).map((x) => [x.input.replace(/^bad\//, ''), x]))
-    expect([...results.keys()].sort()).toEqual(
-      ['a-good.png', 'animated.gif', 'b-good.jpg', 'bomb.png', 'empty.png', 'loop-a.png', 'loop-b.png', 'noperm.png', 'text.png', 'truncated.jpg', 'truncated.png', 'vector.svg', 'zz-deleted.png'],
-    )
+    expect([...results.keys()].sort()).toEqual([
+      'a-good.png',
+      'animated.gif',
+      'b-good.jpg',
+      'bomb.png',
+      'empty.png',
+      'loop-a.png',
+      'loop-b.png',
+      'noperm.png',
+      'text.png',
+      'truncated.jpg',
+      'truncated.png',
+      'vector.svg',
+      'zz-deleted.png',
+    ])
     expect(results.get('a-good.png')?.objects).toEqual([0, 4])
     expect(results.get('b-good.jpg')?.objects).toEqual([8])
     // GIF: the first frame is the challenge.
@@ -452,12 +596,31 @@ describe('progress and streams', () => {
     await makeBatch('quiet', 12, 600)
     server.setLatency(50)
     // Spawned directly: the shared helper sets CI, which would hide the spinner for another reason.
-    const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'solve', 'quiet', '-q', 'cars', '--ndjson', '--concurrency', '3', '--endpoint', server.url], {
-        cwd: root,
-        env: { PATH: process.env.PATH ?? '', HOME: root, RC2_API_KEY: KEY },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
+    const { stdout, stderr, code } = await new Promise<{
+      stdout: string
+      stderr: string
+      code: number | null
+    }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          'solve',
+          'quiet',
+          '-q',
+          'cars',
+          '--ndjson',
+          '--concurrency',
+          '3',
+          '--endpoint',
+          server.url,
+        ],
+        {
+          cwd: root,
+          env: { PATH: process.env.PATH ?? '', HOME: root, RC2_API_KEY: KEY },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
       let out = ''
       let err = ''
       child.stdout.on('data', (d: Buffer) => (out += d.toString()))
@@ -482,7 +645,10 @@ describe('progress on a terminal', () => {
    * Run rc2 with stderr on a pseudo-terminal made by `script` (util-linux; bsdutils is essential on
    * Debian), stdout to a file. `columns` 0 leaves the terminal without a width, as some ptys do.
    */
-  async function onTerminal(dir: string, columns: number): Promise<{ code: number | null; terminal: string; stdout: string }> {
+  async function onTerminal(
+    dir: string,
+    columns: number,
+  ): Promise<{ code: number | null; terminal: string; stdout: string }> {
     const typescript = join(root, `tty-${columns}.txt`)
     const out = join(root, `tty-${columns}.ndjson`)
     const size = columns > 0 ? `stty cols ${columns} rows 30; ` : ''
@@ -501,7 +667,11 @@ describe('progress on a terminal', () => {
         resolve(c)
       })
     })
-    const result = { code, terminal: await readFile(typescript, 'utf8'), stdout: await readFile(out, 'utf8') }
+    const result = {
+      code,
+      terminal: await readFile(typescript, 'utf8'),
+      stdout: await readFile(out, 'utf8'),
+    }
     outputs.push({ code, signal: null, stdout: result.stdout, stderr: result.terminal })
     return result
   }
@@ -533,7 +703,12 @@ function pngHeaderOnly(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(width, 0)
   ihdr.writeUInt32BE(height, 4)
   ihdr.set([8, 2, 0, 0, 0], 8) // 8-bit RGB, deflate, no filter, no interlace
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), chunk('IEND', Buffer.alloc(0))])
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])),
+    chunk('IEND', Buffer.alloc(0)),
+  ])
 }
 
 function chunk(type: string, data: Buffer): Buffer {

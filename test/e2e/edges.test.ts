@@ -13,14 +13,27 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { BIN, hasStackTrace, runRc2, type RunResult } from '../helpers/cli.js'
 import { runRc2InProcess } from '../helpers/cli-in-process.js'
-import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
+import {
+  DEFAULT_TEST_KEY,
+  renderRedGrid,
+  startProviderServer,
+  type ProviderServer,
+} from '../helpers/provider-server.js'
 
 const KEY = DEFAULT_TEST_KEY
 let server: ProviderServer
 let root: string
 const outputs: RunResult[] = []
 
-function rc2(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string; onSpawn?: (child: ChildProcess) => void; input?: Buffer } = {}): Promise<RunResult> {
+function rc2(
+  args: string[],
+  options: {
+    env?: Record<string, string | undefined>
+    cwd?: string
+    onSpawn?: (child: ChildProcess) => void
+    input?: Buffer
+  } = {},
+): Promise<RunResult> {
   return runRc2(args, {
     env: { HOME: root, RC2_API_KEY: KEY, RC2_ENDPOINT: server.url, ...options.env },
     cwd: options.cwd ?? root,
@@ -37,22 +50,46 @@ function rc2(args: string[], options: { env?: Record<string, string | undefined>
  * rc2 through runCli in this process (no terminal, no colour): for what a spawned binary would show
  * nothing more about (shapes, messages, exit codes, config). An env value of undefined removes it.
  */
-async function inProcess(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string; input?: Buffer } = {}): Promise<RunResult> {
+async function inProcess(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; input?: Buffer } = {},
+): Promise<RunResult> {
   const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries({ HOME: root, RC2_API_KEY: KEY, RC2_ENDPOINT: server.url, ...options.env })) if (v !== undefined) env[k] = v
-  const r = await runRc2InProcess(args, { cwd: options.cwd ?? root, env, ...(options.input ? { stdin: options.input } : {}) })
+  for (const [k, v] of Object.entries({
+    HOME: root,
+    RC2_API_KEY: KEY,
+    RC2_ENDPOINT: server.url,
+    ...options.env,
+  }))
+    if (v !== undefined) env[k] = v
+  const r = await runRc2InProcess(args, {
+    cwd: options.cwd ?? root,
+    env,
+    ...(options.input ? { stdin: options.input } : {}),
+  })
   const result = { code: r.code, signal: null, stdout: r.stdout, stderr: r.stderr }
   outputs.push(result)
   return result
 }
 
 /** Run a shell pipeline; `rc2` is the built binary. Returns rc2's own exit status (PIPESTATUS). */
-function pipeline(command: string, env: Record<string, string> = {}): Promise<{ rc2: number; stdout: string; stderr: string }> {
+function pipeline(
+  command: string,
+  env: Record<string, string> = {},
+): Promise<{ rc2: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const script = `rc2() { '${process.execPath}' '${BIN}' "$@"; }\n${command}; echo "rc2-status=\${PIPESTATUS[0]}" >&2`
     const child = spawn('bash', ['-c', script], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: root, NO_COLOR: '1', CI: '1', RC2_API_KEY: KEY, RC2_ENDPOINT: server.url, ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: root,
+        NO_COLOR: '1',
+        CI: '1',
+        RC2_API_KEY: KEY,
+        RC2_ENDPOINT: server.url,
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -65,7 +102,11 @@ function pipeline(command: string, env: Record<string, string> = {}): Promise<{ 
       clearTimeout(timer)
       const status = /rc2-status=(\d+)/.exec(stderr)
       outputs.push({ code: null, signal: null, stdout, stderr })
-      resolve({ rc2: status === null ? -1 : Number(status[1]), stdout, stderr: stderr.replace(/rc2-status=\d+\n?/, '') })
+      resolve({
+        rc2: status === null ? -1 : Number(status[1]),
+        stdout,
+        stderr: stderr.replace(/rc2-status=\d+\n?/, ''),
+      })
     })
   })
 }
@@ -74,13 +115,24 @@ function pipeline(command: string, env: Record<string, string> = {}): Promise<{ 
  * Run rc2 on a pseudo-terminal made by script(1) (stdin, stdout and stderr all on it), `columns`
  * wide. Returns what the terminal showed, escape codes included.
  */
-async function onTerminal(args: string, env: Record<string, string> = {}, columns = 80): Promise<{ code: number | null; terminal: string }> {
+async function onTerminal(
+  args: string,
+  env: Record<string, string> = {},
+  columns = 80,
+): Promise<{ code: number | null; terminal: string }> {
   const typescript = join(root, `tty-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`)
   const command = `stty cols ${columns} rows 30; '${process.execPath}' '${BIN}' ${args}`
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn('script', ['-qec', command, typescript], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: root, RC2_API_KEY: KEY, RC2_ENDPOINT: server.url, TERM: 'xterm', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: root,
+        RC2_API_KEY: KEY,
+        RC2_ENDPOINT: server.url,
+        TERM: 'xterm',
+        ...env,
+      },
       stdio: ['ignore', 'ignore', 'ignore'],
     })
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
@@ -109,7 +161,13 @@ function displayWidth(line: string): number {
     const cp = ch.codePointAt(0) ?? 0
     if (cp >= 0x300 && cp <= 0x36f) continue
     const wide =
-      (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0xffe0 && cp <= 0xffe6)
+      (cp >= 0x1100 && cp <= 0x115f) ||
+      (cp >= 0x2e80 && cp <= 0xa4cf) ||
+      (cp >= 0xac00 && cp <= 0xd7a3) ||
+      (cp >= 0xf900 && cp <= 0xfaff) ||
+      (cp >= 0xfe30 && cp <= 0xfe4f) ||
+      (cp >= 0xff00 && cp <= 0xff60) ||
+      (cp >= 0xffe0 && cp <= 0xffe6)
     width += wide ? 2 : 1
   }
   return width
@@ -141,7 +199,11 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'rc2-e2e-edges-'))
   await writeFile(join(root, 'one.png'), await renderRedGrid('3x3', [1, 4]))
   await mkdir(join(root, 'many'))
-  for (let k = 0; k < 30; k++) await writeFile(join(root, 'many', `in-${String(k).padStart(2, '0')}.png`), await renderRedGrid('3x3', [k % 9, (k * 5) % 9]))
+  for (let k = 0; k < 30; k++)
+    await writeFile(
+      join(root, 'many', `in-${String(k).padStart(2, '0')}.png`),
+      await renderRedGrid('3x3', [k % 9, (k * 5) % 9]),
+    )
   await mkdir(join(root, 'a'))
   await mkdir(join(root, 'b'))
   await writeFile(join(root, 'a', 'x.png'), await renderRedGrid('3x3', [0]))
@@ -191,7 +253,9 @@ describe('money and data', () => {
     const r = await rc2(['solve', 'one.png', '-q', 'car', '--annotate', 'gone/x.png', '--json'], {
       onSpawn: () => {
         // The directory passes the check, then vanishes while the service works: the write fails after paying.
-        void waitFor(() => server.createCount >= 1).then(() => rm(join(root, 'gone'), { recursive: true, force: true }))
+        void waitFor(() => server.createCount >= 1).then(() =>
+          rm(join(root, 'gone'), { recursive: true, force: true }),
+        )
       },
     })
     expect(server.paidCount).toBe(1)
@@ -206,8 +270,14 @@ describe('money and data', () => {
     const r = await rc2(['solve', 'a/x.png', 'b/x.png', '-q', 'car', '--annotate', 'ann', '--json'])
     expect(r.code).toBe(0)
     const results = JSON.parse(r.stdout) as { annotated: string }[]
-    expect(results.map((x) => x.annotated)).toEqual([join('ann', 'a_x.annotated.png'), join('ann', 'b_x.annotated.png')])
-    expect((await readdir(join(root, 'ann'))).sort()).toEqual(['a_x.annotated.png', 'b_x.annotated.png'])
+    expect(results.map((x) => x.annotated)).toEqual([
+      join('ann', 'a_x.annotated.png'),
+      join('ann', 'b_x.annotated.png'),
+    ])
+    expect((await readdir(join(root, 'ann'))).sort()).toEqual([
+      'a_x.annotated.png',
+      'b_x.annotated.png',
+    ])
 
     server.resetCounters()
     const file = await rc2(['solve', 'a/x.png', 'b/x.png', '-q', 'car', '--annotate', 'single.png'])
@@ -229,9 +299,16 @@ describe('money and data', () => {
 
   it('a refused connection or a blocked port is a plain network error: nothing paid, nothing "may have been charged"', async () => {
     for (const endpoint of [`http://127.0.0.1:${await closedPort()}`, 'http://127.0.0.1:1']) {
-      const r = await rc2(['solve', 'a/x.png', 'b/x.png', 'one.png', '-q', 'car', '--json', '--retries', '0'], { env: { RC2_ENDPOINT: endpoint } })
+      const r = await rc2(
+        ['solve', 'a/x.png', 'b/x.png', 'one.png', '-q', 'car', '--json', '--retries', '0'],
+        { env: { RC2_ENDPOINT: endpoint } },
+      )
       expect(r.code).toBe(5)
-      const results = JSON.parse(r.stdout) as { ok: boolean; paidCalls?: number; error: { kind: string; hint: string } }[]
+      const results = JSON.parse(r.stdout) as {
+        ok: boolean
+        paidCalls?: number
+        error: { kind: string; hint: string }
+      }[]
       for (const result of results) {
         expect(result).toMatchObject({ ok: false, error: { kind: 'network' } })
         expect(result.paidCalls).toBeUndefined()
@@ -300,7 +377,9 @@ describe('pipes and terminals', () => {
     const started = Date.now()
     const r = await onTerminal('solve - -q car')
     expect(r.code).toBe(2)
-    expect(r.terminal).toContain('"-" reads an image from standard input, but standard input is a terminal')
+    expect(r.terminal).toContain(
+      '"-" reads an image from standard input, but standard input is a terminal',
+    )
     expect(Date.now() - started).toBeLessThan(20_000)
     expect(server.createCount).toBe(0)
   })
@@ -312,7 +391,9 @@ describe('what the reader is told', () => {
       const r = await inProcess(['solve', 'four', '-q', 'bus', '--format', format])
       expect(r.code).toBe(0)
       const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'))
-      expect(warnings).toEqual(['warning: no service documents 4x4 support for "bus" (/m/01bjv); the answer may be an error or poor'])
+      expect(warnings).toEqual([
+        'warning: no service documents 4x4 support for "bus" (/m/01bjv); the answer may be an error or poor',
+      ])
     }
     const single = await inProcess(['solve', 'one.png', '-q', 'Select all squares with cars'])
     expect(single.stderr).toContain('warning: the sentence implies a 4x4 grid but the image is 3x3')
@@ -323,7 +404,9 @@ describe('what the reader is told', () => {
     expect(Array.isArray(JSON.parse(dir.stdout))).toBe(true)
     const file = await inProcess(['solve', 'solo/only.png', '-q', 'car', '--json'])
     expect(JSON.parse(file.stdout)).toMatchObject({ input: 'solo/only.png', ok: true })
-    const stdin = await inProcess(['solve', '-', '-q', 'car', '--json'], { input: await readFile(join(root, 'one.png')) })
+    const stdin = await inProcess(['solve', '-', '-q', 'car', '--json'], {
+      input: await readFile(join(root, 'one.png')),
+    })
     expect(JSON.parse(stdin.stdout)).toMatchObject({ input: '-', ok: true })
     const two = await inProcess(['solve', 'solo/only.png', 'one.png', '-q', 'car', '--json'])
     expect(JSON.parse(two.stdout)).toHaveLength(2)
@@ -335,7 +418,10 @@ describe('what the reader is told', () => {
 
   it('says a bad key once for the whole batch, and exits 3 even with a bad file in it', async () => {
     for (const format of ['table', 'ndjson']) {
-      const r = await inProcess(['solve', 'many', 'mixed/broken.png', '-q', 'car', '--format', format], { env: { RC2_API_KEY: 'not-the-key-123' } })
+      const r = await inProcess(
+        ['solve', 'many', 'mixed/broken.png', '-q', 'car', '--format', format],
+        { env: { RC2_API_KEY: 'not-the-key-123' } },
+      )
       expect(r.code).toBe(3)
       expect(r.stderr.match(/the API key is not valid/g)).toHaveLength(1)
       expect(r.stderr).toContain('the key rc2 sent came from RC2_API_KEY')
@@ -345,18 +431,47 @@ describe('what the reader is told', () => {
   })
 
   it('says the --max-points stop once, with --resume only when there is an --output', async () => {
-    const r = await inProcess(['solve', 'many', '-q', 'car', '--max-points', '20', '--concurrency', '2'])
+    const r = await inProcess([
+      'solve',
+      'many',
+      '-q',
+      'car',
+      '--max-points',
+      '20',
+      '--concurrency',
+      '2',
+    ])
     expect(r.code).toBe(6)
     const lines = r.stderr.trim().split('\n')
     expect(lines.filter((l) => l.includes('--max-points'))).toEqual([lines.at(-1)])
-    expect(lines.at(-1)).toContain('27 not sent: --max-points 20 reached (raise --max-points to send them)')
+    expect(lines.at(-1)).toContain(
+      '27 not sent: --max-points 20 reached (raise --max-points to send them)',
+    )
     expect(r.stderr).not.toContain('--resume')
-    const kept = await inProcess(['solve', 'many', '-q', 'car', '--max-points', '20', '--format', 'ndjson', '--output', 'kept.ndjson'])
+    const kept = await inProcess([
+      'solve',
+      'many',
+      '-q',
+      'car',
+      '--max-points',
+      '20',
+      '--format',
+      'ndjson',
+      '--output',
+      'kept.ndjson',
+    ])
     const keptLines = kept.stderr.trim().split('\n')
     expect(keptLines.filter((l) => l.includes('--max-points'))).toEqual([keptLines.at(-1)])
-    expect(keptLines.at(-1)).toContain('27 not sent: --max-points 20 reached (run again with --resume and a higher --max-points to send them)')
+    expect(keptLines.at(-1)).toContain(
+      '27 not sent: --max-points 20 reached (run again with --resume and a higher --max-points to send them)',
+    )
     const json = await inProcess(['solve', 'many', '-q', 'car', '--max-points', '20', '--json'])
-    expect(json.stderr.trim().split('\n').filter((l) => l.includes('--max-points'))).toEqual(['27 not sent: --max-points 20 reached (raise --max-points to send them)'])
+    expect(
+      json.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.includes('--max-points')),
+    ).toEqual(['27 not sent: --max-points 20 reached (raise --max-points to send them)'])
   })
 
   it('names a bad file once in table mode; a dry-run batch claims no solving; skipped non-images are counted', async () => {
@@ -391,7 +506,17 @@ describe('exit codes and hints', () => {
 
   it("Ace's zero balance points at its console, not at an rc2 balance call that cannot work", async () => {
     server.setZeroBalance(true)
-    const r = await inProcess(['solve', 'one.png', '-q', 'car', '-p', 'AceData', '--endpoint', server.endpoints.acedata, '--json'])
+    const r = await inProcess([
+      'solve',
+      'one.png',
+      '-q',
+      'car',
+      '-p',
+      'AceData',
+      '--endpoint',
+      server.endpoints.acedata,
+      '--json',
+    ])
     expect(r.code).toBe(5)
     const result = JSON.parse(r.stdout)
     expect(result.error.kind).toBe('balance')
@@ -412,7 +537,12 @@ describe('exit codes and hints', () => {
   it('hints lead somewhere: no grid found says what to change and the overlay it suggests is written; images only in subdirectories suggest --recursive', async () => {
     const odd = join(root, 'wide.png')
     const sharp = (await import('sharp')).default
-    await writeFile(odd, await sharp({ create: { width: 640, height: 360, channels: 3, background: '#808080' } }).png().toBuffer())
+    await writeFile(
+      odd,
+      await sharp({ create: { width: 640, height: 360, channels: 3, background: '#808080' } })
+        .png()
+        .toBuffer(),
+    )
     const wide = await rc2(['grid', 'wide.png'])
     expect(wide.code).toBe(4)
     expect(wide.stderr).toContain('no challenge tile grid found in wide.png')
@@ -435,21 +565,36 @@ describe('config mistakes', () => {
   async function project(name: string, files: Record<string, string>): Promise<string> {
     const dir = join(root, name)
     await mkdir(dir, { recursive: true })
-    for (const [file, text] of Object.entries(files)) await writeFile(join(dir, file), text, { mode: 0o600 })
+    for (const [file, text] of Object.entries(files))
+      await writeFile(join(dir, file), text, { mode: 0o600 })
     await writeFile(join(dir, 'one.png'), await readFile(join(root, 'one.png')))
     return dir
   }
   const secret = 'sekret-config-key-98765'
 
   it('a broken YAML or JSON file: the file, line, column and problem, never the key', async () => {
-    const yaml = await project('bad-yaml', { '.recaptcharc': `providers:\n  yescaptcha:\n    apiKey: "${secret}\n  timeout: [1\n` })
-    const y = await inProcess(['solve', 'one.png', '-q', 'car'], { cwd: yaml, env: { RC2_API_KEY: undefined } })
+    const yaml = await project('bad-yaml', {
+      '.recaptcharc': `providers:\n  yescaptcha:\n    apiKey: "${secret}\n  timeout: [1\n`,
+    })
+    const y = await inProcess(['solve', 'one.png', '-q', 'car'], {
+      cwd: yaml,
+      env: { RC2_API_KEY: undefined },
+    })
     expect(y.code).toBe(3)
-    expect(y.stderr).toMatch(new RegExp(`config file ${join(yaml, '.recaptcharc').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: line \\d+, column \\d+: \\S`))
+    expect(y.stderr).toMatch(
+      new RegExp(
+        `config file ${join(yaml, '.recaptcharc').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: line \\d+, column \\d+: \\S`,
+      ),
+    )
     expect(y.stderr).not.toContain(secret)
 
-    const json = await project('bad-json', { '.recaptcharc.json': `{\n  "providers": { "yescaptcha": { "apiKey": "${secret}" } }\n  "timeout": 3\n}\n` })
-    const j = await inProcess(['solve', 'one.png', '-q', 'car'], { cwd: json, env: { RC2_API_KEY: undefined } })
+    const json = await project('bad-json', {
+      '.recaptcharc.json': `{\n  "providers": { "yescaptcha": { "apiKey": "${secret}" } }\n  "timeout": 3\n}\n`,
+    })
+    const j = await inProcess(['solve', 'one.png', '-q', 'car'], {
+      cwd: json,
+      env: { RC2_API_KEY: undefined },
+    })
     expect(j.code).toBe(3)
     expect(j.stderr).toContain(`config file ${join(json, '.recaptcharc.json')}: line 3, column 3:`)
     expect(j.stderr).not.toContain(secret)
@@ -457,7 +602,9 @@ describe('config mistakes', () => {
   })
 
   it('an unknown key suggests the nearest one', async () => {
-    const dir = await project('typo', { '.recaptcharc': 'provder: yescaptcha\nproviders:\n  yescaptcha:\n    apiKy: x\n' })
+    const dir = await project('typo', {
+      '.recaptcharc': 'provder: yescaptcha\nproviders:\n  yescaptcha:\n    apiKy: x\n',
+    })
     const r = await inProcess(['solve', 'one.png', '-q', 'car'], { cwd: dir })
     expect(r.code).toBe(3)
     expect(r.stderr).toContain('provder: unknown key; did you mean "provider"?')
@@ -465,8 +612,13 @@ describe('config mistakes', () => {
   })
 
   it('reads rc2.config.js', async () => {
-    const dir = await project('js', { 'rc2.config.js': `module.exports = { providers: { yescaptcha: { apiKey: '${KEY}' } } }\n` })
-    const r = await inProcess(['solve', 'one.png', '-q', 'car', '--json'], { cwd: dir, env: { RC2_API_KEY: undefined } })
+    const dir = await project('js', {
+      'rc2.config.js': `module.exports = { providers: { yescaptcha: { apiKey: '${KEY}' } } }\n`,
+    })
+    const r = await inProcess(['solve', 'one.png', '-q', 'car', '--json'], {
+      cwd: dir,
+      env: { RC2_API_KEY: undefined },
+    })
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true })
   })
@@ -474,19 +626,31 @@ describe('config mistakes', () => {
   it('recognises the placeholder key of .recaptcharc.example before sending; a refused key says where it came from', async () => {
     const example = await readFile(join(BIN, '..', '..', '.recaptcharc.example'), 'utf8')
     const copied = await project('copied', { '.recaptcharc': example })
-    const r = await inProcess(['solve', 'one.png', '-q', 'car'], { cwd: copied, env: { RC2_API_KEY: undefined } })
+    const r = await inProcess(['solve', 'one.png', '-q', 'car'], {
+      cwd: copied,
+      env: { RC2_API_KEY: undefined },
+    })
     expect(r.code).toBe(3)
     expect(r.stderr).toContain(`is the placeholder from .recaptcharc.example`)
     expect(r.stderr).toContain(join(copied, '.recaptcharc'))
     expect(server.createCount).toBe(0)
 
-    const wrong = await project('wrong', { '.recaptcharc': `providers:\n  yescaptcha:\n    apiKey: ${secret}\n` })
-    const refused = await inProcess(['solve', 'one.png', '-q', 'car', '--json'], { cwd: wrong, env: { RC2_API_KEY: undefined } })
+    const wrong = await project('wrong', {
+      '.recaptcharc': `providers:\n  yescaptcha:\n    apiKey: ${secret}\n`,
+    })
+    const refused = await inProcess(['solve', 'one.png', '-q', 'car', '--json'], {
+      cwd: wrong,
+      env: { RC2_API_KEY: undefined },
+    })
     expect(refused.code).toBe(3)
-    expect(JSON.parse(refused.stdout).error.hint).toContain(`the key rc2 sent came from providers.yescaptcha.apiKey in ${join(wrong, '.recaptcharc')}`)
+    expect(JSON.parse(refused.stdout).error.hint).toContain(
+      `the key rc2 sent came from providers.yescaptcha.apiKey in ${join(wrong, '.recaptcharc')}`,
+    )
     expect(refused.stderr).not.toContain(secret)
     const balance = await inProcess(['balance'], { cwd: wrong, env: { RC2_API_KEY: undefined } })
     expect(balance.code).toBe(3)
-    expect(balance.stderr).toContain(`came from providers.yescaptcha.apiKey in ${join(wrong, '.recaptcharc')}`)
+    expect(balance.stderr).toContain(
+      `came from providers.yescaptcha.apiKey in ${join(wrong, '.recaptcharc')}`,
+    )
   })
 })

@@ -9,7 +9,12 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { runRc2InProcess, type InProcessResult } from '../helpers/cli-in-process.js'
-import { BUSY_SERVICE_FAULTS, DEFAULT_TEST_KEY, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
+import {
+  BUSY_SERVICE_FAULTS,
+  DEFAULT_TEST_KEY,
+  startProviderServer,
+  type ProviderServer,
+} from '../helpers/provider-server.js'
 
 let server: ProviderServer
 let root: string
@@ -23,7 +28,10 @@ interface Result {
 }
 
 const rc2 = (args: string[]): Promise<InProcessResult> =>
-  runRc2InProcess([...args, '--endpoint', server.url], { cwd: root, env: { RC2_API_KEY: DEFAULT_TEST_KEY } })
+  runRc2InProcess([...args, '--endpoint', server.url], {
+    cwd: root,
+    env: { RC2_API_KEY: DEFAULT_TEST_KEY },
+  })
 
 const parseLines = (text: string): Result[] =>
   text
@@ -32,7 +40,8 @@ const parseLines = (text: string): Result[] =>
     .map((line) => JSON.parse(line) as Result)
 
 /** The red tiles of input k: the bits of k+1, so every input differs and has at least one. */
-const redOf = (k: number): number[] => [0, 1, 2, 3, 4, 5, 6, 7, 8].filter((bit) => ((k + 1) >> bit) & 1)
+const redOf = (k: number): number[] =>
+  [0, 1, 2, 3, 4, 5, 6, 7, 8].filter((bit) => ((k + 1) >> bit) & 1)
 
 /** `count` 300x300 JPEG payloads in `dir` (red tiles on grey); returns input name -> red tiles. */
 async function makeBatch(dir: string, count: number): Promise<Map<string, number[]>> {
@@ -48,7 +57,12 @@ async function makeBatch(dir: string, count: number): Promise<Map<string, number
       }
     }
     const name = join(dir, `in-${String(k).padStart(4, '0')}.jpg`)
-    await writeFile(join(root, name), await sharp(data, { raw: { width: 300, height: 300, channels: 3 } }).jpeg({ quality: 90 }).toBuffer())
+    await writeFile(
+      join(root, name),
+      await sharp(data, { raw: { width: 300, height: 300, channels: 3 } })
+        .jpeg({ quality: 90 })
+        .toBuffer(),
+    )
     truth.set(name, red)
   }
   return truth
@@ -75,7 +89,17 @@ describe('the fault mix of a busy service', () => {
     const truth = await makeBatch('mix', 200)
     server.setLatency(50)
     server.setFaults({ seed: 15, ...BUSY_SERVICE_FAULTS })
-    const r = await rc2(['solve', 'mix', '-q', 'cars', '--confidence', '0.5', '--ndjson', '--concurrency', '8'])
+    const r = await rc2([
+      'solve',
+      'mix',
+      '-q',
+      'cars',
+      '--confidence',
+      '0.5',
+      '--ndjson',
+      '--concurrency',
+      '8',
+    ])
     const results = parseLines(r.stdout)
     expect(results).toHaveLength(200)
     expect(new Set(results.map((x) => x.input))).toEqual(new Set(truth.keys()))
@@ -85,7 +109,14 @@ describe('the fault mix of a busy service', () => {
     expect(r.code).toBe(ok.length === 200 ? 0 : 6)
 
     const faults = server.faultCounts
-    for (const name of ['rateLimit', 'serverError', 'resetBeforeWork', 'malformed', 'internalError', 'resetAfterWork'] as const) {
+    for (const name of [
+      'rateLimit',
+      'serverError',
+      'resetBeforeWork',
+      'malformed',
+      'internalError',
+      'resetAfterWork',
+    ] as const) {
       expect(faults[name], name).toBeGreaterThan(0)
     }
     // The service charged once per answer, plus once per reply it lost or garbled after doing the
@@ -95,7 +126,9 @@ describe('the fault mix of a busy service', () => {
     // is counted as possibly charged too, and that is the only difference.
     const reported = results.reduce((n, x) => n + (x.paidCalls ?? (x.ok ? 1 : 0)), 0)
     expect(reported).toBe(server.paidCount + faults.resetBeforeWork)
-    console.log(`fault mix: ${ok.length}/200 ok; server charged ${server.paidCount}, rc2 reports ${reported}; faults ${JSON.stringify(faults)}`)
+    console.log(
+      `fault mix: ${ok.length}/200 ok; server charged ${server.paidCount}, rc2 reports ${reported}; faults ${JSON.stringify(faults)}`,
+    )
   }, 120_000)
 })
 
@@ -108,11 +141,24 @@ describe('replies that hang', () => {
     server.setLatency(50)
     server.setFaults({ seed: 8, slow: 0.08, slowMs: 12_000 })
     const started = Date.now()
-    const r = await rc2(['solve', 'hang', '-q', 'cars', '--confidence', '0.5', '--ndjson', '--concurrency', '8', '--timeout', '9'])
+    const r = await rc2([
+      'solve',
+      'hang',
+      '-q',
+      'cars',
+      '--confidence',
+      '0.5',
+      '--ndjson',
+      '--concurrency',
+      '8',
+      '--timeout',
+      '9',
+    ])
     const results = parseLines(r.stdout)
     expect(results).toHaveLength(40)
     expect(results.filter((x) => !x.ok)).toEqual([])
-    for (const result of results) expect(result.objects, result.input).toEqual(truth.get(result.input))
+    for (const result of results)
+      expect(result.objects, result.input).toEqual(truth.get(result.input))
     expect(r.code).toBe(0)
     expect(server.faultCounts.slow).toBeGreaterThan(0)
     // A hung reply was charged: the input that resent it says it may have cost twice.

@@ -13,7 +13,12 @@ import { runInProcess } from '../helpers/cli.js'
 import { OVERLAY_COLOUR } from '../../src/image/annotate.js'
 import { type Capture, composeGrid, renderCapture } from '../helpers/captures.js'
 import { TILES_DIR } from '../helpers/cli.js'
-import { DEFAULT_TEST_KEY, type ProviderServer, renderRedGrid, startProviderServer } from '../helpers/provider-server.js'
+import {
+  DEFAULT_TEST_KEY,
+  type ProviderServer,
+  renderRedGrid,
+  startProviderServer,
+} from '../helpers/provider-server.js'
 
 let server: ProviderServer
 let root: string
@@ -21,13 +26,18 @@ let sky: Capture
 let skyRed: Capture
 let cut: Capture
 
-async function rc2(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function rc2(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return runInProcess(args, { env: { HOME: root, RC2_API_KEY: DEFAULT_TEST_KEY }, cwd: root })
 }
 
 /** The top `rows` rows of a 4x4 payload turned to white sky (250-255). */
 async function whiteSky(payload: Buffer, rows: number): Promise<Buffer> {
-  const { data, info } = await sharp(payload).removeAlpha().raw().toBuffer({ resolveWithObject: true })
+  const { data, info } = await sharp(payload)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true })
   const bottom = Math.round((rows * info.height) / 4)
   for (let p = 0; p < bottom * info.width * 3; p += 3) {
     const v = 255 - ((p / 3) % 5)
@@ -35,18 +45,44 @@ async function whiteSky(payload: Buffer, rows: number): Promise<Buffer> {
     data[p + 1] = v
     data[p + 2] = v
   }
-  return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).png().toBuffer()
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+    .png()
+    .toBuffer()
 }
 
 beforeAll(async () => {
   server = await startProviderServer()
   root = await mkdtemp(join(tmpdir(), 'rc2-bright-'))
-  const files = readdirSync(TILES_DIR, { recursive: true }).map(String).filter((f) => f.endsWith('.png')).sort()
+  const files = readdirSync(TILES_DIR, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.png'))
+    .sort()
   const photo = await composeGrid([join(TILES_DIR, files[11]!)], '4x4')
-  sky = await renderCapture({ payload: await whiteSky(photo, 2), grid: '4x4', kind: 'page', ratio: 2, background: 'white', pageSize: { width: 1300, height: 1700 }, seed: 61 })
+  sky = await renderCapture({
+    payload: await whiteSky(photo, 2),
+    grid: '4x4',
+    kind: 'page',
+    ratio: 2,
+    background: 'white',
+    pageSize: { width: 1300, height: 1700 },
+    seed: 61,
+  })
   // Red tiles in the lower rows, so the test server's answer is known.
-  skyRed = await renderCapture({ payload: await whiteSky(await renderRedGrid('4x4', [9, 14]), 2), grid: '4x4', kind: 'widget', ratio: 1.5, seed: 62 })
-  cut = await renderCapture({ payload: photo, grid: '4x4', kind: 'widget', ratio: 1, cutOff: 'bottom', seed: 63 })
+  skyRed = await renderCapture({
+    payload: await whiteSky(await renderRedGrid('4x4', [9, 14]), 2),
+    grid: '4x4',
+    kind: 'widget',
+    ratio: 1.5,
+    seed: 62,
+  })
+  cut = await renderCapture({
+    payload: photo,
+    grid: '4x4',
+    kind: 'widget',
+    ratio: 1,
+    cutOff: 'bottom',
+    seed: 63,
+  })
   await writeFile(join(root, 'sky.png'), sky.buffer)
   await writeFile(join(root, 'sky-red.png'), skyRed.buffer)
   await writeFile(join(root, 'cut.png'), cut.buffer)
@@ -62,20 +98,38 @@ describe('a 4x4 whose top rows are white sky', () => {
     for (const extra of [[], ['-g', '4x4']]) {
       const r = await rc2(['grid', join(root, 'sky.png'), '--json', ...extra])
       expect(r.code, r.stderr).toBe(0)
-      const layout = JSON.parse(r.stdout) as { grid: string; kind: string; tiles: { x: number; y: number; width: number; height: number }[] }
+      const layout = JSON.parse(r.stdout) as {
+        grid: string
+        kind: string
+        tiles: { x: number; y: number; width: number; height: number }[]
+      }
       expect(layout.grid).toBe('4x4')
       expect(layout.kind).toBe('page')
       layout.tiles.forEach((tile, k) => {
         const truth = sky.truth.tiles[k]!
-        for (const key of ['x', 'y', 'width', 'height'] as const) expect(Math.abs(tile[key] - truth[key]), `tile ${k} ${key}`).toBeLessThanOrEqual(2)
+        for (const key of ['x', 'y', 'width', 'height'] as const)
+          expect(Math.abs(tile[key] - truth[key]), `tile ${k} ${key}`).toBeLessThanOrEqual(2)
       })
     }
   })
 
   it('rc2 solve sends the rebuilt 450x450 payload and clicks the right tiles', async () => {
-    const r = await rc2(['solve', 'sky-red.png', '-q', 'Select all squares with cars', '--json', '--endpoint', server.url])
+    const r = await rc2([
+      'solve',
+      'sky-red.png',
+      '-q',
+      'Select all squares with cars',
+      '--json',
+      '--endpoint',
+      server.url,
+    ])
     expect(r.code, r.stderr).toBe(0)
-    const result = JSON.parse(r.stdout) as { grid: string; size: number; objects: number[]; clicks: { tile: number; x: number; y: number }[] }
+    const result = JSON.parse(r.stdout) as {
+      grid: string
+      size: number
+      objects: number[]
+      clicks: { tile: number; x: number; y: number }[]
+    }
     expect(result).toMatchObject({ grid: '4x4', size: 450, objects: [9, 14] })
     for (const click of result.clicks) {
       const truth = skyRed.truth.tiles[click.tile]!
@@ -95,7 +149,10 @@ describe('grid --overlay when no grid is found', () => {
     expect(r.stderr).toContain('seen.png shows what rc2 found')
     expect((await stat(join(root, 'seen.png'))).size).toBeGreaterThan(0)
     const before = await sharp(cut.buffer).removeAlpha().raw().toBuffer({ resolveWithObject: true })
-    const after = await sharp(await readFile(join(root, 'seen.png'))).removeAlpha().raw().toBuffer({ resolveWithObject: true })
+    const after = await sharp(await readFile(join(root, 'seen.png')))
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true })
     expect([after.info.width, after.info.height]).toEqual([before.info.width, before.info.height])
     // A tile that shows (first row) is outlined in the overlay colour along its top edge.
     const tile = cut.truth.tiles[1]!
@@ -103,10 +160,17 @@ describe('grid --overlay when no grid is found', () => {
     for (let x = tile.x + 5; x < tile.x + tile.width - 5; x++) {
       const p = (tile.y * after.info.width + x) * 3
       const [r2, g, b] = [after.data[p]!, after.data[p + 1]!, after.data[p + 2]!]
-      if (Math.abs(r2 - OVERLAY_COLOUR.r) < 40 && Math.abs(g - OVERLAY_COLOUR.g) < 40 && Math.abs(b - OVERLAY_COLOUR.b) < 40) outlined++
+      if (
+        Math.abs(r2 - OVERLAY_COLOUR.r) < 40 &&
+        Math.abs(g - OVERLAY_COLOUR.g) < 40 &&
+        Math.abs(b - OVERLAY_COLOUR.b) < 40
+      )
+        outlined++
     }
     expect(outlined).toBeGreaterThan((tile.width - 10) * 0.8)
     // Away from every mark the picture is the input.
-    expect(after.data.subarray(0, after.info.width * 3)).toEqual(before.data.subarray(0, before.info.width * 3))
+    expect(after.data.subarray(0, after.info.width * 3)).toEqual(
+      before.data.subarray(0, before.info.width * 3),
+    )
   })
 })

@@ -21,7 +21,12 @@ async function plantLink(victim: string, at: string): Promise<string> {
 
 const KEY = DEFAULT_TEST_KEY
 const PAYLOAD = join(FIXTURES, 'payload-3x3.png')
-const ANSWER = { errorId: 0, status: 'ready', taskId: 'task-1', solution: { type: 'multi', objects: [0, 4] } }
+const ANSWER = {
+  errorId: 0,
+  status: 'ready',
+  taskId: 'task-1',
+  solution: { type: 'multi', objects: [0, 4] },
+}
 /** Clear screen, retitle the window, then a fake line of success after a carriage return. */
 const ESCAPES = '\u001b[2J\u001b]0;owned\u0007\r\nrc2: ok: all solved'
 
@@ -40,8 +45,14 @@ beforeEach(() => {
   hostile.setHandler(json(200, ANSWER))
 })
 
-async function rc2(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return runInProcess(args, { env: { HOME: root, RC2_API_KEY: KEY, ...options.env }, cwd: options.cwd ?? root })
+async function rc2(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runInProcess(args, {
+    env: { HOME: root, RC2_API_KEY: KEY, ...options.env },
+    cwd: options.cwd ?? root,
+  })
 }
 
 // eslint-disable-next-line no-control-regex -- what must never reach the terminal raw
@@ -49,17 +60,42 @@ const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/
 
 describe('a service or a file name cannot drive the terminal', () => {
   it("a service's errorDescription with ESC, OSC and CR\\LF is shown escaped, on one line", async () => {
-    hostile.setHandler(json(200, { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE', errorDescription: ESCAPES }))
-    const run = await rc2(['solve', PAYLOAD, '-q', 'car', '--endpoint', hostile.url, '--retries', '0'])
+    hostile.setHandler(
+      json(200, { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE', errorDescription: ESCAPES }),
+    )
+    const run = await rc2([
+      'solve',
+      PAYLOAD,
+      '-q',
+      'car',
+      '--endpoint',
+      hostile.url,
+      '--retries',
+      '0',
+    ])
     expect(run.code).toBe(5)
     expect(run.stderr).not.toMatch(RAW_CONTROL)
-    expect(run.stderr).toContain('\\u001b[2J\\u001b]0;owned\\u0007\\u000d\\u000arc2: ok: all solved')
+    expect(run.stderr).toContain(
+      '\\u001b[2J\\u001b]0;owned\\u0007\\u000d\\u000arc2: ok: all solved',
+    )
     expect(run.stderr.split('\n').some((line) => line.startsWith('rc2: ok'))).toBe(false)
   })
 
   it('the same error in --ndjson stays JSON: parsed back, the message is what the service said', async () => {
-    hostile.setHandler(json(200, { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE', errorDescription: ESCAPES }))
-    const run = await rc2(['solve', PAYLOAD, '-q', 'car', '--endpoint', hostile.url, '--retries', '0', '--ndjson'])
+    hostile.setHandler(
+      json(200, { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE', errorDescription: ESCAPES }),
+    )
+    const run = await rc2([
+      'solve',
+      PAYLOAD,
+      '-q',
+      'car',
+      '--endpoint',
+      hostile.url,
+      '--retries',
+      '0',
+      '--ndjson',
+    ])
     expect(run.stdout).not.toMatch(RAW_CONTROL)
     expect(run.stderr).not.toMatch(RAW_CONTROL)
     const line = JSON.parse(run.stdout) as { error: { message: string } }
@@ -72,7 +108,16 @@ describe('a service or a file name cannot drive the terminal', () => {
     await copyFile(PAYLOAD, join(dir, 'a\u001b]0;title\u0007.png'))
     await writeFile(join(dir, 'b\u001b[2J\r.png'), 'not an image')
     for (const format of ['table', 'csv']) {
-      const run = await rc2(['solve', dir, '-q', 'car', '--endpoint', hostile.url, '--format', format])
+      const run = await rc2([
+        'solve',
+        dir,
+        '-q',
+        'car',
+        '--endpoint',
+        hostile.url,
+        '--format',
+        format,
+      ])
       expect(run.code).toBe(6)
       expect(run.stdout + run.stderr).not.toMatch(RAW_CONTROL)
       expect(run.stdout + run.stderr).toContain('a\\u001b]0;title\\u0007.png')
@@ -86,8 +131,21 @@ describe('writes never clobber an input or go through a link', () => {
     const input = join(root, 'self.png')
     await copyFile(PAYLOAD, input)
     const before = await readFile(input)
-    for (const annotate of [input, join(root, '.', 'self.png'), join(root, 'sub', '..', 'self.png')]) {
-      const run = await rc2(['solve', 'self.png', '-q', 'car', '--endpoint', hostile.url, '--annotate', annotate])
+    for (const annotate of [
+      input,
+      join(root, '.', 'self.png'),
+      join(root, 'sub', '..', 'self.png'),
+    ]) {
+      const run = await rc2([
+        'solve',
+        'self.png',
+        '-q',
+        'car',
+        '--endpoint',
+        hostile.url,
+        '--annotate',
+        annotate,
+      ])
       expect(run.code).toBe(2)
       expect(run.stderr).toContain('rc2 never writes over an input')
     }
@@ -100,7 +158,16 @@ describe('writes never clobber an input or go through a link', () => {
     const input = join(root, 'linked.png')
     await copyFile(PAYLOAD, input)
     await link(input, join(root, 'linked-alias.png'))
-    const run = await rc2(['solve', 'linked.png', '-q', 'car', '--endpoint', hostile.url, '--annotate', join(root, 'linked-alias.png')])
+    const run = await rc2([
+      'solve',
+      'linked.png',
+      '-q',
+      'car',
+      '--endpoint',
+      hostile.url,
+      '--annotate',
+      join(root, 'linked-alias.png'),
+    ])
     expect(run.code).toBe(2)
     expect(run.stderr).toContain('is the input linked.png itself')
     expect(hostile.requests).toHaveLength(0)
@@ -108,7 +175,16 @@ describe('writes never clobber an input or go through a link', () => {
 
   it('a symlink planted at the --annotate name is refused before sending; its target is untouched', async () => {
     const victim = await plantLink(join(root, 'victim.txt'), join(root, 'planted.png'))
-    const run = await rc2(['solve', PAYLOAD, '-q', 'car', '--endpoint', hostile.url, '--annotate', join(root, 'planted.png')])
+    const run = await rc2([
+      'solve',
+      PAYLOAD,
+      '-q',
+      'car',
+      '--endpoint',
+      hostile.url,
+      '--annotate',
+      join(root, 'planted.png'),
+    ])
     expect(run.code).toBe(2)
     expect(run.stderr).toContain('symbolic link')
     expect(hostile.requests).toHaveLength(0)
@@ -124,9 +200,29 @@ describe('writes never clobber an input or go through a link', () => {
     await copyFile(PAYLOAD, join(inputs, 'a.png'))
     await copyFile(PAYLOAD, join(inputs, 'b.png'))
     const victim = await plantLink(join(root, 'victim2.txt'), join(annotated, 'a.annotated.png'))
-    const run = await rc2(['solve', 'batch-in', '-q', 'car', '--endpoint', hostile.url, '--annotate', annotated, '--ndjson'])
+    const run = await rc2([
+      'solve',
+      'batch-in',
+      '-q',
+      'car',
+      '--endpoint',
+      hostile.url,
+      '--annotate',
+      annotated,
+      '--ndjson',
+    ])
     expect(run.code).toBe(6)
-    const results = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { input: string; ok: boolean; error?: { kind: string; message: string } })
+    const results = run.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            input: string
+            ok: boolean
+            error?: { kind: string; message: string }
+          },
+      )
     const a = results.find((r) => r.input.endsWith('a.png'))
     expect(a).toMatchObject({ ok: false, error: { kind: 'usage' } })
     expect(a?.error?.message).toContain('symbolic link')
@@ -148,13 +244,31 @@ describe('writes never clobber an input or go through a link', () => {
 
   it('--output at a planted link is refused (exit 2), the target untouched; --output naming an input is refused (exit 2)', async () => {
     const victim = await plantLink(join(root, 'victim4.txt'), join(root, 'results-link.ndjson'))
-    const linked = await rc2(['solve', PAYLOAD, '-q', 'car', '--endpoint', hostile.url, '--output', join(root, 'results-link.ndjson')])
+    const linked = await rc2([
+      'solve',
+      PAYLOAD,
+      '-q',
+      'car',
+      '--endpoint',
+      hostile.url,
+      '--output',
+      join(root, 'results-link.ndjson'),
+    ])
     expect(linked.code).toBe(2)
     expect(linked.stderr).toContain('symbolic link')
     expect(await readFile(victim, 'utf8')).toBe('precious')
     const self = join(root, 'out-self.png')
     await copyFile(PAYLOAD, self)
-    const over = await rc2(['solve', 'out-self.png', '-q', 'car', '--endpoint', hostile.url, '--output', self])
+    const over = await rc2([
+      'solve',
+      'out-self.png',
+      '-q',
+      'car',
+      '--endpoint',
+      hostile.url,
+      '--output',
+      self,
+    ])
     expect(over.code).toBe(2)
     expect(over.stderr).toContain('one of the inputs')
     expect(hostile.requests).toHaveLength(0)
@@ -182,7 +296,10 @@ describe('the key through config handling', () => {
 
   it('a malformed JSON or YAML config holding a key never prints it, even with --verbose', async () => {
     const cases: [string, string][] = [
-      ['.recaptcharc.json', `{\n  "providers": { "yescaptcha": { "apiKey": "${SECRET}" } },\n  oops\n}\n`],
+      [
+        '.recaptcharc.json',
+        `{\n  "providers": { "yescaptcha": { "apiKey": "${SECRET}" } },\n  oops\n}\n`,
+      ],
       ['.recaptcharc.json', `{"providers": {"yescaptcha": {"apiKey": "${SECRET}" x}}}`],
       ['.recaptcharc', `providers:\n  yescaptcha:\n    apiKey: ${SECRET}\n   endpoint: [broken\n`],
       ['.recaptcharc.yaml', `providers:\n  yescaptcha: {apiKey: "${SECRET}", endpoint: }}\n`],
@@ -190,7 +307,10 @@ describe('the key through config handling', () => {
     for (const [name, text] of cases) {
       const dir = await mkdtemp(join(root, 'badconfig-'))
       await writeFile(join(dir, name), text, { mode: 0o600 })
-      const run = await rc2(['--verbose', 'solve', PAYLOAD, '-q', 'car', '--endpoint', hostile.url], { cwd: dir, env: { RC2_API_KEY: '' } })
+      const run = await rc2(
+        ['--verbose', 'solve', PAYLOAD, '-q', 'car', '--endpoint', hostile.url],
+        { cwd: dir, env: { RC2_API_KEY: '' } },
+      )
       expect(run.code).toBe(3)
       expect(run.stderr).toContain(name)
       expect(run.stderr).not.toContain(SECRET)
@@ -215,8 +335,14 @@ describe('the key through config handling', () => {
 
     async function project(): Promise<string> {
       const dir = await mkdtemp(join(root, 'project-'))
-      const recaptcha = { allowInsecure: true, providers: { yescaptcha: { endpoint: offLoopback.url } } }
-      await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'some-project', recaptcha }))
+      const recaptcha = {
+        allowInsecure: true,
+        providers: { yescaptcha: { endpoint: offLoopback.url } },
+      }
+      await writeFile(
+        join(dir, 'package.json'),
+        JSON.stringify({ name: 'some-project', recaptcha }),
+      )
       return dir
     }
 
@@ -224,7 +350,9 @@ describe('the key through config handling', () => {
       const dir = await project()
       const run = await rc2(['solve', PAYLOAD, '-q', 'car'], { cwd: dir })
       expect(run.code).toBe(3)
-      expect(run.stderr).toContain(`set by providers.yescaptcha.endpoint in ${join(dir, 'package.json')}`)
+      expect(run.stderr).toContain(
+        `set by providers.yescaptcha.endpoint in ${join(dir, 'package.json')}`,
+      )
       expect(run.stderr).toContain('allowInsecure in')
       expect(run.stderr).toContain('is not honoured')
       expect(run.stderr).not.toContain(KEY)
@@ -233,18 +361,30 @@ describe('the key through config handling', () => {
 
     it('--allow-insecure on the command line allows it', async () => {
       const dir = await project()
-      const run = await rc2(['solve', PAYLOAD, '-q', 'car', '--allow-insecure', '--json'], { cwd: dir })
+      const run = await rc2(['solve', PAYLOAD, '-q', 'car', '--allow-insecure', '--json'], {
+        cwd: dir,
+      })
       expect(run.code).toBe(0)
       expect(offLoopback.requests).toHaveLength(1)
       // The endpoint came from a project file and the key from the environment: said on stderr.
-      expect(run.stderr).toContain(`sending your key to ${new URL(offLoopback.url).host}, the endpoint set by providers.yescaptcha.endpoint in ${join(dir, 'package.json')}`)
+      expect(run.stderr).toContain(
+        `sending your key to ${new URL(offLoopback.url).host}, the endpoint set by providers.yescaptcha.endpoint in ${join(dir, 'package.json')}`,
+      )
     })
 
     it("allowInsecure in the user's own config (--config) is honoured", async () => {
       const dir = await mkdtemp(join(root, 'own-'))
       const own = join(dir, 'mine.json')
-      await writeFile(own, JSON.stringify({ allowInsecure: true, providers: { yescaptcha: { endpoint: offLoopback.url } } }))
-      const run = await rc2(['--config', own, 'solve', PAYLOAD, '-q', 'car', '--json'], { cwd: dir })
+      await writeFile(
+        own,
+        JSON.stringify({
+          allowInsecure: true,
+          providers: { yescaptcha: { endpoint: offLoopback.url } },
+        }),
+      )
+      const run = await rc2(['--config', own, 'solve', PAYLOAD, '-q', 'car', '--json'], {
+        cwd: dir,
+      })
       expect(run.code).toBe(0)
       expect(offLoopback.requests).toHaveLength(1)
     })
@@ -253,7 +393,17 @@ describe('the key through config handling', () => {
   it('a key echoed back as the taskId is masked on stdout and in the --output file', async () => {
     hostile.setHandler(json(200, { ...ANSWER, taskId: KEY }))
     const out = join(root, 'echo.ndjson')
-    const run = await rc2(['solve', PAYLOAD, '-q', 'car', '--endpoint', hostile.url, '--ndjson', '--output', out])
+    const run = await rc2([
+      'solve',
+      PAYLOAD,
+      '-q',
+      'car',
+      '--endpoint',
+      hostile.url,
+      '--ndjson',
+      '--output',
+      out,
+    ])
     expect(run.code).toBe(0)
     const file = await readFile(out, 'utf8')
     for (const text of [run.stdout, run.stderr, file]) expect(text).not.toContain(KEY)
@@ -265,10 +415,15 @@ describe('smaller edges', () => {
   it('a file named -dash.jpg works after --; without it, the error says how', async () => {
     const dir = await mkdtemp(join(root, 'dash-'))
     await copyFile(PAYLOAD, join(dir, '-dash.jpg'))
-    const ok = await rc2(['solve', '-q', 'car', '--endpoint', hostile.url, '--json', '--', '-dash.jpg'], { cwd: dir })
+    const ok = await rc2(
+      ['solve', '-q', 'car', '--endpoint', hostile.url, '--json', '--', '-dash.jpg'],
+      { cwd: dir },
+    )
     expect(ok.code).toBe(0)
     expect(JSON.parse(ok.stdout)).toMatchObject({ input: '-dash.jpg', ok: true, objects: [0, 4] })
-    const refused = await rc2(['solve', '-q', 'car', '--endpoint', hostile.url, '-dash.jpg'], { cwd: dir })
+    const refused = await rc2(['solve', '-q', 'car', '--endpoint', hostile.url, '-dash.jpg'], {
+      cwd: dir,
+    })
     expect(refused.code).toBe(2)
     expect(refused.stderr).toContain("unknown option '-dash.jpg'")
     expect(refused.stderr).toContain('put it after --')
@@ -277,12 +432,23 @@ describe('smaller edges', () => {
 
   it('an animated WebP: the first frame is sent and the warning is in the JSON and on stderr', async () => {
     const sharp = (await import('sharp')).default
-    const frame = (r: number, b: number) => sharp({ create: { width: 300, height: 300, channels: 3, background: { r, g: 20, b } } }).png().toBuffer()
+    const frame = (r: number, b: number) =>
+      sharp({ create: { width: 300, height: 300, channels: 3, background: { r, g: 20, b } } })
+        .png()
+        .toBuffer()
     const file = join(root, 'anim.webp')
-    await writeFile(file, await sharp([await frame(230, 20), await frame(20, 230)], { join: { animated: true } }).webp({ loop: 0, lossless: true }).toBuffer())
+    await writeFile(
+      file,
+      await sharp([await frame(230, 20), await frame(20, 230)], { join: { animated: true } })
+        .webp({ loop: 0, lossless: true })
+        .toBuffer(),
+    )
     const json = await rc2(['solve', file, '-q', 'car', '--endpoint', hostile.url, '--json'])
     expect(json.code).toBe(0)
-    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, warnings: [`${file} is animated (2 frames): only the first frame is used`] })
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: true,
+      warnings: [`${file} is animated (2 frames): only the first frame is used`],
+    })
     const table = await rc2(['solve', file, '-q', 'car', '--endpoint', hostile.url])
     expect(table.stderr).toContain('is animated (2 frames): only the first frame is used')
   })
@@ -290,7 +456,19 @@ describe('smaller edges', () => {
   it('a fully transparent PNG is refused with exit 4 before anything is sent', async () => {
     const sharp = (await import('sharp')).default
     const file = join(root, 'clear.png')
-    await writeFile(file, await sharp({ create: { width: 300, height: 300, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer())
+    await writeFile(
+      file,
+      await sharp({
+        create: {
+          width: 300,
+          height: 300,
+          channels: 4,
+          background: { r: 0, g: 0, b: 0, alpha: 0 },
+        },
+      })
+        .png()
+        .toBuffer(),
+    )
     const run = await rc2(['solve', file, '-q', 'car', '--endpoint', hostile.url])
     expect(run.code).toBe(4)
     expect(run.stderr).toContain('is fully transparent')

@@ -14,14 +14,28 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { BIN, FIXTURES, hasStackTrace, type RunResult } from '../helpers/cli.js'
-import { drip, gzipBomb, hugeJson, json, lazyBytes, redirect, startHostileServer, type HostileServer } from '../helpers/hostile-server.js'
+import {
+  drip,
+  gzipBomb,
+  hugeJson,
+  json,
+  lazyBytes,
+  redirect,
+  startHostileServer,
+  type HostileServer,
+} from '../helpers/hostile-server.js'
 import { DEFAULT_TEST_KEY } from '../helpers/provider-server.js'
 
 const KEY = DEFAULT_TEST_KEY
 const PAYLOAD = join(FIXTURES, 'payload-3x3.png')
 const MB = 1024 * 1024
 const RSS_LIMIT_MB = 400
-const ANSWER = { errorId: 0, status: 'ready', taskId: 'task-1', solution: { type: 'multi', objects: [0, 4] } }
+const ANSWER = {
+  errorId: 0,
+  status: 'ready',
+  taskId: 'task-1',
+  solution: { type: 'multi', objects: [0, 4] },
+}
 
 let root: string
 let hostile: HostileServer
@@ -76,7 +90,10 @@ async function rc2(
   } = {},
 ): Promise<Measured> {
   const rssFile = join(root, `rss-${++runCount}.txt`)
-  const imports = [`--import=${rssHook}`, ...(options.gc === true ? ['--expose-gc', `--import=${gcHook}`] : [])]
+  const imports = [
+    `--import=${rssHook}`,
+    ...(options.gc === true ? ['--expose-gc', `--import=${gcHook}`] : []),
+  ]
   let polledKb = 0
   let poll: NodeJS.Timeout | undefined
   const started = Date.now()
@@ -92,8 +109,23 @@ async function rc2(
       RC2_TEST_RSS_FILE: rssFile,
       ...options.env,
     }
-    const command = options.fileSizeLimitKb === undefined ? [process.execPath, BIN, ...args] : ['/bin/sh', '-c', `ulimit -f ${options.fileSizeLimitKb}; exec "$@"`, 'sh', process.execPath, BIN, ...args]
-    const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd ?? root, env, stdio: ['pipe', 'pipe', 'pipe'] })
+    const command =
+      options.fileSizeLimitKb === undefined
+        ? [process.execPath, BIN, ...args]
+        : [
+            '/bin/sh',
+            '-c',
+            `ulimit -f ${options.fileSizeLimitKb}; exec "$@"`,
+            'sh',
+            process.execPath,
+            BIN,
+            ...args,
+          ]
+    const child = spawn(command[0]!, command.slice(1), {
+      cwd: options.cwd ?? root,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
@@ -128,7 +160,10 @@ async function rc2(
   }
   const measured = { ...result, peakRssMb: Math.round(peakKb / 1024), ms }
   // RC2_TEST_REPORT=1 prints what each attack cost (for the issue's table).
-  if (process.env.RC2_TEST_REPORT !== undefined) console.info(`[measure] exit ${result.code} in ${ms} ms, peak RSS ${measured.peakRssMb} MB: ${args.join(' ')}`)
+  if (process.env.RC2_TEST_REPORT !== undefined)
+    console.info(
+      `[measure] exit ${result.code} in ${ms} ms, peak RSS ${measured.peakRssMb} MB: ${args.join(' ')}`,
+    )
   return measured
 }
 
@@ -193,7 +228,9 @@ describe('inputs are bounded while reading', () => {
   }, 60_000)
 
   it('300 MB on stdin is refused at the limit with bounded memory', async () => {
-    const run = await rc2(solveArgs('-'), { stdin: Readable.from(lazyBytes(300 * MB, Buffer.alloc(MB, 0x42))) })
+    const run = await rc2(solveArgs('-'), {
+      stdin: Readable.from(lazyBytes(300 * MB, Buffer.alloc(MB, 0x42))),
+    })
     expect(run.code).toBe(4)
     expect(run.stderr).toContain('stdin is over the 25 MB limit')
     expect(run.peakRssMb).toBeLessThan(RSS_LIMIT_MB)
@@ -340,8 +377,12 @@ describe('redirects', () => {
       hostile.setHandler(redirect(status, `${elsewhere.url}/createTask`))
       const run = await rc2(['--verbose', ...solveArgs(PAYLOAD)])
       expect(run.code).toBe(5)
-      expect(run.stderr).toContain(`HTTP ${status}, a redirect to ${elsewhere.url}/createTask; rc2 does not follow redirects`)
-      expect(run.stderr).toContain(`-> ${status} redirect to ${elsewhere.url}/createTask (not followed)`)
+      expect(run.stderr).toContain(
+        `HTTP ${status}, a redirect to ${elsewhere.url}/createTask; rc2 does not follow redirects`,
+      )
+      expect(run.stderr).toContain(
+        `-> ${status} redirect to ${elsewhere.url}/createTask (not followed)`,
+      )
       expect(run.stderr).not.toContain(KEY)
       expect(elsewhere.requests).toHaveLength(0)
     }, 60_000)
@@ -351,7 +392,8 @@ describe('redirects', () => {
 async function mkdirWithPayloads(dir: string, count: number): Promise<void> {
   const { mkdir, copyFile } = await import('node:fs/promises')
   await mkdir(dir, { recursive: true })
-  for (let k = 0; k < count; k++) await copyFile(PAYLOAD, join(dir, `p${String(k).padStart(2, '0')}.png`))
+  for (let k = 0; k < count; k++)
+    await copyFile(PAYLOAD, join(dir, `p${String(k).padStart(2, '0')}.png`))
 }
 
 describe('a results file that cannot be written', () => {
@@ -376,7 +418,9 @@ describe('a results file that cannot be written', () => {
     await mkdirWithPayloads(dir, 30)
     hostile.setHandler(json(200, ANSWER))
     const out = join(root, 'filling.ndjson')
-    const run = await rc2(solveArgs(dir, '--concurrency', '2', '--ndjson', '--output', out), { fileSizeLimitKb: 4 })
+    const run = await rc2(solveArgs(dir, '--concurrency', '2', '--ndjson', '--output', out), {
+      fileSizeLimitKb: 4,
+    })
     expect(run.code).toBe(2)
     expect(run.stderr).toMatch(/cannot write --output .*filling\.ndjson: EFBIG/)
     expect(hasStackTrace(run.stderr)).toBe(false)
@@ -389,7 +433,9 @@ describe('a results file that cannot be written', () => {
     // Stopped submitting: at most what was in flight when the write failed went out after it.
     expect(hostile.requests.length).toBeLessThanOrEqual(lines.length + 1 + 2)
     // Every answer received is on stdout, recorded or not.
-    expect(run.stdout.split('\n').filter((line) => line !== '').length).toBe(hostile.requests.length)
+    expect(run.stdout.split('\n').filter((line) => line !== '').length).toBe(
+      hostile.requests.length,
+    )
     expect(run.peakRssMb).toBeLessThan(RSS_LIMIT_MB)
   }, 60_000)
 })

@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FIXTURES, runRc2 } from '../helpers/cli.js'
-import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
+import {
+  DEFAULT_TEST_KEY,
+  renderRedGrid,
+  startProviderServer,
+  type ProviderServer,
+} from '../helpers/provider-server.js'
 
 let dir: string
 let probe: string
@@ -19,14 +24,23 @@ beforeAll(async () => {
   server = await startProviderServer()
   // Preloaded into the spawned rc2: says at exit whether sharp was ever required.
   probe = join(dir, 'probe.cjs')
-  await writeFile(probe, `process.on('exit', () => {
+  await writeFile(
+    probe,
+    `process.on('exit', () => {
   const loaded = Object.keys(require.cache).some((file) => file.includes('/node_modules/sharp/'))
   process.stderr.write('SHARP ' + loaded + '\\n')
 })
-`)
+`,
+  )
   await mkdir(join(dir, 'jpeg'))
-  await writeFile(join(dir, 'jpeg', 'a.jpg'), await renderRedGrid('3x3', [0, 4], { format: 'jpeg' }))
-  await writeFile(join(dir, 'jpeg', 'b.jpg'), await renderRedGrid('4x4', [1, 15], { format: 'jpeg' }))
+  await writeFile(
+    join(dir, 'jpeg', 'a.jpg'),
+    await renderRedGrid('3x3', [0, 4], { format: 'jpeg' }),
+  )
+  await writeFile(
+    join(dir, 'jpeg', 'b.jpg'),
+    await renderRedGrid('4x4', [1, 15], { format: 'jpeg' }),
+  )
   await writeFile(join(dir, 'jpeg', 'c.jpg'), await renderRedGrid('1x1', [0], { format: 'jpeg' }))
 }, 60_000)
 
@@ -46,37 +60,62 @@ describe('a batch of standard JPEG payloads', () => {
   it('is solved without loading sharp', { timeout: 90_000 }, async () => {
     const run = await solve([join(dir, 'jpeg')])
     expect(run.code, run.stderr).toBe(0)
-    const results = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { ok: boolean; grid: string })
+    const results = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { ok: boolean; grid: string })
     expect(results.map((r) => r.grid).sort()).toEqual(['1x1', '3x3', '4x4'])
     expect(results.every((r) => r.ok)).toBe(true)
     expect(run.stderr).toContain('SHARP false\n')
   })
 
-  it('loads sharp once an input needs pixels (a widget screenshot): the probe can tell', { timeout: 90_000 }, async () => {
-    const run = await solve([join(dir, 'jpeg'), join(FIXTURES, 'widget-3x3-1x.png')])
-    expect(run.code, run.stderr).toBe(0)
-    expect(run.stdout.trim().split('\n')).toHaveLength(4)
-    expect(run.stderr).toContain('SHARP true\n')
-  })
+  it(
+    'loads sharp once an input needs pixels (a widget screenshot): the probe can tell',
+    { timeout: 90_000 },
+    async () => {
+      const run = await solve([join(dir, 'jpeg'), join(FIXTURES, 'widget-3x3-1x.png')])
+      expect(run.code, run.stderr).toBe(0)
+      expect(run.stdout.trim().split('\n')).toHaveLength(4)
+      expect(run.stderr).toContain('SHARP true\n')
+    },
+  )
 })
 
 describe('sharp that cannot load (a broken install)', () => {
   it('is said as such, not as a damaged image', { timeout: 90_000 }, async () => {
     // Preloaded into the spawned rc2: require('sharp') fails as it does without its native binary.
     const broken = join(dir, 'no-sharp.cjs')
-    await writeFile(broken, `const Module = require('node:module')
+    await writeFile(
+      broken,
+      `const Module = require('node:module')
 const load = Module._load
 Module._load = function (request, ...rest) {
   if (request === 'sharp') throw new Error('Could not load the "sharp" module (test)')
   return load.call(this, request, ...rest)
 }
-`)
+`,
+    )
     const created = server.createCount
-    const run = await runRc2(['solve', join(FIXTURES, 'payload-3x3.png'), join(FIXTURES, 'widget-3x3-1x.png'), '-q', 'cars', '--ndjson', '--endpoint', server.url], {
-      env: { RC2_API_KEY: DEFAULT_TEST_KEY, HOME: dir, NODE_OPTIONS: `--require ${broken}` },
-      timeoutMs: 60_000,
-    })
-    const results = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { ok: boolean; error?: { message: string } })
+    const run = await runRc2(
+      [
+        'solve',
+        join(FIXTURES, 'payload-3x3.png'),
+        join(FIXTURES, 'widget-3x3-1x.png'),
+        '-q',
+        'cars',
+        '--ndjson',
+        '--endpoint',
+        server.url,
+      ],
+      {
+        env: { RC2_API_KEY: DEFAULT_TEST_KEY, HOME: dir, NODE_OPTIONS: `--require ${broken}` },
+        timeoutMs: 60_000,
+      },
+    )
+    const results = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { ok: boolean; error?: { message: string } })
     expect(results).toHaveLength(2)
     for (const result of results) {
       expect(result.ok).toBe(false)

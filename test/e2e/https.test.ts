@@ -16,7 +16,12 @@ import { FIXTURES, hasStackTrace, runRc2 } from '../helpers/cli.js'
 import { DEFAULT_TEST_KEY } from '../helpers/provider-server.js'
 
 const PAYLOAD = join(FIXTURES, 'payload-3x3.png')
-const ANSWER = { errorId: 0, status: 'ready', taskId: 'task-1', solution: { type: 'multi', objects: [0, 4] } }
+const ANSWER = {
+  errorId: 0,
+  status: 'ready',
+  taskId: 'task-1',
+  solution: { type: 'multi', objects: [0, 4] },
+}
 
 let dir: string
 const servers: Server[] = []
@@ -28,9 +33,39 @@ function openssl(...args: string[]): void {
 /** A key and a certificate for `altName`, signed by the test CA. */
 function issue(name: string, altName: string): { key: Buffer; cert: Buffer } {
   writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${altName}\n`)
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`)
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.pem`)
-  return { key: readFileSync(join(dir, `${name}.key`)), cert: readFileSync(join(dir, `${name}.pem`)) }
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    `/CN=${name}`,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+  )
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    `${name}.ext`,
+    '-out',
+    `${name}.pem`,
+  )
+  return {
+    key: readFileSync(join(dir, `${name}.key`)),
+    cert: readFileSync(join(dir, `${name}.pem`)),
+  }
 }
 
 interface Service {
@@ -50,7 +85,8 @@ async function serve(identity: { key: Buffer; cert: Buffer }): Promise<Service> 
     req.resume()
     req.on('end', () => {
       // The create call gives a task; the answer comes at the first poll (two calls on one connection).
-      const body = req.url?.includes('createTask') === true ? { errorId: 0, taskId: 'task-1' } : ANSWER
+      const body =
+        req.url?.includes('createTask') === true ? { errorId: 0, taskId: 'task-1' } : ANSWER
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body))
       lastReplyAt = Date.now()
     })
@@ -58,7 +94,12 @@ async function serve(identity: { key: Buffer; cert: Buffer }): Promise<Service> 
   server.on('secureConnection', () => connections++)
   servers.push(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, connections: () => connections, lastReplyAt: () => lastReplyAt }
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    connections: () => connections,
+    lastReplyAt: () => lastReplyAt,
+  }
 }
 
 let trusted: Service
@@ -66,7 +107,21 @@ let wrongName: Service
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rc2-https-'))
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=rc2 test CA', '-keyout', 'ca.key', '-out', 'ca.pem')
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=rc2 test CA',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+  )
   trusted = await serve(issue('loopback', 'IP:127.0.0.1'))
   wrongName = await serve(issue('elsewhere', 'DNS:other.example'))
 })
@@ -77,9 +132,15 @@ afterAll(async () => {
 })
 
 function solve(endpoint: string, trustCa: boolean) {
-  return runRc2(['solve', PAYLOAD, '-q', 'car', '--endpoint', endpoint, '--retries', '0', '--json'], {
-    env: { RC2_API_KEY: DEFAULT_TEST_KEY, NODE_EXTRA_CA_CERTS: trustCa ? join(dir, 'ca.pem') : undefined },
-  })
+  return runRc2(
+    ['solve', PAYLOAD, '-q', 'car', '--endpoint', endpoint, '--retries', '0', '--json'],
+    {
+      env: {
+        RC2_API_KEY: DEFAULT_TEST_KEY,
+        NODE_EXTRA_CA_CERTS: trustCa ? join(dir, 'ca.pem') : undefined,
+      },
+    },
+  )
 }
 
 describe('https', () => {
@@ -97,18 +158,30 @@ describe('https', () => {
 
   it.each([
     ['a certificate for another name', () => wrongName, true, 'ERR_TLS_CERT_ALTNAME_INVALID'],
-    ['a certificate from a CA the process does not trust', () => trusted, false, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
-  ] as const)('refuses %s: a TLS failure, nothing sent, nothing charged', async (_label, service, trustCa, code) => {
-    const before = service().requests.length
-    const run = await solve(service().url, trustCa)
-    expect(run.code).toBe(5)
-    expect(hasStackTrace(run.stderr)).toBe(false)
-    const result = JSON.parse(run.stdout) as { ok: boolean; paidCalls?: number; error: { kind: string; message: string; hint: string } }
-    expect(result.ok).toBe(false)
-    expect(result.paidCalls).toBeUndefined()
-    expect(result.error.kind).toBe('network')
-    expect(result.error.message).toContain(`TLS failure (${code})`)
-    expect(result.error.hint).toContain('nothing was charged')
-    expect(service().requests.length).toBe(before)
-  })
+    [
+      'a certificate from a CA the process does not trust',
+      () => trusted,
+      false,
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    ],
+  ] as const)(
+    'refuses %s: a TLS failure, nothing sent, nothing charged',
+    async (_label, service, trustCa, code) => {
+      const before = service().requests.length
+      const run = await solve(service().url, trustCa)
+      expect(run.code).toBe(5)
+      expect(hasStackTrace(run.stderr)).toBe(false)
+      const result = JSON.parse(run.stdout) as {
+        ok: boolean
+        paidCalls?: number
+        error: { kind: string; message: string; hint: string }
+      }
+      expect(result.ok).toBe(false)
+      expect(result.paidCalls).toBeUndefined()
+      expect(result.error.kind).toBe('network')
+      expect(result.error.message).toContain(`TLS failure (${code})`)
+      expect(result.error.hint).toContain('nothing was charged')
+      expect(service().requests.length).toBe(before)
+    },
+  )
 })

@@ -8,14 +8,22 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REPO } from '../helpers/cli.js'
-import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
+import {
+  DEFAULT_TEST_KEY,
+  renderRedGrid,
+  startProviderServer,
+  type ProviderServer,
+} from '../helpers/provider-server.js'
 import { renderCapture } from '../helpers/captures.js'
 
 let server: ProviderServer
 let dir: string
 
 /** Run an ES module body with cwd = the repository, so that 'rc2' resolves to this package. */
-function runModule(body: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runModule(
+  body: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', body], {
       cwd: REPO,
@@ -35,7 +43,13 @@ beforeAll(async () => {
   server = await startProviderServer()
   dir = await mkdtemp(join(tmpdir(), 'rc2-e2e-lib-'))
   await writeFile(join(dir, 'grid.png'), await renderRedGrid('3x3', [2, 3, 7]))
-  const widget = await renderCapture({ payload: await renderRedGrid('4x4', [5, 10]), grid: '4x4', kind: 'widget', ratio: 2, seed: 9 })
+  const widget = await renderCapture({
+    payload: await renderRedGrid('4x4', [5, 10]),
+    grid: '4x4',
+    kind: 'widget',
+    ratio: 2,
+    seed: 9,
+  })
   await writeFile(join(dir, 'widget.png'), widget.buffer)
 })
 
@@ -89,7 +103,10 @@ describe("import … from 'rc2'", () => {
       method: 'POST',
       url: `${server.endpoints.capsolver.replace(/\/+$/, '')}/createTask`,
       headers: { 'content-type': 'application/json' },
-      body: { clientKey: '***', task: { type: 'ReCaptchaV2Classification', image: '<image>', question: '/m/0k4j' } },
+      body: {
+        clientKey: '***',
+        task: { type: 'ReCaptchaV2Classification', image: '<image>', question: '/m/0k4j' },
+      },
     })
     expect(out.points).toBe(1)
     expect(out.unknown).toEqual({ isRc2Error: true, kind: 'usage', exitCode: 2 })
@@ -112,7 +129,13 @@ describe("import … from 'rc2'", () => {
     `
     const r = await runModule(body)
     expect(r.stderr).toBe('')
-    expect(JSON.parse(r.stdout)).toEqual({ afterImport: false, lookup: '/m/01pns0', afterLookup: false, grid: '3x3', afterImage: true })
+    expect(JSON.parse(r.stdout)).toEqual({
+      afterImport: false,
+      lookup: '/m/01pns0',
+      afterLookup: false,
+      grid: '3x3',
+      afterImage: true,
+    })
   })
 
   it('a dry run needs no key and sends nothing', async () => {

@@ -26,12 +26,24 @@ afterAll(async () => {
 /** The fenced ts blocks of the README's "## Library" section. */
 async function libraryBlocks(): Promise<string[]> {
   const text = await readFile(join(REPO, 'README.md'), 'utf8')
-  const section = text.slice(text.indexOf('\n## Library'), text.indexOf('\n## ', text.indexOf('\n## Library') + 1))
+  const section = text.slice(
+    text.indexOf('\n## Library'),
+    text.indexOf('\n## ', text.indexOf('\n## Library') + 1),
+  )
   return [...section.matchAll(/^```(?:ts|typescript)\n([\s\S]*?)^```/gm)].map((m) => m[1] as string)
 }
 
 function typeCheck(files: string[]): { status: number | null; output: string } {
-  const run = spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' })
+  const run = spawnSync(
+    process.execPath,
+    [
+      join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '--noEmit',
+      '-p',
+      join(dir, 'tsconfig.json'),
+    ],
+    { encoding: 'utf8' },
+  )
   void files
   return { status: run.status, output: `${run.stdout}${run.stderr}` }
 }
@@ -39,7 +51,14 @@ function typeCheck(files: string[]): { status: number | null; output: string } {
 async function writeProject(files: Record<string, string>): Promise<string[]> {
   const names = Object.keys(files)
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text)
-  await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ extends: '../../tsconfig.json', compilerOptions: { noEmit: true, rootDir: '.', types: ['node'] }, include: names }))
+  await writeFile(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      extends: '../../tsconfig.json',
+      compilerOptions: { noEmit: true, rootDir: '.', types: ['node'] },
+      include: names,
+    }),
+  )
   return names
 }
 
@@ -47,18 +66,24 @@ describe('the README library example', () => {
   it('type-checks as written against the built package', { timeout: 120_000 }, async () => {
     const blocks = await libraryBlocks()
     expect(blocks.length).toBeGreaterThan(0)
-    const files = await writeProject(Object.fromEntries(blocks.map((block, k) => [`example-${k}.ts`, block])))
+    const files = await writeProject(
+      Object.fromEntries(blocks.map((block, k) => [`example-${k}.ts`, block])),
+    )
     const result = typeCheck(files)
     expect(result.output).toBe('')
     expect(result.status).toBe(0)
   })
 
-  it('and the check can fail: a call the API does not have is refused', { timeout: 120_000 }, async () => {
-    const [block] = await libraryBlocks()
-    const broken = `${block}\nprovider.noSuchMethod()\n`
-    const files = await writeProject({ 'broken.ts': broken })
-    const result = typeCheck(files)
-    expect(result.status).not.toBe(0)
-    expect(result.output).toMatch(/noSuchMethod/)
-  })
+  it(
+    'and the check can fail: a call the API does not have is refused',
+    { timeout: 120_000 },
+    async () => {
+      const [block] = await libraryBlocks()
+      const broken = `${block}\nprovider.noSuchMethod()\n`
+      const files = await writeProject({ 'broken.ts': broken })
+      const result = typeCheck(files)
+      expect(result.status).not.toBe(0)
+      expect(result.output).toMatch(/noSuchMethod/)
+    },
+  )
 })

@@ -7,13 +7,29 @@
  * parallel is not installed (it runs each share here; remote hosts run locally).
  */
 import { spawn } from 'node:child_process'
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile, chmod } from 'node:fs/promises'
+import {
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+  chmod,
+} from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BIN, FIXTURES, REPO } from '../helpers/cli.js'
 import { renderCapture } from '../helpers/captures.js'
-import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
+import {
+  DEFAULT_TEST_KEY,
+  renderRedGrid,
+  startProviderServer,
+  type ProviderServer,
+} from '../helpers/provider-server.js'
 
 const KEY = DEFAULT_TEST_KEY
 let server: ProviderServer
@@ -40,21 +56,30 @@ function withoutNpm(block: string): string {
     .join('\n')
 }
 
-function runBlock(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runBlock(
+  script: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', `set -e -o pipefail\nexport QUESTION=cars\ncapture() { cp "$FRAMES/$1" "$1"; echo "$1" >> captured.txt; }\nclick() { :; }\n${script}`], {
-      cwd: work,
-      env: {
-        PATH: `${binDir}:${process.env.PATH ?? ''}`,
-        HOME: work,
-        NO_COLOR: '1',
-        CI: '1',
-        RC2_API_KEY: KEY,
-        RC2_ENDPOINT: server.url,
-        FRAMES: join(work, 'frames'),
+    const child = spawn(
+      'bash',
+      [
+        '-c',
+        `set -e -o pipefail\nexport QUESTION=cars\ncapture() { cp "$FRAMES/$1" "$1"; echo "$1" >> captured.txt; }\nclick() { :; }\n${script}`,
+      ],
+      {
+        cwd: work,
+        env: {
+          PATH: `${binDir}:${process.env.PATH ?? ''}`,
+          HOME: work,
+          NO_COLOR: '1',
+          CI: '1',
+          RC2_API_KEY: KEY,
+          RC2_ENDPOINT: server.url,
+          FRAMES: join(work, 'frames'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    )
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
@@ -102,12 +127,24 @@ for arg in "$@"; do bash -c "\${cmd//\\{\\}/$arg}" || exit $?; done
   await symlink(FIXTURES, join(work, 'fixtures'))
   await writeFile(join(work, 'captcha.png'), await renderRedGrid('3x3', [0, 4, 8]))
   await mkdir(join(work, 'shots'))
-  for (let k = 0; k < 6; k++) await writeFile(join(work, 'shots', `shot-${k}.png`), await renderRedGrid('3x3', [k, (k + 3) % 9]))
+  for (let k = 0; k < 6; k++)
+    await writeFile(
+      join(work, 'shots', `shot-${k}.png`),
+      await renderRedGrid('3x3', [k, (k + 3) % 9]),
+    )
   await copyFile(join(FIXTURES, 'widget-3x3-1x.png'), join(work, 'screenshot.png'))
   // A dynamic round: red tiles first, then the clicked ones replaced by grey ones.
   await mkdir(join(work, 'frames'))
-  for (const [name, red] of [['shot-0.png', [1, 5]], ['shot-1.png', []]] as const) {
-    const capture = await renderCapture({ payload: await renderRedGrid('3x3', red), grid: '3x3', kind: 'widget', seed: 11 })
+  for (const [name, red] of [
+    ['shot-0.png', [1, 5]],
+    ['shot-1.png', []],
+  ] as const) {
+    const capture = await renderCapture({
+      payload: await renderRedGrid('3x3', red),
+      grid: '3x3',
+      kind: 'widget',
+      seed: 11,
+    })
     await writeFile(join(work, 'frames', name), capture.buffer)
   }
 })
@@ -118,7 +155,8 @@ afterAll(async () => {
 })
 
 async function hasCommand(name: string): Promise<boolean> {
-  for (const dir of (process.env.PATH ?? '').split(':')) if (await exists(join(dir, name))) return true
+  for (const dir of (process.env.PATH ?? '').split(':'))
+    if (await exists(join(dir, name))) return true
   return false
 }
 
@@ -130,23 +168,37 @@ describe('README examples', () => {
   })
 
   it('runs every shell example as written, each exiting 0 with no error', async () => {
-    const blocks = (await readmeShellBlocks()).map(withoutNpm).filter((b) => /\brc2(\.js)?\b/.test(b))
+    const blocks = (await readmeShellBlocks())
+      .map(withoutNpm)
+      .filter((b) => /\brc2(\.js)?\b/.test(b))
     expect(blocks.length).toBeGreaterThanOrEqual(3)
     for (const block of blocks) {
       const r = await runBlock(block)
       // On failure, show which block and what it said.
-      expect({ block, code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ block, code: 0, stderr: '' })
+      expect({ block, code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({
+        block,
+        code: 0,
+        stderr: '',
+      })
       expect(r.stderr).not.toMatch(/rc2: error|internal error/)
       expect(r.stdout + r.stderr).not.toContain(KEY)
     }
     // What the examples promise to leave behind.
     const results = (await readFile(join(work, 'results.ndjson'), 'utf8')).trim().split('\n')
     expect(results.length).toBeGreaterThanOrEqual(6)
-    for (const line of results) expect(JSON.parse(line)).toMatchObject({ schemaVersion: 1, ok: true })
-    for (const file of ['payload.jpg', 'check.png', 'answer.json']) expect(await exists(join(work, file))).toBe(true)
+    for (const line of results)
+      expect(JSON.parse(line)).toMatchObject({ schemaVersion: 1, ok: true })
+    for (const file of ['payload.jpg', 'check.png', 'answer.json'])
+      expect(await exists(join(work, file))).toBe(true)
     // The round clicked, captured again, and ended with nothing left to click.
-    expect((await readFile(join(work, 'captured.txt'), 'utf8')).trim().split('\n')).toEqual(['shot-0.png', 'shot-1.png'])
-    expect(JSON.parse(await readFile(join(work, 'answer.json'), 'utf8'))).toMatchObject({ ok: true, objects: [] })
+    expect((await readFile(join(work, 'captured.txt'), 'utf8')).trim().split('\n')).toEqual([
+      'shot-0.png',
+      'shot-1.png',
+    ])
+    expect(JSON.parse(await readFile(join(work, 'answer.json'), 'utf8'))).toMatchObject({
+      ok: true,
+      objects: [],
+    })
   }, 300_000)
 
   it('resize writes where the README says: beside the input, shot.png -> shot.payload.jpg', async () => {
@@ -155,6 +207,8 @@ describe('README examples', () => {
     await copyFile(join(FIXTURES, 'widget-3x3-1x.png'), join(work, 'shot.png'))
     const r = await runBlock('rc2 resize shot.png')
     expect(r.code).toBe(0)
-    expect((await readdir(work)).filter((f) => f.startsWith('shot.'))).toEqual(expect.arrayContaining(['shot.png', 'shot.payload.jpg']))
+    expect((await readdir(work)).filter((f) => f.startsWith('shot.'))).toEqual(
+      expect.arrayContaining(['shot.png', 'shot.payload.jpg']),
+    )
   })
 })

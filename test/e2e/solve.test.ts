@@ -2,7 +2,12 @@ import { readFile, writeFile, mkdir, chmod } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
+import {
+  DEFAULT_TEST_KEY,
+  renderRedGrid,
+  startProviderServer,
+  type ProviderServer,
+} from '../helpers/provider-server.js'
 import { hasStackTrace, runInProcess, runRc2, type RunResult, withTempDir } from '../helpers/cli.js'
 
 /**
@@ -17,24 +22,46 @@ let server: ProviderServer
 let dir: string
 const outputs: RunResult[] = []
 
-async function rc2(args: string[], env: Record<string, string | undefined> = {}, input?: Buffer, how: 'spawn' | 'in-process' = 'in-process'): Promise<RunResult> {
+async function rc2(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  input?: Buffer,
+  how: 'spawn' | 'in-process' = 'in-process',
+): Promise<RunResult> {
   const run = how === 'spawn' ? runRc2 : runInProcess
-  const result = await run(args, { env: { HOME: dir, RC2_API_KEY: KEY, ...env }, cwd: dir, ...(input !== undefined ? { input } : {}) })
+  const result = await run(args, {
+    env: { HOME: dir, RC2_API_KEY: KEY, ...env },
+    cwd: dir,
+    ...(input !== undefined ? { input } : {}),
+  })
   outputs.push(result)
   return result
 }
 
 beforeAll(async () => {
   server = await startProviderServer()
-  dir = await (await import('node:fs/promises')).mkdtemp(join((await import('node:os')).tmpdir(), 'rc2-e2e-solve-'))
+  dir = await (
+    await import('node:fs/promises')
+  ).mkdtemp(join((await import('node:os')).tmpdir(), 'rc2-e2e-solve-'))
   await writeFile(join(dir, 'grid3.png'), await renderRedGrid('3x3', [1, 4, 7, 8]))
-  await writeFile(join(dir, 'grid4.jpg'), await renderRedGrid('4x4', [0, 1, 4, 5], { format: 'jpeg' }))
+  await writeFile(
+    join(dir, 'grid4.jpg'),
+    await renderRedGrid('4x4', [0, 1, 4, 5], { format: 'jpeg' }),
+  )
   await writeFile(join(dir, 'tile-red.png'), await renderRedGrid('1x1', [0]))
   await writeFile(join(dir, 'tile-grey.png'), await renderRedGrid('1x1', []))
   // JPEG bytes under a .png name: sniffed by content.
-  await writeFile(join(dir, 'jpeg-named.png'), await renderRedGrid('3x3', [0, 2, 6], { format: 'jpeg' }))
+  await writeFile(
+    join(dir, 'jpeg-named.png'),
+    await renderRedGrid('3x3', [0, 2, 6], { format: 'jpeg' }),
+  )
   await writeFile(join(dir, 'notes.png'), 'this is not an image\n')
-  await writeFile(join(dir, 'odd.png'), await sharp({ create: { width: 512, height: 512, channels: 3, background: '#808080' } }).png().toBuffer())
+  await writeFile(
+    join(dir, 'odd.png'),
+    await sharp({ create: { width: 512, height: 512, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer(),
+  )
 })
 
 afterAll(async () => {
@@ -59,12 +86,36 @@ describe('rc2 solve: answers', () => {
     const top = await rc2(['solve', 'grid3.png', '-q', 'car', '--endpoint', server.url, '--json'])
     expect(top.code).toBe(0)
     const a = JSON.parse(top.stdout)
-    expect(a).toMatchObject({ schemaVersion: 1, input: 'grid3.png', ok: true, question: { id: '/m/0k4j', name: 'cars' }, grid: '3x3', size: 300, type: 'multi', provider: 'yescaptcha', points: 6 })
+    expect(a).toMatchObject({
+      schemaVersion: 1,
+      input: 'grid3.png',
+      ok: true,
+      question: { id: '/m/0k4j', name: 'cars' },
+      grid: '3x3',
+      size: 300,
+      type: 'multi',
+      provider: 'yescaptcha',
+      points: 6,
+    })
     expect(a.objects).toHaveLength(3)
     for (const tile of a.objects) expect([1, 4, 7, 8]).toContain(tile)
     expect(typeof a.elapsedMs).toBe('number')
 
-    const all = JSON.parse((await rc2(['solve', 'grid3.png', '-q', '/m/0k4j', '--confidence', '0.5', '--endpoint', server.url, '--json'])).stdout)
+    const all = JSON.parse(
+      (
+        await rc2([
+          'solve',
+          'grid3.png',
+          '-q',
+          '/m/0k4j',
+          '--confidence',
+          '0.5',
+          '--endpoint',
+          server.url,
+          '--json',
+        ])
+      ).stdout,
+    )
     expect(all.objects).toEqual([1, 4, 7, 8])
     // Clicks are the centres of the chosen 100x100 cells of the payload.
     expect(all.clicks).toEqual([
@@ -78,42 +129,124 @@ describe('rc2 solve: answers', () => {
   })
 
   it('solves a 4x4 payload with 112.5 px cells', async () => {
-    const r = await rc2(['solve', 'grid4.jpg', '-q', 'Select all squares with vehicles', '--endpoint', server.url, '--json'])
+    const r = await rc2([
+      'solve',
+      'grid4.jpg',
+      '-q',
+      'Select all squares with vehicles',
+      '--endpoint',
+      server.url,
+      '--json',
+    ])
     expect(r.code).toBe(0)
     const out = JSON.parse(r.stdout)
-    expect(out).toMatchObject({ grid: '4x4', size: 450, objects: [0, 1, 4, 5], question: { id: '/m/0k4j' } })
+    expect(out).toMatchObject({
+      grid: '4x4',
+      size: 450,
+      objects: [0, 1, 4, 5],
+      question: { id: '/m/0k4j' },
+    })
     expect(out.clicks[1]).toEqual({ tile: 1, x: 169, y: 56 })
   })
 
   it('answers a 1x1 tile with hasObject', async () => {
-    const yes = JSON.parse((await rc2(['solve', 'tile-red.png', '-q', 'fire hydrant', '--endpoint', server.url, '--json'])).stdout)
-    expect(yes).toMatchObject({ grid: '1x1', size: 100, type: 'single', hasObject: true, points: 2, clicks: [{ tile: 0, x: 50, y: 50 }] })
-    const no = JSON.parse((await rc2(['solve', 'tile-grey.png', '-q', 'fire hydrant', '--endpoint', server.url, '--json'])).stdout)
+    const yes = JSON.parse(
+      (
+        await rc2([
+          'solve',
+          'tile-red.png',
+          '-q',
+          'fire hydrant',
+          '--endpoint',
+          server.url,
+          '--json',
+        ])
+      ).stdout,
+    )
+    expect(yes).toMatchObject({
+      grid: '1x1',
+      size: 100,
+      type: 'single',
+      hasObject: true,
+      points: 2,
+      clicks: [{ tile: 0, x: 50, y: 50 }],
+    })
+    const no = JSON.parse(
+      (
+        await rc2([
+          'solve',
+          'tile-grey.png',
+          '-q',
+          'fire hydrant',
+          '--endpoint',
+          server.url,
+          '--json',
+        ])
+      ).stdout,
+    )
     expect(no).toMatchObject({ type: 'single', hasObject: false, clicks: [] })
   })
 
   it('reads the image from standard input', async () => {
     const bytes = await readFile(join(dir, 'grid3.png'))
-    const r = await rc2(['solve', '-', '-q', 'cars', '--confidence', '0.5', '--endpoint', server.url, '--json'], {}, bytes, 'spawn')
+    const r = await rc2(
+      ['solve', '-', '-q', 'cars', '--confidence', '0.5', '--endpoint', server.url, '--json'],
+      {},
+      bytes,
+      'spawn',
+    )
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toMatchObject({ input: '-', objects: [1, 4, 7, 8] })
   })
 
   it('sniffs a JPEG named .png and sends it', async () => {
-    const r = await rc2(['solve', 'jpeg-named.png', '-q', 'cars', '--confidence', '0.5', '--endpoint', server.url, '--json'])
+    const r = await rc2([
+      'solve',
+      'jpeg-named.png',
+      '-q',
+      'cars',
+      '--confidence',
+      '0.5',
+      '--endpoint',
+      server.url,
+      '--json',
+    ])
     expect(JSON.parse(r.stdout).objects).toEqual([0, 2, 6])
   })
 
   it('polls when the answer is not in the first reply', async () => {
     server.setAsync(2)
-    const r = await rc2(['solve', 'grid3.png', '-q', 'cars', '--confidence', '0.5', '--endpoint', server.url, '--json'], { RC2_POLL_MS: undefined })
+    const r = await rc2(
+      [
+        'solve',
+        'grid3.png',
+        '-q',
+        'cars',
+        '--confidence',
+        '0.5',
+        '--endpoint',
+        server.url,
+        '--json',
+      ],
+      { RC2_POLL_MS: undefined },
+    )
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout).objects).toEqual([1, 4, 7, 8])
     expect(server.pollCount).toBeGreaterThanOrEqual(2)
   }, 30_000)
 
   it('speaks Ace Data Cloud and CapSolver too', async () => {
-    const ace = await rc2(['solve', 'grid3.png', '-q', 'cars', '-p', 'acedata', '--endpoint', server.endpoints.acedata, '--json'])
+    const ace = await rc2([
+      'solve',
+      'grid3.png',
+      '-q',
+      'cars',
+      '-p',
+      'acedata',
+      '--endpoint',
+      server.endpoints.acedata,
+      '--json',
+    ])
     expect(ace.code).toBe(0)
     const a = JSON.parse(ace.stdout)
     expect(a.provider).toBe('acedata')
@@ -121,24 +254,50 @@ describe('rc2 solve: answers', () => {
     expect(a.confidences).toHaveLength(9)
     expect(server.requests.at(-1)?.key).toBe(KEY)
 
-    const cap = await rc2(['solve', 'grid4.jpg', '-q', 'cars', '--endpoint', server.endpoints.capsolver, '--json'], { RC2_PROVIDER: 'capsolver' })
+    const cap = await rc2(
+      ['solve', 'grid4.jpg', '-q', 'cars', '--endpoint', server.endpoints.capsolver, '--json'],
+      { RC2_PROVIDER: 'capsolver' },
+    )
     expect(cap.code).toBe(0)
     expect(JSON.parse(cap.stdout)).toMatchObject({ provider: 'capsolver', objects: [0, 1, 4, 5] })
   })
 
   it('draws the grid in the table format with a summary line', async () => {
-    const r = await rc2(['solve', 'grid3.png', '-q', 'cars', '--confidence', '0.5', '--endpoint', server.url])
+    const r = await rc2([
+      'solve',
+      'grid3.png',
+      '-q',
+      'cars',
+      '--confidence',
+      '0.5',
+      '--endpoint',
+      server.url,
+    ])
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('██ 1██')
     expect(r.stdout).toContain('██ 8██')
     expect(r.stdout).not.toContain('██ 0██')
-    expect(r.stdout).toMatch(/click 1, 4, 7, 8 · cars \(\/m\/0k4j\) · 3x3 · yescaptcha · 6 points · \d+ ms/)
+    expect(r.stdout).toMatch(
+      /click 1, 4, 7, 8 · cars \(\/m\/0k4j\) · 3x3 · yescaptcha · 6 points · \d+ ms/,
+    )
     expect(r.stderr).toBe('')
   })
 
   it('writes an annotated picture with --annotate', async () => {
     const out = join(dir, 'marked.png')
-    const r = await rc2(['solve', 'grid3.png', '-q', 'cars', '--confidence', '0.5', '--endpoint', server.url, '--json', '--annotate', out])
+    const r = await rc2([
+      'solve',
+      'grid3.png',
+      '-q',
+      'cars',
+      '--confidence',
+      '0.5',
+      '--endpoint',
+      server.url,
+      '--json',
+      '--annotate',
+      out,
+    ])
     expect(JSON.parse(r.stdout).annotated).toBe(out)
     const meta = await sharp(out).metadata()
     expect([meta.width, meta.height, meta.format]).toEqual([300, 300, 'png'])
@@ -147,17 +306,42 @@ describe('rc2 solve: answers', () => {
 
 describe('rc2 solve: --dry-run sends nothing', () => {
   it('prints the request with the key redacted and the image summarised', async () => {
-    const r = await rc2(['solve', 'grid3.png', '-q', 'Select all images with cars', '--endpoint', server.url, '--dry-run', '--json', '--confidence', '0.7'])
+    const r = await rc2([
+      'solve',
+      'grid3.png',
+      '-q',
+      'Select all images with cars',
+      '--endpoint',
+      server.url,
+      '--dry-run',
+      '--json',
+      '--confidence',
+      '0.7',
+    ])
     expect(r.code).toBe(0)
     expect(server.createCount).toBe(0)
     expect(server.requests).toHaveLength(0)
     const out = JSON.parse(r.stdout)
-    expect(out).toMatchObject({ dryRun: true, grid: '3x3', size: 300, request: { method: 'POST', url: `${server.url}/createTask`, body: { clientKey: '***', task: { type: 'ReCaptchaV2Classification', question: '/m/0k4j', confidence: 0.7 } } } })
+    expect(out).toMatchObject({
+      dryRun: true,
+      grid: '3x3',
+      size: 300,
+      request: {
+        method: 'POST',
+        url: `${server.url}/createTask`,
+        body: {
+          clientKey: '***',
+          task: { type: 'ReCaptchaV2Classification', question: '/m/0k4j', confidence: 0.7 },
+        },
+      },
+    })
     expect(out.request.body.task.image).toMatch(/^<\d+ bytes of base64 jpeg 300x300>$/)
   })
 
   it('needs no key', async () => {
-    const r = await rc2(['solve', 'grid3.png', '-q', 'cars', '--dry-run', '-p', 'acedata'], { RC2_API_KEY: undefined })
+    const r = await rc2(['solve', 'grid3.png', '-q', 'cars', '--dry-run', '-p', 'acedata'], {
+      RC2_API_KEY: undefined,
+    })
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('authorization: Bearer ***')
     expect(r.stdout).toContain('https://api.acedata.cloud/captcha/recognition/recaptcha2')
@@ -177,7 +361,14 @@ describe('rc2 solve: exit codes and messages', () => {
     const value = await rc2(['solve', 'grid3.png', '-q', 'cars', '--confidence', '2'])
     expect(value.code).toBe(2)
     expect(value.stderr).toMatch(/--confidence/)
-    const question = await rc2(['solve', 'grid3.png', '-q', 'fire hydrnts', '--endpoint', server.url])
+    const question = await rc2([
+      'solve',
+      'grid3.png',
+      '-q',
+      'fire hydrnts',
+      '--endpoint',
+      server.url,
+    ])
     expect(question.code).toBe(2)
     expect(question.stderr).toMatch(/\/m\/01pns0/)
     expect(server.createCount).toBe(0)
@@ -186,21 +377,35 @@ describe('rc2 solve: exit codes and messages', () => {
   })
 
   it('3: no key, with where to put it; a key the service refuses', async () => {
-    const none = await rc2(['solve', 'grid3.png', '-q', 'cars', '--endpoint', server.url], { RC2_API_KEY: undefined })
+    const none = await rc2(['solve', 'grid3.png', '-q', 'cars', '--endpoint', server.url], {
+      RC2_API_KEY: undefined,
+    })
     expect(none.code).toBe(3)
     expect(none.stderr).toMatch(/no API key for yescaptcha/)
     expect(none.stderr).toMatch(/RC2_API_KEY/)
-    const wrong = await rc2(['solve', 'grid3.png', '-q', 'cars', '--endpoint', server.url, '--json'], { RC2_API_KEY: 'wrong-key-123456' })
+    const wrong = await rc2(
+      ['solve', 'grid3.png', '-q', 'cars', '--endpoint', server.url, '--json'],
+      { RC2_API_KEY: 'wrong-key-123456' },
+    )
     expect(wrong.code).toBe(3)
-    expect(JSON.parse(wrong.stdout).error).toMatchObject({ kind: 'auth', code: 'ERROR_KEY_DOES_NOT_EXIST' })
+    expect(JSON.parse(wrong.stdout).error).toMatchObject({
+      kind: 'auth',
+      code: 'ERROR_KEY_DOES_NOT_EXIST',
+    })
     expect(wrong.stderr).not.toContain('wrong-key-123456')
     for (const r of [none, wrong]) clean(r)
   })
 
   it('3: a config file with a bad value names the key path', async () => {
     await withTempDir(async (cwd) => {
-      await writeFile(join(cwd, '.recaptcharc.json'), JSON.stringify({ providers: { yescaptcha: { endpoint: 'not a url' } } }))
-      const r = await runInProcess(['solve', join(dir, 'grid3.png'), '-q', 'cars'], { cwd, env: { HOME: cwd, RC2_API_KEY: KEY } })
+      await writeFile(
+        join(cwd, '.recaptcharc.json'),
+        JSON.stringify({ providers: { yescaptcha: { endpoint: 'not a url' } } }),
+      )
+      const r = await runInProcess(['solve', join(dir, 'grid3.png'), '-q', 'cars'], {
+        cwd,
+        env: { HOME: cwd, RC2_API_KEY: KEY },
+      })
       expect(r.code).toBe(3)
       expect(r.stderr).toMatch(/providers\.yescaptcha\.endpoint/)
       clean(r)
@@ -218,7 +423,17 @@ describe('rc2 solve: exit codes and messages', () => {
     expect(odd.code).toBe(4)
     expect(odd.stderr).toMatch(/--grid/)
     expect(server.createCount).toBe(0)
-    const scaled = await rc2(['solve', 'odd.png', '-q', 'cars', '--grid', '3x3', '--endpoint', server.url, '--json'])
+    const scaled = await rc2([
+      'solve',
+      'odd.png',
+      '-q',
+      'cars',
+      '--grid',
+      '3x3',
+      '--endpoint',
+      server.url,
+      '--json',
+    ])
     expect(scaled.code).toBe(0)
     expect(JSON.parse(scaled.stdout)).toMatchObject({ grid: '3x3', size: 300 })
     for (const r of [text, missing, odd]) clean(r)
@@ -226,31 +441,96 @@ describe('rc2 solve: exit codes and messages', () => {
 
   it('5: zero balance, a malformed reply, an out-of-range tile, a closed port', async () => {
     server.setZeroBalance(true)
-    const broke = await rc2(['solve', 'grid3.png', '-q', 'cars', '--endpoint', server.url, '--json'])
+    const broke = await rc2([
+      'solve',
+      'grid3.png',
+      '-q',
+      'cars',
+      '--endpoint',
+      server.url,
+      '--json',
+    ])
     expect(broke.code).toBe(5)
-    expect(JSON.parse(broke.stdout).error).toMatchObject({ kind: 'balance', code: 'ERROR_ZERO_BALANCE' })
+    expect(JSON.parse(broke.stdout).error).toMatchObject({
+      kind: 'balance',
+      code: 'ERROR_ZERO_BALANCE',
+    })
     expect(broke.stderr).toMatch(/top up/i)
     server.setZeroBalance(false)
 
     server.setReply({ path: /createTask/, status: 200, text: '{"errorId":0,"solution":' })
-    const malformed = await rc2(['solve', 'grid3.png', '-q', 'cars', '--endpoint', server.url, '--retries', '0'])
+    const malformed = await rc2([
+      'solve',
+      'grid3.png',
+      '-q',
+      'cars',
+      '--endpoint',
+      server.url,
+      '--retries',
+      '0',
+    ])
     expect(malformed.code).toBe(5)
-    server.setReply({ path: /createTask/, status: 200, json: { errorId: 0, status: 'ready', taskId: 't1', solution: { type: 'multi', objects: [1, 11] } } })
-    const outside = await rc2(['solve', 'grid3.png', '-q', 'cars', '--endpoint', server.url, '--json'])
+    server.setReply({
+      path: /createTask/,
+      status: 200,
+      json: {
+        errorId: 0,
+        status: 'ready',
+        taskId: 't1',
+        solution: { type: 'multi', objects: [1, 11] },
+      },
+    })
+    const outside = await rc2([
+      'solve',
+      'grid3.png',
+      '-q',
+      'cars',
+      '--endpoint',
+      server.url,
+      '--json',
+    ])
     expect(outside.code).toBe(5)
     expect(JSON.parse(outside.stdout).error.message).toMatch(/objects/)
     server.setReply(undefined)
 
-    const closed = await rc2(['solve', 'grid3.png', '-q', 'cars', '--endpoint', 'http://127.0.0.1:9', '--retries', '0', '--json'])
+    const closed = await rc2([
+      'solve',
+      'grid3.png',
+      '-q',
+      'cars',
+      '--endpoint',
+      'http://127.0.0.1:9',
+      '--retries',
+      '0',
+      '--json',
+    ])
     expect(closed.code).toBe(5)
     expect(JSON.parse(closed.stdout).error.kind).toBe('network')
     for (const r of [broke, malformed, outside, closed]) clean(r)
   })
 
   it('6: a batch where some inputs fail; the rest are still solved', async () => {
-    const r = await rc2(['solve', 'grid3.png', 'notes.png', 'tile-red.png', '-q', 'cars', '--endpoint', server.url, '--ndjson'], {}, undefined, 'spawn')
+    const r = await rc2(
+      [
+        'solve',
+        'grid3.png',
+        'notes.png',
+        'tile-red.png',
+        '-q',
+        'cars',
+        '--endpoint',
+        server.url,
+        '--ndjson',
+      ],
+      {},
+      undefined,
+      'spawn',
+    )
     expect(r.code).toBe(6)
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l))
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(lines).toHaveLength(3)
     expect(lines.filter((l) => l.ok)).toHaveLength(2)
     expect(lines.find((l) => !l.ok)).toMatchObject({ input: 'notes.png', error: { kind: 'input' } })
@@ -273,7 +553,10 @@ describe('rc2 solve: exit codes and messages', () => {
   })
 
   it('--verbose logs each request with the key redacted', async () => {
-    const r = await rc2(['solve', 'grid3.png', '-q', 'cars', '--endpoint', server.url, '--verbose'], { RC2_API_KEY: KEY })
+    const r = await rc2(
+      ['solve', 'grid3.png', '-q', 'cars', '--endpoint', server.url, '--verbose'],
+      { RC2_API_KEY: KEY },
+    )
     expect(r.code).toBe(0)
     expect(r.stderr).toMatch(/POST http:\/\/127\.0\.0\.1:\d+\/createTask -> 200/)
   })
@@ -284,7 +567,10 @@ describe('rc2 solve: exit codes and messages', () => {
       await writeFile(file, `providers:\n  yescaptcha:\n    apiKey: ${KEY}\n`)
       await chmod(file, 0o644)
       await mkdir(join(cwd, 'x'))
-      const r = await runInProcess(['solve', join(dir, 'grid3.png'), '-q', 'cars', '--endpoint', server.url], { cwd, env: { HOME: cwd } })
+      const r = await runInProcess(
+        ['solve', join(dir, 'grid3.png'), '-q', 'cars', '--endpoint', server.url],
+        { cwd, env: { HOME: cwd } },
+      )
       outputs.push(r)
       expect(r.code).toBe(0)
       expect(r.stderr).toMatch(/readable by other users/)

@@ -11,7 +11,12 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runInProcess } from '../helpers/cli.js'
-import { DEFAULT_TEST_KEY, type ProviderServer, renderRedGrid, startProviderServer } from '../helpers/provider-server.js'
+import {
+  DEFAULT_TEST_KEY,
+  type ProviderServer,
+  renderRedGrid,
+  startProviderServer,
+} from '../helpers/provider-server.js'
 
 let provider: ProviderServer
 let images: Server
@@ -27,9 +32,15 @@ interface Result {
   error?: { kind: string; code: string | null; message: string }
 }
 
-async function rc2(args: string[], stdinText?: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+async function rc2(
+  args: string[],
+  stdinText?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const started = performance.now()
-  const run = await runInProcess([...args, ...(args[0] === 'solve' ? ['--endpoint', provider.url] : [])], { env: { HOME: root, RC2_API_KEY: DEFAULT_TEST_KEY }, cwd: root, input: stdinText ?? '' })
+  const run = await runInProcess(
+    [...args, ...(args[0] === 'solve' ? ['--endpoint', provider.url] : [])],
+    { env: { HOME: root, RC2_API_KEY: DEFAULT_TEST_KEY }, cwd: root, input: stdinText ?? '' },
+  )
   expect(run.stdout + run.stderr).not.toContain(DEFAULT_TEST_KEY)
   return { ...run, ms: performance.now() - started }
 }
@@ -40,7 +51,9 @@ beforeAll(async () => {
   // A small input limit, so "oversized" needs no large body.
   await writeFile(join(root, '.recaptcharc.json'), JSON.stringify({ image: { maxBytes: LIMIT } }))
   const png = await renderRedGrid('3x3', [2, 4])
-  const jpeg = await sharp(await renderRedGrid('3x3', [0, 8])).jpeg({ quality: 90 }).toBuffer()
+  const jpeg = await sharp(await renderRedGrid('3x3', [0, 8]))
+    .jpeg({ quality: 90 })
+    .toBuffer()
   images = createServer((req, res) => {
     imageRequests.push({ url: req.url ?? '', headers: req.headers })
     switch (req.url) {
@@ -58,7 +71,9 @@ beforeAll(async () => {
         res.writeHead(301, { location: 'file:///etc/passwd' }).end()
         return
       case '/page':
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><html><body><img src="/a.png"></body></html>')
+        res
+          .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+          .end('<!doctype html><html><body><img src="/a.png"></body></html>')
         return
       case '/huge': {
         // Chunked, no length: the limit must hold while reading.
@@ -116,7 +131,16 @@ afterAll(async () => {
 
 describe('inputs by URL', () => {
   it('a PNG and a JPEG behind a redirect are solved; input keeps the URL', async () => {
-    const r = await rc2(['solve', `${base}/a.png`, `${base}/jump`, '-q', 'car', '--confidence', '0.5', '--json'])
+    const r = await rc2([
+      'solve',
+      `${base}/a.png`,
+      `${base}/jump`,
+      '-q',
+      'car',
+      '--confidence',
+      '0.5',
+      '--json',
+    ])
     expect(r.code, r.stderr).toBe(0)
     const results = JSON.parse(r.stdout) as Result[]
     expect(results.map((x) => [x.input, x.ok, x.objects])).toEqual([
@@ -127,23 +151,68 @@ describe('inputs by URL', () => {
     expect((JSON.parse(one.stdout) as Result).input).toBe(`${base}/a.png`)
     // --since takes a URL too: the same image twice is no change, and nothing is sent.
     provider.resetCounters()
-    const same = await rc2(['solve', `${base}/a.png`, '--since', `${base}/a.png`, '-q', 'car', '--json'])
+    const same = await rc2([
+      'solve',
+      `${base}/a.png`,
+      '--since',
+      `${base}/a.png`,
+      '-q',
+      'car',
+      '--json',
+    ])
     expect(same.code, same.stderr).toBe(0)
-    expect(JSON.parse(same.stdout)).toMatchObject({ input: `${base}/a.png`, checked: [], objects: [] })
+    expect(JSON.parse(same.stdout)).toMatchObject({
+      input: `${base}/a.png`,
+      checked: [],
+      objects: [],
+    })
     expect(provider.createCount).toBe(0)
   })
 
   it('a 404, an HTML page, a redirect to file:, an oversized and a slow body each fail alone, named, in a batch that goes on', async () => {
-    const urls = ['/missing', '/page', '/to-file', '/huge', '/slow', '/a.png'].map((p) => `${base}${p}`)
-    const r = await rc2(['solve', ...urls, '-q', 'car', '--confidence', '0.5', '--ndjson', '--timeout', '2'])
+    const urls = ['/missing', '/page', '/to-file', '/huge', '/slow', '/a.png'].map(
+      (p) => `${base}${p}`,
+    )
+    const r = await rc2([
+      'solve',
+      ...urls,
+      '-q',
+      'car',
+      '--confidence',
+      '0.5',
+      '--ndjson',
+      '--timeout',
+      '2',
+    ])
     expect(r.code).toBe(6)
-    const results = new Map((r.stdout.trim().split('\n').map((line) => JSON.parse(line) as Result)).map((x) => [x.input, x]))
+    const results = new Map(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Result)
+        .map((x) => [x.input, x]),
+    )
     const error = (path: string): Result['error'] => results.get(`${base}${path}`)!.error
-    expect(error('/missing')).toMatchObject({ kind: 'input', code: 'HTTP_404', message: `${base}/missing: the server answered 404 Not Found` })
-    expect(error('/page')).toMatchObject({ kind: 'input', message: `${base}/page is a web page (HTML) (text/html), not an image` })
-    expect(error('/to-file')!.message).toBe(`${base}/to-file redirects to file: (file:///etc/passwd); rc2 follows redirects to http and https only`)
-    expect(error('/huge')).toMatchObject({ kind: 'input', message: `${base}/huge is over the 0.2 MB limit (rc2 stopped reading it there)` })
-    expect(error('/slow')).toMatchObject({ kind: 'timeout', message: `${base}/slow: no complete image within 2 s (--timeout)` })
+    expect(error('/missing')).toMatchObject({
+      kind: 'input',
+      code: 'HTTP_404',
+      message: `${base}/missing: the server answered 404 Not Found`,
+    })
+    expect(error('/page')).toMatchObject({
+      kind: 'input',
+      message: `${base}/page is a web page (HTML) (text/html), not an image`,
+    })
+    expect(error('/to-file')!.message).toBe(
+      `${base}/to-file redirects to file: (file:///etc/passwd); rc2 follows redirects to http and https only`,
+    )
+    expect(error('/huge')).toMatchObject({
+      kind: 'input',
+      message: `${base}/huge is over the 0.2 MB limit (rc2 stopped reading it there)`,
+    })
+    expect(error('/slow')).toMatchObject({
+      kind: 'timeout',
+      message: `${base}/slow: no complete image within 2 s (--timeout)`,
+    })
     expect(results.get(`${base}/a.png`)).toMatchObject({ ok: true, objects: [2, 4] })
     // Every failure is said once on stderr, without a stack trace.
     expect(r.stderr).not.toMatch(/\n\s+at /)
@@ -156,7 +225,13 @@ describe('rc2 grid <url>', () => {
   it('fetches the image and shows its geometry; a page is refused', async () => {
     const r = await rc2(['grid', `${base}/jump`, '--json'])
     expect(r.code, r.stderr).toBe(0)
-    expect(JSON.parse(r.stdout)).toMatchObject({ input: `${base}/jump`, grid: '3x3', kind: 'payload', width: 300, height: 300 })
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      input: `${base}/jump`,
+      grid: '3x3',
+      kind: 'payload',
+      width: 300,
+      height: 300,
+    })
     const page = await rc2(['grid', `${base}/page`])
     expect(page.code).toBe(4)
     expect(page.stderr).toContain(`${base}/page is a web page (HTML)`)
@@ -167,16 +242,30 @@ describe('--files-from', () => {
   it('reads inputs one per line (file or stdin), skips blanks and # comments, always prints an array', async () => {
     await writeFile(join(root, 'one.png'), await renderRedGrid('3x3', [1]))
     await writeFile(join(root, 'list.txt'), `# today's shots\n\none.png\r\n${base}/a.png\n   \n`)
-    const r = await rc2(['solve', '--files-from', 'list.txt', '-q', 'car', '--confidence', '0.5', '--json'])
+    const r = await rc2([
+      'solve',
+      '--files-from',
+      'list.txt',
+      '-q',
+      'car',
+      '--confidence',
+      '0.5',
+      '--json',
+    ])
     expect(r.code, r.stderr).toBe(0)
     const results = JSON.parse(r.stdout) as Result[]
     expect(results.map((x) => [x.input, x.objects])).toEqual([
       ['one.png', [1]],
       [`${base}/a.png`, [2, 4]],
     ])
-    const single = await rc2(['solve', '--files-from', '-', '-q', 'car', '--confidence', '0.5', '--json'], 'one.png\n')
+    const single = await rc2(
+      ['solve', '--files-from', '-', '-q', 'car', '--confidence', '0.5', '--json'],
+      'one.png\n',
+    )
     expect(single.code, single.stderr).toBe(0)
-    expect(JSON.parse(single.stdout)).toEqual([expect.objectContaining({ input: 'one.png', objects: [1] })])
+    expect(JSON.parse(single.stdout)).toEqual([
+      expect.objectContaining({ input: 'one.png', objects: [1] }),
+    ])
     const missing = await rc2(['solve', '--files-from', 'nope.txt', '-q', 'car', '--json'])
     expect(missing.code).toBe(4)
     expect(missing.stderr).toContain('--files-from nope.txt: no such file or directory')

@@ -79,7 +79,15 @@ function describeWidget(grid: '3x3' | '4x4', look: CaptureLook, rng: () => numbe
   if (look === 'legacy') {
     // Older look: ~305 px wide, lighter and shorter header, 2-3 px gutters.
     const gutter = rng() < 0.5 ? 2 : 3
-    return { pad: 6, header: 84, headerGap: 5, tile: grid === '3x3' ? 96 : 72, gutter, footer: 56, sample: true }
+    return {
+      pad: 6,
+      header: 84,
+      headerGap: 5,
+      tile: grid === '3x3' ? 96 : 72,
+      gutter,
+      footer: 56,
+      sample: true,
+    }
   }
   return {
     pad: 7,
@@ -97,7 +105,13 @@ function toDevice(ratio: number): (css: number) => number {
   return (css) => Math.round(css * ratio)
 }
 
-function deviceRect(dev: (css: number) => number, x: number, y: number, w: number, h: number): Rect {
+function deviceRect(
+  dev: (css: number) => number,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+): Rect {
   return { x: dev(x), y: dev(y), width: dev(x + w) - dev(x), height: dev(y + h) - dev(y) }
 }
 
@@ -132,7 +146,12 @@ function drawWidget(
   const parts: string[] = []
   const border = Math.max(1, Math.round(ratio))
   parts.push(svgRect({ x: 0, y: 0, width, height }, '#d0d3d6'))
-  parts.push(svgRect({ x: border, y: border, width: width - 2 * border, height: height - 2 * border }, '#ffffff'))
+  parts.push(
+    svgRect(
+      { x: border, y: border, width: width - 2 * border, height: height - 2 * border },
+      '#ffffff',
+    ),
+  )
 
   const header = deviceRect(dev, css.pad, css.pad, band, css.header)
   parts.push(svgRect(header, HEADER_BLUE[look]))
@@ -141,9 +160,13 @@ function drawWidget(
   const small = 100 + Math.floor(rng() * 80)
   parts.push(svgRect(deviceRect(dev, textLeft, css.pad + 18, small, 9), '#ffffff'))
   const big = 80 + Math.floor(rng() * 120)
-  parts.push(svgRect(deviceRect(dev, textLeft, css.pad + 36, big, css.header > 100 ? 26 : 20), '#ffffff'))
+  parts.push(
+    svgRect(deviceRect(dev, textLeft, css.pad + 36, big, css.header > 100 ? 26 : 20), '#ffffff'),
+  )
   if (css.header > 100 && rng() < 0.5) {
-    parts.push(svgRect(deviceRect(dev, textLeft, css.pad + 80, 180 + Math.floor(rng() * 60), 9), '#ffffff'))
+    parts.push(
+      svgRect(deviceRect(dev, textLeft, css.pad + 80, 180 + Math.floor(rng() * 60), 9), '#ffffff'),
+    )
   }
   if (css.sample) {
     const side = css.header - 20
@@ -151,7 +174,9 @@ function drawWidget(
     const sy = css.pad + 10
     parts.push(svgRect(deviceRect(dev, sx, sy, side, side), '#7a8a5a'))
     parts.push(svgRect(deviceRect(dev, sx, sy + side * 0.55, side, side * 0.45), '#555555'))
-    parts.push(svgRect(deviceRect(dev, sx + side * 0.3, sy + side * 0.3, side * 0.4, side * 0.3), '#c03020'))
+    parts.push(
+      svgRect(deviceRect(dev, sx + side * 0.3, sy + side * 0.3, side * 0.4, side * 0.3), '#c03020'),
+    )
   }
 
   // Footer: grey rule, three icons at the left, the blue VERIFY button at the right.
@@ -162,14 +187,33 @@ function drawWidget(
   }
   const buttonW = look === 'legacy' ? 90 : 100
   const buttonH = look === 'legacy' ? 34 : 40
-  const button = deviceRect(dev, css.pad + band - buttonW, footerTop + (css.footer - buttonH) / 2, buttonW, buttonH)
+  const button = deviceRect(
+    dev,
+    css.pad + band - buttonW,
+    footerTop + (css.footer - buttonH) / 2,
+    buttonW,
+    buttonH,
+  )
   parts.push(svgRect(button, BUTTON_BLUE, `rx="${Math.round(2 * ratio)}"`))
-  parts.push(svgRect(deviceRect(dev, css.pad + band - buttonW + 24, footerTop + css.footer / 2 - 5, 52, 10), '#ffffff'))
+  parts.push(
+    svgRect(
+      deviceRect(dev, css.pad + band - buttonW + 24, footerTop + css.footer / 2 - 5, 52, 10),
+      '#ffffff',
+    ),
+  )
 
   const tiles: Rect[] = []
   for (let j = 0; j < n; j++) {
     for (let i = 0; i < n; i++) {
-      tiles.push(deviceRect(dev, css.pad + i * (css.tile + css.gutter), bandTop + j * (css.tile + css.gutter), css.tile, css.tile))
+      tiles.push(
+        deviceRect(
+          dev,
+          css.pad + i * (css.tile + css.gutter),
+          bandTop + j * (css.tile + css.gutter),
+          css.tile,
+          css.tile,
+        ),
+      )
     }
   }
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" shape-rendering="crispEdges">${parts.join('')}</svg>`
@@ -207,14 +251,20 @@ function paint(canvas: Buffer, canvasWidth: number, canvasHeight: number, sprite
       const x1 = Math.min(s.width, canvasWidth - s.left)
       if (x1 <= x0) continue
       if (s.channels === 3) {
-        s.data.copy(canvas, (cy * canvasWidth + s.left + x0) * 3, (y * s.width + x0) * 3, (y * s.width + x1) * 3)
+        s.data.copy(
+          canvas,
+          (cy * canvasWidth + s.left + x0) * 3,
+          (y * s.width + x0) * 3,
+          (y * s.width + x1) * 3,
+        )
         continue
       }
       for (let x = x0; x < x1; x++) {
         const src = (y * s.width + x) * 4
         const dst = (cy * canvasWidth + s.left + x) * 3
         const a = s.data[src + 3]! / 255
-        for (let c = 0; c < 3; c++) canvas[dst + c] = Math.round(s.data[src + c]! * a + canvas[dst + c]! * (1 - a))
+        for (let c = 0; c < 3; c++)
+          canvas[dst + c] = Math.round(s.data[src + c]! * a + canvas[dst + c]! * (1 - a))
       }
     }
   }
@@ -228,22 +278,52 @@ async function renderTileSprites(
   selected: ReadonlySet<number>,
 ): Promise<Sprite[]> {
   const size = GRID_SIZE[grid]
-  const source = await sharp(payload).removeAlpha().resize(size, size, { fit: 'fill' }).raw().toBuffer()
+  const source = await sharp(payload)
+    .removeAlpha()
+    .resize(size, size, { fit: 'fill' })
+    .raw()
+    .toBuffer()
   const raw = { width: size, height: size, channels: 3 as const }
   const scaled = async (cell: Rect, width: number, height: number): Promise<Buffer> =>
-    sharp(source, { raw }).extract({ left: cell.x, top: cell.y, width: cell.width, height: cell.height })
-      .resize(width, height, { fit: 'fill' }).raw().toBuffer()
+    sharp(source, { raw })
+      .extract({ left: cell.x, top: cell.y, width: cell.width, height: cell.height })
+      .resize(width, height, { fit: 'fill' })
+      .raw()
+      .toBuffer()
   const jobs = tiles.map(async (rect, index): Promise<Sprite[]> => {
     const cell = cellOf(grid, index)
     if (!selected.has(index)) {
-      return [{ data: await scaled(cell, rect.width, rect.height), width: rect.width, height: rect.height, channels: 3, left: rect.x, top: rect.y }]
+      return [
+        {
+          data: await scaled(cell, rect.width, rect.height),
+          width: rect.width,
+          height: rect.height,
+          channels: 3,
+          left: rect.x,
+          top: rect.y,
+        },
+      ]
     }
     // A selected tile shrinks inside its cell; a 3x3 one also gets the blue tick over its corner.
     const w = Math.round(rect.width * 0.86)
     const h = Math.round(rect.height * 0.86)
     const sprites: Sprite[] = [
-      { data: Buffer.alloc(rect.width * rect.height * 3, 255), width: rect.width, height: rect.height, channels: 3, left: rect.x, top: rect.y },
-      { data: await scaled(cell, w, h), width: w, height: h, channels: 3, left: rect.x + Math.round((rect.width - w) / 2), top: rect.y + Math.round((rect.height - h) / 2) },
+      {
+        data: Buffer.alloc(rect.width * rect.height * 3, 255),
+        width: rect.width,
+        height: rect.height,
+        channels: 3,
+        left: rect.x,
+        top: rect.y,
+      },
+      {
+        data: await scaled(cell, w, h),
+        width: w,
+        height: h,
+        channels: 3,
+        left: rect.x + Math.round((rect.width - w) / 2),
+        top: rect.y + Math.round((rect.height - h) / 2),
+      },
     ]
     if (grid === '3x3') {
       const radius = Math.round(13 * ratio)
@@ -253,7 +333,14 @@ async function renderTileSprites(
       const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${side}" height="${side}"><circle cx="${c}" cy="${c}" r="${radius}" fill="#1a73e8"/><path d="${tick}" stroke="#ffffff" stroke-width="${Math.max(2, 3 * ratio)}" fill="none"/></svg>`
       const data = await sharp(Buffer.from(svg)).ensureAlpha().raw().toBuffer()
       // Centre 10 css px inside the corner: the circle reaches over most of the gutter.
-      sprites.push({ data, width: side, height: side, channels: 4, left: rect.x + Math.round(10 * ratio) - c, top: rect.y + Math.round(10 * ratio) - c })
+      sprites.push({
+        data,
+        width: side,
+        height: side,
+        channels: 4,
+        left: rect.x + Math.round(10 * ratio) - c,
+        top: rect.y + Math.round(10 * ratio) - c,
+      })
     }
     return sprites
   })
@@ -277,10 +364,19 @@ async function renderPageBackground(
     const ch = Math.max(4, Math.ceil(height / 48))
     const field = Buffer.alloc(cw * ch * 3)
     for (let k = 0; k < field.length; k++) field[k] = 30 + Math.floor(rng() * 170)
-    base = sharp(await toRgb(sharp(field, { raw: { width: cw, height: ch, channels: 3 } })
-      .resize(width, height, { fit: 'fill', kernel: 'cubic' })), { raw: { width, height, channels: 3 } })
+    base = sharp(
+      await toRgb(
+        sharp(field, { raw: { width: cw, height: ch, channels: 3 } }).resize(width, height, {
+          fit: 'fill',
+          kernel: 'cubic',
+        }),
+      ),
+      { raw: { width, height, channels: 3 } },
+    )
   } else {
-    const colour = { white: '#ffffff', grey: rng() < 0.5 ? '#f1f3f4' : '#dcdcdc', dark: '#202124' }[background]
+    const colour = { white: '#ffffff', grey: rng() < 0.5 ? '#f1f3f4' : '#dcdcdc', dark: '#202124' }[
+      background
+    ]
     base = sharp({ create: { width, height, channels: 3, background: colour } })
   }
   const parts: string[] = []
@@ -297,17 +393,35 @@ async function renderPageBackground(
     for (let line = 0; line < 4; line++) {
       const y = panel.y + dev(12 + line * 18)
       if (y + dev(8) < panel.y + panel.height) {
-        parts.push(svgRect({ x: panel.x + dev(10), y, width: Math.floor(panel.width * (0.4 + rng() * 0.5)), height: dev(8) }, '#9aa0a6'))
+        parts.push(
+          svgRect(
+            {
+              x: panel.x + dev(10),
+              y,
+              width: Math.floor(panel.width * (0.4 + rng() * 0.5)),
+              height: dev(8),
+            },
+            '#9aa0a6',
+          ),
+        )
       }
     }
   }
   for (let k = 0; k < 3; k++) {
-    parts.push(svgRect(place(dev(60 + rng() * 160), dev(30 + rng() * 60)), rng() < 0.5 ? '#1a73e8' : '#4a90e2'))
+    parts.push(
+      svgRect(
+        place(dev(60 + rng() * 160), dev(30 + rng() * 60)),
+        rng() < 0.5 ? '#1a73e8' : '#4a90e2',
+      ),
+    )
   }
   if (blueBanner) {
     // Put the banner above or below the widget, whichever has room, so it is seen next to it.
     const h = dev(64)
-    const y = avoid.y > h + dev(4) ? Math.floor(rng() * (avoid.y - h)) : Math.min(height - h, avoid.y + avoid.height + dev(8))
+    const y =
+      avoid.y > h + dev(4)
+        ? Math.floor(rng() * (avoid.y - h))
+        : Math.min(height - h, avoid.y + avoid.height + dev(8))
     parts.push(svgRect({ x: 0, y, width, height: h }, '#1a73e8'))
     parts.push(svgRect({ x: dev(24), y: y + dev(22), width: dev(160), height: dev(20) }, '#ffffff'))
   }
@@ -319,7 +433,10 @@ async function renderPageBackground(
 async function toRgb(pipeline: Sharp): Promise<Buffer> {
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true })
   if (info.channels === 3) return data
-  return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }).removeAlpha().raw().toBuffer()
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
+    .removeAlpha()
+    .raw()
+    .toBuffer()
 }
 
 function offsetRect(r: Rect, dx: number, dy: number): Rect {
@@ -342,7 +459,13 @@ export async function renderCapture(options: CaptureOptions): Promise<Capture> {
   const rng = createRng(options.seed ?? 1)
   const widget = drawWidget(options.grid, look, ratio, rng)
   const selected = new Set(options.selectedTiles ?? [])
-  const tileSprites = await renderTileSprites(options.payload, options.grid, widget.tiles, ratio, selected)
+  const tileSprites = await renderTileSprites(
+    options.payload,
+    options.grid,
+    widget.tiles,
+    ratio,
+    selected,
+  )
 
   let width: number
   let height: number
@@ -359,9 +482,16 @@ export async function renderCapture(options: CaptureOptions): Promise<Capture> {
     const dy = margin - band.y
     tiles = widget.tiles.map((t) => offsetRect(t, dx, dy))
     pixels = Buffer.alloc(width * height * 3, 255)
-    paint(pixels, width, height, tileSprites.map((t) => ({ ...t, left: t.left + dx, top: t.top + dy })))
+    paint(
+      pixels,
+      width,
+      height,
+      tileSprites.map((t) => ({ ...t, left: t.left + dx, top: t.top + dy })),
+    )
   } else {
-    const widgetPixels = await toRgb(sharp(Buffer.from(widget.svg)).flatten({ background: '#ffffff' }))
+    const widgetPixels = await toRgb(
+      sharp(Buffer.from(widget.svg)).flatten({ background: '#ffffff' }),
+    )
     paint(widgetPixels, widget.width, widget.height, tileSprites)
     if (options.kind === 'widget') {
       width = widget.width
@@ -371,15 +501,40 @@ export async function renderCapture(options: CaptureOptions): Promise<Capture> {
     } else {
       width = options.pageSize?.width ?? Math.round(widget.width * (1.3 + rng() * 0.9))
       height = options.pageSize?.height ?? Math.round(widget.height * (1.3 + rng() * 0.9))
-      if (width < widget.width || height < widget.height) throw new Error(`pageSize ${width}x${height} is smaller than the widget`)
+      if (width < widget.width || height < widget.height)
+        throw new Error(`pageSize ${width}x${height} is smaller than the widget`)
       const position = options.position ?? {
         x: Math.floor(rng() * (width - widget.width + 1)),
         y: Math.floor(rng() * (height - widget.height + 1)),
       }
-      const placed: Rect = { x: position.x, y: position.y, width: widget.width, height: widget.height }
-      pixels = await toRgb(await renderPageBackground(width, height, options.background ?? 'grey', ratio, placed, options.blueBanner ?? false, rng))
+      const placed: Rect = {
+        x: position.x,
+        y: position.y,
+        width: widget.width,
+        height: widget.height,
+      }
+      pixels = await toRgb(
+        await renderPageBackground(
+          width,
+          height,
+          options.background ?? 'grey',
+          ratio,
+          placed,
+          options.blueBanner ?? false,
+          rng,
+        ),
+      )
       tiles = widget.tiles.map((t) => offsetRect(t, position.x, position.y))
-      paint(pixels, width, height, [{ data: widgetPixels, width: widget.width, height: widget.height, channels: 3, left: position.x, top: position.y }])
+      paint(pixels, width, height, [
+        {
+          data: widgetPixels,
+          width: widget.width,
+          height: widget.height,
+          channels: 3,
+          left: position.x,
+          top: position.y,
+        },
+      ])
     }
   }
 
@@ -390,12 +545,21 @@ export async function renderCapture(options: CaptureOptions): Promise<Capture> {
     const f = 0.35 + rng() * 0.45
     if (options.cutOff === 'right') width = band.x + Math.round(band.width * f)
     else height = band.y + Math.round(band.height * f)
-    image = sharp(await toRgb(image.extract({ left: 0, top: 0, width, height })), { raw: { width, height, channels: 3 } })
+    image = sharp(await toRgb(image.extract({ left: 0, top: 0, width, height })), {
+      raw: { width, height, channels: 3 },
+    })
   }
-  const buffer = format === 'png'
-    ? await image.png({ compressionLevel: 1 }).toBuffer()
-    : await image.jpeg({ quality: options.quality ?? 80 }).toBuffer()
-  return { buffer, width, height, format, truth: { grid: options.grid, crop: boundingBox(tiles), tiles } }
+  const buffer =
+    format === 'png'
+      ? await image.png({ compressionLevel: 1 }).toBuffer()
+      : await image.jpeg({ quality: options.quality ?? 80 }).toBuffer()
+  return {
+    buffer,
+    width,
+    height,
+    format,
+    truth: { grid: options.grid, crop: boundingBox(tiles), tiles },
+  }
 }
 
 /**
@@ -411,14 +575,29 @@ export async function composeGrid(tilePaths: (string | Buffer)[], grid: Grid): P
   }
   const n = GRID_SIDE[grid]
   const canvas = Buffer.alloc(size * size * 3)
-  const sprites = await Promise.all(Array.from({ length: n * n }, async (_, index): Promise<Sprite> => {
-    const cell = cellOf(grid, index)
-    const path = tilePaths[index % tilePaths.length]!
-    const data = await sharp(path).removeAlpha().resize(cell.width, cell.height, { fit: 'fill' }).raw().toBuffer()
-    return { data, width: cell.width, height: cell.height, channels: 3, left: cell.x, top: cell.y }
-  }))
+  const sprites = await Promise.all(
+    Array.from({ length: n * n }, async (_, index): Promise<Sprite> => {
+      const cell = cellOf(grid, index)
+      const path = tilePaths[index % tilePaths.length]!
+      const data = await sharp(path)
+        .removeAlpha()
+        .resize(cell.width, cell.height, { fit: 'fill' })
+        .raw()
+        .toBuffer()
+      return {
+        data,
+        width: cell.width,
+        height: cell.height,
+        channels: 3,
+        left: cell.x,
+        top: cell.y,
+      }
+    }),
+  )
   paint(canvas, size, size, sprites)
-  return sharp(canvas, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer()
+  return sharp(canvas, { raw: { width: size, height: size, channels: 3 } })
+    .png()
+    .toBuffer()
 }
 
 /**
@@ -431,11 +610,19 @@ export async function makeSyntheticPayload(grid: Grid, seed: number): Promise<Bu
   const n = GRID_SIDE[grid]
   const data = Buffer.alloc(size * size * 3)
   const palette = (): [number, number, number] => {
-    const c: [number, number, number] = [Math.floor(rng() * 200), Math.floor(rng() * 200), Math.floor(rng() * 200)]
+    const c: [number, number, number] = [
+      Math.floor(rng() * 200),
+      Math.floor(rng() * 200),
+      Math.floor(rng() * 200),
+    ]
     return c
   }
   // 4x4: one picture, so a single set of colours spans the cells; 3x3: one set per cell.
-  const cellColours = Array.from({ length: n * n }, () => ({ a: palette(), b: palette(), shape: palette() }))
+  const cellColours = Array.from({ length: n * n }, () => ({
+    a: palette(),
+    b: palette(),
+    shape: palette(),
+  }))
   const whole = { a: palette(), b: palette(), shape: palette() }
   const shapes = Array.from({ length: 6 }, () => ({ x: rng(), y: rng(), r: 0.08 + rng() * 0.2 }))
   const cell = size / n
@@ -458,5 +645,7 @@ export async function makeSyntheticPayload(grid: Grid, seed: number): Promise<Bu
       }
     }
   }
-  return sharp(data, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer()
+  return sharp(data, { raw: { width: size, height: size, channels: 3 } })
+    .png()
+    .toBuffer()
 }

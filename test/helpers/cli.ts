@@ -45,7 +45,11 @@ function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string
 export function runRc2(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const env = cleanEnv(options.env)
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? REPO, env, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd ?? REPO,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
@@ -67,7 +71,10 @@ export function runRc2(args: readonly string[], options: RunOptions = {}): Promi
  * clean environment and pipes for stdin, stdout and stderr. For output, flags and exit codes; spawn
  * (runRc2) where only a real process shows it: signals, real pipes and TTYs, the exit status itself.
  */
-export async function runInProcess(args: readonly string[], options: Omit<RunOptions, 'onSpawn'> = {}): Promise<RunResult> {
+export async function runInProcess(
+  args: readonly string[],
+  options: Omit<RunOptions, 'onSpawn'> = {},
+): Promise<RunResult> {
   const stdout = new PassThrough()
   const stderr = new PassThrough()
   const stdin = new PassThrough()
@@ -85,7 +92,13 @@ export async function runInProcess(args: readonly string[], options: Omit<RunOpt
   process.chdir(cwd)
   let code: number
   try {
-    code = await runCli(['node', BIN, ...args], { stdout, stderr, stdin, env: cleanEnv(options.env), cwd })
+    code = await runCli(['node', BIN, ...args], {
+      stdout,
+      stderr,
+      stdin,
+      env: cleanEnv(options.env),
+      cwd,
+    })
   } finally {
     process.chdir(before)
   }

@@ -33,7 +33,10 @@ export interface HostileServer {
  * written as an IPv4-mapped IPv6 address) reaches it over loopback yet is not a name rc2 counts as
  * loopback, so tests can play "another host" without opening a port to the network.
  */
-export async function startHostileServer(handler?: HostileHandler, urlHost = '127.0.0.1'): Promise<HostileServer> {
+export async function startHostileServer(
+  handler?: HostileHandler,
+  urlHost = '127.0.0.1',
+): Promise<HostileServer> {
   let current: HostileHandler = handler ?? ((_req, res) => res.writeHead(404).end())
   const requests: HostileRequest[] = []
   const sockets = new Set<Socket>()
@@ -83,7 +86,8 @@ export function drip(everyMs = 1000): HostileHandler {
 
 /** `total` bytes made by `chunk` repeated, produced lazily (nothing is held in memory). */
 export function* lazyBytes(total: number, chunk: Buffer): Generator<Buffer> {
-  for (let sent = 0; sent < total; sent += chunk.length) yield chunk.subarray(0, Math.min(chunk.length, total - sent))
+  for (let sent = 0; sent < total; sent += chunk.length)
+    yield chunk.subarray(0, Math.min(chunk.length, total - sent))
 }
 
 /** A gzip-encoded reply that inflates to `inflatedBytes` of spaces inside a JSON string. */

@@ -24,8 +24,23 @@ import { createRng } from './prng.js'
 
 /** The 17 question ids the services accept (reference/questions.md). */
 export const SERVICE_QUESTION_IDS: readonly string[] = [
-  '/m/0pg52', '/m/01bjv', '/m/02yvhj', '/m/04_sv', '/m/013xlm', '/m/01jk_4', '/m/014xcs', '/m/015qff', '/m/0199g',
-  '/m/015qbp', '/m/0k4j', '/m/015kr', '/m/019jd', '/m/0cdl1', '/m/09d_r', '/m/01pns0', '/m/01lynh',
+  '/m/0pg52',
+  '/m/01bjv',
+  '/m/02yvhj',
+  '/m/04_sv',
+  '/m/013xlm',
+  '/m/01jk_4',
+  '/m/014xcs',
+  '/m/015qff',
+  '/m/0199g',
+  '/m/015qbp',
+  '/m/0k4j',
+  '/m/015kr',
+  '/m/019jd',
+  '/m/0cdl1',
+  '/m/09d_r',
+  '/m/01pns0',
+  '/m/01lynh',
 ]
 
 export const DEFAULT_TEST_KEY = 'rc2-test-key-7f3a9c'
@@ -199,7 +214,11 @@ export { createRng as createPrng }
 export async function renderRedGrid(
   grid: Grid,
   redTiles: readonly number[],
-  options: { otherTiles?: readonly Buffer[]; red?: { r: number; g: number; b: number }; format?: 'png' | 'jpeg' } = {},
+  options: {
+    otherTiles?: readonly Buffer[]
+    red?: { r: number; g: number; b: number }
+    format?: 'png' | 'jpeg'
+  } = {},
 ): Promise<Buffer> {
   const size = grid === '1x1' ? 100 : grid === '3x3' ? 300 : 450
   const side = SIDE[grid]
@@ -211,17 +230,39 @@ export async function renderRedGrid(
     const height = Math.round((Math.floor(index / side) + 1) * (size / side)) - top
     const other = options.otherTiles?.[index % Math.max(1, options.otherTiles.length)]
     const input = redTiles.includes(index)
-      ? await sharp({ create: { width, height, channels: 3, background: options.red ?? { r: 230, g: 20, b: 20 } } }).png().toBuffer()
+      ? await sharp({
+          create: {
+            width,
+            height,
+            channels: 3,
+            background: options.red ?? { r: 230, g: 20, b: 20 },
+          },
+        })
+          .png()
+          .toBuffer()
       : other !== undefined
         ? await sharp(other).resize(width, height, { fit: 'fill' }).png().toBuffer()
-        : await sharp({ create: { width, height, channels: 3, background: { r: 120, g: 125, b: 130 } } }).png().toBuffer()
+        : await sharp({
+            create: { width, height, channels: 3, background: { r: 120, g: 125, b: 130 } },
+          })
+            .png()
+            .toBuffer()
     layers.push({ input, left, top })
   }
-  const base = sharp({ create: { width: size, height: size, channels: 3, background: { r: 0, g: 0, b: 0 } } }).composite(layers)
+  const base = sharp({
+    create: { width: size, height: size, channels: 3, background: { r: 0, g: 0, b: 0 } },
+  }).composite(layers)
   return options.format === 'jpeg' ? base.jpeg({ quality: 90 }).toBuffer() : base.png().toBuffer()
 }
 
-const DEFAULT_BALANCES: Record<ProviderName, number> = { yescaptcha: 100_000, capsolver: 10, acedata: 1000, '2captcha': 5, nopecha: 1000, capmonster: 5 }
+const DEFAULT_BALANCES: Record<ProviderName, number> = {
+  yescaptcha: 100_000,
+  capsolver: 10,
+  acedata: 1000,
+  '2captcha': 5,
+  nopecha: 1000,
+  capmonster: 5,
+}
 /** Cost per call in each provider's unit (all but YesCaptcha's are made up: their prices are not documented). */
 function costOf(provider: ProviderName, grid: Grid): number {
   if (provider === 'yescaptcha') return grid === '1x1' ? 2 : 6
@@ -233,8 +274,14 @@ function costOf(provider: ProviderName, grid: Grid): number {
 const TEXT_PROVIDERS: readonly ProviderName[] = ['2captcha', 'nopecha', 'capmonster']
 /** 2Captcha API v2 error numbers (errorId) by code. */
 const TWOCAPTCHA_IDS: Record<string, number> = {
-  ERROR_KEY_DOES_NOT_EXIST: 1, ERROR_ZERO_CAPTCHA_FILESIZE: 3, ERROR_TOO_BIG_CAPTCHA_FILESIZE: 4, ERROR_ZERO_BALANCE: 10,
-  ERROR_CAPTCHA_UNSOLVABLE: 12, ERROR_IMAGE_TYPE_NOT_SUPPORTED: 15, ERROR_NO_SUCH_CAPCHA_ID: 16, ERROR_TASK_ABSENT: 22,
+  ERROR_KEY_DOES_NOT_EXIST: 1,
+  ERROR_ZERO_CAPTCHA_FILESIZE: 3,
+  ERROR_TOO_BIG_CAPTCHA_FILESIZE: 4,
+  ERROR_ZERO_BALANCE: 10,
+  ERROR_CAPTCHA_UNSOLVABLE: 12,
+  ERROR_IMAGE_TYPE_NOT_SUPPORTED: 15,
+  ERROR_NO_SUCH_CAPCHA_ID: 16,
+  ERROR_TASK_ABSENT: 22,
   ERROR_TASK_NOT_SUPPORTED: 23,
 }
 /** CapMonster refuses images above this many bytes (its client's limit). */
@@ -278,7 +325,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-export async function startProviderServer(options: ProviderServerOptions = {}): Promise<ProviderServer> {
+export async function startProviderServer(
+  options: ProviderServerOptions = {},
+): Promise<ProviderServer> {
   let keys = new Set(options.keys ?? [DEFAULT_TEST_KEY])
   let oracle: Oracle = options.oracle ?? redOracle
   let asyncPolls = options.asyncPolls ?? 0
@@ -293,7 +342,14 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
   let zeroBalance = false
   const tasks = new Map<string, StoredTask>()
   const reports: ReceivedReport[] = []
-  const taskIds: Record<ProviderName, string[]> = { yescaptcha: [], capsolver: [], acedata: [], '2captcha': [], nopecha: [], capmonster: [] }
+  const taskIds: Record<ProviderName, string[]> = {
+    yescaptcha: [],
+    capsolver: [],
+    acedata: [],
+    '2captcha': [],
+    nopecha: [],
+    capmonster: [],
+  }
   let numericTaskId = 70_000_000_000
   const requests: LoggedRequest[] = []
   const counters = { create: 0, paid: 0, poll: 0, inFlight: 0, maxInFlight: 0 }
@@ -329,14 +385,25 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
 
   // ---- protocol-specific error bodies --------------------------------------------------------
 
-  function taskApiError(provider: ProviderName, code: string, description: string, httpStatus = 400): Reply {
+  function taskApiError(
+    provider: ProviderName,
+    code: string,
+    description: string,
+    httpStatus = 400,
+  ): Reply {
     // YesCaptcha answers errors with HTTP 200; CapSolver with 400 (401 for a bad key).
     const status = provider === 'yescaptcha' ? 200 : httpStatus
-    return new Reply({ status, json: { errorId: 1, errorCode: code, errorDescription: description } })
+    return new Reply({
+      status,
+      json: { errorId: 1, errorCode: code, errorDescription: description },
+    })
   }
 
   function aceError(status: number, code: string, message: string): Reply {
-    return new Reply({ status, json: { success: false, error: { code, message }, trace_id: randomUUID() } })
+    return new Reply({
+      status,
+      json: { success: false, error: { code, message }, trace_id: randomUUID() },
+    })
   }
 
   function badQuestion(provider: ProviderName, question: string): Reply {
@@ -348,7 +415,11 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
   function badImage(provider: ProviderName, kind: 'parse' | 'size', detail: string): Reply {
     if (provider === 'acedata') return aceError(400, 'bad_request', detail)
     if (kind === 'parse') return taskApiError(provider, 'ERROR_PARSE_IMAGE_FAIL', detail)
-    return taskApiError(provider, provider === 'yescaptcha' ? 'ERROR_ILLEGAL_IMAGE' : 'ERROR_INVALID_IMAGE', detail)
+    return taskApiError(
+      provider,
+      provider === 'yescaptcha' ? 'ERROR_ILLEGAL_IMAGE' : 'ERROR_INVALID_IMAGE',
+      detail,
+    )
   }
 
   function noBalance(provider: ProviderName): Reply {
@@ -359,14 +430,28 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
 
   // ---- the work: decode, check, ask the oracle ------------------------------------------------
 
-  async function recognizeImage(provider: ProviderName, image: unknown, question: unknown): Promise<Answer> {
-    if (typeof image !== 'string' || image === '' || typeof question !== 'string' || question === '') {
+  async function recognizeImage(
+    provider: ProviderName,
+    image: unknown,
+    question: unknown,
+  ): Promise<Answer> {
+    if (
+      typeof image !== 'string' ||
+      image === '' ||
+      typeof question !== 'string' ||
+      question === ''
+    ) {
       throw provider === 'acedata'
         ? aceError(400, 'bad_request', 'image and question are required')
-        : taskApiError(provider, provider === 'yescaptcha' ? 'ERROR_REQUIRED_FIELDS' : 'ERROR_INVALID_TASK_DATA', 'image and question are required')
+        : taskApiError(
+            provider,
+            provider === 'yescaptcha' ? 'ERROR_REQUIRED_FIELDS' : 'ERROR_INVALID_TASK_DATA',
+            'image and question are required',
+          )
     }
     if (!SERVICE_QUESTION_IDS.includes(question)) throw badQuestion(provider, question)
-    if (image.startsWith('data:')) throw badImage(provider, 'parse', 'the image must be bare base64 without a data: prefix')
+    if (image.startsWith('data:'))
+      throw badImage(provider, 'parse', 'the image must be bare base64 without a data: prefix')
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(image) || image.length % 4 !== 0) {
       throw badImage(provider, 'parse', 'the image is not valid base64')
     }
@@ -380,24 +465,36 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     }
     const grid = width === height && width !== undefined ? SIZE_GRID[width] : undefined
     if (grid === undefined || width === undefined) {
-      throw badImage(provider, 'size', `image is ${width}x${height}; scale it to 450x450, 300x300 or 100x100`)
+      throw badImage(
+        provider,
+        'size',
+        `image is ${width}x${height}; scale it to 450x450, 300x300 or 100x100`,
+      )
     }
     if (grid === '4x4' && reject450.has(question)) {
       throw provider === 'acedata'
         ? aceError(400, 'bad_request', 'this question is not supported at 450x450')
-        : taskApiError(provider, 'ERROR_UNKNOW_450x450_QUESTION', 'This size is currently not supported for this question')
+        : taskApiError(
+            provider,
+            'ERROR_UNKNOW_450x450_QUESTION',
+            'This size is currently not supported for this question',
+          )
     }
     if (zeroBalance || balances[provider] < costOf(provider, grid)) throw noBalance(provider)
 
     const cells = await cellStats(bytes, grid)
     const scores = await oracle({ provider, question, grid, size: width, cells })
-    if (scores.length !== cells.length) throw new Error(`oracle returned ${scores.length} scores for ${cells.length} tiles`)
+    if (scores.length !== cells.length)
+      throw new Error(`oracle returned ${scores.length} scores for ${cells.length} tiles`)
     return { grid, size: width, question, scores }
   }
 
   /** Mean colour of each tile of `grid` in the decoded image. */
   async function cellStats(bytes: Buffer, grid: Grid): Promise<CellStat[]> {
-    const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true })
+    const { data, info } = await sharp(bytes)
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true })
     const side = SIDE[grid]
     const width = info.width
     const cells: CellStat[] = []
@@ -427,8 +524,19 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
 
   /** A protocol error of a text provider, in its own shape. */
   function textError(provider: ProviderName, code: string, description: string): Reply {
-    if (provider === '2captcha') return new Reply({ status: 200, json: { errorId: TWOCAPTCHA_IDS[code] ?? 1, errorCode: code, errorDescription: description } })
-    return new Reply({ status: 200, json: { errorId: 1, errorCode: code, errorDescription: description } })
+    if (provider === '2captcha')
+      return new Reply({
+        status: 200,
+        json: {
+          errorId: TWOCAPTCHA_IDS[code] ?? 1,
+          errorCode: code,
+          errorDescription: description,
+        },
+      })
+    return new Reply({
+      status: 200,
+      json: { errorId: 1, errorCode: code, errorDescription: description },
+    })
   }
 
   /** NopeCHA errors: `{error: <number>, message}` with the HTTP status its Node client maps. */
@@ -444,23 +552,51 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     if (ok) return text
     const message = `the instruction must be the English "Select all ${kind} with …" for a ${grid} grid, got ${JSON.stringify(text)}`
     if (provider === 'nopecha') throw nopechaError(10, message)
-    throw textError(provider, provider === 'capmonster' ? 'ERROR_CAPTCHA_UNSOLVABLE' : 'ERROR_TASK_ABSENT', message)
+    throw textError(
+      provider,
+      provider === 'capmonster' ? 'ERROR_CAPTCHA_UNSOLVABLE' : 'ERROR_TASK_ABSENT',
+      message,
+    )
   }
 
   /** Decode one base64 image of a text provider and ask the oracle about `grid`. */
-  async function recognizeText(provider: ProviderName, image: unknown, grid: Grid, text: string): Promise<Answer> {
+  async function recognizeText(
+    provider: ProviderName,
+    image: unknown,
+    grid: Grid,
+    text: string,
+  ): Promise<Answer> {
     const badImage = (detail: string): Reply =>
-      provider === 'nopecha' ? nopechaError(10, detail) : textError(provider, provider === '2captcha' ? 'ERROR_IMAGE_TYPE_NOT_SUPPORTED' : 'ERROR_ZERO_CAPTCHA_FILESIZE', detail)
+      provider === 'nopecha'
+        ? nopechaError(10, detail)
+        : textError(
+            provider,
+            provider === '2captcha'
+              ? 'ERROR_IMAGE_TYPE_NOT_SUPPORTED'
+              : 'ERROR_ZERO_CAPTCHA_FILESIZE',
+            detail,
+          )
     if (typeof image !== 'string' || image === '') throw badImage('no image')
     // 2Captcha accepts a data: URI; the others want bare base64.
     const bare = provider === '2captcha' ? image.replace(/^data:image\/[a-z]+;base64,/, '') : image
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(bare) || bare.length % 4 !== 0) throw badImage('the image is not valid base64')
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(bare) || bare.length % 4 !== 0)
+      throw badImage('the image is not valid base64')
     const bytes = Buffer.from(bare, 'base64')
-    if (bytes.length < 100) throw textError(provider, 'ERROR_ZERO_CAPTCHA_FILESIZE', 'the image is smaller than 100 bytes')
+    if (bytes.length < 100)
+      throw textError(
+        provider,
+        'ERROR_ZERO_CAPTCHA_FILESIZE',
+        'the image is smaller than 100 bytes',
+      )
     if (provider === 'capmonster' && bytes.length > CAPMONSTER_IMAGE_LIMIT) {
-      throw textError(provider, 'ERROR_TOO_BIG_CAPTCHA_FILESIZE', `the image is ${bytes.length} bytes, more than ${CAPMONSTER_IMAGE_LIMIT}`)
+      throw textError(
+        provider,
+        'ERROR_TOO_BIG_CAPTCHA_FILESIZE',
+        `the image is ${bytes.length} bytes, more than ${CAPMONSTER_IMAGE_LIMIT}`,
+      )
     }
-    if (provider === '2captcha' && bytes.length > 600_000) throw textError(provider, 'ERROR_TOO_BIG_CAPTCHA_FILESIZE', 'the image is over 600 kB')
+    if (provider === '2captcha' && bytes.length > 600_000)
+      throw textError(provider, 'ERROR_TOO_BIG_CAPTCHA_FILESIZE', 'the image is over 600 kB')
     let width: number | undefined
     let height: number | undefined
     try {
@@ -468,13 +604,17 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     } catch {
       throw badImage('the image could not be decoded')
     }
-    if (width === undefined || height === undefined || width !== height || width > 1000) throw badImage(`the image is ${width}x${height}`)
+    if (width === undefined || height === undefined || width !== height || width > 1000)
+      throw badImage(`the image is ${width}x${height}`)
     if (zeroBalance || balances[provider] < costOf(provider, grid)) {
-      throw provider === 'nopecha' ? nopechaError(16, 'Out of credit') : textError(provider, 'ERROR_ZERO_BALANCE', 'insufficient balance')
+      throw provider === 'nopecha'
+        ? nopechaError(16, 'Out of credit')
+        : textError(provider, 'ERROR_ZERO_BALANCE', 'insufficient balance')
     }
     const cells = await cellStats(bytes, grid)
     const scores = await oracle({ provider, question: text, grid, size: width, cells })
-    if (scores.length !== cells.length) throw new Error(`oracle returned ${scores.length} scores for ${cells.length} tiles`)
+    if (scores.length !== cells.length)
+      throw new Error(`oracle returned ${scores.length} scores for ${cells.length} tiles`)
     return { grid, size: width, question: text, scores }
   }
 
@@ -484,7 +624,11 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     return id
   }
 
-  async function handleTextCreate(provider: ProviderName, body: Record<string, unknown>, headers: IncomingMessage['headers']): Promise<Outcome> {
+  async function handleTextCreate(
+    provider: ProviderName,
+    body: Record<string, unknown>,
+    headers: IncomingMessage['headers'],
+  ): Promise<Outcome> {
     let answer: Answer
     let solution: Record<string, unknown>
     if (provider === 'nopecha') {
@@ -492,14 +636,22 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
       const key = typeof body.key === 'string' ? body.key : bearer
       if (key === undefined || !keys.has(key)) throw nopechaError(15, 'Invalid key')
       if (body.type !== 'recaptcha') throw nopechaError(10, 'Invalid type')
-      if (body.grid !== '3x3' && body.grid !== '4x4' && body.grid !== '1x1') throw nopechaError(10, 'Invalid grid')
+      if (body.grid !== '3x3' && body.grid !== '4x4' && body.grid !== '1x1')
+        throw nopechaError(10, 'Invalid grid')
       const images = body.image_data
-      if (!Array.isArray(images) || images.length < 1 || images.length > 9 || (body.grid !== '1x1' && images.length !== 1)) {
+      if (
+        !Array.isArray(images) ||
+        images.length < 1 ||
+        images.length > 9 ||
+        (body.grid !== '1x1' && images.length !== 1)
+      ) {
         throw nopechaError(10, 'image_data must hold one grid image, or 1-9 tiles for 1x1')
       }
       const text = checkInstruction(provider, body.task, body.grid)
       // 1x1: one answer per tile image; a grid: one per tile of the one image.
-      const answers = await Promise.all(images.map((image) => recognizeText(provider, image, body.grid as Grid, text)))
+      const answers = await Promise.all(
+        images.map((image) => recognizeText(provider, image, body.grid as Grid, text)),
+      )
       answer = answers[0]!
       solution = { data: answers.flatMap((a) => a.scores.map((score) => score >= 0.5)) }
     } else {
@@ -507,21 +659,26 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
       const task = body.task
       if (!isRecord(task)) throw textError(provider, 'ERROR_TASK_ABSENT', 'task is required')
       if (provider === '2captcha') {
-        if (task.type !== 'GridTask') throw textError(provider, 'ERROR_TASK_NOT_SUPPORTED', 'unknown task type')
+        if (task.type !== 'GridTask')
+          throw textError(provider, 'ERROR_TASK_NOT_SUPPORTED', 'unknown task type')
         const side = task.rows
-        if (side !== task.columns || (side !== 3 && side !== 4 && side !== 1)) throw textError(provider, 'ERROR_TASK_ABSENT', 'rows and columns must be 3, 4 or 1')
+        if (side !== task.columns || (side !== 3 && side !== 4 && side !== 1))
+          throw textError(provider, 'ERROR_TASK_ABSENT', 'rows and columns must be 3, 4 or 1')
         const grid: Grid = side === 3 ? '3x3' : side === 4 ? '4x4' : '1x1'
         const text = checkInstruction(provider, task.comment, grid)
         answer = await recognizeText(provider, task.body, grid, text)
         const click = answer.scores.flatMap((score, index) => (score >= 0.5 ? [index + 1] : []))
         solution = { click }
       } else {
-        if (task.type !== 'ComplexImageTask' || task.class !== 'recaptcha') throw textError(provider, 'ERROR_TASK_NOT_SUPPORTED', 'type or class not supported')
+        if (task.type !== 'ComplexImageTask' || task.class !== 'recaptcha')
+          throw textError(provider, 'ERROR_TASK_NOT_SUPPORTED', 'type or class not supported')
         const images = task.imagesBase64
         const metadata = isRecord(task.metadata) ? task.metadata : {}
-        if (!Array.isArray(images) || images.length !== 1) throw textError(provider, 'ERROR_TASK_ABSENT', 'imagesBase64 must hold one image')
+        if (!Array.isArray(images) || images.length !== 1)
+          throw textError(provider, 'ERROR_TASK_ABSENT', 'imagesBase64 must hold one image')
         const grid = metadata.Grid
-        if (grid !== '3x3' && grid !== '4x4' && grid !== '1x1') throw textError(provider, 'ERROR_CAPTCHA_UNSOLVABLE', 'metadata.Grid is missing')
+        if (grid !== '3x3' && grid !== '4x4' && grid !== '1x1')
+          throw textError(provider, 'ERROR_CAPTCHA_UNSOLVABLE', 'metadata.Grid is missing')
         const text = checkInstruction(provider, metadata.Task, grid)
         answer = await recognizeText(provider, images[0], grid, text)
         solution = { answer: answer.scores.map((score) => score >= 0.5) }
@@ -529,12 +686,24 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     }
     charge(provider, answer.grid)
     const taskId = newTaskId(provider)
-    tasks.set(taskId, { provider, solution, pollsNeeded: Math.max(1, asyncPolls), polls: 0, grid: answer.grid, charged: true })
+    tasks.set(taskId, {
+      provider,
+      solution,
+      pollsNeeded: Math.max(1, asyncPolls),
+      polls: 0,
+      grid: answer.grid,
+      charged: true,
+    })
     if (provider === 'nopecha') return { status: 200, json: { data: taskId } }
     return { status: 200, json: { errorId: 0, taskId: Number(taskId) } }
   }
 
-  function handleTextPoll(provider: ProviderName, body: Record<string, unknown>, query: URLSearchParams, headers: IncomingMessage['headers']): Outcome {
+  function handleTextPoll(
+    provider: ProviderName,
+    body: Record<string, unknown>,
+    query: URLSearchParams,
+    headers: IncomingMessage['headers'],
+  ): Outcome {
     counters.poll += 1
     if (provider === 'nopecha') {
       const bearer = /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1]
@@ -552,30 +721,45 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
       throw textError(provider, 'ERROR_NO_SUCH_CAPCHA_ID', 'no such task')
     }
     task.polls += 1
-    if (provider === 'capmonster' && task.polls > 120) throw textError(provider, 'ERROR_TOO_MUCH_REQUESTS', 'too many polls of this task')
-    if (task.polls < task.pollsNeeded) return { status: 200, json: { errorId: 0, status: 'processing' } }
-    const extra = provider === '2captcha' ? { cost: '0.0012', ip: '127.0.0.1', createTime: 1, endTime: 2, solveCount: 1 } : {}
+    if (provider === 'capmonster' && task.polls > 120)
+      throw textError(provider, 'ERROR_TOO_MUCH_REQUESTS', 'too many polls of this task')
+    if (task.polls < task.pollsNeeded)
+      return { status: 200, json: { errorId: 0, status: 'processing' } }
+    const extra =
+      provider === '2captcha'
+        ? { cost: '0.0012', ip: '127.0.0.1', createTime: 1, endTime: 2, solveCount: 1 }
+        : {}
     return { status: 200, json: { errorId: 0, status: 'ready', solution: task.solution, ...extra } }
   }
 
   /** 2Captcha reportIncorrect/reportCorrect, CapSolver feedbackTask, CapMonster reportIncorrectImageCaptcha. */
-  function handleReport(provider: ProviderName, path: string, body: Record<string, unknown>): Outcome {
+  function handleReport(
+    provider: ProviderName,
+    path: string,
+    body: Record<string, unknown>,
+  ): Outcome {
     checkTaskApiKey(provider, body)
     const id = String(body.taskId)
     const known = taskIds[provider].includes(id)
     if (provider === 'capsolver') {
       const result = isRecord(body.result) ? body.result : undefined
-      if (typeof result?.invalid !== 'boolean') throw taskApiError(provider, 'ERROR_INVALID_TASK_DATA', 'result.invalid is required')
+      if (typeof result?.invalid !== 'boolean')
+        throw taskApiError(provider, 'ERROR_INVALID_TASK_DATA', 'result.invalid is required')
       if (!known) throw taskApiError(provider, 'ERROR_TASKID_INVALID', 'task id is invalid')
       reports.push({ provider, path, taskId: id, correct: !result.invalid })
       return { status: 200, json: { errorId: 0, message: 'feedback received' } }
     }
-    if (typeof body.taskId !== 'number' || !known) throw textError(provider, 'ERROR_NO_SUCH_CAPCHA_ID', 'no such task')
+    if (typeof body.taskId !== 'number' || !known)
+      throw textError(provider, 'ERROR_NO_SUCH_CAPCHA_ID', 'no such task')
     reports.push({ provider, path, taskId: id, correct: path === '/reportCorrect' })
     return { status: 200, json: { errorId: 0, status: 'success' } }
   }
 
-  function buildSolution(provider: ProviderName, answer: Answer, confidence: number | undefined): Record<string, unknown> {
+  function buildSolution(
+    provider: ProviderName,
+    answer: Answer,
+    confidence: number | undefined,
+  ): Record<string, unknown> {
     const { grid, size, scores } = answer
     const rounded = scores.map((score) => Math.round(score * 10_000) / 10_000)
     if (grid === '1x1') {
@@ -588,7 +772,10 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     if (provider === 'yescaptcha' && grid === '3x3') {
       if (confidence === undefined) {
         // Without a threshold YesCaptcha returns its three best tiles (here: of the matching ones).
-        objects = [...objects].sort((a, b) => scores[b]! - scores[a]! || a - b).slice(0, 3).sort((a, b) => a - b)
+        objects = [...objects]
+          .sort((a, b) => scores[b]! - scores[a]! || a - b)
+          .slice(0, 3)
+          .sort((a, b) => a - b)
       } else {
         objects = scores.flatMap((score, index) => (score > confidence ? [index] : []))
       }
@@ -602,7 +789,8 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
 
   function checkTaskApiKey(provider: ProviderName, body: Record<string, unknown>): void {
     if (typeof body.clientKey !== 'string' || !keys.has(body.clientKey)) {
-      if (provider === '2captcha' || provider === 'capmonster') throw textError(provider, 'ERROR_KEY_DOES_NOT_EXIST', 'the key does not exist')
+      if (provider === '2captcha' || provider === 'capmonster')
+        throw textError(provider, 'ERROR_KEY_DOES_NOT_EXIST', 'the key does not exist')
       throw provider === 'yescaptcha'
         ? taskApiError(provider, 'ERROR_KEY_DOES_NOT_EXIST', 'the key does not exist')
         : taskApiError(provider, 'ERROR_KEY_DENIED_ACCESS', 'wrong API key', 401)
@@ -613,31 +801,57 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     const auth = headers.authorization
     if (auth === undefined || auth === '') throw aceError(401, 'no_token', 'no token provided')
     const match = /^Bearer (.+)$/.exec(auth)
-    if (match === null || !keys.has(match[1]!)) throw aceError(401, 'invalid_token', 'the token is invalid')
+    if (match === null || !keys.has(match[1]!))
+      throw aceError(401, 'invalid_token', 'the token is invalid')
   }
 
   /** The work of a create call; `afterWork` runs once it is charged (for reset/malformed faults). */
-  async function handleCreate(provider: ProviderName, body: Record<string, unknown>, headers: IncomingMessage['headers']): Promise<Outcome> {
+  async function handleCreate(
+    provider: ProviderName,
+    body: Record<string, unknown>,
+    headers: IncomingMessage['headers'],
+  ): Promise<Outcome> {
     if (provider === 'acedata') {
       checkAceKey(headers)
       const answer = await recognizeImage(provider, body.image, body.question)
       const solution = buildSolution(provider, answer, undefined)
       if (asyncPolls > 0 || body.async === true) {
         const id = randomUUID()
-        tasks.set(id, { provider, solution, pollsNeeded: Math.max(1, asyncPolls), polls: 0, grid: answer.grid, charged: false })
-        return { status: 200, json: { success: true, task_id: id, trace_id: randomUUID(), status: 'processing' } }
+        tasks.set(id, {
+          provider,
+          solution,
+          pollsNeeded: Math.max(1, asyncPolls),
+          polls: 0,
+          grid: answer.grid,
+          charged: false,
+        })
+        return {
+          status: 200,
+          json: { success: true, task_id: id, trace_id: randomUUID(), status: 'processing' },
+        }
       }
       charge(provider, answer.grid)
       return { status: 200, json: { solution, trace_id: randomUUID() } }
     }
     checkTaskApiKey(provider, body)
     const task = body.task
-    if (!isRecord(task)) throw taskApiError(provider, provider === 'yescaptcha' ? 'ERROR_REQUIRED_FIELDS' : 'ERROR_INVALID_TASK_DATA', 'task is required')
-    if (task.type !== 'ReCaptchaV2Classification') throw taskApiError(provider, 'ERROR_TASK_NOT_SUPPORTED', 'unknown task type')
+    if (!isRecord(task))
+      throw taskApiError(
+        provider,
+        provider === 'yescaptcha' ? 'ERROR_REQUIRED_FIELDS' : 'ERROR_INVALID_TASK_DATA',
+        'task is required',
+      )
+    if (task.type !== 'ReCaptchaV2Classification')
+      throw taskApiError(provider, 'ERROR_TASK_NOT_SUPPORTED', 'unknown task type')
     const confidence = task.confidence
     if (confidence !== undefined) {
       // CapSolver's task has no confidence field; a strict server refuses what it does not know.
-      if (provider === 'capsolver' || typeof confidence !== 'number' || confidence < 0 || confidence > 1) {
+      if (
+        provider === 'capsolver' ||
+        typeof confidence !== 'number' ||
+        confidence < 0 ||
+        confidence > 1
+      ) {
         throw taskApiError(provider, 'ERROR_INVALID_TASK_DATA', 'confidence is not valid here')
       }
     }
@@ -647,31 +861,58 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     const taskId = randomUUID()
     taskIds[provider].push(taskId)
     if (asyncPolls > 0) {
-      tasks.set(taskId, { provider, solution, pollsNeeded: asyncPolls, polls: 0, grid: answer.grid, charged: true })
+      tasks.set(taskId, {
+        provider,
+        solution,
+        pollsNeeded: asyncPolls,
+        polls: 0,
+        grid: answer.grid,
+        charged: true,
+      })
       return provider === 'yescaptcha'
         ? { status: 200, json: { errorId: 0, errorCode: '', errorDescription: 'null', taskId } }
         : { status: 200, json: { errorId: 0, taskId, status: 'idle' } }
     }
     return provider === 'yescaptcha'
-      ? { status: 200, json: { errorId: 0, errorCode: '', errorDescription: 'null', status: 'ready', taskId, solution } }
+      ? {
+          status: 200,
+          json: {
+            errorId: 0,
+            errorCode: '',
+            errorDescription: 'null',
+            status: 'ready',
+            taskId,
+            solution,
+          },
+        }
       : { status: 200, json: { errorId: 0, taskId, status: 'ready', solution } }
   }
 
-  function handlePoll(provider: ProviderName, body: Record<string, unknown>, headers: IncomingMessage['headers']): Outcome {
+  function handlePoll(
+    provider: ProviderName,
+    body: Record<string, unknown>,
+    headers: IncomingMessage['headers'],
+  ): Outcome {
     counters.poll += 1
     if (provider === 'acedata') {
       checkAceKey(headers)
-      if (typeof body.task_id !== 'string') throw aceError(400, 'bad_request', 'task_id is required')
+      if (typeof body.task_id !== 'string')
+        throw aceError(400, 'bad_request', 'task_id is required')
       const task = tasks.get(body.task_id)
-      if (task === undefined || task.provider !== provider) throw aceError(404, 'not_found', 'task not found')
+      if (task === undefined || task.provider !== provider)
+        throw aceError(404, 'not_found', 'task not found')
       task.polls += 1
-      if (task.polls < task.pollsNeeded) return { status: 200, json: { success: true, task_id: body.task_id, status: 'processing' } }
+      if (task.polls < task.pollsNeeded)
+        return { status: 200, json: { success: true, task_id: body.task_id, status: 'processing' } }
       // Ace charges once, on the first successful read of the result.
       if (!task.charged) {
         task.charged = true
         charge(provider, task.grid)
       }
-      return { status: 200, json: { success: true, task_id: body.task_id, status: 'ready', solution: task.solution } }
+      return {
+        status: 200,
+        json: { success: true, task_id: body.task_id, status: 'ready', solution: task.solution },
+      }
     }
     checkTaskApiKey(provider, body)
     const id = typeof body.taskId === 'string' ? body.taskId : ''
@@ -683,22 +924,61 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     }
     task.polls += 1
     if (task.polls < task.pollsNeeded) {
-      return { status: 200, json: { errorId: 0, status: provider === 'capsolver' ? 'idle' : 'processing' } }
+      return {
+        status: 200,
+        json: { errorId: 0, status: provider === 'capsolver' ? 'idle' : 'processing' },
+      }
     }
-    return { status: 200, json: { errorId: 0, errorCode: '', errorDescription: 'null', status: 'ready', taskId: id, solution: task.solution } }
+    return {
+      status: 200,
+      json: {
+        errorId: 0,
+        errorCode: '',
+        errorDescription: 'null',
+        status: 'ready',
+        taskId: id,
+        solution: task.solution,
+      },
+    }
   }
 
-  function handleBalance(provider: ProviderName, body: Record<string, unknown>, query: URLSearchParams): Outcome {
+  function handleBalance(
+    provider: ProviderName,
+    body: Record<string, unknown>,
+    query: URLSearchParams,
+  ): Outcome {
     if (provider === 'nopecha') {
       const key = query.get('key')
       if (key === null || !keys.has(key)) throw nopechaError(15, 'Invalid key')
       const credit = zeroBalance ? 0 : balances.nopecha
-      return { status: 200, json: { plan: 'Basic', status: 'Active', credit, quota: 1000, duration: 2_592_000, lastreset: 1, ttl: 100 } }
+      return {
+        status: 200,
+        json: {
+          plan: 'Basic',
+          status: 'Active',
+          credit,
+          quota: 1000,
+          duration: 2_592_000,
+          lastreset: 1,
+          ttl: 100,
+        },
+      }
     }
     checkTaskApiKey(provider, body)
     const balance = zeroBalance ? 0 : balances[provider]
     return provider === 'yescaptcha'
-      ? { status: 200, json: { errorId: 0, errorCode: '', errorDescription: 'null', balance, softBalance: 0, inviteBalance: 12, inviteBy: 'nobody' } }
+      ? {
+          status: 200,
+          json: {
+            errorId: 0,
+            errorCode: '',
+            errorDescription: 'null',
+            balance,
+            softBalance: 0,
+            inviteBalance: 12,
+            inviteBy: 'nobody',
+          },
+        }
       : { status: 200, json: { errorId: 0, balance } }
   }
 
@@ -709,7 +989,16 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     if (faults.maxInFlight !== undefined && inFlight > faults.maxInFlight) return 'threads'
     const u = random()
     let edge = 0
-    for (const name of ['rateLimit', 'rateLimitNoHeader', 'serverError', 'internalError', 'resetBeforeWork', 'resetAfterWork', 'malformed', 'slow'] as const) {
+    for (const name of [
+      'rateLimit',
+      'rateLimitNoHeader',
+      'serverError',
+      'internalError',
+      'resetBeforeWork',
+      'resetAfterWork',
+      'malformed',
+      'slow',
+    ] as const) {
       edge += faults[name] ?? 0
       if (u < edge) return name
     }
@@ -721,25 +1010,72 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     switch (fault) {
       case 'rateLimit':
       case 'rateLimitNoHeader': {
-        const headers: Record<string, string> = fault === 'rateLimit' ? { 'retry-after': retryAfter } : {}
+        const headers: Record<string, string> =
+          fault === 'rateLimit' ? { 'retry-after': retryAfter } : {}
         return provider === 'acedata'
-          ? { status: 429, headers, json: { success: false, error: { code: 'too_many_requests', message: 'rate limited' }, trace_id: randomUUID() } }
+          ? {
+              status: 429,
+              headers,
+              json: {
+                success: false,
+                error: { code: 'too_many_requests', message: 'rate limited' },
+                trace_id: randomUUID(),
+              },
+            }
           : { status: 429, headers, text: '<html><body>429 Too Many Requests</body></html>' }
       }
       case 'serverError': {
         const status = random() < 0.5 ? 500 : 503
         return provider === 'acedata' && status === 500
-          ? { status, json: { success: false, error: { code: 'api_error', message: 'fetch failed' }, trace_id: randomUUID() } }
-          : { status, text: `<html><body>${status} ${status === 500 ? 'Internal Server Error' : 'Service Unavailable'}</body></html>` }
+          ? {
+              status,
+              json: {
+                success: false,
+                error: { code: 'api_error', message: 'fetch failed' },
+                trace_id: randomUUID(),
+              },
+            }
+          : {
+              status,
+              text: `<html><body>${status} ${status === 500 ? 'Internal Server Error' : 'Service Unavailable'}</body></html>`,
+            }
       }
       case 'internalError':
         return provider === 'acedata'
-          ? { status: 500, json: { success: false, error: { code: 'api_error', message: 'internal error' }, trace_id: randomUUID() } }
-          : { status: provider === 'yescaptcha' ? 200 : 500, json: { errorId: 1, errorCode: 'ERROR_INTERNAL_SERVER_ERROR', errorDescription: 'internal error' } }
+          ? {
+              status: 500,
+              json: {
+                success: false,
+                error: { code: 'api_error', message: 'internal error' },
+                trace_id: randomUUID(),
+              },
+            }
+          : {
+              status: provider === 'yescaptcha' ? 200 : 500,
+              json: {
+                errorId: 1,
+                errorCode: 'ERROR_INTERNAL_SERVER_ERROR',
+                errorDescription: 'internal error',
+              },
+            }
       case 'threads':
         return provider === 'acedata'
-          ? { status: 429, json: { success: false, error: { code: 'too_many_requests', message: 'too many concurrent requests' }, trace_id: randomUUID() } }
-          : { status: provider === 'yescaptcha' ? 200 : 400, json: { errorId: 1, errorCode: 'ERROR_THREADS_MAXIMUM', errorDescription: 'too many threads' } }
+          ? {
+              status: 429,
+              json: {
+                success: false,
+                error: { code: 'too_many_requests', message: 'too many concurrent requests' },
+                trace_id: randomUUID(),
+              },
+            }
+          : {
+              status: provider === 'yescaptcha' ? 200 : 400,
+              json: {
+                errorId: 1,
+                errorCode: 'ERROR_THREADS_MAXIMUM',
+                errorDescription: 'too many threads',
+              },
+            }
       default:
         return undefined
     }
@@ -748,19 +1084,26 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
   // ---- plumbing -----------------------------------------------------------------------------------
 
   function route(pathname: string): { provider: ProviderName; path: string } | undefined {
-    const match = /^\/(yescaptcha|capsolver|acedata|2captcha|nopecha|capmonster)(\/.*)?$/.exec(pathname)
+    const match = /^\/(yescaptcha|capsolver|acedata|2captcha|nopecha|capmonster)(\/.*)?$/.exec(
+      pathname,
+    )
     if (match !== null) return { provider: match[1] as ProviderName, path: match[2] ?? '/' }
     if (pathname.startsWith('/captcha/')) return { provider: 'acedata', path: pathname }
     return { provider: rootProvider, path: pathname }
   }
 
-  function endpointKind(provider: ProviderName, path: string, method = 'POST'): 'create' | 'poll' | 'balance' | 'report' | undefined {
+  function endpointKind(
+    provider: ProviderName,
+    path: string,
+    method = 'POST',
+  ): 'create' | 'poll' | 'balance' | 'report' | undefined {
     if (provider === 'nopecha') {
       if (path === '/') return method === 'GET' ? 'poll' : 'create'
       return path === '/status' && method === 'GET' ? 'balance' : undefined
     }
     if (method !== 'POST') return undefined
-    if (provider === '2captcha' && (path === '/reportIncorrect' || path === '/reportCorrect')) return 'report'
+    if (provider === '2captcha' && (path === '/reportIncorrect' || path === '/reportCorrect'))
+      return 'report'
     if (provider === 'capsolver' && path === '/feedbackTask') return 'report'
     if (provider === 'capmonster' && path === '/reportIncorrectImageCaptcha') return 'report'
     if (provider === 'acedata') {
@@ -776,7 +1119,11 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
 
   function takeFixed(path: string): FixedReply | undefined {
     const matches = (reply: FixedReply): boolean =>
-      reply.path === undefined ? true : typeof reply.path === 'string' ? reply.path === path : reply.path.test(path)
+      reply.path === undefined
+        ? true
+        : typeof reply.path === 'string'
+          ? reply.path === path
+          : reply.path.test(path)
     const index = queue.findIndex(matches)
     if (index >= 0) return queue.splice(index, 1)[0]
     return persistent !== undefined && matches(persistent) ? persistent : undefined
@@ -785,11 +1132,14 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
   function summarize(value: unknown): unknown {
     if (!isRecord(value)) return value
     const out: Record<string, unknown> = {}
-    const images = (inner: unknown): unknown => (typeof inner === 'string' ? `<${inner.length} base64 chars>` : inner)
+    const images = (inner: unknown): unknown =>
+      typeof inner === 'string' ? `<${inner.length} base64 chars>` : inner
     for (const [key, inner] of Object.entries(value)) {
       if (key === 'clientKey' || key === 'key') continue
-      if (key === 'image' || key === 'body') out[key] = typeof inner === 'string' ? images(inner) : summarize(inner)
-      else if ((key === 'imagesBase64' || key === 'image_data') && Array.isArray(inner)) out[key] = inner.map(images)
+      if (key === 'image' || key === 'body')
+        out[key] = typeof inner === 'string' ? images(inner) : summarize(inner)
+      else if ((key === 'imagesBase64' || key === 'image_data') && Array.isArray(inner))
+        out[key] = inner.map(images)
       else out[key] = summarize(inner)
     }
     return out
@@ -835,9 +1185,24 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
       if (name !== 'authorization' && typeof value === 'string') headers[name] = value
     }
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? null
-    const bodyKey = isRecord(body) ? (typeof body.clientKey === 'string' ? body.clientKey : typeof body.key === 'string' ? body.key : null) : null
+    const bodyKey = isRecord(body)
+      ? typeof body.clientKey === 'string'
+        ? body.clientKey
+        : typeof body.key === 'string'
+          ? body.key
+          : null
+      : null
     const key = bodyKey ?? url.searchParams.get('key') ?? bearer
-    const entry: LoggedRequest = { provider, path, method: req.method ?? '', headers, key, body: summarize(body), status: null, fault: null }
+    const entry: LoggedRequest = {
+      provider,
+      path,
+      method: req.method ?? '',
+      headers,
+      key,
+      body: summarize(body),
+      status: null,
+      fault: null,
+    }
     requests.push(entry)
 
     const kind = endpointKind(provider, path, req.method)
@@ -858,7 +1223,12 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
       if (fixed !== undefined) await wait(fixed.delayMs ?? 0)
       if (fixed !== undefined && fixed.fault === undefined) {
         await untilDue()
-        send(res, entry, { status: fixed.status ?? 200, json: fixed.json, ...(fixed.text === undefined ? {} : { text: fixed.text }), headers: fixed.headers ?? {} })
+        send(res, entry, {
+          status: fixed.status ?? 200,
+          json: fixed.json,
+          ...(fixed.text === undefined ? {} : { text: fixed.text }),
+          headers: fixed.headers ?? {},
+        })
         return
       }
       const inScope = kind === 'create' || (kind === 'poll' && faults?.scope === 'all')
@@ -884,8 +1254,8 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
           : provider === '2captcha' || provider === 'capmonster'
             ? textError(provider, 'ERROR_TASK_ABSENT', 'the body must be a JSON object')
             : provider === 'acedata'
-          ? aceError(400, 'bad_request', 'the body must be a JSON object')
-          : taskApiError(provider, 'ERROR_BAD_REQUEST', 'the body must be a JSON object')
+              ? aceError(400, 'bad_request', 'the body must be a JSON object')
+              : taskApiError(provider, 'ERROR_BAD_REQUEST', 'the body must be a JSON object')
       }
       const fields = isRecord(body) ? body : {}
       const text = TEXT_PROVIDERS.includes(provider)
@@ -893,9 +1263,13 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
         kind === 'report'
           ? handleReport(provider, path, fields)
           : kind === 'create'
-            ? text ? await handleTextCreate(provider, fields, req.headers) : await handleCreate(provider, fields, req.headers)
+            ? text
+              ? await handleTextCreate(provider, fields, req.headers)
+              : await handleCreate(provider, fields, req.headers)
             : kind === 'poll'
-              ? text ? handleTextPoll(provider, fields, url.searchParams, req.headers) : handlePoll(provider, fields, req.headers)
+              ? text
+                ? handleTextPoll(provider, fields, url.searchParams, req.headers)
+                : handlePoll(provider, fields, req.headers)
               : handleBalance(provider, fields, url.searchParams)
       if (fault === 'resetAfterWork') {
         await untilDue()
@@ -921,7 +1295,8 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent && !res.destroyed) res.writeHead(500).end(`test server bug: ${String(error)}`)
+      if (!res.headersSent && !res.destroyed)
+        res.writeHead(500).end(`test server bug: ${String(error)}`)
     })
   })
   // Idle sockets stay open (no server-side keep-alive race with the client pool); close() ends them.

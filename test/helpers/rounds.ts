@@ -25,7 +25,11 @@ export interface RoundPair {
 }
 
 /** A pair of captures from `seed`; with `redShare` > 0 some replacements are red squares. */
-export async function renderRoundPair(tileFiles: string[], seed: number, options: Partial<CaptureOptions> & { redShare?: number } = {}): Promise<RoundPair> {
+export async function renderRoundPair(
+  tileFiles: string[],
+  seed: number,
+  options: Partial<CaptureOptions> & { redShare?: number } = {},
+): Promise<RoundPair> {
   const rng = createRng(seed)
   const pick = (): string => tileFiles[Math.floor(rng() * tileFiles.length)]!
   const cells: (string | Buffer)[] = Array.from({ length: 9 }, pick)
@@ -38,7 +42,11 @@ export async function renderRoundPair(tileFiles: string[], seed: number, options
   replaced.sort((a, b) => a - b)
   const next = [...cells]
   const red: number[] = []
-  const redTile = await sharp({ create: { width: 100, height: 100, channels: 3, background: { r: 230, g: 20, b: 20 } } }).png().toBuffer()
+  const redTile = await sharp({
+    create: { width: 100, height: 100, channels: 3, background: { r: 230, g: 20, b: 20 } },
+  })
+    .png()
+    .toBuffer()
   for (const k of replaced) {
     if (rng() < (options.redShare ?? 0)) {
       next[k] = redTile
@@ -66,11 +74,32 @@ export async function renderRoundPair(tileFiles: string[], seed: number, options
     background: (['white', 'grey', 'photo'] as const)[Math.floor(rng() * 3)]!,
     ...rest,
   }
-  if (base.kind === 'page' && base.pageSize === undefined) base.pageSize = { width: Math.round(400 * ratio * 1.5), height: Math.round(640 * ratio * 1.3) }
+  if (base.kind === 'page' && base.pageSize === undefined)
+    base.pageSize = { width: Math.round(400 * ratio * 1.5), height: Math.round(640 * ratio * 1.3) }
   // As a user leaves it: the tiles about to be replaced were just clicked, so they show selected.
   const selectedBefore = rng() < 0.5 ? replaced : []
-  const before = await renderCapture({ ...base, payload: await composeGrid(cells, '3x3'), format: beforeFormat, selectedTiles: selectedBefore })
-  const after = await renderCapture({ ...base, payload: await composeGrid(next, '3x3'), format: afterFormat, selectedTiles: selectedAfter })
+  const before = await renderCapture({
+    ...base,
+    payload: await composeGrid(cells, '3x3'),
+    format: beforeFormat,
+    selectedTiles: selectedBefore,
+  })
+  const after = await renderCapture({
+    ...base,
+    payload: await composeGrid(next, '3x3'),
+    format: afterFormat,
+    selectedTiles: selectedAfter,
+  })
   const label = `seed ${seed}: ${base.kind} x${base.ratio} ${beforeFormat}->${afterFormat}, replaced ${replaced.join(',')}${selectedBefore.length > 0 ? ' (selected before)' : ''}, selected after ${selectedAfter.join(',') || '-'}`
-  return { label, before: before.buffer, after: after.buffer, beforeFormat, afterFormat, replaced, red, selectedAfter, tiles: after.truth.tiles }
+  return {
+    label,
+    before: before.buffer,
+    after: after.buffer,
+    beforeFormat,
+    afterFormat,
+    replaced,
+    red,
+    selectedAfter,
+    tiles: after.truth.tiles,
+  }
 }

@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest'
 import { fitJpeg } from '../../src/image/fit.js'
 import type { FittedImage, RecognitionRequest } from '../../src/providers/types.js'
 import { CAPMONSTER_IMAGE_LIMIT, renderRedGrid } from '../helpers/provider-server.js'
-import { CAR, catchError, connect, gridRequest, loadRealTiles, useProviderServer } from './support.js'
+import {
+  CAR,
+  catchError,
+  connect,
+  gridRequest,
+  loadRealTiles,
+  useProviderServer,
+} from './support.js'
 
 const server = useProviderServer()
 
@@ -19,15 +26,28 @@ async function bigFourByFour(red: number[]): Promise<RecognitionRequest> {
     instruction: 'Select all squares with cars',
     fitImage: async (maxBytes): Promise<FittedImage> => {
       const fitted = await fitJpeg(jpeg, maxBytes)
-      return { image: fitted.buffer.toString('base64'), bytes: fitted.buffer.length, quality: fitted.quality }
+      return {
+        image: fitted.buffer.toString('base64'),
+        bytes: fitted.buffer.length,
+        quality: fitted.quality,
+      }
     },
   }
 }
 
 /** A grid payload as rc2 sends it (JPEG), under the limit. */
-async function jpegRequest(grid: '3x3' | '4x4' | '1x1', red: number[], otherTiles?: Buffer[]): Promise<RecognitionRequest> {
-  const image = await renderRedGrid(grid, red, { format: 'jpeg', ...(otherTiles === undefined ? {} : { otherTiles }) })
-  const request = await gridRequest(grid, red, { instruction: grid === '4x4' ? 'Select all squares with cars' : 'Select all images with cars' })
+async function jpegRequest(
+  grid: '3x3' | '4x4' | '1x1',
+  red: number[],
+  otherTiles?: Buffer[],
+): Promise<RecognitionRequest> {
+  const image = await renderRedGrid(grid, red, {
+    format: 'jpeg',
+    ...(otherTiles === undefined ? {} : { otherTiles }),
+  })
+  const request = await gridRequest(grid, red, {
+    instruction: grid === '4x4' ? 'Select all squares with cars' : 'Select all images with cars',
+  })
   return { ...request, image: image.toString('base64') }
 }
 
@@ -39,7 +59,12 @@ describe('capmonster ComplexImageTask', () => {
     const result = await provider.recognize(request)
     expect(result).toMatchObject({ type: 'multi', objects: [2, 3], points: null, paidCalls: 1 })
     expect(server.requests[0]?.body).toEqual({
-      task: { type: 'ComplexImageTask', class: 'recaptcha', imagesBase64: [expect.stringMatching(/^<\d+ base64 chars>$/)], metadata: { Grid: '3x3', Task: 'Select all images with cars' } },
+      task: {
+        type: 'ComplexImageTask',
+        class: 'recaptcha',
+        imagesBase64: [expect.stringMatching(/^<\d+ base64 chars>$/)],
+        metadata: { Grid: '3x3', Task: 'Select all images with cars' },
+      },
     })
     expect(server.pollCount).toBe(2)
   })
@@ -50,7 +75,9 @@ describe('capmonster ComplexImageTask', () => {
     const { provider } = connect(server, 'capmonster')
     const result = await provider.recognize(request)
     expect(result.objects).toEqual([5, 10])
-    expect(result.warnings?.[0]).toMatch(/^capmonster: the \d+-byte image was re-encoded at JPEG quality \d+ \(\d+ bytes\) to fit/)
+    expect(result.warnings?.[0]).toMatch(
+      /^capmonster: the \d+-byte image was re-encoded at JPEG quality \d+ \(\d+ bytes\) to fit/,
+    )
     const sent = /<(\d+) base64 chars>/.exec(JSON.stringify(server.requests[0]?.body))
     expect(Number(sent?.[1]) * 0.75).toBeLessThanOrEqual(CAPMONSTER_IMAGE_LIMIT)
   })
@@ -70,12 +97,25 @@ describe('capmonster ComplexImageTask', () => {
     expect(auth.hint).toContain('RC2_CAPMONSTER_API_KEY')
     const { provider } = connect(server, 'capmonster')
     server.setZeroBalance(true)
-    expect(await catchError(async () => provider.recognize(await jpegRequest('3x3', [1])))).toMatchObject({ kind: 'balance', code: 'ERROR_ZERO_BALANCE' })
+    expect(
+      await catchError(async () => provider.recognize(await jpegRequest('3x3', [1]))),
+    ).toMatchObject({ kind: 'balance', code: 'ERROR_ZERO_BALANCE' })
     server.setZeroBalance(false)
-    server.pushReply({ path: '/getTaskResult', json: { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE', errorDescription: 'no' } })
-    expect(await catchError(async () => provider.recognize(await jpegRequest('3x3', [1])))).toMatchObject({ kind: 'unsolvable' })
-    server.pushReply({ path: '/getTaskResult', json: { errorId: 1, errorCode: 'ERROR_TOO_MUCH_REQUESTS', errorDescription: 'slow down' } })
-    server.setReply({ path: '/getTaskResult', json: { errorId: 1, errorCode: 'ERROR_TOO_MUCH_REQUESTS', errorDescription: 'slow down' } })
+    server.pushReply({
+      path: '/getTaskResult',
+      json: { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE', errorDescription: 'no' },
+    })
+    expect(
+      await catchError(async () => provider.recognize(await jpegRequest('3x3', [1]))),
+    ).toMatchObject({ kind: 'unsolvable' })
+    server.pushReply({
+      path: '/getTaskResult',
+      json: { errorId: 1, errorCode: 'ERROR_TOO_MUCH_REQUESTS', errorDescription: 'slow down' },
+    })
+    server.setReply({
+      path: '/getTaskResult',
+      json: { errorId: 1, errorCode: 'ERROR_TOO_MUCH_REQUESTS', errorDescription: 'slow down' },
+    })
     const limited = await catchError(async () => provider.recognize(await jpegRequest('3x3', [1])))
     expect(limited).toMatchObject({ kind: 'rate_limit', code: 'ERROR_TOO_MUCH_REQUESTS' })
     server.setReply(undefined)
@@ -93,14 +133,30 @@ describe('capmonster ComplexImageTask', () => {
     const result = await provider.recognize(await jpegRequest('1x1', [0]))
     expect(result).toMatchObject({ type: 'single', hasObject: true })
     await provider.report!(result.taskId!, false)
-    expect(server.reports).toEqual([{ provider: 'capmonster', path: '/reportIncorrectImageCaptcha', taskId: result.taskId, correct: false }])
-    expect(await catchError(() => provider.report!(result.taskId!, true))).toMatchObject({ kind: 'usage' })
+    expect(server.reports).toEqual([
+      {
+        provider: 'capmonster',
+        path: '/reportIncorrectImageCaptcha',
+        taskId: result.taskId,
+        correct: false,
+      },
+    ])
+    expect(await catchError(() => provider.report!(result.taskId!, true))).toMatchObject({
+      kind: 'usage',
+    })
   })
 })
 
 describe('capmonster size limit, if it counts base64', () => {
   it('resends once fitted to 37,500 bytes when the service still finds the image too big', async () => {
-    server.pushReply({ path: '/createTask', json: { errorId: 1, errorCode: 'ERROR_TOO_BIG_CAPTCHA_FILESIZE', errorDescription: 'too big' } })
+    server.pushReply({
+      path: '/createTask',
+      json: {
+        errorId: 1,
+        errorCode: 'ERROR_TOO_BIG_CAPTCHA_FILESIZE',
+        errorDescription: 'too big',
+      },
+    })
     const request = await bigFourByFour([0, 15])
     const { provider } = connect(server, 'capmonster')
     const result = await provider.recognize(request)

@@ -19,13 +19,21 @@ describe('describeRequest', () => {
       const request = await gridRequest('3x3', [4], { instruction: INSTRUCTION, confidence: 0.4 })
       await provider.recognize(request)
       const sent = server.requests.find((r) => r.method === 'POST' && r.provider === name)
-      const parts = { image: `<${request.image.length} base64 chars>`, question: request.question, instruction: INSTRUCTION, grid: request.grid, confidence: 0.4 }
+      const parts = {
+        image: `<${request.image.length} base64 chars>`,
+        question: request.question,
+        instruction: INSTRUCTION,
+        grid: request.grid,
+        confidence: 0.4,
+      }
       const described = provider.describeRequest(parts)
       expect(JSON.stringify(described)).not.toContain(KEY)
       expect(described.url).toBe(`${server.endpoints[name].replace(/\/+$/, '')}${sent?.path}`)
       // The server logs the body without the key fields: drop them from the description too.
       const { clientKey, key, ...body } = described.body as Record<string, unknown>
-      expect([clientKey, key].filter((v) => v !== undefined)).toEqual(name === 'acedata' ? [] : ['***'])
+      expect([clientKey, key].filter((v) => v !== undefined)).toEqual(
+        name === 'acedata' ? [] : ['***'],
+      )
       expect(body).toEqual(sent?.body)
       expect(described).toEqual(describeRequest(name, parts, { endpoint: server.endpoints[name] }))
     })
@@ -34,12 +42,21 @@ describe('describeRequest', () => {
   it('without an endpoint, describes the service at its own address (YesCaptcha: the China node for region cn)', () => {
     const parts = { image: '<img>', question: '/m/0k4j', grid: '1x1' as const }
     expect(describeRequest('yescaptcha', parts).url).toBe('https://api.yescaptcha.com/createTask')
-    expect(describeRequest('yescaptcha', parts, { region: 'cn' }).url).toBe('https://cn.yescaptcha.com/createTask')
-    expect(describeRequest('acedata', parts).headers).toEqual({ 'content-type': 'application/json', accept: 'application/json', authorization: 'Bearer ***' })
+    expect(describeRequest('yescaptcha', parts, { region: 'cn' }).url).toBe(
+      'https://cn.yescaptcha.com/createTask',
+    )
+    expect(describeRequest('acedata', parts).headers).toEqual({
+      'content-type': 'application/json',
+      accept: 'application/json',
+      authorization: 'Bearer ***',
+    })
   })
 
   it('failover describes (and prices) its first provider', () => {
-    const chain = createFailoverProvider({ providers: [connect(server, 'capsolver').provider, connect(server, 'yescaptcha').provider], attemptTimeoutMs: () => 10_000 })
+    const chain = createFailoverProvider({
+      providers: [connect(server, 'capsolver').provider, connect(server, 'yescaptcha').provider],
+      attemptTimeoutMs: () => 10_000,
+    })
     const parts = { image: '<img>', question: '/m/0k4j', grid: '3x3' as const }
     expect(chain.describeRequest(parts).url).toContain('/capsolver')
     expect(chain.pointsFor('3x3')).toBe(1)

@@ -8,7 +8,10 @@ import { catchError, connect, gridRequest, useProviderServer } from './support.j
 
 const server = useProviderServer()
 
-function failover(names: ProviderName[], overrides: Partial<Record<ProviderName, Parameters<typeof connect>[2]>> = {}) {
+function failover(
+  names: ProviderName[],
+  overrides: Partial<Record<ProviderName, Parameters<typeof connect>[2]>> = {},
+) {
   const providers = names.map((name) => connect(server, name, overrides[name] ?? {}).provider)
   return createFailoverProvider({ providers, attemptTimeoutMs: () => 10_000, probeWaitMs: 2000 })
 }
@@ -17,11 +20,21 @@ describe('failover provider', () => {
   it('moves on after unsolvable, provider errors and rate limits that outlast the retries', async () => {
     const chain = failover(['yescaptcha', 'capsolver', 'capmonster'])
     server.pushReply(
-      { path: '/createTask', json: { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE', errorDescription: 'no' } },
-      ...Array.from({ length: 3 }, () => ({ path: '/createTask', status: 429, json: { errorId: 1, errorCode: 'ERROR_RATE_LIMIT', errorDescription: 'slow' } })),
+      {
+        path: '/createTask',
+        json: { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE', errorDescription: 'no' },
+      },
+      ...Array.from({ length: 3 }, () => ({
+        path: '/createTask',
+        status: 429,
+        json: { errorId: 1, errorCode: 'ERROR_RATE_LIMIT', errorDescription: 'slow' },
+      })),
     )
     const image = (await renderRedGrid('3x3', [4], { format: 'jpeg' })).toString('base64')
-    const result = await chain.recognize({ ...(await gridRequest('3x3', [4], { instruction: 'Select all images with cars' })), image })
+    const result = await chain.recognize({
+      ...(await gridRequest('3x3', [4], { instruction: 'Select all images with cars' })),
+      image,
+    })
     expect(result).toMatchObject({
       provider: 'capmonster',
       objects: [4],
@@ -45,13 +58,22 @@ describe('failover provider', () => {
     ]
     const chain = createFailoverProvider({ providers, attemptTimeoutMs: () => 10_000 })
     const request = await gridRequest('3x3', [1, 2])
-    const result = await chain.recognize({ ...request, onChargedFailure: (name, calls) => charged.push([name, calls]) })
-    expect(result).toMatchObject({ provider: 'capsolver', attempts: [{ provider: 'yescaptcha', kind: 'network', code: null }] })
+    const result = await chain.recognize({
+      ...request,
+      onChargedFailure: (name, calls) => charged.push([name, calls]),
+    })
+    expect(result).toMatchObject({
+      provider: 'capsolver',
+      attempts: [{ provider: 'yescaptcha', kind: 'network', code: null }],
+    })
     // Connection refused never reached the service: nothing to count.
     expect(charged).toEqual([])
     server.pushReply({ path: '/createTask', fault: 'resetAfterWork' })
     const lost = failover(['yescaptcha', 'capsolver'], { yescaptcha: { retries: 0 } })
-    await lost.recognize({ ...request, onChargedFailure: (name, calls) => charged.push([name, calls]) })
+    await lost.recognize({
+      ...request,
+      onChargedFailure: (name, calls) => charged.push([name, calls]),
+    })
     expect(charged).toEqual([['yescaptcha', 1]])
   })
 
@@ -67,14 +89,23 @@ describe('failover provider', () => {
   })
 
   it('when all fail: the last failure, with the ones before it as attempts', async () => {
-    server.setReply({ path: '/createTask', json: { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE', errorDescription: 'no' } })
+    server.setReply({
+      path: '/createTask',
+      json: { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE', errorDescription: 'no' },
+    })
     const chain = failover(['yescaptcha', 'capsolver'])
     const error = await catchError(async () => chain.recognize(await gridRequest('3x3', [1])))
-    expect(error).toMatchObject({ kind: 'unsolvable', attempts: [{ provider: 'yescaptcha', kind: 'unsolvable', code: 'ERROR_CAPTCHA_UNSOLVABLE' }] })
+    expect(error).toMatchObject({
+      kind: 'unsolvable',
+      attempts: [{ provider: 'yescaptcha', kind: 'unsolvable', code: 'ERROR_CAPTCHA_UNSOLVABLE' }],
+    })
   })
 
   it('a budget that refuses the next provider ends the input with the failure it had', async () => {
-    server.pushReply({ path: '/createTask', json: { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE', errorDescription: 'no' } })
+    server.pushReply({
+      path: '/createTask',
+      json: { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE', errorDescription: 'no' },
+    })
     const chain = failover(['yescaptcha', 'capsolver'])
     const asked: string[] = []
     const request = await gridRequest('3x3', [1])
@@ -93,9 +124,14 @@ describe('failover provider', () => {
   })
 
   it('drops a provider after auth or balance for the rest of the batch; with none left, says why', async () => {
-    const chain = failover(['yescaptcha', 'capsolver'], { yescaptcha: { apiKey: 'wrong-key-5555' } })
+    const chain = failover(['yescaptcha', 'capsolver'], {
+      yescaptcha: { apiKey: 'wrong-key-5555' },
+    })
     const request = await gridRequest('3x3', [3])
-    expect(await chain.recognize(request)).toMatchObject({ provider: 'capsolver', attempts: [{ provider: 'yescaptcha', kind: 'auth' }] })
+    expect(await chain.recognize(request)).toMatchObject({
+      provider: 'capsolver',
+      attempts: [{ provider: 'yescaptcha', kind: 'auth' }],
+    })
     expect(await chain.recognize(request)).toMatchObject({ provider: 'capsolver' })
     expect((await chain.recognize(request)).attempts).toBeUndefined()
     expect(server.requests.filter((r) => r.provider === 'yescaptcha')).toHaveLength(1)
@@ -108,7 +144,9 @@ describe('failover provider', () => {
   })
 
   it('inputs starting together wait for the first call to a provider, so a bad key is asked once', async () => {
-    const chain = failover(['yescaptcha', 'capsolver'], { yescaptcha: { apiKey: 'wrong-key-6666' } })
+    const chain = failover(['yescaptcha', 'capsolver'], {
+      yescaptcha: { apiKey: 'wrong-key-6666' },
+    })
     const request = await gridRequest('3x3', [0])
     const results = await Promise.all(Array.from({ length: 5 }, () => chain.recognize(request)))
     expect(results.every((r) => r.provider === 'capsolver')).toBe(true)

@@ -8,7 +8,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createHttpClient, MAX_REPLY_BYTES, resolveEndpoint } from '../../src/providers/http.js'
 import { createProvider } from '../../src/providers/index.js'
 import type { ProviderName } from '../../src/providers/types.js'
-import { drip, gzipBomb, hugeJson, json, redirect, startHostileServer } from '../helpers/hostile-server.js'
+import {
+  drip,
+  gzipBomb,
+  hugeJson,
+  json,
+  redirect,
+  startHostileServer,
+} from '../helpers/hostile-server.js'
 import type { HostileServer } from '../helpers/hostile-server.js'
 import { catchError, gridRequest, KEY } from './support.js'
 
@@ -16,7 +23,9 @@ let hostile: HostileServer
 let elsewhere: HostileServer
 beforeAll(async () => {
   hostile = await startHostileServer()
-  elsewhere = await startHostileServer(json(200, { errorId: 0, status: 'ready', solution: { objects: [0, 1, 2], type: 'multi' } }))
+  elsewhere = await startHostileServer(
+    json(200, { errorId: 0, status: 'ready', solution: { objects: [0, 1, 2], type: 'multi' } }),
+  )
 })
 afterAll(async () => {
   await hostile.close()
@@ -58,7 +67,9 @@ describe('a body that drips a byte a second', () => {
   it('is cut by the per-request timeout although the headers came at once', async () => {
     hostile.setHandler(drip(1000))
     const logs: string[] = []
-    const { value: error, ms } = await timed(() => catchError(() => client(1500, logs).postJson('/createTask', { clientKey: KEY })))
+    const { value: error, ms } = await timed(() =>
+      catchError(() => client(1500, logs).postJson('/createTask', { clientKey: KEY })),
+    )
     expect(error).toMatchObject({ kind: 'timeout', retryable: true, mayHaveCharged: true })
     expect(error.message).toContain('no reply within 1.5 s')
     expect(ms).toBeGreaterThanOrEqual(1400)
@@ -70,7 +81,9 @@ describe('a body that drips a byte a second', () => {
     hostile.setHandler(drip(1000))
     const deadline = new AbortController()
     setTimeout(() => deadline.abort(), 1500)
-    const { value: error, ms } = await timed(() => catchError(() => client(60_000).postJson('/createTask', { clientKey: KEY }, deadline.signal)))
+    const { value: error, ms } = await timed(() =>
+      catchError(() => client(60_000).postJson('/createTask', { clientKey: KEY }, deadline.signal)),
+    )
     expect(error).toMatchObject({ kind: 'timeout' })
     expect(error.message).toContain('overall deadline')
     expect(ms).toBeLessThan(6000)
@@ -83,7 +96,9 @@ describe('a body that drips a byte a second', () => {
     const churn = setInterval(collect, 100)
     try {
       hostile.setHandler(drip(1000))
-      const { value: error, ms } = await timed(() => catchError(() => client(1500).postJson('/createTask', { clientKey: KEY })))
+      const { value: error, ms } = await timed(() =>
+        catchError(() => client(1500).postJson('/createTask', { clientKey: KEY })),
+      )
       expect(error.kind).toBe('timeout')
       expect(ms).toBeLessThan(6000)
     } finally {
@@ -97,7 +112,9 @@ describe('redirects are never followed', () => {
     it(`a ${status} to another host is a provider error naming where it pointed; that host receives nothing`, async () => {
       hostile.setHandler(redirect(status, `${elsewhere.url}/createTask?token=abc`))
       const logs: string[] = []
-      const error = await catchError(async () => provider('yescaptcha', logs).recognize(await gridRequest('3x3', [0])))
+      const error = await catchError(async () =>
+        provider('yescaptcha', logs).recognize(await gridRequest('3x3', [0])),
+      )
       expect(error).toMatchObject({ kind: 'provider', retryable: false })
       expect(error.message).toContain(`HTTP ${status}`)
       expect(error.message).toContain(`redirect to ${elsewhere.url}/createTask`)
@@ -105,14 +122,18 @@ describe('redirects are never followed', () => {
       expect(error.hint).toContain('--endpoint')
       expect(hostile.requests).toHaveLength(1)
       expect(elsewhere.requests).toHaveLength(0)
-      expect(logs.join('\n')).toContain(`-> ${status} redirect to ${elsewhere.url}/createTask (not followed)`)
+      expect(logs.join('\n')).toContain(
+        `-> ${status} redirect to ${elsewhere.url}/createTask (not followed)`,
+      )
       expect(logs.join('\n')).not.toContain(KEY)
     })
   }
 
   it('Ace: a 307 does not carry the image or the Bearer token to the other host', async () => {
     hostile.setHandler(redirect(307, `${elsewhere.url}/captcha/recognition/recaptcha2`))
-    const error = await catchError(async () => provider('acedata').recognize(await gridRequest('3x3', [0])))
+    const error = await catchError(async () =>
+      provider('acedata').recognize(await gridRequest('3x3', [0])),
+    )
     expect(error.kind).toBe('provider')
     expect(error.message).toContain('redirect to')
     expect(hostile.requests[0]?.headers.authorization).toBe(`Bearer ${KEY}`)
@@ -133,7 +154,9 @@ describe('replies are read up to a cap', () => {
     let peak = rssBefore
     const probe = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
     try {
-      const { value: error, ms } = await timed(() => catchError(() => client(30_000).postJson('/createTask', {})))
+      const { value: error, ms } = await timed(() =>
+        catchError(() => client(30_000).postJson('/createTask', {})),
+      )
       expect(error).toMatchObject({ kind: 'provider', retryable: false, mayHaveCharged: true })
       expect(error.message).toContain('larger than 4.2 MB')
       expect(ms).toBeLessThan(15_000)
@@ -145,17 +168,24 @@ describe('replies are read up to a cap', () => {
 
   it('a 200 MB JSON reply is refused without reading it all', async () => {
     hostile.setHandler(hugeJson(200 * 1024 * 1024))
-    const error = await catchError(async () => provider('yescaptcha').recognize(await gridRequest('3x3', [0])))
+    const error = await catchError(async () =>
+      provider('yescaptcha').recognize(await gridRequest('3x3', [0])),
+    )
     expect(error.kind).toBe('provider')
     expect(error.message).toContain('larger than')
   })
 
   it('a Content-Length over the cap is refused before reading', async () => {
     hostile.setHandler((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(MAX_REPLY_BYTES + 1) })
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': String(MAX_REPLY_BYTES + 1),
+      })
       res.write('{')
     })
-    const { value: error, ms } = await timed(() => catchError(() => client(20_000).postJson('/createTask', {})))
+    const { value: error, ms } = await timed(() =>
+      catchError(() => client(20_000).postJson('/createTask', {})),
+    )
     expect(error.message).toContain('larger than')
     expect(ms).toBeLessThan(5000)
   })
@@ -177,7 +207,9 @@ describe('the wire under ky (node:http)', () => {
     ['br', brotliCompressSync],
   ] as const)('reads a %s-encoded reply as the JSON it inflates to', async (encoding, compress) => {
     hostile.setHandler((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': encoding }).end(compress(JSON.stringify(answer)))
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'content-encoding': encoding })
+        .end(compress(JSON.stringify(answer)))
     })
     const reply = await client(10_000).postJson('/createTask', { clientKey: KEY })
     expect(reply).toMatchObject({ status: 200, body: answer })
@@ -185,12 +217,21 @@ describe('the wire under ky (node:http)', () => {
 
   it('sends the body with its length, the JSON headers and nothing asking for compression', async () => {
     hostile.setHandler(json(200, answer))
-    await client(10_000).postJson('/createTask', { clientKey: KEY, task: { image: 'é'.repeat(10) } })
+    await client(10_000).postJson('/createTask', {
+      clientKey: KEY,
+      task: { image: 'é'.repeat(10) },
+    })
     const [request] = hostile.requests
     expect(request?.method).toBe('POST')
-    expect(JSON.parse(request?.body ?? '')).toEqual({ clientKey: KEY, task: { image: 'é'.repeat(10) } })
+    expect(JSON.parse(request?.body ?? '')).toEqual({
+      clientKey: KEY,
+      task: { image: 'é'.repeat(10) },
+    })
     expect(request?.headers['content-length']).toBe(String(Buffer.byteLength(request?.body ?? '')))
-    expect(request?.headers).toMatchObject({ 'content-type': 'application/json', accept: 'application/json' })
+    expect(request?.headers).toMatchObject({
+      'content-type': 'application/json',
+      accept: 'application/json',
+    })
     expect(request?.headers['accept-encoding']).toBeUndefined()
   })
 
@@ -203,7 +244,9 @@ describe('the wire under ky (node:http)', () => {
 
   it('a status outside 200-599 is a reply like any other, not a crash', async () => {
     hostile.setHandler((_req, res) => {
-      res.writeHead(999, { 'content-type': 'application/json' }).end(JSON.stringify({ errorId: 1, errorCode: 'ERROR_ODD' }))
+      res
+        .writeHead(999, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ errorId: 1, errorCode: 'ERROR_ODD' }))
     })
     const reply = await client(10_000).postJson('/createTask', {})
     expect(reply).toMatchObject({ status: 999, body: { errorId: 1, errorCode: 'ERROR_ODD' } })
@@ -215,7 +258,9 @@ describe('the wire under ky (node:http)', () => {
       res.write('{"errorId":0,')
       setTimeout(() => req.socket.destroy(), 50)
     })
-    const { value: error, ms } = await timed(() => catchError(() => client(20_000).postJson('/createTask', {})))
+    const { value: error, ms } = await timed(() =>
+      catchError(() => client(20_000).postJson('/createTask', {})),
+    )
     expect(error).toMatchObject({ kind: 'network', retryable: true, mayHaveCharged: true })
     expect(ms).toBeLessThan(5000)
   })
@@ -223,33 +268,53 @@ describe('the wire under ky (node:http)', () => {
   it.each([
     ['gzip', 'Z_DATA_ERROR'],
     ['br', 'ERR_'],
-  ] as const)('a reply marked %s that is not compressed is a clear error naming it, not a lost connection', async (encoding, code) => {
-    hostile.setHandler((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': encoding }).end(JSON.stringify(answer))
-    })
-    const error = await catchError(() => client(10_000).postJson('/createTask', {}))
-    expect(error).toMatchObject({ kind: 'network', retryable: true, mayHaveCharged: true })
-    expect(error.message).toContain(`a compressed reply that does not decompress (${code}`)
-    expect(error.message).not.toContain('connection lost')
-  })
+  ] as const)(
+    'a reply marked %s that is not compressed is a clear error naming it, not a lost connection',
+    async (encoding, code) => {
+      hostile.setHandler((_req, res) => {
+        res
+          .writeHead(200, { 'content-type': 'application/json', 'content-encoding': encoding })
+          .end(JSON.stringify(answer))
+      })
+      const error = await catchError(() => client(10_000).postJson('/createTask', {}))
+      expect(error).toMatchObject({ kind: 'network', retryable: true, mayHaveCharged: true })
+      expect(error.message).toContain(`a compressed reply that does not decompress (${code}`)
+      expect(error.message).not.toContain('connection lost')
+    },
+  )
 
   it.each([
     ['a reply that is not HTTP at all', 'HELLO THERE\r\n\r\n', 'HPE_INVALID_CONSTANT'],
-    ['headers over 16 kB', `HTTP/1.1 200 OK\r\nx-pad: ${'a'.repeat(20_000)}\r\ncontent-length: 2\r\n\r\n{}`, 'HPE_HEADER_OVERFLOW'],
-    ['both content-length and chunked', 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n', 'HPE_'],
-  ])('%s is a reply that is not valid HTTP (may have been charged), not a lost connection', async (_label, raw, code) => {
-    hostile.setHandler((req) => req.socket.end(raw))
-    const error = await catchError(() => client(10_000).postJson('/createTask', {}))
-    expect(error).toMatchObject({ kind: 'network', retryable: true, mayHaveCharged: true })
-    expect(error.message).toContain(`a reply that is not valid HTTP (${code}`)
-    expect(error.message).not.toContain('connection lost')
-  })
+    [
+      'headers over 16 kB',
+      `HTTP/1.1 200 OK\r\nx-pad: ${'a'.repeat(20_000)}\r\ncontent-length: 2\r\n\r\n{}`,
+      'HPE_HEADER_OVERFLOW',
+    ],
+    [
+      'both content-length and chunked',
+      'HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n',
+      'HPE_',
+    ],
+  ])(
+    '%s is a reply that is not valid HTTP (may have been charged), not a lost connection',
+    async (_label, raw, code) => {
+      hostile.setHandler((req) => req.socket.end(raw))
+      const error = await catchError(() => client(10_000).postJson('/createTask', {}))
+      expect(error).toMatchObject({ kind: 'network', retryable: true, mayHaveCharged: true })
+      expect(error.message).toContain(`a reply that is not valid HTTP (${code}`)
+      expect(error.message).not.toContain('connection lost')
+    },
+  )
 
   it('a gzip reply that drips is cut by the per-request timeout while inflating, and its connection closed', async () => {
     const compressed = gzipSync(JSON.stringify({ ...answer, padding: 'x'.repeat(10_000) }))
     let closed = false
     hostile.setHandler((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': String(compressed.length) })
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'content-length': String(compressed.length),
+      })
       let at = 0
       const timer = setInterval(() => res.write(compressed.subarray(at, ++at)), 200)
       res.on('close', () => {
@@ -257,7 +322,9 @@ describe('the wire under ky (node:http)', () => {
         closed = true
       })
     })
-    const { value: error, ms } = await timed(() => catchError(() => client(1500).postJson('/createTask', {})))
+    const { value: error, ms } = await timed(() =>
+      catchError(() => client(1500).postJson('/createTask', {})),
+    )
     expect(error).toMatchObject({ kind: 'timeout', mayHaveCharged: true })
     expect(ms).toBeLessThan(6000)
     await expect.poll(() => closed, { timeout: 5000 }).toBe(true)

@@ -8,7 +8,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import * as rc2 from '../../src/index.js'
-import { InterruptedError, QuestionLookupError, Rc2Error, lookupQuestion, prepareImage, solve } from '../../src/index.js'
+import {
+  InterruptedError,
+  QuestionLookupError,
+  Rc2Error,
+  lookupQuestion,
+  prepareImage,
+  solve,
+} from '../../src/index.js'
 import type { DryRunResult, SolveSuccess } from '../../src/index.js'
 import { DEFAULT_TEST_KEY, renderRedGrid } from '../helpers/provider-server.js'
 import { useProviderServer } from './support.js'
@@ -45,7 +52,9 @@ describe('solve() with an AbortSignal', () => {
     server.setAsync(5) // the answer is five polls away, two seconds apart
     const controller = new AbortController()
     const reason = new Error('the user closed the page')
-    const pending = rejection(solve(grid, { ...options, endpoint: server.url, signal: controller.signal }))
+    const pending = rejection(
+      solve(grid, { ...options, endpoint: server.url, signal: controller.signal }),
+    )
     await created()
     controller.abort(reason)
     expect(await pending).toBe(reason)
@@ -55,7 +64,9 @@ describe('solve() with an AbortSignal', () => {
     server.setLatency(10_000)
     const controller = new AbortController()
     const started = Date.now()
-    const pending = rejection(solve(grid, { ...options, endpoint: server.url, signal: controller.signal }))
+    const pending = rejection(
+      solve(grid, { ...options, endpoint: server.url, signal: controller.signal }),
+    )
     await created()
     controller.abort()
     const error = await pending
@@ -67,13 +78,23 @@ describe('solve() with an AbortSignal', () => {
 
   it('rejects at once, sending nothing, when the signal is already aborted', async () => {
     const reason = new Error('too late')
-    await expect(solve(grid, { ...options, endpoint: server.url, signal: AbortSignal.abort(reason) })).rejects.toBe(reason)
+    await expect(
+      solve(grid, { ...options, endpoint: server.url, signal: AbortSignal.abort(reason) }),
+    ).rejects.toBe(reason)
     expect(server.createCount).toBe(0)
   })
 
   it('keeps the overall deadline a timeout error when nobody aborted', async () => {
     server.setLatency(10_000)
-    const error = await rejection(solve(grid, { ...options, endpoint: server.url, timeoutMs: 300, retries: 0, signal: new AbortController().signal }))
+    const error = await rejection(
+      solve(grid, {
+        ...options,
+        endpoint: server.url,
+        timeoutMs: 300,
+        retries: 0,
+        signal: new AbortController().signal,
+      }),
+    )
     expect(error).toBeInstanceOf(Rc2Error)
     expect((error as Rc2Error).kind).toBe('timeout')
   })
@@ -121,7 +142,17 @@ describe('the error classes a caller catches', () => {
   it('does not export internals such as runBatch', () => {
     const names = Object.keys(rc2).sort()
     expect(names).not.toContain('runBatch')
-    expect(names).toEqual(expect.arrayContaining(['solve', 'prepareImage', 'lookupQuestion', 'createProvider', 'Rc2Error', 'QuestionLookupError', 'InterruptedError']))
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'solve',
+        'prepareImage',
+        'lookupQuestion',
+        'createProvider',
+        'Rc2Error',
+        'QuestionLookupError',
+        'InterruptedError',
+      ]),
+    )
   })
 })
 

@@ -3,7 +3,12 @@ import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, beforeEach } from 'vitest'
 import { join } from 'node:path'
 import { createProvider } from '../../src/providers/index.js'
-import type { Provider, ProviderName, ProviderOptions, RecognitionRequest } from '../../src/providers/types.js'
+import type {
+  Provider,
+  ProviderName,
+  ProviderOptions,
+  RecognitionRequest,
+} from '../../src/providers/types.js'
 import type { Grid } from '../../src/types.js'
 import { GRID_SIZE } from '../../src/types.js'
 import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer } from '../helpers/provider-server.js'
@@ -21,7 +26,8 @@ export const CAR = '/m/0k4j'
 export function useProviderServer(): ProviderServer {
   let server: ProviderServer | undefined
   const current = (): ProviderServer => {
-    if (server === undefined) throw new Error('useProviderServer: the server is used before beforeAll started it')
+    if (server === undefined)
+      throw new Error('useProviderServer: the server is used before beforeAll started it')
     return server
   }
   beforeAll(async () => {
@@ -59,7 +65,10 @@ export function loadRealTiles(kind: string, count: number, side?: number): Buffe
 }
 
 /** Sleeps recorded instead of waited: retries and polls become instant and checkable. */
-export function createInstantClock(): { sleeps: number[]; sleep: (ms: number, signal?: AbortSignal) => Promise<void> } {
+export function createInstantClock(): {
+  sleeps: number[]
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>
+} {
   const sleeps: number[] = []
   return {
     sleeps,
@@ -78,7 +87,11 @@ export interface TestProvider {
 }
 
 /** A provider pointed at the test server, with instant sleeps and a captured request log. */
-export function connect(server: ProviderServer, name: ProviderName, overrides: Partial<ProviderOptions> = {}): TestProvider {
+export function connect(
+  server: ProviderServer,
+  name: ProviderName,
+  overrides: Partial<ProviderOptions> = {},
+): TestProvider {
   const logs: string[] = []
   const clock = createInstantClock()
   const provider = createProvider(name, {
@@ -97,15 +110,23 @@ export function connect(server: ProviderServer, name: ProviderName, overrides: P
 export async function gridRequest(
   grid: Grid,
   redTiles: readonly number[],
-  extra: Partial<RecognitionRequest> & { otherTiles?: Buffer[]; red?: { r: number; g: number; b: number } } = {},
+  extra: Partial<RecognitionRequest> & {
+    otherTiles?: Buffer[]
+    red?: { r: number; g: number; b: number }
+  } = {},
 ): Promise<RecognitionRequest> {
   const { otherTiles, red, ...rest } = extra
-  const image = await renderRedGrid(grid, redTiles, { ...(otherTiles === undefined ? {} : { otherTiles }), ...(red === undefined ? {} : { red }) })
+  const image = await renderRedGrid(grid, redTiles, {
+    ...(otherTiles === undefined ? {} : { otherTiles }),
+    ...(red === undefined ? {} : { red }),
+  })
   return { image: image.toString('base64'), grid, size: GRID_SIZE[grid], question: CAR, ...rest }
 }
 
 /** Run `work` and return what it threw (failing the test when it does not throw). */
-export async function catchError(work: () => Promise<unknown>): Promise<Error & Record<string, unknown>> {
+export async function catchError(
+  work: () => Promise<unknown>,
+): Promise<Error & Record<string, unknown>> {
   try {
     await work()
   } catch (error) {

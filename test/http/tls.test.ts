@@ -23,8 +23,27 @@ const sockets = new Set<Socket>()
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'rc2-tls-'))
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  )
   key = readFileSync(join(dir, 'key.pem'))
   cert = readFileSync(join(dir, 'cert.pem'))
 })
@@ -59,10 +78,12 @@ function post(endpoint: string, requestTimeoutMs = 10_000, signal?: AbortSignal)
 describe('https', () => {
   it('refuses a self-signed certificate: a TLS network error, nothing sent, nothing charged', async () => {
     let requests = 0
-    const endpoint = await listen(createHttpsServer({ key, cert }, (_req, res) => {
-      requests++
-      res.end('{"errorId":0,"taskId":"t"}')
-    }))
+    const endpoint = await listen(
+      createHttpsServer({ key, cert }, (_req, res) => {
+        requests++
+        res.end('{"errorId":0,"taskId":"t"}')
+      }),
+    )
     const error = await catchError(post(endpoint).call)
     expect(error).toMatchObject({ kind: 'network', mayHaveCharged: false })
     expect(error.message).toContain('TLS failure (DEPTH_ZERO_SELF_SIGNED_CERT)')
@@ -72,10 +93,12 @@ describe('https', () => {
 
   it('reports https spoken to a plain-http port as a TLS failure, not a reply lost after sending', async () => {
     let requests = 0
-    const endpoint = await listen(createHttpServer((_req, res) => {
-      requests++
-      res.end('{}')
-    }))
+    const endpoint = await listen(
+      createHttpServer((_req, res) => {
+        requests++
+        res.end('{}')
+      }),
+    )
     const error = await catchError(post(endpoint).call)
     expect(error).toMatchObject({ kind: 'network', mayHaveCharged: false, retryable: false })
     expect(error.message).toMatch(/TLS failure \((EPROTO|ERR_SSL_[A-Z_]+)\)/)
@@ -83,10 +106,12 @@ describe('https', () => {
   })
 
   it('reports a connection closed during the TLS handshake as not sent', async () => {
-    const endpoint = await listen(createNetServer((socket) => {
-      socket.on('error', () => undefined)
-      socket.once('data', () => socket.destroy())
-    }))
+    const endpoint = await listen(
+      createNetServer((socket) => {
+        socket.on('error', () => undefined)
+        socket.once('data', () => socket.destroy())
+      }),
+    )
     const error = await catchError(post(endpoint).call)
     expect(error).toMatchObject({ kind: 'network', mayHaveCharged: false, retryable: true })
     expect(error.message).toContain('could not connect (ECONNRESET)')
@@ -95,18 +120,24 @@ describe('https', () => {
 
   it('reports a TLS handshake never answered as a connection that timed out, nothing charged', async () => {
     // Accepts the connection and reads the ClientHello, then says nothing.
-    const endpoint = await listen(createNetServer((socket) => socket.on('error', () => undefined).resume()))
+    const endpoint = await listen(
+      createNetServer((socket) => socket.on('error', () => undefined).resume()),
+    )
     const { call, logs } = post(endpoint, 1500)
     const started = Date.now()
     const error = await catchError(call)
     expect(Date.now() - started).toBeLessThan(8000)
     expect(error).toMatchObject({ kind: 'network', mayHaveCharged: false, retryable: true })
-    expect(error.message).toMatch(/could not connect within 1\.5 s at https:\/\/127\.0\.0\.1:\d+\/createTask/)
+    expect(error.message).toMatch(
+      /could not connect within 1\.5 s at https:\/\/127\.0\.0\.1:\d+\/createTask/,
+    )
     expect(logs.join('\n')).toContain('timed out connecting')
   })
 
   it('an overall deadline reached during the TLS handshake: nothing charged', async () => {
-    const endpoint = await listen(createNetServer((socket) => socket.on('error', () => undefined).resume()))
+    const endpoint = await listen(
+      createNetServer((socket) => socket.on('error', () => undefined).resume()),
+    )
     const started = Date.now()
     const error = await catchError(post(endpoint, 30_000, AbortSignal.timeout(1000)).call)
     expect(Date.now() - started).toBeLessThan(8000)

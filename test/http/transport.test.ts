@@ -21,7 +21,10 @@ const GATEWAY_429 = { status: 429, text: '<html>429 Too Many Requests</html>' }
 
 describe('retries', () => {
   it('retries a 429 after its Retry-After seconds, then succeeds', async () => {
-    server.pushReply({ ...GATEWAY_429, headers: { 'retry-after': '3' } }, { ...GATEWAY_429, headers: { 'retry-after': '1' } })
+    server.pushReply(
+      { ...GATEWAY_429, headers: { 'retry-after': '3' } },
+      { ...GATEWAY_429, headers: { 'retry-after': '1' } },
+    )
     const { provider, sleeps, logs } = connect(server, 'yescaptcha')
     const result = await provider.recognize(await gridRequest('3x3', [4]))
     expect(result).toMatchObject({ objects: [4], paidCalls: 1 })
@@ -35,7 +38,10 @@ describe('retries', () => {
     const wide: unknown[] = []
     const mine: unknown[] = []
     const { provider } = connect(server, 'yescaptcha', { onPushBack: (...args) => wide.push(args) })
-    const result = await provider.recognize({ ...(await gridRequest('3x3', [4])), onPushBack: (...args) => mine.push(args) })
+    const result = await provider.recognize({
+      ...(await gridRequest('3x3', [4])),
+      onPushBack: (...args) => mine.push(args),
+    })
     expect(result).toMatchObject({ objects: [4] })
     expect(mine).toEqual([[2, false]])
     expect(wide).toEqual([])
@@ -55,9 +61,17 @@ describe('retries', () => {
   })
 
   it('backs off with full jitter when there is no Retry-After (500 then 503 then success)', async () => {
-    server.pushReply({ status: 500, text: 'Internal Server Error' }, { status: 503, text: 'Service Unavailable' })
+    server.pushReply(
+      { status: 500, text: 'Internal Server Error' },
+      { status: 503, text: 'Service Unavailable' },
+    )
     const { provider, sleeps } = connect(server, 'yescaptcha', {
-      retry: { random: () => 0.5, sleep: async (ms) => void sleepsOut.push(ms), baseDelayMs: 400, maxDelayMs: 500 },
+      retry: {
+        random: () => 0.5,
+        sleep: async (ms) => void sleepsOut.push(ms),
+        baseDelayMs: 400,
+        maxDelayMs: 500,
+      },
     })
     const sleepsOut: number[] = []
     const result = await provider.recognize(await gridRequest('3x3', [0]))
@@ -91,7 +105,9 @@ describe('retries', () => {
     const { provider, sleeps } = connect(server, 'yescaptcha')
     const error = await catchError(async () => provider.recognize(await gridRequest('3x3', [0])))
     expect(error).toMatchObject({ kind: 'rate_limit', retryAfterSec: 3600 })
-    expect(error.message).toContain('the service asked to wait 3600 s before retrying, more than the 60 s rc2 waits')
+    expect(error.message).toContain(
+      'the service asked to wait 3600 s before retrying, more than the 60 s rc2 waits',
+    )
     expect(error.hint).toBe('try again in 3600 s')
     expect(sleeps).toEqual([])
     expect(server.createCount).toBe(1)
@@ -154,7 +170,9 @@ describe('timeouts and deadlines', () => {
     const { provider, logs } = connect(server, 'yescaptcha', { pollIntervalMs: 20, retry: {} })
     const request = await gridRequest('3x3', [1])
     const started = Date.now()
-    const error = await catchError(() => provider.recognize({ ...request, signal: AbortSignal.timeout(600) }))
+    const error = await catchError(() =>
+      provider.recognize({ ...request, signal: AbortSignal.timeout(600) }),
+    )
     expect(error).toMatchObject({ kind: 'timeout', retryable: false, mayHaveCharged: true })
     expect(error.message).toContain('overall deadline')
     expect(Date.now() - started).toBeLessThan(2000)
@@ -177,7 +195,9 @@ describe('timeouts and deadlines', () => {
     const controller = new AbortController()
     controller.abort(new InterruptedError())
     const { provider } = connect(server, 'yescaptcha')
-    const error = await catchError(async () => provider.recognize(await gridRequest('3x3', [1], { signal: controller.signal })))
+    const error = await catchError(async () =>
+      provider.recognize(await gridRequest('3x3', [1], { signal: controller.signal })),
+    )
     expect(error).toBeInstanceOf(InterruptedError)
     expect(server.createCount).toBe(0)
   })
@@ -188,7 +208,9 @@ describe('timeouts and deadlines', () => {
     // The image first, then the deadline: on a busy machine rendering alone can outlast it.
     const request = await gridRequest('3x3', [1])
     const started = Date.now()
-    const error = await catchError(async () => provider.recognize({ ...request, signal: AbortSignal.timeout(500) }))
+    const error = await catchError(async () =>
+      provider.recognize({ ...request, signal: AbortSignal.timeout(500) }),
+    )
     expect(error).toMatchObject({ kind: 'timeout', retryable: false, code: undefined })
     expect(error.message).toContain('while waiting to retry')
     // Far below the 30 s Retry-After: the deadline ended the wait.
@@ -233,33 +255,43 @@ describe('transport failures', () => {
     const { provider, logs } = connect(server, 'yescaptcha')
     await provider.recognize(await gridRequest('3x3', [1]))
     expect(logs).toHaveLength(1)
-    expect(logs[0]).toMatch(/^POST http:\/\/127\.0\.0\.1:\d+\/yescaptcha\/createTask -> 200 in \d+ ms \(\d+\.\d kB sent\)$/)
+    expect(logs[0]).toMatch(
+      /^POST http:\/\/127\.0\.0\.1:\d+\/yescaptcha\/createTask -> 200 in \d+ ms \(\d+\.\d kB sent\)$/,
+    )
   })
 })
 
 describe('endpoints', () => {
-  it.each(['http://api.example.com', 'http://10.0.0.8:8080', 'http://[2001:db8::1]/'])('refuses plain http to %s', (endpoint) => {
-    const error = (() => {
-      try {
-        createProvider('yescaptcha', { apiKey: KEY, endpoint })
-      } catch (caught) {
-        return caught as Error & Record<string, unknown>
-      }
-      throw new Error('expected a refusal')
-    })()
-    expect(error).toMatchObject({ kind: 'config' })
-    expect(error.hint).toContain('--allow-insecure')
-  })
-
-  it.each(['http://127.0.0.1:9', 'http://127.8.9.10', 'http://localhost:3000/x', 'http://[::1]:80', 'https://api.example.com'])(
-    'accepts %s',
+  it.each(['http://api.example.com', 'http://10.0.0.8:8080', 'http://[2001:db8::1]/'])(
+    'refuses plain http to %s',
     (endpoint) => {
-      expect(resolveEndpoint(endpoint, 'yescaptcha').protocol).toMatch(/^https?:$/)
+      const error = (() => {
+        try {
+          createProvider('yescaptcha', { apiKey: KEY, endpoint })
+        } catch (caught) {
+          return caught as Error & Record<string, unknown>
+        }
+        throw new Error('expected a refusal')
+      })()
+      expect(error).toMatchObject({ kind: 'config' })
+      expect(error.hint).toContain('--allow-insecure')
     },
   )
 
+  it.each([
+    'http://127.0.0.1:9',
+    'http://127.8.9.10',
+    'http://localhost:3000/x',
+    'http://[::1]:80',
+    'https://api.example.com',
+  ])('accepts %s', (endpoint) => {
+    expect(resolveEndpoint(endpoint, 'yescaptcha').protocol).toMatch(/^https?:$/)
+  })
+
   it('accepts plain http anywhere with allowInsecure, and refuses other schemes or garbage', () => {
-    expect(resolveEndpoint('http://api.example.com/base', 'capsolver', true).href).toBe('http://api.example.com/base/')
+    expect(resolveEndpoint('http://api.example.com/base', 'capsolver', true).href).toBe(
+      'http://api.example.com/base/',
+    )
     expect(() => resolveEndpoint('ftp://example.com', 'capsolver')).toThrow(/must use https/)
     expect(() => resolveEndpoint('not a url', 'capsolver')).toThrow(/is not a valid URL/)
   })
@@ -299,10 +331,20 @@ describe('secrets', () => {
     const collected: string[] = []
     try {
       const scenarios: Array<() => void> = [
-        () => server.setReply({ json: { errorId: 1, errorCode: 'ERROR_ZERO_BALANCE', errorDescription: `no money for ${key}` } }),
+        () =>
+          server.setReply({
+            json: {
+              errorId: 1,
+              errorCode: 'ERROR_ZERO_BALANCE',
+              errorDescription: `no money for ${key}`,
+            },
+          }),
         () => server.setReply({ text: `{"broken": "${key}` }),
         () => server.setReply({ status: 500, text: `trace: clientKey=${key}` }),
-        () => server.setReply({ json: { errorId: 0, status: 'ready', solution: { objects: [42], type: key } } }),
+        () =>
+          server.setReply({
+            json: { errorId: 0, status: 'ready', solution: { objects: [42], type: key } },
+          }),
         () => server.setReply({ fault: 'resetAfterWork' }),
         () => server.setReply({ json: { errorId: 1, errorCode: key, errorDescription: key } }),
       ]
@@ -310,10 +352,18 @@ describe('secrets', () => {
         for (const arrange of scenarios) {
           arrange()
           const { provider, logs } = connect(server, name, { apiKey: key, retries: 1 })
-          const error = await catchError(async () => provider.recognize(await gridRequest('3x3', [1]))).catch((e: unknown) => {
+          const error = await catchError(async () =>
+            provider.recognize(await gridRequest('3x3', [1])),
+          ).catch((e: unknown) => {
             throw new Error(`${name} scenario ${scenarios.indexOf(arrange)}: ${String(e)}`)
           })
-          collected.push(error.message, String(error.hint), String(error.stack), JSON.stringify(error), ...logs)
+          collected.push(
+            error.message,
+            String(error.hint),
+            String(error.stack),
+            JSON.stringify(error),
+            ...logs,
+          )
           if (name !== 'acedata') {
             const balanceError = await catchError(() => provider.balance())
             collected.push(balanceError.message, String(balanceError.hint), ...logs)

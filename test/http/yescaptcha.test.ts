@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { catchError, connect, gridRequest, KEY, loadRealTiles, useProviderServer } from './support.js'
+import {
+  catchError,
+  connect,
+  gridRequest,
+  KEY,
+  loadRealTiles,
+  useProviderServer,
+} from './support.js'
 
 const server = useProviderServer()
 
@@ -8,10 +15,20 @@ describe('yescaptcha: answers', () => {
     const { provider } = connect(server, 'yescaptcha')
     const request = await gridRequest('3x3', [2, 4, 6], { otherTiles: loadRealTiles('car', 9) })
     const result = await provider.recognize(request)
-    expect(result).toMatchObject({ type: 'multi', objects: [2, 4, 6], hasObject: null, points: 6, paidCalls: 1 })
+    expect(result).toMatchObject({
+      type: 'multi',
+      objects: [2, 4, 6],
+      hasObject: null,
+      points: 6,
+      paidCalls: 1,
+    })
     expect(result.taskId).toMatch(/^[0-9a-f-]{36}$/)
     const body = server.requests[0]?.body as { task: Record<string, unknown> }
-    expect(body.task).toEqual({ type: 'ReCaptchaV2Classification', image: expect.stringMatching(/^<\d+ base64 chars>$/), question: '/m/0k4j' })
+    expect(body.task).toEqual({
+      type: 'ReCaptchaV2Classification',
+      image: expect.stringMatching(/^<\d+ base64 chars>$/),
+      question: '/m/0k4j',
+    })
     expect(server.requests[0]?.key).toBe(KEY)
   })
 
@@ -23,36 +40,71 @@ describe('yescaptcha: answers', () => {
     const sharp = (await import('sharp')).default
     const layers = await Promise.all(
       Object.entries(reds).map(async ([tile, r]) => ({
-        input: await sharp({ create: { width: 100, height: 100, channels: 3, background: { r, g: 10, b: 10 } } }).png().toBuffer(),
+        input: await sharp({
+          create: { width: 100, height: 100, channels: 3, background: { r, g: 10, b: 10 } },
+        })
+          .png()
+          .toBuffer(),
         left: (Number(tile) % 3) * 100,
         top: Math.floor(Number(tile) / 3) * 100,
       })),
     )
-    const image = await sharp(await renderRedGrid('3x3', [])).composite(layers).png().toBuffer()
-    const base = { image: image.toString('base64'), grid: '3x3' as const, size: 300, question: '/m/0k4j' }
+    const image = await sharp(await renderRedGrid('3x3', []))
+      .composite(layers)
+      .png()
+      .toBuffer()
+    const base = {
+      image: image.toString('base64'),
+      grid: '3x3' as const,
+      size: 300,
+      question: '/m/0k4j',
+    }
 
     expect((await provider.recognize(base)).objects).toEqual([0, 3, 8])
-    expect((await provider.recognize({ ...base, confidence: 0.5 })).objects).toEqual([0, 1, 3, 5, 8])
-    expect((server.requests[1]?.body as { task: { confidence?: number } }).task.confidence).toBe(0.5)
+    expect((await provider.recognize({ ...base, confidence: 0.5 })).objects).toEqual([
+      0, 1, 3, 5, 8,
+    ])
+    expect((server.requests[1]?.body as { task: { confidence?: number } }).task.confidence).toBe(
+      0.5,
+    )
   })
 
   it('answers a 4x4 grid with every red cell (cells at round(i*112.5)) and does not send confidence', async () => {
     const { provider } = connect(server, 'yescaptcha')
-    const result = await provider.recognize(await gridRequest('4x4', [0, 5, 10, 13], { confidence: 0.7 }))
+    const result = await provider.recognize(
+      await gridRequest('4x4', [0, 5, 10, 13], { confidence: 0.7 }),
+    )
     expect(result.objects).toEqual([0, 5, 10, 13])
-    expect((server.requests[0]?.body as { task: Record<string, unknown> }).task).not.toHaveProperty('confidence')
+    expect((server.requests[0]?.body as { task: Record<string, unknown> }).task).not.toHaveProperty(
+      'confidence',
+    )
   })
 
   it('answers a single 100x100 tile with hasObject and costs 2 points', async () => {
     const { provider } = connect(server, 'yescaptcha')
     const [tile] = loadRealTiles('hydrant', 1, 100)
-    const real = { image: tile!.toString('base64'), grid: '1x1' as const, size: 100, question: '/m/01pns0' }
-    expect(await provider.recognize(real)).toMatchObject({ type: 'single', objects: [], hasObject: false, points: 2 })
+    const real = {
+      image: tile!.toString('base64'),
+      grid: '1x1' as const,
+      size: 100,
+      question: '/m/01pns0',
+    }
+    expect(await provider.recognize(real)).toMatchObject({
+      type: 'single',
+      objects: [],
+      hasObject: false,
+      points: 2,
+    })
     // The dataset's 120x120 tiles are refused, as the real service refuses them.
     const [big] = loadRealTiles('hydrant', 1, 120)
-    const error = await catchError(() => provider.recognize({ ...real, image: big!.toString('base64') }))
+    const error = await catchError(() =>
+      provider.recognize({ ...real, image: big!.toString('base64') }),
+    )
     expect(error).toMatchObject({ kind: 'provider', code: 'ERROR_ILLEGAL_IMAGE' })
-    expect(await provider.recognize(await gridRequest('1x1', [0]))).toMatchObject({ type: 'single', hasObject: true })
+    expect(await provider.recognize(await gridRequest('1x1', [0]))).toMatchObject({
+      type: 'single',
+      hasObject: true,
+    })
   })
 
   it('polls getTaskResult when createTask has no solution', async () => {
@@ -62,14 +114,31 @@ describe('yescaptcha: answers', () => {
     expect(result.objects).toEqual([7])
     expect(server.pollCount).toBe(3)
     expect(sleeps).toEqual([25, 25, 25])
-    expect(server.requests.map((r) => r.path)).toEqual(['/createTask', '/getTaskResult', '/getTaskResult', '/getTaskResult'])
+    expect(server.requests.map((r) => r.path)).toEqual([
+      '/createTask',
+      '/getTaskResult',
+      '/getTaskResult',
+      '/getTaskResult',
+    ])
     expect(server.requests[1]?.body).toEqual({ taskId: result.taskId })
   })
 
   it('dedupes and sorts objects and treats errorCode "" / errorDescription "null" as success', async () => {
-    server.setReply({ json: { errorId: 0, errorCode: '', errorDescription: 'null', status: 'ready', taskId: 't1', solution: { objects: [7, 1, 1, 4], type: 'multi' } } })
+    server.setReply({
+      json: {
+        errorId: 0,
+        errorCode: '',
+        errorDescription: 'null',
+        status: 'ready',
+        taskId: 't1',
+        solution: { objects: [7, 1, 1, 4], type: 'multi' },
+      },
+    })
     const { provider } = connect(server, 'yescaptcha')
-    expect(await provider.recognize(await gridRequest('3x3', []))).toMatchObject({ objects: [1, 4, 7], taskId: 't1' })
+    expect(await provider.recognize(await gridRequest('3x3', []))).toMatchObject({
+      objects: [1, 4, 7],
+      taskId: 't1',
+    })
   })
 
   it('reads the balance in points with numeric details only, and charges 6 points per grid', async () => {
@@ -77,7 +146,12 @@ describe('yescaptcha: answers', () => {
     const { provider } = connect(server, 'yescaptcha')
     await provider.recognize(await gridRequest('3x3', [0]))
     const balance = await provider.balance()
-    expect(balance).toEqual({ provider: 'yescaptcha', balance: 994, unit: 'points', details: { softBalance: 0, inviteBalance: 12 } })
+    expect(balance).toEqual({
+      provider: 'yescaptcha',
+      balance: 994,
+      unit: 'points',
+      details: { softBalance: 0, inviteBalance: 12 },
+    })
   })
 })
 
@@ -85,16 +159,28 @@ describe('yescaptcha: errors with HTTP 200', () => {
   it('maps a bad key to auth without ever showing the key', async () => {
     const { provider, logs } = connect(server, 'yescaptcha', { apiKey: 'wrong-key-123456' })
     const error = await catchError(async () => provider.recognize(await gridRequest('3x3', [1])))
-    expect(error).toMatchObject({ kind: 'auth', code: 'ERROR_KEY_DOES_NOT_EXIST', retryable: false })
+    expect(error).toMatchObject({
+      kind: 'auth',
+      code: 'ERROR_KEY_DOES_NOT_EXIST',
+      retryable: false,
+    })
     expect(error.message).toMatch(/^yescaptcha: ERROR_KEY_DOES_NOT_EXIST: the API key is not valid/)
     expect(error.hint).toContain('RC2_API_KEY')
     expect(error.hint).toContain('providers.yescaptcha.apiKey')
     expect(server.createCount).toBe(1)
-    expect(`${error.message} ${String(error.hint)} ${logs.join('\n')}`).not.toContain('wrong-key-123456')
+    expect(`${error.message} ${String(error.hint)} ${logs.join('\n')}`).not.toContain(
+      'wrong-key-123456',
+    )
   })
 
   it.each([
-    ['an unknown question', { question: '/m/zzzz' }, 'provider', 'ERROR_UNKNOWN_QUESTION', 'rc2 questions'],
+    [
+      'an unknown question',
+      { question: '/m/zzzz' },
+      'provider',
+      'ERROR_UNKNOWN_QUESTION',
+      'rc2 questions',
+    ],
     ['a 200x200 image', { image: 'resize' }, 'provider', 'ERROR_ILLEGAL_IMAGE', 'rc2 resize'],
   ])('maps %s', async (_label, change, kind, code, hint) => {
     const { provider } = connect(server, 'yescaptcha')
@@ -102,7 +188,11 @@ describe('yescaptcha: errors with HTTP 200', () => {
     if ('question' in change) request = { ...request, question: change.question }
     if ('image' in change) {
       const sharp = (await import('sharp')).default
-      const odd = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#888' } }).png().toBuffer()
+      const odd = await sharp({
+        create: { width: 200, height: 200, channels: 3, background: '#888' },
+      })
+        .png()
+        .toBuffer()
       request = { ...request, image: odd.toString('base64') }
     }
     const error = await catchError(() => provider.recognize(request))
@@ -129,7 +219,13 @@ describe('yescaptcha: errors with HTTP 200', () => {
   })
 
   it('surfaces an unknown ERROR_* code verbatim with the service description', async () => {
-    server.setReply({ json: { errorId: 1, errorCode: 'ERROR_SOMETHING_NEW', errorDescription: 'a brand new failure' } })
+    server.setReply({
+      json: {
+        errorId: 1,
+        errorCode: 'ERROR_SOMETHING_NEW',
+        errorDescription: 'a brand new failure',
+      },
+    })
     const { provider } = connect(server, 'yescaptcha')
     const error = await catchError(async () => provider.recognize(await gridRequest('3x3', [1])))
     expect(error).toMatchObject({ kind: 'provider', code: 'ERROR_SOMETHING_NEW' })
@@ -137,7 +233,13 @@ describe('yescaptcha: errors with HTTP 200', () => {
   })
 
   it('retries ERROR_THREADS_MAXIMUM (HTTP 200) as a rate limit', async () => {
-    server.pushReply({ json: { errorId: 1, errorCode: 'ERROR_THREADS_MAXIMUM', errorDescription: 'too many threads' } })
+    server.pushReply({
+      json: {
+        errorId: 1,
+        errorCode: 'ERROR_THREADS_MAXIMUM',
+        errorDescription: 'too many threads',
+      },
+    })
     const { provider } = connect(server, 'yescaptcha')
     const result = await provider.recognize(await gridRequest('3x3', [3]))
     expect(result).toMatchObject({ objects: [3], paidCalls: 1 })
@@ -145,7 +247,13 @@ describe('yescaptcha: errors with HTTP 200', () => {
   })
 
   it('masks the key when the service echoes it in a description', async () => {
-    server.setReply({ json: { errorId: 1, errorCode: 'ERROR_WRONG_USER_KEY', errorDescription: `key ${KEY} is not yours` } })
+    server.setReply({
+      json: {
+        errorId: 1,
+        errorCode: 'ERROR_WRONG_USER_KEY',
+        errorDescription: `key ${KEY} is not yours`,
+      },
+    })
     const { provider } = connect(server, 'yescaptcha')
     const error = await catchError(async () => provider.recognize(await gridRequest('3x3', [1])))
     expect(error.kind).toBe('auth')
@@ -157,18 +265,34 @@ describe('yescaptcha: errors with HTTP 200', () => {
 
 describe('yescaptcha: protocol violations', () => {
   it('names an out-of-range tile, and resends such a reply like a lost one', async () => {
-    server.setReply({ json: { errorId: 0, status: 'ready', taskId: 'x', solution: { objects: [1, 11], type: 'multi' } } })
+    server.setReply({
+      json: {
+        errorId: 0,
+        status: 'ready',
+        taskId: 'x',
+        solution: { objects: [1, 11], type: 'multi' },
+      },
+    })
     const { provider } = connect(server, 'yescaptcha')
     const error = await catchError(async () => provider.recognize(await gridRequest('3x3', [1])))
     expect(error).toMatchObject({ kind: 'provider', mayHaveCharged: true })
-    expect(error.message).toBe('yescaptcha reply: solution.objects[1] = 11 is outside the 3x3 grid (0-8)')
+    expect(error.message).toBe(
+      'yescaptcha reply: solution.objects[1] = 11 is outside the 3x3 grid (0-8)',
+    )
     // Each unusable answer may have been charged: the failure carries every call for the budget.
     expect(server.createCount).toBe(3)
     expect(error.paidCalls).toBe(3)
   })
 
   it('resends once after an unusable answer and counts both calls', async () => {
-    server.pushReply({ json: { errorId: 0, status: 'ready', taskId: 'x', solution: { objects: [1, 11], type: 'multi' } } })
+    server.pushReply({
+      json: {
+        errorId: 0,
+        status: 'ready',
+        taskId: 'x',
+        solution: { objects: [1, 11], type: 'multi' },
+      },
+    })
     const { provider } = connect(server, 'yescaptcha')
     const result = await provider.recognize(await gridRequest('3x3', [4]))
     expect(result).toMatchObject({ objects: [4], paidCalls: 2 })
@@ -176,7 +300,9 @@ describe('yescaptcha: protocol violations', () => {
   })
 
   it('names a field of the wrong type', async () => {
-    server.setReply({ json: { errorId: 0, status: 'ready', solution: { objects: [1, 'two'], type: 'multi' } } })
+    server.setReply({
+      json: { errorId: 0, status: 'ready', solution: { objects: [1, 'two'], type: 'multi' } },
+    })
     const { provider } = connect(server, 'yescaptcha')
     const error = await catchError(async () => provider.recognize(await gridRequest('3x3', [1])))
     expect(error.message).toMatch(/^yescaptcha reply: solution\.objects\[1\]: /)

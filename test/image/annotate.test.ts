@@ -3,7 +3,14 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { InputError, UsageError } from '../../src/errors.js'
-import { CROP_COLOUR, MARK_COLOUR, OVERLAY_COLOUR, measureTileMarks, renderAnnotated, renderOverlay } from '../../src/image/annotate.js'
+import {
+  CROP_COLOUR,
+  MARK_COLOUR,
+  OVERLAY_COLOUR,
+  measureTileMarks,
+  renderAnnotated,
+  renderOverlay,
+} from '../../src/image/annotate.js'
 import { GLYPH_HEIGHT, GLYPH_WIDTH, renderNumberPath } from '../../src/image/glyphs.js'
 import type { Layout, RawImage } from '../../src/image/types.js'
 import { cellRect } from '../../src/image/tiles.js'
@@ -16,7 +23,10 @@ const REAL_TILES = join(import.meta.dirname, '../data/recaptcha-tiles')
 type Colour = { r: number; g: number; b: number }
 
 async function decode(buffer: Buffer): Promise<RawImage> {
-  const { data, info } = await sharp(buffer).removeAlpha().raw().toBuffer({ resolveWithObject: true })
+  const { data, info } = await sharp(buffer)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true })
   return { data, width: info.width, height: info.height, channels: info.channels as 3 }
 }
 
@@ -26,7 +36,11 @@ function pixel(image: RawImage, x: number, y: number): [number, number, number] 
 }
 
 function near(p: [number, number, number], c: Colour, tolerance = 24): boolean {
-  return Math.abs(p[0] - c.r) <= tolerance && Math.abs(p[1] - c.g) <= tolerance && Math.abs(p[2] - c.b) <= tolerance
+  return (
+    Math.abs(p[0] - c.r) <= tolerance &&
+    Math.abs(p[1] - c.g) <= tolerance &&
+    Math.abs(p[2] - c.b) <= tolerance
+  )
 }
 
 /** Points along the middle of a tile's outline stroke, all four sides, corners excluded. */
@@ -45,7 +59,11 @@ function fractionNear(image: RawImage, points: Array<[number, number]>, colour: 
   return points.filter(([x, y]) => near(pixel(image, x, y), colour)).length / points.length
 }
 
-function countInRect(image: RawImage, rect: Rect, test: (p: [number, number, number]) => boolean): number {
+function countInRect(
+  image: RawImage,
+  rect: Rect,
+  test: (p: [number, number, number]) => boolean,
+): number {
   let count = 0
   for (let y = rect.y; y < rect.y + rect.height; y++) {
     for (let x = rect.x; x < rect.x + rect.width; x++) if (test(pixel(image, x, y))) count++
@@ -65,7 +83,12 @@ function payloadLayout(grid: Grid, size: number): Layout {
 }
 
 function layoutFromTruth(kind: Layout['kind'], grid: Grid, crop: Rect, rects: Rect[]): Layout {
-  const tiles = rects.map((r, index) => ({ ...r, index, cx: Math.round(r.x + r.width / 2), cy: Math.round(r.y + r.height / 2) }))
+  const tiles = rects.map((r, index) => ({
+    ...r,
+    index,
+    cx: Math.round(r.x + r.width / 2),
+    cy: Math.round(r.y + r.height / 2),
+  }))
   return { kind, grid, crop, tiles }
 }
 
@@ -73,8 +96,20 @@ let payload3: Buffer
 let source3: RawImage
 
 beforeAll(async () => {
-  const classes = ['car', 'hydrant', 'bus', 'palm', 'crosswalk', 'bicycle', 'bridge', 'chimney', 'traffic_light']
-  const paths = await Promise.all(classes.map(async (c) => join(REAL_TILES, c, (await readdir(join(REAL_TILES, c))).sort()[0]!)))
+  const classes = [
+    'car',
+    'hydrant',
+    'bus',
+    'palm',
+    'crosswalk',
+    'bicycle',
+    'bridge',
+    'chimney',
+    'traffic_light',
+  ]
+  const paths = await Promise.all(
+    classes.map(async (c) => join(REAL_TILES, c, (await readdir(join(REAL_TILES, c))).sort()[0]!)),
+  )
   payload3 = await composeGrid(paths, '3x3')
   source3 = await decode(payload3)
 })
@@ -138,51 +173,89 @@ describe('renderAnnotated', () => {
   it('scales marks with the tile size: widget captures at 1x and 2x, a 100 px tile', async () => {
     const heights: number[] = []
     for (const ratio of [1, 2]) {
-      const capture = await renderCapture({ payload: payload3, grid: '3x3', kind: 'widget', ratio, seed: 2 })
+      const capture = await renderCapture({
+        payload: payload3,
+        grid: '3x3',
+        kind: 'widget',
+        ratio,
+        seed: 2,
+      })
       const layout = layoutFromTruth('widget', '3x3', capture.truth.crop, capture.truth.tiles)
       const out = await decode(await renderAnnotated(capture.buffer, layout, [2, 7]))
       expect([out.width, out.height]).toEqual([capture.width, capture.height])
       for (const index of [2, 7]) {
         const tile = layout.tiles[index]!
         const marks = measureTileMarks(tile, index)
-        expect(fractionNear(out, outlinePoints(tile, marks.halo + marks.stroke / 2), MARK_COLOUR)).toBeGreaterThan(0.95)
+        expect(
+          fractionNear(out, outlinePoints(tile, marks.halo + marks.stroke / 2), MARK_COLOUR),
+        ).toBeGreaterThan(0.95)
       }
       const other = layout.tiles[3]!
       const otherMarks = measureTileMarks(other, 3)
-      expect(fractionNear(out, outlinePoints(other, otherMarks.halo + otherMarks.stroke / 2), MARK_COLOUR)).toBe(0)
+      expect(
+        fractionNear(
+          out,
+          outlinePoints(other, otherMarks.halo + otherMarks.stroke / 2),
+          MARK_COLOUR,
+        ),
+      ).toBe(0)
       heights.push(measureTileMarks(layout.tiles[2]!, 2).badge.height)
     }
     expect(Math.abs(heights[1]! - 2 * heights[0]!)).toBeLessThanOrEqual(2)
 
-    const tile = await sharp(payload3).extract({ left: 0, top: 0, width: 100, height: 100 }).png().toBuffer()
+    const tile = await sharp(payload3)
+      .extract({ left: 0, top: 0, width: 100, height: 100 })
+      .png()
+      .toBuffer()
     const layout = payloadLayout('1x1', 100)
     const out = await decode(await renderAnnotated(tile, layout, [0]))
     const marks = measureTileMarks(layout.tiles[0]!, 0)
-    expect(fractionNear(out, outlinePoints(layout.tiles[0]!, marks.halo + marks.stroke / 2), MARK_COLOUR)).toBeGreaterThan(0.95)
+    expect(
+      fractionNear(
+        out,
+        outlinePoints(layout.tiles[0]!, marks.halo + marks.stroke / 2),
+        MARK_COLOUR,
+      ),
+    ).toBeGreaterThan(0.95)
     // The digit is at least 9 px tall even on the smallest tile, and the badge fits inside it.
     expect(marks.digitHeight).toBeGreaterThanOrEqual(9)
     expect(marks.badge.x + marks.badge.width).toBeLessThan(50)
   })
 
   it('refuses a tile number outside the grid', async () => {
-    await expect(renderAnnotated(payload3, payloadLayout('3x3', 300), [9])).rejects.toThrow(UsageError)
-    await expect(renderAnnotated(payload3, payloadLayout('3x3', 300), [9])).rejects.toThrow(/tile 9 is not in the 3x3 grid \(tiles 0 to 8\)/)
+    await expect(renderAnnotated(payload3, payloadLayout('3x3', 300), [9])).rejects.toThrow(
+      UsageError,
+    )
+    await expect(renderAnnotated(payload3, payloadLayout('3x3', 300), [9])).rejects.toThrow(
+      /tile 9 is not in the 3x3 grid \(tiles 0 to 8\)/,
+    )
   })
 
   it('refuses a layout that does not fit the image', async () => {
-    await expect(renderAnnotated(payload3, payloadLayout('4x4', 450), [0])).rejects.toThrow(InputError)
+    await expect(renderAnnotated(payload3, payloadLayout('4x4', 450), [0])).rejects.toThrow(
+      InputError,
+    )
   })
 })
 
 describe('renderOverlay', () => {
   it('outlines and numbers every tile and draws the crop box outside the tiles of a capture', async () => {
-    const capture = await renderCapture({ payload: payload3, grid: '3x3', kind: 'page', ratio: 1.5, seed: 8 })
+    const capture = await renderCapture({
+      payload: payload3,
+      grid: '3x3',
+      kind: 'page',
+      ratio: 1.5,
+      seed: 8,
+    })
     const layout = layoutFromTruth('page', '3x3', capture.truth.crop, capture.truth.tiles)
     const out = await decode(await renderOverlay(capture.buffer, layout))
     expect([out.width, out.height]).toEqual([capture.width, capture.height])
     for (const tile of layout.tiles) {
       const marks = measureTileMarks(tile, tile.index, 0.03)
-      expect(fractionNear(out, outlinePoints(tile, marks.halo + marks.stroke / 2), OVERLAY_COLOUR), `tile ${tile.index}`).toBeGreaterThan(0.95)
+      expect(
+        fractionNear(out, outlinePoints(tile, marks.halo + marks.stroke / 2), OVERLAY_COLOUR),
+        `tile ${tile.index}`,
+      ).toBeGreaterThan(0.95)
       const { badge } = marks
       expect(countInRect(out, badge, (p) => luma(p) > 200)).toBeGreaterThan(0)
       expect(countInRect(out, badge, (p) => luma(p) < 60)).toBeGreaterThan(0)
@@ -199,11 +272,19 @@ describe('renderOverlay', () => {
 
   it('draws a different shape for each number', async () => {
     // Two overlays on plain grey: the badge of tile 1 has fewer bright pixels than that of tile 8.
-    const grey = await sharp({ create: { width: 300, height: 300, channels: 3, background: '#777777' } }).png().toBuffer()
+    const grey = await sharp({
+      create: { width: 300, height: 300, channels: 3, background: '#777777' },
+    })
+      .png()
+      .toBuffer()
     const layout = payloadLayout('3x3', 300)
     const out = await decode(await renderOverlay(grey, layout))
     const brightIn = (index: number): number =>
-      countInRect(out, measureTileMarks(layout.tiles[index]!, index, 0.03).badge, (p) => luma(p) > 200)
+      countInRect(
+        out,
+        measureTileMarks(layout.tiles[index]!, index, 0.03).badge,
+        (p) => luma(p) > 200,
+      )
     expect(brightIn(1)).toBeLessThan(brightIn(8))
   })
 })

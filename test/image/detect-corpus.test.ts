@@ -30,7 +30,12 @@ interface Case {
 
 async function decode(buffer: Buffer): Promise<RawImage> {
   const { data, info } = await sharp(buffer).raw().toBuffer({ resolveWithObject: true })
-  return { data, width: info.width, height: info.height, channels: info.channels as RawImage['channels'] }
+  return {
+    data,
+    width: info.width,
+    height: info.height,
+    channels: info.channels as RawImage['channels'],
+  }
 }
 
 /** Run `jobs` with at most `limit` in flight (sharp's work runs on libuv threads). */
@@ -51,15 +56,25 @@ const valid: Case[] = []
 const cutOff: Case[] = []
 
 beforeAll(async () => {
-  const files = readdirSync(TILE_ROOT, { recursive: true }).map(String).filter((f) => f.endsWith('.png')).sort()
+  const files = readdirSync(TILE_ROOT, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.png'))
+    .sort()
   const rng = createRng(20240611)
   const pick = (): string => join(TILE_ROOT, files[Math.floor(rng() * files.length)]!)
   // A pool of payloads reused across captures: composing them is the slow part.
   const payloads: { grid: '3x3' | '4x4'; buffer: Buffer }[] = []
-  for (let k = 0; k < 8; k++) payloads.push({ grid: '3x3', buffer: await composeGrid(Array.from({ length: 9 }, pick), '3x3') })
-  for (let k = 0; k < 6; k++) payloads.push({ grid: '4x4', buffer: await composeGrid([pick()], '4x4') })
-  for (let k = 0; k < 4; k++) payloads.push({ grid: '3x3', buffer: await makeSyntheticPayload('3x3', 100 + k) })
-  for (let k = 0; k < 4; k++) payloads.push({ grid: '4x4', buffer: await makeSyntheticPayload('4x4', 200 + k) })
+  for (let k = 0; k < 8; k++)
+    payloads.push({
+      grid: '3x3',
+      buffer: await composeGrid(Array.from({ length: 9 }, pick), '3x3'),
+    })
+  for (let k = 0; k < 6; k++)
+    payloads.push({ grid: '4x4', buffer: await composeGrid([pick()], '4x4') })
+  for (let k = 0; k < 4; k++)
+    payloads.push({ grid: '3x3', buffer: await makeSyntheticPayload('3x3', 100 + k) })
+  for (let k = 0; k < 4; k++)
+    payloads.push({ grid: '4x4', buffer: await makeSyntheticPayload('4x4', 200 + k) })
 
   const plans: CaptureOptions[] = []
   for (let k = 0; k < VALID + CUT_OFF; k++) {
@@ -84,16 +99,22 @@ beforeAll(async () => {
       // Keep pages modest so the corpus stays quick; the 2560x1720 page is timed separately.
       const scale = 1.1 + rng() * 0.5
       const widgetW = (payload.grid === '3x3' ? 400 : 406) * ratio
-      options.pageSize = { width: Math.round(widgetW * scale * 1.4), height: Math.round(620 * ratio * scale) }
+      options.pageSize = {
+        width: Math.round(widgetW * scale * 1.4),
+        height: Math.round(620 * ratio * scale),
+      }
     }
     if (k >= VALID) options.cutOff = rng() < 0.5 ? 'right' : 'bottom'
     plans.push(options)
   }
-  const cases = await runPool(plans.map((options) => async (): Promise<Case> => {
-    const capture = await renderCapture(options)
-    const label = `${options.grid} ${options.kind} x${options.ratio} ${options.look} ${options.format} seed ${options.seed}`
-    return { label, options, image: await decode(capture.buffer), truth: capture.truth.tiles }
-  }), 3)
+  const cases = await runPool(
+    plans.map((options) => async (): Promise<Case> => {
+      const capture = await renderCapture(options)
+      const label = `${options.grid} ${options.kind} x${options.ratio} ${options.look} ${options.format} seed ${options.seed}`
+      return { label, options, image: await decode(capture.buffer), truth: capture.truth.tiles }
+    }),
+    3,
+  )
   valid.push(...cases.slice(0, VALID))
   cutOff.push(...cases.slice(VALID))
 }, 120_000)
@@ -129,8 +150,13 @@ describe('grid detection corpus', () => {
       let error = 0
       layout.tiles.forEach((t, k) => {
         const u = c.truth[k]!
-        error = Math.max(error, Math.abs(t.x - u.x), Math.abs(t.y - u.y),
-          Math.abs(t.x + t.width - u.x - u.width), Math.abs(t.y + t.height - u.y - u.height))
+        error = Math.max(
+          error,
+          Math.abs(t.x - u.x),
+          Math.abs(t.y - u.y),
+          Math.abs(t.x + t.width - u.x - u.width),
+          Math.abs(t.y + t.height - u.y - u.height),
+        )
       })
       worst = Math.max(worst, error / ratio)
       if (error > 2 * ratio) problems.push(`${c.label}: tile edge off by ${error} px`)
@@ -154,7 +180,11 @@ describe('grid detection corpus', () => {
       const key = `${c.options.seed}:${quality ?? 'raw'}`
       let image = sources.get(key)
       if (image === undefined) {
-        image = await decode(quality === undefined ? c.options.payload : await sharp(c.options.payload).jpeg({ quality }).toBuffer())
+        image = await decode(
+          quality === undefined
+            ? c.options.payload
+            : await sharp(c.options.payload).jpeg({ quality }).toBuffer(),
+        )
         sources.set(key, image)
       }
       return image
@@ -178,14 +208,19 @@ describe('grid detection corpus', () => {
         // rc2 adds beyond what the same JPEG quality costs the payload by itself.
         const floor = meanAbsDiff(await source(c, c.options.quality), original, side, skip)
         excess.push(diff - floor)
-        if (diff - floor >= 4) problems.push(`${c.label}: mean difference ${diff.toFixed(2)}, ${(diff - floor).toFixed(2)} above JPEG's own`)
+        if (diff - floor >= 4)
+          problems.push(
+            `${c.label}: mean difference ${diff.toFixed(2)}, ${(diff - floor).toFixed(2)} above JPEG's own`,
+          )
       }
     }
     const describe = (values: number[]): string => {
       const sorted = [...values].sort((a, b) => a - b)
       return `median ${sorted[sorted.length >> 1]!.toFixed(2)}, worst ${sorted.at(-1)!.toFixed(2)}`
     }
-    console.log(`rebuilt payloads, mean absolute difference per channel (0-255): PNG captures ${describe(png)}; JPEG captures above JPEG's own loss ${describe(excess)}`)
+    console.log(
+      `rebuilt payloads, mean absolute difference per channel (0-255): PNG captures ${describe(png)}; JPEG captures above JPEG's own loss ${describe(excess)}`,
+    )
     // Bound 4 levels (of 255, on 5x5 block averages): the capture resamples every tile by the ratio
     // and rc2 resamples it back, which blurs edges a little; measured worst 2.7 (PNG) and 2.1 above
     // JPEG's own loss on this corpus. The same rebuilt payloads shifted by 3 px measure 1.5 to 11.8
@@ -205,7 +240,9 @@ describe('grid detection corpus', () => {
       expect(error, c.label).toBeInstanceOf(InputError)
       if ((error as Error).message.includes('cut off')) saidCutOff++
     }
-    console.log(`detect corpus: ${cutOff.length} cut-off captures refused, ${saidCutOff} of them named as cut off`)
+    console.log(
+      `detect corpus: ${cutOff.length} cut-off captures refused, ${saidCutOff} of them named as cut off`,
+    )
     // A cut just past the first column leaves nothing to tell; most cuts leave partial tiles to see.
     expect(saidCutOff).toBeGreaterThanOrEqual(cutOff.length / 2)
   })
@@ -216,8 +253,16 @@ describe('grid detection corpus', () => {
  * vanish against the white gutters and frame, so only the widget's header and frame tell where
  * the grid is.
  */
-async function brightTopPayload(payload: Buffer, grid: '3x3' | '4x4', rows: number, seed: number): Promise<Buffer> {
-  const { data, info } = await sharp(payload).removeAlpha().raw().toBuffer({ resolveWithObject: true })
+async function brightTopPayload(
+  payload: Buffer,
+  grid: '3x3' | '4x4',
+  rows: number,
+  seed: number,
+): Promise<Buffer> {
+  const { data, info } = await sharp(payload)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true })
   const rng = createRng(seed)
   const n = grid === '3x3' ? 3 : 4
   const bottom = Math.round((rows * info.height) / n)
@@ -230,20 +275,28 @@ async function brightTopPayload(payload: Buffer, grid: '3x3' | '4x4', rows: numb
       data[p + 2] = base
     }
   }
-  return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).png().toBuffer()
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+    .png()
+    .toBuffer()
 }
 
 describe('captures whose top rows are bright sky (white tiles against white gutters)', () => {
   const bright: Case[] = []
   beforeAll(async () => {
-    const files = readdirSync(TILE_ROOT, { recursive: true }).map(String).filter((f) => f.endsWith('.png')).sort()
+    const files = readdirSync(TILE_ROOT, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.png'))
+      .sort()
     const rng = createRng(424242)
     const pick = (): string => join(TILE_ROOT, files[Math.floor(rng() * files.length)]!)
     const plans: CaptureOptions[] = []
     for (let k = 0; k < BRIGHT; k++) {
       const grid = k % 3 === 0 ? '3x3' : '4x4'
       const rows = grid === '3x3' ? 1 : 1 + (k % 2)
-      const source = grid === '3x3' ? await composeGrid(Array.from({ length: 9 }, pick), '3x3') : await composeGrid([pick()], '4x4')
+      const source =
+        grid === '3x3'
+          ? await composeGrid(Array.from({ length: 9 }, pick), '3x3')
+          : await composeGrid([pick()], '4x4')
       const kind = k % 2 === 0 ? 'widget' : 'page'
       const ratio = BRIGHT_RATIOS[k % BRIGHT_RATIOS.length]!
       const options: CaptureOptions = {
@@ -257,14 +310,23 @@ describe('captures whose top rows are bright sky (white tiles against white gutt
         background: (['white', 'grey', 'dark', 'photo'] as const)[k % 4]!,
         seed: 5000 + k,
       }
-      if (kind === 'page') options.pageSize = { width: Math.round(406 * ratio * 1.5), height: Math.round(620 * ratio * 1.3) }
+      if (kind === 'page')
+        options.pageSize = {
+          width: Math.round(406 * ratio * 1.5),
+          height: Math.round(620 * ratio * 1.3),
+        }
       plans.push(options)
     }
-    bright.push(...(await runPool(plans.map((options) => async (): Promise<Case> => {
-      const capture = await renderCapture(options)
-      const label = `${options.grid} ${options.kind} x${options.ratio} ${options.look} ${options.format} bright top, seed ${options.seed}`
-      return { label, options, image: await decode(capture.buffer), truth: capture.truth.tiles }
-    }), 3)))
+    bright.push(
+      ...(await runPool(
+        plans.map((options) => async (): Promise<Case> => {
+          const capture = await renderCapture(options)
+          const label = `${options.grid} ${options.kind} x${options.ratio} ${options.look} ${options.format} bright top, seed ${options.seed}`
+          return { label, options, image: await decode(capture.buffer), truth: capture.truth.tiles }
+        }),
+        3,
+      )),
+    )
   }, 120_000)
 
   it('finds every one, with the right grid and tile edges within 2 px per device-pixel ratio', () => {
@@ -286,7 +348,13 @@ describe('captures whose top rows are bright sky (white tiles against white gutt
       let error = 0
       layout.tiles.forEach((t, k) => {
         const u = c.truth[k]!
-        error = Math.max(error, Math.abs(t.x - u.x), Math.abs(t.y - u.y), Math.abs(t.x + t.width - u.x - u.width), Math.abs(t.y + t.height - u.y - u.height))
+        error = Math.max(
+          error,
+          Math.abs(t.x - u.x),
+          Math.abs(t.y - u.y),
+          Math.abs(t.x + t.width - u.x - u.width),
+          Math.abs(t.y + t.height - u.y - u.height),
+        )
       })
       if (error > 2 * ratio) {
         problems.push(`${c.label}: tile edge off by ${error} px`)
@@ -294,7 +362,9 @@ describe('captures whose top rows are bright sky (white tiles against white gutt
       }
       found++
     }
-    console.log(`bright top rows: ${bright.length} captures, ${found} found right (${((100 * found) / bright.length).toFixed(1)}%)`)
+    console.log(
+      `bright top rows: ${bright.length} captures, ${found} found right (${((100 * found) / bright.length).toFixed(1)}%)`,
+    )
     expect(problems).toEqual([])
   })
 })
@@ -304,7 +374,13 @@ describe('captures whose top rows are bright sky (white tiles against white gutt
  * between 5x5-pixel block averages: the synthetic payloads carry per-pixel noise that any
  * resampling scrambles, while what matters is that each tile's content is where it belongs.
  */
-function meanAbsDiff(a: RawImage, b: RawImage, side: number, skip: ReadonlySet<number>, block = 5): number {
+function meanAbsDiff(
+  a: RawImage,
+  b: RawImage,
+  side: number,
+  skip: ReadonlySet<number>,
+  block = 5,
+): number {
   let sum = 0
   let n = 0
   for (let by = 0; by + block <= a.height; by += block) {

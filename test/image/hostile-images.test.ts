@@ -5,17 +5,25 @@ import { loadImage } from '../../src/image/load.js'
 import { prepareImage } from '../../src/image/prepare.js'
 
 const solid = (r: number, g: number, b: number, alpha = 1, channels: 3 | 4 = 3) =>
-  sharp({ create: { width: 300, height: 300, channels, background: { r, g, b, alpha } } }).png().toBuffer()
+  sharp({ create: { width: 300, height: 300, channels, background: { r, g, b, alpha } } })
+    .png()
+    .toBuffer()
 
 describe('an animated image', () => {
   it('uses the first frame of an animated WebP and says so', async () => {
-    const animated = await sharp([await solid(230, 20, 20), await solid(20, 20, 230)], { join: { animated: true } })
+    const animated = await sharp([await solid(230, 20, 20), await solid(20, 20, 230)], {
+      join: { animated: true },
+    })
       .webp({ loop: 0, delay: [100, 100], lossless: true })
       .toBuffer()
     expect((await sharp(animated).metadata()).pages).toBe(2)
     const prepared = await prepareImage(animated, { name: 'anim.webp' })
-    expect(prepared.warnings).toEqual(['anim.webp is animated (2 frames): only the first frame is used'])
-    const { data, info } = await sharp(Buffer.from(prepared.base64, 'base64')).raw().toBuffer({ resolveWithObject: true })
+    expect(prepared.warnings).toEqual([
+      'anim.webp is animated (2 frames): only the first frame is used',
+    ])
+    const { data, info } = await sharp(Buffer.from(prepared.base64, 'base64'))
+      .raw()
+      .toBuffer({ resolveWithObject: true })
     expect([info.width, info.height]).toEqual([300, 300])
     // The first frame is red; the second (blue) is not what was sent.
     const mean = [0, 1, 2].map((c) => {
@@ -28,14 +36,19 @@ describe('an animated image', () => {
   })
 
   it('a still image carries no such warning', async () => {
-    expect((await prepareImage(await solid(230, 20, 20), { name: 'still.png' })).warnings).toBeUndefined()
+    expect(
+      (await prepareImage(await solid(230, 20, 20), { name: 'still.png' })).warnings,
+    ).toBeUndefined()
   })
 })
 
 describe('a fully transparent image', () => {
   it('is refused as an input error instead of being sent as a white square', async () => {
     const clear = await solid(0, 0, 0, 0, 4)
-    await expect(loadImage(clear, { name: 'clear.png' })).rejects.toMatchObject({ kind: 'input', message: 'clear.png is fully transparent: there is nothing in it to recognise' })
+    await expect(loadImage(clear, { name: 'clear.png' })).rejects.toMatchObject({
+      kind: 'input',
+      message: 'clear.png is fully transparent: there is nothing in it to recognise',
+    })
   })
 
   it('an opaque white image with an alpha channel, and a half-transparent one, are accepted', async () => {

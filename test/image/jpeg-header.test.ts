@@ -3,7 +3,8 @@ import type { Sharp } from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { readPlainJpegHeader } from '../../src/image/jpeg-header.js'
 
-const base = (): Sharp => sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 200, g: 10, b: 40 } } })
+const base = (): Sharp =>
+  sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 200, g: 10, b: 40 } } })
 
 describe('readPlainJpegHeader', () => {
   it('reads what sharp reads from plain JPEGs: size, progressive, colour space', async () => {
@@ -18,14 +19,25 @@ describe('readPlainJpegHeader', () => {
       const buffer = await variant.toBuffer()
       const meta = await sharp(buffer).metadata()
       const header = readPlainJpegHeader(buffer)
-      expect(header).toEqual({ width: meta.width, height: meta.height, isProgressive: meta.isProgressive, space: meta.space })
+      expect(header).toEqual({
+        width: meta.width,
+        height: meta.height,
+        isProgressive: meta.isProgressive,
+        space: meta.space,
+      })
     }
-    expect(readPlainJpegHeader(await base().toColourspace('b-w').jpeg().toBuffer())?.space).toBe('b-w')
+    expect(readPlainJpegHeader(await base().toColourspace('b-w').jpeg().toBuffer())?.space).toBe(
+      'b-w',
+    )
   })
 
   it('leaves to sharp a JPEG with EXIF (it may carry an orientation), a CMYK one, and a cut header', async () => {
-    expect(readPlainJpegHeader(await base().withMetadata({ orientation: 6 }).jpeg().toBuffer())).toBeUndefined()
-    expect(readPlainJpegHeader(await base().toColourspace('cmyk').jpeg().toBuffer())).toBeUndefined()
+    expect(
+      readPlainJpegHeader(await base().withMetadata({ orientation: 6 }).jpeg().toBuffer()),
+    ).toBeUndefined()
+    expect(
+      readPlainJpegHeader(await base().toColourspace('cmyk').jpeg().toBuffer()),
+    ).toBeUndefined()
     const whole = await base().jpeg().toBuffer()
     expect(readPlainJpegHeader(whole.subarray(0, 30))).toBeUndefined()
     expect(readPlainJpegHeader(Buffer.from('not a jpeg at all'))).toBeUndefined()

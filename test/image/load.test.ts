@@ -20,8 +20,12 @@ afterAll(async () => {
 
 /** 40x20 picture: left half red, right half blue; easy to check after decoding and rotating. */
 async function makeHalves(): Promise<Sharp> {
-  const red = await sharp({ create: { width: 20, height: 20, channels: 3, background: '#e01010' } }).png().toBuffer()
-  return sharp({ create: { width: 40, height: 20, channels: 3, background: '#1010e0' } }).composite([{ input: red, left: 0, top: 0 }])
+  const red = await sharp({ create: { width: 20, height: 20, channels: 3, background: '#e01010' } })
+    .png()
+    .toBuffer()
+  return sharp({ create: { width: 40, height: 20, channels: 3, background: '#1010e0' } }).composite(
+    [{ input: red, left: 0, top: 0 }],
+  )
 }
 
 function pixelAt(image: RawImage, x: number, y: number): number[] {
@@ -31,7 +35,9 @@ function pixelAt(image: RawImage, x: number, y: number): number[] {
 
 function expectColour(actual: number[], expected: number[], tolerance: number): void {
   expect(actual).toHaveLength(expected.length)
-  actual.forEach((value, i) => expect(Math.abs(value - (expected[i] ?? 0))).toBeLessThanOrEqual(tolerance))
+  actual.forEach((value, i) =>
+    expect(Math.abs(value - (expected[i] ?? 0))).toBeLessThanOrEqual(tolerance),
+  )
 }
 
 /** Expect `promise` to reject with an InputError whose message matches and which carries a hint. */
@@ -85,9 +91,19 @@ describe('loadImage: formats sniffed by content', () => {
   })
 
   it('takes the first frame of an animated GIF', async () => {
-    const red = await sharp({ create: { width: 20, height: 10, channels: 3, background: '#ff0000' } }).png().toBuffer()
-    const blue = await sharp({ create: { width: 20, height: 10, channels: 3, background: '#0000ff' } }).png().toBuffer()
-    const gif = await sharp([red, blue], { join: { animated: true } }).gif().toBuffer()
+    const red = await sharp({
+      create: { width: 20, height: 10, channels: 3, background: '#ff0000' },
+    })
+      .png()
+      .toBuffer()
+    const blue = await sharp({
+      create: { width: 20, height: 10, channels: 3, background: '#0000ff' },
+    })
+      .png()
+      .toBuffer()
+    const gif = await sharp([red, blue], { join: { animated: true } })
+      .gif()
+      .toBuffer()
     const image = await loadImage(gif, { name: 'anim.gif' })
     expect(image.format).toBe('gif')
     expect([image.width, image.height]).toEqual([20, 10])
@@ -95,7 +111,12 @@ describe('loadImage: formats sniffed by content', () => {
   })
 
   it('applies EXIF orientation (6: rotate 90 degrees clockwise)', async () => {
-    const jpeg = await (await makeHalves()).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer()
+    const jpeg = await (
+      await makeHalves()
+    )
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer()
     const image = await loadImage(jpeg, { name: 'phone.jpg' })
     expect(image.orientation).toBe(6)
     expect([image.width, image.height]).toEqual([20, 40])
@@ -106,8 +127,14 @@ describe('loadImage: formats sniffed by content', () => {
 
   it('flattens transparency onto white and reduces 16-bit input to 8 bits', async () => {
     // Transparent but for one opaque red pixel (a fully transparent image is refused: hostile-images.test.ts).
-    const dot = await sharp({ create: { width: 1, height: 1, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 1 } } }).png().toBuffer()
-    const png = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+    const dot = await sharp({
+      create: { width: 1, height: 1, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 1 } },
+    })
+      .png()
+      .toBuffer()
+    const png = await sharp({
+      create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } },
+    })
       .composite([{ input: dot, left: 0, top: 0 }])
       .toColourspace('rgb16')
       .png()
@@ -120,7 +147,12 @@ describe('loadImage: formats sniffed by content', () => {
   })
 
   it('expands greyscale input to RGB', async () => {
-    const grey = await sharp({ create: { width: 6, height: 6, channels: 3, background: '#808080' } }).greyscale().png().toBuffer()
+    const grey = await sharp({
+      create: { width: 6, height: 6, channels: 3, background: '#808080' },
+    })
+      .greyscale()
+      .png()
+      .toBuffer()
     const image = await loadImage(grey, { name: 'grey.png' })
     expect(image.pixels.channels).toBe(3)
     expectColour(pixelAt(image.pixels, 2, 2), [128, 128, 128], 1)
@@ -129,10 +161,15 @@ describe('loadImage: formats sniffed by content', () => {
 
 describe('loadImage: refusals', () => {
   it('refuses SVG even though sharp could render it', async () => {
-    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300"><rect width="300" height="300"/></svg>')
+    const svg = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300"><rect width="300" height="300"/></svg>',
+    )
     const path = join(dir, 'drawing.png')
     await writeFile(path, svg)
-    await expectInputError(loadImage(path, { name: 'drawing.png' }), /^drawing\.png is not an image \(it looks like an SVG drawing/)
+    await expectInputError(
+      loadImage(path, { name: 'drawing.png' }),
+      /^drawing\.png is not an image \(it looks like an SVG drawing/,
+    )
   })
 
   it('refuses a text file with the exact message', async () => {
@@ -146,20 +183,34 @@ describe('loadImage: refusals', () => {
 
   it('refuses a BMP (a real image format rc2 does not read)', async () => {
     const bmp = Buffer.concat([Buffer.from('BM', 'latin1'), Buffer.alloc(60, 1)])
-    await expectInputError(loadImage(bmp, { name: 'old.bmp' }), /old\.bmp is not an image \(it looks like a BMP image/)
+    await expectInputError(
+      loadImage(bmp, { name: 'old.bmp' }),
+      /old\.bmp is not an image \(it looks like a BMP image/,
+    )
   })
 
   it('refuses a zero-byte file', async () => {
     const path = join(dir, 'empty.png')
     await writeFile(path, Buffer.alloc(0))
-    await expectInputError(loadImage(path, { name: 'empty.png' }), /^empty\.png is empty \(0 bytes\)$/)
+    await expectInputError(
+      loadImage(path, { name: 'empty.png' }),
+      /^empty\.png is empty \(0 bytes\)$/,
+    )
   })
 
   it.each([
     ['PNG', (s: Sharp) => s.png()],
     ['JPEG', (s: Sharp) => s.jpeg({ quality: 90 })],
   ] as const)('refuses a truncated %s instead of decoding grey filler', async (_label, encode) => {
-    const noisy = sharp({ create: { width: 200, height: 200, channels: 3, background: '#000000', noise: { type: 'gaussian', mean: 128, sigma: 50 } } })
+    const noisy = sharp({
+      create: {
+        width: 200,
+        height: 200,
+        channels: 3,
+        background: '#000000',
+        noise: { type: 'gaussian', mean: 128, sigma: 50 },
+      },
+    })
     const whole = await encode(noisy).toBuffer()
     const cut = whole.subarray(0, Math.floor(whole.length * 0.6))
     await expectInputError(loadImage(cut, { name: 'cut.img' }), /^cut\.img is truncated or damaged/)
@@ -179,36 +230,59 @@ describe('loadImage: refusals', () => {
     ])
     expect(bomb.length).toBeLessThan(200)
     const started = performance.now()
-    await expectInputError(loadImage(bomb, { name: 'bomb.png' }), /^bomb\.png is 30000x30000 \(900 megapixels\), over the 40-megapixel limit$/)
+    await expectInputError(
+      loadImage(bomb, { name: 'bomb.png' }),
+      /^bomb\.png is 30000x30000 \(900 megapixels\), over the 40-megapixel limit$/,
+    )
     // Decoding 900 megapixels would take seconds and gigabytes; the header check takes milliseconds.
     expect(performance.now() - started).toBeLessThan(1000)
   })
 
   it('honours a smaller pixel cap', async () => {
-    const png = await sharp({ create: { width: 100, height: 100, channels: 3, background: '#336699' } }).png().toBuffer()
-    await expectInputError(loadImage(png, { name: 'a.png', maxPixels: 5000 }), /a\.png is 100x100 .* over the 0\.005-megapixel limit/)
-    await expect(loadImage(png, { name: 'a.png', maxPixels: 10_000 })).resolves.toMatchObject({ width: 100 })
+    const png = await sharp({
+      create: { width: 100, height: 100, channels: 3, background: '#336699' },
+    })
+      .png()
+      .toBuffer()
+    await expectInputError(
+      loadImage(png, { name: 'a.png', maxPixels: 5000 }),
+      /a\.png is 100x100 .* over the 0\.005-megapixel limit/,
+    )
+    await expect(loadImage(png, { name: 'a.png', maxPixels: 10_000 })).resolves.toMatchObject({
+      width: 100,
+    })
   })
 
   it('refuses a file over the byte limit before reading it', async () => {
     const path = join(dir, 'big.png')
     await writeFile(path, Buffer.alloc(3 * 1024 * 1024, 7))
-    await expectInputError(loadImage(path, { name: 'big.png', maxBytes: 2 * 1024 * 1024 }), /^big\.png is 3 MB, over the 2 MB limit$/)
+    await expectInputError(
+      loadImage(path, { name: 'big.png', maxBytes: 2 * 1024 * 1024 }),
+      /^big\.png is 3 MB, over the 2 MB limit$/,
+    )
   })
 
   it('names a missing file', async () => {
-    await expectInputError(loadImage(join(dir, 'nope.png'), { name: 'nope.png' }), /^nope\.png does not exist$/)
+    await expectInputError(
+      loadImage(join(dir, 'nope.png'), { name: 'nope.png' }),
+      /^nope\.png does not exist$/,
+    )
   })
 
   it('names a directory', async () => {
     const sub = join(dir, 'shots')
     await mkdir(sub, { recursive: true })
-    await expectInputError(loadImage(sub, { name: 'shots' }), /^shots is a directory, not an image file$/)
+    await expectInputError(
+      loadImage(sub, { name: 'shots' }),
+      /^shots is a directory, not an image file$/,
+    )
   })
 
   it('maps permission errors to their own message', () => {
     // Tests may run as root, where chmod 000 does not stop reads; map a real errno error instead.
-    const denied = Object.assign(new Error("EACCES: permission denied, open 'x.png'"), { code: 'EACCES' })
+    const denied = Object.assign(new Error("EACCES: permission denied, open 'x.png'"), {
+      code: 'EACCES',
+    })
     const error = describeFileError(denied, 'x.png')
     expect(error).toBeInstanceOf(InputError)
     expect(error.message).toBe('x.png cannot be read (permission denied)')
@@ -220,6 +294,8 @@ describe('loadImage: refusals', () => {
     expect(sniffFormat(Buffer.from('RIFF\0\0\0\0WEBPVP8 ', 'latin1'), 'a.png')).toBe('webp')
     expect(sniffFormat(Buffer.from('MM\0*\0\0\0\x08', 'latin1'), 'a.png')).toBe('tiff')
     expect(sniffFormat(Buffer.from('\0\0\0\x1cftypheic\0\0\0\0', 'latin1'), 'a.png')).toBe('heif')
-    expect(() => sniffFormat(Buffer.from('%PDF-1.7\n', 'latin1'), 'doc.png')).toThrow(/doc\.png is not an image \(it looks like a PDF document\)/)
+    expect(() => sniffFormat(Buffer.from('%PDF-1.7\n', 'latin1'), 'doc.png')).toThrow(
+      /doc\.png is not an image \(it looks like a PDF document\)/,
+    )
   })
 })

@@ -16,9 +16,18 @@ const REAL_TILES = join(import.meta.dirname, '../data/recaptcha-tiles')
 
 /** Every real tile file, sorted, so picks by index are deterministic. */
 async function listRealTiles(): Promise<string[]> {
-  const classes = (await readdir(REAL_TILES, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name)
-  const files = await Promise.all(classes.map(async (c) => (await readdir(join(REAL_TILES, c))).map((f) => join(REAL_TILES, c, f))))
-  return files.flat().filter((f) => f.endsWith('.png')).sort()
+  const classes = (await readdir(REAL_TILES, { withFileTypes: true }))
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+  const files = await Promise.all(
+    classes.map(async (c) =>
+      (await readdir(join(REAL_TILES, c))).map((f) => join(REAL_TILES, c, f)),
+    ),
+  )
+  return files
+    .flat()
+    .filter((f) => f.endsWith('.png'))
+    .sort()
 }
 
 interface Decoded extends RawImage {
@@ -26,8 +35,17 @@ interface Decoded extends RawImage {
 }
 
 async function decode(buffer: Buffer): Promise<Decoded> {
-  const { data, info } = await sharp(buffer).removeAlpha().raw().toBuffer({ resolveWithObject: true })
-  return { data, width: info.width, height: info.height, channels: info.channels as 3, format: (await sharp(buffer).metadata()).format ?? '' }
+  const { data, info } = await sharp(buffer)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+  return {
+    data,
+    width: info.width,
+    height: info.height,
+    channels: info.channels as 3,
+    format: (await sharp(buffer).metadata()).format ?? '',
+  }
 }
 
 async function decodePrepared(prepared: PreparedImage): Promise<Decoded> {
@@ -35,12 +53,19 @@ async function decodePrepared(prepared: PreparedImage): Promise<Decoded> {
 }
 
 /** Mean absolute difference per channel value between the same rectangle of two images. */
-function meanAbsDiff(a: RawImage, b: RawImage, rect: { x: number; y: number; width: number; height: number }): number {
+function meanAbsDiff(
+  a: RawImage,
+  b: RawImage,
+  rect: { x: number; y: number; width: number; height: number },
+): number {
   let sum = 0
   for (let y = rect.y; y < rect.y + rect.height; y++) {
     for (let x = rect.x; x < rect.x + rect.width; x++) {
       for (let c = 0; c < 3; c++) {
-        sum += Math.abs((a.data[(y * a.width + x) * a.channels + c] ?? 0) - (b.data[(y * b.width + x) * b.channels + c] ?? 0))
+        sum += Math.abs(
+          (a.data[(y * a.width + x) * a.channels + c] ?? 0) -
+            (b.data[(y * b.width + x) * b.channels + c] ?? 0),
+        )
       }
     }
   }
@@ -53,7 +78,12 @@ function cellsOf(grid: Grid): Array<{ x: number; y: number; width: number; heigh
   return Array.from({ length: n * n }, (_, i) => {
     const c = i % n
     const r = Math.floor(i / n)
-    return { x: edges[c]!, y: edges[r]!, width: edges[c + 1]! - edges[c]!, height: edges[r + 1]! - edges[r]! }
+    return {
+      x: edges[c]!,
+      y: edges[r]!,
+      width: edges[c + 1]! - edges[c]!,
+      height: edges[r + 1]! - edges[r]!,
+    }
   })
 }
 
@@ -81,21 +111,33 @@ describe('prepareImage: standard payloads', () => {
     const jpeg = await sharp(payload3).jpeg({ quality: 90 }).toBuffer()
     const prepared = await prepareImage(jpeg, { name: 'payload.jpg' })
     expect(Buffer.from(prepared.base64, 'base64').equals(jpeg)).toBe(true)
-    expect(prepared).toMatchObject({ grid: '3x3', size: 300, mime: 'image/jpeg', bytes: jpeg.length, inputFormat: 'jpeg' })
+    expect(prepared).toMatchObject({
+      grid: '3x3',
+      size: 300,
+      mime: 'image/jpeg',
+      bytes: jpeg.length,
+      inputFormat: 'jpeg',
+    })
     expect(prepared.layout.kind).toBe('payload')
-    expect(prepared.layout.tiles.map((t) => [t.x, t.y, t.width, t.height])).toEqual(cellsOf('3x3').map((c) => [c.x, c.y, c.width, c.height]))
+    expect(prepared.layout.tiles.map((t) => [t.x, t.y, t.width, t.height])).toEqual(
+      cellsOf('3x3').map((c) => [c.x, c.y, c.width, c.height]),
+    )
   })
 
   it('refuses a cut-off standard JPEG (its end marker is missing) instead of sending it', async () => {
     const jpeg = await sharp(payload3).jpeg({ quality: 90 }).toBuffer()
     const cut = jpeg.subarray(0, Math.floor(jpeg.length * 0.6))
-    await expect(prepareImage(cut, { name: 'cut.jpg' })).rejects.toThrow(/cut\.jpg is truncated or damaged/)
+    await expect(prepareImage(cut, { name: 'cut.jpg' })).rejects.toThrow(
+      /cut\.jpg is truncated or damaged/,
+    )
     // A whole JPEG followed by stray bytes is not cut off: it is decoded, then rebuilt and sent.
     const padded = Buffer.concat([jpeg, Buffer.from('trailing garbage')])
     const prepared = await prepareImage(padded, { name: 'padded.jpg' })
     expect(prepared.grid).toBe('3x3')
     const out = await decodePrepared(prepared)
-    expect(meanAbsDiff(out, await decode(payload3), { x: 0, y: 0, width: 300, height: 300 })).toBeLessThan(6)
+    expect(
+      meanAbsDiff(out, await decode(payload3), { x: 0, y: 0, width: 300, height: 300 }),
+    ).toBeLessThan(6)
   })
 
   it('re-encodes a PNG payload as JPEG that decodes to the same pixels within JPEG error', async () => {
@@ -114,23 +156,41 @@ describe('prepareImage: standard payloads', () => {
     expect([prepared.grid, prepared.size]).toEqual(['4x4', 450])
     expect(cellEdges('4x4')).toEqual([0, 113, 225, 338, 450])
     const xs = prepared.layout.tiles.slice(0, 4).map((t) => [t.x, t.x + t.width])
-    expect(xs).toEqual([[0, 113], [113, 225], [225, 338], [338, 450]])
+    expect(xs).toEqual([
+      [0, 113],
+      [113, 225],
+      [225, 338],
+      [338, 450],
+    ])
     const out = await decodePrepared(prepared)
     expect([out.width, out.height]).toEqual([450, 450])
   })
 
   it('gives a 1x1 for a 100x100 tile, even when the sentence said 3x3', async () => {
-    const tile = await sharp(payload3).extract({ left: 100, top: 100, width: 100, height: 100 }).png().toBuffer()
-    const prepared = await prepareImage(tile, { name: 'tile.png', grid: '3x3', gridSource: 'sentence' })
+    const tile = await sharp(payload3)
+      .extract({ left: 100, top: 100, width: 100, height: 100 })
+      .png()
+      .toBuffer()
+    const prepared = await prepareImage(tile, {
+      name: 'tile.png',
+      grid: '3x3',
+      gridSource: 'sentence',
+    })
     expect([prepared.grid, prepared.size, prepared.layout.tiles.length]).toEqual(['1x1', 100, 1])
     const out = await decodePrepared(prepared)
     expect([out.width, out.height]).toEqual([100, 100])
   })
 
   it('refuses a --grid flag that contradicts the payload size', async () => {
-    const error = await prepareImage(payload3, { name: 'payload.png', grid: '4x4', gridSource: 'flag' }).catch((e: unknown) => e)
+    const error = await prepareImage(payload3, {
+      name: 'payload.png',
+      grid: '4x4',
+      gridSource: 'flag',
+    }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(UsageError)
-    expect((error as UsageError).message).toBe('--grid 4x4 conflicts with payload.png, a 300x300 payload (3x3)')
+    expect((error as UsageError).message).toBe(
+      '--grid 4x4 conflicts with payload.png, a 300x300 payload (3x3)',
+    )
   })
 
   it('writes PNG on request', async () => {
@@ -142,7 +202,10 @@ describe('prepareImage: standard payloads', () => {
   })
 
   it('re-encodes a standard JPEG that needs rotating, and a quality asked for', async () => {
-    const rotated = await sharp(payload3).jpeg({ quality: 90 }).withMetadata({ orientation: 3 }).toBuffer()
+    const rotated = await sharp(payload3)
+      .jpeg({ quality: 90 })
+      .withMetadata({ orientation: 3 })
+      .toBuffer()
     const prepared = await prepareImage(rotated, { name: 'rotated.jpg' })
     expect(Buffer.from(prepared.base64, 'base64').equals(rotated)).toBe(false)
     const out = await decodePrepared(prepared)
@@ -170,8 +233,18 @@ describe('prepareImage: other squares', () => {
 
   it('scales a 512x512 square to 300 with --grid 3x3', async () => {
     const big = await sharp(payload3).resize(512, 512).png().toBuffer()
-    const prepared = await prepareImage(big, { name: 'photo.png', grid: '3x3', gridSource: 'flag', format: 'png' })
-    expect([prepared.grid, prepared.size, prepared.layout.kind, prepared.inputWidth]).toEqual(['3x3', 300, 'payload', 512])
+    const prepared = await prepareImage(big, {
+      name: 'photo.png',
+      grid: '3x3',
+      gridSource: 'flag',
+      format: 'png',
+    })
+    expect([prepared.grid, prepared.size, prepared.layout.kind, prepared.inputWidth]).toEqual([
+      '3x3',
+      300,
+      'payload',
+      512,
+    ])
     const out = await decodePrepared(prepared)
     expect([out.width, out.height]).toEqual([300, 300])
     // Up- then down-scaling by lanczos keeps every cell close to the original.
@@ -189,48 +262,71 @@ describe('prepareImage: captures rebuilt into payloads', () => {
     { grid: '4x4', kind: 'widget', ratio: 2, format: 'jpeg' },
   ] as const
 
-  it.each(cases)('$grid $kind at $ratio x ($format) matches its source payload tile by tile', async (c) => {
-    const payload = c.grid === '3x3' ? payload3 : payload4
-    const source = c.grid === '3x3' ? source3 : source4
-    const capture = await renderCapture({ payload, grid: c.grid, kind: c.kind, ratio: c.ratio, format: c.format, seed: 11 })
-    const prepared = await prepareImage(capture.buffer, { name: 'shot', format: 'png' })
-    expect([prepared.grid, prepared.layout.kind, prepared.inputWidth, prepared.inputHeight]).toEqual([c.grid, c.kind, capture.width, capture.height])
-    const out = await decodePrepared(prepared)
-    expect([out.width, out.height]).toEqual([prepared.size, prepared.size])
+  it.each(cases)(
+    '$grid $kind at $ratio x ($format) matches its source payload tile by tile',
+    async (c) => {
+      const payload = c.grid === '3x3' ? payload3 : payload4
+      const source = c.grid === '3x3' ? source3 : source4
+      const capture = await renderCapture({
+        payload,
+        grid: c.grid,
+        kind: c.kind,
+        ratio: c.ratio,
+        format: c.format,
+        seed: 11,
+      })
+      const prepared = await prepareImage(capture.buffer, { name: 'shot', format: 'png' })
+      expect([
+        prepared.grid,
+        prepared.layout.kind,
+        prepared.inputWidth,
+        prepared.inputHeight,
+      ]).toEqual([c.grid, c.kind, capture.width, capture.height])
+      const out = await decodePrepared(prepared)
+      expect([out.width, out.height]).toEqual([prepared.size, prepared.size])
 
-    // Each rebuilt cell went through two resamplings (the capture's and ours) and maybe a JPEG:
-    // measured worst cell 7.6 levels (noisy real 3x3 tiles at 1x), 1.9 for the smooth 4x4 photo.
-    // It must stay under 10 and be closer to its own source cell than to any other, so a shifted
-    // or swapped tile fails.
-    const cells = cellsOf(c.grid)
-    const bound = 10
-    for (const [i, cell] of cells.entries()) {
-      const own = meanAbsDiff(out, source, cell)
-      expect(own, `tile ${i}`).toBeLessThan(bound)
-      if (c.grid === '3x3') {
-        for (const [j, other] of cells.entries()) {
-          if (j === i) continue
-          // The other source cell's pixels compared with our rebuilt cell (3x3 cells are equal-sized).
-          expect(own, `tile ${i} vs ${j}`).toBeLessThan(compareCells(out, source, cell, other))
+      // Each rebuilt cell went through two resamplings (the capture's and ours) and maybe a JPEG:
+      // measured worst cell 7.6 levels (noisy real 3x3 tiles at 1x), 1.9 for the smooth 4x4 photo.
+      // It must stay under 10 and be closer to its own source cell than to any other, so a shifted
+      // or swapped tile fails.
+      const cells = cellsOf(c.grid)
+      const bound = 10
+      for (const [i, cell] of cells.entries()) {
+        const own = meanAbsDiff(out, source, cell)
+        expect(own, `tile ${i}`).toBeLessThan(bound)
+        if (c.grid === '3x3') {
+          for (const [j, other] of cells.entries()) {
+            if (j === i) continue
+            // The other source cell's pixels compared with our rebuilt cell (3x3 cells are equal-sized).
+            expect(own, `tile ${i} vs ${j}`).toBeLessThan(compareCells(out, source, cell, other))
+          }
         }
       }
-    }
-    // The rectangles recorded are the capture's true tiles, within the detector's tolerance.
-    capture.truth.tiles.forEach((truth, i) => {
-      const found = prepared.layout.tiles[i] as TileRect
-      expect(Math.abs(found.x - truth.x)).toBeLessThanOrEqual(2 * c.ratio)
-      expect(Math.abs(found.y - truth.y)).toBeLessThanOrEqual(2 * c.ratio)
-    })
-  })
+      // The rectangles recorded are the capture's true tiles, within the detector's tolerance.
+      capture.truth.tiles.forEach((truth, i) => {
+        const found = prepared.layout.tiles[i] as TileRect
+        expect(Math.abs(found.x - truth.x)).toBeLessThanOrEqual(2 * c.ratio)
+        expect(Math.abs(found.y - truth.y)).toBeLessThanOrEqual(2 * c.ratio)
+      })
+    },
+  )
 })
 
 /** Difference between cell `a` of image `x` and cell `b` of image `y` (cells of equal size). */
-function compareCells(x: RawImage, y: RawImage, a: { x: number; y: number; width: number; height: number }, b: { x: number; y: number }): number {
+function compareCells(
+  x: RawImage,
+  y: RawImage,
+  a: { x: number; y: number; width: number; height: number },
+  b: { x: number; y: number },
+): number {
   let sum = 0
   for (let dy = 0; dy < a.height; dy++) {
     for (let dx = 0; dx < a.width; dx++) {
       for (let c = 0; c < 3; c++) {
-        sum += Math.abs((x.data[((a.y + dy) * x.width + a.x + dx) * 3 + c] ?? 0) - (y.data[((b.y + dy) * y.width + b.x + dx) * 3 + c] ?? 0))
+        sum += Math.abs(
+          (x.data[((a.y + dy) * x.width + a.x + dx) * 3 + c] ?? 0) -
+            (y.data[((b.y + dy) * y.width + b.x + dx) * 3 + c] ?? 0),
+        )
       }
     }
   }
@@ -244,7 +340,11 @@ describe('rebuildPayload', () => {
     const gap = 5
     const width = 4 * side + 3 * gap + 10
     const data = new Uint8Array(width * width * 3).fill(255)
-    const colours = Array.from({ length: 16 }, (_, i) => [(i * 53) % 200, (i * 97) % 200, (i * 31 + 40) % 200])
+    const colours = Array.from({ length: 16 }, (_, i) => [
+      (i * 53) % 200,
+      (i * 97) % 200,
+      (i * 31 + 40) % 200,
+    ])
     const tiles: TileRect[] = []
     for (let i = 0; i < 16; i++) {
       const x0 = 5 + (i % 4) * (side + gap)
@@ -254,7 +354,12 @@ describe('rebuildPayload', () => {
         for (let x = x0; x < x0 + side; x++) data.set(colours[i]!, (y * width + x) * 3)
       }
     }
-    const layout: Layout = { kind: 'tiles', grid: '4x4', crop: { x: 5, y: 5, width: 4 * side + 3 * gap, height: 4 * side + 3 * gap }, tiles }
+    const layout: Layout = {
+      kind: 'tiles',
+      grid: '4x4',
+      crop: { x: 5, y: 5, width: 4 * side + 3 * gap, height: 4 * side + 3 * gap },
+      tiles,
+    }
     return { pixels: { data, width, height: width, channels: 3 }, layout, colours }
   }
 
@@ -262,7 +367,9 @@ describe('rebuildPayload', () => {
     const { pixels, layout, colours } = makeSolidCapture()
     const out = await rebuildPayload(pixels, layout)
     expect([out.width, out.height, out.channels]).toEqual([450, 450, 3])
-    const at = (x: number, y: number): number[] => [...out.data.subarray((y * 450 + x) * 3, (y * 450 + x) * 3 + 3)]
+    const at = (x: number, y: number): number[] => [
+      ...out.data.subarray((y * 450 + x) * 3, (y * 450 + x) * 3 + 3),
+    ]
     const edges = cellEdges('4x4')
     for (let i = 0; i < 4; i++) {
       const left = edges[i]!
@@ -278,12 +385,26 @@ describe('rebuildPayload', () => {
 
 describe('resizeToFile and splitTiles', () => {
   it('writes the prepared image and returns its metadata', async () => {
-    const capture = await renderCapture({ payload: payload3, grid: '3x3', kind: 'widget', ratio: 1, seed: 4 })
+    const capture = await renderCapture({
+      payload: payload3,
+      grid: '3x3',
+      kind: 'widget',
+      ratio: 1,
+      seed: 4,
+    })
     // A file target's directory must exist (it is not created: README); the command checks it first.
     await mkdir(join(dir, 'out'), { recursive: true })
     const out = join(dir, 'out', 'payload.png')
     const result = await resizeToFile(capture.buffer, out, { name: 'shot.png' })
-    expect(result).toMatchObject({ input: 'shot.png', output: out, kind: 'widget', grid: '3x3', size: 300, format: 'png', passThrough: false })
+    expect(result).toMatchObject({
+      input: 'shot.png',
+      output: out,
+      kind: 'widget',
+      grid: '3x3',
+      size: 300,
+      format: 'png',
+      passThrough: false,
+    })
     expect(result.tiles).toHaveLength(9)
     expect(result.crop.width).toBeGreaterThan(300)
     const written = await decode(await readFile(out))
@@ -304,16 +425,28 @@ describe('resizeToFile and splitTiles', () => {
     expect(chooseOutputFormat('a.jpeg', undefined)).toBe('jpeg')
     expect(chooseOutputFormat('a', undefined)).toBe('jpeg')
     expect(chooseOutputFormat('a', 'png')).toBe('png')
-    expect(() => chooseOutputFormat('a.png', 'jpeg')).toThrow(/-o a\.png names a PNG file but --format is jpeg/)
+    expect(() => chooseOutputFormat('a.png', 'jpeg')).toThrow(
+      /-o a\.png names a PNG file but --format is jpeg/,
+    )
     expect(() => chooseOutputFormat('a.webp', undefined)).toThrow(UsageError)
   })
 
   it('splits a capture into tile files cut from the input without gutters', async () => {
-    const capture = await renderCapture({ payload: payload3, grid: '3x3', kind: 'tiles', ratio: 2, seed: 9 })
+    const capture = await renderCapture({
+      payload: payload3,
+      grid: '3x3',
+      kind: 'tiles',
+      ratio: 2,
+      seed: 9,
+    })
     const image = await loadImage(capture.buffer, { name: 'tiles.png' })
     const prepared = await prepareImage(image, { name: 'tiles.png' })
-    const files = await splitTiles(image, prepared.layout, join(dir, 'split'), { name: 'tiles.png' })
-    expect(files.map((f) => f.path.slice(-10))).toEqual(Array.from({ length: 9 }, (_, i) => `tile-${i}.png`.padStart(10, '/')))
+    const files = await splitTiles(image, prepared.layout, join(dir, 'split'), {
+      name: 'tiles.png',
+    })
+    expect(files.map((f) => f.path.slice(-10))).toEqual(
+      Array.from({ length: 9 }, (_, i) => `tile-${i}.png`.padStart(10, '/')),
+    )
     for (const file of files) {
       const tile = await decode(await readFile(file.path))
       expect([tile.width, tile.height]).toEqual([file.rect.width, file.rect.height])
@@ -322,13 +455,17 @@ describe('resizeToFile and splitTiles', () => {
       for (let y = 0; y < tile.height; y++) {
         for (let x = 0; x < tile.width; x++) {
           for (let c = 0; c < 3; c++) {
-            diff += Math.abs(tile.data[(y * tile.width + x) * 3 + c]! - image.pixels.data[((file.rect.y + y) * image.width + file.rect.x + x) * 3 + c]!)
+            diff += Math.abs(
+              tile.data[(y * tile.width + x) * 3 + c]! -
+                image.pixels.data[((file.rect.y + y) * image.width + file.rect.x + x) * 3 + c]!,
+            )
           }
         }
       }
       expect(diff).toBe(0)
       // No gutter: the tile's border rows are not white.
-      const topRowMean = [...tile.data.subarray(0, tile.width * 3)].reduce((a, b) => a + b, 0) / (tile.width * 3)
+      const topRowMean =
+        [...tile.data.subarray(0, tile.width * 3)].reduce((a, b) => a + b, 0) / (tile.width * 3)
       expect(topRowMean).toBeLessThan(245)
     }
   })

@@ -29,11 +29,20 @@ describe('readFileBounded', () => {
       const fifo = join(dir, `waiting-${round}.fifo`)
       execFileSync('mkfifo', [fifo])
       // cat blocks in open() until rc2 opens the FIFO, then writes everything at once and leaves.
-      const writer = spawn('sh', ['-c', 'exec cat "$1" > "$2"', 'sh', source, fifo], { stdio: 'ignore' })
-      const exited = new Promise<number | string | null>((resolve) => writer.on('close', (code, signal) => resolve(code ?? signal)))
+      const writer = spawn('sh', ['-c', 'exec cat "$1" > "$2"', 'sh', source, fifo], {
+        stdio: 'ignore',
+      })
+      const exited = new Promise<number | string | null>((resolve) =>
+        writer.on('close', (code, signal) => resolve(code ?? signal)),
+      )
       await new Promise((resolve) => setTimeout(resolve, 100))
       // A read that never ends fails here instead of hanging the suite.
-      const bytes = await readFileBounded(fifo, 'waiting.fifo', 1024 * 1024, AbortSignal.timeout(10_000))
+      const bytes = await readFileBounded(
+        fifo,
+        'waiting.fifo',
+        1024 * 1024,
+        AbortSignal.timeout(10_000),
+      )
       expect(await exited).toBe(0)
       expect(bytes.equals(data)).toBe(true)
     }
@@ -66,6 +75,8 @@ describe('readFileBounded', () => {
     const expected = await readFile('/proc/self/status', 'utf8')
     expect(bytes.length).toBeGreaterThan(100)
     expect(bytes.toString('utf8').split('\n')[0]).toBe(expected.split('\n')[0])
-    await expect(readFileBounded('/proc/self/status', 'status', 10)).rejects.toThrow(/status is over the 0 MB limit/)
+    await expect(readFileBounded('/proc/self/status', 'status', 10)).rejects.toThrow(
+      /status is over the 0 MB limit/,
+    )
   })
 })

@@ -29,11 +29,19 @@ beforeAll(async () => {
   await mkdir(work)
   // Not the variables of an outer `npm test` (they describe this checkout, not a user's shell),
   // nor the user's rc2 settings; HOME is empty so no config file is found.
-  env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_(?!config_(cache|registry|userconfig)$)|RC2_)/i.test(k)))
+  env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !/^(npm_(?!config_(cache|registry|userconfig)$)|RC2_)/i.test(k),
+    ),
+  )
   env.HOME = work
   env.npm_config_cache = process.env.npm_config_cache ?? join(process.env.HOME ?? tmpdir(), '.npm')
   // --ignore-scripts: `prepack` rebuilds dist/, which the other test files are using right now.
-  const { stdout } = await run(NPM, ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: REPO, env, maxBuffer: 16 << 20 })
+  const { stdout } = await run(
+    NPM,
+    ['pack', '--json', '--ignore-scripts', '--pack-destination', dir],
+    { cwd: REPO, env, maxBuffer: 16 << 20 },
+  )
   const [info] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[]
   tarball = join(dir, info!.filename)
   files = info!.files.map((f) => f.path).sort()
@@ -44,11 +52,21 @@ afterAll(async () => {
 
 describe('npm pack', () => {
   it('ships dist, bin, README, LICENSE and the config example, and no tests', async () => {
-    const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { version: string }
+    const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as {
+      version: string
+    }
     expect(tarball.endsWith(`rc2-${pkg.version}.tgz`)).toBe(true)
     const outside = files.filter((f) => !f.startsWith('dist/') && !f.startsWith('bin/'))
     expect(outside).toEqual(['.recaptcharc.example', 'LICENSE', 'README.md', 'package.json'])
-    expect(files).toEqual(expect.arrayContaining(['bin/rc2.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/image/index.js']))
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'bin/rc2.js',
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/cli.js',
+        'dist/image/index.js',
+      ]),
+    )
     expect(files.filter((f) => f.startsWith('bin/'))).toEqual(['bin/rc2.js'])
     expect(files.filter((f) => /\.test\.|\.map$|^dist\/.*\.ts$(?<!\.d\.ts$)/.test(f))).toEqual([])
   })
@@ -56,26 +74,86 @@ describe('npm pack', () => {
 
 describe('the installed package', () => {
   beforeAll(async () => {
-    await run(NPM, ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: work, env })
+    await run(
+      NPM,
+      [
+        'install',
+        '--global',
+        '--prefix',
+        prefix,
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        tarball,
+      ],
+      { cwd: work, env },
+    )
     await copyFile(join(FIXTURES, 'payload-3x3.png'), join(work, 'payload-3x3.png'))
   }, LONG)
 
-  it('runs rc2 --version from the prefix', async () => {
-    const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { version: string }
-    const { stdout } = await run(join(prefix, 'bin', 'rc2'), ['--version'], { cwd: work, env })
-    expect(stdout.trim()).toBe(pkg.version)
-  }, LONG)
+  it(
+    'runs rc2 --version from the prefix',
+    async () => {
+      const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as {
+        version: string
+      }
+      const { stdout } = await run(join(prefix, 'bin', 'rc2'), ['--version'], { cwd: work, env })
+      expect(stdout.trim()).toBe(pkg.version)
+    },
+    LONG,
+  )
 
-  it('prepares a real fixture end to end with --dry-run, sending nothing', async () => {
-    const { stdout, stderr } = await run(join(prefix, 'bin', 'rc2'), ['solve', 'payload-3x3.png', '-q', 'car', '--dry-run', '--json'], { cwd: work, env })
-    const out = JSON.parse(stdout) as { ok: boolean; dryRun: boolean; question: { id: string }; grid: string; size: number; image: { width: number; format: string } }
-    expect(out).toMatchObject({ ok: true, dryRun: true, question: { id: '/m/0k4j' }, grid: '3x3', size: 300, image: { width: 300, format: 'jpeg' } })
-    expect(stderr).not.toMatch(/at .+\.js:\d+/)
-  }, LONG)
+  it(
+    'prepares a real fixture end to end with --dry-run, sending nothing',
+    async () => {
+      const { stdout, stderr } = await run(
+        join(prefix, 'bin', 'rc2'),
+        ['solve', 'payload-3x3.png', '-q', 'car', '--dry-run', '--json'],
+        { cwd: work, env },
+      )
+      const out = JSON.parse(stdout) as {
+        ok: boolean
+        dryRun: boolean
+        question: { id: string }
+        grid: string
+        size: number
+        image: { width: number; format: string }
+      }
+      expect(out).toMatchObject({
+        ok: true,
+        dryRun: true,
+        question: { id: '/m/0k4j' },
+        grid: '3x3',
+        size: 300,
+        image: { width: 300, format: 'jpeg' },
+      })
+      expect(stderr).not.toMatch(/at .+\.js:\d+/)
+    },
+    LONG,
+  )
 
-  it('works through npx from the tarball', async () => {
-    const { stdout } = await run(NPM, ['exec', '--yes', '--prefer-offline', '--package', tarball, '--', 'rc2', 'questions', 'hydrant', '--json'], { cwd: work, env })
-    const { questions } = JSON.parse(stdout) as { questions: { id: string }[] }
-    expect(questions.map((q) => q.id)).toContain('/m/01pns0')
-  }, LONG)
+  it(
+    'works through npx from the tarball',
+    async () => {
+      const { stdout } = await run(
+        NPM,
+        [
+          'exec',
+          '--yes',
+          '--prefer-offline',
+          '--package',
+          tarball,
+          '--',
+          'rc2',
+          'questions',
+          'hydrant',
+          '--json',
+        ],
+        { cwd: work, env },
+      )
+      const { questions } = JSON.parse(stdout) as { questions: { id: string }[] }
+      expect(questions.map((q) => q.id)).toContain('/m/01pns0')
+    },
+    LONG,
+  )
 })

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../src/errors.js'
-import { checkQuestion, describeQuestions, lookupQuestion, searchQuestions } from '../../src/questions/lookup.js'
+import {
+  checkQuestion,
+  describeQuestions,
+  lookupQuestion,
+  searchQuestions,
+} from '../../src/questions/lookup.js'
 import { listQuestions, QUESTIONS } from '../../src/questions/table.js'
 import type { QuestionMatch } from '../../src/questions/types.js'
 
@@ -21,30 +26,45 @@ function refusal(run: () => unknown): UsageError {
 describe('checkQuestion', () => {
   const SERVICE = QUESTIONS.filter((q) => q.status === 'service')
 
-  it.each(SERVICE.map((q) => [q.id] as const))('%s is accepted at 3x3 and 1x1 without warnings', (id) => {
-    expect(checkQuestion(matchOf(id), '3x3')).toEqual({ warnings: [] })
-    expect(checkQuestion(matchOf(id), '1x1')).toEqual({ warnings: [] })
-  })
+  it.each(SERVICE.map((q) => [q.id] as const))(
+    '%s is accepted at 3x3 and 1x1 without warnings',
+    (id) => {
+      expect(checkQuestion(matchOf(id), '3x3')).toEqual({ warnings: [] })
+      expect(checkQuestion(matchOf(id), '1x1')).toEqual({ warnings: [] })
+    },
+  )
 
-  it.each(SERVICE.filter((q) => q.grids['4x4'] === null).map((q) => [q.id] as const))('%s at 4x4 warns that support is undocumented', (id) => {
-    const { warnings } = checkQuestion(matchOf(id), '4x4')
-    expect(warnings).toHaveLength(1)
-    expect(warnings[0]).toMatch(/no service documents 4x4 support/)
-    expect(warnings[0]).toContain(id)
-  })
+  it.each(SERVICE.filter((q) => q.grids['4x4'] === null).map((q) => [q.id] as const))(
+    '%s at 4x4 warns that support is undocumented',
+    (id) => {
+      const { warnings } = checkQuestion(matchOf(id), '4x4')
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toMatch(/no service documents 4x4 support/)
+      expect(warnings[0]).toContain(id)
+    },
+  )
 
-  it.each([['/m/02yvhj'], ['/m/019jd'], ['/m/09d_r']])('%s at 4x4 is refused, and sent with a warning under force', (id) => {
-    const error = refusal(() => checkQuestion(matchOf(id), '4x4'))
-    expect(error.message).toContain(id)
-    expect(error.message).toContain('4x4')
-    expect(error.hint).toContain('--force')
-    const { warnings } = checkQuestion(matchOf(id), '4x4', { force: true })
-    expect(warnings.join('\n')).toMatch(/do not accept .* as a 4x4 challenge.*--force/)
-  })
+  it.each([['/m/02yvhj'], ['/m/019jd'], ['/m/09d_r']])(
+    '%s at 4x4 is refused, and sent with a warning under force',
+    (id) => {
+      const error = refusal(() => checkQuestion(matchOf(id), '4x4'))
+      expect(error.message).toContain(id)
+      expect(error.message).toContain('4x4')
+      expect(error.hint).toContain('--force')
+      const { warnings } = checkQuestion(matchOf(id), '4x4', { force: true })
+      expect(warnings.join('\n')).toMatch(/do not accept .* as a 4x4 challenge.*--force/)
+    },
+  )
 
   it('refuses a reCAPTCHA-only id, naming the three services and why', () => {
     const error = refusal(() => checkQuestion(matchOf('/m/07yv9'), '3x3'))
-    for (const word of ['/m/07yv9', 'YesCaptcha', 'Ace Data Cloud', 'CapSolver', 'seen in reCAPTCHA challenges']) {
+    for (const word of [
+      '/m/07yv9',
+      'YesCaptcha',
+      'Ace Data Cloud',
+      'CapSolver',
+      'seen in reCAPTCHA challenges',
+    ]) {
       expect(error.message).toContain(word)
     }
     expect(error.hint).toContain('--force')
@@ -64,11 +84,17 @@ describe('checkQuestion', () => {
 
   it('warns when the image grid contradicts the sentence, but not for a dynamic 3x3 tile', () => {
     const squares = lookupQuestion('Select all squares with bicycles')
-    expect(checkQuestion(squares, '3x3').warnings).toEqual(['the sentence implies a 4x4 grid but the image is 3x3'])
-    const dynamic = lookupQuestion('Select all images with bicycles. Click verify once there are none left.')
+    expect(checkQuestion(squares, '3x3').warnings).toEqual([
+      'the sentence implies a 4x4 grid but the image is 3x3',
+    ])
+    const dynamic = lookupQuestion(
+      'Select all images with bicycles. Click verify once there are none left.',
+    )
     expect(checkQuestion(dynamic, '1x1').warnings).toEqual([])
     const plain = lookupQuestion('Select all images with bicycles')
-    expect(checkQuestion(plain, '1x1').warnings).toEqual(['the sentence implies a 3x3 grid but the image is 1x1'])
+    expect(checkQuestion(plain, '1x1').warnings).toEqual([
+      'the sentence implies a 3x3 grid but the image is 1x1',
+    ])
   })
 })
 
@@ -86,8 +112,12 @@ describe('searchQuestions', () => {
     expect(ids(listQuestions())).toEqual(ids(QUESTIONS.filter((e) => e.status === 'service')))
     expect(ids(listQuestions({ all: true }))).toEqual(ids(QUESTIONS))
     expect(ids(searchQuestions(undefined))).toEqual(ids(listQuestions()))
-    expect(ids(searchQuestions(undefined, { all: true, lang: 'de' }))).toEqual(ids(listQuestions({ all: true })))
-    expect(describeQuestions(undefined, { all: true }).entries).toEqual(listQuestions({ all: true }))
+    expect(ids(searchQuestions(undefined, { all: true, lang: 'de' }))).toEqual(
+      ids(listQuestions({ all: true })),
+    )
+    expect(describeQuestions(undefined, { all: true }).entries).toEqual(
+      listQuestions({ all: true }),
+    )
   })
 
   it.each([
@@ -114,14 +144,18 @@ describe('searchQuestions', () => {
   it('hides non-service ids unless all', () => {
     expect(searchQuestions('statue')).toEqual([])
     expect(ids(searchQuestions('statue', { all: true }))).toEqual(['/m/013_1c'])
-    expect(ids(searchQuestions('vehicle', { all: true }))).toEqual(expect.arrayContaining(['/m/0k4j', '/m/07yv9', '/m/02gx17']))
+    expect(ids(searchQuestions('vehicle', { all: true }))).toEqual(
+      expect.arrayContaining(['/m/0k4j', '/m/07yv9', '/m/02gx17']),
+    )
   })
 
   it('ranks names of the chosen language first among equal matches', () => {
     // "ca" starts "cab" (alias of taxis) and "carros" (pt-BR cars): table order, unless pt-BR is asked for.
     expect(ids(searchQuestions('ca'))[0]).toBe('/m/0pg52')
     expect(ids(searchQuestions('ca', { lang: 'pt-BR' }))[0]).toBe('/m/0k4j')
-    expect(new Set(ids(searchQuestions('ca', { lang: 'pt-BR' })))).toEqual(new Set(ids(searchQuestions('ca'))))
+    expect(new Set(ids(searchQuestions('ca', { lang: 'pt-BR' })))).toEqual(
+      new Set(ids(searchQuestions('ca'))),
+    )
   })
 
   it('finds nothing for junk', () => {

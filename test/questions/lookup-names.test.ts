@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../src/errors.js'
-import { QuestionLookupError, getQuestionIndex, lookupQuestion } from '../../src/questions/lookup.js'
+import {
+  QuestionLookupError,
+  getQuestionIndex,
+  lookupQuestion,
+} from '../../src/questions/lookup.js'
 import { QUESTIONS } from '../../src/questions/table.js'
 import { LANGS, type Lang, type QuestionEntry } from '../../src/questions/types.js'
 
@@ -20,7 +24,11 @@ const ALL_SPELLINGS = QUESTIONS.flatMap((entry) => spellingsOf(entry).map((s) =>
 /** Which ids a spelling belongs to, per the data (not per the lookup's own index). */
 function idsOfSpelling(name: string): Set<string> {
   const folded = name.normalize('NFKC').toLowerCase()
-  return new Set(ALL_SPELLINGS.filter((s) => s.name.normalize('NFKC').toLowerCase() === folded).map((s) => s.entry.id))
+  return new Set(
+    ALL_SPELLINGS.filter((s) => s.name.normalize('NFKC').toLowerCase() === folded).map(
+      (s) => s.entry.id,
+    ),
+  )
 }
 
 const UNIQUE = ALL_SPELLINGS.filter((s) => idsOfSpelling(s.name).size === 1)
@@ -68,16 +76,23 @@ describe('every name in every language of the table', () => {
     expect(UNIQUE.length).toBeGreaterThan(800)
   })
 
-  it.each(UNIQUE.map((s) => [s.name, s.lang, s.entry.id] as const))('%j (%s) -> %s', (name, lang, id) => {
-    const match = lookupQuestion(name)
-    expect(match.entry.id).toBe(id)
-    expect(match.via).toBe('name')
-    // The language reported is one the data lists this spelling under (aliases: en or zh-CN).
-    const folded = name.normalize('NFKC').toLowerCase()
-    const listed = ALL_SPELLINGS.filter((s) => s.entry.id === id && s.name.normalize('NFKC').toLowerCase() === folded).map((s) => s.lang)
-    const allowed: (Lang | 'alias' | null)[] = listed.includes('alias') ? [...listed, 'en', 'zh-CN'] : listed
-    expect(allowed).toContain(match.lang)
-  })
+  it.each(UNIQUE.map((s) => [s.name, s.lang, s.entry.id] as const))(
+    '%j (%s) -> %s',
+    (name, lang, id) => {
+      const match = lookupQuestion(name)
+      expect(match.entry.id).toBe(id)
+      expect(match.via).toBe('name')
+      // The language reported is one the data lists this spelling under (aliases: en or zh-CN).
+      const folded = name.normalize('NFKC').toLowerCase()
+      const listed = ALL_SPELLINGS.filter(
+        (s) => s.entry.id === id && s.name.normalize('NFKC').toLowerCase() === folded,
+      ).map((s) => s.lang)
+      const allowed: (Lang | 'alias' | null)[] = listed.includes('alias')
+        ? [...listed, 'en', 'zh-CN']
+        : listed
+      expect(allowed).toContain(match.lang)
+    },
+  )
 })
 
 describe('names shared by several ids', () => {
@@ -174,7 +189,8 @@ describe('quirks', () => {
   })
 
   it('"a bus", "buses" and "bus" are /m/01bjv; "school buses" stays /m/02yvhj', () => {
-    for (const text of ['a bus', 'buses', 'bus']) expect(lookupQuestion(text).entry.id).toBe('/m/01bjv')
+    for (const text of ['a bus', 'buses', 'bus'])
+      expect(lookupQuestion(text).entry.id).toBe('/m/01bjv')
     expect(lookupQuestion('school buses').entry.id).toBe('/m/02yvhj')
   })
 
@@ -202,7 +218,7 @@ describe('quirks', () => {
     expect(lookupQuestion('交通工具').entry.id).toBe('/m/07yv9')
   })
 
-  it('a language hint settles a name only if the name is that language\'s', () => {
+  it("a language hint settles a name only if the name is that language's", () => {
     expect(lookupQuestion('taxis', { lang: 'fr' }).lang).toBe('fr')
     expect(lookupQuestion('taxis').lang).toBe('en')
     expect(lookupQuestion('vehicles', { lang: 'en' }).entry.id).toBe('/m/0k4j')
@@ -221,7 +237,12 @@ describe('unknown text', () => {
     ].filter((t) => t !== name)
   }
   const cases = SERVICE.flatMap((entry) =>
-    [...new Set([entry.en, ...(['en', 'es', 'fr', 'it', 'pt-BR', 'de'] as const).flatMap((l) => entry.names[l] ?? [])])]
+    [
+      ...new Set([
+        entry.en,
+        ...(['en', 'es', 'fr', 'it', 'pt-BR', 'de'] as const).flatMap((l) => entry.names[l] ?? []),
+      ]),
+    ]
       .filter((name) => name.length >= 5 && !name.includes(' '))
       .flatMap((name) => typosOf(name).map((typo) => [typo, entry.id] as const)),
   )
@@ -263,11 +284,14 @@ describe('unknown text', () => {
     expect(error.kind).toBe('usage')
   })
 
-  it.each(['xylophone zebra', 'a', 'x', 'les', 'the', 'select all images'])('%j gets the list hint and no guess', (text) => {
-    const error = lookupError(text)
-    expect(error.suggestions).toEqual([])
-    expect(error.hint).toBe('run `rc2 questions` for the list, or pass a /m/ id')
-  })
+  it.each(['xylophone zebra', 'a', 'x', 'les', 'the', 'select all images'])(
+    '%j gets the list hint and no guess',
+    (text) => {
+      const error = lookupError(text)
+      expect(error.suggestions).toEqual([])
+      expect(error.hint).toBe('run `rc2 questions` for the list, or pass a /m/ id')
+    },
+  )
 
   it.each(['', '   ', '?!.', '。，'])('empty text %j is a usage error', (text) => {
     expect(() => lookupQuestion(text)).toThrow(UsageError)

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { editDistance, inflectionVariants, maxTypoDistance, normalizeText, stripArticles, toBaseKey } from '../../src/questions/normalize.js'
+import {
+  editDistance,
+  inflectionVariants,
+  maxTypoDistance,
+  normalizeText,
+  stripArticles,
+  toBaseKey,
+} from '../../src/questions/normalize.js'
 
 describe('normalizeText', () => {
   it.each([
@@ -71,6 +78,11 @@ describe('editDistance', () => {
   })
 
   it('allows more edits for longer text, one for CJK', () => {
-    expect([maxTypoDistance('bus'), maxTypoDistance('bicycles'), maxTypoDistance('mountains or hills'), maxTypoDistance('停车计价表')]).toEqual([1, 2, 3, 1])
+    expect([
+      maxTypoDistance('bus'),
+      maxTypoDistance('bicycles'),
+      maxTypoDistance('mountains or hills'),
+      maxTypoDistance('停车计价表'),
+    ]).toEqual([1, 2, 3, 1])
   })
 })

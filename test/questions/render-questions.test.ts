@@ -63,7 +63,10 @@ describe('renderQuestionsTable', () => {
 
   it('fits a given width by wrapping', () => {
     const wide = renderQuestionsTable(searchQuestions(undefined, { all: true }))
-    const narrow = renderQuestionsTable(searchQuestions(undefined, { all: true }), { width: 72, lang: 'ru' })
+    const narrow = renderQuestionsTable(searchQuestions(undefined, { all: true }), {
+      width: 72,
+      lang: 'ru',
+    })
     expect(Math.max(...wide.split('\n').map((l) => l.length))).toBeGreaterThan(72)
     for (const line of narrow.split('\n').slice(0, -1)) expect(line.length).toBeLessThanOrEqual(72)
     // Narrow columns wrap names, never the status or the grids.
@@ -87,11 +90,19 @@ describe('renderQuestionMatch', () => {
   })
 
   it('mentions dynamic grids, the language of a name and non-service status', () => {
-    expect(renderQuestionMatch(lookupQuestion('ヤシの木の画像をすべて選択してください。すべて選択し終わったら [確認] をクリックしてください。'))).toMatch(
-      /^parses to \/m\/0cdl1 palm trees, grid 3x3, dynamic .*, Japanese sentence$/,
+    expect(
+      renderQuestionMatch(
+        lookupQuestion(
+          'ヤシの木の画像をすべて選択してください。すべて選択し終わったら [確認] をクリックしてください。',
+        ),
+      ),
+    ).toMatch(/^parses to \/m\/0cdl1 palm trees, grid 3x3, dynamic .*, Japanese sentence$/)
+    expect(renderQuestionMatch(lookupQuestion('消防栓'))).toBe(
+      'parses to /m/01pns0 fire hydrant, grid not implied, Chinese (simplified) name',
     )
-    expect(renderQuestionMatch(lookupQuestion('消防栓'))).toBe('parses to /m/01pns0 fire hydrant, grid not implied, Chinese (simplified) name')
-    expect(renderQuestionMatch(lookupQuestion('/m/013_1c'))).toMatch(/by id\nnot accepted by the services \(status: recaptcha\)/)
+    expect(renderQuestionMatch(lookupQuestion('/m/013_1c'))).toMatch(
+      /by id\nnot accepted by the services \(status: recaptcha\)/,
+    )
   })
 
   it('accepts a colour option and keeps plain text otherwise', () => {
@@ -106,7 +117,8 @@ describe('JSON shapes', () => {
     const json = toQuestionsJson(QUESTIONS)
     expect(json.schemaVersion).toBe(1)
     expect(json.questions).toHaveLength(113)
-    for (const q of json.questions) expect(Object.keys(q)).toEqual(['id', 'en', 'zh', 'status', 'grids', 'names'])
+    for (const q of json.questions)
+      expect(Object.keys(q)).toEqual(['id', 'en', 'zh', 'status', 'grids', 'names'])
     expect(json.questions.find((q) => q.id === '/m/019jd')).toMatchObject({
       en: 'boats',
       zh: '船',
@@ -124,13 +136,24 @@ describe('JSON shapes', () => {
     expect(json).toEqual({
       schemaVersion: 1,
       query,
-      match: { id: '/m/01bjv', name: 'bus', grid: '3x3', dynamic: true, lang: 'en', via: 'sentence', status: 'service', note: null },
+      match: {
+        id: '/m/01bjv',
+        name: 'bus',
+        grid: '3x3',
+        dynamic: true,
+        lang: 'en',
+        via: 'sentence',
+        status: 'service',
+        note: null,
+      },
     })
   })
 
   it('toQuestionMatchJson carries warnings when given', () => {
     const match = lookupQuestion('/m/0k4j')
-    expect(toQuestionMatchJson('/m/0k4j', match, checkQuestion(match, '4x4').warnings).warnings).toHaveLength(1)
+    expect(
+      toQuestionMatchJson('/m/0k4j', match, checkQuestion(match, '4x4').warnings).warnings,
+    ).toHaveLength(1)
     expect(toQuestionMatchJson('/m/0k4j', match, []).warnings).toBeUndefined()
   })
 })

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { QuestionLookupError, isQuestionSentence, lookupQuestion } from '../../src/questions/lookup.js'
+import {
+  QuestionLookupError,
+  isQuestionSentence,
+  lookupQuestion,
+} from '../../src/questions/lookup.js'
 import { QUESTIONS } from '../../src/questions/table.js'
 import type { Lang } from '../../src/questions/types.js'
 import type { Grid } from '../../src/types.js'
@@ -8,45 +12,79 @@ import type { Grid } from '../../src/types.js'
  * Sentence templates as Google's locale bundles word them (written out here on purpose,
  * not imported from the parser). `{X}` is the bold object name; `{X:ko}` adds 이/가.
  */
-const TEMPLATES: Partial<Record<Lang, { images: string[]; squares: string[]; tap: string[]; skip: string; dynamic: string }>> = {
+const TEMPLATES: Partial<
+  Record<
+    Lang,
+    { images: string[]; squares: string[]; tap: string[]; skip: string; dynamic: string }
+  >
+> = {
   en: {
-    images: ['Select all images with {X}.', 'Select all images with a {X}.', 'Select all images of {X}.'],
+    images: [
+      'Select all images with {X}.',
+      'Select all images with a {X}.',
+      'Select all images of {X}.',
+    ],
     squares: ['Select all squares with {X}'],
     tap: ['Tap the center of the {X}'],
     skip: 'If there are none, click skip.',
     dynamic: 'Click verify once there are none left.',
   },
   es: {
-    images: ['Selecciona todas las imágenes de {X}.', 'Selecciona todas las imágenes con {X}.', 'Selecciona todas las imágenes que contengan {X}.'],
+    images: [
+      'Selecciona todas las imágenes de {X}.',
+      'Selecciona todas las imágenes con {X}.',
+      'Selecciona todas las imágenes que contengan {X}.',
+    ],
     squares: ['Selecciona todos los cuadrados que contengan {X}'],
     tap: ['Toca el centro de los {X}', 'Toca el centro de las {X}'],
     skip: 'Si no hay ninguno, pulsa Saltar.',
     dynamic: 'Haz clic en Verificar cuando no quede ninguna.',
   },
   fr: {
-    images: ['Sélectionnez toutes les images montrant des {X}.', 'Sélectionnez toutes les images montrant un {X}.', 'Sélectionnez toutes les images montrant une {X}.'],
+    images: [
+      'Sélectionnez toutes les images montrant des {X}.',
+      'Sélectionnez toutes les images montrant un {X}.',
+      'Sélectionnez toutes les images montrant une {X}.',
+    ],
     squares: ['Sélectionnez toutes les cases montrant des {X}'],
     tap: ['Appuyez au centre des {X}'],
     skip: 'S\'il n\'y en a aucune, cliquez sur "Ignorer".',
     dynamic: 'Lorsque vous avez terminé, cliquez sur le bouton de validation.',
   },
   it: {
-    images: ['Seleziona tutte le immagini con {X}.', 'Seleziona tutte le immagini con un {X}.', 'Seleziona tutte le immagini con le {X}.', 'Seleziona tutte le immagini con i {X}.', 'Seleziona tutte le immagini con gli {X}.'],
+    images: [
+      'Seleziona tutte le immagini con {X}.',
+      'Seleziona tutte le immagini con un {X}.',
+      'Seleziona tutte le immagini con le {X}.',
+      'Seleziona tutte le immagini con i {X}.',
+      'Seleziona tutte le immagini con gli {X}.',
+    ],
     squares: ['Seleziona tutti i riquadri con {X}'],
     tap: ['Tocca il centro dei {X}', 'Tocca il centro delle {X}'],
     skip: 'Se non ne vedi, fai clic su Salta.',
     dynamic: 'Fai clic su Verifica dopo averle selezionate tutte.',
   },
   'pt-BR': {
-    images: ['Selecione todas as imagens com {X}.', 'Selecione todas as imagens com um {X}.', 'Selecione todas as imagens com uma {X}.'],
+    images: [
+      'Selecione todas as imagens com {X}.',
+      'Selecione todas as imagens com um {X}.',
+      'Selecione todas as imagens com uma {X}.',
+    ],
     squares: ['Selecione todos os quadrados com {X}'],
     tap: ['Toque no centro dos {X}', 'Toque no centro das {X}'],
     skip: 'Se não houver nenhum, clique em "Pular".',
     dynamic: 'Clique em "Confirmar" quando não houver mais nenhuma.',
   },
   ru: {
-    images: ['Выберите все изображения, где есть {X}.', 'Выберите все изображения с {X}.', 'Выберите все изображения со {X}.'],
-    squares: ['Выберите все квадраты, в которых изображены {X}.', 'Выберите все квадраты, в которых есть {X}.'],
+    images: [
+      'Выберите все изображения, где есть {X}.',
+      'Выберите все изображения с {X}.',
+      'Выберите все изображения со {X}.',
+    ],
+    squares: [
+      'Выберите все квадраты, в которых изображены {X}.',
+      'Выберите все квадраты, в которых есть {X}.',
+    ],
     tap: ['Нажмите в центр всех {X}.'],
     skip: 'Если их нет, нажмите "Пропустить".',
     dynamic: 'Когда изображения закончатся, нажмите "Подтвердить".',
@@ -125,16 +163,37 @@ function buildCases(): Case[] {
       }
       // As the widget shows it: name on its own line, then the dynamic (or the skip) line.
       const name = first('/m/015qff') ?? ''
-      const shown = fill(template.replace('{X', '\n{X').replace(/\{X(:ko)?\}/, (m) => `${m}\n`), name)
-      cases.push({ lang, sentence: `${shown}\n${t.dynamic}`, id: '/m/015qff', grid: '3x3', dynamic: true })
-      cases.push({ lang, sentence: `${shown}\n${t.skip}`, id: '/m/015qff', grid: '3x3', dynamic: false })
+      const shown = fill(
+        template.replace('{X', '\n{X').replace(/\{X(:ko)?\}/, (m) => `${m}\n`),
+        name,
+      )
+      cases.push({
+        lang,
+        sentence: `${shown}\n${t.dynamic}`,
+        id: '/m/015qff',
+        grid: '3x3',
+        dynamic: true,
+      })
+      cases.push({
+        lang,
+        sentence: `${shown}\n${t.skip}`,
+        id: '/m/015qff',
+        grid: '3x3',
+        dynamic: false,
+      })
     }
     for (const template of t.squares) {
       for (const id of OBJECTS_4X4) {
         const name = last(id)
         if (name === undefined) continue
         cases.push({ lang, sentence: fill(template, name), id, grid: '4x4', dynamic: false })
-        cases.push({ lang, sentence: `${fill(template, name)}\n${t.skip}`, id, grid: '4x4', dynamic: false })
+        cases.push({
+          lang,
+          sentence: `${fill(template, name)}\n${t.skip}`,
+          id,
+          grid: '4x4',
+          dynamic: false,
+        })
       }
     }
     for (const template of t.tap) {
@@ -154,24 +213,40 @@ describe('instruction sentences of every language in questions.md', () => {
   it('cover ten languages with several objects each', () => {
     const perLang = new Map<Lang, number>()
     for (const c of CASES) perLang.set(c.lang, (perLang.get(c.lang) ?? 0) + 1)
-    expect([...perLang.keys()].sort()).toEqual(['en', 'es', 'fr', 'it', 'ja', 'ko', 'pt-BR', 'ru', 'tr', 'zh-CN'])
+    expect([...perLang.keys()].sort()).toEqual([
+      'en',
+      'es',
+      'fr',
+      'it',
+      'ja',
+      'ko',
+      'pt-BR',
+      'ru',
+      'tr',
+      'zh-CN',
+    ])
     for (const count of perLang.values()) expect(count).toBeGreaterThanOrEqual(15)
   })
 
-  it.each(CASES.map((c) => [c.lang, JSON.stringify(c.sentence), c] as const))('%s %s', (_lang, _shown, c) => {
-    const match = lookupQuestion(c.sentence)
-    expect(match.entry.id).toBe(c.id)
-    expect(match.via).toBe('sentence')
-    expect(match.grid).toBe(c.grid)
-    expect(match.dynamic).toBe(c.dynamic)
-    expect(match.lang).toBe(c.lang)
-    expect(isQuestionSentence(c.sentence)).toBe(true)
-  })
+  it.each(CASES.map((c) => [c.lang, JSON.stringify(c.sentence), c] as const))(
+    '%s %s',
+    (_lang, _shown, c) => {
+      const match = lookupQuestion(c.sentence)
+      expect(match.entry.id).toBe(c.id)
+      expect(match.via).toBe('sentence')
+      expect(match.grid).toBe(c.grid)
+      expect(match.dynamic).toBe(c.dynamic)
+      expect(match.lang).toBe(c.lang)
+      expect(isQuestionSentence(c.sentence)).toBe(true)
+    },
+  )
 })
 
 describe('sentence details', () => {
   it('reads the widget text with line breaks, the dynamic line and no final period', () => {
-    const match = lookupQuestion('Select all images with\ncrosswalks\nClick verify once there are none left')
+    const match = lookupQuestion(
+      'Select all images with\ncrosswalks\nClick verify once there are none left',
+    )
     expect(match).toMatchObject({ via: 'sentence', grid: '3x3', dynamic: true, lang: 'en' })
     expect(match.entry.id).toBe('/m/014xcs')
   })
@@ -206,7 +281,9 @@ describe('sentence details', () => {
   })
 
   it('"images with mail boxes" stays ambiguous: both ids had that prompt', () => {
-    expect(() => lookupQuestion('Select all images with mail boxes')).toThrow(/\/m\/04w67_.*\/m\/03b6pr/)
+    expect(() => lookupQuestion('Select all images with mail boxes')).toThrow(
+      /\/m\/04w67_.*\/m\/03b6pr/,
+    )
   })
 
   it.each([
@@ -249,6 +326,7 @@ describe('sentence details', () => {
   })
 
   it('plain names are not sentences', () => {
-    for (const text of ['cars', 'traffic lights', '消防栓', 'select']) expect(isQuestionSentence(text)).toBe(false)
+    for (const text of ['cars', 'traffic lights', '消防栓', 'select'])
+      expect(isQuestionSentence(text)).toBe(false)
   })
 })

@@ -19,7 +19,9 @@ const FORBIDDEN_JOIN = new RegExp(`['"]\\.\\.['"]\\s*,\\s*['"]${NAME}['"]`)
 /** Tracked files; outside a git work tree (an exported copy), every file but installs and builds. */
 function repositoryFiles(): string[] {
   if (existsSync(join(REPO, '.git'))) {
-    return execFileSync('git', ['ls-files', '-z'], { cwd: REPO, encoding: 'utf8' }).split('\0').filter((f) => f.length > 0)
+    return execFileSync('git', ['ls-files', '-z'], { cwd: REPO, encoding: 'utf8' })
+      .split('\0')
+      .filter((f) => f.length > 0)
   }
   const skip = new Set(['node_modules', 'dist', 'coverage', '.tmp'])
   return readdirSync(REPO, { recursive: true })
@@ -42,14 +44,16 @@ describe('the repository stands alone', () => {
       if (bytes.includes(0)) continue // binary (the tile PNGs)
       const text = bytes.toString('utf8')
       text.split('\n').forEach((line, i) => {
-        if (FORBIDDEN.some((f) => line.includes(f)) || FORBIDDEN_JOIN.test(line)) offenders.push(`${file}:${i + 1}: ${line.trim()}`)
+        if (FORBIDDEN.some((f) => line.includes(f)) || FORBIDDEN_JOIN.test(line))
+          offenders.push(`${file}:${i + 1}: ${line.trim()}`)
       })
     }
     expect(offenders).toEqual([])
   })
 
   it('catches the ways a path to it has been written', () => {
-    const caught = (line: string): boolean => FORBIDDEN.some((f) => line.includes(f)) || FORBIDDEN_JOIN.test(line)
+    const caught = (line: string): boolean =>
+      FORBIDDEN.some((f) => line.includes(f)) || FORBIDDEN_JOIN.test(line)
     expect(caught(`join(ROOT, '../${'shared'}/data/recaptcha-tiles')`)).toBe(true)
     expect(caught(`join(REPO, '..', '${'shared'}', 'data')`)).toBe(true)
     expect(caught(`see ${'shared'}/reference/questions.md`)).toBe(true)
@@ -57,11 +61,19 @@ describe('the repository stands alone', () => {
   })
 
   it('vendors the real tiles with their licence and a manifest that matches every file', async () => {
-    expect(readFileSync(join(TILES_DIR, 'LICENSE-upstream.txt'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) 2020 Brian/)
-    const [header, ...rows] = readFileSync(join(TILES_DIR, 'manifest.csv'), 'utf8').trimEnd().split('\n')
+    expect(readFileSync(join(TILES_DIR, 'LICENSE-upstream.txt'), 'utf8')).toMatch(
+      /^MIT License\n\nCopyright \(c\) 2020 Brian/,
+    )
+    const [header, ...rows] = readFileSync(join(TILES_DIR, 'manifest.csv'), 'utf8')
+      .trimEnd()
+      .split('\n')
     expect(header).toBe('file,class,source_repo,source_path,width,height,upstream_sha256')
     const listed = rows.map((row) => row.split(','))
-    const onDisk = readdirSync(TILES_DIR, { recursive: true }).map(String).filter((f) => f.endsWith('.png')).map((f) => f.split(sep).join('/')).sort()
+    const onDisk = readdirSync(TILES_DIR, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.png'))
+      .map((f) => f.split(sep).join('/'))
+      .sort()
     expect(listed.map((cols) => cols[0]).sort()).toEqual(onDisk)
     expect(onDisk.length).toBeGreaterThanOrEqual(60)
     let bytes = 0
@@ -71,7 +83,12 @@ describe('the repository stands alone', () => {
       expect(source).toMatch(/^Large\/[^/]+\/.+\.png$/)
       expect(sha).toMatch(/^[0-9a-f]{64}$/)
       const meta = await sharp(join(TILES_DIR, file!)).metadata()
-      expect([meta.format, meta.width, meta.height, meta.depth]).toEqual(['png', Number(width), Number(height), 'uchar'])
+      expect([meta.format, meta.width, meta.height, meta.depth]).toEqual([
+        'png',
+        Number(width),
+        Number(height),
+        'uchar',
+      ])
       // The two kinds reCAPTCHA serves, kept as served: 120x120 RGBA, 100x100 RGB.
       expect(meta.channels).toBe(Number(width) === 120 ? 4 : 3)
       bytes += statSync(join(TILES_DIR, file!)).size

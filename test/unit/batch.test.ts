@@ -26,7 +26,8 @@ function success(input: string, points = 6, paidCalls?: number): SolveSuccess {
   }
 }
 
-const items = (n: number): { input: string }[] => Array.from({ length: n }, (_, i) => ({ input: `in-${i}.png` }))
+const items = (n: number): { input: string }[] =>
+  Array.from({ length: n }, (_, i) => ({ input: `in-${i}.png` }))
 
 describe('runBatch', () => {
   it('never has more than --concurrency inputs in flight and reports each once', async () => {
@@ -62,7 +63,8 @@ describe('runBatch', () => {
       items(6),
       {
         run: async (item) => {
-          if (item.input === 'in-2.png') throw new Rc2Error('input', 'in-2.png is not an image', { hint: 'pass an image' })
+          if (item.input === 'in-2.png')
+            throw new Rc2Error('input', 'in-2.png is not an image', { hint: 'pass an image' })
           return success(item.input)
         },
         onResult: (r) => {
@@ -73,7 +75,15 @@ describe('runBatch', () => {
     )
     expect(summary).toMatchObject({ solved: 5, failed: 1, failedByKind: { input: 1 } })
     const bad = results.find((r) => r.input === 'in-2.png')
-    expect(bad).toMatchObject({ ok: false, error: { kind: 'input', message: 'in-2.png is not an image', hint: 'pass an image', code: null } })
+    expect(bad).toMatchObject({
+      ok: false,
+      error: {
+        kind: 'input',
+        message: 'in-2.png is not an image',
+        hint: 'pass an image',
+        code: null,
+      },
+    })
   })
 
   it('stops submitting after a bad key: the rest end as errors that say why', async () => {
@@ -86,7 +96,10 @@ describe('runBatch', () => {
           ctx.reserve(6)
           sent++
           await sleep(1)
-          throw new ProviderError('auth', 'yescaptcha: ERROR_KEY_DOES_NOT_EXIST', { code: 'ERROR_KEY_DOES_NOT_EXIST', hint: 'set RC2_API_KEY' })
+          throw new ProviderError('auth', 'yescaptcha: ERROR_KEY_DOES_NOT_EXIST', {
+            code: 'ERROR_KEY_DOES_NOT_EXIST',
+            hint: 'set RC2_API_KEY',
+          })
         },
         onResult: (r) => {
           results.push(r)
@@ -98,7 +111,9 @@ describe('runBatch', () => {
     expect(summary.failed).toBe(10)
     expect(summary.unsentStopped).toBe(9)
     expect(results.filter((r) => !r.ok && r.error.kind === 'auth')).toHaveLength(10)
-    expect(results.filter((r) => !r.ok && /not sent: the batch stopped/.test(r.error.message))).toHaveLength(9)
+    expect(
+      results.filter((r) => !r.ok && /not sent: the batch stopped/.test(r.error.message)),
+    ).toHaveLength(9)
   })
 
   it('never spends past --max-points, counting what is in flight', async () => {
@@ -185,8 +200,14 @@ describe('runBatch', () => {
     )
     // Three first calls take the whole budget: the resend is refused, its lost call still counted.
     const refused = results.find((r) => !r.ok)
-    expect(refused).toMatchObject({ input: 'in-0.png', paidCalls: 1, error: { code: 'MAX_POINTS' } })
-    expect(refused && !refused.ok ? refused.error.message : '').toMatch(/^not resent after its reply was lost/)
+    expect(refused).toMatchObject({
+      input: 'in-0.png',
+      paidCalls: 1,
+      error: { code: 'MAX_POINTS' },
+    })
+    expect(refused && !refused.ok ? refused.error.message : '').toMatch(
+      /^not resent after its reply was lost/,
+    )
     expect(summary.unsentBudget).toBe(0)
     expect(summary.points).toBe(18)
   })
@@ -198,7 +219,8 @@ describe('runBatch', () => {
       {
         run: async (item, ctx) => {
           ctx.reserve(6)
-          if (item.input === 'in-1.png') throw new ProviderError('auth', 'x: bad key', { code: 'ERROR_KEY_DENIED' })
+          if (item.input === 'in-1.png')
+            throw new ProviderError('auth', 'x: bad key', { code: 'ERROR_KEY_DENIED' })
           await sleep(10)
           ctx.reserve(6, true)
           return success(item.input)
@@ -210,7 +232,9 @@ describe('runBatch', () => {
       { concurrency: 2 },
     )
     const resend = results.find((r) => r.input === 'in-0.png')
-    expect(resend && !resend.ok ? resend.error.message : '').toMatch(/^not resent after its reply was lost .*: the batch stopped after "x: bad key"/)
+    expect(resend && !resend.ok ? resend.error.message : '').toMatch(
+      /^not resent after its reply was lost .*: the batch stopped after "x: bad key"/,
+    )
     expect(summary.unsentStopped).toBe(0)
   })
 
@@ -334,7 +358,14 @@ describe('runBatch', () => {
   })
 
   it('skips inputs whose run returns null (already solved)', async () => {
-    const summary = await runBatch(items(4), { run: async (item) => (item.input === 'in-0.png' ? null : success(item.input)), onResult: () => {} }, { concurrency: 2 })
+    const summary = await runBatch(
+      items(4),
+      {
+        run: async (item) => (item.input === 'in-0.png' ? null : success(item.input)),
+        onResult: () => {},
+      },
+      { concurrency: 2 },
+    )
     expect(summary).toMatchObject({ total: 4, solved: 3, skipped: 1, failed: 0 })
   })
 })

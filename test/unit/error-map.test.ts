@@ -10,7 +10,14 @@ describe('mapProviderError', () => {
     ['acedata', 'invalid_token', 401, 'auth', false, 'platform.acedata.cloud'],
     ['acedata', 'token_expired', 401, 'auth', false, 'RC2_API_KEY'],
     ['acedata', 'no_token', 401, 'auth', false, 'providers.acedata.apiKey'],
-    ['yescaptcha', 'ERROR_ZERO_BALANCE', undefined, 'balance', false, 'top up the yescaptcha account'],
+    [
+      'yescaptcha',
+      'ERROR_ZERO_BALANCE',
+      undefined,
+      'balance',
+      false,
+      'top up the yescaptcha account',
+    ],
     ['acedata', 'used_up', 403, 'balance', false, 'top up the acedata account'],
     ['capsolver', 'ERROR_RATE_LIMIT', 400, 'rate_limit', true, '--concurrency'],
     ['yescaptcha', 'ERROR_NO_SLOT_AVAILABLE', undefined, 'rate_limit', true, '--concurrency'],
@@ -20,7 +27,14 @@ describe('mapProviderError', () => {
     ['yescaptcha', 'ERROR_GARBAGE_SAMPLE', undefined, 'unsolvable', false, 'fresh capture'],
     ['capsolver', 'ERROR_TASK_TIMEOUT', 400, 'timeout', false, 'try again'],
     ['yescaptcha', 'ERROR_UNKNOWN_QUESTION', undefined, 'provider', false, 'rc2 questions'],
-    ['yescaptcha', 'ERROR_UNKNOW_450x450_QUESTION', undefined, 'unsolvable', false, 'not accepted as 4x4'],
+    [
+      'yescaptcha',
+      'ERROR_UNKNOW_450x450_QUESTION',
+      undefined,
+      'unsolvable',
+      false,
+      'not accepted as 4x4',
+    ],
     ['yescaptcha', 'ERROR_ILLEGAL_IMAGE', undefined, 'provider', false, 'rc2 resize'],
     ['capsolver', 'ERROR_INVALID_IMAGE', 400, 'provider', false, 'rc2 resize'],
     ['capsolver', 'ERROR_PARSE_IMAGE_FAIL', 400, 'provider', false, 'rc2 resize'],
@@ -39,7 +53,14 @@ describe('mapProviderError', () => {
     expect(mapProviderError({ provider: 'yescaptcha', code: 'ERROR_ZERO_BALANCE' }).message).toBe(
       'yescaptcha: ERROR_ZERO_BALANCE: the account has no points left',
     )
-    expect(mapProviderError({ provider: 'capsolver', code: 'ERROR_ZERO_BALANCE', status: 400, description: 'no funds' }).message).toBe(
+    expect(
+      mapProviderError({
+        provider: 'capsolver',
+        code: 'ERROR_ZERO_BALANCE',
+        status: 400,
+        description: 'no funds',
+      }).message,
+    ).toBe(
       'capsolver: ERROR_ZERO_BALANCE (HTTP 400): the account has no points left (service said: no funds)',
     )
   })
@@ -59,19 +80,36 @@ describe('mapProviderError', () => {
   })
 
   it('maps Ace 504 to an unretried timeout, but another provider 504 to a retryable provider error', () => {
-    expect(mapProviderError({ provider: 'acedata', status: 504 })).toMatchObject({ kind: 'timeout', retryable: false })
-    expect(mapProviderError({ provider: 'yescaptcha', status: 504 })).toMatchObject({ kind: 'provider', retryable: true })
+    expect(mapProviderError({ provider: 'acedata', status: 504 })).toMatchObject({
+      kind: 'timeout',
+      retryable: false,
+    })
+    expect(mapProviderError({ provider: 'yescaptcha', status: 504 })).toMatchObject({
+      kind: 'provider',
+      retryable: true,
+    })
   })
 
   it('passes an unknown code through verbatim with the service words', () => {
-    const error = mapProviderError({ provider: 'capsolver', code: 'ERROR_NEW_THING', description: 'details here', status: 400 })
+    const error = mapProviderError({
+      provider: 'capsolver',
+      code: 'ERROR_NEW_THING',
+      description: 'details here',
+      status: 400,
+    })
     expect(error).toMatchObject({ kind: 'provider', code: 'ERROR_NEW_THING', retryable: false })
     expect(error.message).toBe('capsolver: ERROR_NEW_THING (HTTP 400): details here')
     expect(error.hint).toContain('ERROR_NEW_THING')
   })
 
   it('treats "too many threads" in a description as a rate limit', () => {
-    expect(mapProviderError({ provider: 'yescaptcha', code: 'ERROR_X', description: 'Too many threads for this key' })).toMatchObject({
+    expect(
+      mapProviderError({
+        provider: 'yescaptcha',
+        code: 'ERROR_X',
+        description: 'Too many threads for this key',
+      }),
+    ).toMatchObject({
       kind: 'rate_limit',
       retryable: true,
       code: 'ERROR_X',
@@ -79,7 +117,14 @@ describe('mapProviderError', () => {
   })
 
   it('treats "" and "null" as no code, and keeps Retry-After and the trace id', () => {
-    const error = mapProviderError({ provider: 'acedata', code: '', description: 'null', status: 429, retryAfterSec: 4, traceId: 'abc' })
+    const error = mapProviderError({
+      provider: 'acedata',
+      code: '',
+      description: 'null',
+      status: 429,
+      retryAfterSec: 4,
+      traceId: 'abc',
+    })
     expect(error).toMatchObject({ kind: 'rate_limit', code: undefined, retryAfterSec: 4 })
     expect(error.message).toBe('acedata: HTTP 429: too many requests (trace_id abc)')
   })

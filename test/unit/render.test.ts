@@ -1,6 +1,11 @@
 import { Chalk } from 'chalk'
 import { describe, expect, it } from 'vitest'
-import { renderCsvHeader, renderCsvRow, renderGrid, renderResultTable } from '../../src/output/render.js'
+import {
+  renderCsvHeader,
+  renderCsvRow,
+  renderGrid,
+  renderResultTable,
+} from '../../src/output/render.js'
 import { renderBatchSummary } from '../../src/output/progress.js'
 import type { SolveFailure, SolveSuccess } from '../../src/solve/result.js'
 
@@ -61,7 +66,15 @@ describe('table rendering', () => {
 
   it('says "nothing to click" for an empty answer and yes/no for a single tile', () => {
     expect(renderResultTable({ ...ok, objects: [] }, plain)).toContain('nothing to click')
-    const single: SolveSuccess = { ...ok, grid: '1x1', size: 100, type: 'single', objects: [], hasObject: true, points: 2 }
+    const single: SolveSuccess = {
+      ...ok,
+      grid: '1x1',
+      size: 100,
+      type: 'single',
+      objects: [],
+      hasObject: true,
+      points: 2,
+    }
     expect(renderResultTable(single, plain)).toMatch(/shows cars: click it/)
     expect(renderResultTable({ ...single, hasObject: false }, plain)).toMatch(/does not show cars/)
   })
@@ -71,7 +84,12 @@ describe('table rendering', () => {
       schemaVersion: 1,
       input: 'x.png',
       ok: false,
-      error: { kind: 'balance', code: 'ERROR_ZERO_BALANCE', message: 'yescaptcha: no points left', hint: 'top up' },
+      error: {
+        kind: 'balance',
+        code: 'ERROR_ZERO_BALANCE',
+        message: 'yescaptcha: no points left',
+        hint: 'top up',
+      },
     }
     const text = renderResultTable(bad, plain)
     expect(text.split('\n')).toHaveLength(1)
@@ -84,7 +102,11 @@ describe('csv rendering', () => {
   it('has one column per header field and quotes what needs quoting', () => {
     const header = renderCsvHeader().split(',')
     const row = renderCsvRow({ ...ok, input: 'dir/a, "b".png' })
-    expect(row.startsWith('"dir/a, ""b"".png",true,/m/0k4j,cars,3x3,300,multi,1 4 7,,150:50,yescaptcha,abc,6,812')).toBe(true)
+    expect(
+      row.startsWith(
+        '"dir/a, ""b"".png",true,/m/0k4j,cars,3x3,300,multi,1 4 7,,150:50,yescaptcha,abc,6,812',
+      ),
+    ).toBe(true)
     // Quoted commas do not split: parse naively after removing the quoted cell.
     expect(row.replace(/^"[^"]*(?:""[^"]*)*",/, 'X,').split(',')).toHaveLength(header.length)
   })
@@ -106,6 +128,8 @@ describe('batch summary', () => {
       latencyMs: { p50: 200, p95: 900 },
       wallMs: 2500,
     })
-    expect(line).toBe('8/10 solved · 2 failed (1 input, 1 rate_limit) · 48 points · p50 200 ms, p95 900 ms · 2.5 s · 1 call(s) may have been charged without an answer (lost replies)')
+    expect(line).toBe(
+      '8/10 solved · 2 failed (1 input, 1 rate_limit) · 48 points · p50 200 ms, p95 900 ms · 2.5 s · 1 call(s) may have been charged without an answer (lost replies)',
+    )
   })
 })

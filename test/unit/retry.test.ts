@@ -4,12 +4,18 @@ import { parseRetryAfter } from '../../src/providers/http.js'
 import { computeRetryDelayMs, withChargedRetries, withRetries } from '../../src/providers/retry.js'
 
 const transient = (mayHaveCharged = false, retryAfterSec?: number): ProviderError =>
-  new ProviderError('network', 'x: connection lost', { retryable: true, mayHaveCharged, retryAfterSec })
+  new ProviderError('network', 'x: connection lost', {
+    retryable: true,
+    mayHaveCharged,
+    retryAfterSec,
+  })
 
 describe('computeRetryDelayMs', () => {
   it('uses full jitter under an exponential ceiling capped at maxDelayMs', () => {
     const tuning = { random: () => 0.999, baseDelayMs: 500, maxDelayMs: 8000 }
-    expect([1, 2, 3, 4, 5, 6].map((n) => computeRetryDelayMs(n, undefined, tuning))).toEqual([499, 999, 1998, 3996, 7992, 7992])
+    expect([1, 2, 3, 4, 5, 6].map((n) => computeRetryDelayMs(n, undefined, tuning))).toEqual([
+      499, 999, 1998, 3996, 7992, 7992,
+    ])
     expect(computeRetryDelayMs(3, undefined, { random: () => 0 })).toBe(0)
   })
 
@@ -58,8 +64,12 @@ describe('withRetries', () => {
   })
 
   it('a 429 that says when to come back does not use up a retry; one that does not say, and --retries 0, do', async () => {
-    const limited = (retryAfterSec?: number): ProviderError => new ProviderError('rate_limit', 'x: too many requests', { retryable: true, retryAfterSec })
-    const run = async (errors: ProviderError[], retries: number): Promise<{ calls: number; sleeps: number[]; failed: boolean; waits: number }> => {
+    const limited = (retryAfterSec?: number): ProviderError =>
+      new ProviderError('rate_limit', 'x: too many requests', { retryable: true, retryAfterSec })
+    const run = async (
+      errors: ProviderError[],
+      retries: number,
+    ): Promise<{ calls: number; sleeps: number[]; failed: boolean; waits: number }> => {
       const sleeps: number[] = []
       let calls = 0
       let waits = 0
@@ -69,7 +79,15 @@ describe('withRetries', () => {
           if (next !== undefined) throw next
           return 'ok'
         },
-        { retries, sleep: async (ms) => void sleeps.push(ms), random: () => 0.5, whileWaiting: async (wait) => { waits++; return wait() } },
+        {
+          retries,
+          sleep: async (ms) => void sleeps.push(ms),
+          random: () => 0.5,
+          whileWaiting: async (wait) => {
+            waits++
+            return wait()
+          },
+        },
       ).then(
         () => false,
         () => true,
@@ -109,11 +127,16 @@ describe('withRetries', () => {
       label: 'yescaptcha: POST /createTask',
     }).catch((e: unknown) => e as ProviderError)
     expect(error).toMatchObject({ kind: 'timeout', retryable: false })
-    expect((error as Error).message).toMatch(/^yescaptcha: POST \/createTask: the overall deadline was reached while waiting to retry/)
+    expect((error as Error).message).toMatch(
+      /^yescaptcha: POST \/createTask: the overall deadline was reached while waiting to retry/,
+    )
     expect(Date.now() - started).toBeLessThan(1000)
 
     const controller = new AbortController()
-    const interrupted = withRetries(async () => Promise.reject(transient(false, 30)), { retries: 5, signal: controller.signal })
+    const interrupted = withRetries(async () => Promise.reject(transient(false, 30)), {
+      retries: 5,
+      signal: controller.signal,
+    })
     setTimeout(() => controller.abort(new InterruptedError()), 10)
     await expect(interrupted).rejects.toBeInstanceOf(InterruptedError)
   })
@@ -192,4 +215,3 @@ describe('withChargedRetries asks before a resend that may be charged again', ()
     expect(error?.paidCalls).toBe(2)
   })
 })
-

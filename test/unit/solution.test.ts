@@ -19,24 +19,58 @@ describe('normalizeSolution', () => {
   })
 
   it.each([
-    [{ objects: [9], type: 'multi' }, grid3, 'yescaptcha reply: solution.objects[0] = 9 is outside the 3x3 grid (0-8)'],
-    [{ objects: [0, -1] }, grid4, 'capsolver reply: solution.objects[1] = -1 is outside the 4x4 grid (0-15)'],
+    [
+      { objects: [9], type: 'multi' },
+      grid3,
+      'yescaptcha reply: solution.objects[0] = 9 is outside the 3x3 grid (0-8)',
+    ],
+    [
+      { objects: [0, -1] },
+      grid4,
+      'capsolver reply: solution.objects[1] = -1 is outside the 4x4 grid (0-15)',
+    ],
     [{ objects: [1.5] }, grid3, /^yescaptcha reply: solution\.objects\[0\]: /],
     [{ type: 'multi' }, grid3, 'yescaptcha reply: solution.objects is missing'],
-    [{ type: 'single', hasObject: true }, grid3, 'yescaptcha reply: solution.type is "single" but a 3x3 grid (300x300) was sent'],
-    [{ type: 'grid', objects: [1] }, grid3, 'yescaptcha reply: solution.type = "grid" is neither "multi" nor "single"'],
-    [{ objects: [1], confidences: [0.5] }, grid3, 'yescaptcha reply: solution.confidences has 1 entries, expected 9 for the 3x3 grid'],
-    [{ type: 'single' }, tile, 'acedata reply: solution.hasObject is missing from the answer for a single 100x100 tile'],
+    [
+      { type: 'single', hasObject: true },
+      grid3,
+      'yescaptcha reply: solution.type is "single" but a 3x3 grid (300x300) was sent',
+    ],
+    [
+      { type: 'grid', objects: [1] },
+      grid3,
+      'yescaptcha reply: solution.type = "grid" is neither "multi" nor "single"',
+    ],
+    [
+      { objects: [1], confidences: [0.5] },
+      grid3,
+      'yescaptcha reply: solution.confidences has 1 entries, expected 9 for the 3x3 grid',
+    ],
+    [
+      { type: 'single' },
+      tile,
+      'acedata reply: solution.hasObject is missing from the answer for a single 100x100 tile',
+    ],
     [{ type: 'single', hasObject: 'yes' }, tile, /^acedata reply: solution\.hasObject: /],
-    [{ objects: [1] }, tile, 'acedata reply: solution.objects[0] = 1 is outside the 1x1 grid (0-0)'],
-    [{ size: 300, hasObject: true, type: 'single' }, tile, 'acedata reply: solution.size = 300 does not match the 100x100 image sent'],
+    [
+      { objects: [1] },
+      tile,
+      'acedata reply: solution.objects[0] = 1 is outside the 1x1 grid (0-0)',
+    ],
+    [
+      { size: 300, hasObject: true, type: 'single' },
+      tile,
+      'acedata reply: solution.size = 300 does not match the 100x100 image sent',
+    ],
     ['nonsense', grid3, /^yescaptcha reply: solution: /],
   ])('rejects %j', (raw, context, message) => {
     expect(() => normalizeSolution(raw, context)).toThrow(message)
   })
 
   it('reads a single tile from hasObject, or from multi-shaped objects [0] / []', () => {
-    expect(normalizeSolution({ type: 'single', hasObject: true, confidences: [0.9] }, tile)).toEqual({
+    expect(
+      normalizeSolution({ type: 'single', hasObject: true, confidences: [0.9] }, tile),
+    ).toEqual({
       type: 'single',
       objects: [],
       hasObject: true,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { EXIT, readFailure, writeFailure, writeFailureReason } from '../../src/errors.js'
 
-const errno = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: something, open 'x'`), { code })
+const errno = (code: string): NodeJS.ErrnoException =>
+  Object.assign(new Error(`${code}: something, open 'x'`), { code })
 
 describe('one way to fail a write', () => {
   it.each([
@@ -18,7 +19,9 @@ describe('one way to fail a write', () => {
   })
 
   it('falls back to the message of an error without a code', () => {
-    expect(writeFailureReason(new Error('the write made no progress'))).toBe('the write made no progress')
+    expect(writeFailureReason(new Error('the write made no progress'))).toBe(
+      'the write made no progress',
+    )
   })
 
   it.each([
@@ -37,11 +40,18 @@ describe('one way to fail a write', () => {
 
   it('a link at the name gets advice about the link; a given hint and ending win', () => {
     expect(writeFailure('--output', 'r.ndjson', errno('ELOOP'), { verb: 'open' })).toMatchObject({
-      message: 'cannot open --output r.ndjson: it is a symbolic link (rc2 never writes through a link at an output path)',
+      message:
+        'cannot open --output r.ndjson: it is a symbolic link (rc2 never writes through a link at an output path)',
       hint: 'give --output the real file, or remove the link',
     })
-    expect(writeFailure('--output', 'r.ndjson', errno('ENOSPC'), { after: '; later results are not recorded', hint: 'free some space' })).toMatchObject({
-      message: 'cannot write --output r.ndjson: no space left on the device; later results are not recorded',
+    expect(
+      writeFailure('--output', 'r.ndjson', errno('ENOSPC'), {
+        after: '; later results are not recorded',
+        hint: 'free some space',
+      }),
+    ).toMatchObject({
+      message:
+        'cannot write --output r.ndjson: no space left on the device; later results are not recorded',
       hint: 'free some space',
     })
   })

@@ -10,5 +10,8 @@ export const acedataFacts = defineFacts({
   requestTimeoutMs: 130_000,
   pollIntervalMs: 3000,
   headers: (apiKey) => ({ accept: 'application/json', authorization: `Bearer ${apiKey}` }),
-  recognition: (parts) => ({ path: '/captcha/recognition/recaptcha2', body: { image: parts.image, question: parts.question } }),
+  recognition: (parts) => ({
+    path: '/captcha/recognition/recaptcha2',
+    body: { image: parts.image, question: parts.question },
+  }),
 })

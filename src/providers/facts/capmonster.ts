@@ -8,5 +8,13 @@ export const capmonsterFacts = defineFacts({
   pollIntervalMs: 1000,
   takesInstruction: true,
   recognition: (parts, apiKey) =>
-    createTaskCall({ type: 'ComplexImageTask', class: 'recaptcha', imagesBase64: [parts.image], metadata: { Grid: parts.grid, Task: parts.instruction } }, apiKey),
+    createTaskCall(
+      {
+        type: 'ComplexImageTask',
+        class: 'recaptcha',
+        imagesBase64: [parts.image],
+        metadata: { Grid: parts.grid, Task: parts.instruction },
+      },
+      apiKey,
+    ),
 })

@@ -2,7 +2,9 @@ import type { ProviderFacts } from '../types.js'
 
 /** What a service's facts say where it differs from most: the rest is filled in by defineFacts. */
 export type FactsSpec = Partial<Omit<ProviderFacts, 'endpoint'>> &
-  Pick<ProviderFacts, 'label' | 'pollIntervalMs' | 'recognition'> & { endpoint: string | ProviderFacts['endpoint'] }
+  Pick<ProviderFacts, 'label' | 'pollIntervalMs' | 'recognition'> & {
+    endpoint: string | ProviderFacts['endpoint']
+  }
 
 /**
  * A service's facts, with what most services share: a 30 s reply timeout, no published price, the

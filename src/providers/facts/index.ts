@@ -37,7 +37,11 @@ export function pointsFor(name: ProviderName, grid: Grid): number {
  * with time left for two more attempts, or the provider's default when that is shorter. A
  * configured value wins, but never exceeds the overall deadline.
  */
-export function attemptTimeoutMs(name: ProviderName, overallMs: number, configuredMs?: number): number {
+export function attemptTimeoutMs(
+  name: ProviderName,
+  overallMs: number,
+  configuredMs?: number,
+): number {
   if (configuredMs !== undefined) return Math.min(configuredMs, overallMs)
   return Math.min(PROVIDER_FACTS[name].requestTimeoutMs, Math.ceil(overallMs / 3))
 }
@@ -53,5 +57,10 @@ export function describeRequest(
   const facts = PROVIDER_FACTS[name]
   const base = (where.endpoint ?? facts.endpoint(where.region)).replace(/\/+$/, '')
   const { path, body } = facts.recognition(parts, REDACTED)
-  return { method: 'POST', url: `${base}${path}`, headers: { 'content-type': 'application/json', ...facts.headers?.(REDACTED) }, body }
+  return {
+    method: 'POST',
+    url: `${base}${path}`,
+    headers: { 'content-type': 'application/json', ...facts.headers?.(REDACTED) },
+    body,
+  }
 }

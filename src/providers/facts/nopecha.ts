@@ -9,6 +9,12 @@ export const nopechaFacts = defineFacts({
   headers: (apiKey) => ({ authorization: `Bearer ${apiKey}` }),
   recognition: (parts, apiKey) => ({
     path: '/',
-    body: { key: apiKey, type: 'recaptcha', task: parts.instruction, grid: parts.grid, image_data: [parts.image] },
+    body: {
+      key: apiKey,
+      type: 'recaptcha',
+      task: parts.instruction,
+      grid: parts.grid,
+      image_data: [parts.image],
+    },
   }),
 })

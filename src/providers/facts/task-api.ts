@@ -9,8 +9,16 @@ export function createTaskCall(task: Record<string, unknown>, apiKey: string): R
  * `ReCaptchaV2Classification` (YesCaptcha, CapSolver): the image and the `/m/` id. `confidence` goes
  * only where the service takes it, and only for 3x3 (it changes nothing else: top three vs all above).
  */
-export function classificationTask(parts: RequestParts, takesConfidence: boolean): Record<string, unknown> {
-  const task: Record<string, unknown> = { type: 'ReCaptchaV2Classification', image: parts.image, question: parts.question }
-  if (takesConfidence && parts.grid === '3x3' && parts.confidence !== undefined) task.confidence = parts.confidence
+export function classificationTask(
+  parts: RequestParts,
+  takesConfidence: boolean,
+): Record<string, unknown> {
+  const task: Record<string, unknown> = {
+    type: 'ReCaptchaV2Classification',
+    image: parts.image,
+    question: parts.question,
+  }
+  if (takesConfidence && parts.grid === '3x3' && parts.confidence !== undefined)
+    task.confidence = parts.confidence
   return task
 }
