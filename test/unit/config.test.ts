@@ -258,15 +258,32 @@ describe('keys and endpoints per provider (§8.4)', () => {
     const c = resolveConfig({ file, env, flags: { provider: 'YesCaptcha,capsolver,NOPECHA' } })
     expect(c.providerList).toEqual(['yescaptcha', 'capsolver', 'nopecha'])
     expect(c.provider).toBe('yescaptcha')
+    const fromFile = { layer: 'project', where: 'the config file' }
     expect(c.credentials).toEqual({
-      yescaptcha: { apiKey: 'yes-env', keySource: 'env', endpoint: undefined, region: undefined },
+      yescaptcha: {
+        apiKey: 'yes-env',
+        keySource: 'env',
+        keyFrom: { layer: 'env', where: 'RC2_YESCAPTCHA_API_KEY' },
+        endpoint: undefined,
+        endpointFrom: undefined,
+        region: undefined,
+      },
       capsolver: {
         apiKey: 'cap-file',
         keySource: 'file',
+        keyFrom: fromFile,
         endpoint: 'https://cap.example',
+        endpointFrom: fromFile,
         region: undefined,
       },
-      nopecha: { apiKey: 'nope-file', keySource: 'file', endpoint: undefined, region: undefined },
+      nopecha: {
+        apiKey: 'nope-file',
+        keySource: 'file',
+        keyFrom: fromFile,
+        endpoint: undefined,
+        endpointFrom: undefined,
+        region: undefined,
+      },
     })
     expect(
       resolveConfig({ file: { provider: ['capsolver', 'CapMonster'] }, env: {}, flags: {} })
