@@ -45,7 +45,7 @@ export function register(program: Command, ctx: CliContext): void {
       try {
         result = await provider.balance(deadline.signal)
       } catch (error) {
-        throw withKeyOrigin(error, config, ctx.env)
+        throw withKeyOrigin(error, config)
       } finally {
         clearTimeout(timer)
         ctx.signal.removeEventListener('abort', onInterrupt)

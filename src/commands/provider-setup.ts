@@ -4,7 +4,7 @@
  * a refused key's hint saying where that key came from.
  */
 import { ConfigError, ProviderError, Rc2Error } from '../errors.js'
-import { envKeyName, type FlagValues, type ResolvedConfig } from '../config/resolve.js'
+import { describeSource, type FlagValues, type ResolvedConfig } from '../config/resolve.js'
 import { PROVIDER_FACTS } from '../providers/facts/index.js'
 import type { Provider, ProviderName } from '../providers/types.js'
 import type { CliContext } from './context.js'
@@ -137,29 +137,12 @@ function checkEndpointSource(
       },
     )
   }
-  // A project file pointing your key (from elsewhere) at another host: say so, every time.
-  const fromProjectFile =
-    origin.includes(' in ') &&
-    config.origin !== undefined &&
-    origin.endsWith(config.origin) &&
-    config.fileTrusted !== true
-  if (fromProjectFile && credentials?.keySource !== 'file') {
-    ctx.out.warn(`${name}: sending your key to ${url.host}, the endpoint set by ${origin}`)
-  }
 }
 
 /** Where the key of `name` came from, in words a user can act on ("RC2_API_KEY", "--key", "providers.x.apiKey in /p/.recaptcharc"). */
-function keyOrigin(
-  config: ResolvedConfig,
-  name: ProviderName,
-  env: Readonly<Record<string, string | undefined>>,
-): string | undefined {
-  const source = config.credentials[name]?.keySource
-  if (source === 'flag') return '--key'
-  if (source === 'env')
-    return (env[envKeyName(name)] ?? '').trim() !== '' ? envKeyName(name) : 'RC2_API_KEY'
-  if (source === 'file') return `providers.${name}.apiKey in ${config.origin ?? 'the config file'}`
-  return undefined
+function keyOrigin(config: ResolvedConfig, name: ProviderName): string | undefined {
+  const from = config.credentials[name]?.keyFrom
+  return from === undefined ? undefined : describeSource(from, name, 'apiKey')
 }
 
 /**
@@ -169,25 +152,20 @@ function keyOrigin(
 export function keyOriginHint(
   error: { message: string; hint?: string | null | undefined },
   config: ResolvedConfig,
-  env: Readonly<Record<string, string | undefined>>,
 ): string | undefined {
   const named = /^([a-z0-9]+):/.exec(error.message)?.[1]
   const name = config.providerList.find((p) => p === named) ?? config.provider
-  const origin = keyOrigin(config, name, env)
+  const origin = keyOrigin(config, name)
   if (origin === undefined) return error.hint ?? undefined
   return `${error.hint ?? 'check the key'} (the key rc2 sent came from ${origin})`
 }
 
 /** The same error, its hint saying where the refused key came from (auth errors only). */
-export function withKeyOrigin(
-  error: unknown,
-  config: ResolvedConfig,
-  env: Readonly<Record<string, string | undefined>>,
-): unknown {
+export function withKeyOrigin(error: unknown, config: ResolvedConfig): unknown {
   if (!(error instanceof Rc2Error) || error.kind !== 'auth') return error
   return new ProviderError('auth', error.message, {
     code: error.code,
-    hint: keyOriginHint(error, config, env),
+    hint: keyOriginHint(error, config),
     cause: error,
   })
 }

@@ -207,7 +207,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
           confidenceNote(result)
           // A refused key: say which key was sent (flag, environment or which config file).
           if (!result.ok && result.error.kind === 'auth')
-            result.error.hint = keyOriginHint(result.error, config, ctx.env) ?? null
+            result.error.hint = keyOriginHint(result.error, config) ?? null
           sink.add(result, index)
         },
         onSkipped: (path, reason) => ctx.out.warn(`skipped ${path}: ${reason}`),

@@ -611,16 +611,26 @@ describe('config mistakes', () => {
     expect(r.stderr).toContain('providers.yescaptcha.apiKy: unknown key; did you mean "apiKey"?')
   })
 
-  it('reads rc2.config.js', async () => {
+  it('ignores rc2.config.js found here (and says how to use it); runs it when named with --config', async () => {
     const dir = await project('js', {
       'rc2.config.js': `module.exports = { providers: { yescaptcha: { apiKey: '${KEY}' } } }\n`,
     })
-    const r = await inProcess(['solve', 'one.png', '-q', 'car', '--json'], {
+    const found = await inProcess(['solve', 'one.png', '-q', 'car', '--json'], {
       cwd: dir,
       env: { RC2_API_KEY: undefined },
     })
-    expect(r.code).toBe(0)
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true })
+    expect(found.code).toBe(3)
+    expect(found.stderr).toContain(`ignored ${join(dir, 'rc2.config.js')}`)
+    expect(found.stderr).toContain('no API key for yescaptcha')
+    const named = await inProcess(
+      ['--config', 'rc2.config.js', 'solve', 'one.png', '-q', 'car', '--json'],
+      {
+        cwd: dir,
+        env: { RC2_API_KEY: undefined },
+      },
+    )
+    expect(named.code).toBe(0)
+    expect(JSON.parse(named.stdout)).toMatchObject({ ok: true })
   })
 
   it('recognises the placeholder key of .recaptcharc.example before sending; a refused key says where it came from', async () => {

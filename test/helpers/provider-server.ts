@@ -144,6 +144,8 @@ export interface ProviderServerOptions {
   balances?: Partial<Record<ProviderName, number>>
   /** Question ids refused on 450x450 images (ERROR_UNKNOW_450x450_QUESTION). */
   reject450?: string[]
+  /** Loopback address to listen on (default 127.0.0.1; 127.0.0.2 stands for a second host). */
+  host?: string
 }
 
 /** A report (2Captcha reportIncorrect/reportCorrect, CapSolver feedbackTask, CapMonster) as received. */
@@ -1301,9 +1303,10 @@ export async function startProviderServer(
   })
   // Idle sockets stay open (no server-side keep-alive race with the client pool); close() ends them.
   server.keepAliveTimeout = 0
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const host = options.host ?? '127.0.0.1'
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
   const { port } = server.address() as AddressInfo
-  const url = `http://127.0.0.1:${port}`
+  const url = `http://${host}:${port}`
 
   return {
     url,

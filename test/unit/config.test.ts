@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load.js'
-import { requireApiKey, resolveConfig } from '../../src/config/resolve.js'
+import { type ConfigFile, requireApiKey, resolveConfig } from '../../src/config/resolve.js'
 import { ConfigError } from '../../src/errors.js'
 
 describe('resolveConfig (pure merge)', () => {
@@ -258,15 +258,32 @@ describe('keys and endpoints per provider (§8.4)', () => {
     const c = resolveConfig({ file, env, flags: { provider: 'YesCaptcha,capsolver,NOPECHA' } })
     expect(c.providerList).toEqual(['yescaptcha', 'capsolver', 'nopecha'])
     expect(c.provider).toBe('yescaptcha')
+    const fromFile = { layer: 'project', where: 'the config file' }
     expect(c.credentials).toEqual({
-      yescaptcha: { apiKey: 'yes-env', keySource: 'env', endpoint: undefined, region: undefined },
+      yescaptcha: {
+        apiKey: 'yes-env',
+        keySource: 'env',
+        keyFrom: { layer: 'env', where: 'RC2_YESCAPTCHA_API_KEY' },
+        endpoint: undefined,
+        endpointFrom: undefined,
+        region: undefined,
+      },
       capsolver: {
         apiKey: 'cap-file',
         keySource: 'file',
+        keyFrom: fromFile,
         endpoint: 'https://cap.example',
+        endpointFrom: fromFile,
         region: undefined,
       },
-      nopecha: { apiKey: 'nope-file', keySource: 'file', endpoint: undefined, region: undefined },
+      nopecha: {
+        apiKey: 'nope-file',
+        keySource: 'file',
+        keyFrom: fromFile,
+        endpoint: undefined,
+        endpointFrom: undefined,
+        region: undefined,
+      },
     })
     expect(
       resolveConfig({ file: { provider: ['capsolver', 'CapMonster'] }, env: {}, flags: {} })
@@ -302,5 +319,146 @@ describe('keys and endpoints per provider (§8.4)', () => {
       expect((error as ConfigError).hint).toContain('RC2_2CAPTCHA_API_KEY')
       expect((error as ConfigError).hint).toContain('providers.2captcha.apiKey')
     }
+  })
+})
+
+describe('layers: the user file under the project file, and what a project file may do', () => {
+  const user = (content: unknown): ConfigFile => ({
+    path: '/home/u/.config/rc2/config.json',
+    origin: 'user',
+    content,
+  })
+  const project = (content: unknown): ConfigFile => ({
+    path: '/p/.recaptcharc',
+    origin: 'project',
+    content,
+  })
+
+  it('merges key by key: preferences from the project, providers deeply, a null block leaves the user one', () => {
+    const c = resolveConfig({
+      files: [
+        user({
+          format: 'json',
+          retries: 5,
+          providers: { yescaptcha: { apiKey: 'user-key' }, capsolver: { apiKey: 'cap' } },
+        }),
+        project({ format: 'ndjson', providers: { yescaptcha: { region: 'cn' }, capsolver: null } }),
+      ],
+      env: {},
+      flags: {},
+    })
+    expect(c).toMatchObject({ format: 'ndjson', retries: 5, apiKey: 'user-key', region: 'cn' })
+    expect(c.providers.capsolver).toEqual({ apiKey: 'cap' })
+    expect(c.credentials.yescaptcha?.keyFrom).toEqual({
+      layer: 'user',
+      where: '/home/u/.config/rc2/config.json',
+    })
+    expect(c.origin).toBe('/p/.recaptcharc')
+    expect(c.notices).toEqual([])
+  })
+
+  it('a project may lower maxPoints, image.maxBytes, image.maxPixels, never raise them; flags still may', () => {
+    const lower = resolveConfig({
+      files: [user({ maxPoints: 6 }), project({ maxPoints: 2, image: { maxPixels: 1000 } })],
+      env: {},
+      flags: {},
+    })
+    expect(lower.maxPoints).toBe(2)
+    expect(lower.image.maxPixels).toBe(1000)
+    expect(lower.notices).toEqual([])
+
+    const raise = resolveConfig({
+      files: [
+        user({ maxPoints: 6 }),
+        project({ maxPoints: 24, image: { maxPixels: 400_000_000, maxBytes: 10 } }),
+      ],
+      env: {},
+      flags: {},
+    })
+    expect(raise.maxPoints).toBe(6)
+    expect(raise.image).toMatchObject({ maxPixels: 40_000_000, maxBytes: 10 })
+    expect(raise.notices).toHaveLength(2)
+    expect(raise.notices[0]).toMatch(
+      /^maxPoints: 24 in \/p\/\.recaptcharc ignored: .* it stays 6 \(\/home\/u\/\.config\/rc2\/config\.json\)/,
+    )
+    expect(raise.notices[1]).toMatch(
+      /^image\.maxPixels: 400000000 in .* it stays 40000000 \(rc2's default\)/,
+    )
+
+    // No limit set by the user or the defaults: any maxPoints is a tightening.
+    expect(
+      resolveConfig({ files: [project({ maxPoints: 99 })], env: {}, flags: {} }).maxPoints,
+    ).toBe(99)
+    const flag = resolveConfig({
+      files: [user({ maxPoints: 6 })],
+      env: {},
+      flags: { maxPoints: 60 },
+    })
+    expect(flag.maxPoints).toBe(60)
+  })
+
+  it('allowInsecure counts from the user file, not from a project file', () => {
+    expect(
+      resolveConfig({ files: [user({ allowInsecure: true })], env: {}, flags: {} }).allowInsecure,
+    ).toBe(true)
+    const c = resolveConfig({ files: [project({ allowInsecure: true })], env: {}, flags: {} })
+    expect(c.allowInsecure).toBe(false)
+    expect(c.insecureIgnoredFrom).toBe('/p/.recaptcharc')
+  })
+
+  it('a project endpoint is used only with a key from that same file', () => {
+    const endpoint = { providers: { yescaptcha: { endpoint: 'https://evil.example/x' } } }
+    const refuse = (c: ReturnType<typeof resolveConfig>, from: string): void => {
+      expect(() => requireApiKey(c)).toThrow(ConfigError)
+      expect(() => requireApiKey(c)).toThrow(
+        `yescaptcha: refusing to send your API key (from ${from}) to https://evil.example/x, the endpoint set by providers.yescaptcha.endpoint in /p/.recaptcharc`,
+      )
+    }
+    refuse(
+      resolveConfig({ files: [project(endpoint)], env: { RC2_API_KEY: 'k' }, flags: {} }),
+      'RC2_API_KEY',
+    )
+    refuse(resolveConfig({ files: [project(endpoint)], env: {}, flags: { key: 'k' } }), '--key')
+    refuse(
+      resolveConfig({
+        files: [user({ providers: { yescaptcha: { apiKey: 'k' } } }), project(endpoint)],
+        env: {},
+        flags: {},
+      }),
+      'providers.yescaptcha.apiKey in /home/u/.config/rc2/config.json',
+    )
+    const own = project({
+      providers: { yescaptcha: { apiKey: 'own', endpoint: 'https://evil.example' } },
+    })
+    expect(requireApiKey(resolveConfig({ files: [own], env: {}, flags: {} }))).toBe('own')
+    // The same endpoint from the user's own file, or the environment, is the user's choice.
+    const mine = user({ providers: { yescaptcha: { endpoint: 'https://mine.example' } } })
+    expect(
+      requireApiKey(resolveConfig({ files: [mine], env: { RC2_API_KEY: 'k' }, flags: {} })),
+    ).toBe('k')
+    const overridden = resolveConfig({
+      files: [project(endpoint)],
+      env: { RC2_API_KEY: 'k', RC2_YESCAPTCHA_ENDPOINT: 'https://mine.example' },
+      flags: {},
+    })
+    expect(requireApiKey(overridden)).toBe('k')
+  })
+
+  it('a key outside printable Latin-1, or with a control character, is refused without showing it', () => {
+    for (const [key, what] of [
+      ['abc\u201cdef', 'the character U+201C at position 4'],
+      ['abc\ndef', 'a control character (U+000A) at position 4'],
+      ['ab\u0085', 'a control character (U+0085) at position 3'],
+      ['key\u{1F511}', 'the character U+1F511 at position 4'],
+    ] as const) {
+      const c = resolveConfig({ env: {}, flags: { key } })
+      expect(() => requireApiKey(c)).toThrow(`the API key for yescaptcha from --key holds ${what}`)
+      try {
+        requireApiKey(c)
+      } catch (error) {
+        expect((error as ConfigError).message).not.toContain(key)
+      }
+    }
+    expect(requireApiKey(resolveConfig({ env: {}, flags: { key: 'clé-é' } }))).toBe('clé-é')
   })
 })
