@@ -146,6 +146,13 @@ export async function createNamedProvider(
       import('../providers/index.js'),
       import('../providers/http.js'),
     ])
+  if (!host.searchConfig && config.credentials[name]?.apiKey === undefined) {
+    // No config file is searched for here (the library): say only where a key can come from.
+    const single = config.providerList.length === 1
+    throw new ConfigError(`no API key for ${name}`, {
+      hint: `${single ? 'pass apiKey, or set RC2_API_KEY or' : 'set'} ${envKeyName(name)}, or name a config file (config, RC2_CONFIG) with providers.${name}.apiKey`,
+    })
+  }
   const apiKey = requireApiKey(config, name)
   const credentials = config.credentials[name]
   checkEndpointSource(config, name, isLoopbackHost, host)
