@@ -11,8 +11,14 @@
 import { Rc2Error, UsageError } from './errors.js'
 import type { PrepareOptions } from './image/prepare.js'
 import type { PreparedImage } from './image/types.js'
-import { createProvider } from './providers/index.js'
-import type { BalanceResult } from './providers/types.js'
+import { createProvider as createAdapter } from './providers/index.js'
+import type {
+  BalanceResult,
+  Provider,
+  ProviderName,
+  ProviderOptions as AdapterOptions,
+} from './providers/types.js'
+import { providerNames } from './solve/provider-names.js'
 import { lookupQuestion } from './questions/lookup.js'
 import type { BalanceOptions, SolveHost, SolveRunOptions } from './solve/engine.js'
 import type { NamedBytes } from './solve/inputs.js'
@@ -20,7 +26,23 @@ import type { ReportOutcome, ReportRequest } from './solve/report.js'
 import type { DryRunResult, SolveResult, SolveSuccess } from './solve/result.js'
 import type { EngineHost } from './solve/settings.js'
 
-export { createProvider, lookupQuestion }
+export { lookupQuestion }
+
+/**
+ * One service's adapter, named in any case ("CapSolver"): recognize, balance, describeRequest,
+ * pointsFor. An unknown name is a UsageError naming the known ones; for a failover list use solve().
+ */
+export function createProvider(
+  name: ProviderName | (string & {}),
+  options: AdapterOptions,
+): Provider {
+  const names = providerNames(name)
+  if (names.length !== 1)
+    throw new UsageError(`createProvider makes one provider, but ${names.join(', ')} are named`, {
+      hint: 'pass a failover list as solve({ provider: [...] })',
+    })
+  return createAdapter(names[0] as ProviderName, options)
+}
 export { checkQuestion, QuestionLookupError } from './questions/lookup.js'
 export {
   Rc2Error,
