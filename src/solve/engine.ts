@@ -101,6 +101,14 @@ export async function startSolveRun(options: SolveRunOptions, host: SolveHost): 
 export function checkSolveOptions(options: SolveRunOptions): void {
   if (options.tiles !== undefined && options.since !== undefined)
     throw new UsageError('choose one of tiles and since (--tiles, --since)')
+  const tiles = options.tiles
+  if (
+    tiles !== undefined &&
+    (tiles.length === 0 || tiles.some((t) => !Number.isInteger(t) || t < 0))
+  )
+    throw new UsageError(`tiles: expected tile numbers from 0, got [${tiles.join(', ')}]`, {
+      hint: 'tiles are numbered from 0, row by row (0 to 8 in a 3x3 grid)',
+    })
   if (options.resume === true && options.output === undefined)
     throw new UsageError('resume (--resume) needs output (--output <file>) to know what was solved')
 }

@@ -215,3 +215,14 @@ describe('solveMany()', () => {
     expect(server.createCount).toBeLessThanOrEqual(2)
   })
 })
+
+describe('solve() with tiles', () => {
+  it('refuses tile numbers that are not whole numbers from 0, before sending', async () => {
+    for (const tiles of [[-1], [1.5], []]) {
+      const error = await rejection(solve(grid, { ...options, endpoint: server.url, tiles }))
+      expect(error).toBeInstanceOf(UsageError)
+      expect((error as UsageError).message).toContain('tiles')
+    }
+    expect(server.createCount).toBe(0)
+  })
+})
