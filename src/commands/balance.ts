@@ -18,38 +18,11 @@ export function register(program: Command, ctx: CliContext): void {
       '\nExamples:\n  $ rc2 balance\n  $ RC2_PROVIDER=capsolver rc2 balance --json',
     )
     .action(async (flags: BalanceFlags) => {
-      const { loadSolveConfig, createProviderFor, withKeyOrigin } =
-        await import('./provider-setup.js')
-      const config = await loadSolveConfig(ctx, flags)
-      if (config.providerList.length > 1) {
-        const { UsageError } = await import('../errors.js')
-        throw new UsageError(
-          `balance asks one provider at a time, but ${config.providerList.join(', ')} are named`,
-          { hint: 'run rc2 balance -p <name> for each' },
-        )
-      }
-      if (config.provider === 'acedata') {
-        // A documented limitation, not a failure of the service: asked for something that does not exist (exit 2).
-        const { UsageError } = await import('../errors.js')
-        throw new UsageError('acedata has no balance call: Ace Data Cloud documents none', {
-          hint: 'see the remaining quota at https://platform.acedata.cloud/console/applications',
-        })
-      }
-      const provider = await createProviderFor(config, ctx)
-      // A controller of our own (not AbortSignal.any/timeout, which can be garbage-collected mid-call).
-      const deadline = new AbortController()
-      const timer = setTimeout(() => deadline.abort(), config.timeout * 1000)
-      const onInterrupt = (): void => deadline.abort(ctx.signal.reason)
-      ctx.signal.addEventListener('abort', onInterrupt, { once: true })
-      let result
-      try {
-        result = await provider.balance(deadline.signal)
-      } catch (error) {
-        throw withKeyOrigin(error, config)
-      } finally {
-        clearTimeout(timer)
-        ctx.signal.removeEventListener('abort', onInterrupt)
-      }
+      const [{ providerOptionsOf, engineHost }, { checkBalance }] = await Promise.all([
+        import('./provider-setup.js'),
+        import('../solve/engine.js'),
+      ])
+      const result = await checkBalance(providerOptionsOf(flags, ctx), engineHost(ctx))
       if (flags.json === true) {
         ctx.out.result(JSON.stringify({ schemaVersion: 1, ...result }, null, 2))
         return

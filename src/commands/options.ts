@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option } from './commander.js'
 import { PROVIDER_NAMES } from '../providers/types.js'
 import { GRIDS, type Grid } from '../types.js'
+import { providerNames } from '../solve/provider-names.js'
 
 /** Argument parsers shared by the commands; they reject bad values as usage errors (exit 2). */
 
@@ -66,17 +67,11 @@ export function toGrid(value: string | undefined): Grid | undefined {
 
 /** -p: one name or a comma list (a failover order), in any case; returned lower-case. */
 function parseProviderList(value: string): string {
-  const names = value.split(',').map((name) => name.trim().toLowerCase())
-  for (const name of names) {
-    if (!(PROVIDER_NAMES as readonly string[]).includes(name)) {
-      throw new InvalidArgumentError(
-        `unknown provider "${name}"; choose from ${PROVIDER_NAMES.join(', ')}, or a comma list of them`,
-      )
-    }
+  try {
+    return providerNames(value).join(',')
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message)
   }
-  if (new Set(names).size !== names.length)
-    throw new InvalidArgumentError(`"${value}" names a provider twice`)
-  return names.join(',')
 }
 
 export function providerOptions(): Option[] {

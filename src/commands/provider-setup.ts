@@ -1,171 +1,30 @@
 /**
- * What the commands that talk to a provider (solve, balance, report) share before sending: the config
- * from flags, environment and file; each provider's adapter with its key, endpoint and deadlines; and
- * a refused key's hint saying where that key came from.
+ * What the commands that talk to a provider (solve, balance, report) hand the engine: the
+ * provider flags as engine options, and the CLI as the engine's host (environment, directory,
+ * stderr for warnings and --verbose, the writer that scrubs keys, the interrupt signal).
  */
-import { ConfigError, ProviderError, Rc2Error } from '../errors.js'
-import { describeSource, type FlagValues, type ResolvedConfig } from '../config/resolve.js'
-import { PROVIDER_FACTS } from '../providers/facts/index.js'
-import type { Provider, ProviderName } from '../providers/types.js'
+import type { EngineHost, ProviderOptions } from '../solve/settings.js'
 import type { CliContext } from './context.js'
 import type { ProviderFlags } from './options.js'
 
-export async function loadSolveConfig(
-  ctx: CliContext,
-  flags: ProviderFlags,
-  extra: Omit<FlagValues, 'provider' | 'key' | 'endpoint' | 'allowInsecure'> = {},
-): Promise<ResolvedConfig> {
-  const { loadConfig } = await import('../config/load.js')
-  const config = await loadConfig({
-    configPath: ctx.globalOptions().config,
-    cwd: ctx.cwd,
+export function providerOptionsOf(flags: ProviderFlags, ctx: CliContext): ProviderOptions {
+  return {
+    provider: flags.provider,
+    apiKey: flags.key,
+    endpoint: flags.endpoint,
+    allowInsecure: flags.allowInsecure,
+    config: ctx.globalOptions().config,
+  }
+}
+
+export function engineHost(ctx: CliContext): EngineHost & { signal: AbortSignal } {
+  return {
     env: ctx.env,
-    flags: {
-      provider: flags.provider,
-      key: flags.key,
-      endpoint: flags.endpoint,
-      allowInsecure: flags.allowInsecure,
-      ...extra,
-    },
+    cwd: ctx.cwd,
+    searchConfig: true,
     warn: (message) => ctx.out.warn(message),
-  })
-  // From here on, the keys are scrubbed from anything rc2 prints.
-  for (const name of config.providerList) ctx.out.addSecret(config.credentials[name]?.apiKey)
-  if (flags.key !== undefined) ctx.out.addSecret(flags.key)
-  return config
-}
-
-/** The deadline of one provider's attempt at an image, in seconds: --timeout, else the provider's default (2Captcha's is longer). */
-function providerTimeoutSec(config: ResolvedConfig, name: ProviderName): number {
-  return config.timeoutGiven
-    ? config.timeout
-    : (PROVIDER_FACTS[name].imageTimeoutSec ?? config.timeout)
-}
-
-/** The deadline for one image: every provider in a failover list gets its own attempt. */
-export function imageTimeoutSec(config: ResolvedConfig): number {
-  return config.providerList.reduce((sum, name) => sum + providerTimeoutSec(config, name), 0)
-}
-
-/**
- * The provider to ask: the one named, or for a comma list a failover over all of them. Every key
- * is checked here, before anything is sent.
- */
-export async function createProviderFor(
-  config: ResolvedConfig,
-  ctx: CliContext,
-): Promise<Provider> {
-  const providers = await Promise.all(
-    config.providerList.map((name) => createNamedProvider(config, ctx, name)),
-  )
-  if (providers.length === 1) return providers[0] as Provider
-  const { createFailoverProvider } = await import('../providers/failover.js')
-  const log = ctx.out.verboseEnabled ? (line: string) => ctx.out.verbose(line) : undefined
-  return createFailoverProvider({
-    providers,
-    attemptTimeoutMs: (name) => providerTimeoutSec(config, name) * 1000,
-    log,
-  })
-}
-
-/** One provider's adapter with its own key, endpoint and deadlines (throws ConfigError without a key). */
-export async function createNamedProvider(
-  config: ResolvedConfig,
-  ctx: CliContext,
-  name: ProviderName,
-): Promise<Provider> {
-  const [{ requireApiKey }, { createProvider, attemptTimeoutMs }, { isLoopbackHost }] =
-    await Promise.all([
-      import('../config/resolve.js'),
-      import('../providers/index.js'),
-      import('../providers/http.js'),
-    ])
-  const apiKey = requireApiKey(config, name)
-  const credentials = config.credentials[name]
-  checkEndpointSource(config, name, isLoopbackHost, ctx)
-  const deadlineMs = providerTimeoutSec(config, name) * 1000
-  return createProvider(name, {
-    apiKey,
-    endpoint: credentials?.endpoint,
-    region: credentials?.region,
-    requestTimeoutMs: attemptTimeoutMs(
-      name,
-      deadlineMs,
-      config.requestTimeout === undefined ? undefined : config.requestTimeout * 1000,
-    ),
-    // A service with a long documented deadline (2Captcha) polls for as long as its deadline allows; the others keep their own poll limits.
-    maxPollMs: PROVIDER_FACTS[name].imageTimeoutSec === undefined ? undefined : deadlineMs,
-    retries: config.retries,
-    allowInsecure: config.allowInsecure,
-    log: ctx.out.verboseEnabled ? (line: string) => ctx.out.verbose(line) : undefined,
-  })
-}
-
-/**
- * Say where a non-default endpoint came from, and refuse plain http to another host unless the
- * command line or the user's own config allowed it: a project file (package.json#recaptcha, a
- * .recaptcharc one `cd` away) must not be able to send the key elsewhere unencrypted.
- */
-function checkEndpointSource(
-  config: ResolvedConfig,
-  name: ProviderName,
-  isLoopbackHost: (host: string) => boolean,
-  ctx: CliContext,
-): void {
-  const credentials = config.credentials[name]
-  const endpoint = credentials?.endpoint
-  if (endpoint === undefined) return
-  let url: URL
-  try {
-    url = new URL(endpoint)
-  } catch {
-    return // reported with its origin by resolveConfig / the provider
+    verbose: ctx.out.verboseEnabled ? (line: string) => ctx.out.verbose(line) : undefined,
+    secret: (value) => ctx.out.addSecret(value),
+    signal: ctx.signal,
   }
-  const origin = config.endpointOrigins[name] ?? 'the config'
-  const shown = `${url.protocol}//${url.host}${url.pathname}`
-  ctx.out.verbose(`${name}: endpoint ${shown} (set by ${origin})`)
-  if (isLoopbackHost(url.hostname)) return
-  if (url.protocol === 'http:' && config.allowInsecure !== true) {
-    const ignored =
-      config.insecureIgnoredFrom === undefined
-        ? ''
-        : `; allowInsecure in ${config.insecureIgnoredFrom} is not honoured (a file found in the current directory cannot allow it)`
-    throw new ConfigError(
-      `${name}: endpoint ${shown}, set by ${origin}, uses plain http, which would send the API key unencrypted${ignored}`,
-      {
-        hint: 'use https, or pass --allow-insecure (or set allowInsecure in your own ~/.config/rc2/config.json) if this network is trusted',
-      },
-    )
-  }
-}
-
-/** Where the key of `name` came from, in words a user can act on ("RC2_API_KEY", "--key", "providers.x.apiKey in /p/.recaptcharc"). */
-function keyOrigin(config: ResolvedConfig, name: ProviderName): string | undefined {
-  const from = config.credentials[name]?.keyFrom
-  return from === undefined ? undefined : describeSource(from, name, 'apiKey')
-}
-
-/**
- * A hint for a refused key that says which key was sent: the one the user is looking at may not be
- * it. The provider is read from the message ("capsolver: …"), for a failover list.
- */
-export function keyOriginHint(
-  error: { message: string; hint?: string | null | undefined },
-  config: ResolvedConfig,
-): string | undefined {
-  const named = /^([a-z0-9]+):/.exec(error.message)?.[1]
-  const name = config.providerList.find((p) => p === named) ?? config.provider
-  const origin = keyOrigin(config, name)
-  if (origin === undefined) return error.hint ?? undefined
-  return `${error.hint ?? 'check the key'} (the key rc2 sent came from ${origin})`
-}
-
-/** The same error, its hint saying where the refused key came from (auth errors only). */
-export function withKeyOrigin(error: unknown, config: ResolvedConfig): unknown {
-  if (!(error instanceof Rc2Error) || error.kind !== 'auth') return error
-  return new ProviderError('auth', error.message, {
-    code: error.code,
-    hint: keyOriginHint(error, config),
-    cause: error,
-  })
 }

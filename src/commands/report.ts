@@ -1,6 +1,5 @@
 import type { Command } from './commander.js'
-import { EXIT, exitCodeForKind, UsageError } from '../errors.js'
-import type { ProviderName } from '../providers/types.js'
+import { EXIT, exitCodeForKind } from '../errors.js'
 import type { CliContext } from './context.js'
 import { providerOptions, type ProviderFlags } from './options.js'
 
@@ -42,63 +41,18 @@ Examples:
 
 async function runReport(taskIds: string[], flags: ReportFlags, ctx: CliContext): Promise<number> {
   const correct = flags.correct === true
-  if (flags.from === undefined && taskIds.length === 0)
-    throw new UsageError('name the task ids to report, or --from <results.ndjson>', {
-      hint: 'rc2 report <taskId...> -p <provider>',
-    })
-  if (flags.from !== undefined && taskIds.length > 0)
-    throw new UsageError('give task ids or --from, not both')
-  if (flags.input !== undefined && flags.from === undefined)
-    throw new UsageError('--input picks answers from a results file: it needs --from')
-  const named = flags.provider?.split(',') as ProviderName[] | undefined
-  if (named !== undefined && named.length > 1)
-    throw new UsageError('report to one provider at a time: -p takes one name here')
-
-  const [{ readReportTargets, checkReportable, sendReports }, { PROVIDER_REPORTS }, { resolve }] =
-    await Promise.all([
-      import('../solve/report.js'),
-      import('../providers/index.js'),
-      import('node:path'),
-    ])
-  let targets
-  if (flags.from !== undefined) {
-    const read = await readReportTargets(resolve(ctx.cwd, flags.from), {
-      inputs: flags.input,
-      provider: named?.[0],
-    })
-    for (const warning of read.warnings) ctx.out.warn(warning)
-    targets = read.targets
-    if (targets.length === 0) {
-      const { InputError } = await import('../errors.js')
-      throw new InputError(
-        `${flags.from} holds no answer with a task id${flags.input === undefined ? '' : ' for the inputs named'}`,
-        {
-          hint: 'pass the NDJSON file that rc2 solve --output wrote',
-        },
-      )
-    }
-  } else {
-    if (named === undefined)
-      throw new UsageError('say which service gave these task ids: -p <provider>', {
-        hint: 'or use --from <results.ndjson>, which records it',
-      })
-    targets = taskIds.map((taskId) => ({ provider: named[0] as ProviderName, taskId }))
+  const [{ providerOptionsOf, engineHost }, { reportAnswers }] = await Promise.all([
+    import('./provider-setup.js'),
+    import('../solve/report.js'),
+  ])
+  const request = {
+    ...providerOptionsOf(flags, ctx),
+    taskIds,
+    from: flags.from,
+    inputs: flags.input,
+    correct,
   }
-  const providersNeeded = [...new Set(targets.map((t) => t.provider))]
-  // A service with no such call is the user's mistake: said before any key is needed or anything sent.
-  checkReportable(providersNeeded, correct, PROVIDER_REPORTS)
-
-  const { loadSolveConfig, createNamedProvider } = await import('./provider-setup.js')
-  const config = await loadSolveConfig(ctx, { ...flags, provider: providersNeeded.join(',') })
-  const providers = new Map(
-    await Promise.all(
-      providersNeeded.map(
-        async (name) => [name, await createNamedProvider(config, ctx, name)] as const,
-      ),
-    ),
-  )
-
-  const outcomes = await sendReports(targets, providers, correct, ctx.signal, (outcome) => {
+  const outcomes = await reportAnswers(request, engineHost(ctx), (outcome) => {
     if (flags.json === true) {
       ctx.out.result(JSON.stringify(outcome))
       return

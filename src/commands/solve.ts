@@ -12,10 +12,10 @@ import {
 import type { ResolvedConfig } from '../config/resolve.js'
 import type { SummaryOptions } from '../output/progress.js'
 import type { BatchSummary } from '../solve/batch.js'
-import type { QuestionMatch } from '../questions/types.js'
-import type { Provider, ProviderFacts, ProviderName } from '../providers/types.js'
+import type { SolveRun, SolveRunOptions } from '../solve/engine.js'
+import type { ProviderOptions } from '../solve/settings.js'
+import type { ProviderFacts, ProviderName } from '../providers/types.js'
 import type { SolveResult } from '../solve/result.js'
-import type { SolveInputsOptions } from '../solve/solve-inputs.js'
 import type { Grid } from '../types.js'
 import type { CliContext } from './context.js'
 import { parseTiles } from './grid.js'
@@ -157,32 +157,20 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   checkSolveFlags(args, flags, ctx)
   const format =
     flags.format ?? (flags.ndjson === true ? 'ndjson' : flags.json === true ? 'json' : undefined)
+  const [{ providerOptionsOf, engineHost }, { checkSolveOptions, startSolveRun }] =
+    await Promise.all([import('./provider-setup.js'), import('../solve/engine.js')])
+  const options = solveOptions(flags, providerOptionsOf(flags, ctx), format)
+  checkSolveOptions(options)
 
   // The question is checked before anything else is read or sent.
   const { lookupQuestion } = await import('../questions/lookup.js')
-  const question = lookupQuestion(flags.question as string)
+  options.question = lookupQuestion(flags.question as string)
   const inputs = await listInputs(args, flags, ctx)
-
-  const [
-    { loadSolveConfig, createProviderFor, imageTimeoutSec, keyOriginHint },
-    { pointsFor, PROVIDER_FACTS },
-  ] = await Promise.all([import('./provider-setup.js'), import('../providers/facts/index.js')])
-  const config = await loadSolveConfig(ctx, flags, {
-    confidence: flags.confidence,
-    timeout: flags.timeout,
-    retries: flags.retries,
-    concurrency: flags.concurrency,
-    maxPoints: flags.maxPoints,
-    format,
+  const engine = await startSolveRun(options, {
+    ...engineHost(ctx),
+    stopNow: ctx.stopNow,
+    readStdin: () => readStdin(ctx.stdin, engine.config.image.maxBytes, ctx.signal),
   })
-  const provider = flags.dryRun === true ? undefined : await createProviderFor(config, ctx)
-
-  const [{ solveInputs }, { ResultSink }, { startProgress, renderBatchSummary }] =
-    await Promise.all([
-      import('../solve/solve-inputs.js'),
-      import('../output/sink.js'),
-      import('../output/progress.js'),
-    ])
   // The JSON shape follows the command line alone: one object only for exactly one file or "-" (design §8.1).
   // A --shard run prints an array whatever its share holds.
   const single =
@@ -190,6 +178,28 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
     flags.filesFrom === undefined &&
     inputs.length === 1 &&
     (inputs[0] === '-' || !(await isDirectory(resolve(ctx.cwd, inputs[0] as string))))
+  return renderRun(engine, inputs, { flags, ctx, single })
+}
+
+/** Run the engine over the inputs, rendering each result as it comes, then the batch line; the exit code. */
+async function renderRun(
+  engine: SolveRun,
+  inputs: string[],
+  view: { flags: SolveFlags; ctx: CliContext; single: boolean },
+): Promise<number> {
+  const { flags, ctx, single } = view
+  const { config } = engine
+  const [
+    { ResultSink },
+    { startProgress, renderBatchSummary },
+    { PROVIDER_FACTS },
+    { keyOriginHint },
+  ] = await Promise.all([
+    import('../output/sink.js'),
+    import('../output/progress.js'),
+    import('../providers/facts/index.js'),
+    import('../solve/settings.js'),
+  ])
   const sink = new ResultSink(ctx.out, config.format, { single })
   const confidenceNote = confidenceNotes(
     config.confidence,
@@ -200,20 +210,17 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   const progress = await startProgress(ctx.out, ctx.env, inputs.length)
   let outcome
   try {
-    outcome = await solveInputs(
-      solveSettings(inputs, flags, ctx, { config, question, provider, pointsFor, imageTimeoutSec }),
-      {
-        onResult: (result, index) => {
-          confidenceNote(result)
-          // A refused key: say which key was sent (flag, environment or which config file).
-          if (!result.ok && result.error.kind === 'auth')
-            result.error.hint = keyOriginHint(result.error, config) ?? null
-          sink.add(result, index)
-        },
-        onSkipped: (path, reason) => ctx.out.warn(`skipped ${path}: ${reason}`),
-        onProgress: (state) => progress.update(state),
+    outcome = await engine.run(inputs, {
+      onResult: (result, index) => {
+        confidenceNote(result)
+        // A refused key: say which key was sent (flag, environment or which config file).
+        if (!result.ok && result.error.kind === 'auth')
+          result.error.hint = keyOriginHint(result.error, config) ?? null
+        sink.add(result, index)
       },
-    )
+      onSkipped: (path, reason) => ctx.out.warn(`skipped ${path}: ${reason}`),
+      onProgress: (state) => progress.update(state),
+    })
   } catch (error) {
     // Nothing to solve in a directory: a script reading --json still gets the array it expects.
     if (
@@ -238,52 +245,31 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   return exitCodeFor(summary)
 }
 
-/** What solveInputs needs, from the flags, the resolved config and what was set up from them. */
-function solveSettings(
-  inputs: string[],
+/** The engine's options, from the flags: the same object a library caller passes. */
+function solveOptions(
   flags: SolveFlags,
-  ctx: CliContext,
-  setup: {
-    config: ResolvedConfig
-    question: QuestionMatch
-    provider: Provider | undefined
-    pointsFor: (provider: ProviderName, grid: Grid) => number
-    imageTimeoutSec: (config: ResolvedConfig) => number
-  },
-): SolveInputsOptions {
-  const { config, question, provider, pointsFor, imageTimeoutSec } = setup
+  providers: ProviderOptions,
+  format: SolveRunOptions['format'],
+): SolveRunOptions {
   return {
-    inputs,
+    ...providers,
+    question: flags.question as string,
+    grid: toGrid(flags.grid) as Grid | undefined,
+    force: flags.force,
+    confidence: flags.confidence,
+    timeoutMs: flags.timeout === undefined ? undefined : flags.timeout * 1000,
+    retries: flags.retries,
+    concurrency: flags.concurrency,
+    maxPoints: flags.maxPoints,
+    format,
+    dryRun: flags.dryRun,
+    tiles: flags.tiles,
+    since: flags.since,
+    annotate: flags.annotate,
+    output: flags.output,
+    resume: flags.resume,
     recursive: flags.recursive,
     shard: flags.shard,
-    cwd: ctx.cwd,
-    settings: {
-      question,
-      grid: toGrid(flags.grid) as Grid | undefined,
-      force: flags.force,
-      providerName: config.provider,
-      provider,
-      endpoint: config.endpoint,
-      region: config.region,
-      confidence: config.confidence,
-      timeoutMs: imageTimeoutSec(config) * 1000,
-      dryRun: flags.dryRun,
-      image: config.image,
-    },
-    concurrency: config.concurrency,
-    maxPoints: config.maxPoints,
-    annotate: flags.annotate,
-    outputPath: flags.output,
-    resume: flags.resume,
-    signal: ctx.signal,
-    stopNow: ctx.stopNow,
-    readStdin: () => readStdin(ctx.stdin, config.image.maxBytes, ctx.signal),
-    pointsFor: (grid, name) => pointsFor(name ?? config.provider, grid),
-    failover: config.providerList.length > 1,
-    round:
-      flags.tiles !== undefined || flags.since !== undefined
-        ? { tiles: flags.tiles, since: flags.since }
-        : undefined,
   }
 }
 
@@ -295,12 +281,8 @@ function checkSolveFlags(args: string[], flags: SolveFlags, ctx: CliContext): vo
     )
   if (flags.filesFrom === '-' && args.includes('-'))
     throw new UsageError('standard input cannot carry both the --files-from list and an image')
-  if (flags.resume === true && flags.output === undefined)
-    throw new UsageError('--resume needs --output <file> to know what was solved')
   if (flags.json === true && flags.ndjson === true)
     throw new UsageError('choose one of --json and --ndjson')
-  if (flags.tiles !== undefined && flags.since !== undefined)
-    throw new UsageError('choose one of --tiles and --since')
   // An image (or a list) cannot be typed: waiting silently on a terminal looks like a hang.
   if ((args.includes('-') || flags.filesFrom === '-') && ctx.stdin.isTTY === true) {
     throw new UsageError(

@@ -10,6 +10,8 @@ export interface InputItem {
   path: string | null
   /** An http(s) URL to fetch (design §8.3). */
   url?: string
+  /** The image itself, given as bytes by a library caller (`input` is the name it gave). */
+  bytes?: Buffer
   /** Set when the argument is unusable; the batch reports it as that input's failure. */
   error?: Rc2Error
 }
@@ -41,8 +43,14 @@ const DIRECTORY_EXTENSIONS = new Set([
   '.svg',
 ])
 
+/** An image given as bytes (the library), with what to call it in results and messages. */
+export interface NamedBytes {
+  name: string
+  bytes: Buffer
+}
+
 export async function expandInputs(
-  args: readonly string[],
+  args: readonly (string | NamedBytes)[],
   options: { recursive: boolean; cwd: string },
 ): Promise<ExpandResult> {
   const items: InputItem[] = []
@@ -50,6 +58,10 @@ export async function expandInputs(
   const unvisitedDirs: string[] = []
   const seenDirs = new Set<string>()
   for (const arg of args) {
+    if (typeof arg !== 'string') {
+      items.push({ input: arg.name, path: null, bytes: arg.bytes })
+      continue
+    }
     if (arg === '-') {
       items.push({ input: '-', path: null })
       continue

@@ -8,6 +8,13 @@ import { InputError, Rc2Error, readFailure, UsageError } from '../errors.js'
 import { PROVIDER_NAMES } from '../providers/types.js'
 import { resultLines } from './journal.js'
 import type { Provider, ProviderName } from '../providers/types.js'
+import {
+  createNamedProvider,
+  type EngineHost,
+  loadRunConfig,
+  type ProviderOptions,
+} from './settings.js'
+import { providerNames } from './provider-names.js'
 
 export interface ReportTarget {
   provider: ProviderName
@@ -161,4 +168,83 @@ export async function sendReports(
     onOutcome(outcome)
   }
   return outcomes
+}
+
+/** What to report: task ids given (with the provider that gave them), or the answers in a results file. */
+export interface ReportRequest extends ProviderOptions {
+  taskIds?: readonly string[] | undefined
+  /** A results file (`rc2 solve --output` / `--ndjson`) to take the task ids and providers from. */
+  from?: string | undefined
+  /** With `from`: only the answers for these inputs. */
+  inputs?: readonly string[] | undefined
+  /** Report the answers as right instead of wrong. */
+  correct?: boolean | undefined
+}
+
+/**
+ * Tell the services the answers were wrong (or right): refused before any key is needed or
+ * anything sent when a service has no such call; each report's outcome as it comes.
+ */
+export async function reportAnswers(
+  request: ReportRequest,
+  host: EngineHost & { signal?: AbortSignal | undefined },
+  onOutcome: (outcome: ReportOutcome) => void = () => undefined,
+): Promise<ReportOutcome[]> {
+  const correct = request.correct === true
+  const targets = await reportTargets(request, host)
+  const providersNeeded = [...new Set(targets.map((t) => t.provider))]
+  const { PROVIDER_REPORTS } = await import('../providers/index.js')
+  // A service with no such call is the user's mistake: said before any key is needed or anything sent.
+  checkReportable(providersNeeded, correct, PROVIDER_REPORTS)
+  const config = await loadRunConfig({ ...request, provider: providersNeeded }, host)
+  const providers = new Map(
+    await Promise.all(
+      providersNeeded.map(
+        async (name) => [name, await createNamedProvider(config, host, name)] as const,
+      ),
+    ),
+  )
+  return sendReports(
+    targets,
+    providers,
+    correct,
+    host.signal ?? new AbortController().signal,
+    onOutcome,
+  )
+}
+
+/** The answers to report: the task ids given, or those read from the results file. */
+async function reportTargets(request: ReportRequest, host: EngineHost): Promise<ReportTarget[]> {
+  const taskIds = request.taskIds ?? []
+  if (request.from === undefined && taskIds.length === 0)
+    throw new UsageError('name the task ids to report, or --from <results.ndjson>', {
+      hint: 'rc2 report <taskId...> -p <provider>',
+    })
+  if (request.from !== undefined && taskIds.length > 0)
+    throw new UsageError('give task ids or --from, not both')
+  if (request.inputs !== undefined && request.from === undefined)
+    throw new UsageError('--input picks answers from a results file: it needs --from')
+  const named = request.provider === undefined ? undefined : providerNames(request.provider)
+  if (named !== undefined && named.length > 1)
+    throw new UsageError('report to one provider at a time: -p takes one name here')
+  if (request.from === undefined) {
+    if (named === undefined)
+      throw new UsageError('say which service gave these task ids: -p <provider>', {
+        hint: 'or use --from <results.ndjson>, which records it',
+      })
+    return taskIds.map((taskId) => ({ provider: named[0] as ProviderName, taskId }))
+  }
+  const { resolve } = await import('node:path')
+  const read = await readReportTargets(resolve(host.cwd, request.from), {
+    inputs: request.inputs,
+    provider: named?.[0],
+  })
+  for (const warning of read.warnings) host.warn(warning)
+  if (read.targets.length === 0) {
+    throw new InputError(
+      `${request.from} holds no answer with a task id${request.inputs === undefined ? '' : ' for the inputs named'}`,
+      { hint: 'pass the NDJSON file that rc2 solve --output wrote' },
+    )
+  }
+  return read.targets
 }

@@ -4,7 +4,7 @@ import { InputError, Rc2Error, type ReadFailure, readFailure, writeFailure } fro
 import type { ProviderName } from '../providers/types.js'
 import type { Grid } from '../types.js'
 import { type BatchProgress, type BatchSummary, type RunContext, runBatch } from './batch.js'
-import { expandInputs, type InputItem, type Shard, takeShard } from './inputs.js'
+import { expandInputs, type InputItem, type NamedBytes, type Shard, takeShard } from './inputs.js'
 import { ResultJournal, readSolvedKeys, sha256, solvedKey } from './journal.js'
 import type { SolveResult } from './result.js'
 import { distinctOutputs, prepareOutputTarget } from './out-names.js'
@@ -17,7 +17,8 @@ import { fetchInput, isUrlInput } from './fetch-input.js'
 
 /** Everything `rc2 solve` does between parsed flags and rendered output. */
 export interface SolveInputsOptions {
-  inputs: readonly string[]
+  /** Paths, directories, URLs, "-" (standard input), or images given as bytes with a name. */
+  inputs: readonly (string | NamedBytes)[]
   recursive?: boolean | undefined
   /** --shard k/n: only this share of the sorted inputs. */
   shard?: Shard | undefined
@@ -36,14 +37,18 @@ export interface SolveInputsOptions {
   readStdin: () => Promise<Buffer>
   /** Cost in points of one call for a grid, for the budget (unknown costs count as 1); `provider` for failover. */
   pointsFor: (grid: Grid, provider?: ProviderName) => number
-  /** Dynamic round (design §8.2): classify only these tiles, or those changed since this capture. */
-  round?: { tiles?: number[] | undefined; since?: string | undefined } | undefined
+  /** Dynamic round: classify only these tiles, or those changed since this capture (a path, URL, - or its bytes). */
+  round?: { tiles?: readonly number[] | undefined; since?: string | Buffer | undefined } | undefined
+  /** How long in-flight inputs may still run after `signal` aborts (ms; the batch's default otherwise). */
+  graceMs?: number | undefined
   /** More than one provider named (failover): the summary counts answers per provider. */
   failover?: boolean | undefined
 }
 
 export interface SolveInputsCallbacks {
   onResult(result: SolveResult, index: number): void
+  /** The error behind a failed input's result, before its result is reported (the library rethrows it). */
+  onFailure?(error: unknown, index: number): void
   onSkipped?(path: string, reason: string): void
   onProgress?(state: BatchProgress): void
 }
@@ -102,11 +107,22 @@ export async function solveInputs(
       work,
       {
         run: async (item, ctx) => {
-          // A read that never ends (a FIFO nobody writes to) must not outlive an interrupt's grace.
-          const outcome = await untilAborted(nextPrepared(item), ctx.signal)
-          if (!outcome.ok) throw outcome.error
-          if (outcome.value === null) return null
-          return solveReadyInput(options, item, outcome.value, annotatePaths?.[item.index], ctx)
+          try {
+            // A read that never ends (a FIFO nobody writes to) must not outlive an interrupt's grace.
+            const outcome = await untilAborted(nextPrepared(item), ctx.signal)
+            if (!outcome.ok) throw outcome.error
+            if (outcome.value === null) return null
+            return await solveReadyInput(
+              options,
+              item,
+              outcome.value,
+              annotatePaths?.[item.index],
+              ctx,
+            )
+          } catch (error) {
+            callbacks.onFailure?.(error, item.index)
+            throw error
+          }
         },
         onResult: (result, index) => {
           if (byProvider !== undefined && result.ok && !('dryRun' in result))
@@ -127,6 +143,7 @@ export async function solveInputs(
         maxPoints: options.maxPoints,
         signal: stop.signal,
         stopNow: options.stopNow,
+        graceMs: options.graceMs,
       },
     )
     if (byProvider !== undefined) summary.byProvider = byProvider
@@ -155,7 +172,7 @@ async function selectInputs(
   if (expanded.items.length === 0) {
     const sub = unvisitedDirs.length
     throw new InputError(
-      `no images to solve in ${options.inputs.join(', ')}${sub > 0 ? ` (${sub} subdirector${sub === 1 ? 'y was' : 'ies were'} not searched)` : ''}`,
+      `no images to solve in ${options.inputs.map((i) => (typeof i === 'string' ? i : i.name)).join(', ')}${sub > 0 ? ` (${sub} subdirector${sub === 1 ? 'y was' : 'ies were'} not searched)` : ''}`,
       {
         code: 'NO_IMAGES',
         hint:
@@ -165,10 +182,7 @@ async function selectInputs(
       },
     )
   }
-  if (
-    options.shard !== undefined &&
-    expanded.items.some((i) => i.path === null && i.url === undefined)
-  ) {
+  if (options.shard !== undefined && expanded.items.some((i) => isStdin(i))) {
     throw new Rc2Error('usage', '--shard cannot split standard input ("-")', {
       hint: 'pass files or directories, the same on every machine',
     })
@@ -176,9 +190,13 @@ async function selectInputs(
   // A share may be empty (more machines than inputs): that run solves nothing and succeeds.
   const items =
     options.shard === undefined ? expanded.items : takeShard(expanded.items, options.shard)
-  const stdinCount = items.filter((i) => i.path === null && i.url === undefined).length
+  const stdinCount = items.filter(isStdin).length
   if (stdinCount > 1) throw new Rc2Error('usage', '"-" (standard input) can be given only once')
   return { all: expanded.items, items, skipped, stdinCount }
+}
+
+function isStdin(item: InputItem): boolean {
+  return item.path === null && item.url === undefined && item.bytes === undefined
 }
 
 /** The dynamic round asked for (--tiles, or --since with the earlier capture read now). */
@@ -195,6 +213,7 @@ async function roundSpecFor(
       '--since compares one capture with the previous one: give exactly one input',
     )
   const since = options.round.since
+  if (typeof since !== 'string') return { since: { bytes: since, input: 'the earlier capture' } }
   if (since === '-' && stdinCount > 0)
     throw new Rc2Error(
       'usage',
@@ -275,15 +294,17 @@ function preparer(c: PrepareContext): (item: Work) => Promise<ReadyInput | null>
     if (item.error !== undefined) throw item.error
     // Standard input is read once, when its turn comes.
     const bytes =
-      item.url !== undefined
-        ? await fetchInput(item.url, {
-            timeoutMs: options.settings.timeoutMs,
-            maxBytes: options.settings.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES,
-            signal: options.signal,
-          })
-        : item.path === null
-          ? await options.readStdin()
-          : await readInput(item, options.settings.image?.maxBytes, c.stop)
+      item.bytes !== undefined
+        ? item.bytes
+        : item.url !== undefined
+          ? await fetchInput(item.url, {
+              timeoutMs: options.settings.timeoutMs,
+              maxBytes: options.settings.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES,
+              signal: options.signal,
+            })
+          : item.path === null
+            ? await options.readStdin()
+            : await readInput(item, options.settings.image?.maxBytes, c.stop)
     // The content hash is what --output records and --resume compares: without them, no hashing.
     if (c.journal !== undefined) {
       const hash = sha256(bytes)

@@ -1,5 +1,6 @@
 /**
- * README truth for the library: the TypeScript example of "## Library" type-checks, as written,
+ * README truth for the library: the TypeScript examples of README's "## Library" and of
+ * docs/library.md type-check, as written,
  * against the built package's own types (`import … from 'rc2'` resolves through package.json's
  * exports, as it does for a user). Running it would call the real services, so it is checked, not
  * run; the calls it makes are exercised in test/http/library.test.ts and test/e2e/library.test.ts.
@@ -22,6 +23,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
+
+/** The fenced ts blocks of docs/library.md. */
+async function guideBlocks(): Promise<string[]> {
+  return tsBlocks(await readFile(join(REPO, 'docs', 'library.md'), 'utf8'))
+}
+
+function tsBlocks(text: string): string[] {
+  return [...text.matchAll(/^```(?:ts|typescript)\n([\s\S]*?)^```/gm)].map((m) => m[1] as string)
+}
 
 /** The fenced ts blocks of the README's "## Library" section. */
 async function libraryBlocks(): Promise<string[]> {
@@ -73,6 +83,32 @@ describe('the README library example', () => {
     expect(result.output).toBe('')
     expect(result.status).toBe(0)
   })
+
+  it('docs/library.md type-checks as written too', { timeout: 120_000 }, async () => {
+    const blocks = await guideBlocks()
+    expect(blocks.length).toBeGreaterThan(0)
+    const files = await writeProject(
+      Object.fromEntries(blocks.map((block, k) => [`guide-${k}.ts`, block])),
+    )
+    const result = typeCheck(files)
+    expect(result.output).toBe('')
+    expect(result.status).toBe(0)
+  })
+
+  it(
+    'and the guide check can fail: an option solveMany does not take is refused',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const [block] = await guideBlocks()
+      const broken = `${block}\nsolveMany([], { question: 'cars', noSuchOption: 1 })\n`
+      const files = await writeProject({ 'broken-guide.ts': broken })
+      const result = typeCheck(files)
+      expect(result.status).not.toBe(0)
+      expect(result.output).toMatch(/noSuchOption/)
+    },
+  )
 
   it(
     'and the check can fail: a call the API does not have is refused',

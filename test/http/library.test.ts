@@ -12,9 +12,12 @@ import {
   InterruptedError,
   QuestionLookupError,
   Rc2Error,
+  UsageError,
+  createProvider,
   lookupQuestion,
   prepareImage,
   solve,
+  solveMany,
 } from '../../src/index.js'
 import type { DryRunResult, SolveSuccess } from '../../src/index.js'
 import { DEFAULT_TEST_KEY, renderRedGrid } from '../helpers/provider-server.js'
@@ -170,5 +173,56 @@ describe('prepareImage()', () => {
     const tile = await renderRedGrid('1x1', [0])
     const prepared = await prepareImage(tile, { grid: '1x1' })
     expect([prepared.grid, prepared.size]).toEqual(['1x1', 100])
+  })
+})
+
+describe('createProvider()', () => {
+  it('takes a name in any case; an unknown one or a list is a UsageError', () => {
+    const provider = createProvider('CapSolver', {
+      apiKey: DEFAULT_TEST_KEY,
+      endpoint: server.endpoints.capsolver,
+    })
+    expect(provider.name).toBe('capsolver')
+    expect(() => createProvider('capsolvr', { apiKey: DEFAULT_TEST_KEY })).toThrow(UsageError)
+    expect(() => createProvider('yescaptcha,capsolver', { apiKey: DEFAULT_TEST_KEY })).toThrow(
+      /one provider/,
+    )
+  })
+})
+
+describe('solveMany()', () => {
+  it('stops the batch when the caller leaves the loop early', async () => {
+    const inputs = await Promise.all(
+      [[0], [1], [2], [3]].map(async (tiles, k) => {
+        const file = join(dir, `many-${k}.png`)
+        await writeFile(file, await renderRedGrid('3x3', tiles))
+        return file
+      }),
+    )
+    const seen: string[] = []
+    for await (const result of solveMany(inputs, {
+      ...options,
+      endpoint: server.url,
+      concurrency: 1,
+    })) {
+      seen.push(result.input)
+      break
+    }
+    expect(seen).toEqual([inputs[0]])
+    // Give a batch that did not stop the time to send every input (each answers at once).
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    // The answer yielded, and at most the next input, already sent when the first finished.
+    expect(server.createCount).toBeLessThanOrEqual(2)
+  })
+})
+
+describe('solve() with tiles', () => {
+  it('refuses tile numbers that are not whole numbers from 0, before sending', async () => {
+    for (const tiles of [[-1], [1.5], []]) {
+      const error = await rejection(solve(grid, { ...options, endpoint: server.url, tiles }))
+      expect(error).toBeInstanceOf(UsageError)
+      expect((error as UsageError).message).toContain('tiles')
+    }
+    expect(server.createCount).toBe(0)
   })
 })
