@@ -46,6 +46,7 @@ interface SolveFlags extends ProviderFlags {
   resume?: boolean
   dryRun?: boolean
   recursive?: boolean
+  followLinks?: boolean
   force?: boolean
   tiles?: number[]
   since?: string
@@ -108,6 +109,10 @@ export function register(program: Command, ctx: CliContext): void {
       'skip inputs already solved in the --output file (same content and question)',
     )
     .option('-r, --recursive', 'descend into subdirectories')
+    .option(
+      '--follow-links',
+      'in a directory, also follow symbolic links that lead outside it (left out by default)',
+    )
     .option(
       '--shard <k/n>',
       'solve only the k-th of n shares of the sorted inputs (one per machine; n shards cover each input once)',
@@ -211,6 +216,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
           sink.add(result, index)
         },
         onSkipped: (path, reason) => ctx.out.warn(`skipped ${path}: ${reason}`),
+        onOutsideLinks: (paths) => ctx.out.warn(outsideLinksNote(paths)),
         onProgress: (state) => progress.update(state),
       },
     )
@@ -255,6 +261,7 @@ function solveSettings(
   return {
     inputs,
     recursive: flags.recursive,
+    followLinks: flags.followLinks,
     shard: flags.shard,
     cwd: ctx.cwd,
     settings: {
@@ -285,6 +292,14 @@ function solveSettings(
         ? { tiles: flags.tiles, since: flags.since }
         : undefined,
   }
+}
+
+/** One line for every link left out: how many, the first few, and how to take them. */
+function outsideLinksNote(paths: readonly string[]): string {
+  const shown = paths.slice(0, 3).join(', ')
+  const more = paths.length > 3 ? `, and ${paths.length - 3} more` : ''
+  const what = paths.length === 1 ? 'symbolic link leads' : 'symbolic links lead'
+  return `skipped ${paths.length} ${what} outside the directory given (${shown}${more}): name a file to read it, or pass --follow-links`
 }
 
 /** Flag combinations that cannot work, refused before anything is read or sent. */
