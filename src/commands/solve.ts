@@ -298,7 +298,7 @@ function solveSettings(
 function outsideLinksNote(paths: readonly string[]): string {
   const shown = paths.slice(0, 3).join(', ')
   const more = paths.length > 3 ? `, and ${paths.length - 3} more` : ''
-  const what = paths.length === 1 ? 'symbolic link leads' : 'symbolic links lead'
+  const what = paths.length === 1 ? 'symbolic link that leads' : 'symbolic links that lead'
   return `skipped ${paths.length} ${what} outside the directory given (${shown}${more}): name a file to read it, or pass --follow-links`
 }
 
