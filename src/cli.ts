@@ -183,6 +183,9 @@ function watchStdout(io: CliIo): StdoutWatch {
     }
     if (!closed.signal.aborted) closed.abort(new InterruptedError())
   })
+  // stderr that fails (a terminal that hung up, 2>/dev/full) leaves nowhere to say anything; left
+  // unheard, its error would end rc2 at once and lose the answers on their way.
+  io.stderr.on('error', () => undefined)
   return watch
 }
 

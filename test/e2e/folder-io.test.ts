@@ -228,6 +228,7 @@ function spawnRc2(
   args: string[],
   stdout: number | 'pipe',
   onSpawn?: (child: ChildProcess) => void,
+  stderr: number | 'pipe' = 'pipe',
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -239,7 +240,7 @@ function spawnRc2(
         HOME: root,
         RC2_API_KEY: DEFAULT_TEST_KEY,
       },
-      stdio: ['ignore', stdout, 'pipe'],
+      stdio: ['ignore', stdout, stderr],
     })
     let out = ''
     let err = ''
@@ -297,6 +298,26 @@ describe('stdout that fails (not a reader that left)', () => {
       else expect(service.requests).toHaveLength(6)
     }, 90_000)
   }
+})
+
+describe('stderr that fails', () => {
+  it('2> /dev/full: the batch carries on, every answer reaches stdout and --output', async () => {
+    const dir = await payloadDir('stderr-full', 4)
+    // A file that is not an image: its warning is the first write to stderr.
+    await writeFile(join(dir, 'notes.txt'), 'not an image')
+    const out = join(root, 'stderr-full.ndjson')
+    const full = openSync('/dev/full', 'w')
+    let run: RunResult
+    try {
+      run = await spawnRc2(solveArgs(dir, '--ndjson', '--output', out), 'pipe', undefined, full)
+    } finally {
+      closeSync(full)
+    }
+    expect(run.code).toBe(0)
+    expect(run.stdout.trim().split('\n')).toHaveLength(4)
+    expect(await linesOf(out)).toHaveLength(4)
+    expect(service.requests).toHaveLength(4)
+  }, 90_000)
 })
 
 describe('SIGHUP mid-batch', () => {
