@@ -91,6 +91,7 @@ export async function runCli(
       signal === undefined ? stdoutClosed.signal : AbortSignal.any([signal, stdoutClosed.signal]),
     stopNow: signal === undefined ? undefined : stopNowOf.get(signal),
     stdoutClosed: isStdoutClosed,
+    stdoutFailed: () => stdoutWatch.failure() !== undefined,
     globalOptions: () => program.opts<{ config?: string; verbose?: boolean }>(),
   }
 

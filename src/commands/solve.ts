@@ -235,7 +235,8 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   }
   const { summary, count } = outcome
   sink.finish()
-  if (ctx.stdoutClosed()) return EXIT.ok
+  // A reader that left hears nothing more; a stdout that failed gets the summary on stderr.
+  if (ctx.stdoutClosed() && ctx.stdoutFailed?.() !== true) return EXIT.ok
   if (count > 1 || flags.shard !== undefined || summary.skipped > 0 || summary.interrupted > 0)
     printBatchSummary(summary, flags, config, ctx, renderBatchSummary)
   // Results on stdout are all printed; the results file that failed is said last, with its exit code.

@@ -293,6 +293,10 @@ describe('stdout that fails (not a reader that left)', () => {
       // Every call made was paid for and is in the file.
       expect(written).toHaveLength(service.requests.length)
       expect(written.every((r) => r.ok)).toBe(true)
+      // The batch's summary is still said on stderr, before the error.
+      expect(run.stderr).toContain(
+        format === '--json' ? `"solved":${written.length}` : `${written.length}/6 solved`,
+      )
       // Streamed results fail at the first line: the batch stops submitting.
       if (format === '--ndjson') expect(service.requests.length).toBeLessThan(6)
       else expect(service.requests).toHaveLength(6)
