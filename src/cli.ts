@@ -161,8 +161,8 @@ interface StdoutWatch {
 }
 
 /**
- * A closed stdout (`rc2 … | head -1`) ends rc2 quietly: stop writing, stop submitting, exit 0
- * (design §8.1). Any other failure of stdout (a full disk, /dev/full, an I/O error) loses results:
+ * A closed stdout (`rc2 … | head -1`) ends rc2 quietly: stop writing, stop submitting, exit 0.
+ * Any other failure of stdout (a full disk, /dev/full, an I/O error) loses results:
  * it stops the batch the same way, and is an error, exit 2.
  */
 function watchStdout(io: CliIo): StdoutWatch {
