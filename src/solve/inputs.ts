@@ -115,7 +115,7 @@ async function walk(w: Walker, shown: string, dir: Buffer): Promise<void> {
   try {
     real = await realPath(dir)
   } catch (error) {
-    w.items.push({ input: shown, path: displayPath(dir), error: statError(shown, error) })
+    w.items.push({ input: shown, path: displayName(dir), error: statError(shown, error) })
     return
   }
   w.root ??= real
@@ -125,7 +125,7 @@ async function walk(w: Walker, shown: string, dir: Buffer): Promise<void> {
   try {
     entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' })
   } catch (error) {
-    w.items.push({ input: shown, path: displayPath(dir), error: statError(shown, error) })
+    w.items.push({ input: shown, path: displayName(dir), error: statError(shown, error) })
     return
   }
   entries.sort((a, b) => Buffer.compare(a.name, b.name))
@@ -173,7 +173,7 @@ async function followLink(
   } catch (error) {
     // A dangling link or a loop is still an input the user asked about: report it.
     if (DIRECTORY_EXTENSIONS.has(extension.toLowerCase()))
-      w.items.push({ input: shown, path: displayPath(path), error: statError(shown, error) })
+      w.items.push({ input: shown, path: displayName(path), error: statError(shown, error) })
     else w.skipped.push(shown)
     return undefined
   }
@@ -198,12 +198,12 @@ function itemFor(shown: string, path: Buffer): InputItem {
   // Valid UTF-8 round-trips; anything else is read by its bytes.
   return Buffer.from(text, 'utf8').equals(path)
     ? { input: shown, path: text }
-    : { input: shown, path: displayPath(path), rawPath: path }
+    : { input: shown, path: displayName(path), rawPath: path }
 }
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true })
 
-/** A file name as text: valid UTF-8 as it is, every byte that is not shown as `\xNN`. */
+/** A file name or path as text: valid UTF-8 as it is, every byte that is not shown as `\xNN`. */
 export function displayName(name: Buffer): string {
   try {
     return STRICT_UTF8.decode(name)
@@ -224,10 +224,6 @@ export function displayName(name: Buffer): string {
     }
     return out
   }
-}
-
-function displayPath(path: Buffer): string {
-  return displayName(path)
 }
 
 /** Bytes of the UTF-8 sequence a lead byte starts (0 for a byte that cannot start one). */
