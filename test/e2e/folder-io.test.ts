@@ -126,15 +126,20 @@ describe('a file name that is not UTF-8', () => {
       Buffer.from('.png'),
     ])
     await writeFile(bad, await readFile(PAYLOAD))
-    const run = await solveIn(root, solveArgs('latin1', '--json'))
+    // A directory whose name is not UTF-8 either, entered with -r.
+    const badDir = Buffer.concat([Buffer.from(join(dir, 'sub')), Buffer.from([0xff])])
+    await mkdir(badDir)
+    await writeFile(Buffer.concat([badDir, Buffer.from('/deep.png')]), await readFile(PAYLOAD))
+    const run = await solveIn(root, solveArgs('latin1', '-r', '--json'))
     expect(run.stderr).not.toContain('disappeared')
     expect(run.code).toBe(0)
     const results = JSON.parse(run.stdout) as { input: string; ok: boolean }[]
-    expect(results.map((r) => [r.input, r.ok])).toEqual([
+    expect(results.map((r) => [r.input, r.ok]).sort()).toEqual([
       ['latin1/caf\\xe9.png', true],
       ['latin1/good.png', true],
+      ['latin1/sub\\xff/deep.png', true],
     ])
-    expect(service.requests).toHaveLength(2)
+    expect(service.requests).toHaveLength(3)
   })
 })
 
