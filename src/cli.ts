@@ -2,7 +2,7 @@ import type { Command } from './commands/commander.js'
 import { createRequire } from 'node:module'
 import type * as Fs from 'node:fs'
 import type * as Path from 'node:path'
-import { EXIT, InterruptedError, Rc2Error } from './errors.js'
+import { EXIT, InterruptedError, Rc2Error, UsageError, writeFailureReason } from './errors.js'
 import type { Output } from './output/io.js'
 import { safeBlock } from './output/safe-text.js'
 import type { CliContext } from './commands/context.js'
@@ -36,7 +36,8 @@ export async function runCli(
   io: CliIo,
   signal?: AbortSignal,
 ): Promise<number> {
-  const stdoutClosed = watchStdout(io)
+  const stdoutWatch = watchStdout(io)
+  const stdoutClosed = stdoutWatch.closed
   const isStdoutClosed = (): boolean => stdoutClosed.signal.aborted
   // Only the command being run is loaded, with the writer, at the same time as commander (not at
   // the top, for less start-up). One import after another, each waiting on its file reads, adds up
@@ -90,6 +91,7 @@ export async function runCli(
       signal === undefined ? stdoutClosed.signal : AbortSignal.any([signal, stdoutClosed.signal]),
     stopNow: signal === undefined ? undefined : stopNowOf.get(signal),
     stdoutClosed: isStdoutClosed,
+    stdoutFailed: () => stdoutWatch.failure() !== undefined,
     globalOptions: () => program.opts<{ config?: string; verbose?: boolean }>(),
   }
 
@@ -108,8 +110,13 @@ export async function runCli(
 
   try {
     await program.parseAsync(argv)
+    // A write to a file fails on the next tick (stdout on /dev/full): wait for it before deciding.
+    await nextTurn()
+    if (stdoutWatch.failure() !== undefined) return await failedStdout(undefined)
     return isStdoutClosed() ? EXIT.ok : (ctx.exitCode ?? EXIT.ok)
   } catch (error) {
+    await nextTurn()
+    if (stdoutWatch.failure() !== undefined) return await failedStdout(error)
     // The reader went away: what was written stays written, and nobody is left to tell.
     if (isStdoutClosed() && (error instanceof InterruptedError || !(error instanceof Rc2Error)))
       return EXIT.ok
@@ -124,18 +131,69 @@ export async function runCli(
     }
     await loadOutput()
     return reportError(error, getOutput(), program.opts<{ verbose?: boolean }>().verbose === true)
+  } finally {
+    stdoutWatch.settled = true
+  }
+
+  /** stdout failed (not a reader that left): results were lost, so exit 2 with the reason, last. */
+  async function failedStdout(error: unknown): Promise<number> {
+    await loadOutput()
+    const verbose = program.opts<{ verbose?: boolean }>().verbose === true
+    const failure = stdoutWatch.failure() as Rc2Error
+    // Another failure of the run (--output full too) is said first.
+    if (error instanceof Rc2Error && !(error instanceof InterruptedError) && error !== failure)
+      reportError(error, getOutput(), verbose)
+    return reportError(failure, getOutput(), verbose)
   }
 }
 
-/** A closed stdout (`rc2 … | head -1`) ends rc2 quietly: stop writing, stop submitting, exit 0 (design §8.1). */
-function watchStdout(io: CliIo): AbortController {
-  const stdoutClosed = new AbortController()
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
+interface StdoutWatch {
+  /** Aborted on any stdout error: stop writing results, stop submitting (as an interrupt does). */
+  closed: AbortController
+  /** Set when stdout failed other than by its reader leaving: the run exits 2 with it. */
+  failure(): Rc2Error | undefined
+  /** runCli has decided its exit code: a failure after that can only be said. */
+  settled: boolean
+}
+
+/**
+ * A closed stdout (`rc2 … | head -1`) ends rc2 quietly: stop writing, stop submitting, exit 0.
+ * Any other failure of stdout (a full disk, /dev/full, an I/O error) loses results:
+ * it stops the batch the same way, and is an error, exit 2.
+ */
+function watchStdout(io: CliIo): StdoutWatch {
+  const closed = new AbortController()
+  let failure: Rc2Error | undefined
+  const watch: StdoutWatch = { closed, failure: () => failure, settled: false }
   io.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (!stdoutClosed.signal.aborted) stdoutClosed.abort(new InterruptedError())
-    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED')
-      io.stderr.write(`rc2: standard output failed: ${error.code ?? error.message}\n`)
+    if (failure === undefined && !readerLeft(error, io.stdout)) {
+      failure = new UsageError(
+        `cannot write the results to standard output: ${writeFailureReason(error)}`,
+        {
+          code: error.code,
+          hint: 'nothing more was sent; answers already received are in the --output file if one was given',
+          cause: error,
+        },
+      )
+      if (watch.settled)
+        io.stderr.write(`rc2: standard output failed: ${error.code ?? error.message}\n`)
+    }
+    if (!closed.signal.aborted) closed.abort(new InterruptedError())
   })
-  return stdoutClosed
+  // stderr that fails (a terminal that hung up, 2>/dev/full) leaves nowhere to say anything; left
+  // unheard, its error would end rc2 at once and lose the answers on their way.
+  io.stderr.on('error', () => undefined)
+  return watch
+}
+
+/** The reader went away (a closed pipe or socket, a terminal hung up), or a write after that. */
+function readerLeft(error: NodeJS.ErrnoException, stdout: CliIo['stdout']): boolean {
+  if (error.code === 'EIO') return stdout.isTTY === true
+  return ['EPIPE', 'ECONNRESET', 'ERR_STREAM_DESTROYED'].includes(error.code ?? '')
 }
 
 /** The global flags, commander's behaviour (no exit of its own, output through our streams) and the help text. */
@@ -245,7 +303,13 @@ const FIRST_SIGNAL_EXIT_MS = 15_000
 const SECOND_SIGNAL_EXIT_MS = 3_000
 
 /**
- * First Ctrl-C (or SIGTERM): abort the signal (stop submitting, let in-flight work finish
+ * A closed terminal or SSH session sends SIGHUP: left to its default, it would end rc2 at once and
+ * lose the answers already paid for, so it stops a batch as SIGTERM does.
+ */
+const HANDLED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+/**
+ * First Ctrl-C (or SIGTERM, SIGHUP): abort the signal (stop submitting, let in-flight work finish
  * briefly, write results). Second: give what is in flight one more second (answers on their
  * way were paid for), write them, and leave with 130. Each stage also arms a timer that ends the
  * process whatever is stuck (a read that never returns, a lost abort): a signal always ends rc2.
@@ -258,8 +322,7 @@ export function installSignalHandlers(): AbortSignal {
   // clean-up, which waits for a thread stuck in a blocking call (an open() of a device) for ever.
   let received: NodeJS.Signals = 'SIGINT'
   const dieBySignal = (): void => {
-    process.removeAllListeners('SIGINT')
-    process.removeAllListeners('SIGTERM')
+    for (const name of HANDLED_SIGNALS) process.removeAllListeners(name)
     process.kill(process.pid, received)
   }
   const forceExitAfter = (ms: number): void => {
@@ -277,7 +340,6 @@ export function installSignalHandlers(): AbortSignal {
       dieBySignal()
     }
   }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  for (const name of HANDLED_SIGNALS) process.on(name, onSignal)
   return controller.signal
 }

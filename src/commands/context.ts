@@ -12,6 +12,8 @@ export interface CliContext {
   readonly stopNow?: AbortSignal | undefined
   /** True once stdout was closed by its reader (`| head -1`): stop quietly. */
   stdoutClosed(): boolean
+  /** True when stdout failed other than by its reader leaving (a full disk): said, exit 2. */
+  stdoutFailed?(): boolean
   globalOptions(): { config?: string; verbose?: boolean }
   /** A command that finished without throwing but wants a non-zero exit (e.g. 6 for a partial batch). */
   exitCode?: number

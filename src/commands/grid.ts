@@ -13,11 +13,15 @@ interface GridFlags {
   output?: string
 }
 
+/** Numbers separated by commas (spaces around them allowed) or by spaces; nothing before or after. */
+const PLAIN_TILE_LIST = /^[0-9]+(?:(?:\s*,\s*|\s+)[0-9]+)*$/
+
 /** "1,4,7" or "1 4 7" -> [1, 4, 7]. */
 export function parseTiles(value: string): number[] {
-  const parts = value.split(/[\s,]+/).filter((p) => p !== '')
+  // Plain decimal numbers only: Number() would also take 0x1, 1e0, +1, 1.0 and " 1" as tile 1.
+  const parts = PLAIN_TILE_LIST.test(value) ? value.split(/\s*,\s*|\s+/) : []
   const tiles = parts.map(Number)
-  if (parts.length === 0 || tiles.some((t) => !Number.isInteger(t) || t < 0 || t > 15)) {
+  if (parts.length === 0 || tiles.some((t) => t > 15)) {
     throw new InvalidArgumentError(`expected tile numbers 0-15 separated by commas, got "${value}"`)
   }
   return tiles

@@ -46,6 +46,7 @@ interface SolveFlags extends ProviderFlags {
   resume?: boolean
   dryRun?: boolean
   recursive?: boolean
+  followLinks?: boolean
   force?: boolean
   tiles?: number[]
   since?: string
@@ -108,6 +109,10 @@ export function register(program: Command, ctx: CliContext): void {
       'skip inputs already solved in the --output file (same content and question)',
     )
     .option('-r, --recursive', 'descend into subdirectories')
+    .option(
+      '--follow-links',
+      'in a directory, also follow symbolic links that lead outside it (left out by default)',
+    )
     .option(
       '--shard <k/n>',
       'solve only the k-th of n shares of the sorted inputs (one per machine; n shards cover each input once)',
@@ -219,6 +224,7 @@ async function renderRun(
         sink.add(result, index)
       },
       onSkipped: (path, reason) => ctx.out.warn(`skipped ${path}: ${reason}`),
+      onOutsideLinks: (paths) => ctx.out.warn(outsideLinksNote(paths)),
       onProgress: (state) => progress.update(state),
     })
   } catch (error) {
@@ -236,7 +242,8 @@ async function renderRun(
   }
   const { summary, count } = outcome
   sink.finish()
-  if (ctx.stdoutClosed()) return EXIT.ok
+  // A reader that left hears nothing more; a stdout that failed gets the summary on stderr.
+  if (ctx.stdoutClosed() && ctx.stdoutFailed?.() !== true) return EXIT.ok
   if (count > 1 || flags.shard !== undefined || summary.skipped > 0 || summary.interrupted > 0)
     printBatchSummary(summary, flags, config, ctx, renderBatchSummary)
   // Results on stdout are all printed; the results file that failed is said last, with its exit code.
@@ -269,8 +276,17 @@ function solveOptions(
     output: flags.output,
     resume: flags.resume,
     recursive: flags.recursive,
+    followLinks: flags.followLinks,
     shard: flags.shard,
   }
+}
+
+/** One line for every link left out: how many, the first few, and how to take them. */
+function outsideLinksNote(paths: readonly string[]): string {
+  const shown = paths.slice(0, 3).join(', ')
+  const more = paths.length > 3 ? `, and ${paths.length - 3} more` : ''
+  const what = paths.length === 1 ? 'symbolic link that leads' : 'symbolic links that lead'
+  return `skipped ${paths.length} ${what} outside the directory given (${shown}${more}): name a file to read it, or pass --follow-links`
 }
 
 /** Flag combinations that cannot work, refused before anything is read or sent. */

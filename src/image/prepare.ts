@@ -11,6 +11,7 @@ import { encodeImage, mimeOf, toBase64, writeImageFile } from './encode.js'
 import type { OutputFormat } from './encode.js'
 import { decodeImage, endsLikeWholeJpeg, readImageHeader, resolveSource } from './load.js'
 import type { ImageFormat, ImageHeader, ImageSource, LoadedImage, LoadOptions } from './load.js'
+import { stripJpegMetadata } from './jpeg-metadata.js'
 import { rebuildPayload } from './tiles.js'
 import type { InputKind, Layout, PreparedImage } from './types.js'
 
@@ -81,7 +82,7 @@ function standardLayout(image: ImageHeader, options: LocateOptions): Layout | un
 interface BuiltPayload {
   prepared: PreparedImage
   buffer: Buffer
-  /** True when the input's own bytes are sent unchanged. */
+  /** True when the input's own bytes are sent unchanged, less their metadata (EXIF, comments). */
   passThrough: boolean
   image: ImageHeader
 }
@@ -104,25 +105,25 @@ async function preparePayload(source: ImageSource, options: PrepareOptions): Pro
     // marker, and goes through the full decode below, which says what is wrong.
     const header = await readImageHeader(source, options)
     const standard = standardLayout(header, options)
-    if (
+    const sent =
       standard !== undefined &&
       canPassThrough(header, standard, format, quality) &&
       endsLikeWholeJpeg(header.buffer)
-    ) {
-      return payloadOf(header, standard, header.buffer, format, true, options.name)
-    }
+        ? stripJpegMetadata(header.buffer)
+        : undefined
+    if (standard !== undefined && sent !== undefined)
+      return payloadOf(header, standard, sent, format, true, options.name)
     source = await decodeImage(header, options)
   }
   const { image, layout } = await locateImage(source, options)
-  const passThrough = canPassThrough(image, layout, format, quality)
-  let buffer: Buffer
-  if (passThrough) {
-    buffer = image.buffer
-  } else {
-    const pixels = await rebuildPayload(image.pixels, layout)
-    buffer = (await encodeImage(pixels, { format, quality })).buffer
-  }
-  return payloadOf(image, layout, buffer, format, passThrough, options.name)
+  // Sent as it came, less its metadata; re-encoded when that cannot be done without decoding.
+  const kept = canPassThrough(image, layout, format, quality)
+    ? stripJpegMetadata(image.buffer)
+    : undefined
+  const buffer =
+    kept ??
+    (await encodeImage(await rebuildPayload(image.pixels, layout), { format, quality })).buffer
+  return payloadOf(image, layout, buffer, format, kept !== undefined, options.name)
 }
 
 function payloadOf(
@@ -156,8 +157,9 @@ function payloadOf(
 }
 
 /**
- * A standard-size baseline sRGB JPEG with no orientation to apply is sent as it came: it is what
- * the page served, and re-encoding would only lose detail.
+ * A standard-size baseline sRGB JPEG with no orientation to apply is sent as it came (less its
+ * metadata, jpeg-metadata.ts): it is what the page served, and re-encoding would only lose detail.
+ * Anything else is re-encoded by sharp, which writes no metadata (a PNG is never sent as it is).
  */
 function canPassThrough(
   image: ImageHeader,
@@ -199,7 +201,7 @@ export interface ResizeResult {
   size: number
   format: OutputFormat
   bytes: number
-  /** True when the input's bytes were written unchanged (a standard JPEG payload). */
+  /** True when the input's bytes were written unchanged, less their metadata (a standard JPEG payload). */
   passThrough: boolean
   inputFormat: ImageFormat
   inputWidth: number

@@ -16,7 +16,7 @@ const READ_CHUNK = 1024 * 1024
  * may grow after it. System errors are thrown as they are, for the caller to name.
  */
 export async function readFileBounded(
-  path: string,
+  path: string | Buffer,
   name: string,
   maxBytes: number,
   signal?: AbortSignal,

@@ -195,11 +195,29 @@ export function renderCsvRow(result: SolveResult): string {
       elapsed_ms: result.elapsedMs ?? null,
     })
   }
-  return CSV_COLUMNS.map((k) => csvCell(row[k])).join(',')
+  return CSV_COLUMNS.map((k) => csvCell(row[k], OUTSIDE_TEXT_COLUMNS.has(k))).join(',')
 }
 
-function csvCell(value: string | number | boolean | null): string {
+/** Columns holding text from outside rc2 (a file name, a service's id or message). */
+const OUTSIDE_TEXT_COLUMNS = new Set<string>([
+  'input',
+  'question_id',
+  'question',
+  'task_id',
+  'error_code',
+  'error_message',
+])
+
+/**
+ * A spreadsheet runs a cell that starts with one of these as a formula (`=HYPERLINK(...)` in a
+ * file name): outside text gets a leading `'`, as OWASP's CSV injection advice says. rc2's own
+ * numbers and lists are left as they are.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/
+
+function csvCell(value: string | number | boolean | null, outside = false): string {
   if (value === null) return ''
-  const text = safeText(String(value))
+  const raw = String(value)
+  const text = (outside && FORMULA_START.test(raw) ? "'" : '') + safeText(raw)
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
 }

@@ -45,6 +45,8 @@ export interface SolveRunOptions extends RunOptions {
   resume?: boolean | undefined
   /** Descend into subdirectories of a directory input. */
   recursive?: boolean | undefined
+  /** Follow symbolic links in a directory input that lead outside it (off: a folder's links are not trusted). */
+  followLinks?: boolean | undefined
   /** Only the k-th of n shares of the sorted inputs. */
   shard?: Shard | undefined
   /** Output format the CLI renders (the config file may set it too). */
@@ -129,6 +131,7 @@ function inputsOptions(
   return {
     inputs,
     recursive: options.recursive,
+    followLinks: options.followLinks,
     shard: options.shard,
     cwd: host.cwd,
     settings: {

@@ -1,5 +1,6 @@
+import type { Stats } from 'node:fs'
 import { readdir, realpath, stat } from 'node:fs/promises'
-import { extname, join, resolve } from 'node:path'
+import { extname, join, resolve, sep } from 'node:path'
 import { InputError, type Rc2Error, readFailure } from '../errors.js'
 
 /** One thing to solve: a file, stdin, or an argument that could not be used (kept to report it). */
@@ -8,6 +9,8 @@ export interface InputItem {
   input: string
   /** Path to read; null for stdin or a URL. */
   path: string | null
+  /** The path's bytes where they are not valid UTF-8 (`path` then shows them escaped): read by these. */
+  rawPath?: Buffer
   /** An http(s) URL to fetch (design §8.3). */
   url?: string
   /** The image itself, given as bytes by a library caller (`input` is the name it gave). */
@@ -22,6 +25,8 @@ export interface ExpandResult {
   skipped: string[]
   /** Subdirectories not entered (no --recursive), for the hint when nothing was found. */
   unvisitedDirs: string[]
+  /** Links in directories that lead outside the directory named, not followed (no --follow-links). */
+  outsideLinks: string[]
 }
 
 /**
@@ -51,11 +56,12 @@ export interface NamedBytes {
 
 export async function expandInputs(
   args: readonly (string | NamedBytes)[],
-  options: { recursive: boolean; cwd: string },
+  options: { recursive: boolean; cwd: string; followLinks?: boolean | undefined },
 ): Promise<ExpandResult> {
   const items: InputItem[] = []
   const skipped: string[] = []
   const unvisitedDirs: string[] = []
+  const outsideLinks: string[] = []
   const seenDirs = new Set<string>()
   for (const arg of args) {
     if (typeof arg !== 'string') {
@@ -79,67 +85,173 @@ export async function expandInputs(
       continue
     }
     if (info.isDirectory()) {
-      await walk(arg, full, options.recursive, items, skipped, seenDirs, unvisitedDirs)
+      const walker: Walker = {
+        recursive: options.recursive,
+        followLinks: options.followLinks === true,
+        root: undefined,
+        items,
+        skipped,
+        seen: seenDirs,
+        unvisited: unvisitedDirs,
+        outsideLinks,
+      }
+      await walk(walker, arg, Buffer.from(full))
     } else {
+      // Named by the user: read even where it is a link that leads elsewhere.
       items.push({ input: arg, path: full })
     }
   }
-  return { items, skipped, unvisitedDirs }
+  return { items, skipped, unvisitedDirs, outsideLinks }
 }
 
-async function walk(
-  shown: string,
-  dir: string,
-  recursive: boolean,
-  items: InputItem[],
-  skipped: string[],
-  seen: Set<string>,
-  unvisited: string[],
-): Promise<void> {
+/** What one directory argument's walk collects, and the rules it walks by. */
+interface Walker {
+  recursive: boolean
+  followLinks: boolean
+  /** The real path of the directory the user named (a link there is the user's own choice). */
+  root: string | undefined
+  items: InputItem[]
+  skipped: string[]
+  seen: Set<string>
+  unvisited: string[]
+  outsideLinks: string[]
+}
+
+/**
+ * Paths are Buffers throughout: a name that is not valid UTF-8 cannot round-trip through a string,
+ * and would look missing when read. Such a name is shown escaped (`\xff`) and read by its bytes.
+ */
+async function walk(w: Walker, shown: string, dir: Buffer): Promise<void> {
   // Guard against symlink loops: every real directory is entered once.
   let real: string
   try {
-    real = await realpath(dir)
+    real = await realPath(dir)
   } catch (error) {
-    items.push({ input: shown, path: dir, error: statError(shown, error) })
+    w.items.push({ input: shown, path: displayName(dir), error: statError(shown, error) })
     return
   }
-  if (seen.has(real)) return
-  seen.add(real)
+  w.root ??= real
+  if (w.seen.has(real)) return
+  w.seen.add(real)
   let entries
   try {
-    entries = await readdir(dir, { withFileTypes: true })
+    entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' })
   } catch (error) {
-    items.push({ input: shown, path: dir, error: statError(shown, error) })
+    w.items.push({ input: shown, path: displayName(dir), error: statError(shown, error) })
     return
   }
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  entries.sort((a, b) => Buffer.compare(a.name, b.name))
   for (const entry of entries) {
-    const shownChild = join(shown, entry.name)
-    const child = join(dir, entry.name)
+    const name = displayName(entry.name)
+    const shownChild = join(shown, name)
+    const child = Buffer.concat([dir, SEPARATOR, entry.name])
     let isDir = entry.isDirectory()
     let isFile = entry.isFile()
     if (entry.isSymbolicLink()) {
-      try {
-        const target = await stat(child)
-        isDir = target.isDirectory()
-        isFile = target.isFile()
-      } catch (error) {
-        // A dangling link or a loop is still an input the user asked about: report it.
-        if (DIRECTORY_EXTENSIONS.has(extname(entry.name).toLowerCase()))
-          items.push({ input: shownChild, path: child, error: statError(shownChild, error) })
-        else skipped.push(shownChild)
-        continue
-      }
+      const target = await followLink(w, shownChild, child, extname(name))
+      if (target === undefined) continue
+      isDir = target.isDirectory()
+      isFile = target.isFile()
     }
     if (isDir) {
-      if (recursive) await walk(shownChild, child, recursive, items, skipped, seen, unvisited)
-      else unvisited.push(shownChild)
+      if (w.recursive) await walk(w, shownChild, child)
+      else w.unvisited.push(shownChild)
       continue
     }
-    if (isFile && DIRECTORY_EXTENSIONS.has(extname(entry.name).toLowerCase()))
-      items.push({ input: shownChild, path: child })
-    else skipped.push(shownChild)
+    if (isFile && DIRECTORY_EXTENSIONS.has(extname(name).toLowerCase()))
+      w.items.push(itemFor(shownChild, child))
+    else w.skipped.push(shownChild)
+  }
+}
+
+const SEPARATOR = Buffer.from(sep)
+
+/**
+ * What a link inside a walked directory leads to, or undefined when it is not taken: a dangling
+ * link or a loop (reported if it looks like an image), or a link out of the directory the user
+ * named, which is left out (as find, rg and grep -r do) unless --follow-links.
+ */
+async function followLink(
+  w: Walker,
+  shown: string,
+  path: Buffer,
+  extension: string,
+): Promise<Stats | undefined> {
+  let target: Stats
+  let real: string
+  try {
+    target = await stat(path)
+    real = await realPath(path)
+  } catch (error) {
+    // A dangling link or a loop is still an input the user asked about: report it.
+    if (DIRECTORY_EXTENSIONS.has(extension.toLowerCase()))
+      w.items.push({ input: shown, path: displayName(path), error: statError(shown, error) })
+    else w.skipped.push(shown)
+    return undefined
+  }
+  if (!w.followLinks && w.root !== undefined && !isInside(real, w.root)) {
+    w.outsideLinks.push(shown)
+    return undefined
+  }
+  return target
+}
+
+/** A real path as a string that keeps every byte (latin1), to compare paths whatever their encoding. */
+async function realPath(path: Buffer): Promise<string> {
+  return (await realpath(path, { encoding: 'buffer' })).toString('latin1')
+}
+
+function isInside(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep)
+}
+
+function itemFor(shown: string, path: Buffer): InputItem {
+  const text = path.toString('utf8')
+  // Valid UTF-8 round-trips; anything else is read by its bytes.
+  return Buffer.from(text, 'utf8').equals(path)
+    ? { input: shown, path: text }
+    : { input: shown, path: displayName(path), rawPath: path }
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true })
+
+/** A file name or path as text: valid UTF-8 as it is, every byte that is not shown as `\xNN`. */
+export function displayName(name: Buffer): string {
+  try {
+    return STRICT_UTF8.decode(name)
+  } catch {
+    let out = ''
+    let k = 0
+    while (k < name.length) {
+      const size = sequenceLength(name[k] as number)
+      const part = name.subarray(k, k + size)
+      const text = size === 0 ? undefined : tryDecode(part)
+      if (text === undefined) {
+        out += `\\x${(name[k] as number).toString(16).padStart(2, '0')}`
+        k++
+      } else {
+        out += text
+        k += size
+      }
+    }
+    return out
+  }
+}
+
+/** Bytes of the UTF-8 sequence a lead byte starts (0 for a byte that cannot start one). */
+function sequenceLength(lead: number): number {
+  if (lead < 0x80) return 1
+  if (lead >= 0xc2 && lead <= 0xdf) return 2
+  if (lead >= 0xe0 && lead <= 0xef) return 3
+  if (lead >= 0xf0 && lead <= 0xf4) return 4
+  return 0
+}
+
+function tryDecode(part: Buffer): string | undefined {
+  try {
+    return STRICT_UTF8.decode(part)
+  } catch {
+    return undefined
   }
 }
 

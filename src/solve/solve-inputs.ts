@@ -20,6 +20,8 @@ export interface SolveInputsOptions {
   /** Paths, directories, URLs, "-" (standard input), or images given as bytes with a name. */
   inputs: readonly (string | NamedBytes)[]
   recursive?: boolean | undefined
+  /** Follow links in a directory that lead outside it (left out by default). */
+  followLinks?: boolean | undefined
   /** --shard k/n: only this share of the sorted inputs. */
   shard?: Shard | undefined
   cwd: string
@@ -50,6 +52,8 @@ export interface SolveInputsCallbacks {
   /** The error behind a failed input's result, before its result is reported (the library rethrows it). */
   onFailure?(error: unknown, index: number): void
   onSkipped?(path: string, reason: string): void
+  /** Said once: links in a directory that lead outside it and were not followed. */
+  onOutsideLinks?(paths: readonly string[]): void
   onProgress?(state: BatchProgress): void
 }
 
@@ -166,9 +170,11 @@ async function selectInputs(
   const expanded = await expandInputs(options.inputs, {
     recursive: options.recursive === true,
     cwd: options.cwd,
+    followLinks: options.followLinks,
   })
-  const { skipped, unvisitedDirs } = expanded
+  const { skipped, unvisitedDirs, outsideLinks } = expanded
   for (const path of skipped) callbacks.onSkipped?.(path, 'not an image file')
+  if (outsideLinks.length > 0) callbacks.onOutsideLinks?.(outsideLinks)
   if (expanded.items.length === 0) {
     const sub = unvisitedDirs.length
     throw new InputError(
@@ -461,7 +467,12 @@ async function readInput(
 ): Promise<Buffer> {
   try {
     // Refused past the limit while reading, whatever the file is (a FIFO, /dev/zero, a growing file).
-    return await readFileBounded(item.path as string, item.input, maxBytes, signal)
+    return await readFileBounded(
+      item.rawPath ?? (item.path as string),
+      item.input,
+      maxBytes,
+      signal,
+    )
   } catch (error) {
     if (error instanceof InputError) throw error
     // Stopped by an interrupt: the batch counts it as not finished.
@@ -497,7 +508,7 @@ async function checkAnnotateTarget(
   if (item.path !== null) {
     const [a, b] = await Promise.all([
       stat(target).catch(() => undefined),
-      stat(item.path).catch(() => undefined),
+      stat(item.rawPath ?? item.path).catch(() => undefined),
     ])
     if (a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino) {
       throw new Rc2Error(
