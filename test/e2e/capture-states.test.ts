@@ -134,6 +134,31 @@ describe('a capture with tiles still fading in', () => {
     expect(seen.map((s) => `${s.grid} ${s.size}`)).toEqual(['1x1 100'])
   })
 
+  it('--since classifies the replaced tiles that have loaded and holds back the one still fading in', async () => {
+    const common = { grid: '3x3', kind: 'widget', ratio: 1, seed: 33 } as const
+    const before = await renderCapture({ ...common, payload: await payloadWithRed([]) })
+    // Tiles 4 and 7 replaced by red pictures; tile 4's is still fading in.
+    const after = await renderCapture({
+      ...common,
+      payload: await payloadWithRed([4, 7]),
+      fading: { 4: 0.2 },
+    })
+    await writeFile(join(dir, 'round-a.png'), before.buffer)
+    await writeFile(join(dir, 'round-b.png'), after.buffer)
+    seen.length = 0
+    const r = await rc2(['solve', 'round-b.png', '--since', 'round-a.png', '-q', 'car', '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    const result = JSON.parse(r.stdout) as {
+      checked: number[]
+      loading?: number[]
+      objects: number[]
+    }
+    expect(result.loading).toEqual([4])
+    expect(result.checked).toEqual([7])
+    expect(result.objects).toEqual([7])
+    expect(seen).toHaveLength(1)
+  })
+
   it('a whole solve says which tiles look unloaded, in the result and on stderr', async () => {
     const json = await rc2(['solve', path, '-q', 'car', '--json'])
     expect(json.code, json.stderr).toBe(0)
