@@ -38,6 +38,24 @@ export function computeLightness(image: RawImage): Uint8Array {
   return out
 }
 
+/**
+ * `light` with the widget's blue (ticks of selected tiles, the header, the button) counted as
+ * white: a tick reaches over a narrow gutter and joins two tiles into one blob. Only a second look:
+ * clear sky is blue enough to vanish too.
+ */
+export function whitenBlue(image: RawImage, light: Uint8Array): Uint8Array {
+  const { data, width, height, channels } = image
+  const out = Uint8Array.from(light)
+  if (channels < 3) return out
+  for (let i = 0, p = 0; i < width * height; i++, p += channels) {
+    const r = data[p]!
+    const g = data[p + 1]!
+    const b = data[p + 2]!
+    if (b > 150 && b > r + 60 && b > g + 20) out[i] = 255
+  }
+  return out
+}
+
 /** Bounding box and pixel count of one connected non-white component. */
 export interface Blob {
   x0: number
@@ -325,35 +343,46 @@ function scoreLattice(
 
 /** Least-squares fit of origin, pitch and side to the matched squares' edges, trimming outliers. */
 function fitLattice(scored: Scored): Lattice {
-  const { n } = scored.lattice
   // Rows: [x0, y0, pitch, side] coefficients and the observed edge.
   // Fit to the full-size squares only: selected (shrunk) tiles and pale-edged tiles would bias it.
-  const typical = median(
-    scored.matches.flatMap(({ square }) => [
-      square.blob.x1 - square.blob.x0,
-      square.blob.y1 - square.blob.y0,
-    ]),
-  )
+  // Full tiles are the largest size that at least two squares share: when most tiles are selected,
+  // the median is a shrunk size.
+  const sizes = scored.matches.map(({ square }) => square.side).sort((a, b) => b - a)
+  const typical =
+    sizes.find((v, k) => sizes[k + 1] !== undefined && v - sizes[k + 1]! <= 0.03 * v + 1) ??
+    median(sizes)
   const near = (v: number): boolean => Math.abs(v - typical) <= 0.03 * typical + 1
   const full = scored.matches.filter(
     ({ square: { blob } }) => near(blob.x1 - blob.x0) && near(blob.y1 - blob.y0),
   )
-  let rows: { a: [number, number, number, number]; v: number }[] = []
-  for (const { square, i, j } of full.length >= 2 ? full : scored.matches) {
-    const b = square.blob
-    rows.push({ a: [1, 0, i, 0], v: b.x0 }, { a: [1, 0, i, 1], v: b.x1 })
-    rows.push({ a: [0, 1, j, 0], v: b.y0 }, { a: [0, 1, j, 1], v: b.y1 })
-  }
-  let fit = scored.lattice
+  const edgesOf = (matches: Scored['matches']): EdgeRow[] =>
+    matches.flatMap(({ square: { blob: b }, i, j }): EdgeRow[] => [
+      { a: [1, 0, i, 0], v: b.x0 },
+      { a: [1, 0, i, 1], v: b.x1 },
+      { a: [0, 1, j, 0], v: b.y0 },
+      { a: [0, 1, j, 1], v: b.y1 },
+    ])
+  const fit = trimmedFit(edgesOf(full.length >= 2 ? full : scored.matches), scored.lattice)
+  // Tiles cut short by white content at one edge keep their other edges exactly: add every matched
+  // edge that agrees with the first fit to within a pixel and a half, and fit again.
+  const agreeing = edgesOf(scored.matches).filter((r) => Math.abs(predict(r, fit) - r.v) <= 1.5)
+  return agreeing.length > 4 * full.length ? trimmedFit(agreeing, fit) : fit
+}
+
+type EdgeRow = { a: [number, number, number, number]; v: number }
+
+function predict(r: EdgeRow, l: Lattice): number {
+  return r.a[0] * l.x0 + r.a[1] * l.y0 + r.a[2] * l.pitch + r.a[3] * l.side
+}
+
+/** Least squares over the edge rows, dropping outliers over up to four rounds. */
+function trimmedFit(rows: EdgeRow[], start: Lattice): Lattice {
+  let fit = start
   for (let round = 0; round < 4; round++) {
     const solved = solveLeastSquares(rows)
     if (solved === undefined) break
-    fit = { n, x0: solved[0], y0: solved[1], pitch: solved[2], side: solved[3] }
-    const residuals = rows.map((r) =>
-      Math.abs(
-        r.a[0] * solved[0] + r.a[1] * solved[1] + r.a[2] * solved[2] + r.a[3] * solved[3] - r.v,
-      ),
-    )
+    fit = { n: start.n, x0: solved[0], y0: solved[1], pitch: solved[2], side: solved[3] }
+    const residuals = rows.map((r) => Math.abs(predict(r, fit) - r.v))
     const limit = Math.max(1.5, 2.5 * median(residuals))
     const kept = rows.filter((_, k) => residuals[k]! <= limit)
     if (kept.length === rows.length || kept.length < 6) break
@@ -451,10 +480,11 @@ function hasWhiteLine(
  * (sky at 226-240) still count, which is why the main white level cannot decide this. Flat cells are
  * not blank: solid-colour tiles exist.
  */
-function hasBlankCell(lattice: Lattice, light: Uint8Array, width: number): boolean {
+function blankCells(lattice: Lattice, light: Uint8Array, width: number): number {
   const { n, x0, y0, pitch, side } = lattice
   const inset = Math.max(1, Math.round(side * 0.08))
   const step = Math.max(1, Math.round(side / 48))
+  let blank = 0
   for (let j = 0; j < n; j++) {
     for (let i = 0; i < n; i++) {
       const left = Math.round(x0 + i * pitch) + inset
@@ -468,10 +498,19 @@ function hasBlankCell(lattice: Lattice, light: Uint8Array, width: number): boole
           if (light[y * width + x]! < 246) dark++
         }
       }
-      if (dark < 0.05 * count) return true
+      if (dark < 0.05 * count) blank++
     }
   }
-  return false
+  return blank
+}
+
+/**
+ * Blank cells say the lattice runs into the frame or a margin, except in a 3x3 whose other cells
+ * all hold tiles: there a blank cell or two are replacements not yet drawn (a dynamic challenge).
+ */
+function blanksAllowed(candidate: Scored, blank: number): boolean {
+  if (blank === 0) return true
+  return candidate.lattice.n === 3 && blank <= 2 && candidate.matches.length + blank >= 8
 }
 
 /** Look for the challenge's tile lattice in a light mask of the image. */
@@ -518,7 +557,15 @@ export function findLattice(
   for (const candidate of raw.slice(0, 60)) {
     const fitted = fitLattice(candidate)
     const key = `${fitted.n}:${Math.round(fitted.x0)}:${Math.round(fitted.y0)}:${Math.round(fitted.pitch)}:${Math.round(fitted.side)}`
-    if (fittedKeys.has(key) || !(fitted.side >= 12) || fitted.pitch <= fitted.side) continue
+    // Gutters are thin: 2-4 CSS px against tiles of 72-126.
+    const gutter = fitted.pitch - fitted.side
+    if (
+      fittedKeys.has(key) ||
+      !(fitted.side >= 12) ||
+      gutter <= 0 ||
+      gutter > 0.1 * fitted.side + 2
+    )
+      continue
     fittedKeys.add(key)
     const scored = scoreLattice(fitted, squares, width, height, cut)
     if (scored.ring > 0) continue
@@ -539,8 +586,8 @@ export function findLattice(
   )
   for (const candidate of complete) {
     const { lattice } = candidate
-    if (!checkGutters(lattice, light, width, height, level) || hasBlankCell(lattice, light, width))
-      continue
+    if (!checkGutters(lattice, light, width, height, level)) continue
+    if (!blanksAllowed(candidate, blankCells(lattice, light, width))) continue
     return { status: 'found', lattice, matched: candidate.matches.length }
   }
   const total = (s: Scored): number => s.matches.length + s.truncated

@@ -83,8 +83,12 @@ export function latticeUnderHeader(
       s.y1 <= top + band + 2,
   )
   if (inBand.length < 2) return undefined
-  const sides = inBand.map((s) => (s.x1 - s.x0 + s.y1 - s.y0) / 2).sort((a, b) => a - b)
-  const side = sides[sides.length >> 1]!
+  // Tiles cut short by white content at an edge are smaller: the side is the largest one that two
+  // squares share (their shorter sides, which such a cut shortens).
+  const sides = inBand.map((s) => Math.min(s.x1 - s.x0, s.y1 - s.y0)).sort((a, b) => b - a)
+  const side =
+    sides.find((v, k) => sides[k + 1] !== undefined && v - sides[k + 1]! <= 0.03 * v + 1) ??
+    sides[sides.length >> 1]!
   const n: 3 | 4 = grid ?? (side / band > (SIDE_SHARE[3] + SIDE_SHARE[4]) / 2 ? 3 : 4)
   if (Math.abs(side / band - SIDE_SHARE[n]) > 0.04) return undefined
   const pitch = (band - side) / (n - 1)

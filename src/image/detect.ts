@@ -19,7 +19,9 @@ import {
   findSquares,
   labelDarkBlobs,
   WHITE_LEVEL,
+  whitenBlue,
 } from './detect-grid.js'
+import { inspectCells } from './detect-cells.js'
 import { findHeaders, type HeaderLattice, latticeUnderHeader } from './detect-header.js'
 import type { DetectHints, InputKind, Layout, RawImage } from './types.js'
 
@@ -139,6 +141,16 @@ function hasHeaderAbove(image: RawImage, crop: Rect, pitch: number): boolean {
   return total > 0 && blue / total >= 0.4
 }
 
+/** A found layout with what its tiles show: selected ones (and their pictures), loading ones. */
+function withCells(layout: Layout, image: RawImage, light: Uint8Array): Layout {
+  const { selected, pictures, loading } = inspectCells(image, light, layout.tiles)
+  return {
+    ...layout,
+    ...(selected.length > 0 ? { selected, pictures } : {}),
+    ...(loading.length > 0 ? { loading } : {}),
+  }
+}
+
 /** The same grid in the same place (within a fifth of a tile). */
 function sameGrid(a: Layout, b: Layout): boolean {
   const first = a.tiles[0]!
@@ -234,6 +246,17 @@ function findSingleTile(image: RawImage, light: Uint8Array): Layout | undefined 
 }
 
 /**
+ * The lattice of the tiles; when none is whole, a second look with the widget's blue taken for
+ * white: the ticks of selected tiles reach over narrow gutters and join tiles into one blob.
+ */
+function searchLattice(image: RawImage, light: Uint8Array): ReturnType<typeof findLattice> {
+  const result = findLattice(light, image.width, image.height)
+  if (result.status === 'found') return result
+  const again = findLattice(whitenBlue(image, light), image.width, image.height)
+  return again.status === 'found' ? again : result
+}
+
+/**
  * Where the challenge's tiles are in `image`, in its own pixels.
  *
  * A payload of a standard size (300, 450, 100 square) maps straight to its cells; a `--grid` flag
@@ -254,14 +277,15 @@ export function detectLayout(image: RawImage, hints: DetectHints = {}): Layout {
   }
 
   const light = computeLightness(image)
-  const result = findLattice(light, width, height)
+  const result = searchLattice(image, light)
   // Tiles as white as the gutters hide part of the grid; the widget's header then places it.
   const underHeader = (): Layout | undefined => {
     const found = findHeaderLattice(image, light, hints)
     if (found === undefined) return undefined
     const layout = latticeLayout('tiles', found.lattice)
     checkHint(layout.grid, hints, name)
-    return { ...layout, kind: classifyCapture(image, layout.crop, found.lattice.pitch) }
+    const kind = classifyCapture(image, layout.crop, found.lattice.pitch)
+    return withCells({ ...layout, kind }, image, light)
   }
   if (result.status === 'found') {
     const probe = latticeLayout('tiles', result.lattice)
@@ -275,7 +299,7 @@ export function detectLayout(image: RawImage, hints: DetectHints = {}): Layout {
       if (viaHeader !== undefined && !sameGrid(viaHeader, probe)) return viaHeader
     }
     checkHint(probe.grid, hints, name)
-    return { ...probe, kind }
+    return withCells({ ...probe, kind }, image, light)
   }
   const viaHeader = underHeader()
   if (viaHeader !== undefined) return viaHeader

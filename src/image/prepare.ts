@@ -146,14 +146,26 @@ function payloadOf(
     inputHeight: image.height,
     layout,
   }
+  const warnings: string[] = []
   if (image.frames > 1) {
     const what =
       image.format === 'tiff'
         ? `has ${image.frames} pages: only the first page is used`
         : `is animated (${image.frames} frames): only the first frame is used`
-    prepared.warnings = [`${name ?? image.name} ${what}`]
+    warnings.push(`${name ?? image.name} ${what}`)
   }
+  const loading = loadingWarning(layout, name ?? image.name)
+  if (loading !== undefined) warnings.push(loading)
+  if (warnings.length > 0) prepared.warnings = warnings
   return { prepared, buffer, passThrough, image }
+}
+
+/** The warning for tiles that look still fading in, if any: their answer may be wrong. */
+export function loadingWarning(layout: Layout, name: string): string | undefined {
+  const loading = layout.loading ?? []
+  if (loading.length === 0) return undefined
+  const tiles = `${loading.length === 1 ? 'tile' : 'tiles'} ${loading.join(', ')}`
+  return `${name}: ${tiles} ${loading.length === 1 ? 'looks' : 'look'} still loading (pale or blank); capture again once ${loading.length === 1 ? 'it has' : 'they have'} faded in`
 }
 
 /**

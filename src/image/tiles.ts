@@ -68,7 +68,9 @@ export async function rebuildPayload(pixels: RawImage, layout: Layout): Promise<
   await Promise.all(
     layout.tiles.map(async (tile, order) => {
       const cell = cellRect(layout.grid, order)
-      const part = await cutAndScale(pixels, tile, cell.width, cell.height)
+      // A selected tile's shrunk picture is scaled back to fill its cell, as the page first showed it.
+      const picture = layout.pictures?.[tile.index] ?? tile
+      const part = await cutAndScale(pixels, picture, cell.width, cell.height)
       const rowBytes = cell.width * channels
       for (let y = 0; y < cell.height; y++) {
         const from = y * rowBytes

@@ -25,6 +25,12 @@ export interface Layout {
   crop: Rect
   /** One rectangle per tile, row-major, without gutters. */
   tiles: TileRect[]
+  /** Tiles shown as already selected (0-based, sorted): the widget draws their pictures shrunk. */
+  selected?: number[] | undefined
+  /** Where each selected tile's shrunk picture is in the input (what is scaled back to fill its cell). */
+  pictures?: Record<number, Rect> | undefined
+  /** Tiles of a 3x3 that look still fading in (pale or blank white), 0-based, sorted. */
+  loading?: number[] | undefined
 }
 
 /** Hints that narrow detection: the grid from `--grid` or from the question sentence. */

@@ -97,6 +97,8 @@ function renderResultLine(result: SolveSuccess, c: ChalkInstance): string {
   const extra: string[] = []
   if (result.paidCalls !== undefined && result.paidCalls > 1)
     extra.push(`may have cost ${result.paidCalls}x (a reply was lost and retried)`)
+  if (result.selected !== undefined) extra.push(`already selected: ${result.selected.join(', ')}`)
+  if (result.loading !== undefined) extra.push(`still loading: ${result.loading.join(', ')}`)
   if (result.annotated !== undefined) extra.push(`annotated: ${safeText(result.annotated)}`)
   return [c.bold(verdict), ...parts, ...extra].join(c.dim(' · '))
 }
@@ -108,6 +110,10 @@ function renderDryRun(result: DryRunResult, c: ChalkInstance): string {
     `input     ${safeText(result.input)} (${result.image.inputKind}, ${result.image.width}x${result.image.height})`,
     `question  ${result.question.name} (${result.question.id})`,
     `grid      ${result.grid}, sent as ${result.size}x${result.size} ${result.image.format}, ${result.image.bytes} bytes`,
+    ...(result.selected !== undefined
+      ? [`selected  ${result.selected.join(', ')} (restored to full size)`]
+      : []),
+    ...(result.loading !== undefined ? [`loading   ${result.loading.join(', ')}`] : []),
     `provider  ${result.provider}`,
     `request   ${result.request.method} ${result.request.url}`,
     ...Object.entries(result.request.headers).map(([k, v]) => `          ${k}: ${v}`),
@@ -142,6 +148,9 @@ const CSV_COLUMNS = [
   'error_kind',
   'error_code',
   'error_message',
+  // Added after the first release: at the end, so scripts that read columns by position still work.
+  'selected',
+  'loading',
 ] as const
 
 export function renderCsvHeader(): string {
@@ -160,6 +169,8 @@ export function renderCsvRow(result: SolveResult): string {
     objects: null,
     has_object: null,
     clicks: null,
+    selected: null,
+    loading: null,
     provider: null,
     task_id: null,
     points: null,
@@ -175,6 +186,8 @@ export function renderCsvRow(result: SolveResult): string {
       grid: result.grid,
       size: result.size,
       provider: result.provider,
+      selected: result.selected?.join(' ') ?? null,
+      loading: result.loading?.join(' ') ?? null,
     })
     if (!('dryRun' in result)) {
       Object.assign(row, {

@@ -29,6 +29,10 @@ export interface SolveSuccess {
   checked?: number[]
   /** Dynamic round: each checked tile's task id, in the order of `checked`. */
   taskIds?: (string | null)[]
+  /** Tiles already selected in the capture (their pictures were restored to full size before sending). */
+  selected?: number[]
+  /** Tiles that looked still fading in (pale or blank); a dynamic round never sends them. */
+  loading?: number[]
   warnings?: string[]
 }
 
@@ -66,6 +70,10 @@ export interface DryRunResult {
   clicksIfChosen: Click[]
   /** Dynamic round: the tiles that would be sent. */
   checked?: number[]
+  /** Tiles already selected in the capture. */
+  selected?: number[]
+  /** Tiles that looked still fading in. */
+  loading?: number[]
   warnings?: string[]
 }
 

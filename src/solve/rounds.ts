@@ -11,6 +11,7 @@ import { dryRunHead } from './dry-run.js'
 import { instructionModule, lookupModule, prepareModule } from './lazy-modules.js'
 import type { DryRunResult, SolveSuccess } from './result.js'
 import type { ImageOptions, SolveOneOptions } from './solve-one.js'
+import { cellStates } from './solve-one.js'
 
 /** Which tiles to classify: given, or found by comparing with the previous capture. */
 export interface RoundSpec {
@@ -88,10 +89,21 @@ export async function prepareRound(
       })
     }
   }
+  // A tile still fading in would be classified on a pale picture: the caller captures again.
+  const loading = new Set(layout.loading ?? [])
+  const held = checked.filter((t) => loading.has(t))
+  if (held.length > 0) {
+    checked = checked.filter((t) => !loading.has(t))
+    warnings.push(
+      `${name}: ${held.length === 1 ? 'tile' : 'tiles'} ${held.join(', ')} still loading (pale or blank), not sent: capture again once faded in`,
+    )
+  }
   const format = options.image?.format ?? 'jpeg'
   const images = await Promise.all(
     checked.map(async (tile) => {
-      const pixels = await cutAndScale(image.pixels, layout.tiles[tile]!, TILE_SIZE, TILE_SIZE)
+      // A selected tile's shrunk picture, scaled back to full size.
+      const rect = layout.pictures?.[tile] ?? layout.tiles[tile]!
+      const pixels = await cutAndScale(image.pixels, rect, TILE_SIZE, TILE_SIZE)
       const { buffer } = await encodeImage(pixels, { format, quality: options.image?.quality })
       return { tile, base64: toBase64(buffer), bytes: buffer.length, mime: mimeOf(format) }
     }),
@@ -185,6 +197,7 @@ export async function solveRound(
     elapsedMs: Math.max(0, Math.round(now() - started)),
     checked,
     taskIds: answered.map((a) => a.answer.taskId),
+    ...cellStates(layout),
   }
   if (paidCalls > answered.length) result.paidCalls = paidCalls
   const attempts = answered.flatMap((a) => a.answer.attempts ?? [])
@@ -278,6 +291,7 @@ function roundDryRun(
     },
     clicksIfChosen: clicksOf(layout, round.checked),
     checked: round.checked,
+    ...cellStates(layout),
     ...(warnings.length > 0 ? { warnings } : {}),
   }
 }

@@ -1,6 +1,6 @@
 import { Rc2Error, writeFailureReason } from '../errors.js'
 import { withDeadline } from './deadline.js'
-import type { PreparedImage } from '../image/types.js'
+import type { Layout, PreparedImage } from '../image/types.js'
 import type { FittedImage, Provider, ProviderName, RecognitionRequest } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import type { Click, Grid } from '../types.js'
@@ -137,6 +137,7 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
     taskId: answer.taskId,
     points: answer.points,
     elapsedMs: Math.max(0, Math.round(now() - started)),
+    ...cellStates(prepared.layout),
   }
   if (answer.paidCalls > 1) result.paidCalls = answer.paidCalls
   if (answer.attempts !== undefined && answer.attempts.length > 0) result.attempts = answer.attempts
@@ -155,6 +156,18 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
     }
   }
   return result
+}
+
+/** The capture's selected and loading tiles, as the result carries them (only when there are any). */
+export function cellStates(layout: Layout): { selected?: number[]; loading?: number[] } {
+  return {
+    ...(layout.selected !== undefined && layout.selected.length > 0
+      ? { selected: layout.selected }
+      : {}),
+    ...(layout.loading !== undefined && layout.loading.length > 0
+      ? { loading: layout.loading }
+      : {}),
+  }
 }
 
 /** What --dry-run shows for one input: the request that would be sent, the image, and where the clicks would go. */
@@ -187,6 +200,7 @@ function dryRunOf(
       prepared,
       prepared.layout.tiles.map((t) => t.index),
     ),
+    ...cellStates(prepared.layout),
     ...(warnings.length > 0 ? { warnings } : {}),
   }
 }

@@ -33,8 +33,22 @@ export interface CaptureOptions {
   position?: { x: number; y: number }
   /** Page background (page only; default grey). */
   background?: PageBackground
-  /** Tiles drawn as selected (0-based, row-major). */
+  /** Tiles drawn as selected (0-based, row-major): the picture shrunk in its cell, a blue tick. */
   selectedTiles?: number[]
+  /** Side of a selected tile's picture against its cell (default 0.86; the widget shows 0.80-0.86). */
+  shrink?: number
+  /** Tiles still fading in: tile -> opacity of its picture over white (0 blank, 1 loaded). */
+  fading?: Record<number, number>
+  /** The widget's red line under the grid ("Please try again."); the footer moves down by it. */
+  message?: string
+  /** Force the sample picture at the right of the header on (true) or off (false). */
+  sample?: boolean
+  /** Desktop widget, or the narrower phone widget (3x3 tiles 96 CSS px, 4x4 72, 2 px gutters). */
+  device?: 'desktop' | 'phone'
+  /** Page only: the page darkened around the widget by a semi-transparent overlay. */
+  overlay?: boolean
+  /** Page only: a cookie banner across the bottom of the page (never over the tiles). */
+  cookieBanner?: boolean
   /** A wide blue banner (a site header in the header blue) on the page. */
   blueBanner?: boolean
   /** Cut the capture through the tile band at this edge. */
@@ -44,6 +58,11 @@ export interface CaptureOptions {
 
 export interface CaptureTruth {
   grid: Grid
+  /** Tiles drawn selected, sorted, and where each one's shrunk picture is in the capture. */
+  selected: number[]
+  pictures: Record<number, Rect>
+  /** Tiles drawn fading in (opacity below 1), sorted. */
+  fading: number[]
   /** Bounding box of all tiles, inner gutters included, in the capture's pixels. */
   crop: Rect
   /** Every tile without gutters, row-major. After a cut-off some extend past the capture. */
@@ -75,7 +94,24 @@ interface WidgetCss {
   sample: boolean
 }
 
-function describeWidget(grid: '3x3' | '4x4', look: CaptureLook, rng: () => number): WidgetCss {
+function describeWidget(
+  grid: '3x3' | '4x4',
+  look: CaptureLook,
+  rng: () => number,
+  device: 'desktop' | 'phone' = 'desktop',
+): WidgetCss {
+  if (device === 'phone') {
+    // Phone-width pages draw the widget narrower: smaller tiles, 2 px gutters, a shorter header.
+    return {
+      pad: 6,
+      header: 96,
+      headerGap: 5,
+      tile: grid === '3x3' ? 96 : 72,
+      gutter: 2,
+      footer: 60,
+      sample: grid === '3x3' && look === 'current' && rng() < 0.5,
+    }
+  }
   if (look === 'legacy') {
     // Older look: ~305 px wide, lighter and shorter header, 2-3 px gutters.
     const gutter = rng() < 0.5 ? 2 : 3
@@ -127,19 +163,29 @@ interface WidgetDrawing {
   tiles: Rect[]
 }
 
+interface WidgetExtras {
+  message?: string | undefined
+  sample?: boolean | undefined
+  device?: 'desktop' | 'phone' | undefined
+}
+
 function drawWidget(
   grid: '3x3' | '4x4',
   look: CaptureLook,
   ratio: number,
   rng: () => number,
+  extras: WidgetExtras = {},
 ): WidgetDrawing {
-  const css = describeWidget(grid, look, rng)
+  const css = describeWidget(grid, look, rng, extras.device)
+  if (extras.sample !== undefined) css.sample = extras.sample
   const n = GRID_SIDE[grid]
   const dev = toDevice(ratio)
   const band = n * css.tile + (n - 1) * css.gutter
   const widthCss = band + 2 * css.pad
   const bandTop = css.pad + css.header + css.headerGap
-  const footerTop = bandTop + band + css.pad
+  // The red message line sits under the tiles and pushes the footer down by its height.
+  const messageHeight = extras.message !== undefined ? 22 : 0
+  const footerTop = bandTop + band + css.pad + messageHeight
   const heightCss = footerTop + css.footer
   const width = dev(widthCss)
   const height = dev(heightCss)
@@ -167,6 +213,16 @@ function drawWidget(
     parts.push(
       svgRect(deviceRect(dev, textLeft, css.pad + 80, 180 + Math.floor(rng() * 60), 9), '#ffffff'),
     )
+  }
+  if (extras.message !== undefined) {
+    // Red text: one bar per word, as wide as the word, on the line under the band.
+    let x = css.pad + 2
+    for (const word of extras.message.split(' ')) {
+      const w = Math.min(css.pad + band - x, 6.5 * word.length)
+      if (w <= 0) break
+      parts.push(svgRect(deviceRect(dev, x, bandTop + band + 6, w, 11), '#d93025'))
+      x += w + 4
+    }
   }
   if (css.sample) {
     const side = css.header - 20
@@ -270,13 +326,46 @@ function paint(canvas: Buffer, canvasWidth: number, canvasHeight: number, sprite
   }
 }
 
+interface TileLook {
+  selected: ReadonlySet<number>
+  shrink: number
+  fading: Readonly<Record<number, number>>
+}
+
+/** The tick the widget draws over a selected tile's top-left corner: a blue disc, a white check. */
+async function tickSprite(rect: Rect, ratio: number): Promise<Sprite> {
+  const radius = Math.round(13 * ratio)
+  const side = 2 * radius + 2
+  const c = radius + 1
+  const tick = `M ${c - radius * 0.45} ${c} L ${c - radius * 0.1} ${c + radius * 0.35} L ${c + radius * 0.5} ${c - radius * 0.35}`
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${side}" height="${side}"><circle cx="${c}" cy="${c}" r="${radius}" fill="#1a73e8"/><path d="${tick}" stroke="#ffffff" stroke-width="${Math.max(2, 3 * ratio)}" fill="none"/></svg>`
+  const data = await sharp(Buffer.from(svg)).ensureAlpha().raw().toBuffer()
+  // Centre 10 css px inside the corner: the circle reaches over most of the gutter.
+  return {
+    data,
+    width: side,
+    height: side,
+    channels: 4,
+    left: rect.x + Math.round(10 * ratio) - c,
+    top: rect.y + Math.round(10 * ratio) - c,
+  }
+}
+
+/** Blend RGB pixels towards white: opacity 0 is blank white, 1 the picture itself. */
+function fade(data: Buffer, opacity: number): Buffer {
+  const out = Buffer.alloc(data.length)
+  for (let k = 0; k < data.length; k++)
+    out[k] = Math.round(data[k]! * opacity + 255 * (1 - opacity))
+  return out
+}
+
 async function renderTileSprites(
   payload: Buffer,
   grid: '3x3' | '4x4',
   tiles: Rect[],
   ratio: number,
-  selected: ReadonlySet<number>,
-): Promise<Sprite[]> {
+  look: TileLook,
+): Promise<{ sprites: Sprite[]; pictures: Record<number, Rect> }> {
   const size = GRID_SIZE[grid]
   const source = await sharp(payload)
     .removeAlpha()
@@ -290,12 +379,15 @@ async function renderTileSprites(
       .resize(width, height, { fit: 'fill' })
       .raw()
       .toBuffer()
+  const pictures: Record<number, Rect> = {}
   const jobs = tiles.map(async (rect, index): Promise<Sprite[]> => {
     const cell = cellOf(grid, index)
-    if (!selected.has(index)) {
+    if (!look.selected.has(index)) {
+      const opacity = look.fading[index] ?? 1
+      const data = await scaled(cell, rect.width, rect.height)
       return [
         {
-          data: await scaled(cell, rect.width, rect.height),
+          data: opacity < 1 ? fade(data, opacity) : data,
           width: rect.width,
           height: rect.height,
           channels: 3,
@@ -304,10 +396,17 @@ async function renderTileSprites(
         },
       ]
     }
-    // A selected tile shrinks inside its cell; a 3x3 one also gets the blue tick over its corner.
-    const w = Math.round(rect.width * 0.86)
-    const h = Math.round(rect.height * 0.86)
-    const sprites: Sprite[] = [
+    // A selected tile's picture shrinks inside its cell, and the blue tick covers its corner.
+    const w = Math.round(rect.width * look.shrink)
+    const h = Math.round(rect.height * look.shrink)
+    const picture: Rect = {
+      x: rect.x + Math.round((rect.width - w) / 2),
+      y: rect.y + Math.round((rect.height - h) / 2),
+      width: w,
+      height: h,
+    }
+    pictures[index] = picture
+    return [
       {
         data: Buffer.alloc(rect.width * rect.height * 3, 255),
         width: rect.width,
@@ -321,30 +420,13 @@ async function renderTileSprites(
         width: w,
         height: h,
         channels: 3,
-        left: rect.x + Math.round((rect.width - w) / 2),
-        top: rect.y + Math.round((rect.height - h) / 2),
+        left: picture.x,
+        top: picture.y,
       },
+      await tickSprite(rect, ratio),
     ]
-    if (grid === '3x3') {
-      const radius = Math.round(13 * ratio)
-      const side = 2 * radius + 2
-      const c = radius + 1
-      const tick = `M ${c - radius * 0.45} ${c} L ${c - radius * 0.1} ${c + radius * 0.35} L ${c + radius * 0.5} ${c - radius * 0.35}`
-      const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${side}" height="${side}"><circle cx="${c}" cy="${c}" r="${radius}" fill="#1a73e8"/><path d="${tick}" stroke="#ffffff" stroke-width="${Math.max(2, 3 * ratio)}" fill="none"/></svg>`
-      const data = await sharp(Buffer.from(svg)).ensureAlpha().raw().toBuffer()
-      // Centre 10 css px inside the corner: the circle reaches over most of the gutter.
-      sprites.push({
-        data,
-        width: side,
-        height: side,
-        channels: 4,
-        left: rect.x + Math.round(10 * ratio) - c,
-        top: rect.y + Math.round(10 * ratio) - c,
-      })
-    }
-    return sprites
   })
-  return (await Promise.all(jobs)).flat()
+  return { sprites: (await Promise.all(jobs)).flat(), pictures }
 }
 
 /** A page (not yet flattened): background, white panels, blue boxes, grey text, maybe a blue banner. */
@@ -457,15 +539,20 @@ export async function renderCapture(options: CaptureOptions): Promise<Capture> {
   const look = options.look ?? 'current'
   const format = options.format ?? 'png'
   const rng = createRng(options.seed ?? 1)
-  const widget = drawWidget(options.grid, look, ratio, rng)
-  const selected = new Set(options.selectedTiles ?? [])
-  const tileSprites = await renderTileSprites(
+  const widget = drawWidget(options.grid, look, ratio, rng, options)
+  // Only tiles the grid has (a plan may name tile 12 of a 3x3: nothing is drawn for it).
+  const selected = new Set(
+    (options.selectedTiles ?? []).filter((t) => t < GRID_SIDE[options.grid] ** 2),
+  )
+  const fading = options.fading ?? {}
+  const { sprites: tileSprites, pictures } = await renderTileSprites(
     options.payload,
     options.grid,
     widget.tiles,
     ratio,
-    selected,
+    { selected, shrink: options.shrink ?? 0.86, fading },
   )
+  let shift = { dx: 0, dy: 0 }
 
   let width: number
   let height: number
@@ -481,6 +568,7 @@ export async function renderCapture(options: CaptureOptions): Promise<Capture> {
     const dx = margin - band.x
     const dy = margin - band.y
     tiles = widget.tiles.map((t) => offsetRect(t, dx, dy))
+    shift = { dx, dy }
     pixels = Buffer.alloc(width * height * 3, 255)
     paint(
       pixels,
@@ -525,6 +613,8 @@ export async function renderCapture(options: CaptureOptions): Promise<Capture> {
         ),
       )
       tiles = widget.tiles.map((t) => offsetRect(t, position.x, position.y))
+      shift = { dx: position.x, dy: position.y }
+      dressPage(pixels, width, height, placed, options, ratio)
       paint(pixels, width, height, [
         {
           data: widgetPixels,
@@ -558,7 +648,56 @@ export async function renderCapture(options: CaptureOptions): Promise<Capture> {
     width,
     height,
     format,
-    truth: { grid: options.grid, crop: boundingBox(tiles), tiles },
+    truth: {
+      grid: options.grid,
+      crop: boundingBox(tiles),
+      tiles,
+      selected: [...selected].sort((a, b) => a - b),
+      pictures: Object.fromEntries(
+        Object.entries(pictures).map(([k, r]) => [k, offsetRect(r, shift.dx, shift.dy)]),
+      ),
+      fading: Object.entries(fading)
+        .filter(([, opacity]) => opacity < 1)
+        .map(([k]) => Number(k))
+        .sort((a, b) => a - b),
+    },
+  }
+}
+
+/**
+ * What a page adds around the widget: a cookie banner across the bottom (kept clear of the
+ * widget), then a semi-transparent dark overlay over everything but the widget, as the page shows
+ * while the challenge is open.
+ */
+function dressPage(
+  pixels: Buffer,
+  width: number,
+  height: number,
+  widget: Rect,
+  options: CaptureOptions,
+  ratio: number,
+): void {
+  if (options.cookieBanner === true) {
+    const top = Math.max(widget.y + widget.height, height - Math.round(90 * ratio))
+    for (let y = top; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const p = (y * width + x) * 3
+        const text =
+          y - top > 20 * ratio && y - top < 32 * ratio && x % Math.round(50 * ratio) < 38 * ratio
+        const button =
+          x > width - 140 * ratio &&
+          x < width - 20 * ratio &&
+          y - top > 15 * ratio &&
+          y - top < 55 * ratio
+        const [r, g, b] = button ? [26, 115, 232] : text ? [60, 64, 67] : [248, 249, 250]
+        pixels[p] = r
+        pixels[p + 1] = g
+        pixels[p + 2] = b
+      }
+    }
+  }
+  if (options.overlay === true) {
+    for (let k = 0; k < width * height * 3; k++) pixels[k] = Math.round(pixels[k]! * 0.5)
   }
 }
 

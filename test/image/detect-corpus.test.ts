@@ -26,6 +26,7 @@ interface Case {
   options: CaptureOptions
   image: RawImage
   truth: Rect[]
+  selected: number[]
 }
 
 async function decode(buffer: Buffer): Promise<RawImage> {
@@ -111,13 +112,19 @@ beforeAll(async () => {
     plans.map((options) => async (): Promise<Case> => {
       const capture = await renderCapture(options)
       const label = `${options.grid} ${options.kind} x${options.ratio} ${options.look} ${options.format} seed ${options.seed}`
-      return { label, options, image: await decode(capture.buffer), truth: capture.truth.tiles }
+      return {
+        label,
+        options,
+        image: await decode(capture.buffer),
+        truth: capture.truth.tiles,
+        selected: capture.truth.selected,
+      }
     }),
     3,
   )
   valid.push(...cases.slice(0, VALID))
   cutOff.push(...cases.slice(VALID))
-}, 120_000)
+}, 300_000)
 
 describe('grid detection corpus', () => {
   it('finds every valid capture, with the right grid and tile edges within 2 px per device-pixel ratio', () => {
@@ -160,6 +167,10 @@ describe('grid detection corpus', () => {
       })
       worst = Math.max(worst, error / ratio)
       if (error > 2 * ratio) problems.push(`${c.label}: tile edge off by ${error} px`)
+      // The selected tiles drawn, found as selected; nothing here is still loading.
+      if (JSON.stringify(layout.selected ?? []) !== JSON.stringify(c.selected))
+        problems.push(`${c.label}: selected ${String(layout.selected)}, drawn ${c.selected}`)
+      if (layout.loading !== undefined) problems.push(`${c.label}: loading ${layout.loading}`)
     }
     console.log(
       `detect corpus: ${valid.length} captures, found ${found} (${((100 * found) / valid.length).toFixed(1)}%), ` +
@@ -322,12 +333,18 @@ describe('captures whose top rows are bright sky (white tiles against white gutt
         plans.map((options) => async (): Promise<Case> => {
           const capture = await renderCapture(options)
           const label = `${options.grid} ${options.kind} x${options.ratio} ${options.look} ${options.format} bright top, seed ${options.seed}`
-          return { label, options, image: await decode(capture.buffer), truth: capture.truth.tiles }
+          return {
+            label,
+            options,
+            image: await decode(capture.buffer),
+            truth: capture.truth.tiles,
+            selected: capture.truth.selected,
+          }
         }),
         3,
       )),
     )
-  }, 120_000)
+  }, 300_000)
 
   it('finds every one, with the right grid and tile edges within 2 px per device-pixel ratio', () => {
     const problems: string[] = []

@@ -110,6 +110,14 @@ describe('csv rendering', () => {
     // Quoted commas do not split: parse naively after removing the quoted cell.
     expect(row.replace(/^"[^"]*(?:""[^"]*)*",/, 'X,').split(',')).toHaveLength(header.length)
   })
+
+  it('ends with the selected and loading tiles of the capture, space-separated', () => {
+    const header = renderCsvHeader().split(',')
+    expect(header.slice(-2)).toEqual(['selected', 'loading'])
+    const row = renderCsvRow({ ...ok, selected: [2, 5], loading: [7] }).split(',')
+    expect(row.slice(-2)).toEqual(['2 5', '7'])
+    expect(renderCsvRow(ok).split(',').slice(-2)).toEqual(['', ''])
+  })
 })
 
 describe('batch summary', () => {
