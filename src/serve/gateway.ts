@@ -92,6 +92,11 @@ export class Gateway {
     return this.running.size
   }
 
+  /** Answers this gateway finished that no client has read yet (what a drain waits for). */
+  get answersAwaitingFetch(): number {
+    return this.unfetched.size
+  }
+
   /**
    * Accept a task: check the question, the client's tasks in flight and its budget, record the
    * task, and start it. `done` settles with the finished record (for services that answer at once).
@@ -251,6 +256,8 @@ export class Gateway {
       if (spent > 0 && image !== undefined)
         this.keep(failureResult(record.id, error, attempts), image)
     }
+    // A classification task is answered in the createTask reply itself: that is its delivery.
+    if (spec.protocol === 'classification') finished.fetched = true
     await this.finish(client, finished, spent - estimate)
     this.report(client, finished, spent, attempts, performance.now() - started)
     return finished
@@ -268,7 +275,7 @@ export class Gateway {
   private async finish(client: GatewayClient, record: TaskRecord, delta: number): Promise<void> {
     await this.options.store.settle(client, delta).catch(() => undefined)
     await this.options.store.put(record, this.options.resultTtlSec).catch(() => undefined)
-    this.unfetched.add(record.id)
+    if (record.fetched !== true) this.unfetched.add(record.id)
   }
 
   private async fetchImage(url: string): Promise<Buffer> {

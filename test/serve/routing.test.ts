@@ -241,6 +241,22 @@ describe('load, --output and the drain', () => {
     expect(lines[0]?.inputSha256).toMatch(/^[0-9a-f]{64}$/)
   })
 
+  it('a drain waits for answers not yet fetched, not for those given in the createTask reply', async () => {
+    const gateway = await gatewayFor({ serve: clients('bot-key-one') })
+    await classify(gateway.url, 'bot-key-one')
+    expect(gateway.gateway.answersAwaitingFetch).toBe(0)
+    const grid = { type: 'GridTask', body: payload, comment: 'cars', rows: 3, columns: 3 }
+    const created = await post(`${gateway.url}/createTask`, {
+      clientKey: 'bot-key-one',
+      task: grid,
+    })
+    while (gateway.gateway.tasksInFlight > 0)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(gateway.gateway.answersAwaitingFetch).toBe(1)
+    await pollTask(gateway.url, 'bot-key-one', created.taskId)
+    expect(gateway.gateway.answersAwaitingFetch).toBe(0)
+  })
+
   it('closing: new tasks refused, the task in flight finishes and its answer is handed out before close resolves', async () => {
     const gateway = await startTestGateway(service, { serve: clients('bot-key-one') })
     service.setLatency(1000)
