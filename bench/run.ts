@@ -483,6 +483,37 @@ async function postTask(url: string, clientKey: string, image: string): Promise<
   return performance.now() - started
 }
 
+/** Latency straight to the service and through the gateway, and what the gateway added. */
+function reportPaired(direct: number[], via: number[]): void {
+  const added = via.map((v, i) => v - direct[i]!)
+  const p50p95 = (values: number[]): string =>
+    `${ms(percentile(values, 50))} / ${ms(percentile(values, 95))}`
+  report('straight to the service: p50 / p95', p50p95(direct))
+  report('through rc2 serve: p50 / p95', p50p95(via))
+  report('added by the gateway per task: p50 / p95', `${p50p95(added)} (aim: p95 < 5 ms)`)
+}
+
+/** `rc2 serve --port 0` as a process, once its first line names the address. */
+async function spawnGateway(
+  config: string,
+  home: string,
+): Promise<{ child: ReturnType<typeof spawn>; url: string }> {
+  const child = spawn(process.execPath, [BIN, '--config', config, 'serve', '--port', '0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', HOME: home },
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    let seen = ''
+    child.stderr.on('data', (chunk: Buffer) => {
+      seen += chunk.toString()
+      const match = /listening on (\S+)/.exec(seen)
+      if (match !== null) resolve(match[1]!)
+    })
+    child.once('exit', () => reject(new Error(`rc2 serve ended: ${seen}`)))
+  })
+  return { child, url }
+}
+
 async function benchServe(tiles: string[]): Promise<void> {
   const paired = QUICK ? 100 : 300
   console.log(
@@ -511,19 +542,7 @@ async function benchServe(tiles: string[]): Promise<void> {
       ).toString('base64'),
     ),
   )
-  const child = spawn(process.execPath, [BIN, '--config', config, 'serve', '--port', '0'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1', HOME: work },
-  })
-  const url = await new Promise<string>((resolve, reject) => {
-    let seen = ''
-    child.stderr.on('data', (chunk: Buffer) => {
-      seen += chunk.toString()
-      const match = /listening on (\S+)/.exec(seen)
-      if (match !== null) resolve(match[1]!)
-    })
-    child.once('exit', () => reject(new Error(`rc2 serve ended: ${seen}`)))
-  })
+  const { child, url } = await spawnGateway(config, work)
   try {
     for (let i = 0; i < 20; i++) {
       await postTask(server.url, DEFAULT_TEST_KEY, images[i]!)
@@ -536,19 +555,7 @@ async function benchServe(tiles: string[]): Promise<void> {
       direct.push(await postTask(server.url, DEFAULT_TEST_KEY, image))
       via.push(await postTask(url, keys[i % keys.length]!, image))
     }
-    const added = via.map((v, i) => v - direct[i]!)
-    report(
-      'straight to the service: p50 / p95',
-      `${ms(percentile(direct, 50))} / ${ms(percentile(direct, 95))}`,
-    )
-    report(
-      'through rc2 serve: p50 / p95',
-      `${ms(percentile(via, 50))} / ${ms(percentile(via, 95))}`,
-    )
-    report(
-      'added by the gateway per task: p50 / p95',
-      `${ms(percentile(added, 50))} / ${ms(percentile(added, 95))} (aim: p95 < 5 ms)`,
-    )
+    reportPaired(direct, via)
     const cpuBefore = await cpuMsOf(child.pid!)
     const started = performance.now()
     await Promise.all(

@@ -12,7 +12,7 @@ import { PROVIDER_FACTS } from '../providers/facts/index.js'
 import { ResultJournal, sha256 } from '../solve/journal.js'
 import { CircuitBreaker, type FailoverContext, type Route } from './failover.js'
 import { Gateway, type TaskLogEntry } from './gateway.js'
-import { createMetrics } from './metrics.js'
+import { createMetrics, type GatewayMetrics } from './metrics.js'
 import { RedisStore } from './redis-store.js'
 import { buildServer } from './server.js'
 import { MemoryStore, type TaskStore } from './store.js'
@@ -96,24 +96,74 @@ function textLine(entry: Record<string, unknown>): string {
   return `task ${task.task} ${task.client} ${task.protocol} ${task.outcome} ${task.provider ?? '-'} ${task.grid ?? '-'}${answer} ${task.points} pt ${task.ms} ms${via}${why}`
 }
 
+/**
+ * The clients the gateway answers. None configured: any key is this machine's one client, with
+ * no budget, which only a loopback address may offer.
+ */
+function clientsFor(
+  config: ResolvedConfig,
+  host: string,
+): { clients: GatewayClient[]; open: boolean } {
+  const clients = gatewayClients(config)
+  if (clients.length > 0) return { clients, open: false }
+  if (!isLoopbackHost(host)) {
+    throw new UsageError(
+      `rc2 serve --host ${host} would let anyone who reaches it spend your accounts: no serve.clients are configured`,
+      { hint: 'add serve.clients (each with its own key) to the config, or listen on 127.0.0.1' },
+    )
+  }
+  return { clients: [{ name: 'local', key: '' }], open: true }
+}
+
+/** Listen, and give the address as clients write it (an IPv6 host in brackets). */
+async function listen(app: FastifyInstance, host: string, port: number): Promise<string> {
+  try {
+    await app.listen({ host, port })
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? (error as Error).message
+    throw new UsageError(`rc2 serve cannot listen on ${host}:${port} (${code})`, {
+      hint: 'choose another --port (0 takes a free one) or --host',
+    })
+  }
+  const address = app.server.address()
+  const bound = typeof address === 'object' && address !== null ? address.port : port
+  return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`
+}
+
+/** The services in order, the breaker, and an upstream-duration metric per attempt. */
+function failoverContext(
+  config: ResolvedConfig,
+  breaker: CircuitBreaker,
+  metrics: GatewayMetrics,
+  solveImpl: FailoverContext['solveImpl'],
+): FailoverContext {
+  return {
+    routes: routesOf(config),
+    breaker,
+    dropped: new Set(),
+    retries: config.retries,
+    allowInsecure: config.allowInsecure,
+    solveImpl,
+    onAttempt: (provider, outcome, ms) =>
+      metrics.upstreamSeconds.observe({ provider, outcome }, ms / 1000),
+  }
+}
+
 /** Start a gateway and listen; refuses to bind beyond loopback without client keys. */
 export async function startGateway(options: ServeOptions): Promise<RunningGateway> {
   const { config } = options
   const settings = serveSettingsOf(config)
-  let clients = gatewayClients(config)
-  if (clients.length === 0 && !isLoopbackHost(options.host)) {
-    throw new UsageError(
-      `rc2 serve --host ${options.host} would let anyone who reaches it spend your accounts: no serve.clients are configured`,
-      { hint: 'add serve.clients (each with its own key) to the config, or listen on 127.0.0.1' },
-    )
-  }
-  // No clients configured (loopback only): any key is this machine's one client, with no budget.
-  const open = clients.length === 0
-  if (open) clients = [{ name: 'local', key: '' }]
-  const routes = routesOf(config)
-  const journal = options.output === undefined ? undefined : ResultJournal.open(options.output)
+  const { clients, open } = clientsFor(config, options.host)
   const store: TaskStore =
     settings.redis === undefined ? new MemoryStore() : await RedisStore.connect(settings.redis)
+  let journal: ResultJournal | undefined
+  try {
+    journal = options.output === undefined ? undefined : ResultJournal.open(options.output)
+  } catch (error) {
+    await store.close()
+    throw error
+  }
+  const output = journal
   const metrics = createMetrics()
   const breaker = new CircuitBreaker(settings.breakerFailures, settings.breakerCooldown * 1000)
   // The gateway logs through the server's logger, which exists only once the gateway does.
@@ -121,22 +171,13 @@ export async function startGateway(options: ServeOptions): Promise<RunningGatewa
   const gateway = new Gateway({
     clients,
     openClient: open,
-    failover: {
-      routes,
-      breaker,
-      dropped: new Set(),
-      retries: config.retries,
-      allowInsecure: config.allowInsecure,
-      solveImpl: options.solveImpl,
-      onAttempt: (provider, outcome, ms) =>
-        metrics.upstreamSeconds.observe({ provider, outcome }, ms / 1000),
-    },
+    failover: failoverContext(config, breaker, metrics, options.solveImpl),
     store,
     metrics,
     log: (entry) => logger.app?.log.info(entry, 'task'),
     onRecordFailure: (message) => logger.app?.log.error(message),
     record:
-      journal === undefined ? undefined : (result, image) => journal.append(result, sha256(image)),
+      output === undefined ? undefined : (result, image) => output.append(result, sha256(image)),
     resultTtlSec: settings.resultTtl,
     maxTasksPerClient: settings.maxTasksPerClient,
     fetch: { timeoutMs: config.timeout * 1000, maxBytes: config.image.maxBytes },
@@ -149,20 +190,14 @@ export async function startGateway(options: ServeOptions): Promise<RunningGatewa
     logStream: logStream(options.logJson, options.writeLine),
   })
   logger.app = app
+  let url: string
   try {
-    await app.listen({ host: options.host, port: options.port })
+    url = await listen(app, options.host, options.port)
   } catch (error) {
     await store.close()
     journal?.close()
-    const code = (error as { code?: string }).code ?? (error as Error).message
-    throw new UsageError(`rc2 serve cannot listen on ${options.host}:${options.port} (${code})`, {
-      hint: 'choose another --port (0 takes a free one) or --host',
-    })
+    throw error
   }
-  const address = app.server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : options.port
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host
-  const url = `http://${host}:${port}`
   return {
     url,
     app,
