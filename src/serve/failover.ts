@@ -70,6 +70,12 @@ export class CircuitBreaker {
     this.state.set(name, entry)
   }
 
+  /** The trial ended without telling whether the service is well (the image was at fault): free it for another. */
+  release(name: string): void {
+    const entry = this.state.get(name)
+    if (entry !== undefined) entry.trial = false
+  }
+
   /** Services currently set aside (for /healthz and the metrics). */
   open(): string[] {
     const now = this.now()
@@ -150,7 +156,10 @@ export async function solveWithFailover(
       context.onAttempt?.(route.name, 'ok', performance.now() - started)
       return { result, attempts }
     } catch (error) {
-      if (!(error instanceof Rc2Error)) throw error
+      if (!(error instanceof Rc2Error)) {
+        context.breaker.release(route.name)
+        throw error
+      }
       last = error
       attempts.push({
         provider: route.name,
