@@ -10,6 +10,8 @@ import {
   ComplexImageRecaptchaRequest,
 } from '@zennolab_com/capmonstercloud-client'
 import { Solver } from '@2captcha/captcha-solver'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
 import {
@@ -118,6 +120,40 @@ describe('createTask family', () => {
     )
     const answer = result.solution?.answer as boolean[]
     expect(answer.flatMap((on, i) => (on ? [i] : []))).toEqual([0, 5, 10, 15])
+  })
+
+  it('CapMonster imageUrls: the gateway fetches the picture itself', async () => {
+    const picture = await fixture('widget-3x3-1x.png')
+    const host = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'image/png' }).end(picture)
+    })
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = host.address() as AddressInfo
+      const created = await post(`${gateway.url}/createTask`, {
+        clientKey: BOT,
+        task: {
+          type: 'ComplexImageTask',
+          class: 'recaptcha',
+          imageUrls: [`http://127.0.0.1:${port}/captcha.png`],
+          metadata: { Grid: '3x3', TaskDefinition: '/m/0k4j' },
+        },
+      })
+      const answer = await pollTask(gateway.url, BOT, created.taskId)
+      expect((answer.solution as { answer: boolean[] }).answer).toEqual([
+        false,
+        true,
+        false,
+        false,
+        true,
+        false,
+        false,
+        false,
+        true,
+      ])
+    } finally {
+      await new Promise((resolve) => host.close(resolve))
+    }
   })
 
   it('2Captcha GridTask (API v2): 1-based click, the instruction sentence parsed', async () => {
