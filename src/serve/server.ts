@@ -185,25 +185,32 @@ function classicGet(reply: FastifyReply, json: boolean, record: TaskRecord): Fas
 
 /** Parser errors (a body over the cap, bad JSON) in the shape of the route's protocol. */
 function registerErrors(app: FastifyInstance): void {
-  app.setErrorHandler((error: { statusCode?: number; code?: string }, request, reply) => {
-    const tooBig =
-      error.statusCode === 413 ||
-      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ||
-      error.code === 'FST_REQ_FILE_TOO_LARGE' ||
-      error.code === 'FST_FILES_LIMIT' ||
-      error.code === 'FST_PARTS_LIMIT'
-    const refusal = tooBig
-      ? new Refusal('too_big', 'the request is larger than this gateway accepts')
-      : new Refusal('absent', 'the request body could not be read')
-    if ((error.statusCode ?? 500) >= 500) request.log.error({ code: error.code }, 'request failed')
-    const status = tooBig ? 413 : 400
-    if (request.url.startsWith('/in.php') || request.url.startsWith('/res.php')) {
-      const json = isRecord(request.query) && request.query.json === '1'
-      const { body, type } = classicReply(json, false, errorCode(refusal.kind))
-      return reply.status(status).type(type).send(body)
-    }
-    return reply.status(status).send(taskApiError(undefined, refusal))
-  })
+  app.setErrorHandler(
+    (error: { statusCode?: number; code?: string; message?: string }, request, reply) => {
+      const tooBig =
+        error.statusCode === 413 ||
+        error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ||
+        error.code === 'FST_REQ_FILE_TOO_LARGE' ||
+        error.code === 'FST_FILES_LIMIT' ||
+        error.code === 'FST_PARTS_LIMIT'
+      // A failure of the gateway itself (its Redis gone, say) is "try again later", not the client's fault.
+      const internal = !tooBig && (error.statusCode === undefined || error.statusCode >= 500)
+      const refusal = tooBig
+        ? new Refusal('too_big', 'the request is larger than this gateway accepts')
+        : internal
+          ? new Refusal('busy', 'the gateway cannot take tasks just now; try again')
+          : new Refusal('absent', 'the request body could not be read')
+      if (internal)
+        request.log.error({ code: error.code, message: error.message }, 'request failed')
+      const status = tooBig ? 413 : internal ? 503 : 400
+      if (request.url.startsWith('/in.php') || request.url.startsWith('/res.php')) {
+        const json = isRecord(request.query) && request.query.json === '1'
+        const { body, type } = classicReply(json, false, errorCode(refusal.kind))
+        return reply.status(status).type(type).send(body)
+      }
+      return reply.status(status).send(taskApiError(undefined, refusal))
+    },
+  )
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {

@@ -315,6 +315,16 @@ describe('who may use it', () => {
     expect(everything).not.toContain(BOT)
   })
 
+  it('a body that is not JSON is refused as ERROR_TASK_ABSENT', async () => {
+    const reply = await fetch(`${gateway.url}/createTask`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"clientKey": "bot-key-one", "task": ',
+    })
+    expect(reply.status).toBe(400)
+    expect(await reply.json()).toMatchObject({ errorId: 1, errorCode: 'ERROR_TASK_ABSENT' })
+  })
+
   it('a body over the cap is refused as too big', async () => {
     const small = await startTestGateway(service, {
       serve: { clients: [{ key: BOT }], maxBodyBytes: 4096 },

@@ -126,6 +126,28 @@ describe('two gateways on one Redis', () => {
     }
   })
 
+  it('Redis gone mid-run: tasks are refused as "try again" (no slot), not blamed on the client', async () => {
+    const serve = { redis: redisUrl, clients: [{ key: 'bot-key-late' }] }
+    const gateway = await startTestGateway(service, { serve })
+    try {
+      redis.kill('SIGTERM')
+      await new Promise((resolve) => redis.once('exit', resolve))
+      const image = (await fixture('payload-3x3.png')).toString('base64')
+      const response = await fetch(`${gateway.url}/createTask`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          clientKey: 'bot-key-late',
+          task: { type: 'ReCaptchaV2Classification', image, question: '/m/0k4j' },
+        }),
+      })
+      expect(response.status).toBe(503)
+      expect(await response.json()).toMatchObject({ errorCode: 'ERROR_NO_SLOT_AVAILABLE' })
+    } finally {
+      await gateway.close(0)
+    }
+  })
+
   it('an unreachable Redis stops the gateway at start with one clear line', async () => {
     const port = await freePort()
     await expect(
