@@ -84,6 +84,22 @@ export default tseslint.config(
       ],
     },
   },
+  // rc2 serve sits beside commands/: it uses the library (index.ts) and the layers below, never a
+  // command or the CLI; the HTTP server is Fastify, so the services' HTTP layer is not its own.
+  {
+    files: ['src/serve/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [SHARP],
+          patterns: [
+            { group: ['../commands/*', '../cli.js'], message: 'serve is a shell beside commands/' },
+          ],
+        },
+      ],
+    },
+  },
   // Provider facts are read by a dry run and the budget without loading the HTTP code: from the
   // providers layer they take types only (and the shared grid table).
   {

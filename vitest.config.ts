@@ -50,7 +50,11 @@ export default defineConfig({
         // The CLI end to end (in-process or the built binary) and the packed tarball.
         test: {
           name: 'e2e',
-          include: ['test/e2e/**/*.test.ts', 'test/package/**/*.test.ts'],
+          include: [
+            'test/e2e/**/*.test.ts',
+            'test/package/**/*.test.ts',
+            'test/serve/**/*.test.ts',
+          ],
           testTimeout: 60_000,
           hookTimeout: 180_000,
         },

@@ -11,8 +11,11 @@
  * 5. Faults: 200 inputs, concurrency 8, clean and under the issue's fault mix (the slowdown), a
  *    bare client with naive retries under the same mix; 8% of replies hanging 40 s (full mode).
  * 6. Memory: peak RSS of the rc2 process for 1000 and 5000 inputs.
+ * 7. Gateway: `rc2 serve` (a spawned process) in front of the loopback service: the time it adds
+ *    per task beside the same createTask sent straight to the service (paired, one at a time),
+ *    then 20 clients x 20 tasks at once: wall time and the gateway's CPU per task.
  *
- * `--quick`: fewer repetitions, no 5000-input batch; `--only=startup,bytes,prepare,batch`: some sections.
+ * `--quick`: fewer repetitions, no 5000-input batch; `--only=startup,bytes,prepare,batch,serve`: some sections.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
@@ -453,6 +456,125 @@ async function benchFaults(work: string, server: ProviderServer, tiles: string[]
   )
 }
 
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+/** user + system CPU of a process so far, in ms (Linux /proc; clock ticks of 10 ms). */
+async function cpuMsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+async function postTask(url: string, clientKey: string, image: string): Promise<number> {
+  const started = performance.now()
+  const response = await fetch(`${url}/createTask`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      clientKey,
+      task: { type: 'ReCaptchaV2Classification', image, question: '/m/0k4j', confidence: 0.5 },
+    }),
+  })
+  const reply = (await response.json()) as { errorId: number; errorCode?: string }
+  if (reply.errorId !== 0) throw new Error(`createTask failed: ${reply.errorCode}`)
+  return performance.now() - started
+}
+
+/** Latency straight to the service and through the gateway, and what the gateway added. */
+function reportPaired(direct: number[], via: number[]): void {
+  const added = via.map((v, i) => v - direct[i]!)
+  const p50p95 = (values: number[]): string =>
+    `${ms(percentile(values, 50))} / ${ms(percentile(values, 95))}`
+  report('straight to the service: p50 / p95', p50p95(direct))
+  report('through rc2 serve: p50 / p95', p50p95(via))
+  report('added by the gateway per task: p50 / p95', `${p50p95(added)} (aim: p95 < 5 ms)`)
+}
+
+/** `rc2 serve --port 0` as a process, once its first line names the address. */
+async function spawnGateway(
+  config: string,
+  home: string,
+): Promise<{ child: ReturnType<typeof spawn>; url: string }> {
+  const child = spawn(process.execPath, [BIN, '--config', config, 'serve', '--port', '0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', HOME: home },
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    let seen = ''
+    child.stderr.on('data', (chunk: Buffer) => {
+      seen += chunk.toString()
+      const match = /listening on (\S+)/.exec(seen)
+      if (match !== null) resolve(match[1]!)
+    })
+    child.once('exit', () => reject(new Error(`rc2 serve ended: ${seen}`)))
+  })
+  return { child, url }
+}
+
+async function benchServe(tiles: string[]): Promise<void> {
+  const paired = QUICK ? 100 : 300
+  console.log(
+    `\nGateway: rc2 serve in front of the loopback service (300x300 JPEG payloads, ${paired} tasks paired one at a time, then 20 clients x 20 at once)`,
+  )
+  const server = await startProviderServer()
+  const work = await mkdtemp(join(tmpdir(), 'rc2-bench-serve-'))
+  const keys = Array.from({ length: 20 }, (_, i) => `bench-client-${i}`)
+  const config = join(work, 'rc2.json')
+  await writeFile(
+    config,
+    JSON.stringify({
+      providers: { yescaptcha: { apiKey: DEFAULT_TEST_KEY, endpoint: server.url } },
+      confidence: 0.5,
+      serve: { clients: keys.map((key) => ({ key })) },
+    }),
+    { mode: 0o600 },
+  )
+  const images = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) =>
+      (
+        await renderRedGrid('3x3', [i % 9, (i * 4) % 9], {
+          otherTiles: await Promise.all(tiles.slice(i, i + 9).map((t) => readFile(t))),
+          format: 'jpeg',
+        })
+      ).toString('base64'),
+    ),
+  )
+  const { child, url } = await spawnGateway(config, work)
+  try {
+    for (let i = 0; i < 20; i++) {
+      await postTask(server.url, DEFAULT_TEST_KEY, images[i]!)
+      await postTask(url, keys[0]!, images[i]!)
+    }
+    const direct: number[] = []
+    const via: number[] = []
+    for (let i = 0; i < paired; i++) {
+      const image = images[i % images.length]!
+      direct.push(await postTask(server.url, DEFAULT_TEST_KEY, image))
+      via.push(await postTask(url, keys[i % keys.length]!, image))
+    }
+    reportPaired(direct, via)
+    const cpuBefore = await cpuMsOf(child.pid!)
+    const started = performance.now()
+    await Promise.all(
+      keys.flatMap((key, k) =>
+        Array.from({ length: 20 }, (_, i) => postTask(url, key, images[(k + i) % images.length]!)),
+      ),
+    )
+    const wall = performance.now() - started
+    const cpu = (await cpuMsOf(child.pid!)) - cpuBefore
+    report('20 clients x 20 tasks at once', `${(wall / 1000).toFixed(2)} s wall, 400/400 answered`)
+    report('gateway CPU per task (user + system)', ms(cpu / 400))
+  } finally {
+    child.kill('SIGTERM')
+    await new Promise((resolve) => child.once('exit', resolve))
+    await server.close()
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
 const tiles = tilePaths()
 console.log(
   `rc2 benchmarks on Node ${process.version}, ${(await import('node:os')).cpus().length} cores${QUICK ? ' (quick)' : ''}`,
@@ -461,3 +583,4 @@ if (wanted('startup')) benchStartup()
 if (wanted('bytes')) await benchRequestBytes(tiles)
 if (wanted('prepare')) await benchPrepare(tiles)
 if (wanted('batch')) await benchBatch(tiles)
+if (wanted('serve')) await benchServe(tiles)

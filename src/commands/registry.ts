@@ -54,6 +54,13 @@ export const COMMANDS: readonly CommandEntry[] = [
       'Tell the service an answer was wrong (or, with --correct, right): 2captcha (reportIncorrect/reportCorrect), capsolver (feedbackTask), capmonster (wrong answers only). The others have no such call.',
     load: () => import('./report.js'),
   },
+  {
+    name: 'serve',
+    term: 'serve [options]',
+    summary:
+      "A local gateway speaking the services' own protocols (createTask family, 2Captcha in.php/res.php), forwarding to the configured services with rc2's preparation, failover and budgets.",
+    load: () => import('./serve.js'),
+  },
 ]
 
 /**

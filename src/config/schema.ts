@@ -40,6 +40,50 @@ const ProviderListSchema = z.preprocess(
     }),
 )
 
+/** One client of `rc2 serve`: a key of the gateway's own (never a service's) and its budget. */
+const serveClient = z.strictObject({
+  /** What the client sends as clientKey / key. */
+  key: z.string().min(8),
+  /** Shown in logs and metrics instead of the key (default client1, client2, ... in list order). */
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .optional(),
+  /** Points this client may spend over the gateway's life (across every gateway sharing serve.redis). */
+  maxPoints: z.number().min(0).optional(),
+  /** Points this client may spend in any 60 minutes. */
+  maxPointsPerHour: z.number().min(0).optional(),
+})
+
+const serveSettings = z.strictObject({
+  clients: z
+    .array(serveClient)
+    .default([])
+    .refine((clients) => new Set(clients.map((c) => c.key)).size === clients.length, {
+      message: 'a client key is listed twice',
+    }),
+  /** redis://host:port/db: the task table and budgets shared by several gateways. */
+  redis: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// address')
+    .optional(),
+  /** Tasks one client may have in flight at once. */
+  maxTasksPerClient: z.number().int().min(1).max(10_000).default(50),
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(8 * 1024 * 1024),
+  /** Seconds an answer stays available to getTaskResult / res.php. */
+  resultTtl: z.number().int().min(10).max(86_400).default(300),
+  /** After SIGTERM or Ctrl-C: seconds to finish tasks in flight and let clients fetch answers (under the 15 s hard stop). */
+  drainGrace: z.number().min(0).max(14).default(10),
+  /** Failures in a row that set a service aside, and for how many seconds. */
+  breakerFailures: z.number().int().min(1).max(100).default(3),
+  breakerCooldown: z.number().min(1).max(3600).default(30),
+})
+
 const ConfigSchema = z.strictObject({
   /** The service, or a failover order of services (first answer wins). */
   provider: ProviderListSchema.default(['yescaptcha']),
@@ -86,10 +130,19 @@ const ConfigSchema = z.strictObject({
       maxPixels: z.number().int().positive().default(40_000_000),
     })
     .default({ format: 'jpeg', maxBytes: 25 * 1024 * 1024, maxPixels: 40_000_000 }),
+  /** rc2 serve: the gateway's clients, limits and shared store. */
+  serve: serveSettings.optional(),
 })
 
 export type Config = z.infer<typeof ConfigSchema>
 export type RawConfig = z.input<typeof ConfigSchema>
+export type ServeSettings = z.infer<typeof serveSettings>
+export type ServeClient = z.infer<typeof serveClient>
+
+/** The serve section with its defaults, whether or not the file has one. */
+export function serveSettingsOf(config: { serve?: ServeSettings | undefined }): ServeSettings {
+  return config.serve ?? serveSettings.parse({})
+}
 
 /** Validate a merged config once; every problem is reported with its dotted key path. */
 export function validateConfig(raw: unknown, origin: string): Config {
