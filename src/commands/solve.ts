@@ -165,7 +165,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
 
   const [
     { loadSolveConfig, createProviderFor, imageTimeoutSec, keyOriginHint },
-    { pointsFor, PROVIDER_FACTS },
+    { PROVIDER_FACTS },
   ] = await Promise.all([import('./provider-setup.js'), import('../providers/facts/index.js')])
   const config = await loadSolveConfig(ctx, flags, {
     confidence: flags.confidence,
@@ -201,7 +201,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   let outcome
   try {
     outcome = await solveInputs(
-      solveSettings(inputs, flags, ctx, { config, question, provider, pointsFor, imageTimeoutSec }),
+      solveSettings(inputs, flags, ctx, { config, question, provider, imageTimeoutSec }),
       {
         onResult: (result, index) => {
           confidenceNote(result)
@@ -211,6 +211,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
           sink.add(result, index)
         },
         onSkipped: (path, reason) => ctx.out.warn(`skipped ${path}: ${reason}`),
+        onNotice: (text) => ctx.out.warn(text),
         onProgress: (state) => progress.update(state),
       },
     )
@@ -247,11 +248,10 @@ function solveSettings(
     config: ResolvedConfig
     question: QuestionMatch
     provider: Provider | undefined
-    pointsFor: (provider: ProviderName, grid: Grid) => number
     imageTimeoutSec: (config: ResolvedConfig) => number
   },
 ): SolveInputsOptions {
-  const { config, question, provider, pointsFor, imageTimeoutSec } = setup
+  const { config, question, provider, imageTimeoutSec } = setup
   return {
     inputs,
     recursive: flags.recursive,
@@ -278,7 +278,6 @@ function solveSettings(
     signal: ctx.signal,
     stopNow: ctx.stopNow,
     readStdin: () => readStdin(ctx.stdin, config.image.maxBytes, ctx.signal),
-    pointsFor: (grid, name) => pointsFor(name ?? config.provider, grid),
     failover: config.providerList.length > 1,
     round:
       flags.tiles !== undefined || flags.since !== undefined

@@ -1,8 +1,6 @@
 import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { InputError, Rc2Error, type ReadFailure, readFailure, writeFailure } from '../errors.js'
-import type { ProviderName } from '../providers/types.js'
-import type { Grid } from '../types.js'
 import { type BatchProgress, type BatchSummary, type RunContext, runBatch } from './batch.js'
 import { expandInputs, type InputItem, type Shard, takeShard } from './inputs.js'
 import { ResultJournal, readSolvedKeys, sha256, solvedKey } from './journal.js'
@@ -34,8 +32,6 @@ export interface SolveInputsOptions {
   /** Aborted on a second interrupt: in-flight inputs are cut at once. */
   stopNow?: AbortSignal | undefined
   readStdin: () => Promise<Buffer>
-  /** Cost in points of one call for a grid, for the budget (unknown costs count as 1); `provider` for failover. */
-  pointsFor: (grid: Grid, provider?: ProviderName) => number
   /** Dynamic round (design §8.2): classify only these tiles, or those changed since this capture. */
   round?: { tiles?: number[] | undefined; since?: string | undefined } | undefined
   /** More than one provider named (failover): the summary counts answers per provider. */
@@ -46,6 +42,8 @@ export interface SolveInputsCallbacks {
   onResult(result: SolveResult, index: number): void
   onSkipped?(path: string, reason: string): void
   onProgress?(state: BatchProgress): void
+  /** A condition that holds for the rest of the batch (a provider dropped, and why), said once. */
+  onNotice?(text: string): void
 }
 
 export interface SolveInputsOutcome {
@@ -112,7 +110,9 @@ export async function solveInputs(
           if (byProvider !== undefined && result.ok && !('dryRun' in result))
             byProvider[result.provider] = (byProvider[result.provider] ?? 0) + 1
           try {
-            if (outputError === undefined) journal?.append(result, hashes.get(index))
+            // An input never sent is not a result to keep: --resume sends it next time.
+            if (outputError === undefined && !(!result.ok && result.sent === false))
+              journal?.append(result, hashes.get(index))
           } catch (error) {
             outputError = error as Rc2Error
             stop.abort(outputError)
@@ -121,6 +121,7 @@ export async function solveInputs(
           callbacks.onResult(result, index)
         },
         ...(callbacks.onProgress !== undefined ? { onProgress: callbacks.onProgress } : {}),
+        ...(callbacks.onNotice !== undefined ? { onNotice: callbacks.onNotice } : {}),
       },
       {
         concurrency: options.concurrency,
@@ -339,7 +340,7 @@ function readAhead(
   }
 }
 
-/** Sends one prepared input (a whole challenge or a dynamic round), under the batch's budget. */
+/** Sends one prepared input (a whole challenge or a dynamic round) with the input's account. */
 async function solveReadyInput(
   options: SolveInputsOptions,
   item: Work,
@@ -348,47 +349,17 @@ async function solveReadyInput(
   ctx: RunContext,
 ): Promise<SolveResult | null> {
   const { bytes, prepared, round } = ready
-  if (round !== undefined) {
-    const tilePoints = options.pointsFor('1x1')
-    if (options.settings.dryRun !== true && round.images.length > 0)
-      ctx.reserve(tilePoints * round.images.length)
-    return solveRound({
-      ...options.settings,
-      source: bytes,
-      input: item.input,
-      annotatePath,
-      signal: ctx.signal,
-      beforeChargedRetry: () => ctx.reserve(tilePoints, true),
-      onPushBack: ctx.pushedBack,
-      round,
-    })
-  }
-  if (prepared === undefined) return null
-  const points = options.pointsFor(prepared.grid)
-  let price = points
-  if (options.settings.dryRun !== true) ctx.reserve(points)
-  return solveOne({
+  const common = {
     ...options.settings,
     source: bytes,
     input: item.input,
     annotatePath,
     signal: ctx.signal,
-    // A resend after a lost reply may be charged again: the budget must agree first.
-    beforeChargedRetry: () => ctx.reserve(price, true),
-    whileWaiting: (wait) => ctx.whileWaiting(wait),
-    onPushBack: ctx.pushedBack,
-    // Failover: the next provider's call needs the budget too (and is priced as its own);
-    // a failed one may still have cost.
-    beforeFailover: (next) => {
-      const nextPrice = options.pointsFor(prepared.grid, next)
-      ctx.reserve(nextPrice, true)
-      price = nextPrice
-      ctx.priceAs(nextPrice)
-    },
-    onChargedFailure: (name, calls) =>
-      ctx.spend(options.pointsFor(prepared.grid, name) * calls, calls),
-    prepared,
-  })
+    account: ctx.account,
+  }
+  if (round !== undefined) return solveRound({ ...common, round })
+  if (prepared === undefined) return null
+  return solveOne({ ...common, prepared })
 }
 
 /** An input read and prepared, ready to send: a whole challenge (`prepared`) or a dynamic round (`round`). */
