@@ -95,35 +95,45 @@ function writeAll(fd: number, bytes: Buffer, path: string): void {
   }
 }
 
-/** Keys (content hash + question id) of inputs already solved in an earlier run's output file. */
-export async function readSolvedKeys(path: string): Promise<Set<string>> {
+/**
+ * Keys (content hash + question id) of inputs already solved in an earlier run's output file, and
+ * how many lines were not results (torn by a crash, or anything but a JSON object): those are skipped.
+ */
+export async function readSolvedKeys(
+  path: string,
+): Promise<{ keys: Set<string>; unreadable: number }> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
   } catch (error) {
-    if (readFailure(error) === 'missing') return new Set()
+    if (readFailure(error) === 'missing') return { keys: new Set(), unreadable: 0 }
     throw new ConfigError(`cannot read --output ${path} to resume: ${(error as Error).message}`)
   }
   const keys = new Set<string>()
+  let unreadable = 0
   for (const line of resultLines(text)) {
-    // A torn line from an interrupted run: that input is simply solved again.
-    if (!line.ok) continue
-    const record = line.value as {
+    const record = line.ok ? line.value : undefined
+    // A torn line from an interrupted run, or a line that is no result: that input is solved again.
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      unreadable++
+      continue
+    }
+    const r = record as {
       ok?: unknown
       dryRun?: unknown
       inputSha256?: unknown
-      question?: { id?: unknown }
+      question?: unknown
     }
+    const id = (r.question as { id?: unknown } | null | undefined)?.id
     if (
-      record.ok === true &&
-      record.dryRun !== true &&
-      typeof record.inputSha256 === 'string' &&
-      typeof record.question?.id === 'string'
-    ) {
-      keys.add(solvedKey(record.inputSha256, record.question.id))
-    }
+      r.ok === true &&
+      r.dryRun !== true &&
+      typeof r.inputSha256 === 'string' &&
+      typeof id === 'string'
+    )
+      keys.add(solvedKey(r.inputSha256, id))
   }
-  return keys
+  return { keys, unreadable }
 }
 
 /** Each non-blank line of a results file, parsed; `ok: false` for one that is not JSON (a torn write). */

@@ -75,10 +75,15 @@ export async function solveInputs(
   const onInterrupt = (): void => stop.abort(options.signal?.reason)
   if (options.signal?.aborted === true) onInterrupt()
   else options.signal?.addEventListener('abort', onInterrupt, { once: true })
-  const solvedBefore =
-    options.resume === true && outputFile !== undefined
-      ? await readSolvedKeys(outputFile)
-      : new Set<string>()
+  let solvedBefore: ReadonlySet<string> = new Set()
+  if (options.resume === true && outputFile !== undefined) {
+    const { keys, unreadable } = await readSolvedKeys(outputFile)
+    solvedBefore = keys
+    if (unreadable > 0)
+      callbacks.onNotice?.(
+        `--output ${options.outputPath}: ${unreadable} line(s) are not results and were skipped (their inputs are solved again)`,
+      )
+  }
 
   const work: Work[] = items.map((item, index) => ({ ...item, index }))
   const hashes = new Map<number, string>()

@@ -219,3 +219,16 @@ describe('a budget stop', () => {
     expect(withOutput.stderr).toContain('--resume')
   })
 })
+
+describe('--resume', () => {
+  it('skips a null line (or any non-object) in the --output file with a warning', async () => {
+    await makeDir('nulls', 2)
+    const out = join(dir, 'nulls.ndjson')
+    await writeFile(out, 'null\n42\n"text"\n[1]\n')
+    const r = await rc2(['solve', 'nulls', '-q', 'cars', '--output', out, '--resume', '--ndjson'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(lines(r.stdout).filter((x) => x.ok)).toHaveLength(2)
+    expect(r.stderr).toMatch(/4 line\(s\) are not results and were skipped/)
+    expect(r.stderr).not.toMatch(/internal error|TypeError/)
+  })
+})
