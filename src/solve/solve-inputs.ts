@@ -12,6 +12,7 @@ import { type PreparedRound, prepareRound, type RoundSpec, solveRound } from './
 import { readFileBounded } from '../image/read.js'
 import { outputPathProblem } from '../image/write.js'
 import { fetchInput, isUrlInput } from './fetch-input.js'
+import { answerOncePerRun } from './shared-answers.js'
 
 /** Everything `rc2 solve` does between parsed flags and rendered output. */
 export interface SolveInputsOptions {
@@ -99,6 +100,12 @@ export async function solveInputs(
   })
   const nextPrepared = readAhead(work, prepare, Math.min(8, Math.max(1, options.concurrency)))
 
+  // The same image with the same question is paid once per run; every input asking it gets the answer.
+  const { provider } = options.settings
+  const sending =
+    provider === undefined
+      ? options
+      : { ...options, settings: { ...options.settings, provider: answerOncePerRun(provider) } }
   const byProvider: Record<string, number> | undefined = options.failover === true ? {} : undefined
   try {
     const summary = await runBatch(
@@ -109,7 +116,7 @@ export async function solveInputs(
           const outcome = await untilAborted(nextPrepared(item), ctx.signal)
           if (!outcome.ok) throw outcome.error
           if (outcome.value === null) return null
-          return solveReadyInput(options, item, outcome.value, annotatePaths?.[item.index], ctx)
+          return solveReadyInput(sending, item, outcome.value, annotatePaths?.[item.index], ctx)
         },
         onResult: (result, index) => {
           if (byProvider !== undefined && result.ok && !('dryRun' in result))

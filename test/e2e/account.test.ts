@@ -232,3 +232,25 @@ describe('--resume', () => {
     expect(r.stderr).not.toMatch(/internal error|TypeError/)
   })
 })
+
+describe('the same content with the same question', () => {
+  it('is paid once per run and its answer given to every such input', async () => {
+    const copies = await makeDir('copies', 1)
+    const image = await readFile(join(copies, 'in-00.png'))
+    for (const name of ['b.png', 'c.png']) await writeFile(join(copies, name), image)
+    const r = await rc2(['solve', 'copies', '-q', 'cars', '--ndjson'])
+    expect(r.code, r.stderr).toBe(0)
+    const results = lines(r.stdout)
+    expect(results).toHaveLength(3)
+    expect(results.every((x) => x.ok && x.objects?.join() === '0')).toBe(true)
+    expect(first.createCount).toBe(1)
+    expect(r.stderr.trim().split('\n').at(-1)).toContain(' 6 points')
+    // The same file named three times: one call too.
+    first.resetCounters()
+    const same = join('copies', 'b.png')
+    const again = await rc2(['solve', same, same, same, '-q', 'cars', '--ndjson'])
+    expect(again.code, again.stderr).toBe(0)
+    expect(lines(again.stdout).filter((x) => x.ok)).toHaveLength(3)
+    expect(first.createCount).toBe(1)
+  })
+})
