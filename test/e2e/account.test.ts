@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { runInProcess, type RunResult } from '../helpers/cli.js'
+import { spawnSync } from 'node:child_process'
+import { runInProcess, runRc2, type RunResult } from '../helpers/cli.js'
 import {
   DEFAULT_TEST_KEY,
   renderRedGrid,
@@ -253,4 +254,51 @@ describe('the same content with the same question', () => {
     expect(lines(again.stdout).filter((x) => x.ok)).toHaveLength(3)
     expect(first.createCount).toBe(1)
   })
+})
+
+describe('two runs on one --output', () => {
+  it('the second refuses before sending (exit 2) while the first runs; a stale lock is taken over', async () => {
+    await makeDir('locked', 4)
+    const out = join(dir, 'locked.ndjson')
+    // One at a time, 2.5 s each: the first run is still going when the second starts.
+    first.setLatency(2500)
+    const env = {
+      HOME: dir,
+      RC2_API_KEY: KEY,
+      RC2_ENDPOINT: first.endpoints.yescaptcha,
+    }
+    const args = [
+      'solve',
+      'locked',
+      '-q',
+      'cars',
+      '--ndjson',
+      '--concurrency',
+      '1',
+      '--output',
+      out,
+      '--resume',
+    ]
+    const one = runRc2(args, { cwd: dir, env, timeoutMs: 60_000 })
+    // The first run holds the lock once it has opened the file (it then waits on the slow service).
+    for (let i = 0; i < 200 && first.createCount === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    const two = await runRc2(args, { cwd: dir, env, timeoutMs: 60_000 })
+    const done = await one
+    first.setLatency(0)
+    expect(done.code, done.stderr).toBe(0)
+    expect(two.code, two.stderr).toBe(2)
+    expect(two.stderr).toMatch(/being written by another rc2 run \(process \d+\)/)
+    expect(two.stdout).toBe('')
+    // Paid once per input, by the first run only.
+    expect(first.paidCount).toBe(4)
+    expect(lines(await readFile(out, 'utf8'))).toHaveLength(4)
+
+    // A lock left by a run that was killed (its process is gone) does not stop the next run.
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'])
+    await writeFile(`${out}.lock`, `${gone.stdout.toString()}\n`)
+    const after = await rc2(args)
+    expect(after.code, after.stderr).toBe(0)
+    expect(after.stderr).toContain('4 already solved (--resume)')
+  }, 90_000)
 })
