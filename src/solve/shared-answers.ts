@@ -12,24 +12,71 @@ export const SHARED_ANSWER_WARNING =
  * input asks again. What is kept per request is its digest and the (small) answer.
  */
 export function answerOncePerRun(provider: Provider): Provider {
-  const answers = new Map<string, RecognitionResult | Promise<RecognitionResult>>()
+  const answers = new Map<string, Kept | Promise<RecognitionResult>>()
   return {
     ...provider,
     recognize: async (request) => {
       const key = requestKey(request)
       const known = answers.get(key)
-      if (known !== undefined) return shared(await known)
+      if (known !== undefined) return shared(known instanceof Kept ? known.answer() : await known)
       const asked = provider.recognize(request)
       answers.set(key, asked)
       try {
         const answer = await asked
-        answers.set(key, answer)
+        answers.set(key, new Kept(answer))
         return answer
       } catch (error) {
         answers.delete(key)
         throw error
       }
     },
+  }
+}
+
+/**
+ * An answer as kept for the rest of the run, in one fixed shape: the tiles as a bit mask (a grid
+ * has at most 16), the rest as given.
+ */
+class Kept {
+  readonly tiles: number
+  readonly type: RecognitionResult['type']
+  readonly hasObject: boolean | null
+  readonly confidences: number[] | null
+  readonly taskId: string | null
+  readonly points: number | null
+  readonly provider: RecognitionResult['provider']
+  readonly attempts: RecognitionResult['attempts']
+  readonly warnings: RecognitionResult['warnings']
+
+  constructor(answer: RecognitionResult) {
+    this.tiles = answer.objects.reduce((mask, tile) => mask | (1 << tile), 0)
+    this.type = answer.type
+    this.hasObject = answer.hasObject
+    this.confidences = answer.confidences
+    this.taskId = answer.taskId
+    this.points = answer.points
+    this.provider = answer.provider
+    this.attempts = answer.attempts
+    this.warnings = answer.warnings
+  }
+
+  answer(): RecognitionResult {
+    const objects: number[] = []
+    for (let tile = 0; this.tiles >> tile !== 0; tile++)
+      if ((this.tiles >> tile) & 1) objects.push(tile)
+    const { type, hasObject, confidences, taskId, points, provider, attempts, warnings } = this
+    return {
+      type,
+      objects,
+      hasObject,
+      confidences,
+      taskId,
+      points,
+      paidCalls: 0,
+      provider,
+      attempts,
+      warnings,
+    }
   }
 }
 
@@ -42,12 +89,12 @@ function shared(answer: RecognitionResult): RecognitionResult {
   }
 }
 
-/** A 128-bit digest of what the service is asked: equal only for the same request. */
+/** A 128-bit digest of what the service is asked (16 one-byte characters: small to keep per request). */
 function requestKey(request: RecognitionRequest): string {
   const { image, grid, size, question, instruction, confidence } = request
   return createHash('sha256')
     .update(JSON.stringify([grid, size, question, instruction ?? null, confidence ?? null]))
     .update(image)
-    .digest('base64url')
-    .slice(0, 22)
+    .digest()
+    .toString('latin1', 0, 16)
 }
