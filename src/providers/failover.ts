@@ -125,15 +125,7 @@ async function recognize(
     const probe = gate.claim(name)
     await gate.wait(probe.wait, request.signal)
     if (dropped.has(name)) continue
-    const deadline = new AbortController()
-    const timer = setTimeout(
-      () => deadline.abort(new DOMException(`the ${name} deadline was reached`, 'TimeoutError')),
-      options.attemptTimeoutMs(name),
-    )
-    const signal =
-      request.signal === undefined
-        ? deadline.signal
-        : AbortSignal.any([request.signal, deadline.signal])
+    const { signal, timer } = attemptDeadline(name, options, request.signal)
     // The adapter reserves its own price with the input's account before it sends.
     const attempt = provider.recognize({ ...request, signal })
     // Released only after this attempt's own handling below, so a drop is seen by those waiting.
@@ -167,14 +159,33 @@ async function recognize(
     // The last failure is the result; the ones before it are its attempts.
     throw withAttempts(lastError, attempts.slice(0, -1))
   }
-  // Every provider was dropped earlier in the batch: the first reason stands for all.
-  const reason = dropped.get(state.first.name) ?? [...dropped.values()][0]
-  if (reason === undefined) throw new Rc2Error('usage', 'no provider left to ask')
-  throw new Rc2Error(reason.kind, reason.message, {
+  throw allDropped(state)
+}
+
+/** Every provider was dropped earlier in the batch: the first reason stands for all. */
+function allDropped(state: FailoverState): Rc2Error {
+  const reason = state.dropped.get(state.first.name) ?? [...state.dropped.values()][0]
+  if (reason === undefined) return new Rc2Error('usage', 'no provider left to ask')
+  return new Rc2Error(reason.kind, reason.message, {
     code: reason.code,
     hint: reason.hint,
     provider: reason.provider,
   })
+}
+
+/** Each provider's attempt gets its own deadline, within the caller's. */
+function attemptDeadline(
+  name: ProviderName,
+  options: FailoverOptions,
+  outer: AbortSignal | undefined,
+): { signal: AbortSignal; timer: NodeJS.Timeout } {
+  const deadline = new AbortController()
+  const timer = setTimeout(
+    () => deadline.abort(new DOMException(`the ${name} deadline was reached`, 'TimeoutError')),
+    options.attemptTimeoutMs(name),
+  )
+  const signal = outer === undefined ? deadline.signal : AbortSignal.any([outer, deadline.signal])
+  return { signal, timer }
 }
 
 /** A bad key or an empty account: no input asks `name` again, and the run hears it once, with why. */
