@@ -27,8 +27,13 @@ export type ErrorKind =
   | 'provider'
   | 'network'
   | 'timeout'
+  | 'budget'
 
-/** Exit code per kind. A bad or missing key is a configuration problem the user fixes (3). */
+/**
+ * Exit code per kind. A bad or missing key is a configuration problem the user fixes (3). A budget
+ * stop is the user's own --max-points at work, not a service failure: usage (2), like
+ * `--max-points 0`.
+ */
 const KIND_EXIT: Record<ErrorKind, ExitCode> = {
   usage: EXIT.usage,
   config: EXIT.config,
@@ -40,6 +45,7 @@ const KIND_EXIT: Record<ErrorKind, ExitCode> = {
   provider: EXIT.provider,
   network: EXIT.provider,
   timeout: EXIT.provider,
+  budget: EXIT.usage,
 }
 
 export function exitCodeForKind(kind: ErrorKind): ExitCode {
@@ -58,8 +64,10 @@ export interface Rc2ErrorOptions {
   retryAfterSec?: number | undefined
   /** The request may have reached the service and been charged although no answer arrived. */
   mayHaveCharged?: boolean | undefined
-  /** Requests of this input that may have been charged although it failed (see Rc2Error.paidCalls). */
-  paidCalls?: number | undefined
+  /** The service whose failure this is, where one is to blame. */
+  provider?: string | undefined
+  /** The account has too many tasks in flight (send fewer at once), unlike a plain rate limit. */
+  tooManyInFlight?: boolean | undefined
 }
 
 /** A provider that failed on an input before the next one was tried (failover, `-p a,b`). */
@@ -76,13 +84,12 @@ export class Rc2Error extends Error {
   readonly retryable: boolean
   readonly retryAfterSec: number | undefined
   readonly mayHaveCharged: boolean
-  /**
-   * Requests of this input that may have been charged although it failed (lost replies); set by
-   * the retry layer, reported as the failure's `paidCalls`.
-   */
-  paidCalls = 0
+  readonly provider: string | undefined
+  readonly tooManyInFlight: boolean
   /** Providers that failed on this input before the one whose failure this is (failover). */
   attempts: AttemptRecord[] | undefined
+  /** Calls of the failed input that may have been charged: set where a failure leaves the engine (the library's solve()), from the input's account. */
+  paidCalls: number | undefined
 
   constructor(kind: ErrorKind, message: string, options: Rc2ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
@@ -93,7 +100,8 @@ export class Rc2Error extends Error {
     this.retryable = options.retryable ?? false
     this.retryAfterSec = options.retryAfterSec
     this.mayHaveCharged = options.mayHaveCharged ?? false
-    this.paidCalls = options.paidCalls ?? 0
+    this.provider = options.provider
+    this.tooManyInFlight = options.tooManyInFlight ?? false
   }
 
   get exitCode(): ExitCode {
@@ -141,6 +149,24 @@ export class ProviderError extends Rc2Error {
   ) {
     super(kind, message, options)
     this.name = 'ProviderError'
+  }
+}
+
+/**
+ * A request the run refused to send: the --max-points budget (kind `budget`), or the batch stopped
+ * after an account-level failure (the kind and code of that failure). No service is to blame, so
+ * failover does not move on and nothing is dropped. `resend`: the request had gone out once and
+ * its reply was lost (so the input was sent, and that call may have been charged).
+ */
+export class RefusedError extends Rc2Error {
+  constructor(
+    kind: ErrorKind,
+    message: string,
+    readonly resend: boolean,
+    options?: Rc2ErrorOptions,
+  ) {
+    super(kind, message, options)
+    this.name = 'RefusedError'
   }
 }
 

@@ -197,6 +197,7 @@ async function solveWith(
     throw new UsageError(`${shown} was not solved: nothing was sent`, { code: 'NOT_SENT' })
   if (result.ok) return result
   // The error itself (its class, its `suggestions`), not only the result's copy of it.
+  if (failure instanceof Rc2Error) failure.paidCalls = result.paidCalls ?? 0
   if (failure instanceof Error) throw failure
   throw new Rc2Error(result.error.kind, result.error.message, {
     code: result.error.code ?? undefined,

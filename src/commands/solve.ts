@@ -225,6 +225,7 @@ async function renderRun(
       },
       onSkipped: (path, reason) => ctx.out.warn(`skipped ${path}: ${reason}`),
       onOutsideLinks: (paths) => ctx.out.warn(outsideLinksNote(paths)),
+      onNotice: (text) => ctx.out.warn(text),
       onProgress: (state) => progress.update(state),
     })
   } catch (error) {

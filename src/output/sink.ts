@@ -93,11 +93,8 @@ export class ResultSink {
   /** Say one failure on stderr, unless the batch already said it. */
   private tell(result: SolveFailure): void {
     const { error } = result
-    if (!this.options.single) {
-      // Counted in the summary line ("24 not sent: --max-points 40 reached", "26 not sent (batch stopped)").
-      if (error.code === 'MAX_POINTS' && error.message.startsWith('not sent')) return
-      if (error.message.startsWith('not sent: the batch stopped')) return
-    }
+    // Counted in the summary line ("24 not sent: --max-points 40 reached", "26 not sent (batch stopped)").
+    if (!this.options.single && result.sent === false) return
     // A failure whose words do not name the input (a bad key, a refused connection) is the same for
     // every input: say it once. One that names its input (a bad file) is said for that input.
     const namesInput = error.message.includes(result.input)

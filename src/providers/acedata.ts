@@ -10,7 +10,7 @@ import { ProviderError } from '../errors.js'
 import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
 import { createAdapterContext } from './adapter-context.js'
-import { afterCharge, pollTask } from './polling.js'
+import { pollTask } from './polling.js'
 import { checkRequest } from './request-check.js'
 import { withChargedRetries, withRetries } from './retry.js'
 import { normalizeSolution, parseReply, protocolError, readOrLost } from './solution.js'
@@ -120,42 +120,39 @@ export function createAceDataProvider(options: ProviderOptions): Provider {
       },
       {
         ...context.retryOptions(signal, `acedata: POST ${path}`, request),
-        beforeChargedRetry: request.beforeChargedRetry,
+        charge: { account: request.account, provider: 'acedata', grid },
       },
     )
-    // From here the service has charged for the task: a later failure still cost those calls.
-    return afterCharge(created.paidCalls, async () => {
-      const { first } = created.value
-      let { fields } = created.value
-      const taskId = first.task_id ?? null
+    const { first } = created.value
+    let { fields } = created.value
+    const taskId = first.task_id ?? null
 
-      if (fields === undefined && taskId !== null) {
-        const solution = await pollTask(context, taskId, signal, async () => {
-          const result = await withRetries(
-            async () => {
-              // A garbled poll reply costs nothing to ask again.
-              const reply = await http.postJson('/captcha/tasks', { task_id: taskId }, signal)
-              return readOrLost(() => readAceReply(reply))
-            },
-            context.retryOptions(signal, 'acedata: POST /captcha/tasks', request),
-          )
-          if (result.solution !== undefined && result.solution !== null) return result.solution
-          if (typeof result.status === 'string' && PENDING.includes(result.status)) return undefined
-          throw protocolError(
-            'acedata',
-            `reply.status = ${JSON.stringify(result.status ?? null)} without a solution for task ${taskId}`,
-          )
-        })
-        fields = normalizeSolution(solution, solutionContext)
-      }
-      if (fields === undefined) throw protocolError('acedata', 'reply.solution is missing')
-      return {
-        ...applyThreshold(fields, request.confidence),
-        taskId: taskId ?? first.trace_id ?? null,
-        points: null,
-        paidCalls: created.paidCalls,
-      }
-    })
+    if (fields === undefined && taskId !== null) {
+      const solution = await pollTask(context, taskId, signal, async () => {
+        const result = await withRetries(
+          async () => {
+            // A garbled poll reply costs nothing to ask again.
+            const reply = await http.postJson('/captcha/tasks', { task_id: taskId }, signal)
+            return readOrLost(() => readAceReply(reply))
+          },
+          context.retryOptions(signal, 'acedata: POST /captcha/tasks', request),
+        )
+        if (result.solution !== undefined && result.solution !== null) return result.solution
+        if (typeof result.status === 'string' && PENDING.includes(result.status)) return undefined
+        throw protocolError(
+          'acedata',
+          `reply.status = ${JSON.stringify(result.status ?? null)} without a solution for task ${taskId}`,
+        )
+      })
+      fields = normalizeSolution(solution, solutionContext)
+    }
+    if (fields === undefined) throw protocolError('acedata', 'reply.solution is missing')
+    return {
+      ...applyThreshold(fields, request.confidence),
+      taskId: taskId ?? first.trace_id ?? null,
+      points: null,
+      paidCalls: created.paidCalls,
+    }
   }
 
   return {

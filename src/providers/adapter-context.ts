@@ -36,11 +36,11 @@ export interface AdapterContext {
   maxPolls: number
   maxPollMs: number
   sleep: SleepFunction
-  /** Retry options without the signal; `retryOptions(signal, label, request)` completes them with the request's hooks. */
+  /** Retry options for one call; with the request, its account hears of push-back and runs the waits. */
   retryOptions: (
     signal: AbortSignal | undefined,
     label: string,
-    request?: Pick<RecognitionRequest, 'whileWaiting' | 'onPushBack'>,
+    request?: Pick<RecognitionRequest, 'account'>,
   ) => RetryOptions
   /** Runs `work`, masking the key in any error it throws. */
   guard: <T>(work: () => Promise<T>) => Promise<T>
@@ -85,25 +85,27 @@ export function createAdapterContext(name: ProviderName, options: ProviderOption
       options.maxPollMs ??
       (facts.imageTimeoutSec === undefined ? DEFAULT_MAX_POLL_MS : facts.imageTimeoutSec * 1000),
     sleep,
-    retryOptions: (signal, label, request) => ({
-      ...options.retry,
-      sleep,
-      retries,
-      signal,
-      label,
-      whileWaiting: request?.whileWaiting,
-      onRetry: (error, attempt, delayMs) => {
-        // Tell the batch runner the service is pushing back, so it sends fewer at once.
-        if (error.kind === 'rate_limit')
-          (request?.onPushBack ?? options.onPushBack)?.(
-            error.retryAfterSec,
-            isTooManyInFlight(error),
+    retryOptions: (signal, label, request) => {
+      const account = request?.account
+      return {
+        ...options.retry,
+        sleep,
+        retries,
+        signal,
+        label,
+        whileWaiting: account?.whileWaiting.bind(account),
+        onRetry: (error, attempt, delayMs) => {
+          // Tell the batch runner the service is pushing back, so it sends fewer at once.
+          if (error.kind === 'rate_limit') {
+            if (account !== undefined) account.pushedBack(error)
+            else options.onPushBack?.(error.retryAfterSec, isTooManyInFlight(error))
+          }
+          log?.(
+            `${label}: ${error.kind} (${error.code ?? 'no code'}), retry ${attempt} of ${retries} in ${delayMs} ms`,
           )
-        log?.(
-          `${label}: ${error.kind} (${error.code ?? 'no code'}), retry ${attempt} of ${retries} in ${delayMs} ms`,
-        )
-      },
-    }),
+        },
+      }
+    },
     guard: async (work) => {
       let value
       try {

@@ -337,8 +337,8 @@ function mentionsThreads(description: string | undefined): boolean {
  * True for "too many tasks in flight for this account": a statement about concurrency (send fewer
  * at once), unlike a 429, which is about rate (wait, then send again).
  */
-export function isTooManyInFlight(error: { kind: string; message: string }): boolean {
-  return error.kind === 'rate_limit' && error.message.includes(THREADS.text)
+export function isTooManyInFlight(error: { kind: string; tooManyInFlight: boolean }): boolean {
+  return error.kind === 'rate_limit' && error.tooManyInFlight
 }
 
 /** Map one provider failure to a ProviderError (message: `yescaptcha: ERROR_ZERO_BALANCE: …`). */
@@ -382,5 +382,7 @@ export function mapProviderError(failure: ProviderFailure): ProviderError {
     hint,
     retryable: rule?.retryable ?? false,
     retryAfterSec: failure.retryAfterSec,
+    provider: failure.provider,
+    tooManyInFlight: rule === THREADS,
   })
 }

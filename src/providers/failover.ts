@@ -7,7 +7,7 @@
  * wait for it (a few seconds at most). Each provider gets its own deadline.
  */
 import { setTimeout as delay } from 'node:timers/promises'
-import { Rc2Error } from '../errors.js'
+import { Rc2Error, RefusedError } from '../errors.js'
 import type { ErrorKind } from '../errors.js'
 import type {
   FailedAttempt,
@@ -114,40 +114,19 @@ async function recognize(
   const { providers, dropped, gate, options } = state
   const attempts: FailedAttempt[] = []
   let lastError: Rc2Error | undefined
-  let unpaidCharge: { name: ProviderName; calls: number } | undefined
   for (const provider of providers) {
     const { name } = provider
     if (dropped.has(name)) continue
     if (request.signal?.aborted === true) break
-    if (lastError !== undefined) {
-      try {
-        request.beforeFailover?.(name)
-      } catch (refused) {
-        options.log?.(
-          `failover: not asking ${name}: ${refused instanceof Error ? refused.message : String(refused)}`,
-        )
-        break
-      }
-      // The failure before is now behind us: what it may have cost is counted here, not by the caller.
-      if (unpaidCharge !== undefined)
-        request.onChargedFailure?.(unpaidCharge.name, unpaidCharge.calls)
-      unpaidCharge = undefined
+    if (lastError !== undefined)
       options.log?.(
         `failover: asking ${name} after ${attempts.at(-1)?.provider} failed (${lastError.kind})`,
       )
-    }
     const probe = gate.claim(name)
     await gate.wait(probe.wait, request.signal)
     if (dropped.has(name)) continue
-    const deadline = new AbortController()
-    const timer = setTimeout(
-      () => deadline.abort(new DOMException(`the ${name} deadline was reached`, 'TimeoutError')),
-      options.attemptTimeoutMs(name),
-    )
-    const signal =
-      request.signal === undefined
-        ? deadline.signal
-        : AbortSignal.any([request.signal, deadline.signal])
+    const { signal, timer } = attemptDeadline(name, options, request.signal)
+    // The adapter reserves its own price with the input's account before it sends.
     const attempt = provider.recognize({ ...request, signal })
     // Released only after this attempt's own handling below, so a drop is seen by those waiting.
     const handled = attempt.then(
@@ -161,15 +140,14 @@ async function recognize(
       if (!(error instanceof Rc2Error)) throw error
       // An interrupt or the caller's own deadline ends the input, not just this provider.
       if (isAborted(request.signal)) throw withAttempts(error, attempts)
-      if (DROP_KINDS.has(error.kind) && error.code !== 'MAX_POINTS') {
-        if (!dropped.has(name))
-          options.log?.(`failover: ${name} dropped for the rest of the batch: ${error.message}`)
-        dropped.set(name, error)
-      } else if (!FAILOVER_KINDS.has(error.kind)) {
-        throw withAttempts(error, attempts)
+      if (error instanceof RefusedError) {
+        // The run would not pay for this provider (budget, stop): the input ends with what it had.
+        options.log?.(`failover: not asking ${name}: ${error.message}`)
+        if (lastError === undefined) throw withAttempts(error, attempts)
+        break
       }
-      const calls = error.paidCalls > 0 ? error.paidCalls : error.mayHaveCharged ? 1 : 0
-      unpaidCharge = calls > 0 ? { name, calls } : undefined
+      if (DROP_KINDS.has(error.kind)) drop(state, request, name, error)
+      else if (!FAILOVER_KINDS.has(error.kind)) throw withAttempts(error, attempts)
       attempts.push({ provider: name, kind: error.kind, code: error.code ?? null })
       lastError = error
     } finally {
@@ -181,10 +159,49 @@ async function recognize(
     // The last failure is the result; the ones before it are its attempts.
     throw withAttempts(lastError, attempts.slice(0, -1))
   }
-  // Every provider was dropped earlier in the batch: the first reason stands for all.
-  const reason = dropped.get(state.first.name) ?? [...dropped.values()][0]
-  if (reason === undefined) throw new Rc2Error('usage', 'no provider left to ask')
-  throw new Rc2Error(reason.kind, reason.message, { code: reason.code, hint: reason.hint })
+  throw allDropped(state)
+}
+
+/** Every provider was dropped earlier in the batch: the first reason stands for all. */
+function allDropped(state: FailoverState): Rc2Error {
+  const reason = state.dropped.get(state.first.name) ?? [...state.dropped.values()][0]
+  if (reason === undefined) return new Rc2Error('usage', 'no provider left to ask')
+  return new Rc2Error(reason.kind, reason.message, {
+    code: reason.code,
+    hint: reason.hint,
+    provider: reason.provider,
+  })
+}
+
+/** Each provider's attempt gets its own deadline, within the caller's. */
+function attemptDeadline(
+  name: ProviderName,
+  options: FailoverOptions,
+  outer: AbortSignal | undefined,
+): { signal: AbortSignal; timer: NodeJS.Timeout } {
+  const deadline = new AbortController()
+  const timer = setTimeout(
+    () => deadline.abort(new DOMException(`the ${name} deadline was reached`, 'TimeoutError')),
+    options.attemptTimeoutMs(name),
+  )
+  const signal = outer === undefined ? deadline.signal : AbortSignal.any([outer, deadline.signal])
+  return { signal, timer }
+}
+
+/** A bad key or an empty account: no input asks `name` again, and the run hears it once, with why. */
+function drop(
+  state: FailoverState,
+  request: RecognitionRequest,
+  name: ProviderName,
+  error: Rc2Error,
+): void {
+  if (state.dropped.has(name)) return
+  state.dropped.set(name, error)
+  const left = state.providers.filter((p) => !state.dropped.has(p.name)).map((p) => p.name)
+  const rest = left.length > 0 ? `asking ${left.join(', ')} instead` : 'no provider left'
+  const text = `${name} dropped for the rest of the batch (${error.kind}): ${error.message}; ${rest}`
+  state.options.log?.(`failover: ${text}`)
+  request.account?.notice(text)
 }
 
 /** Read through a function so TypeScript does not keep an earlier narrowing of `aborted`. */

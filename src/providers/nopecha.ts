@@ -11,7 +11,7 @@ import { z } from 'zod'
 import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
 import { createAdapterContext } from './adapter-context.js'
-import { afterCharge, pollTask } from './polling.js'
+import { pollTask } from './polling.js'
 import { checkRequest } from './request-check.js'
 import { withChargedRetries, withRetries } from './retry.js'
 import { parseReply, protocolError } from './solution.js'
@@ -93,25 +93,23 @@ export function createNopechaProvider(options: ProviderOptions): Provider {
         return reply
       },
       {
-        ...context.retryOptions(signal, `nopecha: POST ${path}`),
-        beforeChargedRetry: request.beforeChargedRetry,
+        ...context.retryOptions(signal, `nopecha: POST ${path}`, request),
+        charge: { account: request.account, provider: 'nopecha', grid },
       },
     )
-    return afterCharge(created.paidCalls, async () => {
-      const id = created.value.data
-      if (typeof id !== 'string' && typeof id !== 'number')
-        throw protocolError('nopecha', 'reply.data (the job id) is missing')
-      const jobId = String(id)
-      const flags = await pollTask(context, jobId, signal, async () => {
-        const { body: reply, pending } = await withRetries(
-          async () => readReply(await http.getJson('/', { key: apiKey, id: jobId }, signal)),
-          context.retryOptions(signal, 'nopecha: GET /'),
-        )
-        return pending ? undefined : (reply.data ?? null)
-      })
-      const fields = normalizeTileFlags('nopecha', 'reply.data', flags, grid)
-      return { ...fields, taskId: jobId, points: null, paidCalls: created.paidCalls }
+    const id = created.value.data
+    if (typeof id !== 'string' && typeof id !== 'number')
+      throw protocolError('nopecha', 'reply.data (the job id) is missing')
+    const jobId = String(id)
+    const flags = await pollTask(context, jobId, signal, async () => {
+      const { body: reply, pending } = await withRetries(
+        async () => readReply(await http.getJson('/', { key: apiKey, id: jobId }, signal)),
+        context.retryOptions(signal, 'nopecha: GET /'),
+      )
+      return pending ? undefined : (reply.data ?? null)
     })
+    const fields = normalizeTileFlags('nopecha', 'reply.data', flags, grid)
+    return { ...fields, taskId: jobId, points: null, paidCalls: created.paidCalls }
   }
 
   async function balance(signal?: AbortSignal): Promise<BalanceResult> {

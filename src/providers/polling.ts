@@ -1,5 +1,5 @@
-/** What follows a charged create call: polling the task for its answer, and charging any later failure. */
-import { ProviderError, Rc2Error } from '../errors.js'
+/** What follows a charged create call: polling the task for its answer. */
+import { ProviderError } from '../errors.js'
 import type { AdapterContext } from './adapter-context.js'
 import { deadlineError } from './http.js'
 
@@ -34,14 +34,4 @@ export async function pollTask<T>(
     hint: 'the service is slow or the task is stuck; try again later',
     mayHaveCharged: true,
   })
-}
-
-/** Run what follows a charged request: any failure in it still cost `paidCalls` (the batch counts them). */
-export async function afterCharge<T>(paidCalls: number, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work()
-  } catch (error) {
-    if (error instanceof Rc2Error && error.paidCalls === 0) error.paidCalls = paidCalls
-    throw error
-  }
 }

@@ -35,7 +35,8 @@ export function redactError(error: unknown, secrets: readonly string[]): unknown
     retryable: error.retryable,
     retryAfterSec: error.retryAfterSec,
     mayHaveCharged: error.mayHaveCharged,
-    paidCalls: error.paidCalls,
+    provider: error.provider,
+    tooManyInFlight: error.tooManyInFlight,
   }
   switch (error.kind) {
     case 'usage':

@@ -7,7 +7,8 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { ProviderError, Rc2Error } from '../errors.js'
 import type { ProviderErrorKind } from './error-map.js'
 import { deadlineError } from './http.js'
-import type { RetryTuning, SleepFunction } from './types.js'
+import type { Grid } from '../types.js'
+import type { CallAccount, ProviderName, RetryTuning, SleepFunction } from './types.js'
 
 export const RETRY_DEFAULTS = {
   baseDelayMs: 500,
@@ -132,29 +133,50 @@ export interface ChargedOutcome<T> {
   paidCalls: number
 }
 
+/** Who pays for a charged request: the input's account, and the provider and grid that set the price. */
+export interface ChargeTo {
+  account: CallAccount | undefined
+  provider: ProviderName
+  grid: Grid
+}
+
 /**
- * withRetries for a request the service charges for. Attempts whose reply was lost after the
- * request went out count as possibly paid; when everything fails, the final error says so.
- * `beforeChargedRetry` runs before resending after such a loss, and may refuse by throwing.
+ * withRetries for a request the service charges for. Each send is reserved with the account first
+ * (a resend after a lost reply too, and the account may refuse it); each attempt that reached the
+ * service and may have been charged (the answer, or a reply lost after the request went out) is
+ * counted there as it happens. When everything fails after a lost reply, the error says so.
  */
 export async function withChargedRetries<T>(
   operation: (attempt: number) => Promise<T>,
-  options: RetryOptions & { beforeChargedRetry?: (() => void) | undefined },
+  options: RetryOptions & { charge: ChargeTo },
 ): Promise<ChargedOutcome<T>> {
+  const { account, provider, grid } = options.charge
   let lostReplies = 0
+  // One reservation is held while an attempt may be charged; a charge or a release ends it.
+  account?.reserve(provider, grid, false)
+  let held = true
   try {
-    const value = await withRetries(operation, {
-      ...options,
-      onRetry: (error, attempt, delayMs) => {
-        if (error.mayHaveCharged) {
+    const value = await withRetries(async (attempt) => {
+      if (!held) {
+        account?.reserve(provider, grid, true)
+        held = true
+      }
+      try {
+        return await operation(attempt)
+      } catch (error) {
+        if (error instanceof Rc2Error && error.mayHaveCharged) {
           lostReplies += 1
-          options.beforeChargedRetry?.()
+          held = false
+          account?.charged(provider, grid)
         }
-        options.onRetry?.(error, attempt, delayMs)
-      },
-    })
+        throw error
+      }
+    }, options)
+    account?.charged(provider, grid)
+    held = false
     return { value, paidCalls: lostReplies + 1 }
   } catch (error) {
+    if (held) account?.release(provider, grid)
     if (lostReplies > 0 && error instanceof ProviderError && !error.mayHaveCharged) {
       throw new ProviderError(
         error.kind as ProviderErrorKind,
@@ -165,15 +187,12 @@ export async function withChargedRetries<T>(
           retryable: error.retryable,
           retryAfterSec: error.retryAfterSec,
           mayHaveCharged: true,
-          paidCalls: lostReplies,
+          provider: error.provider,
+          tooManyInFlight: error.tooManyInFlight,
           cause: error.cause,
         },
       )
     }
-    // Every lost reply, the last attempt's included, may have cost a call: the batch counts them.
-    if (error instanceof Rc2Error && error.mayHaveCharged) error.paidCalls = lostReplies + 1
-    // A retry refused by beforeChargedRetry (the budget): the lost replies before it still count.
-    else if (error instanceof Rc2Error && error.paidCalls === 0) error.paidCalls = lostReplies
     throw error
   }
 }

@@ -10,7 +10,7 @@ import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
 import { createAdapterContext } from './adapter-context.js'
 import type { AdapterContext } from './adapter-context.js'
-import { afterCharge, pollTask } from './polling.js'
+import { pollTask } from './polling.js'
 import { checkRequest } from './request-check.js'
 import { withChargedRetries, withRetries } from './retry.js'
 import { normalizeSolution, parseReply, protocolError, readOrLost } from './solution.js'
@@ -171,26 +171,23 @@ async function recognize(api: TaskApi, request: RecognitionRequest): Promise<Rec
     },
     {
       ...context.retryOptions(signal, `${name}: POST ${path}`, request),
-      beforeChargedRetry: request.beforeChargedRetry,
+      charge: { account: request.account, provider: name, grid },
     },
   )
-  // From here the service has charged for the task: a later failure still cost those calls.
-  return afterCharge(created.paidCalls, async () => {
-    let { taskId, fields } = created.value
-    if (fields === undefined) {
-      const id = taskId as string
-      fields = normalize(await pollSolution(api, id, request))
-      taskId = id
-    }
-    const result: RecognitionResult = {
-      ...fields,
-      taskId,
-      points: context.facts.price(grid),
-      paidCalls: created.paidCalls,
-    }
-    if (warnings !== undefined && warnings.length > 0) result.warnings = warnings
-    return result
-  })
+  let { taskId, fields } = created.value
+  if (fields === undefined) {
+    const id = taskId as string
+    fields = normalize(await pollSolution(api, id, request))
+    taskId = id
+  }
+  const result: RecognitionResult = {
+    ...fields,
+    taskId,
+    points: context.facts.price(grid),
+    paidCalls: created.paidCalls,
+  }
+  if (warnings !== undefined && warnings.length > 0) result.warnings = warnings
+  return result
 }
 
 /** Ask getTaskResult until the solution comes (or the poll limits end it). */

@@ -1,3 +1,4 @@
+import type { Rc2Error } from '../errors.js'
 import type { Grid } from '../types.js'
 
 export const PROVIDER_NAMES = [
@@ -28,28 +29,38 @@ export interface RecognitionRequest {
   confidence?: number | undefined
   /** Aborts the whole call (polling included); the overall deadline comes in through here. */
   signal?: AbortSignal | undefined
-  /**
-   * Called before resending a paid request whose reply was lost (the resend may be charged
-   * again). Throw to give up instead, e.g. when a budget would be exceeded.
-   */
-  beforeChargedRetry?: (() => void) | undefined
-  /** Runs each wait before a retry; a batch lends the input's slot to another input meanwhile. */
-  whileWaiting?: (<R>(wait: () => Promise<R>) => Promise<R>) | undefined
-  /**
-   * Called when the service pushes back on this request (429, too many threads), before a retry, so
-   * a batch can adapt; `overLimit` when the account has too many tasks in flight. Overrides the
-   * provider-wide `onPushBack`.
-   */
-  onPushBack?: ((retryAfterSec?: number, overLimit?: boolean) => void) | undefined
+  /** This input's account with whoever runs it (a batch): every paid call goes through it. */
+  account?: CallAccount | undefined
   /**
    * Re-encode the image so that it takes at most `maxBytes` bytes (CapMonster's 50,000-byte limit);
    * supplied by the caller, which owns the pixels. Without it an oversized image is an input error.
    */
   fitImage?: ((maxBytes: number) => Promise<FittedImage>) | undefined
-  /** Failover: called before the next provider is asked; throws to refuse (the batch's budget). */
-  beforeFailover?: ((next: ProviderName) => void) | undefined
-  /** Failover: a provider failed after requests that may have been charged, and the next one is asked. */
-  onChargedFailure?: ((provider: ProviderName, paidCalls: number) => void) | undefined
+}
+
+/**
+ * One input's account with the run that sends it: passed whole with the request down to every call
+ * the service may charge, through failover, retries and the tiles of a round. The run reserves
+ * before a paid call (at the price of the provider actually asked), counts what each call may have
+ * cost, and hears of push-back; a library caller may pass none.
+ */
+export interface CallAccount {
+  /**
+   * Before a request `provider` may charge for (one call for `grid`). Throws a RefusedError when
+   * the run's budget or a stop forbids it. `resend`: the same request again after its reply was
+   * lost (that one may have been charged too).
+   */
+  reserve(provider: ProviderName, grid: Grid, resend: boolean): void
+  /** A reserved call reached `provider` and may have been charged (answered or not). */
+  charged(provider: ProviderName, grid: Grid): void
+  /** A reserved call ended without a charge (refused before any work): its reservation is given back. */
+  release(provider: ProviderName, grid: Grid): void
+  /** The service pushed back on this request (429, too many in flight), before a retry. */
+  pushedBack(error: Rc2Error): void
+  /** Runs the wait before a retry (a batch lends the input's slot to another input meanwhile). */
+  whileWaiting<R>(wait: () => Promise<R>): Promise<R>
+  /** A condition that holds for the rest of the run (a provider dropped), to say once. */
+  notice(text: string): void
 }
 
 /** An image re-encoded to fit a provider's size limit. */

@@ -165,7 +165,7 @@ export async function solveWithFailover(
         provider: route.name,
         kind: error.kind,
         code: error.code ?? null,
-        paidCalls: error.paidCalls > 0 ? error.paidCalls : error.mayHaveCharged ? 1 : 0,
+        paidCalls: error.paidCalls ?? (error.mayHaveCharged ? 1 : 0),
       })
       context.onAttempt?.(route.name, error.kind, performance.now() - started)
       if (DROP_KINDS.has(error.kind)) context.dropped.add(route.name)

@@ -1,31 +1,14 @@
-import { Rc2Error, type ErrorKind } from '../errors.js'
-import type { SolveResult } from './result.js'
+import { type Rc2Error, RefusedError, type ErrorKind } from '../errors.js'
+import { pointsFor } from '../providers/facts/index.js'
+import type { CallAccount, ProviderName } from '../providers/types.js'
+import type { Grid } from '../types.js'
 
 /** Account-level failures: after one, the batch sends nothing more. */
 const STOP_KINDS: ReadonlySet<ErrorKind> = new Set(['auth', 'balance'])
 
 /**
- * A refusal because the batch stopped (bad key, no balance). `resend` tells a resend after a lost
- * reply (sent once already, so not an input left unsent) from a first send.
- */
-export class BatchStoppedError extends Rc2Error {
-  constructor(
-    reason: Rc2Error,
-    readonly resend: boolean,
-  ) {
-    const what = resend
-      ? 'not resent after its reply was lost (that call may have been charged)'
-      : 'not sent'
-    super(reason.kind, `${what}: the batch stopped after "${reason.message}"`, {
-      code: reason.code,
-      hint: reason.hint,
-    })
-  }
-}
-
-/**
- * The batch's spending: points spent (answers plus calls that may have been charged without one),
- * points reserved by inputs in flight, and the --max-points limit both must stay under. Also the
+ * The batch's spending: points spent (every call that may have been charged, as it happens),
+ * points reserved by calls in flight, and the --max-points limit both must stay under. Also the
  * stop: once an input fails with a bad key or an empty balance, nothing more is sent.
  */
 export class BatchBudget {
@@ -33,92 +16,108 @@ export class BatchBudget {
   reserved = 0
   /** Requests that may have been charged without giving an answer (lost replies, retried or not). */
   extraPaidCalls = 0
-  /** Inputs not sent because --max-points would have been exceeded. */
-  unsentBudget = 0
   private stopReason: Rc2Error | undefined
 
   constructor(private readonly maxPoints: number | undefined) {}
 
   /** Remember the first account-level failure; every later reservation is refused with it. */
   noteFailure(error: Rc2Error): void {
-    if (STOP_KINDS.has(error.kind) && this.stopReason === undefined && error.code !== 'MAX_POINTS')
-      this.stopReason = error
+    if (STOP_KINDS.has(error.kind) && !(error instanceof RefusedError)) this.stopReason ??= error
   }
 
-  /** Throws when `points` more would go over --max-points, or when the batch stopped. */
-  check(points: number, resend: boolean): void {
-    if (this.stopReason !== undefined) throw new BatchStoppedError(this.stopReason, resend)
+  /** Throws a RefusedError when `points` more would go over --max-points, or when the batch stopped. */
+  check(points: number, what: string, resend: boolean): void {
+    const stop = this.stopReason
+    if (stop !== undefined)
+      throw new RefusedError(
+        stop.kind,
+        `${what}: the batch stopped after "${stop.message}"`,
+        resend,
+        {
+          code: stop.code,
+          hint: stop.hint,
+        },
+      )
     if (this.maxPoints === undefined || this.spent + this.reserved + points <= this.maxPoints)
       return
-    // A refused resend was sent once already: it is not an input left unsent.
-    if (!resend) this.unsentBudget++
-    const what = resend
-      ? 'not resent after its reply was lost (that call may have been charged)'
-      : 'not sent'
-    throw new Rc2Error(
-      'balance',
+    throw new RefusedError(
+      'budget',
       `${what}: it would take the batch past --max-points ${this.maxPoints} (${this.spent} spent, ${this.reserved} in flight)`,
-      {
-        code: 'MAX_POINTS',
-        hint: 'raise --max-points, or run again with --resume to continue where this stopped',
-      },
+      resend,
+      { hint: 'raise --max-points to send it' },
     )
-  }
-
-  /** One input's account: what it reserved, and what one call of it costs. */
-  open(): InputAccount {
-    return new InputAccount(this)
   }
 }
 
-/** The budget as one input sees it: reservations before sending, settled when the input ends. */
-export class InputAccount {
-  private reservedHere = 0
-  // What one call of this input costs: the first reservation (resends reserve the same again).
-  private perCall = 0
+/** What the run does for an input besides its budget: slots, push-back, notices. */
+export interface AccountRun {
+  pushedBack(error: Rc2Error): void
+  whileWaiting<R>(wait: () => Promise<R>): Promise<R>
+  notice(text: string): void
+}
 
-  constructor(private readonly budget: BatchBudget) {}
+/**
+ * One input's account (the CallAccount every paid call of it goes through): reservations at the
+ * price of the provider asked, held while a call may be charged, and what its calls may have cost,
+ * spent in the batch as it happens (failover, retries and the tiles of a round alike).
+ */
+export class InputAccount implements CallAccount {
+  private held = 0
+  /** Calls of this input that may have been charged (answered or not). */
+  calls = 0
+  /** Whether any call of this input was let through (a refusal then is not an input left unsent). */
+  sent = false
 
-  reserve(points: number, resend = false): void {
-    this.budget.check(points, resend)
-    if (this.perCall === 0) this.perCall = points
-    this.budget.reserved += points
-    this.reservedHere += points
+  constructor(
+    private readonly budget: BatchBudget,
+    private readonly run: AccountRun,
+  ) {}
+
+  reserve(provider: ProviderName, grid: Grid, resend: boolean): void {
+    const price = pointsFor(provider, grid)
+    const what = resend
+      ? 'not resent after its reply was lost (that call may have been charged)'
+      : this.sent
+        ? `${provider} not asked`
+        : 'not sent'
+    this.budget.check(price, what, resend || this.sent)
+    this.sent = true
+    this.held += price
+    this.budget.reserved += price
   }
 
-  /** Points spent by `calls` requests that gave no answer before another provider was asked (failover). */
-  spend(points: number, calls: number): void {
-    this.budget.spent += points
-    this.budget.extraPaidCalls += calls
+  charged(provider: ProviderName, grid: Grid): void {
+    const price = pointsFor(provider, grid)
+    this.unhold(price)
+    this.calls += 1
+    this.budget.spent += price
   }
 
-  /** From now on a call of this input costs `points` (failover moved it to another provider). */
-  priceAs(points: number): void {
-    this.perCall = points
+  release(provider: ProviderName, grid: Grid): void {
+    this.unhold(pointsFor(provider, grid))
   }
 
-  /** Calls of a failed input that may have been charged: only when it had reserved, so was sent. */
-  chargedCalls(error: unknown): number {
-    if (!(error instanceof Rc2Error) || this.reservedHere === 0) return 0
-    return error.paidCalls > 0 ? error.paidCalls : error.mayHaveCharged ? 1 : 0
+  pushedBack(error: Rc2Error): void {
+    this.run.pushedBack(error)
   }
 
-  /** Give back what is reserved (the input ended) without spending anything. */
-  release(): void {
-    this.budget.reserved -= this.reservedHere
+  whileWaiting<R>(wait: () => Promise<R>): Promise<R> {
+    return this.run.whileWaiting(wait)
   }
 
-  /** The input ended with `result`: release its reservation and count what it cost. */
-  settle(result: SolveResult, chargedCalls: number): void {
-    this.release()
-    if (result.ok && !('dryRun' in result)) {
-      const paid = result.paidCalls ?? 1
-      this.budget.spent += (result.points ?? this.perCall) * Math.max(1, paid)
-      if (paid > 1) this.budget.extraPaidCalls += paid - 1
-    } else if (chargedCalls > 0) {
-      // Requests reached the service but no usable answer came back: assume each was charged.
-      this.budget.spent += this.perCall * chargedCalls
-      this.budget.extraPaidCalls += chargedCalls
-    }
+  notice(text: string): void {
+    this.run.notice(text)
+  }
+
+  /** The input ended (`answers` calls gave an answer): give back what is still held, count the extra calls. */
+  close(answers: number): void {
+    this.unhold(this.held)
+    this.budget.extraPaidCalls += Math.max(0, this.calls - answers)
+  }
+
+  private unhold(points: number): void {
+    const given = Math.min(points, this.held)
+    this.held -= given
+    this.budget.reserved -= given
   }
 }

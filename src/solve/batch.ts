@@ -1,6 +1,7 @@
-import { Rc2Error, type ErrorKind } from '../errors.js'
+import { Rc2Error, RefusedError, type ErrorKind } from '../errors.js'
 import { isTooManyInFlight } from '../providers/error-map.js'
-import { BatchBudget, BatchStoppedError, type InputAccount } from './batch-budget.js'
+import type { CallAccount } from '../providers/types.js'
+import { type AccountRun, BatchBudget, InputAccount } from './batch-budget.js'
 import { AdaptiveLimit } from './batch-limit.js'
 import type { SolveFailure, SolveResult } from './result.js'
 
@@ -17,38 +18,21 @@ export interface BatchItem {
 export interface BatchHooks<T extends BatchItem> {
   /**
    * Solve one input; throw an Rc2Error for its failure; return null to skip it (already solved in
-   * an earlier run). `ctx.reserve` is called once the cost is known, before sending.
+   * an earlier run). Every paid call goes through `ctx.account`.
    */
   run(item: T, ctx: RunContext): Promise<SolveResult | null>
   /** Called once per finished input, in completion order. Awaited (so writes are flushed in order). */
   onResult(result: SolveResult, index: number): void | Promise<void>
   /** Called when an input starts or ends, for progress. */
   onProgress?(state: BatchProgress): void
+  /** A condition that holds for the rest of the batch (a provider dropped), said once. */
+  onNotice?(text: string): void
 }
 
 export interface RunContext {
   signal: AbortSignal
-  /**
-   * Ask the budget for `points` before sending a paid request (`retry`: resending one whose reply
-   * was lost). Throws an Rc2Error when the batch would go over --max-points, or when the batch was
-   * stopped (bad key, no balance).
-   */
-  reserve(points: number, retry?: boolean): void
-  /**
-   * Tell the runner the service pushed back. `overLimit` (too many tasks in flight for the account)
-   * lowers concurrency at once; a plain 429 only counts towards sustained push-back: its
-   * Retry-After is waited out by that input alone (see `whileWaiting`).
-   */
-  pushedBack(retryAfterSec?: number, overLimit?: boolean): void
-  /**
-   * Run `wait` (an input's pause before retrying) with its slot lent to another input; resolves
-   * once the slot is back. Retries waiting their turn go before new inputs.
-   */
-  whileWaiting<R>(wait: () => Promise<R>): Promise<R>
-  /** Count `points` spent by `calls` requests that gave no answer before another provider was asked (failover). */
-  spend(points: number, calls: number): void
-  /** From now on a call of this input costs `points` (failover moved it to another provider). */
-  priceAs(points: number): void
+  /** The input's account: passed whole to the provider call, which reserves, charges and reports through it. */
+  account: CallAccount
 }
 
 export interface BatchOptions {
@@ -109,16 +93,25 @@ class BatchTally {
   failed = 0
   skipped = 0
   interrupted = 0
+  /** Inputs not sent because --max-points would have been exceeded. */
+  unsentBudget = 0
   /** Inputs not sent because the batch stopped (bad key, zero balance). */
   unsentStopped = 0
+  /** Answer latencies in ms (a typed array: a million inputs stay a few MB). */
+  private latencies = new Float64Array(64)
+  private answered = 0
   readonly failedByKind: Partial<Record<ErrorKind, number>> = {}
-  private readonly latencies: number[] = []
 
   record(result: SolveResult, elapsedMs: number): void {
     this.done++
     if (result.ok) {
       this.ok++
-      this.latencies.push(elapsedMs)
+      if (this.answered === this.latencies.length) {
+        const grown = new Float64Array(this.latencies.length * 2)
+        grown.set(this.latencies)
+        this.latencies = grown
+      }
+      this.latencies[this.answered++] = elapsedMs
     } else {
       this.failed++
       this.failedByKind[result.error.kind] = (this.failedByKind[result.error.kind] ?? 0) + 1
@@ -126,7 +119,7 @@ class BatchTally {
   }
 
   summary(total: number, budget: BatchBudget, wallMs: number): BatchSummary {
-    const sorted = [...this.latencies].sort((a, b) => a - b)
+    const sorted = this.latencies.slice(0, this.answered).sort()
     return {
       total,
       solved: this.ok,
@@ -134,7 +127,7 @@ class BatchTally {
       skipped: this.skipped,
       failedByKind: this.failedByKind,
       points: budget.spent,
-      unsentBudget: budget.unsentBudget,
+      unsentBudget: this.unsentBudget,
       unsentStopped: this.unsentStopped,
       interrupted: this.interrupted,
       extraPaidCalls: budget.extraPaidCalls,
@@ -173,6 +166,8 @@ class BatchRun<T extends BatchItem> {
   // Inputs whose retry wait is over, waiting for a slot (served before new inputs start).
   private readonly resumeQueue: (() => void)[] = []
   private readonly controllers = new Set<AbortController>()
+  // Batch-wide conditions already said (a dropped provider): each once.
+  private readonly notices = new Set<string>()
   private readonly interrupt: AbortSignal | undefined
   private finished: () => void = () => undefined
 
@@ -278,58 +273,60 @@ class BatchRun<T extends BatchItem> {
     const item = this.items[index] as T
     const controller = new AbortController()
     this.controllers.add(controller)
-    const account = this.budget.open()
+    const account = new InputAccount(this.budget, this.accountRun(slot))
     const t0 = this.now()
     let result: SolveResult
-    let chargedCalls = 0
     try {
-      const outcome = await this.hooks.run(item, this.context(controller.signal, slot, account))
+      const outcome = await this.hooks.run(item, { signal: controller.signal, account })
+      this.controllers.delete(controller)
       if (outcome === null) {
-        this.controllers.delete(controller)
         this.tally.skipped++
         return
       }
       result = outcome
+      account.close(answersIn(result))
     } catch (error) {
+      this.controllers.delete(controller)
+      account.close(0)
       if (
         this.interrupt?.aborted === true &&
         (controller.signal.aborted || error === this.interrupt.reason)
       ) {
         // Cut off by the interrupt (its grace period ended, or the read it waited on was stopped):
-        // not finished, so not written (resume will redo it).
-        account.release()
-        this.controllers.delete(controller)
+        // not finished, so not written (resume will redo it). What its calls cost is counted.
         this.tally.interrupted++
         return
       }
-      result = toFailure(item.input, error, this.now() - t0)
-      chargedCalls = account.chargedCalls(error)
-      this.classifyFailure(error)
+      result = toFailure(item.input, error, this.now() - t0, account)
+      this.classifyFailure(error, account)
     }
-    this.controllers.delete(controller)
-    account.settle(result, chargedCalls)
     if (result.ok && !('dryRun' in result)) this.limit.answered()
-    const elapsed = this.now() - t0
-    this.tally.record(result, elapsed)
+    this.tally.record(result, this.now() - t0)
     await this.hooks.onResult(result, index)
     this.progress()
   }
 
   /** What a failure means for the whole batch: a stop, push-back, or an input left unsent. */
-  private classifyFailure(error: unknown): void {
+  private classifyFailure(error: unknown, account: InputAccount): void {
     if (!(error instanceof Rc2Error)) return
     this.budget.noteFailure(error)
     if (error.kind === 'rate_limit') this.limit.pushedBack(isTooManyInFlight(error))
-    if (error instanceof BatchStoppedError && !error.resend) this.tally.unsentStopped++
+    if (error instanceof RefusedError && !account.sent) {
+      if (error.kind === 'budget') this.tally.unsentBudget++
+      else this.tally.unsentStopped++
+    }
   }
 
-  private context(signal: AbortSignal, slot: Slot, account: InputAccount): RunContext {
+  /** What an input's account asks of the batch: push-back, its slot lent while it waits, notices. */
+  private accountRun(slot: Slot): AccountRun {
+    const notices = this.notices
     return {
-      signal,
-      reserve: (points, retry = false) => account.reserve(points, retry),
-      spend: (points, calls) => account.spend(points, calls),
-      priceAs: (points) => account.priceAs(points),
-      pushedBack: (_retryAfterSec, overLimit = false) => this.limit.pushedBack(overLimit),
+      pushedBack: (error) => this.limit.pushedBack(isTooManyInFlight(error)),
+      notice: (text) => {
+        if (notices.has(text)) return
+        notices.add(text)
+        this.hooks.onNotice?.(text)
+      },
       whileWaiting: async <R>(wait: () => Promise<R>): Promise<R> => {
         if (!slot.held) return wait()
         slot.held = false
@@ -347,7 +344,18 @@ class BatchRun<T extends BatchItem> {
   }
 }
 
-function toFailure(input: string, error: unknown, elapsedMs?: number): SolveFailure {
+/** How many calls of a finished input gave an answer: one, or one per checked tile of a round. */
+function answersIn(result: SolveResult): number {
+  if (!result.ok || 'dryRun' in result) return 0
+  return result.checked?.length ?? 1
+}
+
+function toFailure(
+  input: string,
+  error: unknown,
+  elapsedMs: number,
+  account: InputAccount,
+): SolveFailure {
   const err =
     error instanceof Rc2Error
       ? error
@@ -359,14 +367,16 @@ function toFailure(input: string, error: unknown, elapsedMs?: number): SolveFail
           },
         )
   const failure: SolveFailure = { schemaVersion: 1, input, ok: false, error: err.toJSON() }
-  if (elapsedMs !== undefined) failure.elapsedMs = Math.round(elapsedMs)
-  if (err.paidCalls > 0) failure.paidCalls = err.paidCalls
+  failure.elapsedMs = Math.round(elapsedMs)
+  if (account.calls > 0) failure.paidCalls = account.calls
   if (err.attempts !== undefined && err.attempts.length > 0)
     failure.attempts = err.attempts as NonNullable<SolveFailure['attempts']>
+  // Refused before anything went out: the summary and stdout say it; a results file does not keep it.
+  if (err instanceof RefusedError && !account.sent) failure.sent = false
   return failure
 }
 
-function percentile(sorted: readonly number[], p: number): number | null {
+function percentile(sorted: ArrayLike<number>, p: number): number | null {
   if (sorted.length === 0) return null
   const index = Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)
   return Math.round(sorted[Math.max(0, index)] as number)

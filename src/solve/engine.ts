@@ -5,7 +5,7 @@
  */
 import { type ResolvedConfig } from '../config/resolve.js'
 import { UsageError } from '../errors.js'
-import type { BalanceResult, Provider, ProviderName } from '../providers/types.js'
+import type { BalanceResult, Provider } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import type { Grid } from '../types.js'
 import type { NamedBytes, Shard } from './inputs.js'
@@ -79,10 +79,7 @@ export interface SolveRun {
  */
 export async function startSolveRun(options: SolveRunOptions, host: SolveHost): Promise<SolveRun> {
   checkSolveOptions(options)
-  const [{ lookupQuestion }, { pointsFor }] = await Promise.all([
-    import('../questions/lookup.js'),
-    import('../providers/facts/index.js'),
-  ])
+  const { lookupQuestion } = await import('../questions/lookup.js')
   const question =
     typeof options.question === 'string' ? lookupQuestion(options.question) : options.question
   const config = await loadRunConfig(options, host, { format: options.format })
@@ -92,10 +89,7 @@ export async function startSolveRun(options: SolveRunOptions, host: SolveHost): 
     config,
     question,
     run: (inputs, callbacks) =>
-      solveInputs(
-        inputsOptions(inputs, options, host, { config, question, provider, pointsFor }),
-        callbacks,
-      ),
+      solveInputs(inputsOptions(inputs, options, host, { config, question, provider }), callbacks),
   }
 }
 
@@ -124,10 +118,9 @@ function inputsOptions(
     config: ResolvedConfig
     question: QuestionMatch
     provider: Provider | undefined
-    pointsFor: (provider: ProviderName, grid: Grid) => number
   },
 ): SolveInputsOptions {
-  const { config, question, provider, pointsFor } = setup
+  const { config, question, provider } = setup
   return {
     inputs,
     recursive: options.recursive,
@@ -156,7 +149,6 @@ function inputsOptions(
     stopNow: host.stopNow,
     graceMs: host.graceMs,
     readStdin: host.readStdin,
-    pointsFor: (grid, name) => pointsFor(name ?? config.provider, grid),
     failover: config.providerList.length > 1,
     round:
       options.tiles !== undefined || options.since !== undefined

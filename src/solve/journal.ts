@@ -5,11 +5,13 @@ import {
   fstatSync,
   ftruncateSync,
   openSync,
+  readFileSync,
   readSync,
+  rmSync,
   writeSync,
 } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { ConfigError, readFailure, writeFailure } from '../errors.js'
+import { ConfigError, readFailure, UsageError, writeFailure } from '../errors.js'
 import type { SolveResult } from './result.js'
 
 /**
@@ -21,32 +23,27 @@ import type { SolveResult } from './result.js'
 export class ResultJournal {
   private readonly fd: number
   readonly path: string
+  private readonly lock: string
 
-  private constructor(path: string, fd: number) {
+  private constructor(path: string, fd: number, lock: string) {
     this.path = path
     this.fd = fd
+    this.lock = lock
   }
 
+  /** Opens `path` for appending, first taking its lock (`<path>.lock`): one run at a time writes there. */
   static open(path: string): ResultJournal {
-    let fd: number
+    const fd = openForAppend(path)
+    let lock: string | undefined
     try {
-      // O_NOFOLLOW: a link planted at the name is refused, never appended through.
-      fd = openSync(
-        path,
-        constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
-        0o644,
-      )
+      lock = takeLock(path)
+      startOnFreshLine(fd, path)
+      return new ResultJournal(path, fd, lock)
     } catch (error) {
-      throw writeFailure('--output', path, error, { verb: 'open' })
+      closeSync(fd)
+      if (lock !== undefined) rmSync(lock, { force: true })
+      throw error
     }
-    // A line torn by a crash must not glue itself to the next result: start on a fresh line.
-    const size = fstatSync(fd).size
-    if (size > 0) {
-      const last = Buffer.alloc(1)
-      readSync(fd, last, 0, 1, size - 1)
-      if (last[0] !== 0x0a) writeAll(fd, Buffer.from('\n'), path)
-    }
-    return new ResultJournal(path, fd)
   }
 
   /** Append one result as a whole line; throws the write failure (exit 2, after removing any part written) when it cannot. */
@@ -58,7 +55,86 @@ export class ResultJournal {
 
   close(): void {
     closeSync(this.fd)
+    rmSync(this.lock, { force: true })
   }
+}
+
+/**
+ * Two runs appending to one results file would both pay for every input (neither sees the other's
+ * answers in time for --resume): the second refuses before sending. The lock is created with
+ * O_EXCL and holds the owner's pid; a lock whose process is gone (killed) is taken over.
+ */
+function takeLock(path: string): string {
+  const lock = `${path}.lock`
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(
+        lock,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o644,
+      )
+      writeSync(fd, `${process.pid}\n`)
+      closeSync(fd)
+      return lock
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0)
+        throw writeFailure('--output', path, error, { verb: 'lock' })
+    }
+    const owner = lockOwner(lock)
+    if (owner !== undefined && isAlive(owner))
+      throw new UsageError(
+        `--output ${path} is being written by another rc2 run (process ${owner}): two runs on one results file would both pay for its inputs`,
+        {
+          hint: `wait for it to end, or give this run its own --output; if no rc2 is running, remove ${lock}`,
+        },
+      )
+    // Left by a run that was killed: take it over.
+    rmSync(lock, { force: true })
+  }
+}
+
+function lockOwner(lock: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(lock, 'utf8'), 10)
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: it exists, it is another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** The results file opened for appending. */
+function openForAppend(path: string): number {
+  let fd: number
+  try {
+    // O_NOFOLLOW: a link planted at the name is refused, never appended through.
+    fd = openSync(
+      path,
+      constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+      0o644,
+    )
+  } catch (error) {
+    throw writeFailure('--output', path, error, { verb: 'open' })
+  }
+  return fd
+}
+
+/** A line torn by a crash must not glue itself to the next result. */
+function startOnFreshLine(fd: number, path: string): void {
+  const size = fstatSync(fd).size
+  if (size === 0) return
+  const last = Buffer.alloc(1)
+  readSync(fd, last, 0, 1, size - 1)
+  if (last[0] !== 0x0a) writeAll(fd, Buffer.from('\n'), path)
 }
 
 /**
@@ -95,35 +171,45 @@ function writeAll(fd: number, bytes: Buffer, path: string): void {
   }
 }
 
-/** Keys (content hash + question id) of inputs already solved in an earlier run's output file. */
-export async function readSolvedKeys(path: string): Promise<Set<string>> {
+/**
+ * Keys (content hash + question id) of inputs already solved in an earlier run's output file, and
+ * how many lines were not results (torn by a crash, or anything but a JSON object): those are skipped.
+ */
+export async function readSolvedKeys(
+  path: string,
+): Promise<{ keys: Set<string>; unreadable: number }> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
   } catch (error) {
-    if (readFailure(error) === 'missing') return new Set()
+    if (readFailure(error) === 'missing') return { keys: new Set(), unreadable: 0 }
     throw new ConfigError(`cannot read --output ${path} to resume: ${(error as Error).message}`)
   }
   const keys = new Set<string>()
+  let unreadable = 0
   for (const line of resultLines(text)) {
-    // A torn line from an interrupted run: that input is simply solved again.
-    if (!line.ok) continue
-    const record = line.value as {
+    const record = line.ok ? line.value : undefined
+    // A torn line from an interrupted run, or a line that is no result: that input is solved again.
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      unreadable++
+      continue
+    }
+    const r = record as {
       ok?: unknown
       dryRun?: unknown
       inputSha256?: unknown
-      question?: { id?: unknown }
+      question?: unknown
     }
+    const id = (r.question as { id?: unknown } | null | undefined)?.id
     if (
-      record.ok === true &&
-      record.dryRun !== true &&
-      typeof record.inputSha256 === 'string' &&
-      typeof record.question?.id === 'string'
-    ) {
-      keys.add(solvedKey(record.inputSha256, record.question.id))
-    }
+      r.ok === true &&
+      r.dryRun !== true &&
+      typeof r.inputSha256 === 'string' &&
+      typeof id === 'string'
+    )
+      keys.add(solvedKey(r.inputSha256, id))
   }
-  return keys
+  return { keys, unreadable }
 }
 
 /** Each non-blank line of a results file, parsed; `ok: false` for one that is not JSON (a torn write). */

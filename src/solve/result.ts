@@ -53,6 +53,11 @@ export interface SolveFailure {
   paidCalls?: number
   /** Providers that failed on this input before the last one (failover, `-p a,b`). */
   attempts?: FailedAttempt[]
+  /**
+   * `false` when nothing was sent for this input (the --max-points budget or a batch stop refused
+   * it): a results file does not keep it, so --resume sends it later.
+   */
+  sent?: false
 }
 
 /** What --dry-run prints instead of sending: everything but the secret and the image bytes. */

@@ -80,6 +80,13 @@ export async function prepareRound(
     })
     if (checked.length === 0)
       warnings.push(`no tile changed since ${spec.since.input}: nothing was sent`)
+    // A click replaces a few tiles; most of them changed means another challenge, and a round of
+    // that many tile calls would cost more than solving the whole image.
+    if (checked.length > layout.tiles.length / 2)
+      throw new InputError(
+        `${name} is not the same challenge as ${spec.since.input}: ${checked.length} of ${layout.tiles.length} tiles differ`,
+        { hint: `drop --since to solve ${name} as a whole challenge` },
+      )
   } else {
     checked = [...new Set(spec.tiles ?? [])].sort((a, b) => a - b)
     const outside = checked.filter((t) => t >= layout.tiles.length)
@@ -153,8 +160,7 @@ export async function solveRound(
           confidence: options.confidence,
           instruction,
           signal,
-          beforeChargedRetry: options.beforeChargedRetry,
-          onPushBack: options.onPushBack,
+          account: options.account,
         }),
       ),
     ),

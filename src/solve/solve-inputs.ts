@@ -1,8 +1,6 @@
 import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { InputError, Rc2Error, type ReadFailure, readFailure, writeFailure } from '../errors.js'
-import type { ProviderName } from '../providers/types.js'
-import type { Grid } from '../types.js'
 import { type BatchProgress, type BatchSummary, type RunContext, runBatch } from './batch.js'
 import { expandInputs, type InputItem, type NamedBytes, type Shard, takeShard } from './inputs.js'
 import { ResultJournal, readSolvedKeys, sha256, solvedKey } from './journal.js'
@@ -14,6 +12,7 @@ import { type PreparedRound, prepareRound, type RoundSpec, solveRound } from './
 import { readFileBounded } from '../image/read.js'
 import { outputPathProblem } from '../image/write.js'
 import { fetchInput, isUrlInput } from './fetch-input.js'
+import { answerOncePerRun } from './shared-answers.js'
 
 /** Everything `rc2 solve` does between parsed flags and rendered output. */
 export interface SolveInputsOptions {
@@ -37,8 +36,6 @@ export interface SolveInputsOptions {
   /** Aborted on a second interrupt: in-flight inputs are cut at once. */
   stopNow?: AbortSignal | undefined
   readStdin: () => Promise<Buffer>
-  /** Cost in points of one call for a grid, for the budget (unknown costs count as 1); `provider` for failover. */
-  pointsFor: (grid: Grid, provider?: ProviderName) => number
   /** Dynamic round: classify only these tiles, or those changed since this capture (a path, URL, - or its bytes). */
   round?: { tiles?: readonly number[] | undefined; since?: string | Buffer | undefined } | undefined
   /** How long in-flight inputs may still run after `signal` aborts (ms; the batch's default otherwise). */
@@ -55,6 +52,8 @@ export interface SolveInputsCallbacks {
   /** Said once: links in a directory that lead outside it and were not followed. */
   onOutsideLinks?(paths: readonly string[]): void
   onProgress?(state: BatchProgress): void
+  /** A condition that holds for the rest of the batch (a provider dropped, and why), said once. */
+  onNotice?(text: string): void
 }
 
 export interface SolveInputsOutcome {
@@ -86,10 +85,15 @@ export async function solveInputs(
   const onInterrupt = (): void => stop.abort(options.signal?.reason)
   if (options.signal?.aborted === true) onInterrupt()
   else options.signal?.addEventListener('abort', onInterrupt, { once: true })
-  const solvedBefore =
-    options.resume === true && outputFile !== undefined
-      ? await readSolvedKeys(outputFile)
-      : new Set<string>()
+  let solvedBefore: ReadonlySet<string> = new Set()
+  if (options.resume === true && outputFile !== undefined) {
+    const { keys, unreadable } = await readSolvedKeys(outputFile)
+    solvedBefore = keys
+    if (unreadable > 0)
+      callbacks.onNotice?.(
+        `--output ${options.outputPath}: ${unreadable} line(s) are not results and were skipped (their inputs are solved again)`,
+      )
+  }
 
   const work: Work[] = items.map((item, index) => ({ ...item, index }))
   const hashes = new Map<number, string>()
@@ -105,6 +109,12 @@ export async function solveInputs(
   })
   const nextPrepared = readAhead(work, prepare, Math.min(8, Math.max(1, options.concurrency)))
 
+  // The same image with the same question is paid once per run; every input asking it gets the answer.
+  const { provider } = options.settings
+  const sending =
+    provider === undefined
+      ? options
+      : { ...options, settings: { ...options.settings, provider: answerOncePerRun(provider) } }
   const byProvider: Record<string, number> | undefined = options.failover === true ? {} : undefined
   try {
     const summary = await runBatch(
@@ -117,7 +127,7 @@ export async function solveInputs(
             if (!outcome.ok) throw outcome.error
             if (outcome.value === null) return null
             return await solveReadyInput(
-              options,
+              sending,
               item,
               outcome.value,
               annotatePaths?.[item.index],
@@ -132,7 +142,9 @@ export async function solveInputs(
           if (byProvider !== undefined && result.ok && !('dryRun' in result))
             byProvider[result.provider] = (byProvider[result.provider] ?? 0) + 1
           try {
-            if (outputError === undefined) journal?.append(result, hashes.get(index))
+            // An input never sent is not a result to keep: --resume sends it next time.
+            if (outputError === undefined && !(!result.ok && result.sent === false))
+              journal?.append(result, hashes.get(index))
           } catch (error) {
             outputError = error as Rc2Error
             stop.abort(outputError)
@@ -141,6 +153,7 @@ export async function solveInputs(
           callbacks.onResult(result, index)
         },
         ...(callbacks.onProgress !== undefined ? { onProgress: callbacks.onProgress } : {}),
+        ...(callbacks.onNotice !== undefined ? { onNotice: callbacks.onNotice } : {}),
       },
       {
         concurrency: options.concurrency,
@@ -366,7 +379,7 @@ function readAhead(
   }
 }
 
-/** Sends one prepared input (a whole challenge or a dynamic round), under the batch's budget. */
+/** Sends one prepared input (a whole challenge or a dynamic round) with the input's account. */
 async function solveReadyInput(
   options: SolveInputsOptions,
   item: Work,
@@ -375,47 +388,17 @@ async function solveReadyInput(
   ctx: RunContext,
 ): Promise<SolveResult | null> {
   const { bytes, prepared, round } = ready
-  if (round !== undefined) {
-    const tilePoints = options.pointsFor('1x1')
-    if (options.settings.dryRun !== true && round.images.length > 0)
-      ctx.reserve(tilePoints * round.images.length)
-    return solveRound({
-      ...options.settings,
-      source: bytes,
-      input: item.input,
-      annotatePath,
-      signal: ctx.signal,
-      beforeChargedRetry: () => ctx.reserve(tilePoints, true),
-      onPushBack: ctx.pushedBack,
-      round,
-    })
-  }
-  if (prepared === undefined) return null
-  const points = options.pointsFor(prepared.grid)
-  let price = points
-  if (options.settings.dryRun !== true) ctx.reserve(points)
-  return solveOne({
+  const common = {
     ...options.settings,
     source: bytes,
     input: item.input,
     annotatePath,
     signal: ctx.signal,
-    // A resend after a lost reply may be charged again: the budget must agree first.
-    beforeChargedRetry: () => ctx.reserve(price, true),
-    whileWaiting: (wait) => ctx.whileWaiting(wait),
-    onPushBack: ctx.pushedBack,
-    // Failover: the next provider's call needs the budget too (and is priced as its own);
-    // a failed one may still have cost.
-    beforeFailover: (next) => {
-      const nextPrice = options.pointsFor(prepared.grid, next)
-      ctx.reserve(nextPrice, true)
-      price = nextPrice
-      ctx.priceAs(nextPrice)
-    },
-    onChargedFailure: (name, calls) =>
-      ctx.spend(options.pointsFor(prepared.grid, name) * calls, calls),
-    prepared,
-  })
+    account: ctx.account,
+  }
+  if (round !== undefined) return solveRound({ ...common, round })
+  if (prepared === undefined) return null
+  return solveOne({ ...common, prepared })
 }
 
 /** An input read and prepared, ready to send: a whole challenge (`prepared`) or a dynamic round (`round`). */

@@ -1,7 +1,7 @@
 import { Rc2Error, writeFailureReason } from '../errors.js'
 import { withDeadline } from './deadline.js'
 import type { Layout, PreparedImage } from '../image/types.js'
-import type { FittedImage, Provider, ProviderName, RecognitionRequest } from '../providers/types.js'
+import type { CallAccount, FittedImage, Provider, ProviderName } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import type { Click, Grid } from '../types.js'
 import { dryRunHead } from './dry-run.js'
@@ -39,7 +39,7 @@ export interface SolveSettings {
   image?: ImageOptions | undefined
 }
 
-/** One input: the settings, the image, and this request's hooks. */
+/** One input: the settings, the image, and its account. */
 export interface SolveOneOptions extends SolveSettings {
   /** File path, or the bytes (stdin). */
   source: string | Buffer
@@ -48,15 +48,8 @@ export interface SolveOneOptions extends SolveSettings {
   /** Write the input with the chosen tiles marked here (PNG). */
   annotatePath?: string | undefined
   signal?: AbortSignal | undefined
-  /** Before resending a paid request whose reply was lost; throws to refuse (the batch's budget). */
-  beforeChargedRetry?: (() => void) | undefined
-  /** Runs each wait before a retry (a batch lends the input's slot meanwhile). */
-  whileWaiting?: (<R>(wait: () => Promise<R>) => Promise<R>) | undefined
-  /** The service pushed back on this input's request (the batch adapts its concurrency). */
-  onPushBack?: ((retryAfterSec?: number, overLimit?: boolean) => void) | undefined
-  /** Failover: before the next provider is asked (throws to refuse), and what a failed one may have cost. */
-  beforeFailover?: RecognitionRequest['beforeFailover']
-  onChargedFailure?: RecognitionRequest['onChargedFailure']
+  /** The input's account with the run (a batch): every paid call reserves and charges through it. */
+  account?: CallAccount | undefined
   /** Prepared image when the caller already has it (batch pipelines prepare ahead). */
   prepared?: PreparedImage | undefined
   now?: () => number
@@ -111,11 +104,7 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
       confidence: options.confidence,
       instruction,
       signal,
-      beforeChargedRetry: options.beforeChargedRetry,
-      whileWaiting: options.whileWaiting,
-      onPushBack: options.onPushBack,
-      beforeFailover: options.beforeFailover,
-      onChargedFailure: options.onChargedFailure,
+      account: options.account,
       fitImage: (maxBytes) => fitPayload(prepared, maxBytes, options.input),
     }),
   )

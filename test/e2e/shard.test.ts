@@ -30,13 +30,13 @@ const parseLines = (text: string): { input: string; ok: boolean; objects?: numbe
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as { input: string; ok: boolean; objects?: number[] })
 
-/** A 300x300 JPEG payload with tile `red` red and the rest grey. */
-async function payload(red: number): Promise<Buffer> {
+/** A 300x300 JPEG payload with tile `red` red and the rest grey (a shade apart per `variant`). */
+async function payload(red: number, variant = 0): Promise<Buffer> {
   const data = Buffer.alloc(300 * 300 * 3)
   for (let y = 0; y < 300; y++) {
     for (let x = 0; x < 300; x++) {
       const isRed = Math.floor(y / 100) * 3 + Math.floor(x / 100) === red
-      data.set(isRed ? [230, 20, 20] : [120, 125, 130], (y * 300 + x) * 3)
+      data.set(isRed ? [230, 20, 20] : [120 + variant, 125, 130], (y * 300 + x) * 3)
     }
   }
   return sharp(data, { raw: { width: 300, height: 300, channels: 3 } })
@@ -48,10 +48,11 @@ beforeAll(async () => {
   server = await startProviderServer()
   root = await mkdtemp(join(tmpdir(), 'rc2-shard-'))
   await mkdir(join(root, 'shots'))
-  const images = await Promise.all(Array.from({ length: 9 }, (_, k) => payload(k)))
+  // 31 different images: a run pays once for the same content.
+  const images = await Promise.all(Array.from({ length: 31 }, (_, k) => payload(k % 9, k)))
   // 31 files, named so that code-unit order differs from the order they were written in.
   for (let k = 0; k < 31; k++)
-    await writeFile(join(root, 'shots', `${k % 2 === 0 ? 'A' : 'b'}-${30 - k}.jpg`), images[k % 9]!)
+    await writeFile(join(root, 'shots', `${k % 2 === 0 ? 'A' : 'b'}-${30 - k}.jpg`), images[k]!)
 })
 
 afterAll(async () => {

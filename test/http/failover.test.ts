@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { createFailoverProvider } from '../../src/providers/failover.js'
 import type { ProviderName } from '../../src/providers/types.js'
 import { renderRedGrid } from '../helpers/provider-server.js'
-import { catchError, connect, gridRequest, useProviderServer } from './support.js'
+import { catchError, connect, gridRequest, testAccount, useProviderServer } from './support.js'
 
 const server = useProviderServer()
 
@@ -45,8 +45,7 @@ describe('failover provider', () => {
     })
   })
 
-  it('moves on after a network failure, and counts a possibly charged failure only when it moves on', async () => {
-    const charged: [string, number][] = []
+  it('moves on after a network failure; a call that never reached the service is not charged', async () => {
     // A port nothing listens on: the connection is refused.
     const closed = createServer()
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
@@ -58,23 +57,24 @@ describe('failover provider', () => {
     ]
     const chain = createFailoverProvider({ providers, attemptTimeoutMs: () => 10_000 })
     const request = await gridRequest('3x3', [1, 2])
-    const result = await chain.recognize({
-      ...request,
-      onChargedFailure: (name, calls) => charged.push([name, calls]),
-    })
+    const refused = testAccount()
+    const result = await chain.recognize({ ...request, account: refused.account })
     expect(result).toMatchObject({
       provider: 'capsolver',
       attempts: [{ provider: 'yescaptcha', kind: 'network', code: null }],
     })
-    // Connection refused never reached the service: nothing to count.
-    expect(charged).toEqual([])
+    // Connection refused never reached the service: only the answer is charged.
+    expect(refused.log.charged).toEqual(['capsolver'])
     server.pushReply({ path: '/createTask', fault: 'resetAfterWork' })
     const lost = failover(['yescaptcha', 'capsolver'], { yescaptcha: { retries: 0 } })
-    await lost.recognize({
-      ...request,
-      onChargedFailure: (name, calls) => charged.push([name, calls]),
-    })
-    expect(charged).toEqual([['yescaptcha', 1]])
+    const { account, log } = testAccount()
+    await lost.recognize({ ...request, account })
+    // The lost reply may have cost yescaptcha's price; capsolver was reserved at its own.
+    expect(log.charged).toEqual(['yescaptcha', 'capsolver'])
+    expect(log.reserved).toEqual([
+      { provider: 'yescaptcha', resend: false },
+      { provider: 'capsolver', resend: false },
+    ])
   })
 
   it('does not move on for an input problem or an interrupt', async () => {
@@ -107,18 +107,10 @@ describe('failover provider', () => {
       json: { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE', errorDescription: 'no' },
     })
     const chain = failover(['yescaptcha', 'capsolver'])
-    const asked: string[] = []
+    const { account, log } = testAccount((provider) => provider === 'capsolver')
     const request = await gridRequest('3x3', [1])
-    const error = await catchError(() =>
-      chain.recognize({
-        ...request,
-        beforeFailover: (next) => {
-          asked.push(next)
-          throw new Error('over --max-points')
-        },
-      }),
-    )
-    expect(asked).toEqual(['capsolver'])
+    const error = await catchError(() => chain.recognize({ ...request, account }))
+    expect(log.reserved).toEqual([{ provider: 'yescaptcha', resend: false }])
     expect(error).toMatchObject({ kind: 'unsolvable', code: 'ERROR_CAPTCHA_UNSOLVABLE' })
     expect(server.requests.filter((r) => r.provider === 'capsolver')).toHaveLength(0)
   })
@@ -128,11 +120,27 @@ describe('failover provider', () => {
       yescaptcha: { apiKey: 'wrong-key-5555' },
     })
     const request = await gridRequest('3x3', [3])
-    expect(await chain.recognize(request)).toMatchObject({
+    const first = testAccount()
+    expect(await chain.recognize({ ...request, account: first.account })).toMatchObject({
       provider: 'capsolver',
       attempts: [{ provider: 'yescaptcha', kind: 'auth' }],
     })
-    expect(await chain.recognize(request)).toMatchObject({ provider: 'capsolver' })
+    // Said to the run once, with why and who is asked instead.
+    expect(first.log.notices).toEqual([
+      expect.stringMatching(
+        /^yescaptcha dropped for the rest of the batch \(auth\): yescaptcha: ERROR_KEY_DOES_NOT_EXIST.*; asking capsolver instead$/,
+      ),
+    ])
+    // A later input is priced at the provider it asks: the dropped one is not reserved at all.
+    const later = testAccount()
+    expect(await chain.recognize({ ...request, account: later.account })).toMatchObject({
+      provider: 'capsolver',
+    })
+    expect(later.log).toMatchObject({
+      reserved: [{ provider: 'capsolver', resend: false }],
+      charged: ['capsolver'],
+      notices: [],
+    })
     expect((await chain.recognize(request)).attempts).toBeUndefined()
     expect(server.requests.filter((r) => r.provider === 'yescaptcha')).toHaveLength(1)
     expect([...chain.dropped.keys()]).toEqual(['yescaptcha'])

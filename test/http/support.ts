@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, beforeEach } from 'vitest'
 import { join } from 'node:path'
 import { createProvider } from '../../src/providers/index.js'
+import { RefusedError } from '../../src/errors.js'
 import type {
+  CallAccount,
   Provider,
   ProviderName,
   ProviderOptions,
@@ -133,4 +135,40 @@ export async function catchError(
     return error as Error & Record<string, unknown>
   }
   throw new Error('expected the call to fail, but it succeeded')
+}
+
+/** What a test account heard: each reservation (provider, and whether a resend), each charge, each push-back. */
+export interface AccountLog {
+  reserved: { provider: ProviderName; resend: boolean }[]
+  charged: ProviderName[]
+  pushedBack: { retryAfterSec: number | undefined; tooManyInFlight: boolean }[]
+  notices: string[]
+}
+
+/**
+ * A CallAccount that records what the provider calls told it; `refuse` decides whether a
+ * reservation is refused (as a budget would), given the provider and whether it is a resend.
+ */
+export function testAccount(refuse?: (provider: ProviderName, resend: boolean) => boolean): {
+  account: CallAccount
+  log: AccountLog
+} {
+  const log: AccountLog = { reserved: [], charged: [], pushedBack: [], notices: [] }
+  const account: CallAccount = {
+    reserve: (provider, _grid, resend) => {
+      if (refuse?.(provider, resend) === true)
+        throw new RefusedError('budget', `${provider} not asked: over budget`, resend)
+      log.reserved.push({ provider, resend })
+    },
+    charged: (provider) => void log.charged.push(provider),
+    release: () => undefined,
+    pushedBack: (error) =>
+      void log.pushedBack.push({
+        retryAfterSec: error.retryAfterSec,
+        tooManyInFlight: error.tooManyInFlight,
+      }),
+    whileWaiting: (wait) => wait(),
+    notice: (text) => void log.notices.push(text),
+  }
+  return { account, log }
 }

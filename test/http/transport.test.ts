@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { InterruptedError } from '../../src/errors.js'
 import { createHttpClient, resolveEndpoint } from '../../src/providers/http.js'
 import { createProvider } from '../../src/providers/index.js'
-import { catchError, connect, gridRequest, KEY, useProviderServer } from './support.js'
+import { catchError, connect, gridRequest, KEY, testAccount, useProviderServer } from './support.js'
 
 const server = useProviderServer()
 
@@ -33,17 +33,14 @@ describe('retries', () => {
     expect(logs.filter((line) => line.includes('retry'))).toHaveLength(2)
   })
 
-  it('tells the request that got a 429 (its own onPushBack, over the provider-wide one) before retrying', async () => {
+  it("tells the request's account of a 429 (over the provider-wide onPushBack) before retrying", async () => {
     server.pushReply({ ...GATEWAY_429, headers: { 'retry-after': '2' } })
     const wide: unknown[] = []
-    const mine: unknown[] = []
+    const { account, log } = testAccount()
     const { provider } = connect(server, 'yescaptcha', { onPushBack: (...args) => wide.push(args) })
-    const result = await provider.recognize({
-      ...(await gridRequest('3x3', [4])),
-      onPushBack: (...args) => mine.push(args),
-    })
+    const result = await provider.recognize({ ...(await gridRequest('3x3', [4])), account })
     expect(result).toMatchObject({ objects: [4] })
-    expect(mine).toEqual([[2, false]])
+    expect(log.pushedBack).toEqual([{ retryAfterSec: 2, tooManyInFlight: false }])
     expect(wide).toEqual([])
     server.pushReply({ ...GATEWAY_429, headers: { 'retry-after': '1' } })
     await provider.recognize(await gridRequest('3x3', [4]))

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { normalizeGridSolution } from '../../src/providers/twocaptcha.js'
-import { catchError, connect, gridRequest, loadRealTiles, useProviderServer } from './support.js'
+import {
+  catchError,
+  connect,
+  gridRequest,
+  loadRealTiles,
+  testAccount,
+  useProviderServer,
+} from './support.js'
 
 const server = useProviderServer()
 
@@ -92,11 +99,16 @@ describe('2captcha GridTask', () => {
   it('names an error sent as a bare errorId, and maps unsolvable at result time', async () => {
     server.pushReply({ path: '/getTaskResult', json: { errorId: 12 } })
     const { provider } = connect(server, '2captcha')
+    const { account, log } = testAccount()
     const error = await catchError(async () =>
-      provider.recognize(await gridRequest('3x3', [1], { instruction: BUSES_3X3 })),
+      provider.recognize({
+        ...(await gridRequest('3x3', [1], { instruction: BUSES_3X3 })),
+        account,
+      }),
     )
     expect(error).toMatchObject({ kind: 'unsolvable', code: 'ERROR_CAPTCHA_UNSOLVABLE' })
-    expect(error.paidCalls).toBe(1)
+    // The task was created (charged) before its result said unsolvable.
+    expect(log.charged).toEqual(['2captcha'])
   })
 
   it('refuses a click of 0 or past the grid instead of clicking the wrong tile', () => {

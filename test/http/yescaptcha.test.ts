@@ -5,6 +5,7 @@ import {
   gridRequest,
   KEY,
   loadRealTiles,
+  testAccount,
   useProviderServer,
 } from './support.js'
 
@@ -274,14 +275,17 @@ describe('yescaptcha: protocol violations', () => {
       },
     })
     const { provider } = connect(server, 'yescaptcha')
-    const error = await catchError(async () => provider.recognize(await gridRequest('3x3', [1])))
+    const { account, log } = testAccount()
+    const error = await catchError(async () =>
+      provider.recognize({ ...(await gridRequest('3x3', [1])), account }),
+    )
     expect(error).toMatchObject({ kind: 'provider', mayHaveCharged: true })
     expect(error.message).toBe(
       'yescaptcha reply: solution.objects[1] = 11 is outside the 3x3 grid (0-8)',
     )
-    // Each unusable answer may have been charged: the failure carries every call for the budget.
+    // Each unusable answer may have been charged: the account heard every call, as it happened.
     expect(server.createCount).toBe(3)
-    expect(error.paidCalls).toBe(3)
+    expect(log.charged).toEqual(['yescaptcha', 'yescaptcha', 'yescaptcha'])
   })
 
   it('resends once after an unusable answer and counts both calls', async () => {
@@ -311,8 +315,12 @@ describe('yescaptcha: protocol violations', () => {
   it('treats malformed JSON as a lost reply: resent, every call counted', async () => {
     server.setReply({ text: '{"errorId":0,"solution":{"obj' })
     const { provider } = connect(server, 'yescaptcha', { retries: 1 })
-    const error = await catchError(async () => provider.recognize(await gridRequest('3x3', [1])))
-    expect(error).toMatchObject({ kind: 'provider', mayHaveCharged: true, paidCalls: 2 })
+    const { account, log } = testAccount()
+    const error = await catchError(async () =>
+      provider.recognize({ ...(await gridRequest('3x3', [1])), account }),
+    )
+    expect(error).toMatchObject({ kind: 'provider', mayHaveCharged: true })
+    expect(log.charged).toHaveLength(2)
     expect(error.message).toContain('not JSON')
     expect(server.createCount).toBe(2)
     server.setReply(undefined)
@@ -324,15 +332,13 @@ describe('yescaptcha: protocol violations', () => {
   it('a resend after a malformed reply asks the budget first, and stops when refused', async () => {
     server.pushReply({ text: '{"errorId":0,"solution":{"obj' })
     const { provider } = connect(server, 'yescaptcha')
+    const { account, log } = testAccount((_provider, resend) => resend)
     const error = await catchError(async () =>
-      provider.recognize({
-        ...(await gridRequest('3x3', [1])),
-        beforeChargedRetry: () => {
-          throw new Error('over budget')
-        },
-      }),
+      provider.recognize({ ...(await gridRequest('3x3', [1])), account }),
     )
-    expect(error.message).toBe('over budget')
+    expect(error).toMatchObject({ kind: 'budget', resend: true })
+    expect(log.reserved).toEqual([{ provider: 'yescaptcha', resend: false }])
+    expect(log.charged).toEqual(['yescaptcha'])
     expect(server.createCount).toBe(1)
   })
 

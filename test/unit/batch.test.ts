@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ProviderError, Rc2Error } from '../../src/errors.js'
+import type { CallAccount } from '../../src/providers/types.js'
 import { runBatch } from '../../src/solve/batch.js'
 import type { SolveResult, SolveSuccess } from '../../src/solve/result.js'
 
@@ -26,6 +27,12 @@ function success(input: string, points = 6, paidCalls?: number): SolveSuccess {
   }
 }
 
+/** One YesCaptcha 3x3 call (6 points) through the input's account: reserved, then charged. */
+function pay(account: CallAccount, resend = false): void {
+  account.reserve('yescaptcha', '3x3', resend)
+  account.charged('yescaptcha', '3x3')
+}
+
 const items = (n: number): { input: string }[] =>
   Array.from({ length: n }, (_, i) => ({ input: `in-${i}.png` }))
 
@@ -38,7 +45,7 @@ describe('runBatch', () => {
       items(40),
       {
         run: async (item, ctx) => {
-          ctx.reserve(6)
+          pay(ctx.account)
           active++
           peak = Math.max(peak, active)
           await sleep(2 + (Number(item.input.slice(3, -4)) % 5))
@@ -93,9 +100,10 @@ describe('runBatch', () => {
       items(10),
       {
         run: async (item, ctx) => {
-          ctx.reserve(6)
+          ctx.account.reserve('yescaptcha', '3x3', false)
           sent++
           await sleep(1)
+          ctx.account.release('yescaptcha', '3x3')
           throw new ProviderError('auth', 'yescaptcha: ERROR_KEY_DOES_NOT_EXIST', {
             code: 'ERROR_KEY_DOES_NOT_EXIST',
             hint: 'set RC2_API_KEY',
@@ -111,28 +119,33 @@ describe('runBatch', () => {
     expect(summary.failed).toBe(10)
     expect(summary.unsentStopped).toBe(9)
     expect(results.filter((r) => !r.ok && r.error.kind === 'auth')).toHaveLength(10)
-    expect(
-      results.filter((r) => !r.ok && /not sent: the batch stopped/.test(r.error.message)),
-    ).toHaveLength(9)
+    expect(results.filter((r) => !r.ok && r.sent === false)).toHaveLength(9)
   })
 
   it('never spends past --max-points, counting what is in flight', async () => {
+    const results: SolveResult[] = []
     const summary = await runBatch(
       items(20),
       {
         run: async (item, ctx) => {
-          ctx.reserve(6)
+          ctx.account.reserve('yescaptcha', '3x3', false)
           await sleep(3)
+          ctx.account.charged('yescaptcha', '3x3')
           return success(item.input, 6)
         },
-        onResult: () => {},
+        onResult: (r) => {
+          results.push(r)
+        },
       },
       { concurrency: 8, maxPoints: 40 },
     )
     expect(summary.points).toBeLessThanOrEqual(40)
     expect(summary.solved).toBe(6)
     expect(summary.unsentBudget).toBe(14)
-    expect(summary.failedByKind).toEqual({ balance: 14 })
+    // A budget stop is its own kind: not an empty account, and no provider code.
+    expect(summary.failedByKind).toEqual({ budget: 14 })
+    for (const r of results.filter((x) => !x.ok))
+      expect(r).toMatchObject({ sent: false, error: { kind: 'budget', code: null } })
   })
 
   it('counts a retried call that may have been charged twice', async () => {
@@ -140,7 +153,9 @@ describe('runBatch', () => {
       items(3),
       {
         run: async (item, ctx) => {
-          ctx.reserve(6)
+          pay(ctx.account)
+          // in-1: the first reply was lost, the resend answered.
+          if (item.input === 'in-1.png') pay(ctx.account, true)
           return success(item.input, 6, item.input === 'in-1.png' ? 2 : undefined)
         },
         onResult: () => {},
@@ -157,9 +172,10 @@ describe('runBatch', () => {
       items(2),
       {
         run: async (item, ctx) => {
-          ctx.reserve(6)
+          pay(ctx.account)
           if (item.input === 'in-0.png') return success(item.input)
-          throw new ProviderError('timeout', 'x: no reply', { mayHaveCharged: true, paidCalls: 2 })
+          pay(ctx.account, true)
+          throw new ProviderError('timeout', 'x: no reply', { mayHaveCharged: true })
         },
         onResult: (result) => {
           results.push(result)
@@ -180,16 +196,16 @@ describe('runBatch', () => {
       items(3),
       {
         run: async (item, ctx) => {
-          ctx.reserve(6)
-          if (item.input !== 'in-0.png') return success(item.input)
-          // in-0: its reply was lost (after the others took their share); the resend must fit too.
-          await sleep(10)
-          try {
-            ctx.reserve(6, true)
-          } catch (error) {
-            ;(error as Rc2Error).paidCalls = 1
-            throw error
+          ctx.account.reserve('yescaptcha', '3x3', false)
+          if (item.input !== 'in-0.png') {
+            await sleep(1)
+            ctx.account.charged('yescaptcha', '3x3')
+            return success(item.input)
           }
+          // in-0: its reply was lost (the others hold their share); the resend must fit too.
+          ctx.account.charged('yescaptcha', '3x3')
+          await sleep(10)
+          pay(ctx.account, true)
           return success(item.input, 6, 2)
         },
         onResult: (result) => {
@@ -203,8 +219,9 @@ describe('runBatch', () => {
     expect(refused).toMatchObject({
       input: 'in-0.png',
       paidCalls: 1,
-      error: { code: 'MAX_POINTS' },
+      error: { kind: 'budget' },
     })
+    expect(refused).not.toHaveProperty('sent')
     expect(refused && !refused.ok ? refused.error.message : '').toMatch(
       /^not resent after its reply was lost/,
     )
@@ -218,11 +235,14 @@ describe('runBatch', () => {
       items(2),
       {
         run: async (item, ctx) => {
-          ctx.reserve(6)
-          if (item.input === 'in-1.png')
+          ctx.account.reserve('yescaptcha', '3x3', false)
+          if (item.input === 'in-1.png') {
+            ctx.account.release('yescaptcha', '3x3')
             throw new ProviderError('auth', 'x: bad key', { code: 'ERROR_KEY_DENIED' })
+          }
+          ctx.account.charged('yescaptcha', '3x3')
           await sleep(10)
-          ctx.reserve(6, true)
+          pay(ctx.account, true)
           return success(item.input)
         },
         onResult: (result) => {
@@ -250,7 +270,9 @@ describe('runBatch', () => {
           peaks.push(active)
           if (!pushed && item.input === 'in-8.png') {
             pushed = true
-            ctx.pushedBack(undefined, true)
+            ctx.account.pushedBack(
+              new ProviderError('rate_limit', 'x: too many', { tooManyInFlight: true }),
+            )
           }
           await sleep(4)
           active--
@@ -279,7 +301,10 @@ describe('runBatch', () => {
             active++
             peaks.push(active)
             // Every input's call is pushed back `share` of the time, evenly spread.
-            if ((k++ * share) % 1 >= 1 - share) ctx.pushedBack(1)
+            if ((k++ * share) % 1 >= 1 - share)
+              ctx.account.pushedBack(
+                new ProviderError('rate_limit', 'x: 429', { retryAfterSec: 1 }),
+              )
             await sleep(3)
             active--
             return success(item.input)
@@ -312,7 +337,7 @@ describe('runBatch', () => {
           if (item.input === 'in-0.png') {
             active--
             // Retry-After: this input waits; the other slot's input and a new one run meanwhile.
-            await ctx.whileWaiting(() => sleep(30))
+            await ctx.account.whileWaiting(() => sleep(30))
             active++
             peak = Math.max(peak, active)
             order.push('resume in-0.png')

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { InterruptedError, ProviderError, Rc2Error } from '../../src/errors.js'
+import { InterruptedError, ProviderError, type Rc2Error, RefusedError } from '../../src/errors.js'
+import type { CallAccount } from '../../src/providers/types.js'
 import { parseRetryAfter } from '../../src/providers/http.js'
 import { computeRetryDelayMs, withChargedRetries, withRetries } from '../../src/providers/retry.js'
 
@@ -142,76 +143,106 @@ describe('withRetries', () => {
   })
 })
 
+/** An account that records what a charged call tells it; `refuse(n)` refuses the n-th reservation. */
+function recordingAccount(refuse?: (n: number, resend: boolean) => boolean) {
+  const events: string[] = []
+  let reservations = 0
+  const account: CallAccount = {
+    reserve: (_provider, _grid, resend) => {
+      reservations += 1
+      if (refuse?.(reservations, resend) === true)
+        throw new RefusedError('budget', 'not resent: over --max-points', resend)
+      events.push(resend ? 'reserve again' : 'reserve')
+    },
+    charged: () => void events.push('charged'),
+    release: () => void events.push('release'),
+    pushedBack: () => undefined,
+    whileWaiting: (wait) => wait(),
+    notice: () => undefined,
+  }
+  return { account, events }
+}
+
+const charged = (
+  outcomes: (ProviderError | undefined)[],
+  account: CallAccount,
+  retries = outcomes.length,
+) =>
+  withChargedRetries(
+    async () => {
+      const next = outcomes.shift()
+      if (next !== undefined) throw next
+      return 'ok'
+    },
+    {
+      retries,
+      sleep: async () => undefined,
+      charge: { account, provider: 'yescaptcha', grid: '3x3' },
+    },
+  ).then(
+    (value) => value,
+    (error: unknown) => error as Rc2Error,
+  )
+
 describe('withChargedRetries', () => {
-  it('counts lost replies plus the answer', async () => {
-    const outcomes = [transient(true), transient(false), transient(true)]
-    const result = await withChargedRetries(
-      async () => {
-        const next = outcomes.shift()
-        if (next !== undefined) throw next
-        return 'ok'
-      },
-      { retries: 3, sleep: async () => undefined },
-    )
+  it('counts lost replies plus the answer, each charged with the account as it happens', async () => {
+    const { account, events } = recordingAccount()
+    const result = await charged([transient(true), transient(false), transient(true)], account)
     expect(result).toEqual({ value: 'ok', paidCalls: 3 })
+    // One reservation held through the uncharged failure; a lost reply is charged, and resent.
+    expect(events).toEqual([
+      'reserve',
+      'charged',
+      'reserve again',
+      'charged',
+      'reserve again',
+      'charged',
+    ])
   })
 })
 
 describe('withChargedRetries when everything fails', () => {
-  const failWith = (outcomes: ProviderError[]) =>
-    withChargedRetries(
-      async () => {
-        throw outcomes.shift() ?? new Error('ran out')
-      },
-      { retries: outcomes.length - 1, sleep: async () => undefined },
-    ).then(
-      () => null,
-      (error: unknown) => error as ProviderError,
-    )
-
   it('counts every lost reply, the last one included', async () => {
-    const error = await failWith([transient(true), transient(false), transient(true)])
-    expect(error?.paidCalls).toBe(2)
-    expect(error?.mayHaveCharged).toBe(true)
+    const { account, events } = recordingAccount()
+    const error = await charged([transient(true), transient(false), transient(true)], account, 2)
+    expect(error).toMatchObject({ mayHaveCharged: true })
+    expect(events.filter((e) => e === 'charged')).toHaveLength(2)
+    expect(events.at(-1)).toBe('charged')
   })
 
   it('says so when only an earlier attempt may have been charged', async () => {
+    const { account, events } = recordingAccount()
     const last = new ProviderError('provider', 'x: HTTP 500', { retryable: true })
-    const error = await failWith([transient(true), transient(true), last])
-    expect(error?.paidCalls).toBe(2)
-    expect(error?.message).toContain('an earlier attempt may have been charged')
+    const error = await charged([transient(true), transient(true), last], account, 2)
+    expect(events.filter((e) => e === 'charged')).toHaveLength(2)
+    expect(error).toMatchObject({ mayHaveCharged: true })
+    expect((error as Rc2Error).message).toContain('an earlier attempt may have been charged')
   })
 
-  it('counts nothing when no request can have been charged', async () => {
-    const error = await failWith([transient(false), transient(false)])
-    expect(error?.paidCalls).toBe(0)
+  it('charges nothing and gives the reservation back when no request can have been charged', async () => {
+    const { account, events } = recordingAccount()
+    await charged([transient(false), transient(false)], account, 1)
+    expect(events).toEqual(['reserve', 'release'])
   })
 })
 
 describe('withChargedRetries asks before a resend that may be charged again', () => {
-  it('calls beforeChargedRetry only after lost replies, and stops when it refuses', async () => {
-    let asked = 0
-    const refusal = new Rc2Error('balance', 'not resent: budget', { code: 'MAX_POINTS' })
-    const outcomes = [transient(false), transient(true), transient(true)]
-    const error = await withChargedRetries(
-      async () => {
-        throw outcomes.shift() ?? new Error('ran out')
-      },
-      {
-        retries: 5,
-        sleep: async () => undefined,
-        beforeChargedRetry: () => {
-          asked += 1
-          if (asked === 2) throw refusal
-        },
-      },
-    ).then(
-      () => null,
-      (e: unknown) => e as Rc2Error,
+  it('reserves again only after lost replies, and stops when the account refuses', async () => {
+    const { account, events } = recordingAccount((n) => n === 3)
+    const error = await charged(
+      [transient(false), transient(true), transient(true), transient(true)],
+      account,
+      5,
     )
-    // The first failure lost nothing (no question asked); two lost replies, the second resend refused.
-    expect(asked).toBe(2)
-    expect(error).toBe(refusal)
-    expect(error?.paidCalls).toBe(2)
+    // The first failure lost nothing (no new reservation); two lost replies, the second resend refused.
+    expect(error).toBeInstanceOf(RefusedError)
+    expect(events).toEqual(['reserve', 'charged', 'reserve again', 'charged'])
+  })
+
+  it('refuses before the first send without charging anything', async () => {
+    const { account, events } = recordingAccount(() => true)
+    const error = await charged([], account)
+    expect(error).toMatchObject({ kind: 'budget' })
+    expect(events).toEqual([])
   })
 })

@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto'
+import type { Provider, RecognitionRequest, RecognitionResult } from '../providers/types.js'
+
+/** Said with an answer given to an input whose request an earlier input of the run already paid for. */
+export const SHARED_ANSWER_WARNING =
+  'the same image and question as another input of this run: its answer, not paid again'
+
+/**
+ * `provider`, asking each distinct request (the same image sent for the same question, grid and
+ * threshold) once per run: an input whose request was asked already gets that answer, at no
+ * cost. An answer in flight is shared as it comes; a failure is not remembered, so a later
+ * input asks again. What is kept per request is its digest and the (small) answer.
+ */
+export function answerOncePerRun(provider: Provider): Provider {
+  const answers = new Map<string, Kept | Promise<RecognitionResult>>()
+  return {
+    ...provider,
+    recognize: async (request) => {
+      const key = requestKey(request)
+      const known = answers.get(key)
+      if (known !== undefined) return shared(known instanceof Kept ? known.answer() : await known)
+      const asked = provider.recognize(request)
+      answers.set(key, asked)
+      try {
+        const answer = await asked
+        answers.set(key, new Kept(answer))
+        return answer
+      } catch (error) {
+        answers.delete(key)
+        throw error
+      }
+    },
+  }
+}
+
+/**
+ * An answer as kept for the rest of the run, in one fixed shape: the tiles as a bit mask (a grid
+ * has at most 16), the rest as given.
+ */
+class Kept {
+  readonly tiles: number
+  readonly type: RecognitionResult['type']
+  readonly hasObject: boolean | null
+  readonly confidences: number[] | null
+  readonly taskId: string | null
+  readonly points: number | null
+  readonly provider: RecognitionResult['provider']
+  readonly attempts: RecognitionResult['attempts']
+  readonly warnings: RecognitionResult['warnings']
+
+  constructor(answer: RecognitionResult) {
+    this.tiles = answer.objects.reduce((mask, tile) => mask | (1 << tile), 0)
+    this.type = answer.type
+    this.hasObject = answer.hasObject
+    this.confidences = answer.confidences
+    this.taskId = answer.taskId
+    this.points = answer.points
+    this.provider = answer.provider
+    this.attempts = answer.attempts
+    this.warnings = answer.warnings
+  }
+
+  answer(): RecognitionResult {
+    const objects: number[] = []
+    for (let tile = 0; this.tiles >> tile !== 0; tile++)
+      if ((this.tiles >> tile) & 1) objects.push(tile)
+    const { type, hasObject, confidences, taskId, points, provider, attempts, warnings } = this
+    return {
+      type,
+      objects,
+      hasObject,
+      confidences,
+      taskId,
+      points,
+      paidCalls: 0,
+      provider,
+      attempts,
+      warnings,
+    }
+  }
+}
+
+function shared(answer: RecognitionResult): RecognitionResult {
+  return {
+    ...answer,
+    points: 0,
+    paidCalls: 0,
+    warnings: [...(answer.warnings ?? []), SHARED_ANSWER_WARNING],
+  }
+}
+
+/** A 128-bit digest of what the service is asked (16 one-byte characters: small to keep per request). */
+function requestKey(request: RecognitionRequest): string {
+  const { image, grid, size, question, instruction, confidence } = request
+  return createHash('sha256')
+    .update(JSON.stringify([grid, size, question, instruction ?? null, confidence ?? null]))
+    .update(image)
+    .digest()
+    .toString('latin1', 0, 16)
+}
