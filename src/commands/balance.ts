@@ -36,19 +36,14 @@ export function register(program: Command, ctx: CliContext): void {
         })
       }
       const provider = await createProviderFor(config, ctx)
-      // A controller of our own (not AbortSignal.any/timeout, which can be garbage-collected mid-call).
-      const deadline = new AbortController()
-      const timer = setTimeout(() => deadline.abort(), config.timeout * 1000)
-      const onInterrupt = (): void => deadline.abort(ctx.signal.reason)
-      ctx.signal.addEventListener('abort', onInterrupt, { once: true })
+      const { withDeadline } = await import('../providers/deadline.js')
       let result
       try {
-        result = await provider.balance(deadline.signal)
+        result = await withDeadline(config.timeout * 1000, ctx.signal, (signal) =>
+          provider.balance(signal),
+        )
       } catch (error) {
         throw withKeyOrigin(error, config, ctx.env)
-      } finally {
-        clearTimeout(timer)
-        ctx.signal.removeEventListener('abort', onInterrupt)
       }
       if (flags.json === true) {
         ctx.out.result(JSON.stringify({ schemaVersion: 1, ...result }, null, 2))

@@ -7,6 +7,7 @@
  * wait for it (a few seconds at most). Each provider gets its own deadline.
  */
 import { setTimeout as delay } from 'node:timers/promises'
+import { linkDeadline } from './deadline.js'
 import { Rc2Error } from '../errors.js'
 import type { ErrorKind } from '../errors.js'
 import type {
@@ -139,16 +140,12 @@ async function recognize(
     const probe = gate.claim(name)
     await gate.wait(probe.wait, request.signal)
     if (dropped.has(name)) continue
-    const deadline = new AbortController()
-    const timer = setTimeout(
-      () => deadline.abort(new DOMException(`the ${name} deadline was reached`, 'TimeoutError')),
+    const deadline = linkDeadline(
+      request.signal,
       options.attemptTimeoutMs(name),
+      `the ${name} deadline was reached`,
     )
-    const signal =
-      request.signal === undefined
-        ? deadline.signal
-        : AbortSignal.any([request.signal, deadline.signal])
-    const attempt = provider.recognize({ ...request, signal })
+    const attempt = provider.recognize({ ...request, signal: deadline.signal })
     // Released only after this attempt's own handling below, so a drop is seen by those waiting.
     const handled = attempt.then(
       () => undefined,
@@ -173,7 +170,7 @@ async function recognize(
       attempts.push({ provider: name, kind: error.kind, code: error.code ?? null })
       lastError = error
     } finally {
-      clearTimeout(timer)
+      deadline.dispose()
       probe.settled(handled)
     }
   }

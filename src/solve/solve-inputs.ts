@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { InputError, Rc2Error, type ReadFailure, readFailure, writeFailure } from '../errors.js'
 import type { ProviderName } from '../providers/types.js'
+import { linkDeadline } from '../providers/deadline.js'
 import type { Grid } from '../types.js'
 import { type BatchProgress, type BatchSummary, type RunContext, runBatch } from './batch.js'
 import { expandInputs, type InputItem, type Shard, takeShard } from './inputs.js'
@@ -103,7 +104,8 @@ export async function solveInputs(
       {
         run: async (item, ctx) => {
           // A read that never ends (a FIFO nobody writes to) must not outlive an interrupt's grace.
-          const outcome = await untilAborted(nextPrepared(item), ctx.signal)
+          const interrupt = linkDeadline(ctx.signal)
+          const outcome = await interrupt.race(nextPrepared(item)).finally(interrupt.dispose)
           if (!outcome.ok) throw outcome.error
           if (outcome.value === null) return null
           return solveReadyInput(options, item, outcome.value, annotatePaths?.[item.index], ctx)
@@ -399,21 +401,6 @@ interface ReadyInput {
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown }
-
-/** `promise`, or the signal's reason once it aborts (the promise is left to settle on its own). */
-async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  signal.throwIfAborted()
-  let onAbort: (() => void) | undefined
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(signal.reason as Error)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-  try {
-    return await Promise.race([promise, aborted])
-  } finally {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
-  }
-}
 
 /** A promise that never rejects, so work started ahead cannot become an unhandled rejection. */
 function settle<T>(promise: Promise<T>): Promise<Settled<T>> {

@@ -1,5 +1,5 @@
 /**
- * The built binary over https (node:https under ky) against loopback servers whose certificates a
+ * The built binary over https (the undici wire) against loopback servers whose certificates a
  * test CA signed (made with openssl at test time, trusted through NODE_EXTRA_CA_CERTS): a trusted
  * certificate answers, over one kept-alive connection; one for another name, or from a CA the
  * process does not trust, is refused before anything is sent, nothing charged.
