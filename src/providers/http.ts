@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks'
 import { ConfigError, InterruptedError, ProviderError, Rc2Error } from '../errors.js'
 import { mapProviderError } from './error-map.js'
-import { redactSecrets, renderSafeUrl } from './redact.js'
+import { capReplyTexts, redactSecrets, renderSafeUrl } from './redact.js'
 import type { ProviderName, RequestLogger } from './types.js'
 import { sendRequest, WireFailure } from './transport.js'
 import type { ProxyProblem, ProxyRoute } from './transport.js'
@@ -384,7 +384,8 @@ function readReply(exchange: Exchange, raw: RawReply): JsonReply {
   } catch {
     parsed = undefined
   }
-  if (parsed !== undefined) return { status, body: parsed, retryAfterSec }
+  // Every text a service sends is capped here, before it can reach a message or an output.
+  if (parsed !== undefined) return { status, body: capReplyTexts(parsed, redact), retryAfterSec }
 
   // No JSON: a gateway page on 429/5xx, or a broken reply.
   if (status >= 400) throw mapProviderError({ provider, status, retryAfterSec })

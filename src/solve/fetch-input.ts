@@ -6,6 +6,7 @@
  */
 import { InputError, Rc2Error } from '../errors.js'
 import { linkDeadline } from '../providers/deadline.js'
+import { capText } from '../providers/redact.js'
 import type { ProxyRoute, sendRequest as SendRequest, WireFailure } from '../providers/transport.js'
 
 export interface FetchInputOptions {
@@ -27,7 +28,7 @@ function shown(url: URL): string {
   const copy = new URL(url.href)
   copy.username = ''
   copy.password = ''
-  return copy.href
+  return capText(copy.href)
 }
 
 /** Fetch the image at `url`; every failure is an Rc2Error naming the URL. */
@@ -143,7 +144,7 @@ async function fetchFollowing(
     }
     if (reply.status < 200 || reply.status >= 300) {
       throw new InputError(
-        `${input}: the server answered ${reply.status}${reply.statusText === '' ? '' : ` ${reply.statusText}`}`,
+        `${input}: the server answered ${reply.status}${reply.statusText === '' ? '' : ` ${capText(reply.statusText)}`}`,
         {
           code: `HTTP_${reply.status}`,
           hint:
@@ -182,7 +183,7 @@ function checkLooksLikeImage(bytes: Buffer, input: string, contentType: string |
         ? 'a web page (HTML)'
         : 'JSON'
     throw new InputError(
-      `${input} is ${kind}${contentType === null ? '' : ` (${contentType.split(';')[0]})`}, not an image`,
+      `${input} is ${kind}${contentType === null ? '' : ` (${capText(contentType.split(';')[0] ?? '')})`}, not an image`,
       {
         hint: "give the address of the image itself (on the page, the tile image's src), not of the page",
       },
