@@ -6,6 +6,7 @@
 import { ConfigError, ProviderError, Rc2Error } from '../errors.js'
 import { envKeyName, type FlagValues, type ResolvedConfig } from '../config/resolve.js'
 import { PROVIDER_FACTS } from '../providers/facts/index.js'
+import type { ProxyRoute } from '../providers/transport.js'
 import type { Provider, ProviderName } from '../providers/types.js'
 import type { CliContext } from './context.js'
 import type { ProviderFlags } from './options.js'
@@ -32,7 +33,52 @@ export async function loadSolveConfig(
   // From here on, the keys are scrubbed from anything rc2 prints.
   for (const name of config.providerList) ctx.out.addSecret(config.credentials[name]?.apiKey)
   if (flags.key !== undefined) ctx.out.addSecret(flags.key)
-  return config
+  // --proxy wins over every proxy in the files, the per-provider ones too.
+  if (flags.proxy === undefined) return config
+  const providers = Object.fromEntries(
+    Object.entries(config.providers).map(([name, settings]) => [
+      name,
+      settings === null || settings === undefined ? settings : { ...settings, proxy: undefined },
+    ]),
+  )
+  const overridden = { ...config, proxy: flags.proxy, providers } as ResolvedConfig
+  proxyFromFlag.add(overridden)
+  return overridden
+}
+
+/** Configs whose `proxy` is the --proxy flag's (for the messages that name where a proxy was set). */
+const proxyFromFlag = new WeakSet<ResolvedConfig>()
+
+/**
+ * The proxies for `name` (a provider; undefined: images fetched by URL): --proxy, else
+ * providers.<name>.proxy, else proxy, else the environment's; their logins masked from here on.
+ */
+export async function proxyRouteFor(
+  config: ResolvedConfig,
+  ctx: CliContext,
+  name?: ProviderName,
+): Promise<ProxyRoute> {
+  const { describeProxyRoute, proxySecrets, resolveProxyRoute } =
+    await import('../providers/proxy.js')
+  const own = name === undefined ? undefined : config.providers[name]?.proxy
+  const fromFlag = proxyFromFlag.has(config)
+  const explicit =
+    own !== undefined
+      ? { url: own, from: `providers.${name}.proxy in the config` }
+      : config.proxy !== undefined
+        ? { url: config.proxy, from: fromFlag ? '--proxy' : 'proxy in the config' }
+        : undefined
+  for (const value of [own, config.proxy]) {
+    if (value === undefined) continue
+    // Masked before checking, so that even the error about a malformed one cannot show its login.
+    const login = /^[^/]*\/\/([^@/]*)@/.exec(value)?.[1]
+    for (const part of login?.split(':') ?? []) ctx.out.addSecret(part)
+  }
+  const route = resolveProxyRoute(explicit, ctx.env)
+  for (const secret of proxySecrets(route)) ctx.out.addSecret(secret)
+  const described = describeProxyRoute(route)
+  if (described !== undefined) ctx.out.verbose(`${name ?? 'image URLs'}: ${described}`)
+  return route
 }
 
 /** The deadline of one provider's attempt at an image, in seconds: --timeout, else the provider's default (2Captcha's is longer). */
@@ -97,6 +143,7 @@ export async function createNamedProvider(
     maxPollMs: PROVIDER_FACTS[name].imageTimeoutSec === undefined ? undefined : deadlineMs,
     retries: config.retries,
     allowInsecure: config.allowInsecure,
+    proxy: await proxyRouteFor(config, ctx, name),
     log: ctx.out.verboseEnabled ? (line: string) => ctx.out.verbose(line) : undefined,
   })
 }

@@ -200,8 +200,17 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   const progress = await startProgress(ctx.out, ctx.env, inputs.length)
   let outcome
   try {
+    const settings = solveSettings(inputs, flags, ctx, {
+      config,
+      question,
+      provider,
+      pointsFor,
+      imageTimeoutSec,
+    })
+    // Images given by URL go through the same proxies as the services (top-level settings).
+    const { proxyRouteFor } = await import('./provider-setup.js')
     outcome = await solveInputs(
-      solveSettings(inputs, flags, ctx, { config, question, provider, pointsFor, imageTimeoutSec }),
+      { ...settings, proxy: await proxyRouteFor(config, ctx) },
       {
         onResult: (result, index) => {
           confidenceNote(result)

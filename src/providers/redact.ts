@@ -50,6 +50,13 @@ function hasLongText(value: unknown): boolean {
   )
 }
 
+/** A proxy URL as it may be shown: its login masked, no path. */
+export function renderProxy(proxy: string | URL): string {
+  const url = typeof proxy === 'string' ? new URL(proxy) : proxy
+  const login = url.username !== '' || url.password !== '' ? '***@' : ''
+  return `${url.protocol}//${login}${url.host}`
+}
+
 /** A URL as it may be shown: no user:password, no query string. */
 export function renderSafeUrl(url: URL): string {
   return capText(`${url.protocol}//${url.host}${url.pathname}`)

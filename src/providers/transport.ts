@@ -11,6 +11,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import { Agent, EnvHttpProxyAgent, errors, Pool } from 'undici'
 import type { Dispatcher } from 'undici'
 import { linkDeadline } from './deadline.js'
+import { renderProxy } from './redact.js'
 
 // Idle sockets are dropped after 4 s, before a server's usual 5 s keep-alive closes them under a
 // request being written (which would look like a reply lost after sending).
@@ -311,13 +312,6 @@ class ProxyRefused extends Error {
 
 function findProxyProblem(error: unknown): ProxyProblem | undefined {
   return typeof error === 'object' && error !== null ? proxyProblems.get(error) : undefined
-}
-
-/** A proxy URL as it may be shown: no user name or password, no path. */
-export function renderProxy(proxy: string | URL): string {
-  const url = typeof proxy === 'string' ? new URL(proxy) : proxy
-  const login = url.username !== '' || url.password !== '' ? '***@' : ''
-  return `${url.protocol}//${login}${url.host}`
 }
 
 /**

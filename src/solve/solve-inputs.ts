@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import { InputError, Rc2Error, type ReadFailure, readFailure, writeFailure } from '../errors.js'
 import type { ProviderName } from '../providers/types.js'
 import { linkDeadline } from '../providers/deadline.js'
+import type { ProxyRoute } from '../providers/transport.js'
 import type { Grid } from '../types.js'
 import { type BatchProgress, type BatchSummary, type RunContext, runBatch } from './batch.js'
 import { expandInputs, type InputItem, type Shard, takeShard } from './inputs.js'
@@ -41,6 +42,8 @@ export interface SolveInputsOptions {
   round?: { tiles?: number[] | undefined; since?: string | undefined } | undefined
   /** More than one provider named (failover): the summary counts answers per provider. */
   failover?: boolean | undefined
+  /** The proxies for images given by URL. */
+  proxy?: ProxyRoute | undefined
 }
 
 export interface SolveInputsCallbacks {
@@ -210,6 +213,7 @@ async function roundSpecFor(
             timeoutMs: options.settings.timeoutMs,
             maxBytes: options.settings.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES,
             signal: options.signal,
+            proxy: options.proxy,
           })
         : await readInput(
             { input: since, path: resolve(options.cwd, since) },
@@ -282,6 +286,7 @@ function preparer(c: PrepareContext): (item: Work) => Promise<ReadyInput | null>
             timeoutMs: options.settings.timeoutMs,
             maxBytes: options.settings.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES,
             signal: options.signal,
+            proxy: options.proxy,
           })
         : item.path === null
           ? await options.readStdin()
