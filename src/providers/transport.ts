@@ -281,8 +281,22 @@ const AGENT_OPTIONS = {
 
 /** One dispatcher per route, kept for the process: direct, or through the route's proxies. */
 function dispatcherFor(route: ProxyRoute | undefined): Dispatcher {
-  const key =
-    route === undefined ? '' : JSON.stringify([route.httpProxy, route.httpsProxy, route.noProxy])
+  if (route === undefined) return dispatcherForKey(route, '')
+  // Looked up by the route object first: a batch passes the same one to every request.
+  let dispatcher = byRoute.get(route)
+  if (dispatcher === undefined) {
+    dispatcher = dispatcherForKey(
+      route,
+      JSON.stringify([route.httpProxy, route.httpsProxy, route.noProxy]),
+    )
+    byRoute.set(route, dispatcher)
+  }
+  return dispatcher
+}
+
+const byRoute = new WeakMap<ProxyRoute, Dispatcher>()
+
+function dispatcherForKey(route: ProxyRoute | undefined, key: string): Dispatcher {
   let dispatcher = dispatchers.get(key)
   if (dispatcher === undefined) {
     dispatcher =
