@@ -113,7 +113,7 @@ async function fetchFollowing(
         },
       )
     }
-    // node:http would send user:password as a Basic login: refused, as fetch refused it.
+    // A user:password in an image address is refused at every hop: rc2 never sends it as a login.
     if (url.username !== '' || url.password !== '') {
       throw new Rc2Error(
         'network',
