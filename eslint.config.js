@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint'
 const SHARP = { name: 'sharp', message: 'only src/image/ touches sharp' }
 const ABOVE_SOLVE = ['../commands/*', '../cli.js', '../index.js']
 const ABOVE_LEAVES = [...ABOVE_SOLVE, '../solve/*', '../output/*', '../config/*']
-const EFFECTS = ['sharp', 'ky', 'node:fs*', 'node:child_process', 'chalk', 'ora']
+const EFFECTS = ['sharp', 'undici', 'node:fs*', 'node:child_process', 'chalk', 'ora']
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '.tmp/', 'bin/', 'eslint.config.js'] },

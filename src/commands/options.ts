@@ -89,6 +89,10 @@ export function providerOptions(): Option[] {
       'base URL of the service (China node, a compatible service, a test server)',
     ),
     new Option('--allow-insecure', 'allow an http:// endpoint that is not on this machine'),
+    new Option(
+      '--proxy <url>',
+      'send every request through this proxy, http://[user:password@]host:port (default: HTTPS_PROXY, HTTP_PROXY; NO_PROXY still applies)',
+    ),
   ]
 }
 
@@ -98,4 +102,5 @@ export interface ProviderFlags {
   key?: string
   endpoint?: string
   allowInsecure?: boolean
+  proxy?: string
 }

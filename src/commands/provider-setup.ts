@@ -13,6 +13,7 @@ export function providerOptionsOf(flags: ProviderFlags, ctx: CliContext): Provid
     apiKey: flags.key,
     endpoint: flags.endpoint,
     allowInsecure: flags.allowInsecure,
+    proxy: flags.proxy,
     config: ctx.globalOptions().config,
   }
 }

@@ -15,6 +15,8 @@ const providerSettings = z.strictObject({
   endpoint: z.url().optional(),
   /** YesCaptcha only: "cn" uses https://cn.yescaptcha.com. */
   region: z.enum(['intl', 'cn']).optional(),
+  /** A proxy for this service only (http://[user:password@]host:port), over the top-level one. */
+  proxy: z.string().min(1).optional(),
 })
 
 /**
@@ -112,6 +114,8 @@ const ConfigSchema = z.strictObject({
   maxPoints: z.number().min(0).optional(),
   /** Output format when no --json/--ndjson/--format is given. */
   format: z.enum(['table', 'json', 'ndjson', 'csv']).default('table'),
+  /** Proxy for every request (http://[user:password@]host:port); default: HTTPS_PROXY, HTTP_PROXY, NO_PROXY. */
+  proxy: z.string().min(1).optional(),
   /** Permit http:// endpoints on hosts other than loopback. */
   allowInsecure: z.boolean().default(false),
   image: z

@@ -66,6 +66,7 @@ export function createAdapterContext(name: ProviderName, options: ProviderOption
     provider: name,
     baseUrl,
     requestTimeoutMs: options.requestTimeoutMs ?? facts.requestTimeoutMs,
+    proxy: options.proxy,
     headers: facts.headers?.(options.apiKey),
     secrets,
     log: options.log,

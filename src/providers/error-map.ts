@@ -1,6 +1,6 @@
 /**
  * The one table that turns a provider's error reply into a ProviderError: the provider's code
- * verbatim in `code`, a kind from design §2, a message that says what happened and a hint a person
+ * verbatim in `code`, an error kind (errors.ts), a message that says what happened and a hint a person
  * can act on. Codes are matched across providers because YesCaptcha, CapSolver and their clones
  * share one vocabulary.
  */
@@ -15,7 +15,8 @@ export interface ErrorRule {
   /** What the error means, in a few words (used when the code is known). */
   text: string
   retryable: boolean
-  hint: (provider: ProviderName) => string
+  /** What to do: fixed words, or words that name the provider. */
+  hint: string | ((provider: ProviderName) => string)
 }
 
 /** One failure as the service reported it. */
@@ -43,23 +44,20 @@ const hintTopUp = (provider: ProviderName): string =>
     ? // Ace documents no balance call, so `rc2 balance` cannot check it: send the user to the console.
       'top up the acedata account and check what is left at https://platform.acedata.cloud/console/applications'
     : `top up the ${provider} account, then check it with \`rc2 balance --provider ${provider}\``
-const hintRateLimit = (): string =>
+const hintRateLimit =
   'wait a moment or lower --concurrency; rc2 retries this with backoff up to --retries times'
-const hintThreads = (): string =>
-  'lower --concurrency: the account allows fewer tasks in flight at once'
-const hintFreshCapture = (): string =>
+const hintThreads = 'lower --concurrency: the account allows fewer tasks in flight at once'
+const hintFreshCapture =
   'take a fresh capture (after the tiles have finished fading in) and try again'
-const hintQuestions = (): string =>
-  'run `rc2 questions` to see the question ids the services accept'
-const hint450 = (): string =>
+const hintQuestions = 'run `rc2 questions` to see the question ids the services accept'
+const hint450 =
   'this question is not accepted as 4x4; run `rc2 questions` to see which grids each question supports'
-const hintResize = (): string =>
+const hintResize =
   'run `rc2 resize`: the image must be a 100x100, 300x300 or 450x450 square, sent as bare base64'
-const hintLater = (): string =>
+const hintLater =
   'the service had a problem; try again later (rc2 retries this up to --retries times)'
-const hintResubmit = (): string =>
-  'the task expired or is unknown to the service; submit the image again'
-const hintBug = (): string =>
+const hintResubmit = 'the task expired or is unknown to the service; submit the image again'
+const hintBug =
   'this looks like an rc2 bug or a protocol change; rerun with --verbose and report it'
 const hintAccess = (provider: ProviderName): string =>
   `the ${provider} account may not have access to this API; check it in the provider's console`
@@ -145,7 +143,7 @@ export const ERROR_CODE_RULES: Readonly<Record<string, ErrorRule>> = {
     kind: 'timeout',
     text: 'the service did not finish the task in time',
     retryable: false,
-    hint: () => 'try again; if it keeps happening the service is overloaded',
+    hint: 'try again; if it keeps happening the service is overloaded',
   },
 
   ERROR_UNKNOWN_QUESTION: {
@@ -154,7 +152,7 @@ export const ERROR_CODE_RULES: Readonly<Record<string, ErrorRule>> = {
     retryable: false,
     hint: hintQuestions,
   },
-  // Contract §8.4: the service cannot answer this one, another may (failover moves on).
+  // The service cannot answer this one, another may (failover moves on).
   ERROR_UNKNOW_450x450_QUESTION: {
     kind: 'unsolvable',
     text: 'this question is not supported on a 450x450 (4x4) image',
@@ -189,20 +187,19 @@ export const ERROR_CODE_RULES: Readonly<Record<string, ErrorRule>> = {
     kind: 'provider',
     text: 'this IP address is banned after too many errors',
     retryable: false,
-    hint: () =>
-      'wait about 30 minutes before trying again, and fix the cause of the earlier errors',
+    hint: 'wait about 30 minutes before trying again, and fix the cause of the earlier errors',
   },
   ERROR_IP_BLOCKED: {
     kind: 'provider',
     text: 'this IP address is blocked',
     retryable: false,
-    hint: () => 'wait before trying again, and fix the cause of the earlier errors',
+    hint: 'wait before trying again, and fix the cause of the earlier errors',
   },
   ERROR_KEY_TEMP_BLOCKED: {
     kind: 'provider',
     text: 'the key is blocked for a few minutes after too many errors',
     retryable: false,
-    hint: () => 'wait about 5 minutes before trying again',
+    hint: 'wait about 5 minutes before trying again',
   },
   forbidden: { kind: 'provider', text: 'access denied', retryable: false, hint: hintAccess },
   disabled: {
@@ -216,13 +213,12 @@ export const ERROR_CODE_RULES: Readonly<Record<string, ErrorRule>> = {
   ERROR_ZERO_CAPTCHA_FILESIZE: {
     ...BAD_IMAGE,
     text: 'the image is too small (under 100 bytes)',
-    hint: () => 'check the input file: the image sent was empty or nearly so',
+    hint: 'check the input file: the image sent was empty or nearly so',
   },
   ERROR_TOO_BIG_CAPTCHA_FILESIZE: {
     ...BAD_IMAGE,
     text: 'the image is too large for the service',
-    hint: () =>
-      'lower image.quality in the config (or use --grid to send a smaller grid); rc2 already re-encodes for CapMonster',
+    hint: 'lower image.quality in the config (or use --grid to send a smaller grid); rc2 already re-encodes for CapMonster',
   },
   ERROR_IMAGE_TYPE_NOT_SUPPORTED: {
     ...BAD_IMAGE,
@@ -258,14 +254,14 @@ const PROVIDER_CODE_RULES: Readonly<
       kind: 'provider',
       text: 'this IP address is banned',
       retryable: false,
-      hint: () => 'wait before trying again, and fix the cause of the earlier errors',
+      hint: 'wait before trying again, and fix the cause of the earlier errors',
     },
     '13': { ...TASK_LOST, text: 'the job id is unknown' },
     '14': {
       kind: 'timeout',
       text: 'the job is not finished',
       retryable: false,
-      hint: () => 'raise --timeout',
+      hint: 'raise --timeout',
     },
     '15': AUTH,
     '16': { ...BALANCE, text: 'the account has no credit left' },
@@ -278,7 +274,7 @@ const PROVIDER_CODE_RULES: Readonly<
   },
 }
 
-/** 2Captcha API v2 reports its error as a number in `errorId`; the names are its own (§6.3). */
+/** 2Captcha API v2 reports its error as a number in `errorId`; the names are its own. */
 export const TWOCAPTCHA_ERROR_IDS: Readonly<Record<number, string>> = {
   1: 'ERROR_KEY_DOES_NOT_EXIST',
   2: 'ERROR_NO_SLOT_AVAILABLE',
@@ -312,7 +308,7 @@ export function ruleForStatus(status: number, provider: ProviderName): ErrorRule
       kind: 'timeout',
       text: 'the service did not finish the task in time',
       retryable: false,
-      hint: () => 'try again later; the task was not charged',
+      hint: 'try again later; the task was not charged',
     }
   }
   if (status >= 500) return { ...SERVER, text: `the service failed (HTTP ${status})` }
@@ -333,12 +329,18 @@ function mentionsThreads(description: string | undefined): boolean {
   )
 }
 
+/** The errors mapped by the THREADS rule (see isTooManyInFlight). */
+
 /**
  * True for "too many tasks in flight for this account": a statement about concurrency (send fewer
  * at once), unlike a 429, which is about rate (wait, then send again).
  */
 export function isTooManyInFlight(error: { kind: string; tooManyInFlight: boolean }): boolean {
   return error.kind === 'rate_limit' && error.tooManyInFlight
+}
+
+function hintOf(rule: ErrorRule | undefined, provider: ProviderName): string | undefined {
+  return typeof rule?.hint === 'function' ? rule.hint(provider) : rule?.hint
 }
 
 /** Map one provider failure to a ProviderError (message: `yescaptcha: ERROR_ZERO_BALANCE: …`). */
@@ -375,9 +377,9 @@ export function mapProviderError(failure: ProviderFailure): ProviderError {
       : undefined
   const hint =
     unknownCodeHint ??
-    rule?.hint(failure.provider) ??
+    hintOf(rule, failure.provider) ??
     `see the ${failure.provider} documentation for ${label}; rc2 passes unknown codes through verbatim`
-  return new ProviderError(rule?.kind ?? 'provider', message, {
+  const error = new ProviderError(rule?.kind ?? 'provider', message, {
     code,
     hint,
     retryable: rule?.retryable ?? false,
@@ -385,4 +387,5 @@ export function mapProviderError(failure: ProviderFailure): ProviderError {
     provider: failure.provider,
     tooManyInFlight: rule === THREADS,
   })
+  return error
 }

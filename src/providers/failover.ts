@@ -7,6 +7,7 @@
  * wait for it (a few seconds at most). Each provider gets its own deadline.
  */
 import { setTimeout as delay } from 'node:timers/promises'
+import { linkDeadline } from './deadline.js'
 import { Rc2Error, RefusedError } from '../errors.js'
 import type { ErrorKind } from '../errors.js'
 import type {
@@ -125,9 +126,13 @@ async function recognize(
     const probe = gate.claim(name)
     await gate.wait(probe.wait, request.signal)
     if (dropped.has(name)) continue
-    const { signal, timer } = attemptDeadline(name, options, request.signal)
+    const deadline = linkDeadline(
+      request.signal,
+      options.attemptTimeoutMs(name),
+      `the ${name} deadline was reached`,
+    )
     // The adapter reserves its own price with the input's account before it sends.
-    const attempt = provider.recognize({ ...request, signal })
+    const attempt = provider.recognize({ ...request, signal: deadline.signal })
     // Released only after this attempt's own handling below, so a drop is seen by those waiting.
     const handled = attempt.then(
       () => undefined,
@@ -151,7 +156,7 @@ async function recognize(
       attempts.push({ provider: name, kind: error.kind, code: error.code ?? null })
       lastError = error
     } finally {
-      clearTimeout(timer)
+      deadline.dispose()
       probe.settled(handled)
     }
   }
@@ -171,21 +176,6 @@ function allDropped(state: FailoverState): Rc2Error {
     hint: reason.hint,
     provider: reason.provider,
   })
-}
-
-/** Each provider's attempt gets its own deadline, within the caller's. */
-function attemptDeadline(
-  name: ProviderName,
-  options: FailoverOptions,
-  outer: AbortSignal | undefined,
-): { signal: AbortSignal; timer: NodeJS.Timeout } {
-  const deadline = new AbortController()
-  const timer = setTimeout(
-    () => deadline.abort(new DOMException(`the ${name} deadline was reached`, 'TimeoutError')),
-    options.attemptTimeoutMs(name),
-  )
-  const signal = outer === undefined ? deadline.signal : AbortSignal.any([outer, deadline.signal])
-  return { signal, timer }
 }
 
 /** A bad key or an empty account: no input asks `name` again, and the run hears it once, with why. */

@@ -1,17 +1,15 @@
 /**
- * The shared HTTP layer and the only importer of ky: POST JSON, read the reply body whatever the
- * status (CapSolver and Ace put their errors in 4xx/5xx JSON bodies), and turn every transport
- * failure into a ProviderError. ky's own retry and timeout are off: retries live in retry.ts, and
- * our timer covers the body as well as the headers (ky's stops at the headers).
+ * The services' HTTP client over the one wire (transport.ts): POST or GET JSON, read the reply
+ * body whatever the status (CapSolver and Ace put their errors in 4xx/5xx JSON bodies), and turn
+ * every typed wire failure into a ProviderError worded for the user. Retries live in retry.ts.
  */
 import { performance } from 'node:perf_hooks'
-import ky from 'ky'
 import { ConfigError, InterruptedError, ProviderError, Rc2Error } from '../errors.js'
 import { mapProviderError } from './error-map.js'
-import { redactSecrets, renderSafeUrl } from './redact.js'
+import { capReplyTexts, redactSecrets, renderSafeUrl } from './redact.js'
 import type { ProviderName, RequestLogger } from './types.js'
-import { sendRequest } from './transport.js'
-import type { WireReply } from './transport.js'
+import { sendRequest, WireFailure } from './transport.js'
+import type { ProxyProblem, ProxyRoute } from './transport.js'
 
 export interface HttpClientOptions {
   provider: ProviderName
@@ -26,6 +24,8 @@ export interface HttpClientOptions {
   log?: RequestLogger | undefined
   /** Largest reply body read, after decompression (default MAX_REPLY_BYTES). */
   maxReplyBytes?: number | undefined
+  /** The proxies to go through (none: direct). */
+  proxy?: ProxyRoute | undefined
 }
 
 /** Replies are a few hundred bytes; anything past this is not a service answering (a bomb, a wrong host). */
@@ -110,110 +110,98 @@ function formatBytes(bytes: number): string {
   return `${(bytes / 1_000_000).toFixed(1)} MB`
 }
 
-/** Error codes that mean the request never left this machine (so it cannot have been charged). */
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-])
 // ERR_SSL_* and EPROTO: OpenSSL's own (a handshake refused, or https spoken to a plain-http port).
 const TLS_CODE =
   /^(CERT_|ERR_TLS_|ERR_SSL_|EPROTO$|DEPTH_ZERO_|SELF_SIGNED_|UNABLE_TO_(GET|VERIFY)_)/
+/** A reply that came but is not HTTP (llhttp's codes, undici's header limit). */
+const GARBLED_CODE = /^(HPE_|UND_ERR_HEADERS_OVERFLOW$|UND_ERR_RES_CONTENT_LENGTH_MISMATCH$)/
+/** A body marked compressed that does not decompress (zlib's and brotli's codes). */
+const DAMAGED_CODE = /^(Z_|ERR_BROTLI|ERR__ERROR_)/
 
-/** Every `code` found along the cause chain (AggregateError, from trying each address of a host, lists them). */
-function collectErrorCodes(error: unknown, seen = new Set<unknown>()): string[] {
-  if (typeof error !== 'object' || error === null || seen.has(error)) return []
-  seen.add(error)
-  const codes: string[] = []
-  const record = error as { code?: unknown; cause?: unknown; errors?: unknown; message?: unknown }
-  if (typeof record.code === 'string') codes.push(record.code)
-  codes.push(...collectErrorCodes(record.cause, seen))
-  if (Array.isArray(record.errors))
-    for (const inner of record.errors) codes.push(...collectErrorCodes(inner, seen))
-  return codes
+interface NetworkFailure {
+  text: string
+  retryable: boolean
+  hint: string
 }
 
-/** `connected`: the connection could carry the request (see WireRequest.onConnected); before it, nothing was sent. */
-function describeNetworkFailure(
-  codes: string[],
-  connected: boolean,
-): { text: string; sent: boolean; retryable: boolean; hint: string } {
+// Said in every not-sent hint: the user wants to know it cost nothing.
+const FREE = '; nothing was sent, so nothing was charged'
+const MAYBE_CHARGED = 'check --endpoint (the request may have been processed and charged)'
+
+/** A request that never went out: why, in words, from the codes along its cause chain. */
+function describeNotSent(codes: readonly string[]): NetworkFailure {
   const has = (code: string): boolean => codes.includes(code)
-  // Said in every not-sent hint: the user wants to know it cost nothing.
-  const free = '; nothing was sent, so nothing was charged'
-  if (has('ECONNREFUSED')) {
+  if (has('ECONNREFUSED'))
     return {
       text: 'connection refused',
-      sent: false,
       retryable: true,
-      hint: `check --endpoint and that the service is up${free}`,
+      hint: `check --endpoint and that the service is up${FREE}`,
     }
-  }
-  if (has('ENOTFOUND') || has('EAI_AGAIN')) {
+  if (has('ENOTFOUND') || has('EAI_AGAIN'))
     return {
       text: 'host name not found',
-      sent: false,
       retryable: true,
-      hint: `check --endpoint and your DNS / network${free}`,
+      hint: `check --endpoint and your DNS / network${FREE}`,
     }
-  }
   const tls = codes.find((code) => TLS_CODE.test(code))
-  if (tls !== undefined) {
+  if (tls !== undefined)
     return {
       text: `TLS failure (${tls})`,
-      sent: false,
       retryable: false,
-      hint: `check --endpoint and the system clock and certificates${free}`,
+      hint: `check --endpoint and the system clock and certificates${FREE}`,
     }
-  }
-  const notSent = codes.find((code) => NOT_SENT_CODES.has(code))
-  if (notSent !== undefined) {
-    return {
-      text: `could not connect (${notSent})`,
-      sent: false,
-      retryable: true,
-      hint: `check --endpoint and your network${free}`,
-    }
-  }
+  // A reset during the TLS handshake, say: the request was still in undici's queue.
   const detail = codes[0] === undefined ? '' : ` (${codes[0]})`
-  // A reset during the TLS handshake, say: the request was still in Node's buffer.
-  if (!connected) {
-    return {
-      text: `could not connect${detail}`,
-      sent: false,
-      retryable: true,
-      hint: `check --endpoint and your network${free}`,
-    }
+  return {
+    text: `could not connect${detail}`,
+    retryable: true,
+    hint: `check --endpoint and your network${FREE}`,
   }
+}
+
+/** A request that went out and got no complete reply: it may have been charged. */
+function describeLost(codes: readonly string[]): NetworkFailure {
   // A reply came but could not be read: as good as one lost after sending, but not a lost connection.
-  const garbled = codes.find((code) => code.startsWith('HPE_'))
-  if (garbled !== undefined) {
+  const garbled = codes.find((code) => GARBLED_CODE.test(code))
+  if (garbled !== undefined)
     return {
       text: `a reply that is not valid HTTP (${garbled})`,
-      sent: true,
       retryable: true,
-      hint: 'check --endpoint (the request may have been processed and charged)',
+      hint: MAYBE_CHARGED,
     }
-  }
-  const damaged = codes.find((code) => /^(Z_|ERR_BROTLI|ERR__ERROR_)/.test(code))
-  if (damaged !== undefined) {
+  const damaged = codes.find((code) => DAMAGED_CODE.test(code))
+  if (damaged !== undefined)
     return {
       text: `a compressed reply that does not decompress (${damaged})`,
-      sent: true,
       retryable: true,
-      hint: 'check --endpoint (the request may have been processed and charged)',
+      hint: MAYBE_CHARGED,
     }
-  }
-  // Anything else (reset, "other side closed") may have happened after the request went out.
+  // Anything else (reset, "other side closed") happened after the request went out.
+  const detail = codes[0] === undefined ? '' : ` (${codes[0]})`
   return {
     text: `connection lost before the reply${detail}`,
-    sent: true,
     retryable: true,
     hint: 'the request may have been processed and charged; check your network',
   }
+}
+
+/** The proxy failed, not the service: one line naming it (its login masked). */
+function describeProxy(proxy: ProxyProblem, codes: readonly string[]): NetworkFailure {
+  const hint = `check --proxy, the proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) and that the proxy is up${FREE}`
+  if (proxy.status === 407)
+    return {
+      text: `the proxy ${proxy.shown} refused the request: it wants a login (HTTP 407)`,
+      retryable: false,
+      hint: `give the proxy's user and password in its URL (http://user:password@host:port)${FREE}`,
+    }
+  if (proxy.status !== undefined)
+    return {
+      text: `the proxy ${proxy.shown} refused to connect to the service (HTTP ${proxy.status})`,
+      retryable: proxy.status >= 500,
+      hint,
+    }
+  const reason = describeNotSent(codes).text
+  return { text: `cannot reach the proxy ${proxy.shown} (${reason})`, retryable: true, hint }
 }
 
 /** The error for an aborted caller signal: its reason when that is ours, else a deadline timeout. */
@@ -236,8 +224,6 @@ function snippet(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim()
   return flat.length > 60 ? `${flat.slice(0, 60)}…` : flat
 }
-
-class ReplyTooLargeError extends Error {}
 
 /** Where a redirect pointed, safe to show: resolved, without user:password or query. */
 function describeRedirect(location: string | null, base: URL): string {
@@ -272,16 +258,6 @@ interface RawReply {
   location: string | null
 }
 
-/** A request's own abort: the per-request timer and the caller's signal feed one controller. */
-interface RequestAbort {
-  controller: AbortController
-  /** Rejects when the controller aborts; every wait races it. */
-  aborted: Promise<never>
-  timedOut: () => boolean
-  /** Stop the timer and stop listening to the caller. */
-  dispose: () => void
-}
-
 function logOutcome(exchange: Exchange, outcome: string): void {
   const elapsed = Math.round(performance.now() - exchange.started)
   exchange.log(
@@ -289,84 +265,28 @@ function logOutcome(exchange: Exchange, outcome: string): void {
   )
 }
 
-/**
- * One controller of our own, held by the request, the timer and the caller's listener: a signal
- * built with AbortSignal.any (as ky does with the one it is given) is only weakly held by its
- * sources and can be garbage-collected mid-request, which silently loses the abort.
- */
-function armAbort(requestTimeoutMs: number, signal: AbortSignal | undefined): RequestAbort {
-  const controller = new AbortController()
-  let timedOut = false
-  const timeoutId = setTimeout(() => {
-    timedOut = true
-    controller.abort(new DOMException('request timeout', 'TimeoutError'))
-  }, requestTimeoutMs)
-  const onCallerAbort = (): void => controller.abort(signal?.reason)
-  signal?.addEventListener('abort', onCallerAbort, { once: true })
-  // Every wait races this, so the deadline holds whatever the transport does with the signal.
-  const aborted = new Promise<never>((_resolve, reject) => {
-    controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), {
-      once: true,
-    })
-  })
-  aborted.catch(() => undefined)
-  return {
-    controller,
-    aborted,
-    timedOut: () => timedOut,
-    dispose: () => {
-      clearTimeout(timeoutId)
-      signal?.removeEventListener('abort', onCallerAbort)
-    },
-  }
-}
-
 /** Send the request and read the reply's status, headers and (capped) body. */
 async function transfer(
   exchange: Exchange,
   payload: string | undefined,
-  headers: Record<string, string> | undefined,
-  abort: RequestAbort,
+  options: HttpClientOptions,
   maxReplyBytes: number,
-  progress: { connected: boolean },
+  signal: AbortSignal | undefined,
 ): Promise<RawReply> {
-  const { signal } = abort.controller
-  let wire: WireReply | undefined
-  // ky builds the request; the wire under it is node:http (transport.ts), which reads the reply
-  // whole, capped, before ky sees a Response. The signal goes to the wire, not to ky, which would
-  // wrap it in an AbortSignal.any (see armAbort).
-  const sent = ky(exchange.url, {
+  const reply = await sendRequest(exchange.url, {
     method: exchange.method,
     headers: {
       ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
       accept: 'application/json',
-      ...headers,
+      ...options.headers,
     },
-    fetch: async (input) => {
-      const request = input as Request
-      wire = await sendRequest(exchange.url, {
-        method: exchange.method,
-        headers: Object.fromEntries(request.headers),
-        body: payload,
-        signal,
-        maxBytes: maxReplyBytes,
-        tooLarge: () => new ReplyTooLargeError(),
-        onConnected: () => {
-          progress.connected = true
-        },
-      })
-      return new Response(null, {
-        status: wire.status >= 200 && wire.status <= 599 ? wire.status : 200,
-      })
-    },
-    timeout: false,
-    retry: 0,
-    throwHttpErrors: false,
+    body: payload,
+    signal,
+    timeoutMs: options.requestTimeoutMs,
+    maxBytes: maxReplyBytes,
+    proxy: options.proxy,
   })
-  // The wire ends on the abort itself; the race keeps the deadline whatever happens above it.
-  await Promise.race([sent, abort.aborted])
-  const reply = wire as WireReply
-  const status = reply.status
+  const { status } = reply
   const retryAfterHeader = reply.header('retry-after')
   if (status >= 300 && status < 400)
     return { status, text: '', retryAfterHeader, location: reply.header('location') }
@@ -376,21 +296,17 @@ async function transfer(
 /** The error for a request that did not complete: too large, the deadline, our timeout, or the network. */
 function transportFailure(
   exchange: Exchange,
-  error: unknown,
-  failed: {
-    signal: AbortSignal | undefined
-    timedOut: boolean
-    connected: boolean
-    requestTimeoutMs: number
-    maxReplyBytes: number
-  },
+  failure: WireFailure,
+  signal: AbortSignal | undefined,
+  limits: { requestTimeoutMs: number; maxReplyBytes: number },
 ): Error {
   const { what } = exchange
-  if (error instanceof ReplyTooLargeError) {
-    logOutcome(exchange, `reply over ${formatBytes(failed.maxReplyBytes)}, not read`)
+  const cause = failure.cause
+  if (failure.kind === 'too_large') {
+    logOutcome(exchange, `reply over ${formatBytes(limits.maxReplyBytes)}, not read`)
     return new ProviderError(
       'provider',
-      `${what}: the reply is larger than ${formatBytes(failed.maxReplyBytes)}; rc2 stopped reading it`,
+      `${what}: the reply is larger than ${formatBytes(limits.maxReplyBytes)}; rc2 stopped reading it`,
       {
         hint: 'a real reply is a few hundred bytes: check --endpoint (the request may have been processed and charged)',
         retryable: false,
@@ -398,49 +314,45 @@ function transportFailure(
       },
     )
   }
-  if (isAborted(failed.signal)) {
+  if (failure.kind === 'aborted' && isAborted(signal)) {
     logOutcome(exchange, 'aborted (deadline)')
-    return deadlineError(failed.signal, what, failed.connected)
+    return deadlineError(signal, what, failure.sent)
   }
-  if (failed.timedOut && !failed.connected) {
-    // No connection in time (a port that drops packets, a TLS handshake never answered): nothing sent.
-    logOutcome(exchange, 'timed out connecting')
-    return new ProviderError(
-      'network',
-      exchange.redact(
-        `${what}: could not connect within ${failed.requestTimeoutMs / 1000} s at ${exchange.shownUrl}`,
-      ),
-      {
-        hint: 'check --endpoint and your network; nothing was sent, so nothing was charged',
-        retryable: true,
-        mayHaveCharged: false,
-        cause: error,
-      },
-    )
-  }
-  if (failed.timedOut) {
+  const seconds = limits.requestTimeoutMs / 1000
+  if (failure.kind === 'timeout' && failure.sent) {
     logOutcome(exchange, 'timed out')
-    return new ProviderError(
-      'timeout',
-      `${what}: no reply within ${failed.requestTimeoutMs / 1000} s`,
-      {
-        hint: 'the service is slow; try again later (the request may have been processed and charged)',
-        retryable: true,
-        mayHaveCharged: true,
-        cause: error,
-      },
-    )
+    return new ProviderError('timeout', `${what}: no reply within ${seconds} s`, {
+      hint: 'the service is slow; try again later (the request may have been processed and charged)',
+      retryable: true,
+      mayHaveCharged: true,
+      cause,
+    })
   }
-  const failure = describeNetworkFailure(collectErrorCodes(error), failed.connected)
-  logOutcome(exchange, `failed (${failure.text})`)
+  const described =
+    failure.proxy !== undefined
+      ? describeProxy(failure.proxy, failure.codes)
+      : failure.kind === 'timeout'
+        ? // No connection in time (a port that drops packets, a TLS handshake never answered).
+          {
+            text: `could not connect within ${seconds} s`,
+            retryable: true,
+            hint: `check --endpoint and your network${FREE}`,
+          }
+        : failure.sent
+          ? describeLost(failure.codes)
+          : describeNotSent(failure.codes)
+  logOutcome(
+    exchange,
+    failure.kind === 'timeout' ? 'timed out connecting' : `failed (${described.text})`,
+  )
   return new ProviderError(
     'network',
-    exchange.redact(`${what}: ${failure.text} at ${exchange.shownUrl}`),
+    exchange.redact(`${what}: ${described.text} at ${exchange.shownUrl}`),
     {
-      hint: failure.hint,
-      retryable: failure.retryable,
+      hint: described.hint,
+      retryable: described.retryable,
       mayHaveCharged: failure.sent,
-      cause: error,
+      cause,
     },
   )
 }
@@ -472,7 +384,8 @@ function readReply(exchange: Exchange, raw: RawReply): JsonReply {
   } catch {
     parsed = undefined
   }
-  if (parsed !== undefined) return { status, body: parsed, retryAfterSec }
+  // Every text a service sends is capped here, before it can reach a message or an output.
+  if (parsed !== undefined) return { status, body: capReplyTexts(parsed, redact), retryAfterSec }
 
   // No JSON: a gateway page on 429/5xx, or a broken reply.
   if (status >= 400) throw mapProviderError({ provider, status, retryAfterSec })
@@ -512,7 +425,6 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
     const payload = method === 'POST' ? JSON.stringify(body) : undefined
     const sentBytes = payload === undefined ? 0 : Buffer.byteLength(payload)
-    const abort = armAbort(requestTimeoutMs, signal)
     const current: Exchange = {
       provider,
       method,
@@ -524,20 +436,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       log,
       redact,
     }
-    const progress = { connected: false }
     let raw: RawReply
     try {
-      raw = await transfer(current, payload, options.headers, abort, maxReplyBytes, progress)
+      raw = await transfer(current, payload, options, maxReplyBytes, signal)
     } catch (error) {
-      throw transportFailure(current, error, {
-        signal,
-        timedOut: abort.timedOut(),
-        connected: progress.connected,
-        requestTimeoutMs,
-        maxReplyBytes,
-      })
-    } finally {
-      abort.dispose()
+      if (!(error instanceof WireFailure)) throw error
+      throw transportFailure(current, error, signal, { requestTimeoutMs, maxReplyBytes })
     }
     return readReply(current, raw)
   }

@@ -26,7 +26,14 @@ export async function pollTask<T>(
     }
     if (Date.now() - started > context.maxPollMs) break
     polls = poll
-    const value = await check(poll)
+    let value: T | undefined
+    try {
+      value = await check(poll)
+    } catch (error) {
+      // The task exists whether or not this poll went out: the deadline may have cost a charge.
+      if (signal?.aborted === true) throw deadlineError(signal, `${what} was still running`, true)
+      throw error
+    }
     if (value !== undefined) return value
   }
   const seconds = Math.round((Date.now() - started) / 1000)

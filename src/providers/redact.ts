@@ -13,9 +13,53 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
   return out
 }
 
+/** The most characters of one text from a reply (a status, a description, an id) rc2 passes on. */
+export const MAX_REPLY_TEXT = 300
+
+/**
+ * `text` as it may be passed on: up to MAX_REPLY_TEXT characters, the rest replaced by a mark
+ * saying how long it was ("…(cut, 3145728 chars)"). Secrets are masked first, so a cut never
+ * leaves part of one visible.
+ */
+export function capText(text: string, redact: (text: string) => string = (t) => t): string {
+  if (text.length <= MAX_REPLY_TEXT) return text
+  const masked = redact(text)
+  if (masked.length <= MAX_REPLY_TEXT) return masked
+  return `${masked.slice(0, MAX_REPLY_TEXT)}…(cut, ${text.length} chars)`
+}
+
+/** Every string in a parsed reply capped (capText), keys included; other values as they are. */
+export function capReplyTexts(value: unknown, redact?: (text: string) => string): unknown {
+  // A reply is a few short fields: copied only in the rare case that one is long.
+  if (!hasLongText(value)) return value
+  if (typeof value === 'string') return capText(value, redact)
+  if (Array.isArray(value)) return value.map((item) => capReplyTexts(item, redact))
+  if (typeof value !== 'object' || value === null) return value
+  const capped: Record<string, unknown> = {}
+  for (const [key, item] of Object.entries(value))
+    capped[capText(key, redact)] = capReplyTexts(item, redact)
+  return capped
+}
+
+function hasLongText(value: unknown): boolean {
+  if (typeof value === 'string') return value.length > MAX_REPLY_TEXT
+  if (typeof value !== 'object' || value === null) return false
+  if (Array.isArray(value)) return value.some(hasLongText)
+  return Object.entries(value).some(
+    ([key, item]) => key.length > MAX_REPLY_TEXT || hasLongText(item),
+  )
+}
+
+/** A proxy URL as it may be shown: its login masked, no path. */
+export function renderProxy(proxy: string | URL): string {
+  const url = typeof proxy === 'string' ? new URL(proxy) : proxy
+  const login = url.username !== '' || url.password !== '' ? '***@' : ''
+  return `${url.protocol}//${login}${url.host}`
+}
+
 /** A URL as it may be shown: no user:password, no query string. */
 export function renderSafeUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`
+  return capText(`${url.protocol}//${url.host}${url.pathname}`)
 }
 
 /**

@@ -1,46 +1,43 @@
 /**
- * The wire under ky (service calls) and under images fetched by URL: one request on node:http / node:https with keep-alive, its reply read capped
- * (after decompression) and ended by the abort. Node's global fetch costs about twice the CPU per
- * call of http.request (a WHATWG Request, Response and streams per call, on top of ky's own): on a
- * batch of thousands that was most of rc2's work, more than a bare fetch loop spends in all.
- * node:http never follows a redirect and does not ask for compression.
+ * The one wire under every request rc2 makes (service calls and images fetched by URL): undici's
+ * dispatcher (keep-alive pools, HTTP/1.1 parser, proxies), a deadline over the whole exchange, the
+ * reply read capped after decompression, no redirect followed, and every failure typed by what it
+ * means to the caller: not sent (cannot have been charged), lost after sending, timed out, too
+ * large, aborted by the caller. The request is counted as sent once undici starts writing it on a
+ * connected socket (for https, after the handshake; through a proxy, after the tunnel is open).
  */
-import http from 'node:http'
-import type { IncomingMessage } from 'node:http'
-import https from 'node:https'
-import type { Readable } from 'node:stream'
+import type { Transform } from 'node:stream'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
+import { Agent, EnvHttpProxyAgent, errors, Pool } from 'undici'
+import type { Dispatcher } from 'undici'
+import { linkDeadline } from './deadline.js'
+import { renderProxy } from './redact.js'
 
 // Idle sockets are dropped after 4 s, before a server's usual 5 s keep-alive closes them under a
 // request being written (which would look like a reply lost after sending).
 const IDLE_SOCKET_MS = 4_000
-// fetch sent "user-agent: node"; node:http sends none, and a service behind Cloudflare's Browser
-// Integrity Check (on by default) challenges a request without one instead of answering it.
+// A service behind Cloudflare's Browser Integrity Check (on by default) challenges a request
+// without a user-agent instead of answering it; undici sends none of its own.
 const USER_AGENT = 'rc2'
-let httpAgent: http.Agent | undefined
-let httpsAgent: https.Agent | undefined
 
-function agentFor(url: URL): http.Agent {
-  if (url.protocol === 'https:')
-    return (httpsAgent ??= new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }))
-  return (httpAgent ??= new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }))
+/** Where requests go: a proxy per scheme and the hosts that bypass it (curl's NO_PROXY rules). */
+export interface ProxyRoute {
+  httpProxy?: string | undefined
+  httpsProxy?: string | undefined
+  noProxy?: string | undefined
 }
 
 export interface WireRequest {
   method: 'POST' | 'GET'
   headers: Record<string, string>
   body?: string | undefined
-  signal: AbortSignal
+  /** The caller's signal (an interrupt, an overall deadline): a failure of kind 'aborted'. */
+  signal?: AbortSignal | undefined
+  /** This request's own deadline over the whole exchange: a failure of kind 'timeout'. */
+  timeoutMs?: number | undefined
   /** Largest body read, after decompression. */
   maxBytes: number
-  /** The caller's error for a body past `maxBytes`. */
-  tooLarge: () => Error
-  /**
-   * Called once the connection can carry the request: connected (for https, the TLS handshake
-   * done) or a kept-alive socket. Until then the request waits in Node's buffer: a failure or an
-   * abort before it means nothing reached the service.
-   */
-  onConnected?: () => void
+  proxy?: ProxyRoute | undefined
 }
 
 export interface WireReply {
@@ -52,113 +49,311 @@ export interface WireReply {
   body: Buffer
 }
 
-/** Send `request` to `url` and read the reply; rejects with the signal's reason when it aborts. */
-export function sendRequest(url: URL, request: WireRequest): Promise<WireReply> {
-  const { signal } = request
-  if (signal.aborted) return Promise.reject(signal.reason as Error)
+/**
+ * not_sent: the connection failed before the request could be written (nothing charged).
+ * lost: the request was written and no complete reply came (it may have been charged).
+ * timeout: `timeoutMs` passed (`sent` says which side of the line). too_large: the reply passed
+ * `maxBytes`. aborted: the caller's signal (its reason is `cause`).
+ */
+export type WireFailureKind = 'not_sent' | 'lost' | 'timeout' | 'too_large' | 'aborted'
+
+export class WireFailure extends Error {
+  constructor(
+    readonly kind: WireFailureKind,
+    /** Whether the request had started to go out (see the file comment). */
+    readonly sent: boolean,
+    /** Every error code along the cause chain, outermost first. */
+    readonly codes: readonly string[],
+    /** Set when the proxy, not the service, failed: the proxy as it may be shown. */
+    readonly proxy?: ProxyProblem | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(`request failed (${kind})`, options)
+  }
+}
+
+/** A proxy that could not be reached (`status` undefined) or refused to open a tunnel (`status`). */
+export interface ProxyProblem {
+  shown: string
+  status?: number | undefined
+}
+
+/** Send `request` to `url` and read the reply whole; every failure is a WireFailure. */
+export async function sendRequest(url: URL, request: WireRequest): Promise<WireReply> {
+  const deadline = linkDeadline(request.signal, request.timeoutMs, 'request timeout')
+  const progress = { sent: false }
+  try {
+    return await deadline.race(dispatch(url, request, deadline.signal, progress))
+  } catch (error) {
+    throw classify(error, progress.sent, deadline.timedOut(), request.signal)
+  } finally {
+    deadline.dispose()
+  }
+}
+
+class ReplyTooLarge extends Error {}
+
+function classify(
+  error: unknown,
+  sent: boolean,
+  timedOut: boolean,
+  signal: AbortSignal | undefined,
+): WireFailure {
+  if (error instanceof WireFailure) return error
+  const codes = collectErrorCodes(error)
+  const proxy = findProxyProblem(error)
+  // llhttp's errors carry a code when it names one; a reply that is not HTTP at all has none.
+  if (error instanceof errors.HTTPParserError && !codes.some((code) => code.startsWith('HPE_')))
+    codes.push('HPE_INVALID')
+  if (error instanceof ReplyTooLarge)
+    return new WireFailure('too_large', true, codes, undefined, { cause: error })
+  if (timedOut) return new WireFailure('timeout', sent, codes, proxy, { cause: error })
+  if (signal?.aborted === true)
+    return new WireFailure('aborted', sent, codes, undefined, { cause: signal.reason })
+  return new WireFailure(sent ? 'lost' : 'not_sent', sent, codes, proxy, { cause: error })
+}
+
+/** Every `code` found along the cause chain (AggregateError, from trying each address of a host, lists them). */
+function collectErrorCodes(error: unknown, seen = new Set<unknown>()): string[] {
+  if (typeof error !== 'object' || error === null || seen.has(error)) return []
+  seen.add(error)
+  const codes: string[] = []
+  const record = error as { code?: unknown; cause?: unknown; errors?: unknown }
+  if (typeof record.code === 'string') codes.push(record.code)
+  codes.push(...collectErrorCodes(record.cause, seen))
+  if (Array.isArray(record.errors))
+    for (const inner of record.errors) codes.push(...collectErrorCodes(inner, seen))
+  return codes
+}
+
+function dispatch(
+  url: URL,
+  request: WireRequest,
+  signal: AbortSignal,
+  progress: { sent: boolean },
+): Promise<WireReply> {
   return new Promise<WireReply>((resolve, reject) => {
-    let settled = false
-    const client = (url.protocol === 'https:' ? https : http).request(url, {
-      method: request.method,
-      headers: {
-        'user-agent': USER_AGENT,
-        ...request.headers,
-        ...(request.body === undefined
-          ? {}
-          : { 'content-length': String(Buffer.byteLength(request.body)) }),
+    const reading = new ReplyReader(request.maxBytes, signal, progress, resolve, reject)
+    dispatcherFor(request.proxy).dispatch(
+      {
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: request.method,
+        headers: {
+          'user-agent': USER_AGENT,
+          ...request.headers,
+          ...(request.body === undefined
+            ? {}
+            : { 'content-length': String(Buffer.byteLength(request.body)) }),
+        },
+        body: request.body ?? null,
+        // The deadline covers the whole exchange; undici's own idle timers only back it up.
+        headersTimeout: request.timeoutMs ?? 0,
+        bodyTimeout: request.timeoutMs ?? 0,
       },
-      agent: agentFor(url),
-    })
-    let reading: Readable | undefined
-    const finish = (error: Error | undefined, reply?: WireReply): void => {
-      if (settled) return
-      settled = true
-      signal.removeEventListener('abort', onAbort)
-      if (error === undefined) {
-        resolve(reply as WireReply)
-        return
-      }
-      reading?.destroy()
-      client.destroy()
-      reject(error)
+      reading,
+    )
+  })
+}
+
+type Controller = Dispatcher.DispatchController
+
+/** undici's handler for one exchange: headers, then the body counted (after decompression) as it comes. */
+class ReplyReader implements Dispatcher.DispatchHandler {
+  private chunks: Buffer[] = []
+  private total = 0
+  private head: Omit<WireReply, 'body'> | undefined
+  private inflate: Transform | undefined
+  private settled = false
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly signal: AbortSignal,
+    private readonly progress: { sent: boolean },
+    private readonly resolve: (reply: WireReply) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  onRequestStart(controller: Controller): void {
+    // An abort before the socket was ready ends the request here, before a byte is written.
+    if (this.signal.aborted) {
+      controller.abort(this.signal.reason)
+      return
     }
-    const onAbort = (): void => finish(signal.reason as Error)
-    signal.addEventListener('abort', onAbort, { once: true })
-    client.on('error', (error) => finish(error))
-    client.on('socket', (socket) => {
-      if (client.reusedSocket) request.onConnected?.()
-      else
-        socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () =>
-          request.onConnected?.(),
-        )
+    if (this.progress.sent) return
+    this.progress.sent = true
+    this.signal.addEventListener('abort', () => this.stop(controller, this.signal.reason), {
+      once: true,
     })
-    client.on('response', (response) => {
-      const header = (name: string): string | null => headerValue(response, name)
-      const status = response.statusCode ?? 0
-      const statusText = response.statusMessage ?? ''
-      if (status >= 300 && status < 400) {
-        response.destroy()
-        finish(undefined, { status, statusText, header, body: Buffer.alloc(0) })
-        return
-      }
-      const encoding = (header('content-encoding') ?? '').trim().toLowerCase()
-      const declared = Number(header('content-length') ?? '')
-      if (encoding === '' && Number.isFinite(declared) && declared > request.maxBytes) {
-        finish(request.tooLarge())
-        return
-      }
-      reading = decoded(response, encoding)
-      readCapped(reading, request.maxBytes, request.tooLarge).then(
-        (body) => finish(undefined, { status, statusText, header, body }),
-        (error: Error) => finish(error),
-      )
-    })
-    client.end(request.body)
-  })
+  }
+
+  onResponseStart(
+    controller: Controller,
+    status: number,
+    headers: Record<string, string | string[] | undefined>,
+    statusText: string,
+  ): void {
+    // An informational 1xx comes before the real reply.
+    if (status < 200) return
+    const header = (name: string): string | null => {
+      const value = headers[name]
+      if (value === undefined) return null
+      return Array.isArray(value) ? value.join(', ') : value
+    }
+    this.head = { status, statusText, header }
+    if (status >= 300 && status < 400) {
+      // A redirect is never followed and its body never read.
+      this.finish(undefined, { ...this.head, body: Buffer.alloc(0) })
+      controller.abort(new Error('redirect not read'))
+      return
+    }
+    const encoding = (header('content-encoding') ?? '').trim().toLowerCase()
+    const declared = Number(header('content-length') ?? '')
+    if (encoding === '' && Number.isFinite(declared) && declared > this.maxBytes) {
+      this.stop(controller, new ReplyTooLarge())
+      return
+    }
+    this.inflate = inflaterFor(encoding)
+    this.inflate?.on('data', (chunk: Buffer) => this.take(controller, chunk))
+    this.inflate?.on('error', (error) => this.stop(controller, error))
+    this.inflate?.on('end', () => this.complete())
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.settled) return
+    if (this.inflate === undefined) this.take(controller, chunk)
+    else this.inflate.write(chunk)
+  }
+
+  onResponseEnd(): void {
+    if (this.inflate === undefined) this.complete()
+    else this.inflate.end()
+  }
+
+  onResponseError(_controller: Controller, error: Error): void {
+    this.finish(error)
+  }
+
+  private take(controller: Controller, chunk: Buffer): void {
+    if (this.settled) return
+    this.total += chunk.length
+    if (this.total > this.maxBytes) this.stop(controller, new ReplyTooLarge())
+    else this.chunks.push(chunk)
+  }
+
+  private complete(): void {
+    if (this.head === undefined) return
+    const body =
+      this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.total)
+    this.finish(undefined, { ...this.head, body })
+  }
+
+  /** Fail with `error` and close the connection (the rest of the reply is not read). */
+  private stop(controller: Controller, error: unknown): void {
+    this.finish(error)
+    controller.abort(error as Error)
+  }
+
+  private finish(error: unknown, reply?: WireReply): void {
+    if (this.settled) return
+    this.settled = true
+    this.chunks = []
+    this.inflate?.destroy()
+    if (error === undefined) this.resolve(reply as WireReply)
+    else this.reject(error)
+  }
 }
 
-function headerValue(response: IncomingMessage, name: string): string | null {
-  const value = response.headers[name]
-  if (value === undefined) return null
-  return Array.isArray(value) ? value.join(', ') : value
+/** An inflater for the encodings fetch would inflate; none for a body sent as it is. */
+function inflaterFor(encoding: string): Transform | undefined {
+  if (encoding === 'gzip' || encoding === 'x-gzip') return createGunzip()
+  if (encoding === 'deflate') return createInflate()
+  if (encoding === 'br') return createBrotliDecompress()
+  return undefined
 }
 
-/** The body as sent, or inflated for the encodings fetch would inflate (capped by the reader). */
-function decoded(response: IncomingMessage, encoding: string): Readable {
-  const inflate =
-    encoding === 'gzip' || encoding === 'x-gzip'
-      ? createGunzip()
-      : encoding === 'deflate'
-        ? createInflate()
-        : encoding === 'br'
-          ? createBrotliDecompress()
-          : undefined
-  if (inflate === undefined) return response
-  response.on('error', (error) => inflate.destroy(error))
-  return response.pipe(inflate)
-}
+const dispatchers = new Map<string, Dispatcher>()
 
-/** Every chunk, refused as soon as the total passes `maxBytes` (the stream is then destroyed). */
-function readCapped(stream: Readable, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let total = 0
-    stream.on('data', (chunk: Buffer) => {
-      total += chunk.length
-      if (total > maxBytes) {
-        stream.destroy()
-        reject(tooLarge())
-        return
-      }
-      chunks.push(chunk)
-    })
-    stream.on('end', () =>
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)),
+const AGENT_OPTIONS = {
+  keepAliveTimeout: IDLE_SOCKET_MS,
+  keepAliveMaxTimeout: IDLE_SOCKET_MS,
+} as const
+
+/** One dispatcher per route, kept for the process: direct, or through the route's proxies. */
+function dispatcherFor(route: ProxyRoute | undefined): Dispatcher {
+  if (route === undefined) return dispatcherForKey(route, '')
+  // Looked up by the route object first: a batch passes the same one to every request.
+  let dispatcher = byRoute.get(route)
+  if (dispatcher === undefined) {
+    dispatcher = dispatcherForKey(
+      route,
+      JSON.stringify([route.httpProxy, route.httpsProxy, route.noProxy]),
     )
-    stream.on('error', reject)
-    // A reply cut short by the server ends with 'aborted'/'close' and no 'end' on older Nodes.
-    stream.on('close', () =>
-      reject(Object.assign(new Error('the reply was cut off'), { code: 'ECONNRESET' })),
-    )
-  })
+    byRoute.set(route, dispatcher)
+  }
+  return dispatcher
+}
+
+const byRoute = new WeakMap<ProxyRoute, Dispatcher>()
+
+function dispatcherForKey(route: ProxyRoute | undefined, key: string): Dispatcher {
+  let dispatcher = dispatchers.get(key)
+  if (dispatcher === undefined) {
+    dispatcher =
+      route === undefined || (route.httpProxy === undefined && route.httpsProxy === undefined)
+        ? new Agent(AGENT_OPTIONS)
+        : new EnvHttpProxyAgent({
+            ...AGENT_OPTIONS,
+            // Given explicitly, so undici reads nothing from process.env itself.
+            httpProxy: route.httpProxy ?? '',
+            httpsProxy: route.httpsProxy ?? '',
+            noProxy: route.noProxy ?? '',
+            clientFactory: proxyClient,
+          })
+    dispatchers.set(key, dispatcher)
+  }
+  return dispatcher
+}
+
+/** Proxy failures, by the error undici passes on, so that a message can name the proxy. */
+const proxyProblems = new WeakMap<object, ProxyProblem>()
+
+class ProxyRefused extends Error {
+  constructor(readonly status: number) {
+    super(`the proxy answered HTTP ${status} to CONNECT`)
+  }
+}
+
+function findProxyProblem(error: unknown): ProxyProblem | undefined {
+  return typeof error === 'object' && error !== null ? proxyProblems.get(error) : undefined
+}
+
+/**
+ * The connection to a proxy (undici's `clientFactory`, a Pool as by default): its CONNECT
+ * refusals (407, 403, 502) become a typed error carrying the status, and every failure of it is
+ * remembered as the proxy's.
+ */
+function proxyClient(origin: URL, options: object): Dispatcher {
+  const shown = renderProxy(origin)
+  const pool = new Pool(origin, options)
+  const connect = pool.connect.bind(pool) as (
+    params: Dispatcher.ConnectOptions,
+  ) => Promise<Dispatcher.ConnectData>
+  const tunnel = async (params: Dispatcher.ConnectOptions): Promise<Dispatcher.ConnectData> => {
+    let reply: Dispatcher.ConnectData
+    try {
+      reply = await connect(params)
+    } catch (error) {
+      if (typeof error === 'object' && error !== null) proxyProblems.set(error, { shown })
+      throw error
+    }
+    if (reply.statusCode !== 200) {
+      reply.socket.destroy()
+      const refused = new ProxyRefused(reply.statusCode)
+      proxyProblems.set(refused, { shown, status: reply.statusCode })
+      throw refused
+    }
+    return reply
+  }
+  return Object.assign(pool, { connect: tunnel })
 }

@@ -1,4 +1,5 @@
 import type { Rc2Error } from '../errors.js'
+import type { ProxyRoute } from './transport.js'
 import type { Grid } from '../types.js'
 
 export const PROVIDER_NAMES = [
@@ -123,6 +124,8 @@ export type RequestLogger = (line: string) => void
 
 export interface ProviderOptions {
   apiKey: string
+  /** The proxies to go through (providers/proxy.ts resolves them); none: direct. */
+  proxy?: ProxyRoute | undefined
   /** Base URL; defaults to the provider's international node. */
   endpoint?: string | undefined
   /** YesCaptcha only: 'cn' selects https://cn.yescaptcha.com when no endpoint is given. */

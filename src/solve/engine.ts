@@ -5,6 +5,7 @@
  */
 import { type ResolvedConfig } from '../config/resolve.js'
 import { UsageError } from '../errors.js'
+import type { ProxyRoute } from '../providers/transport.js'
 import type { BalanceResult, Provider } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import type { Grid } from '../types.js'
@@ -20,6 +21,7 @@ import {
   imageTimeoutSec,
   loadRunConfig,
   type ProviderOptions,
+  proxyRouteFor,
   type RunOptions,
   withKeyOrigin,
 } from './settings.js'
@@ -84,12 +86,17 @@ export async function startSolveRun(options: SolveRunOptions, host: SolveHost): 
     typeof options.question === 'string' ? lookupQuestion(options.question) : options.question
   const config = await loadRunConfig(options, host, { format: options.format })
   const provider = options.dryRun === true ? undefined : await createProviderFor(config, host)
+  // Images given by URL go through the same proxies as the services (the top-level settings).
+  const proxy = await proxyRouteFor(config, host)
   const { solveInputs } = await import('./solve-inputs.js')
   return {
     config,
     question,
     run: (inputs, callbacks) =>
-      solveInputs(inputsOptions(inputs, options, host, { config, question, provider }), callbacks),
+      solveInputs(
+        inputsOptions(inputs, options, host, { config, question, provider, proxy }),
+        callbacks,
+      ),
   }
 }
 
@@ -118,9 +125,10 @@ function inputsOptions(
     config: ResolvedConfig
     question: QuestionMatch
     provider: Provider | undefined
+    proxy: ProxyRoute
   },
 ): SolveInputsOptions {
-  const { config, question, provider } = setup
+  const { config, question, provider, proxy } = setup
   return {
     inputs,
     recursive: options.recursive,
@@ -149,6 +157,7 @@ function inputsOptions(
     stopNow: host.stopNow,
     graceMs: host.graceMs,
     readStdin: host.readStdin,
+    proxy,
     failover: config.providerList.length > 1,
     round:
       options.tiles !== undefined || options.since !== undefined
@@ -183,18 +192,12 @@ export async function checkBalance(
     })
   }
   const provider = await createProviderFor(config, host)
-  // A controller of our own (not AbortSignal.any/timeout, which can be garbage-collected mid-call).
-  const deadline = new AbortController()
-  const timer = setTimeout(() => deadline.abort(), config.timeout * 1000)
-  const onInterrupt = (): void => deadline.abort(host.signal?.reason)
-  if (host.signal?.aborted === true) onInterrupt()
-  host.signal?.addEventListener('abort', onInterrupt, { once: true })
+  const { withDeadline } = await import('../providers/deadline.js')
   try {
-    return await provider.balance(deadline.signal)
+    return await withDeadline(config.timeout * 1000, host.signal, (signal) =>
+      provider.balance(signal),
+    )
   } catch (error) {
     throw withKeyOrigin(error, config)
-  } finally {
-    clearTimeout(timer)
-    host.signal?.removeEventListener('abort', onInterrupt)
   }
 }

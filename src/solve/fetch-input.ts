@@ -1,11 +1,13 @@
 /**
- * Inputs given as http(s) URLs (design §8.3): fetched with the same deadline as an image
+ * Inputs given as http(s) URLs: fetched with the same deadline as an image
  * (--timeout), a size limit that holds while reading, redirects followed by hand and only to
  * http(s), and the body checked to be an image by its content before it is handled like a file.
  * Nothing of the service's (key, headers) is ever sent to the image's host: this is a bare GET.
  */
 import { InputError, Rc2Error } from '../errors.js'
-import { sendRequest } from '../providers/transport.js'
+import { linkDeadline } from '../providers/deadline.js'
+import { capText } from '../providers/redact.js'
+import type { ProxyRoute, sendRequest as SendRequest, WireFailure } from '../providers/transport.js'
 
 export interface FetchInputOptions {
   timeoutMs: number
@@ -13,6 +15,8 @@ export interface FetchInputOptions {
   signal?: AbortSignal | undefined
   /** Most redirects followed (default 5). */
   maxRedirects?: number | undefined
+  /** The proxies to go through (none: direct). */
+  proxy?: ProxyRoute | undefined
 }
 
 export function isUrlInput(arg: string): boolean {
@@ -24,7 +28,7 @@ function shown(url: URL): string {
   const copy = new URL(url.href)
   copy.username = ''
   copy.password = ''
-  return copy.href
+  return capText(copy.href)
 }
 
 /** Fetch the image at `url`; every failure is an Rc2Error naming the URL. */
@@ -37,46 +41,58 @@ export async function fetchInput(input: string, options: FetchInputOptions): Pro
       hint: 'give a full http:// or https:// address',
     })
   }
-  const controller = new AbortController()
-  let timedOut = false
-  const timer = setTimeout(() => {
-    timedOut = true
-    controller.abort()
-  }, options.timeoutMs)
-  const onAbort = (): void => controller.abort(options.signal?.reason)
-  options.signal?.addEventListener('abort', onAbort, { once: true })
-  // Every wait races this, so the deadline holds whatever the server does with the body.
-  const aborted = new Promise<never>((_resolve, reject) => {
-    controller.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true })
-  })
-  aborted.catch(() => undefined)
+  // One deadline over every hop; each request is ended by it.
+  const deadline = linkDeadline(options.signal, options.timeoutMs)
+  // The wire (undici) loads with the first address, not with every run of solve.
+  const wire = await import('../providers/transport.js')
   try {
-    return await fetchFollowing(url, input, options, controller.signal, aborted)
+    return await fetchFollowing(url, input, options, deadline.signal, wire.sendRequest)
   } catch (error) {
     if (error instanceof Rc2Error) throw error
-    if (controller.signal.aborted) {
-      if (!timedOut && options.signal?.reason instanceof Error) throw options.signal.reason
+    if (!(error instanceof wire.WireFailure))
+      throw new Rc2Error('network', `${input}: cannot fetch it (${String(error)})`, {
+        hint: 'check the address',
+      })
+    const failure = error
+    if (failure.kind === 'too_large') throw tooLarge(input, options.maxBytes)
+    if (failure.kind === 'aborted' || failure.kind === 'timeout') {
+      if (!deadline.timedOut() && options.signal?.reason instanceof Error)
+        throw options.signal.reason
       throw new Rc2Error(
         'timeout',
         `${input}: no complete image within ${formatSeconds(options.timeoutMs)} (--timeout)`,
-        {
-          hint: 'check the address, or raise --timeout for a slow server',
-        },
+        { hint: 'check the address, or raise --timeout for a slow server' },
       )
     }
-    const code = (error as NodeJS.ErrnoException).code
-    throw new Rc2Error(
+    throw fetchFailure(input, failure)
+  } finally {
+    deadline.dispose()
+  }
+}
+
+/** A request that failed on the way: the proxy named when it was the proxy's fault. */
+function fetchFailure(input: string, failure: WireFailure): Rc2Error {
+  const code = failure.codes[0]
+  if (failure.proxy !== undefined) {
+    const { shown, status } = failure.proxy
+    return new Rc2Error(
       'network',
-      `${input}: cannot fetch it (${code ?? (error as Error).message})`,
+      status === undefined
+        ? `${input}: cannot reach the proxy ${shown}${code === undefined ? '' : ` (${code})`}`
+        : `${input}: the proxy ${shown} refused it (HTTP ${status})`,
       {
         ...(code !== undefined ? { code } : {}),
-        hint: 'check the address and your network',
+        hint:
+          status === 407
+            ? "give the proxy's user and password in its URL (http://user:password@host:port)"
+            : 'check --proxy, the proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) and that the proxy is up',
       },
     )
-  } finally {
-    clearTimeout(timer)
-    options.signal?.removeEventListener('abort', onAbort)
   }
+  return new Rc2Error('network', `${input}: cannot fetch it (${code ?? failure.kind})`, {
+    ...(code !== undefined ? { code } : {}),
+    hint: 'check the address and your network',
+  })
 }
 
 async function fetchFollowing(
@@ -84,7 +100,7 @@ async function fetchFollowing(
   input: string,
   options: FetchInputOptions,
   signal: AbortSignal,
-  aborted: Promise<never>,
+  sendRequest: typeof SendRequest,
 ): Promise<Buffer> {
   let url = start
   const maxRedirects = options.maxRedirects ?? 5
@@ -97,7 +113,7 @@ async function fetchFollowing(
         },
       )
     }
-    // node:http would send user:password as a Basic login: refused, as fetch refused it.
+    // A user:password in an image address is refused at every hop: rc2 never sends it as a login.
     if (url.username !== '' || url.password !== '') {
       throw new Rc2Error(
         'network',
@@ -108,16 +124,13 @@ async function fetchFollowing(
       )
     }
     // Each hop checked here (the wire never follows one); no cookies, no credentials, no service headers.
-    const reply = await Promise.race([
-      sendRequest(url, {
-        method: 'GET',
-        headers: { accept: 'image/*' },
-        signal,
-        maxBytes: options.maxBytes,
-        tooLarge: () => tooLarge(input, options.maxBytes),
-      }),
-      aborted,
-    ])
+    const reply = await sendRequest(url, {
+      method: 'GET',
+      headers: { accept: 'image/*' },
+      signal,
+      maxBytes: options.maxBytes,
+      proxy: options.proxy,
+    })
     if ([301, 302, 303, 307, 308].includes(reply.status)) {
       const location = reply.header('location')
       if (location === null || location.trim() === '')
@@ -131,7 +144,7 @@ async function fetchFollowing(
     }
     if (reply.status < 200 || reply.status >= 300) {
       throw new InputError(
-        `${input}: the server answered ${reply.status}${reply.statusText === '' ? '' : ` ${reply.statusText}`}`,
+        `${input}: the server answered ${reply.status}${reply.statusText === '' ? '' : ` ${capText(reply.statusText)}`}`,
         {
           code: `HTTP_${reply.status}`,
           hint:
@@ -170,7 +183,7 @@ function checkLooksLikeImage(bytes: Buffer, input: string, contentType: string |
         ? 'a web page (HTML)'
         : 'JSON'
     throw new InputError(
-      `${input} is ${kind}${contentType === null ? '' : ` (${contentType.split(';')[0]})`}, not an image`,
+      `${input} is ${kind}${contentType === null ? '' : ` (${capText(contentType.split(';')[0] ?? '')})`}, not an image`,
       {
         hint: "give the address of the image itself (on the page, the tile image's src), not of the page",
       },

@@ -4,7 +4,7 @@
  * by one as 1x1 tasks, concurrently; the answer says which of them to click.
  */
 import { InputError, Rc2Error, UsageError, writeFailureReason } from '../errors.js'
-import { withDeadline } from './deadline.js'
+import { withDeadline } from '../providers/deadline.js'
 import type { Layout } from '../image/types.js'
 import type { Click } from '../types.js'
 import { dryRunHead } from './dry-run.js'

@@ -12,6 +12,7 @@ import {
   type ResolvedConfig,
 } from '../config/resolve.js'
 import { PROVIDER_FACTS } from '../providers/facts/index.js'
+import type { ProxyRoute } from '../providers/transport.js'
 import type { Provider, ProviderName } from '../providers/types.js'
 import { providerNames } from './provider-names.js'
 
@@ -29,6 +30,11 @@ export interface ProviderOptions {
   allowInsecure?: boolean | undefined
   /** A config file to read (else the one RC2_CONFIG names). */
   config?: string | undefined
+  /**
+   * Send every request through this proxy, http://[user:password@]host:port (else
+   * providers.<name>.proxy, proxy in the config, then HTTPS_PROXY / HTTP_PROXY; NO_PROXY applies).
+   */
+  proxy?: string | undefined
 }
 
 /** The settings of a run that the config file may also set. */
@@ -100,7 +106,52 @@ export async function loadRunConfig(
     if (key !== undefined) host.secret?.(key)
   }
   if (options.apiKey !== undefined) host.secret?.(options.apiKey)
-  return config
+  // The proxy option wins over every proxy in the files, the per-provider ones too.
+  if (options.proxy === undefined) return config
+  const providers = Object.fromEntries(
+    Object.entries(config.providers).map(([name, settings]) => [
+      name,
+      settings === null || settings === undefined ? settings : { ...settings, proxy: undefined },
+    ]),
+  )
+  const overridden = { ...config, proxy: options.proxy, providers } as ResolvedConfig
+  proxyFromOption.add(overridden)
+  return overridden
+}
+
+/** Configs whose `proxy` is the proxy option's (--proxy), for the messages that say where a proxy was set. */
+const proxyFromOption = new WeakSet<ResolvedConfig>()
+
+/**
+ * The proxies for `name` (a provider; undefined: images fetched by URL): the proxy option, else
+ * providers.<name>.proxy, else proxy, else the environment's; their logins masked from here on.
+ */
+export async function proxyRouteFor(
+  config: ResolvedConfig,
+  host: EngineHost,
+  name?: ProviderName,
+): Promise<ProxyRoute> {
+  const { describeProxyRoute, proxySecrets, resolveProxyRoute } =
+    await import('../providers/proxy.js')
+  const own = name === undefined ? undefined : config.providers[name]?.proxy
+  const fromOption = proxyFromOption.has(config)
+  const explicit =
+    own !== undefined
+      ? { url: own, from: `providers.${name}.proxy in the config` }
+      : config.proxy !== undefined
+        ? { url: config.proxy, from: fromOption ? '--proxy' : 'proxy in the config' }
+        : undefined
+  for (const value of [own, config.proxy]) {
+    if (value === undefined) continue
+    // Masked before checking, so that even the error about a malformed one cannot show its login.
+    const login = /^[^/]*\/\/([^@/]*)@/.exec(value)?.[1]
+    for (const part of login?.split(':') ?? []) host.secret?.(part)
+  }
+  const route = resolveProxyRoute(explicit, host.env)
+  for (const secret of proxySecrets(route)) host.secret?.(secret)
+  const described = describeProxyRoute(route)
+  if (described !== undefined) host.verbose?.(`${name ?? 'image URLs'}: ${described}`)
+  return route
 }
 
 function emptyCredentials(): NonNullable<ResolvedConfig['credentials'][ProviderName]> {
@@ -182,6 +233,7 @@ export async function createNamedProvider(
     maxPollMs: PROVIDER_FACTS[name].imageTimeoutSec === undefined ? undefined : deadlineMs,
     retries: config.retries,
     allowInsecure: config.allowInsecure,
+    proxy: await proxyRouteFor(config, host, name),
     log: host.verbose,
   })
 }

@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { InputError, Rc2Error, type ReadFailure, readFailure, writeFailure } from '../errors.js'
+import { linkDeadline } from '../providers/deadline.js'
+import type { ProxyRoute } from '../providers/transport.js'
 import { type BatchProgress, type BatchSummary, type RunContext, runBatch } from './batch.js'
 import { expandInputs, type InputItem, type NamedBytes, type Shard, takeShard } from './inputs.js'
 import { ResultJournal, readSolvedKeys, sha256, solvedKey } from './journal.js'
@@ -42,6 +44,8 @@ export interface SolveInputsOptions {
   graceMs?: number | undefined
   /** More than one provider named (failover): the summary counts answers per provider. */
   failover?: boolean | undefined
+  /** The proxies for images given by URL. */
+  proxy?: ProxyRoute | undefined
 }
 
 export interface SolveInputsCallbacks {
@@ -123,7 +127,8 @@ export async function solveInputs(
         run: async (item, ctx) => {
           try {
             // A read that never ends (a FIFO nobody writes to) must not outlive an interrupt's grace.
-            const outcome = await untilAborted(nextPrepared(item), ctx.signal)
+            const interrupt = linkDeadline(ctx.signal)
+            const outcome = await interrupt.race(nextPrepared(item)).finally(interrupt.dispose)
             if (!outcome.ok) throw outcome.error
             if (outcome.value === null) return null
             return await solveReadyInput(
@@ -246,6 +251,7 @@ async function roundSpecFor(
             timeoutMs: options.settings.timeoutMs,
             maxBytes: options.settings.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES,
             signal: options.signal,
+            proxy: options.proxy,
           })
         : await readInput(
             { input: since, path: resolve(options.cwd, since) },
@@ -320,6 +326,7 @@ function preparer(c: PrepareContext): (item: Work) => Promise<ReadyInput | null>
               timeoutMs: options.settings.timeoutMs,
               maxBytes: options.settings.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES,
               signal: options.signal,
+              proxy: options.proxy,
             })
           : item.path === null
             ? await options.readStdin()
@@ -409,21 +416,6 @@ interface ReadyInput {
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown }
-
-/** `promise`, or the signal's reason once it aborts (the promise is left to settle on its own). */
-async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  signal.throwIfAborted()
-  let onAbort: (() => void) | undefined
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(signal.reason as Error)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-  try {
-    return await Promise.race([promise, aborted])
-  } finally {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
-  }
-}
 
 /** A promise that never rejects, so work started ahead cannot become an unhandled rejection. */
 function settle<T>(promise: Promise<T>): Promise<Settled<T>> {

@@ -1,5 +1,5 @@
 import { Rc2Error, writeFailureReason } from '../errors.js'
-import { withDeadline } from './deadline.js'
+import { withDeadline } from '../providers/deadline.js'
 import type { Layout, PreparedImage } from '../image/types.js'
 import type { CallAccount, FittedImage, Provider, ProviderName } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'

@@ -1,11 +1,12 @@
 /**
- * The built binary over https (node:https under ky) against loopback servers whose certificates a
+ * The built binary over https (the undici wire) against loopback servers whose certificates a
  * test CA signed (made with openssl at test time, trusted through NODE_EXTRA_CA_CERTS): a trusted
  * certificate answers, over one kept-alive connection; one for another name, or from a CA the
  * process does not trust, is refused before anything is sent, nothing charged.
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:https'
 import type { Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
@@ -13,7 +14,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FIXTURES, hasStackTrace, runRc2 } from '../helpers/cli.js'
-import { DEFAULT_TEST_KEY } from '../helpers/provider-server.js'
+import { startHostileServer } from '../helpers/hostile-server.js'
+import { DEFAULT_TEST_KEY, startProviderServer } from '../helpers/provider-server.js'
+import { startTestProxy } from '../helpers/proxy-server.js'
+import type { TestProxy } from '../helpers/proxy-server.js'
 
 const PAYLOAD = join(FIXTURES, 'payload-3x3.png')
 const ANSWER = {
@@ -184,4 +188,150 @@ describe('https', () => {
       expect(service().requests.length).toBe(before)
     },
   )
+})
+
+describe('through a proxy (a real one on 127.0.0.1)', () => {
+  let open: TestProxy
+  let guarded: TestProxy
+  const login = { user: 'rc2user', password: 'pr0xy-s3cret' }
+  beforeAll(async () => {
+    open = await startTestProxy()
+    guarded = await startTestProxy(login)
+  })
+  afterAll(async () => {
+    await open.close()
+    await guarded.close()
+  })
+
+  function viaProxy(env: Record<string, string>, extra: string[] = []) {
+    return runRc2(
+      [
+        'solve',
+        PAYLOAD,
+        '-q',
+        'car',
+        '--endpoint',
+        trusted.url,
+        '--retries',
+        '0',
+        '--json',
+        ...extra,
+      ],
+      {
+        env: { RC2_API_KEY: DEFAULT_TEST_KEY, NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'), ...env },
+      },
+    )
+  }
+  const target = (): string => new URL(trusted.url).host
+
+  it('HTTPS_PROXY: https goes through CONNECT, the certificate still checked end to end', async () => {
+    const before = open.asked.length
+    const run = await viaProxy({ HTTPS_PROXY: open.url })
+    expect(run.stderr).toBe('')
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, objects: [0, 4] })
+    expect(open.asked.slice(before)).toContain(target())
+  })
+
+  it('https_proxy (lower case) works too, and NO_PROXY naming the host bypasses it', async () => {
+    const before = open.asked.length
+    const run = await viaProxy({ https_proxy: open.url, NO_PROXY: 'example.com,127.0.0.1' })
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true })
+    expect(open.asked.length).toBe(before)
+    await viaProxy({ https_proxy: open.url })
+    expect(open.asked.length).toBeGreaterThan(before)
+  })
+
+  it('--proxy with user:password sends the login as Proxy-Authorization and never prints it', async () => {
+    const before = guarded.logins.length
+    const proxy = guarded.url.replace('//', `//${login.user}:${login.password}@`)
+    const run = await viaProxy({ HTTPS_PROXY: 'http://127.0.0.1:9' }, [
+      '--proxy',
+      proxy,
+      '--verbose',
+    ])
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true })
+    expect(guarded.logins.slice(before)).toContain(
+      `Basic ${Buffer.from(`${login.user}:${login.password}`).toString('base64')}`,
+    )
+    expect(run.stderr).toContain(`https through http://***@${new URL(guarded.url).host}`)
+    expect(`${run.stdout}${run.stderr}`).not.toContain(login.password)
+  })
+
+  it('a proxy that refuses the login (407): one clear line naming it, login masked, nothing charged', async () => {
+    const before = trusted.requests.length
+    const proxy = guarded.url.replace('//', `//${login.user}:wrong-${login.password}@`)
+    const run = await viaProxy({}, ['--proxy', proxy])
+    expect(run.code).toBe(5)
+    expect(hasStackTrace(run.stderr)).toBe(false)
+    const result = JSON.parse(run.stdout) as {
+      ok: boolean
+      error: { message: string; hint: string }
+    }
+    expect(result.ok).toBe(false)
+    expect(result.error.message).toContain(
+      `the proxy http://***@${new URL(guarded.url).host} refused the request: it wants a login (HTTP 407)`,
+    )
+    expect(result.error.hint).toContain('nothing was charged')
+    expect(`${run.stdout}${run.stderr}`).not.toContain(login.password)
+    expect(trusted.requests.length).toBe(before)
+  })
+
+  it('a proxy that cannot be reached: named, retryable, nothing charged', async () => {
+    const closed = await startTestProxy()
+    await closed.close()
+    const run = await viaProxy({ HTTPS_PROXY: closed.url })
+    const result = JSON.parse(run.stdout) as {
+      ok: boolean
+      error: { message: string; hint: string }
+    }
+    expect(result.ok).toBe(false)
+    expect(result.error.message).toContain(
+      `cannot reach the proxy ${closed.url} (connection refused)`,
+    )
+    expect(result.error.hint).toContain('HTTPS_PROXY')
+    expect(result.error.hint).toContain('nothing was charged')
+  })
+
+  it('proxy in the config, and providers.<name>.proxy over it', async () => {
+    const config = join(dir, 'proxy-config.json')
+    const run = async (settings: object) => {
+      writeFileSync(config, JSON.stringify(settings))
+      const before = [open.asked.length, guarded.asked.length]
+      const result = await viaProxy({}, ['--config', config])
+      expect(JSON.parse(result.stdout)).toMatchObject({ ok: true })
+      return [open.asked.length - (before[0] ?? 0), guarded.asked.length - (before[1] ?? 0)]
+    }
+    const loggedIn = guarded.url.replace('//', `//${login.user}:${login.password}@`)
+    const [topOpen, topGuarded] = await run({ proxy: open.url })
+    expect(topOpen).toBeGreaterThan(0)
+    expect(topGuarded).toBe(0)
+    const [viaOpen, viaGuarded] = await run({
+      proxy: open.url,
+      providers: { yescaptcha: { proxy: loggedIn } },
+    })
+    expect(viaOpen).toBe(0)
+    expect(viaGuarded).toBeGreaterThan(0)
+  })
+
+  it('HTTP_PROXY carries plain http (a loopback endpoint and an image given by URL) through the proxy', async () => {
+    const service = await startProviderServer()
+    const images = await startHostileServer(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png' }).end(await readFile(PAYLOAD))
+    })
+    try {
+      const before = open.asked.length
+      const run = await runRc2(
+        ['solve', `${images.url}/payload.png`, '-q', 'car', '--endpoint', service.url, '--json'],
+        { env: { RC2_API_KEY: DEFAULT_TEST_KEY, HTTP_PROXY: open.url } },
+      )
+      expect(run.stderr).toBe('')
+      expect(JSON.parse(run.stdout)).toMatchObject({ ok: true })
+      const asked = open.asked.slice(before).join(' ')
+      expect(asked).toContain(new URL(images.url).host)
+      expect(asked).toContain(new URL(service.url).host)
+    } finally {
+      await service.close()
+      await images.close()
+    }
+  })
 })

@@ -102,7 +102,7 @@ function loaded(args: string[]): string[] {
 
 const HEAVY = [
   'node_modules/sharp',
-  'node_modules/ky',
+  'node_modules/undici',
   'node_modules/ora',
   'node_modules/cli-table3',
   'node_modules/chalk',
@@ -163,7 +163,7 @@ describe('start-up loads only what the command uses', () => {
 
 describe('a dry run sends nothing, so it loads no HTTP code', () => {
   it(
-    "rc2 solve --dry-run describes the request from the providers' facts, without ky or an adapter",
+    "rc2 solve --dry-run describes the request from the providers' facts, without undici or an adapter",
     { timeout: 30_000 },
     () => {
       const files = loaded([
@@ -177,7 +177,7 @@ describe('a dry run sends nothing, so it loads no HTTP code', () => {
         'yescaptcha,acedata,nopecha',
       ])
       expect(files).toContain('dist/providers/facts/index.js')
-      expect(files).not.toContain('node_modules/ky')
+      expect(files).not.toContain('node_modules/undici')
       expect(
         files.filter((f) =>
           /^dist\/providers\/(http|retry|task-api|adapter-context|yescaptcha|acedata|nopecha|failover|index)\.js$/.test(

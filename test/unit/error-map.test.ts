@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { ProviderError } from '../../src/errors.js'
-import { ERROR_CODE_RULES, mapProviderError } from '../../src/providers/error-map.js'
+import {
+  ERROR_CODE_RULES,
+  isTooManyInFlight,
+  mapProviderError,
+} from '../../src/providers/error-map.js'
 
 describe('mapProviderError', () => {
   it.each([
@@ -131,7 +135,29 @@ describe('mapProviderError', () => {
 
   it('has a hint for every known code', () => {
     for (const [code, rule] of Object.entries(ERROR_CODE_RULES)) {
-      expect(rule.hint('yescaptcha').length, code).toBeGreaterThan(10)
+      const hint = typeof rule.hint === 'string' ? rule.hint : rule.hint('yescaptcha')
+      expect(hint.length, code).toBeGreaterThan(10)
     }
+  })
+
+  it('tells "too many tasks in flight" from a rate limit by the rule, not by the words', () => {
+    const threads = mapProviderError({ provider: 'yescaptcha', code: 'ERROR_THREADS_MAXIMUM' })
+    const described = mapProviderError({
+      provider: 'capsolver',
+      code: 'ERROR_SOMETHING_NEW',
+      description: 'Too many threads for this key',
+    })
+    // A rate limit whose service words merely quote the THREADS text is still a rate limit.
+    const rate = mapProviderError({
+      provider: 'yescaptcha',
+      code: 'ERROR_RATE_LIMIT',
+      description: 'too many tasks in flight for this account',
+    })
+    expect([threads, described, rate].map((e) => e.kind)).toEqual([
+      'rate_limit',
+      'rate_limit',
+      'rate_limit',
+    ])
+    expect([threads, described, rate].map((e) => isTooManyInFlight(e))).toEqual([true, true, false])
   })
 })

@@ -1,0 +1,70 @@
+/**
+ * The one way rc2 links an abort to a deadline: a controller of its own, aborted by a timer (with
+ * a TimeoutError) or by the outer signal (with its reason). Not AbortSignal.any or
+ * AbortSignal.timeout: a composite signal is only weakly held by its sources and can be collected
+ * mid-call, which silently loses the abort; and a timeout signal lives on after the work is done,
+ * so a fast batch would hold thousands of timers.
+ */
+export interface LinkedDeadline {
+  readonly signal: AbortSignal
+  /** True once the timer (not the outer signal) ended it. */
+  timedOut(): boolean
+  /** `promise`, or this signal's reason as soon as it aborts (the promise is left to settle). */
+  race<T>(promise: Promise<T>): Promise<T>
+  /** Stop the timer and stop listening to the outer signal. */
+  dispose(): void
+}
+
+/** `timeoutMs` undefined: no timer, only the outer signal. */
+export function linkDeadline(
+  outer: AbortSignal | undefined,
+  timeoutMs?: number,
+  what = 'the deadline was reached',
+): LinkedDeadline {
+  const controller = new AbortController()
+  let timedOut = false
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true
+          controller.abort(new DOMException(what, 'TimeoutError'))
+        }, timeoutMs)
+  const onOuterAbort = (): void => controller.abort(outer?.reason)
+  if (outer?.aborted === true) onOuterAbort()
+  else outer?.addEventListener('abort', onOuterAbort, { once: true })
+  let aborted: Promise<never> | undefined
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    race: <T>(promise: Promise<T>): Promise<T> => {
+      aborted ??= new Promise<never>((_resolve, reject) => {
+        const fail = (): void => reject(controller.signal.reason as Error)
+        if (controller.signal.aborted) fail()
+        else controller.signal.addEventListener('abort', fail, { once: true })
+      })
+      aborted.catch(() => undefined)
+      // The abort first: an already aborted signal wins over an already settled promise.
+      return Promise.race([aborted, promise])
+    },
+    dispose: () => {
+      clearTimeout(timer)
+      outer?.removeEventListener('abort', onOuterAbort)
+    },
+  }
+}
+
+/** Run `work` under a deadline linked to `outer`, disposed when it settles. */
+export async function withDeadline<T>(
+  timeoutMs: number | undefined,
+  outer: AbortSignal | undefined,
+  work: (signal: AbortSignal) => Promise<T>,
+  what = 'the overall deadline was reached',
+): Promise<T> {
+  const deadline = linkDeadline(outer, timeoutMs, what)
+  try {
+    return await work(deadline.signal)
+  } finally {
+    deadline.dispose()
+  }
+}
