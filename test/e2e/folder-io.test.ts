@@ -42,6 +42,16 @@ beforeEach(() => {
   service.setHandler(json(200, ANSWER))
 })
 
+/**
+ * The payload with its `k`th pixel's red channel flipped: inputs that must each be their own call
+ * differ, since a run asks the same image with the same question only once.
+ */
+async function payloadCopy(k: number): Promise<Buffer> {
+  const { data, info } = await sharp(PAYLOAD).raw().toBuffer({ resolveWithObject: true })
+  data[k * info.channels] = data[k * info.channels]! ^ 0x80
+  return sharp(data, { raw: info }).png().toBuffer()
+}
+
 function solveArgs(...rest: string[]): string[] {
   return ['solve', ...rest, '-q', 'car', '--endpoint', service.url, '--retries', '0']
 }
@@ -60,9 +70,13 @@ describe('links in a directory that lead out of it', () => {
     cwd = join(root, 'links')
     await mkdir(join(cwd, 'private'), { recursive: true })
     await mkdir(join(cwd, 'shots', 'sub'), { recursive: true })
-    await copyFile(PAYLOAD, join(cwd, 'private', 'secret.png'))
-    await copyFile(PAYLOAD, join(cwd, 'shots', 'mine.png'))
-    await copyFile(PAYLOAD, join(cwd, 'shots', 'sub', 'deep.png'))
+    // The private image is the payload negated, so that what was sent can be told from it.
+    await writeFile(
+      join(cwd, 'private', 'secret.png'),
+      await sharp(PAYLOAD).negate().png().toBuffer(),
+    )
+    await writeFile(join(cwd, 'shots', 'mine.png'), await payloadCopy(1))
+    await writeFile(join(cwd, 'shots', 'sub', 'deep.png'), await payloadCopy(2))
     // Planted: a file link and a directory link out of shots/, and a link that stays inside.
     await symlink(join(cwd, 'private', 'secret.png'), join(cwd, 'shots', 'leak.png'))
     await symlink('../private', join(cwd, 'shots', 'leakdir'))
@@ -77,7 +91,19 @@ describe('links in a directory that lead out of it', () => {
       'shots/mine.png',
       'shots/sub/deep.png',
     ])
-    expect(service.requests).toHaveLength(3)
+    // alias.png is mine.png: the same image, asked once. Each image sent (as a JPEG) is the
+    // payload's pixels, not the private image's.
+    expect(service.requests).toHaveLength(2)
+    const [mine, secret] = await Promise.all(
+      ['shots/mine.png', 'private/secret.png'].map(async (name) =>
+        rawPixels(await readFile(join(cwd, name))),
+      ),
+    )
+    for (const request of service.requests) {
+      const body = JSON.parse(request.body) as { task: { image: string } }
+      const sent = await rawPixels(Buffer.from(body.task.image, 'base64'))
+      expect(meanDifference(sent, mine!)).toBeLessThan(meanDifference(sent, secret!))
+    }
     const notes = run.stderr.split('\n').filter((line) => line.includes('outside the directory'))
     expect(notes).toHaveLength(1)
     expect(notes[0]).toContain('skipped 2 symbolic links')
@@ -119,17 +145,17 @@ describe('a file name that is not UTF-8', () => {
   it('is read, and shown with the bad byte escaped', async () => {
     const dir = join(root, 'latin1')
     await mkdir(dir, { recursive: true })
-    await copyFile(PAYLOAD, join(dir, 'good.png'))
+    await writeFile(join(dir, 'good.png'), await payloadCopy(0))
     const bad = Buffer.concat([
       Buffer.from(join(dir, 'caf')),
       Buffer.from([0xe9]),
       Buffer.from('.png'),
     ])
-    await writeFile(bad, await readFile(PAYLOAD))
+    await writeFile(bad, await payloadCopy(1))
     // A directory whose name is not UTF-8 either, entered with -r.
     const badDir = Buffer.concat([Buffer.from(join(dir, 'sub')), Buffer.from([0xff])])
     await mkdir(badDir)
-    await writeFile(Buffer.concat([badDir, Buffer.from('/deep.png')]), await readFile(PAYLOAD))
+    await writeFile(Buffer.concat([badDir, Buffer.from('/deep.png')]), await payloadCopy(2))
     const run = await solveIn(root, solveArgs('latin1', '-r', '--json'))
     expect(run.stderr).not.toContain('disappeared')
     expect(run.code).toBe(0)
@@ -224,6 +250,18 @@ function segment(marker: number, payload: Buffer): Buffer {
   return Buffer.concat([head, payload])
 }
 
+function rawPixels(image: Buffer): Promise<Buffer> {
+  return sharp(image).removeAlpha().raw().toBuffer()
+}
+
+/** The mean absolute difference of two images' channel values (Infinity if their sizes differ). */
+function meanDifference(a: Buffer, b: Buffer): number {
+  if (a.length !== b.length) return Infinity
+  let sum = 0
+  for (let k = 0; k < a.length; k++) sum += Math.abs(a[k]! - b[k]!)
+  return sum / a.length
+}
+
 function pixels(jpeg: Buffer): Promise<{ data: Buffer; info: OutputInfo }> {
   return sharp(jpeg).raw().toBuffer({ resolveWithObject: true })
 }
@@ -265,7 +303,7 @@ async function payloadDir(name: string, count: number): Promise<string> {
   const dir = join(root, name)
   await mkdir(dir, { recursive: true })
   for (let k = 0; k < count; k++)
-    await copyFile(PAYLOAD, join(dir, `p${String(k).padStart(2, '0')}.png`))
+    await writeFile(join(dir, `p${String(k).padStart(2, '0')}.png`), await payloadCopy(k))
   return dir
 }
 

@@ -10,6 +10,7 @@ import { readdirSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import sharp from 'sharp'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { REPO, TILES_DIR } from '../helpers/cli.js'
 import {
@@ -63,7 +64,14 @@ beforeAll(async () => {
   server = await startProviderServer()
   second = await startProviderServer()
   dir = await mkdtemp(join(tmpdir(), 'rc2-e2e-engine-'))
-  await writeFile(join(dir, 'grid.png'), await renderRedGrid('3x3', [2, 3, 7]))
+  const grid = await renderRedGrid('3x3', [2, 3, 7])
+  await writeFile(join(dir, 'grid.png'), grid)
+  // Red tiles 2 and 7 differ by one pixel: a run asks the same image only once, and each tile of
+  // a dynamic round must be its own task.
+  const { data, info } = await sharp(grid).raw().toBuffer({ resolveWithObject: true })
+  const inTile7 = (250 * info.width + 150) * info.channels
+  data[inTile7] = data[inTile7]! ^ 0x80
+  await writeFile(join(dir, 'grid-distinct.png'), await sharp(data, { raw: info }).png().toBuffer())
   for (const [k, tiles] of [[0], [1], [2], [3, 4]].entries())
     await writeFile(join(dir, `batch-${k}.png`), await renderRedGrid('3x3', tiles))
   const files = readdirSync(TILES_DIR, { recursive: true })
@@ -93,7 +101,7 @@ describe('solve() does a dynamic round', () => {
   it('with tiles: only those tiles are sent, each a 100x100 task, and the result says checked', async () => {
     const out = (await run(
       `import { solve } from 'rc2'
-       const r = await solve(${path('grid.png')}, { question: 'cars', tiles: [2, 4, 7], endpoint: ${JSON.stringify(server.url)} })
+       const r = await solve(${path('grid-distinct.png')}, { question: 'cars', tiles: [2, 4, 7], endpoint: ${JSON.stringify(server.url)} })
        console.log(JSON.stringify({ checked: r.checked, objects: r.objects, size: r.size, points: r.points, clicks: r.clicks }))`,
       { RC2_API_KEY: KEY },
     )) as Record<string, unknown>
