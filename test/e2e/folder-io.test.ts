@@ -17,6 +17,7 @@ import { parseTiles } from '../../src/commands/grid.js'
 import { BIN, FIXTURES, hasStackTrace, runInProcess, type RunResult } from '../helpers/cli.js'
 import { json, startHostileServer, type HostileServer } from '../helpers/hostile-server.js'
 import { DEFAULT_TEST_KEY } from '../helpers/provider-server.js'
+import { distinctCopy } from '../helpers/distinct-images.js'
 
 const PAYLOAD = join(FIXTURES, 'payload-3x3.png')
 const ANSWER = {
@@ -46,10 +47,8 @@ beforeEach(() => {
  * The payload with its `k`th pixel's red channel flipped: inputs that must each be their own call
  * differ, since a run asks the same image with the same question only once.
  */
-async function payloadCopy(k: number): Promise<Buffer> {
-  const { data, info } = await sharp(PAYLOAD).raw().toBuffer({ resolveWithObject: true })
-  data[k * info.channels] = data[k * info.channels]! ^ 0x80
-  return sharp(data, { raw: info }).png().toBuffer()
+function payloadCopy(k: number): Promise<Buffer> {
+  return distinctCopy(PAYLOAD, k)
 }
 
 function solveArgs(...rest: string[]): string[] {

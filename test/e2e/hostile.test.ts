@@ -25,6 +25,7 @@ import {
   type HostileServer,
 } from '../helpers/hostile-server.js'
 import { DEFAULT_TEST_KEY } from '../helpers/provider-server.js'
+import { distinctCopy } from '../helpers/distinct-images.js'
 
 const KEY = DEFAULT_TEST_KEY
 const PAYLOAD = join(FIXTURES, 'payload-3x3.png')
@@ -390,10 +391,11 @@ describe('redirects', () => {
 })
 
 async function mkdirWithPayloads(dir: string, count: number): Promise<void> {
-  const { mkdir, copyFile } = await import('node:fs/promises')
+  const { mkdir, writeFile } = await import('node:fs/promises')
   await mkdir(dir, { recursive: true })
+  // Distinct images: the same image is asked once per run.
   for (let k = 0; k < count; k++)
-    await copyFile(PAYLOAD, join(dir, `p${String(k).padStart(2, '0')}.png`))
+    await writeFile(join(dir, `p${String(k).padStart(2, '0')}.png`), await distinctCopy(PAYLOAD, k))
 }
 
 describe('a results file that cannot be written', () => {
