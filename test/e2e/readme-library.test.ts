@@ -1,6 +1,6 @@
 /**
  * README truth for the library: the TypeScript example of "## Library" type-checks, as written,
- * against the built package's own types (`import … from 'rc2'` resolves through package.json's
+ * against the built package's own types (`import … from 'recaptcha-rc2'` resolves through package.json's
  * exports, as it does for a user). Running it would call the real services, so it is checked, not
  * run; the calls it makes are exercised in test/http/library.test.ts and test/e2e/library.test.ts.
  * Needs `npm run build` (dist/index.d.ts).
@@ -14,7 +14,7 @@ import { REPO } from '../helpers/cli.js'
 let dir: string
 
 beforeAll(async () => {
-  // Inside the repository (an ignored folder), so that 'rc2' resolves to this package by its name.
+  // Inside the repository (an ignored folder), so that 'recaptcha-rc2' resolves to this package by its name.
   await mkdir(join(REPO, '.tmp'), { recursive: true })
   dir = await mkdtemp(join(REPO, '.tmp', 'readme-library-'))
 })

@@ -55,7 +55,7 @@ describe('npm pack', () => {
     const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as {
       version: string
     }
-    expect(tarball.endsWith(`rc2-${pkg.version}.tgz`)).toBe(true)
+    expect(tarball.endsWith(`recaptcha-rc2-${pkg.version}.tgz`)).toBe(true)
     const outside = files.filter((f) => !f.startsWith('dist/') && !f.startsWith('bin/'))
     expect(outside).toEqual(['.recaptcharc.example', 'LICENSE', 'README.md', 'package.json'])
     expect(files).toEqual(
