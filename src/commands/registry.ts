@@ -54,6 +54,13 @@ export const COMMANDS: readonly CommandEntry[] = [
       'Tell the service an answer was wrong (or, with --correct, right): 2captcha (reportIncorrect/reportCorrect), capsolver (feedbackTask), capmonster (wrong answers only). The others have no such call.',
     load: () => import('./report.js'),
   },
+  {
+    name: 'completion',
+    term: 'completion <shell>',
+    summary:
+      'Print a script that completes commands, options, provider names, --format values and question names in bash, zsh or fish.',
+    load: () => import('./completion.js'),
+  },
 ]
 
 /**
