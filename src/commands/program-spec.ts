@@ -21,6 +21,10 @@ const PATH_VALUES = /path|file|dir|input|capture|image|png|jpe?g|html|json/i
 export async function fullProgram(program: Command, ctx: CliContext): Promise<Command> {
   const full = new Command(program.name()).description(program.description())
   for (const option of program.options as readonly Option[]) full.addOption(option)
+  // The text after the command list (examples, providers, exit codes) is a listener, not a field.
+  const events = program as unknown as NodeJS.EventEmitter
+  for (const listener of events.listeners('afterHelp'))
+    (full as unknown as NodeJS.EventEmitter).on('afterHelp', listener as () => void)
   for (const entry of COMMANDS) (await entry.load()).register(full, ctx)
   return full
 }
