@@ -1,6 +1,8 @@
 import type { Command } from './commander.js'
 import type { CliContext } from './context.js'
 import { providerOptions, type ProviderFlags } from './options.js'
+import type { ResolvedConfig } from '../config/resolve.js'
+import type { BalanceResult, ProviderName } from '../providers/types.js'
 
 interface BalanceFlags extends ProviderFlags {
   json?: boolean
@@ -10,55 +12,81 @@ export function register(program: Command, ctx: CliContext): void {
   const command = program
     .command('balance')
     .description("The provider's remaining balance (points or credits), where it has such a call.")
-  for (const option of providerOptions()) command.addOption(option)
+  for (const option of providerOptions('each')) command.addOption(option)
   command
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON (an array when several providers are named)')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ rc2 balance\n  $ RC2_PROVIDER=capsolver rc2 balance --json',
+      '\nExamples:\n  $ rc2 balance\n  $ RC2_PROVIDER=capsolver rc2 balance --json\n  $ rc2 balance -p yescaptcha,capsolver',
     )
     .action(async (flags: BalanceFlags) => {
-      const { loadSolveConfig, createProviderFor, withKeyOrigin } =
-        await import('./provider-setup.js')
+      const { loadSolveConfig } = await import('./provider-setup.js')
       const config = await loadSolveConfig(ctx, flags)
-      if (config.providerList.length > 1) {
-        const { UsageError } = await import('../errors.js')
-        throw new UsageError(
-          `balance asks one provider at a time, but ${config.providerList.join(', ')} are named`,
-          { hint: 'run rc2 balance -p <name> for each' },
-        )
+      const names = config.providerList
+      // Each is asked in turn; one that fails is said and the others still shown.
+      const results: BalanceResult[] = []
+      const failures: unknown[] = []
+      for (const name of names) {
+        try {
+          results.push(await askBalance(config, name, ctx))
+        } catch (error) {
+          if (names.length === 1 || ctx.signal.aborted) throw error
+          failures.push(error)
+        }
       }
-      if (config.provider === 'acedata') {
-        // A documented limitation, not a failure of the service: asked for something that does not exist (exit 2).
-        const { UsageError } = await import('../errors.js')
-        throw new UsageError('acedata has no balance call: Ace Data Cloud documents none', {
-          hint: 'see the remaining quota at https://platform.acedata.cloud/console/applications',
-        })
+      const { EXIT, Rc2Error } = await import('../errors.js')
+      const last = failures.at(-1)
+      for (const error of results.length === 0 ? failures.slice(0, -1) : failures) {
+        if (!(error instanceof Rc2Error)) throw error
+        ctx.out.error(error.message, error.hint)
       }
-      const provider = await createProviderFor(config, ctx)
-      // A controller of our own (not AbortSignal.any/timeout, which can be garbage-collected mid-call).
-      const deadline = new AbortController()
-      const timer = setTimeout(() => deadline.abort(), config.timeout * 1000)
-      const onInterrupt = (): void => deadline.abort(ctx.signal.reason)
-      ctx.signal.addEventListener('abort', onInterrupt, { once: true })
-      let result
-      try {
-        result = await provider.balance(deadline.signal)
-      } catch (error) {
-        throw withKeyOrigin(error, config, ctx.env)
-      } finally {
-        clearTimeout(timer)
-        ctx.signal.removeEventListener('abort', onInterrupt)
-      }
-      if (flags.json === true) {
-        ctx.out.result(JSON.stringify({ schemaVersion: 1, ...result }, null, 2))
-        return
-      }
-      const details = Object.entries(result.details).map(([k, v]) => `${k} ${v}`)
-      ctx.out.result(
-        [`${result.provider}: ${result.balance} ${result.unit}`, ...details].join(
-          ctx.out.color.dim(' · '),
-        ),
-      )
+      if (results.length === 0) throw last
+      await print(results, names.length > 1, flags, ctx)
+      if (failures.length > 0) ctx.exitCode = EXIT.partial
     })
+}
+
+async function print(
+  results: BalanceResult[],
+  several: boolean,
+  flags: BalanceFlags,
+  ctx: CliContext,
+): Promise<void> {
+  if (flags.json === true) {
+    const json = results.map((result) => ({ schemaVersion: 1, ...result }))
+    ctx.out.result(JSON.stringify(several ? json : json[0], null, 2))
+    return
+  }
+  const { renderBalance } = await import('../output/render-balance.js')
+  for (const result of results) ctx.out.result(renderBalance(result, ctx.out.color.dim(' · ')))
+}
+
+/** One provider's balance, within the deadline, Ctrl-C aborting it. */
+async function askBalance(
+  config: ResolvedConfig,
+  name: ProviderName,
+  ctx: CliContext,
+): Promise<BalanceResult> {
+  const { createNamedProvider, withKeyOrigin } = await import('./provider-setup.js')
+  if (name === 'acedata') {
+    // A documented limitation, not a failure of the service: asked for something that does not exist (exit 2).
+    const { UsageError } = await import('../errors.js')
+    throw new UsageError('acedata has no balance call: Ace Data Cloud documents none', {
+      hint: 'see the remaining quota at https://platform.acedata.cloud/console/applications',
+    })
+  }
+  const provider = await createNamedProvider(config, ctx, name)
+  // A controller of our own (not AbortSignal.any/timeout, which can be garbage-collected mid-call).
+  const deadline = new AbortController()
+  const timer = setTimeout(() => deadline.abort(), config.timeout * 1000)
+  const onInterrupt = (): void => deadline.abort(ctx.signal.reason)
+  ctx.signal.addEventListener('abort', onInterrupt, { once: true })
+  try {
+    return await provider.balance(deadline.signal)
+  } catch (error) {
+    throw withKeyOrigin(error, config, ctx.env)
+  } finally {
+    clearTimeout(timer)
+    ctx.signal.removeEventListener('abort', onInterrupt)
+  }
 }
