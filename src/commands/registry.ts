@@ -55,6 +55,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./report.js'),
   },
   {
+    name: 'view',
+    term: 'view [options] <results...>',
+    summary:
+      'Write one self-contained HTML page to review results: a card per input with its picture and the chosen tiles marked, failures by kind, a filter, and the rc2 report command for answers picked as wrong.',
+    load: () => import('./view.js'),
+  },
+  {
     name: 'completion',
     term: 'completion <shell>',
     summary:
