@@ -9,6 +9,8 @@ import { progressLine } from '../../src/output/progress.js'
 import { renderBalance } from '../../src/output/render-balance.js'
 import { renderQuestionsTable } from '../../src/output/render-questions.js'
 import { listQuestions } from '../../src/questions/table.js'
+import { renderLayoutTable } from '../../src/output/render-layout.js'
+import { payloadLayout } from '../../src/image/detect.js'
 import type { SolveSuccess } from '../../src/solve/result.js'
 
 const plain = new Chalk({ level: 0 })
@@ -97,5 +99,15 @@ describe('the questions table', () => {
     expect(lines[2]).toMatch(/^├─+┼─+┼─+┼─+┼─+┤$/)
     expect(lines.filter((l) => l.startsWith('├'))).toHaveLength(1)
     expect(lines[3]).toMatch(/^│ \/m\//)
+  })
+})
+
+describe('the grid table', () => {
+  it('says the tiles are numbered from 0 and where the coordinates are', () => {
+    const lines = renderLayoutTable('p.png', 300, 300, payloadLayout('3x3', 300)).split('\n')
+    expect(lines[2]).toMatch(/^ {3}0 /)
+    expect(lines.at(-1)).toBe(
+      "tiles numbered from 0, row by row; x, y, cx, cy in the input's pixels",
+    )
   })
 })
