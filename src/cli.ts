@@ -6,6 +6,7 @@ import { EXIT, InterruptedError, Rc2Error, UsageError, writeFailureReason } from
 import type { Output } from './output/io.js'
 import { safeBlock } from './output/safe-text.js'
 import type { CliContext } from './commands/context.js'
+import type { ProgramSpec } from './output/program-spec.js'
 import { COMMANDS, invokedCommand } from './commands/registry.js'
 
 // Built-ins through require: an ES import of node:fs first copies its hundred-odd exports into a
@@ -145,6 +146,42 @@ export async function runCli(
       reportError(error, getOutput(), verbose)
     return reportError(failure, getOutput(), verbose)
   }
+}
+
+/**
+ * Every command and option as data (the man page is made from it at build time): the program
+ * as runCli configures it, with every command registered. Nothing runs, so nothing is written.
+ */
+export async function describeCli(): Promise<ProgramSpec> {
+  const [{ Command }, { fullProgram, programSpec }] = await Promise.all([
+    import('./commands/commander.js'),
+    import('./commands/program-spec.js'),
+  ])
+  const { PassThrough } = await import('node:stream')
+  const program = new Command('rc2')
+  const io: CliIo = {
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+    stdin: new PassThrough(),
+    env: {},
+    cwd: process.cwd(),
+  }
+  configureProgram(program, io, () => false)
+  const unused = (): never => {
+    throw new Error('describeCli runs no command')
+  }
+  const ctx: CliContext = {
+    get out(): never {
+      return unused()
+    },
+    env: {},
+    cwd: io.cwd,
+    stdin: io.stdin,
+    signal: new AbortController().signal,
+    stdoutClosed: () => false,
+    globalOptions: unused,
+  }
+  return programSpec(await fullProgram(program, ctx), readVersion())
 }
 
 function nextTurn(): Promise<void> {

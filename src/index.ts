@@ -1,7 +1,7 @@
 /**
  * rc2 as a library: the same steps the CLI runs, as functions.
  *
- *   import { solve } from 'rc2'
+ *   import { solve } from 'recaptcha-rc2'
  *   const result = await solve('captcha.png', { question: 'cars', apiKey: process.env.RC2_API_KEY })
  *   console.log(result.objects, result.clicks)
  *
@@ -127,7 +127,7 @@ export type PrepareImageOptions = Omit<PrepareOptions, 'name' | 'gridSource'> & 
 
 /**
  * Find the challenge in an image (a path or its bytes) and prepare it as the services take it.
- * sharp is loaded here, on first use, so that `import 'rc2'` stays quick for question lookups.
+ * sharp is loaded here, on first use, so that `import 'recaptcha-rc2'` stays quick for question lookups.
  */
 export async function prepareImage(
   input: string | Buffer,

@@ -1,6 +1,7 @@
 import type { Command } from './commander.js'
 import type { CliContext } from './context.js'
 import { providerOptions, type ProviderFlags } from './options.js'
+import type { BalanceResult } from '../providers/types.js'
 
 interface BalanceFlags extends ProviderFlags {
   json?: boolean
@@ -10,28 +11,57 @@ export function register(program: Command, ctx: CliContext): void {
   const command = program
     .command('balance')
     .description("The provider's remaining balance (points or credits), where it has such a call.")
-  for (const option of providerOptions()) command.addOption(option)
+  for (const option of providerOptions('each')) command.addOption(option)
   command
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON (an array when several providers are named)')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ rc2 balance\n  $ RC2_PROVIDER=capsolver rc2 balance --json',
+      '\nExamples:\n  $ rc2 balance\n  $ RC2_PROVIDER=capsolver rc2 balance --json\n  $ rc2 balance -p yescaptcha,capsolver',
     )
     .action(async (flags: BalanceFlags) => {
-      const [{ providerOptionsOf, engineHost }, { checkBalance }] = await Promise.all([
-        import('./provider-setup.js'),
-        import('../solve/engine.js'),
-      ])
-      const result = await checkBalance(providerOptionsOf(flags, ctx), engineHost(ctx))
-      if (flags.json === true) {
-        ctx.out.result(JSON.stringify({ schemaVersion: 1, ...result }, null, 2))
-        return
+      const [{ providerOptionsOf, engineHost }, { balanceOf }, { loadRunConfig }] =
+        await Promise.all([
+          import('./provider-setup.js'),
+          import('../solve/engine.js'),
+          import('../solve/settings.js'),
+        ])
+      const host = engineHost(ctx)
+      const config = await loadRunConfig(providerOptionsOf(flags, ctx), host)
+      const names = config.providerList
+      // Each is asked in turn; one that fails is said and the others still shown.
+      const results: BalanceResult[] = []
+      const failures: unknown[] = []
+      for (const name of names) {
+        try {
+          results.push(await balanceOf(config, name, host))
+        } catch (error) {
+          if (names.length === 1 || ctx.signal.aborted) throw error
+          failures.push(error)
+        }
       }
-      const details = Object.entries(result.details).map(([k, v]) => `${k} ${v}`)
-      ctx.out.result(
-        [`${result.provider}: ${result.balance} ${result.unit}`, ...details].join(
-          ctx.out.color.dim(' · '),
-        ),
-      )
+      const { EXIT, Rc2Error } = await import('../errors.js')
+      const last = failures.at(-1)
+      for (const error of results.length === 0 ? failures.slice(0, -1) : failures) {
+        if (!(error instanceof Rc2Error)) throw error
+        ctx.out.error(error.message, error.hint)
+      }
+      if (results.length === 0) throw last
+      await print(results, names.length > 1, flags, ctx)
+      if (failures.length > 0) ctx.exitCode = EXIT.partial
     })
+}
+
+async function print(
+  results: BalanceResult[],
+  several: boolean,
+  flags: BalanceFlags,
+  ctx: CliContext,
+): Promise<void> {
+  if (flags.json === true) {
+    const json = results.map((result) => ({ schemaVersion: 1, ...result }))
+    ctx.out.result(JSON.stringify(several ? json : json[0], null, 2))
+    return
+  }
+  const { renderBalance } = await import('../output/render-balance.js')
+  for (const result of results) ctx.out.result(renderBalance(result, ctx.out.color.dim(' · ')))
 }

@@ -54,10 +54,11 @@ export function parseShard(value: string): { index: number; count: number } {
   return { index, count }
 }
 
-export function gridOption(): Option {
+/** -g; `fromSentence` where the command also takes the question (solve reads a grid from it). */
+export function gridOption(fromSentence = false): Option {
   return new Option(
     '-g, --grid <grid>',
-    'challenge grid: auto, 3x3, 4x4 or 1x1 (default: auto, from the image or the sentence)',
+    `challenge grid: auto, 3x3, 4x4 or 1x1 (default: auto, from the image${fromSentence ? ' or the sentence' : ''})`,
   ).choices(['auto', ...GRIDS])
 }
 
@@ -74,12 +75,16 @@ function parseProviderList(value: string): string {
   }
 }
 
-export function providerOptions(): Option[] {
+/** What -p means for a command: a failover order (solve), each one asked (balance), or one service (report). */
+const PROVIDER_HELP = {
+  failover: `recognition service, any case: ${PROVIDER_NAMES.join(', ')} (default: yescaptcha); a comma list is a failover order, e.g. yescaptcha,capsolver`,
+  each: `recognition service, any case: ${PROVIDER_NAMES.join(', ')} (default: yescaptcha); a comma list asks each, e.g. yescaptcha,capsolver`,
+  report: `the service that gave the task ids: 2captcha, capsolver or capmonster, any case (one name; with --from, each answer goes to the service recorded with it)`,
+} as const
+
+export function providerOptions(use: keyof typeof PROVIDER_HELP = 'failover'): Option[] {
   return [
-    new Option(
-      '-p, --provider <name>',
-      `recognition service, any case: ${PROVIDER_NAMES.join(', ')} (default: yescaptcha); a comma list is a failover order, e.g. yescaptcha,capsolver`,
-    ).argParser(parseProviderList),
+    new Option('-p, --provider <name>', PROVIDER_HELP[use]).argParser(parseProviderList),
     new Option(
       '-k, --key <key>',
       'API key (prefer RC2_API_KEY or the config file: a flag shows in `ps`)',

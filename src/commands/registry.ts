@@ -61,6 +61,20 @@ export const COMMANDS: readonly CommandEntry[] = [
       "A local gateway speaking the services' own protocols (createTask family, 2Captcha in.php/res.php), forwarding to the configured services with rc2's preparation, failover and budgets.",
     load: () => import('./serve.js'),
   },
+  {
+    name: 'view',
+    term: 'view [options] <results...>',
+    summary:
+      'Write one self-contained HTML page to review results: a card per input with its picture and the chosen tiles marked, failures by kind, a filter, and the rc2 report command for answers picked as wrong.',
+    load: () => import('./view.js'),
+  },
+  {
+    name: 'completion',
+    term: 'completion <shell>',
+    summary:
+      'Print a script that completes commands, options, provider names, --format values and question names in bash, zsh or fish.',
+    load: () => import('./completion.js'),
+  },
 ]
 
 /**

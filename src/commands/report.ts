@@ -17,7 +17,7 @@ export function register(program: Command, ctx: CliContext): void {
       'Tell the service an answer was wrong (or, with --correct, right): 2captcha (reportIncorrect/reportCorrect), capsolver (feedbackTask), capmonster (wrong answers only). The others have no such call.',
     )
     .argument('[taskId...]', 'task ids as rc2 solve printed them (taskId); needs -p')
-  for (const option of providerOptions()) command.addOption(option)
+  for (const option of providerOptions('report')) command.addOption(option)
   command
     .option('--correct', 'report the answers as right instead of wrong')
     .option(

@@ -65,7 +65,7 @@ export function register(program: Command, ctx: CliContext): void {
       '-q, --question <text>',
       '/m/ id, a name in any supported language, or the instruction sentence',
     )
-    .addOption(gridOption())
+    .addOption(gridOption(true))
   for (const option of providerOptions()) command.addOption(option)
   command
     .option(

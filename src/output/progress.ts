@@ -29,14 +29,32 @@ export async function startProgress(
   }).start()
   return {
     update(state) {
-      const seconds = Math.max(0.001, (Date.now() - started) / 1000)
-      const rate = (state.done / seconds).toFixed(1)
-      spinner.text = `${state.done}/${state.total} done · ${state.ok} ok · ${state.failed} failed · ${state.points} points · ${rate}/s · ${state.inFlight} in flight`
+      spinner.text = progressLine(state, Date.now() - started)
     },
     stop() {
       spinner.stop()
     },
   }
+}
+
+/**
+ * The spinner's text: counts, rate, and an estimate of the time left at the rate so far (none
+ * before the first input finishes).
+ */
+export function progressLine(state: BatchProgress, elapsedMs: number): string {
+  const seconds = Math.max(0.001, elapsedMs / 1000)
+  const rate = state.done / seconds
+  const left = state.total - state.done
+  const eta = state.done === 0 ? 'time left unknown' : `about ${duration(left / rate)} left`
+  return `${state.done}/${state.total} done · ${state.ok} ok · ${state.failed} failed · ${state.points} points · ${rate.toFixed(1)}/s · ${state.inFlight} in flight · ${eta}`
+}
+
+/** Seconds as `45s`, `3m 05s` or `2h 10m`. */
+function duration(seconds: number): string {
+  const s = Math.max(0, Math.ceil(seconds))
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`
+  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
 }
 
 /** What the summary line needs beyond the counts. */

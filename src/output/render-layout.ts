@@ -17,5 +17,6 @@ export function renderLayoutTable(
   const header = ['tile', 'x', 'y', 'width', 'height', 'cx', 'cy']
     .map((h, i) => h.padStart(i === 0 ? 4 : 6))
     .join(' ')
-  return [head, header, ...rows].join('\n')
+  const note = "tiles numbered from 0, row by row; x, y, cx, cy in the input's pixels"
+  return [head, header, ...rows, note].join('\n')
 }

@@ -88,7 +88,18 @@ export function renderQuestionsTable(
   const footer = c.dim(
     `${entries.length} question${entries.length === 1 ? '' : 's'} (${services} accepted by the services); 4x4? = support undocumented`,
   )
-  return `${table.toString()}\n${footer}`
+  return `${ruleUnderHeader(table.toString())}\n${footer}`
+}
+
+/**
+ * A rule under the header line only: cli-table3 draws one under every row or none, and a hundred
+ * rules make the table twice as long. Drawn from the top border, colours and widths included.
+ */
+function ruleUnderHeader(drawn: string): string {
+  const [top, head, ...rows] = drawn.split('\n')
+  if (top === undefined || head === undefined) return drawn
+  const rule = top.replace('┌', '├').replace(/┬/g, '┼').replace('┐', '┤')
+  return [top, head, rule, ...rows].join('\n')
 }
 
 /** Split a terminal width over the five columns (borders take 6 characters, padding is included). */

@@ -1,6 +1,6 @@
 import type { ChalkInstance } from 'chalk'
 import type { DryRunResult, SolveFailure, SolveResult, SolveSuccess } from '../solve/result.js'
-import { GRID_SIDE } from '../types.js'
+import { type Click, GRID_SIDE } from '../types.js'
 import { safeText } from './safe-text.js'
 
 /** Pure renderers: result data in, text out. */
@@ -29,6 +29,7 @@ export function renderResultTable(
     lines.push(renderSingle(result, c))
   } else {
     lines.push(...renderGrid(GRID_SIDE[result.grid], result.objects, c, result.checked))
+    if (result.clicks.length > 0) lines.push(renderClicks(result.clicks, c))
   }
   lines.push(renderResultLine(result, c))
   return lines.join('\n')
@@ -66,6 +67,15 @@ export function renderGrid(
     lines.push(row === side - 1 ? bar('└', '┴', '┘') : bar('├', '┼', '┤'))
   }
   return lines
+}
+
+/**
+ * Where to click, in the input's own pixels (a screenshot's, not the payload's): each chosen tile
+ * (numbered from 0, row by row, as in the grid above) and its centre.
+ */
+export function renderClicks(clicks: readonly Click[], c: ChalkInstance): string {
+  const points = clicks.map((k) => `${k.tile} at ${k.x},${k.y}`).join(c.dim(' · '))
+  return `${c.dim("click (tile from 0, at x,y in the input's pixels):")} ${points}`
 }
 
 function renderSingle(result: SolveSuccess, c: ChalkInstance): string {

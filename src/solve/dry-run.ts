@@ -52,3 +52,11 @@ export function dryRunHead(
     ),
   }
 }
+
+/**
+ * How a dry run shows the image it would send: the picture's size and the length of the base64
+ * text that stands for it in the request (4 characters for every 3 bytes), never the bytes.
+ */
+export function imageSummary(bytes: number, mime: string, shape: string): string {
+  return `<${mime.slice(6)} ${shape}: ${bytes} bytes, ${4 * Math.ceil(bytes / 3)} characters of base64>`
+}

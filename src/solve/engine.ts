@@ -6,7 +6,7 @@
 import { type ResolvedConfig } from '../config/resolve.js'
 import { UsageError } from '../errors.js'
 import type { ProxyRoute } from '../providers/transport.js'
-import type { BalanceResult, Provider } from '../providers/types.js'
+import type { BalanceResult, Provider, ProviderName } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import type { Grid } from '../types.js'
 import type { NamedBytes, Shard } from './inputs.js'
@@ -16,6 +16,7 @@ import {
   type SolveInputsOutcome,
 } from './solve-inputs.js'
 import {
+  createNamedProvider,
   createProviderFor,
   type EngineHost,
   imageTimeoutSec,
@@ -185,13 +186,22 @@ export async function checkBalance(
       { hint: 'run rc2 balance -p <name> for each' },
     )
   }
-  if (config.provider === 'acedata') {
+  return balanceOf(config, config.provider, host)
+}
+
+/** One provider's balance from a resolved config (the CLI asks each of a list in turn). */
+export async function balanceOf(
+  config: ResolvedConfig,
+  name: ProviderName,
+  host: EngineHost & { signal?: AbortSignal | undefined },
+): Promise<BalanceResult> {
+  if (name === 'acedata') {
     // A documented limitation, not a failure of the service: asked for something that does not exist (exit 2).
     throw new UsageError('acedata has no balance call: Ace Data Cloud documents none', {
       hint: 'see the remaining quota at https://platform.acedata.cloud/console/applications',
     })
   }
-  const provider = await createProviderFor(config, host)
+  const provider = await createNamedProvider(config, host, name)
   const { withDeadline } = await import('../providers/deadline.js')
   try {
     return await withDeadline(config.timeout * 1000, host.signal, (signal) =>

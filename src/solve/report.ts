@@ -3,10 +3,9 @@
  * sending each to the service that gave it. A service without a feedback call, or without the
  * asked direction, is refused before anything is sent.
  */
-import { readFile, stat } from 'node:fs/promises'
-import { InputError, Rc2Error, readFailure, UsageError } from '../errors.js'
+import { InputError, Rc2Error, UsageError } from '../errors.js'
 import { PROVIDER_NAMES } from '../providers/types.js'
-import { resultLines } from './journal.js'
+import { readResultsFile } from './results-file.js'
 import type { Provider, ProviderName } from '../providers/types.js'
 import {
   createNamedProvider,
@@ -35,34 +34,16 @@ export interface ReportOutcome {
   error?: ReturnType<Rc2Error['toJSON']>
 }
 
-/** Results files are NDJSON written by `rc2 solve --output`; far smaller than this in practice. */
-const MAX_RESULTS_BYTES = 256 * 1024 * 1024
-
 /**
- * The answers recorded in a results file (`rc2 solve --output` / `--ndjson`): every successful
- * result with a task id, optionally only those of `inputs` and of `provider`.
+ * The answers recorded in a results file (`rc2 solve --output` / `--ndjson`, or what `--json`
+ * printed): every successful result with a task id, optionally only those of `inputs` and of
+ * `provider`.
  */
 export async function readReportTargets(
   path: string,
   options: { inputs?: readonly string[] | undefined; provider?: ProviderName | undefined } = {},
 ): Promise<{ targets: ReportTarget[]; warnings: string[] }> {
-  let text: string
-  try {
-    const info = await stat(path)
-    if (info.size > MAX_RESULTS_BYTES)
-      throw new InputError(
-        `${path} is ${(info.size / 1048576).toFixed(0)} MB, more than a results file can be`,
-        { hint: 'pass the NDJSON file that rc2 solve --output wrote' },
-      )
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    if (error instanceof Rc2Error) throw error
-    const code = (error as NodeJS.ErrnoException).code
-    throw new InputError(
-      `cannot read ${path}: ${readFailure(error) === 'missing' ? 'no such file' : (code ?? String(error))}`,
-      { hint: 'pass the NDJSON file that rc2 solve --output wrote' },
-    )
-  }
+  const file = await readResultsFile(path)
   const warnings: string[] = []
   const targets: ReportTarget[] = []
   const wanted =
@@ -70,18 +51,8 @@ export async function readReportTargets(
       ? undefined
       : new Set(options.inputs)
   const seenInputs = new Set<string>()
-  let unreadable = 0
-  for (const line of resultLines(text)) {
-    if (!line.ok) {
-      unreadable++
-      continue
-    }
-    const record = line.value
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-      unreadable++
-      continue
-    }
-    const r = record as Record<string, unknown>
+  const unreadable = file.unreadable
+  for (const r of file.records) {
     if (r.ok !== true || r.dryRun === true) continue
     const provider = r.provider
     if (typeof provider !== 'string' || !(PROVIDER_NAMES as readonly string[]).includes(provider))

@@ -7,7 +7,7 @@ import { InputError, Rc2Error, UsageError, writeFailureReason } from '../errors.
 import { withDeadline } from '../providers/deadline.js'
 import type { Layout } from '../image/types.js'
 import type { Click } from '../types.js'
-import { dryRunHead } from './dry-run.js'
+import { dryRunHead, imageSummary } from './dry-run.js'
 import { instructionModule, lookupModule, prepareModule } from './lazy-modules.js'
 import type { DryRunResult, SolveSuccess } from './result.js'
 import type { ImageOptions, SolveOneOptions } from './solve-one.js'
@@ -285,7 +285,7 @@ function roundDryRun(
         imageSummary:
           first === undefined
             ? '<no tile to send>'
-            : `<${first.bytes} bytes of base64 ${first.mime.slice(6)} 100x100, one request per checked tile>`,
+            : imageSummary(first.bytes, first.mime, '100x100, one request per checked tile'),
       },
     ),
     image: {

@@ -4,7 +4,7 @@ import type { Layout, PreparedImage } from '../image/types.js'
 import type { CallAccount, FittedImage, Provider, ProviderName } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import type { Click, Grid } from '../types.js'
-import { dryRunHead } from './dry-run.js'
+import { dryRunHead, imageSummary } from './dry-run.js'
 import { instructionModule, lookupModule, prepareModule } from './lazy-modules.js'
 import type { DryRunResult, SolveSuccess } from './result.js'
 
@@ -176,7 +176,11 @@ function dryRunOf(
       instruction,
       grid: prepared.grid,
       confidence,
-      imageSummary: `<${prepared.bytes} bytes of base64 ${prepared.mime.slice(6)} ${prepared.size}x${prepared.size}>`,
+      imageSummary: imageSummary(
+        prepared.bytes,
+        prepared.mime,
+        `${prepared.size}x${prepared.size}`,
+      ),
     }),
     image: {
       format: prepared.mime.slice(6),

@@ -1,5 +1,5 @@
 /**
- * The library as a user's program sees it: `import … from 'rc2'` resolved by Node through the
+ * The library as a user's program sees it: `import … from 'recaptcha-rc2'` resolved by Node through the
  * package's own exports (a script run inside the package), against the loopback server.
  */
 import { spawn } from 'node:child_process'
@@ -19,7 +19,7 @@ import { renderCapture } from '../helpers/captures.js'
 let server: ProviderServer
 let dir: string
 
-/** Run an ES module body with cwd = the repository, so that 'rc2' resolves to this package. */
+/** Run an ES module body with cwd = the repository, so that 'recaptcha-rc2' resolves to this package. */
 function runModule(
   body: string,
   env: Record<string, string> = {},
@@ -58,10 +58,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-describe("import … from 'rc2'", () => {
+describe("import … from 'recaptcha-rc2'", () => {
   it('solve, prepareImage, lookupQuestion and createProvider behave as the CLI does', async () => {
     const body = `
-      import { solve, prepareImage, lookupQuestion, createProvider, Rc2Error } from 'rc2'
+      import { solve, prepareImage, lookupQuestion, createProvider, Rc2Error } from 'recaptcha-rc2'
       const out = {}
       const q = lookupQuestion('消防栓')
       out.lookup = { id: q.entry.id, grid: q.grid }
@@ -119,7 +119,7 @@ describe("import … from 'rc2'", () => {
       const cache = createRequire(process.cwd() + '/').cache
       const sharpLoaded = () => Object.keys(cache).some((k) => /[\\\\/]@img[\\\\/]sharp-|[\\\\/]sharp[\\\\/]package\\.json$/.test(k))
       const out = {}
-      const { lookupQuestion, prepareImage } = await import('rc2')
+      const { lookupQuestion, prepareImage } = await import('recaptcha-rc2')
       out.afterImport = sharpLoaded()
       out.lookup = lookupQuestion('消防栓').entry.id
       out.afterLookup = sharpLoaded()
@@ -141,7 +141,7 @@ describe("import … from 'rc2'", () => {
   it('a dry run needs no key and sends nothing', async () => {
     const before = server.createCount
     const body = `
-      import { solve } from 'rc2'
+      import { solve } from 'recaptcha-rc2'
       const result = await solve(${JSON.stringify(join(dir, 'grid.png'))}, { question: '/m/0k4j', dryRun: true })
       console.log(JSON.stringify({ dryRun: result.dryRun, body: result.request.body }))
     `

@@ -1,7 +1,8 @@
 /**
- * README truth: every shell example in README.md runs as written, against the loopback server.
- * The examples are read from the README itself (fenced `sh` blocks), so an example that changes
- * is tested as it now reads. `rc2` is the built binary on PATH; `npm …` steps are what the test
+ * README truth: every shell example in README.md and docs/*.md runs as written, against the
+ * loopback server. The examples are read from the files themselves (fenced `sh` blocks), so an
+ * example that changes is tested as it now reads; the README's run first, then each doc's in name
+ * order, in one working directory (a doc's example may use what the README's made). `rc2` is the built binary on PATH; `npm …` steps are what the test
  * run itself does, so they are left out. The few commands an example leaves to the reader are
  * given here: `capture` (the next screenshot of a round), `click`, and `parallel` where GNU
  * parallel is not installed (it runs each share here; remote hosts run locally).
@@ -20,7 +21,7 @@ import {
   chmod,
 } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BIN, FIXTURES, REPO } from '../helpers/cli.js'
 import { renderCapture } from '../helpers/captures.js'
@@ -36,10 +37,32 @@ let server: ProviderServer
 let work: string
 let binDir: string
 
-/** The fenced sh blocks of the README, in order. */
+/** The user docs: the README, then docs/*.md in name order. */
+async function docFiles(): Promise<string[]> {
+  const docs = (await readdir(join(REPO, 'docs'))).filter((f) => f.endsWith('.md')).sort()
+  return ['README.md', ...docs.map((f) => join('docs', f))]
+}
+
+/** The fenced sh blocks of the README and the docs, in order. */
 async function readmeShellBlocks(): Promise<string[]> {
-  const text = await readFile(join(REPO, 'README.md'), 'utf8')
-  return [...text.matchAll(/^```(?:sh|bash|shell)\n([\s\S]*?)^```/gm)].map((m) => m[1] as string)
+  const blocks: string[] = []
+  for (const file of await docFiles()) {
+    const text = await readFile(join(REPO, file), 'utf8')
+    blocks.push(
+      ...[...text.matchAll(/^```(?:sh|bash|shell)\n([\s\S]*?)^```/gm)].map((m) => m[1] as string),
+    )
+  }
+  return blocks
+}
+
+/** Each service's key and endpoint, for the failover examples (`-p a,b` needs one per service). */
+function perProviderEnv(): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [name, url] of Object.entries(server.endpoints)) {
+    env[`RC2_${name.toUpperCase()}_API_KEY`] = KEY
+    env[`RC2_${name.toUpperCase()}_ENDPOINT`] = url
+  }
+  return env
 }
 
 /** A block without its `npm …` steps (installing, building and testing are this run). */
@@ -75,6 +98,7 @@ function runBlock(
           CI: '1',
           RC2_API_KEY: KEY,
           RC2_ENDPOINT: server.url,
+          ...perProviderEnv(),
           FRAMES: join(work, 'frames'),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -201,8 +225,21 @@ describe('README examples', () => {
     })
   }, 300_000)
 
-  it('resize writes where the README says: beside the input, shot.png -> shot.payload.jpg', async () => {
-    const readme = await readFile(join(REPO, 'README.md'), 'utf8')
+  it('links only to files that exist', async () => {
+    const broken: string[] = []
+    for (const file of await docFiles()) {
+      const text = await readFile(join(REPO, file), 'utf8')
+      for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        if (/^[a-z]+:/.test(target as string)) continue
+        const path = join(dirname(file), target as string)
+        if (!(await exists(join(REPO, path)))) broken.push(`${file}: ${target}`)
+      }
+    }
+    expect(broken).toEqual([])
+  })
+
+  it('resize writes where the docs say: beside the input, shot.png -> shot.payload.jpg', async () => {
+    const readme = await readFile(join(REPO, 'docs', 'commands.md'), 'utf8')
     expect(readme).toContain('`shot.png` → `shot.payload.jpg`')
     await copyFile(join(FIXTURES, 'widget-3x3-1x.png'), join(work, 'shot.png'))
     const r = await runBlock('rc2 resize shot.png')

@@ -335,7 +335,13 @@ describe('rc2 solve: --dry-run sends nothing', () => {
         },
       },
     })
-    expect(out.request.body.task.image).toMatch(/^<\d+ bytes of base64 jpeg 300x300>$/)
+    // Both sizes: the JPEG's bytes (as image.bytes says) and the base64 text sent for them.
+    const summary = /^<jpeg 300x300: (\d+) bytes, (\d+) characters of base64>$/.exec(
+      out.request.body.task.image,
+    )
+    expect(summary).not.toBeNull()
+    expect(Number(summary?.[1])).toBe(out.image.bytes)
+    expect(Number(summary?.[2])).toBe(4 * Math.ceil(out.image.bytes / 3))
   })
 
   it('needs no key', async () => {

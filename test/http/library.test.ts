@@ -1,7 +1,7 @@
 /**
  * The library API as a TypeScript user calls it (src/index.ts, in this process), against the
  * loopback server: cancelling with an AbortSignal, the solve() overloads, the error classes a caller
- * catches, prepareImage without a name. What `import 'rc2'` loads is in test/e2e/library.test.ts.
+ * catches, prepareImage without a name. What `import 'recaptcha-rc2'` loads is in test/e2e/library.test.ts.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

@@ -51,13 +51,19 @@ afterAll(async () => {
 })
 
 describe('npm pack', () => {
-  it('ships dist, bin, README, LICENSE and the config example, and no tests', async () => {
+  it('ships dist, bin, the man page, README, LICENSE and the config example, and no tests', async () => {
     const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as {
       version: string
     }
-    expect(tarball.endsWith(`rc2-${pkg.version}.tgz`)).toBe(true)
+    expect(tarball.endsWith(`recaptcha-rc2-${pkg.version}.tgz`)).toBe(true)
     const outside = files.filter((f) => !f.startsWith('dist/') && !f.startsWith('bin/'))
-    expect(outside).toEqual(['.recaptcharc.example', 'LICENSE', 'README.md', 'package.json'])
+    expect(outside).toEqual([
+      '.recaptcharc.example',
+      'LICENSE',
+      'README.md',
+      'man/rc2.1',
+      'package.json',
+    ])
     expect(files).toEqual(
       expect.arrayContaining([
         'bin/rc2.js',
@@ -99,6 +105,16 @@ describe('the installed package', () => {
       }
       const { stdout } = await run(join(prefix, 'bin', 'rc2'), ['--version'], { cwd: work, env })
       expect(stdout.trim()).toBe(pkg.version)
+    },
+    LONG,
+  )
+
+  it(
+    'puts the man page where man looks: `man rc2` after a global install',
+    async () => {
+      const page = await readFile(join(prefix, 'share', 'man', 'man1', 'rc2.1'), 'utf8')
+      expect(page).toMatch(/^\.TH RC2 1 /)
+      expect(page).toContain('.SS rc2 solve [options] [input...]')
     },
     LONG,
   )
