@@ -1,6 +1,6 @@
 /**
  * Error classes and exit codes. Every failure rc2 reports is an Rc2Error with a `kind`
- * (design §2); the exit code follows from the kind (design §3). Only src/cli.ts turns an
+ * (docs/json-and-exit-codes.md); the exit code follows from the kind. Only src/cli.ts turns an
  * error into a process exit code.
  */
 
@@ -108,7 +108,7 @@ export class Rc2Error extends Error {
     return exitCodeForKind(this.kind)
   }
 
-  /** The `error` object of the JSON output contract (design §2). */
+  /** The `error` object of the JSON output contract (docs/json-and-exit-codes.md). */
   toJSON(): { kind: ErrorKind; code: string | null; message: string; hint: string | null } {
     return {
       kind: this.kind,

@@ -74,7 +74,7 @@ Examples:
           })
       }
       const grid = toGrid(flags.grid)
-      // An http(s) URL is fetched as `rc2 solve` fetches it (design §8.3), within the default deadline.
+      // An http(s) URL is fetched as `rc2 solve` fetches it (docs/commands.md), within the default deadline.
       const { fetchInput, isUrlInput } = await import('../solve/fetch-input.js')
       const source = isUrlInput(input)
         ? await fetchInput(input, {

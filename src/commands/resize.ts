@@ -107,7 +107,7 @@ Examples:
       }
 
       // -o names one file or a directory; one file for several inputs is a usage error, and no two
-      // inputs write the same file (design §8.1).
+      // inputs write the same file.
       const output = flags.output
       const toDir =
         output !== undefined &&

@@ -176,7 +176,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
     stopNow: ctx.stopNow,
     readStdin: () => readStdin(ctx.stdin, engine.config.image.maxBytes, ctx.signal),
   })
-  // The JSON shape follows the command line alone: one object only for exactly one file or "-" (design §8.1).
+  // The JSON shape follows the command line alone: one object only for exactly one file or "-".
   // A --shard run prints an array whatever its share holds.
   const single =
     flags.shard === undefined &&
@@ -325,7 +325,7 @@ async function listInputs(args: string[], flags: SolveFlags, ctx: CliContext): P
   return [...args, ...listed]
 }
 
-/** The batch line on stderr (JSON: the summary object); the --max-points stop is said once, here (design §8.1). */
+/** The batch line on stderr (JSON: the summary object); the --max-points stop is said once, here. */
 function printBatchSummary(
   summary: BatchSummary,
   flags: SolveFlags,
@@ -333,7 +333,7 @@ function printBatchSummary(
   ctx: CliContext,
   renderBatchSummary: (summary: BatchSummary, options: SummaryOptions) => string,
 ): void {
-  // The --max-points stop is said once, in the summary (design §8.1); --resume helps only with --output.
+  // The --max-points stop is said once, in the summary; --resume helps only with --output.
   const budgetHint =
     flags.output === undefined
       ? 'raise --max-points to send them'
@@ -409,7 +409,7 @@ function parseMaxPoints(value: string): number {
 }
 
 /**
- * 0 all solved; 6 some failed; when all failed, the most serious cause (design §8.1): a bad key or
+ * 0 all solved; 6 some failed; when all failed, the most serious cause: a bad key or
  * config (3) before usage (2), the service or network (5), and a bad file (4).
  */
 function exitCodeFor(summary: {

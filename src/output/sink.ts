@@ -11,14 +11,14 @@ import {
 } from './render.js'
 
 export interface SinkOptions {
-  /** The command line named exactly one file (or -): JSON prints one object, not an array (design §8.1). */
+  /** The command line named exactly one file (or -): JSON prints one object, not an array. */
   single: boolean
 }
 
 /**
  * Where solve results go as they finish. NDJSON and CSV stream a line per input at once; JSON and
  * the table print at the end, in input order. Failures and warnings are also said on stderr, and a
- * batch says a batch-wide condition once (design §8.1): a bad key, an empty balance or a network
+ * batch says a batch-wide condition once: a bad key, an empty balance or a network
  * failure shared by every input is one line, inputs left unsent by a stop are counted, not listed.
  */
 export class ResultSink {
@@ -56,7 +56,7 @@ export class ResultSink {
     }
   }
 
-  /** Print what was held: one object for a single named file, else an array (design §8.1). */
+  /** Print what was held: one object for a single named file, else an array. */
   finish(): void {
     const results = this.held.sort((a, b) => a.index - b.index).map((h) => h.result)
     const single = this.options.single

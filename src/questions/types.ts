@@ -1,6 +1,6 @@
 import type { Grid } from '../types.js'
 
-/** Whether the recognition services accept the id (design: `status` in questions.json). */
+/** Whether the recognition services accept the id (`status` in data/questions.json). */
 export type QuestionStatus = 'service' | 'recaptcha' | 'legacy'
 
 /** Kinds of challenge an id was seen in (Google's template families). */

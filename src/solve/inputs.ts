@@ -11,7 +11,7 @@ export interface InputItem {
   path: string | null
   /** The path's bytes where they are not valid UTF-8 (`path` then shows them escaped): read by these. */
   rawPath?: Buffer
-  /** An http(s) URL to fetch (design §8.3). */
+  /** An http(s) URL to fetch (docs/commands.md). */
   url?: string
   /** The image itself, given as bytes by a library caller (`input` is the name it gave). */
   bytes?: Buffer
@@ -284,7 +284,7 @@ export interface Shard {
 }
 
 /**
- * The k-th of n shares of the inputs (design §8.5): the list is sorted by name in code-unit order
+ * The k-th of n shares of the inputs (docs/many-machines.md): the list is sorted by name in code-unit order
  * (not the locale's, so machines with different settings agree), then cut into n contiguous runs
  * whose sizes differ by at most one. The n shares cover every input exactly once, and their
  * outputs concatenated in shard order are in sorted order.

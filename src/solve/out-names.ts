@@ -4,7 +4,7 @@ import { readFailure, UsageError, writeFailure, writeFailureReason } from '../er
 import { makeOutputDirectory } from '../image/write.js'
 
 /**
- * Output file names for several inputs, such that no two inputs write the same file (design §8.1).
+ * Output file names for several inputs, such that no two inputs write the same file.
  * `target(input, stem)` builds the output path from a stem; the stem is the input's name without
  * its extension, and only where two inputs would collide does it grow a distinguishing part: the
  * input's relative path ("a/x.jpg" -> "a_x"), then its extension ("a_x-jpg"), then a counter.

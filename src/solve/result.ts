@@ -2,7 +2,7 @@ import type { ErrorKind } from '../errors.js'
 import type { FailedAttempt, ProviderName } from '../providers/types.js'
 import type { Click, Grid } from '../types.js'
 
-/** The JSON output contract, schemaVersion 1 (design §2). */
+/** The JSON output contract, schemaVersion 1 (docs/json-and-exit-codes.md). */
 export interface SolveSuccess {
   schemaVersion: 1
   input: string

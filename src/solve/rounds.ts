@@ -1,5 +1,5 @@
 /**
- * The dynamic round of a 3x3 challenge (design §8.2): some tiles of a capture (`--tiles`, or those
+ * The dynamic round of a 3x3 challenge (docs/commands.md): some tiles of a capture (`--tiles`, or those
  * that changed `--since` the previous capture) are cut out, scaled to 100x100 and classified one
  * by one as 1x1 tasks, concurrently; the answer says which of them to click.
  */

@@ -137,7 +137,7 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
       await writeAnnotation(options.source, prepared, chosen, options.annotatePath)
       result.annotated = options.annotatePath
     } catch (error) {
-      // The answer is paid for (design 8.1): keep it and say what went wrong.
+      // The answer is paid for: keep it and say what went wrong.
       result.warnings = [
         ...(result.warnings ?? []),
         `cannot write the annotated picture to ${options.annotatePath}: ${writeFailureReason(error)}`,

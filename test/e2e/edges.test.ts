@@ -1,5 +1,5 @@
 /**
- * The edges a user meets (design §8.1), each shown where only a real process shows it: pipes closed
+ * The edges a user meets, each shown where only a real process shows it: pipes closed
  * by `head`, a pseudo-terminal made by script(1) for colour, width and a terminal on stdin, a
  * refused port, colliding output names, broken config files. Everything runs against the loopback
  * server; every output is checked for the key.

@@ -1,5 +1,5 @@
 /**
- * Dynamic rounds end to end (design §8.2), in process through runCli against the loopback server:
+ * Dynamic rounds end to end (docs/commands.md), in process through runCli against the loopback server:
  * `--since` on rendered pairs of captures finds exactly the replaced tiles and sends each as one
  * 100x100 task; `--tiles` sends the tiles named; nothing changed sends nothing; another widget is
  * refused; the table and --annotate mark checked tiles and fill the ones to click.

@@ -1,5 +1,5 @@
 /**
- * --shard k/n (design §8.5): n runs, one per machine, each solve one share of the sorted inputs
+ * --shard k/n (docs/many-machines.md): n runs, one per machine, each solve one share of the sorted inputs
  * and together cover every input exactly once. In-process against the loopback server.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'

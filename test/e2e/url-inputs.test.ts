@@ -1,5 +1,5 @@
 /**
- * Inputs by URL and --files-from (design §8.3), in process against two loopback servers: one
+ * Inputs by URL and --files-from (docs/commands.md), in process against two loopback servers: one
  * serving images (and pages, errors, oversized and slow bodies), one speaking the services'
  * protocol. The image host must never see the API key.
  */

@@ -1,6 +1,6 @@
 /**
  * Screenshot renderer for tests: draws the reCAPTCHA v2 challenge widget the way
- * the design's widget geometry measures it (CSS px times the device-pixel ratio), around a
+ * real captures measure it (CSS px times the device-pixel ratio), around a
  * given payload, alone, as a tile-area capture or placed on a page, and reports where every tile
  * truly is. Also builds payloads, from the real tiles in test/data or synthetically from a seed.
  *

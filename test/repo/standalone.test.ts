@@ -96,4 +96,25 @@ describe('the repository stands alone', () => {
     // Small enough to live in the repository.
     expect(bytes).toBeLessThan(3_000_000)
   })
+
+  it('has no code comment that cites a document outside it (a section number of the design notes)', () => {
+    // Written in pieces so this file does not match itself.
+    const citation = new RegExp(['design', '\\s*§', '|', '§\\s*\\d'].join(''))
+    const code = repositoryFiles().filter((f) => /\.(ts|mjs|cjs|js)$/.test(f) || f === '.ci/run')
+    expect(code).toContain('src/cli.ts')
+    const offenders: string[] = []
+    for (const file of code) {
+      const path = join(REPO, file)
+      if (!existsSync(path)) continue
+      readFileSync(path, 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          if (citation.test(line)) offenders.push(`${file}:${i + 1}: ${line.trim()}`)
+        })
+    }
+    expect(offenders).toEqual([])
+    expect(
+      citation.test(['// as the design ', String.fromCharCode(0xa7), '8.1 says'].join('')),
+    ).toBe(true)
+  })
 })

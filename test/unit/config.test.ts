@@ -218,7 +218,7 @@ describe('loadConfig (files)', () => {
   })
 })
 
-describe('keys and endpoints per provider (§8.4)', () => {
+describe('keys and endpoints per provider', () => {
   it('reads RC2_<NAME>_API_KEY and RC2_<NAME>_ENDPOINT, more specific than RC2_API_KEY / RC2_ENDPOINT', () => {
     const env = {
       RC2_API_KEY: 'general',
