@@ -191,10 +191,36 @@ function mergeFiles(files: readonly ConfigFile[]): {
         delete own.allowInsecure
         insecureIgnoredFrom = file.path
       }
+      const proxies = dropProxies(own)
+      if (proxies.length > 0) notices.push(proxyIgnored(proxies, file.path))
     }
     merged = deepMerge(merged, own)
   }
   return { merged, notices, insecureIgnoredFrom }
+}
+
+/**
+ * A proxy sees every plain-http request whole (a loopback endpoint's key, an http image address)
+ * and where every https one goes: a file found in the current directory may not choose one.
+ */
+function dropProxies(own: Record<string, unknown>): string[] {
+  const dropped: string[] = []
+  if (own.proxy !== undefined) {
+    delete own.proxy
+    dropped.push('proxy')
+  }
+  if (isRecord(own.providers)) {
+    for (const [name, settings] of Object.entries(own.providers)) {
+      if (!isRecord(settings) || settings.proxy === undefined) continue
+      delete settings.proxy
+      dropped.push(`providers.${name}.proxy`)
+    }
+  }
+  return dropped
+}
+
+function proxyIgnored(keys: readonly string[], path: string): string {
+  return `${keys.join(', ')} in ${path} is not used: a config file found in the current directory cannot route your requests through a proxy (use --proxy, HTTPS_PROXY, or your own ~/.config/rc2/config.json)`
 }
 
 function loosened(

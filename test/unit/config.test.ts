@@ -397,6 +397,26 @@ describe('layers: the user file under the project file, and what a project file 
     expect(flag.maxPoints).toBe(60)
   })
 
+  it('a proxy counts from the user file, not from a project file (which is said)', () => {
+    const proxied = {
+      proxy: 'http://p:8080',
+      providers: { yescaptcha: { proxy: 'http://q:8080' } },
+    }
+    const mine = resolveConfig({ files: [user(proxied)], env: {}, flags: {} })
+    expect(mine.proxy).toBe('http://p:8080')
+    expect(mine.providers.yescaptcha?.proxy).toBe('http://q:8080')
+    const theirs = resolveConfig({
+      files: [user({ proxy: 'http://mine:3128' }), project(proxied)],
+      env: {},
+      flags: {},
+    })
+    expect(theirs.proxy).toBe('http://mine:3128')
+    expect(theirs.providers.yescaptcha?.proxy).toBeUndefined()
+    expect(theirs.notices).toEqual([
+      expect.stringContaining('proxy, providers.yescaptcha.proxy in /p/.recaptcharc is not used'),
+    ])
+  })
+
   it('allowInsecure counts from the user file, not from a project file', () => {
     expect(
       resolveConfig({ files: [user({ allowInsecure: true })], env: {}, flags: {} }).allowInsecure,
