@@ -1,6 +1,6 @@
 /**
  * The library runs everything the CLI does, seen from a user's program: each test is an ES module
- * run by Node inside the package, so `import … from 'rc2'` resolves through the package's exports to
+ * run by Node inside the package, so `import … from 'recaptcha-rc2'` resolves through the package's exports to
  * the built dist/ (needs `npm run build`), against loopback services. Dynamic rounds (`tiles`,
  * `since` as bytes), failover lists, provider names in any case, keys from RC2_<NAME>_API_KEY and a
  * named config file, a Buffer's `name`, solveMany under a budget, balance and report.
@@ -32,7 +32,7 @@ interface Run {
   stderr: string
 }
 
-/** Run an ES module body with cwd = the repository, so that 'rc2' resolves to this package. */
+/** Run an ES module body with cwd = the repository, so that 'recaptcha-rc2' resolves to this package. */
 function runModule(body: string, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', body], {
@@ -100,7 +100,7 @@ afterAll(async () => {
 describe('solve() does a dynamic round', () => {
   it('with tiles: only those tiles are sent, each a 100x100 task, and the result says checked', async () => {
     const out = (await run(
-      `import { solve } from 'rc2'
+      `import { solve } from 'recaptcha-rc2'
        const r = await solve(${path('grid-distinct.png')}, { question: 'cars', tiles: [2, 4, 7], endpoint: ${JSON.stringify(server.url)} })
        console.log(JSON.stringify({ checked: r.checked, objects: r.objects, size: r.size, points: r.points, clicks: r.clicks }))`,
       { RC2_API_KEY: KEY },
@@ -120,7 +120,7 @@ describe('solve() does a dynamic round', () => {
 
   it('with since as bytes and a Buffer input with a name: the changed tiles are classified', async () => {
     const out = (await run(
-      `import { solve } from 'rc2'
+      `import { solve } from 'recaptcha-rc2'
        import { readFileSync } from 'node:fs'
        const r = await solve(readFileSync(${path('after.png')}), {
          question: 'cars', name: 'after-shot.png', since: readFileSync(${path('before.png')}),
@@ -140,7 +140,7 @@ describe('solve() builds its providers as the CLI does', () => {
   it('a failover list: the first service fails, the second answers', async () => {
     second.setReply({ json: { errorId: 1, errorCode: 'ERROR_CAPTCHA_UNSOLVABLE' } })
     const out = (await run(
-      `import { solve } from 'rc2'
+      `import { solve } from 'recaptcha-rc2'
        const r = await solve(${path('grid.png')}, { question: 'cars', provider: ['YesCaptcha', 'capsolver'], confidence: 0.5 })
        console.log(JSON.stringify({ provider: r.provider, objects: r.objects, attempts: r.attempts }))`,
       {
@@ -159,7 +159,7 @@ describe('solve() builds its providers as the CLI does', () => {
 
   it('a name in any case, its key from RC2_<NAME>_API_KEY; a comma list works too', async () => {
     const out = (await run(
-      `import { solve } from 'rc2'
+      `import { solve } from 'recaptcha-rc2'
        const one = await solve(${path('grid.png')}, { question: 'cars', provider: 'CapSolver' })
        const list = await solve(${path('grid.png')}, { question: 'cars', provider: 'CAPSOLVER,yescaptcha' })
        console.log(JSON.stringify([one.provider, one.objects, list.provider]))`,
@@ -178,7 +178,7 @@ describe('solve() builds its providers as the CLI does', () => {
 
   it('an unknown provider is a UsageError naming the known ones, before anything is sent', async () => {
     const out = (await run(
-      `import { solve, UsageError } from 'rc2'
+      `import { solve, UsageError } from 'recaptcha-rc2'
        try {
          await solve(${path('grid.png')}, { question: 'cars', provider: 'capsolvr' })
        } catch (error) {
@@ -204,7 +204,7 @@ describe('solve() builds its providers as the CLI does', () => {
       { mode: 0o600 },
     )
     const out = (await run(
-      `import { solve } from 'rc2'
+      `import { solve } from 'recaptcha-rc2'
        const named = await solve(${path('grid.png')}, { question: 'cars', config: ${JSON.stringify(config)} })
        const fromEnv = await solve(${path('grid.png')}, { question: 'cars' })
        console.log(JSON.stringify([named.provider, fromEnv.provider]))`,
@@ -216,7 +216,7 @@ describe('solve() builds its providers as the CLI does', () => {
 
   it('a Buffer is called by its name in errors, not stdin', async () => {
     const out = (await run(
-      `import { solve } from 'rc2'
+      `import { solve } from 'recaptcha-rc2'
        try {
          await solve(Buffer.from('no picture here'), { question: 'cars', name: 'shot-17.png' })
        } catch (error) {
@@ -233,7 +233,7 @@ describe('solve() builds its providers as the CLI does', () => {
 describe('solveMany()', () => {
   it('stops sending at maxPoints and yields the unsent and a bad input as ok: false', async () => {
     const out = (await run(
-      `import { solveMany } from 'rc2'
+      `import { solveMany } from 'recaptcha-rc2'
        const inputs = [0, 1, 2, 3].map((k) => ${JSON.stringify(dir)} + '/batch-' + k + '.png')
        inputs.push({ name: 'broken.png', bytes: Buffer.from('not an image') })
        const results = []
@@ -256,7 +256,7 @@ describe('solveMany()', () => {
     server.setLatency(3000)
     try {
       const out = (await run(
-        `import { solveMany } from 'rc2'
+        `import { solveMany } from 'recaptcha-rc2'
          const inputs = [0, 1, 2, 3].map((k) => ${JSON.stringify(dir)} + '/batch-' + k + '.png')
          const controller = new AbortController()
          setTimeout(() => controller.abort(new Error('enough')), 1000)
@@ -280,7 +280,7 @@ describe('solveMany()', () => {
 describe('balance() and report()', () => {
   it('ask the service named, with its key from the environment', async () => {
     const out = (await run(
-      `import { solve, balance, report } from 'rc2'
+      `import { solve, balance, report } from 'recaptcha-rc2'
        const b = await balance({ provider: 'CapSolver' })
        const solved = await solve(${path('grid.png')}, { question: 'cars', provider: 'capsolver' })
        const reports = await report([solved.taskId], { provider: 'capsolver' })

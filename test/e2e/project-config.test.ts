@@ -6,11 +6,12 @@
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { FIXTURES, hasStackTrace, runInProcess, runRc2 } from '../helpers/cli.js'
+import { distinctCopy } from '../helpers/distinct-images.js'
 import {
   DEFAULT_TEST_KEY,
   startProviderServer,
@@ -220,7 +221,9 @@ describe("an endpoint set by a project file gets only that file's own key", () =
 describe('the user config and a project config merge; a project only tightens limits', () => {
   async function batch(dir: string): Promise<string[]> {
     const inputs = ['a.png', 'b.png', 'c.png']
-    for (const name of inputs) await copyFile(PAYLOAD, join(dir, name))
+    // Distinct images: the same image is asked once per run.
+    for (const [k, name] of inputs.entries())
+      await writeFile(join(dir, name), await distinctCopy(PAYLOAD, k))
     return inputs
   }
 
