@@ -4,8 +4,9 @@
  * draining on shutdown (finish what is in flight, wait until the answers are fetched).
  */
 import { randomInt } from 'node:crypto'
-import { lookupQuestion } from '../index.js'
+import { lookupQuestion, Rc2Error, report } from '../index.js'
 import { pointsFor } from '../providers/facts/index.js'
+import { PROVIDER_REPORTS } from '../providers/index.js'
 import type { ProviderName } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import { fetchInput } from '../solve/fetch-input.js'
@@ -148,15 +149,52 @@ export class Gateway {
 
   /** A client's task as it stands; reading a finished one marks it fetched. */
   async result(client: GatewayClient, id: unknown): Promise<TaskRecord> {
-    const key = typeof id === 'number' || typeof id === 'string' ? String(id).trim() : ''
-    const record = /^\d{1,20}$/.test(key) ? await this.options.store.get(key) : undefined
-    if (record === undefined || record.client !== client.name)
-      throw new Refusal('no_task', `no task ${key.slice(0, 40)} of this client`)
+    const { key, record } = await this.ownTask(client, id)
     if (record.status !== 'processing' && record.fetched !== true) {
       await this.options.store.put({ ...record, fetched: true }, this.options.resultTtlSec)
       this.unfetched.delete(key)
     }
     return record
+  }
+
+  /**
+   * A client's report on an answer, passed on to the service that gave it when that service
+   * takes such a report ('sent'); 'kept' when it takes none (nothing is sent). Another client's
+   * task is refused as an unknown one, before anything is sent.
+   */
+  async reportAnswer(
+    client: GatewayClient,
+    id: unknown,
+    correct: boolean,
+  ): Promise<'sent' | 'kept'> {
+    const { key, record } = await this.ownTask(client, id)
+    const answer = record.answer
+    if (answer === undefined)
+      throw new Refusal('no_task', `task ${key} of this client has no answer to report`)
+    const support = PROVIDER_REPORTS[answer.provider]
+    const route = this.options.failover.routes.find((r) => r.name === answer.provider)
+    const taskIds = answer.taskIds ?? []
+    if (!(correct ? support.right : support.wrong) || route === undefined || taskIds.length === 0)
+      return 'kept'
+    const outcomes = await report(taskIds, {
+      provider: route.name,
+      apiKey: route.apiKey,
+      endpoint: route.endpoint,
+      region: route.region,
+      allowInsecure: this.options.failover.allowInsecure,
+      correct,
+      signal: this.stopNow.signal,
+    }).catch((error: unknown) => {
+      if (error instanceof Rc2Error) return [{ ok: false, error: error.toJSON() }]
+      throw error
+    })
+    const failed = outcomes.find((o) => !o.ok)
+    if (failed !== undefined)
+      throw new Refusal(
+        'report_failed',
+        `${answer.provider} did not take the report: ${failed.error?.message ?? 'no reason given'}`,
+      )
+    return 'sent'
   }
 
   /** What the client may still spend: the smaller of its two budgets (no budget: 999999999). */
@@ -197,6 +235,18 @@ export class Gateway {
     }
     this.stopNow.abort()
     await Promise.race([Promise.allSettled([...this.running]), until(2000)])
+  }
+
+  /** The task `id` if it is this client's; an unknown id and another client's are refused alike. */
+  private async ownTask(
+    client: GatewayClient,
+    id: unknown,
+  ): Promise<{ key: string; record: TaskRecord }> {
+    const key = typeof id === 'number' || typeof id === 'string' ? String(id).trim() : ''
+    const record = /^\d{1,20}$/.test(key) ? await this.options.store.get(key) : undefined
+    if (record === undefined || record.client !== client.name)
+      throw new Refusal('no_task', `no task ${key.slice(0, 40)} of this client`)
+    return { key, record }
   }
 
   /** The likeliest price of one task: the dearest call among the services it may go to. */
@@ -245,6 +295,7 @@ export class Gateway {
         objects: result.objects,
         hasObject: result.hasObject,
         provider: result.provider,
+        taskIds: upstreamIds(result),
       }
       finished = { ...record, status: 'ready', answer }
       this.keep({ ...result, input: `task:${record.id}` }, image)
@@ -338,6 +389,12 @@ export class Gateway {
       ...(record.failure !== undefined ? { message: record.failure.message } : {}),
     })
   }
+}
+
+/** The service's task ids behind an answer (a dynamic round has one per checked tile). */
+function upstreamIds(result: SolveSuccess): string[] {
+  const ids = result.taskIds ?? [result.taskId]
+  return ids.filter((id): id is string => typeof id === 'string' && id !== '')
 }
 
 /** Points the failed attempts may have cost. */

@@ -174,6 +174,7 @@ const CODES: Record<RefusalKind, string> = {
   busy: 'ERROR_NO_SLOT_AVAILABLE',
   closing: 'ERROR_NO_SLOT_AVAILABLE',
   bad_action: 'ERROR_EMPTY_ACTION',
+  report_failed: 'ERROR_REPORT_NOT_RECORDED',
 }
 
 /** 2Captcha's numeric errorId per code (its API v2 puts the code number there, not 0/1). */

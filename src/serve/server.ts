@@ -162,7 +162,7 @@ function registerClassicApi(app: FastifyInstance, gateway: Gateway): void {
         }
         case 'reportbad':
         case 'reportgood':
-          await gateway.result(client, fields.id)
+          await gateway.reportAnswer(client, fields.id, fields.action === 'reportgood')
           return sendClassic(reply, json, true, 'OK_REPORT_RECORDED', 'OK_REPORT_RECORDED')
         default:
           throw new Refusal('bad_action', `action ${fields.action ?? '(none)'} is not served here`)

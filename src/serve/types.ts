@@ -31,6 +31,7 @@ export type RefusalKind =
   | 'busy'
   | 'closing'
   | 'bad_action'
+  | 'report_failed'
 
 export class Refusal extends Error {
   constructor(
@@ -50,6 +51,8 @@ export interface TaskAnswer {
   objects: number[]
   hasObject: boolean | null
   provider: ProviderName
+  /** The service's own task ids for this answer (one per tile of a dynamic round), for reports. */
+  taskIds?: string[] | undefined
 }
 
 /** A row of the task table (in memory or in Redis). */

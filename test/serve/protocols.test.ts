@@ -9,13 +9,13 @@ import {
   ClientOptions,
   ComplexImageRecaptchaRequest,
 } from '@zennolab_com/capmonstercloud-client'
-import { Solver } from '@2captcha/captcha-solver'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startProviderServer, type ProviderServer } from '../helpers/provider-server.js'
 import {
   fixture,
+  gatewaySolver,
   pollTask,
   post,
   SERVICE_KEY,
@@ -38,17 +38,6 @@ afterAll(async () => {
 beforeEach(() => {
   service.resetCounters()
 })
-
-/**
- * The official 2Captcha client pointed at the gateway: it has no base-URL option, and its `in` and
- * `res` getters (private in its typings) name 2captcha.com, so the instance gets its own.
- */
-function gatewaySolver(key: string, base: string): Solver {
-  const solver = new Solver(key, 50)
-  Object.defineProperty(solver, 'in', { get: () => `${base}/in.php` })
-  Object.defineProperty(solver, 'res', { get: () => `${base}/res.php` })
-  return solver
-}
 
 describe('createTask family', () => {
   it('ReCaptchaV2Classification (YesCaptcha/CapSolver docs): a payload answered in the createTask reply, and again by getTaskResult', async () => {

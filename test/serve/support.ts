@@ -1,4 +1,5 @@
 /** Shared pieces of the gateway tests: a gateway in this process in front of the loopback services. */
+import { Solver } from '@2captcha/captcha-solver'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { resolveConfig } from '../../src/config/resolve.js'
@@ -80,4 +81,15 @@ export async function pollTask(
     if (reply.status !== 'processing') return reply
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
+}
+
+/**
+ * The official 2Captcha client pointed at the gateway: it has no base-URL option, and its `in` and
+ * `res` getters (private in its typings) name 2captcha.com, so the instance gets its own.
+ */
+export function gatewaySolver(key: string, base: string): Solver {
+  const solver = new Solver(key, 50)
+  Object.defineProperty(solver, 'in', { get: () => `${base}/in.php` })
+  Object.defineProperty(solver, 'res', { get: () => `${base}/res.php` })
+  return solver
 }
