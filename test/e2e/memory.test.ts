@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BIN, REPO } from '../helpers/cli.js'
+import { BIN, REPO, runInProcess } from '../helpers/cli.js'
 
 const PROBE = join(REPO, 'test', 'helpers', 'heap-probe.mjs')
 let root: string
@@ -63,4 +63,18 @@ describe('memory per queued input', () => {
     expect(perInput).toBeGreaterThan(0)
     expect(perInput).toBeLessThan(500)
   }, 120_000)
+})
+
+describe('failures said once, with nothing kept for inputs that come once', () => {
+  it('a missing path listed twice is said once; each distinct one is said (ndjson and table)', async () => {
+    for (const format of [['--ndjson'], []]) {
+      const args = ['solve', 'gone-a.png', 'gone-b.png', 'gone-a.png', '-q', 'car', '--dry-run']
+      const run = await runInProcess([...args, ...format], { cwd: root, env: { HOME: root } })
+      expect(run.code).toBe(4)
+      const lines = run.stderr.split('\n')
+      expect(lines.filter((l) => l.includes('gone-a.png: no such file'))).toHaveLength(1)
+      expect(lines.filter((l) => l.includes('gone-b.png: no such file'))).toHaveLength(1)
+      if (format.length > 0) expect(run.stdout.trim().split('\n')).toHaveLength(3)
+    }
+  }, 60_000)
 })
