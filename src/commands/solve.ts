@@ -216,12 +216,12 @@ async function renderRun(
   let outcome
   try {
     outcome = await engine.run(inputs, {
-      onResult: (result, index) => {
+      onResult: (result, index, repeated) => {
         confidenceNote(result)
         // A refused key: say which key was sent (flag, environment or which config file).
         if (!result.ok && result.error.kind === 'auth')
           result.error.hint = keyOriginHint(result.error, config) ?? null
-        sink.add(result, index)
+        sink.add(result, index, repeated)
       },
       onSkipped: (path, reason) => ctx.out.warn(`skipped ${path}: ${reason}`),
       onOutsideLinks: (paths) => ctx.out.warn(outsideLinksNote(paths)),

@@ -22,12 +22,15 @@ export interface SinkOptions {
  * failure shared by every input is one line, inputs left unsent by a stop are counted, not listed.
  */
 export class ResultSink {
-  private readonly held: { index: number; result: SolveResult }[] = []
+  private readonly held: { index: number; result: SolveResult; repeated: boolean }[] = []
   private headerWritten = false
-  /** Failure texts already said on stderr. */
+  /**
+   * Failure texts already said on stderr: the ones shared by inputs, and those naming an input that
+   * comes again. A failure naming an input that comes once is not kept (a list of a million stays small).
+   */
   private readonly said = new Set<string>()
-  /** Warning text -> inputs it came with, said once each at the end. */
-  private readonly warnings = new Map<string, string[]>()
+  /** Warning text -> how many inputs it came with and the first few (all a message names). */
+  private readonly warnings = new Map<string, { count: number; first: string[] }>()
   private results = 0
 
   constructor(
@@ -36,13 +39,18 @@ export class ResultSink {
     private readonly options: SinkOptions = { single: false },
   ) {}
 
-  add(result: SolveResult, index: number): void {
+  /** `repeated`: the input's name comes again in this batch (unknown: assume it may). */
+  add(result: SolveResult, index: number, repeated = true): void {
     this.results++
     if (result.ok && result.warnings !== undefined) {
-      for (const warning of result.warnings)
-        this.warnings.set(warning, [...(this.warnings.get(warning) ?? []), result.input])
+      for (const warning of result.warnings) {
+        const seen = this.warnings.get(warning) ?? { count: 0, first: [] }
+        seen.count++
+        if (seen.first.length < 3) seen.first.push(result.input)
+        this.warnings.set(warning, seen)
+      }
     }
-    if (!result.ok && this.format !== 'table') this.tell(result)
+    if (!result.ok && this.format !== 'table') this.tell(result, repeated)
     if (this.format === 'ndjson') {
       this.out.result(renderNdjsonLine(result))
     } else if (this.format === 'csv') {
@@ -52,23 +60,24 @@ export class ResultSink {
       }
       this.out.result(renderCsvRow(result))
     } else {
-      this.held.push({ index, result })
+      this.held.push({ index, result, repeated })
     }
   }
 
   /** Print what was held: one object for a single named file, else an array. */
   finish(): void {
-    const results = this.held.sort((a, b) => a.index - b.index).map((h) => h.result)
+    const held = this.held.sort((a, b) => a.index - b.index)
+    const results = held.map((h) => h.result)
     const single = this.options.single
     if (this.format === 'json') {
       if (single && results.length === 1) this.out.result(renderJson(results[0]))
       else this.out.result(renderJson(results))
     } else if (this.format === 'table') {
       const blocks: string[] = []
-      for (const result of results) {
+      for (const { result, repeated } of held) {
         if (result.ok)
           blocks.push(renderResultTable(result, this.out.color, { showInput: !single }))
-        else this.tell(result)
+        else this.tell(result, repeated)
       }
       if (blocks.length > 0) this.out.result(blocks.join('\n\n'))
     } else if (this.format === 'csv' && !this.headerWritten) {
@@ -79,19 +88,16 @@ export class ResultSink {
   }
 
   private sayWarnings(): void {
-    for (const [warning, inputs] of this.warnings) {
+    for (const [warning, { count, first }] of this.warnings) {
       // A warning every input shares is said once, as is; otherwise name the inputs it concerns.
-      const all = this.options.single || inputs.length === this.results
-      const names =
-        inputs.length <= 3
-          ? inputs.join(', ')
-          : `${inputs.slice(0, 3).join(', ')} and ${inputs.length - 3} more`
+      const all = this.options.single || count === this.results
+      const names = count <= 3 ? first.join(', ') : `${first.join(', ')} and ${count - 3} more`
       this.out.warn(all ? warning : `${warning} (${names})`)
     }
   }
 
   /** Say one failure on stderr, unless the batch already said it. */
-  private tell(result: SolveFailure): void {
+  private tell(result: SolveFailure, repeated: boolean): void {
     const { error } = result
     // Counted in the summary line ("24 not sent: --max-points 40 reached", "26 not sent (batch stopped)").
     if (!this.options.single && result.sent === false) return
@@ -103,7 +109,8 @@ export class ResultSink {
       ? `${result.input}\u0000${error.message}`
       : `${error.kind}\u0000${error.code ?? ''}\u0000${error.message}`
     if (this.said.has(key)) return
-    this.said.add(key)
+    // Said once per input: the key of an input that never comes again need not be kept.
+    if (!namesInput || repeated) this.said.add(key)
     if (this.format === 'table' && !this.single) {
       this.out.info(
         renderFailureLine(accountWide ? { ...result, input: '' } : result, this.out.colorErr),

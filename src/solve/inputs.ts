@@ -10,13 +10,23 @@ export interface InputItem {
   /** Path to read; null for stdin or a URL. */
   path: string | null
   /** The path's bytes where they are not valid UTF-8 (`path` then shows them escaped): read by these. */
-  rawPath?: Buffer
+  rawPath?: Buffer | undefined
   /** An http(s) URL to fetch (docs/commands.md). */
-  url?: string
+  url?: string | undefined
   /** The image itself, given as bytes by a library caller (`input` is the name it gave). */
-  bytes?: Buffer
-  /** Set when the argument is unusable; the batch reports it as that input's failure. */
-  error?: Rc2Error
+  bytes?: Buffer | undefined
+  /**
+   * Set when the argument is unusable (it could not be looked at): the batch reports it as that
+   * input's failure, made by `unusableError` when the input is reached. A shared record, not an
+   * error per input: a list of a million missing paths must not hold a million errors.
+   */
+  unusable?: StatFailure | undefined
+}
+
+/** Why looking at a path failed: the system's error code, or its words where it has no code. */
+export interface StatFailure {
+  readonly code: string | undefined
+  readonly message: string | undefined
 }
 
 export interface ExpandResult {
@@ -81,7 +91,7 @@ export async function expandInputs(
     try {
       info = await stat(full)
     } catch (error) {
-      items.push({ input: arg, path: full, error: statError(arg, error) })
+      items.push({ input: arg, path: full, unusable: statFailure(error) })
       continue
     }
     if (info.isDirectory()) {
@@ -127,7 +137,7 @@ async function walk(w: Walker, shown: string, dir: Buffer): Promise<void> {
   try {
     real = await realPath(dir)
   } catch (error) {
-    w.items.push({ input: shown, path: displayName(dir), error: statError(shown, error) })
+    w.items.push({ input: shown, path: displayName(dir), unusable: statFailure(error) })
     return
   }
   w.root ??= real
@@ -137,7 +147,7 @@ async function walk(w: Walker, shown: string, dir: Buffer): Promise<void> {
   try {
     entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' })
   } catch (error) {
-    w.items.push({ input: shown, path: displayName(dir), error: statError(shown, error) })
+    w.items.push({ input: shown, path: displayName(dir), unusable: statFailure(error) })
     return
   }
   entries.sort((a, b) => Buffer.compare(a.name, b.name))
@@ -185,7 +195,7 @@ async function followLink(
   } catch (error) {
     // A dangling link or a loop is still an input the user asked about: report it.
     if (DIRECTORY_EXTENSIONS.has(extension.toLowerCase()))
-      w.items.push({ input: shown, path: displayName(path), error: statError(shown, error) })
+      w.items.push({ input: shown, path: displayName(path), unusable: statFailure(error) })
     else w.skipped.push(shown)
     return undefined
   }
@@ -253,6 +263,23 @@ function tryDecode(part: Buffer): string | undefined {
   } catch {
     return undefined
   }
+}
+
+const STAT_FAILURES = new Map<string, StatFailure>()
+
+/** The failure kept for an unusable input: one shared record per error code. */
+function statFailure(error: unknown): StatFailure {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  // Without a code the words are the reason (rare): kept as they are, not shared.
+  if (code === undefined) return { code, message: (error as Error).message }
+  let failure = STAT_FAILURES.get(code)
+  if (failure === undefined) STAT_FAILURES.set(code, (failure = { code, message: undefined }))
+  return failure
+}
+
+/** The error an unusable input is reported with, made when the batch reaches it. */
+export function unusableError(input: string, failure: StatFailure): Rc2Error {
+  return statError(input, failure)
 }
 
 function statError(name: string, error: unknown): Rc2Error {

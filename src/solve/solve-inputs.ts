@@ -4,7 +4,14 @@ import { InputError, Rc2Error, type ReadFailure, readFailure, writeFailure } fro
 import { linkDeadline } from '../providers/deadline.js'
 import type { ProxyRoute } from '../providers/transport.js'
 import { type BatchProgress, type BatchSummary, type RunContext, runBatch } from './batch.js'
-import { expandInputs, type InputItem, type NamedBytes, type Shard, takeShard } from './inputs.js'
+import {
+  expandInputs,
+  type InputItem,
+  type NamedBytes,
+  type Shard,
+  takeShard,
+  unusableError,
+} from './inputs.js'
 import { ResultJournal, readSolvedKeys, sha256, solvedKey } from './journal.js'
 import type { SolveResult } from './result.js'
 import { distinctOutputs, prepareOutputTarget } from './out-names.js'
@@ -49,7 +56,8 @@ export interface SolveInputsOptions {
 }
 
 export interface SolveInputsCallbacks {
-  onResult(result: SolveResult, index: number): void
+  /** `repeated`: the input's name comes more than once in this run (a failure it names may be said already). */
+  onResult(result: SolveResult, index: number, repeated: boolean): void
   /** The error behind a failed input's result, before its result is reported (the library rethrows it). */
   onFailure?(error: unknown, index: number): void
   onSkipped?(path: string, reason: string): void
@@ -99,7 +107,10 @@ export async function solveInputs(
       )
   }
 
-  const work: Work[] = items.map((item, index) => ({ ...item, index }))
+  // In place: the listed items are not kept beside their copies.
+  items.forEach((item, index) => (items[index] = toWork(item, index)))
+  const work = items as Work[]
+  const repeated = repeatedNames(items)
   const hashes = new Map<number, string>()
   const prepare = preparer({
     options,
@@ -155,7 +166,7 @@ export async function solveInputs(
             stop.abort(outputError)
           }
           hashes.delete(index)
-          callbacks.onResult(result, index)
+          callbacks.onResult(result, index, repeated.has(result.input))
         },
         ...(callbacks.onProgress !== undefined ? { onProgress: callbacks.onProgress } : {}),
         ...(callbacks.onNotice !== undefined ? { onNotice: callbacks.onNotice } : {}),
@@ -217,6 +228,14 @@ async function selectInputs(
   const stdinCount = items.filter(isStdin).length
   if (stdinCount > 1) throw new Rc2Error('usage', '"-" (standard input) can be given only once')
   return { all: expanded.items, items, skipped, stdinCount }
+}
+
+/** Input names that come more than once (usually none): only their failures need remembering. */
+function repeatedNames(items: readonly InputItem[]): Set<string> {
+  const seen = new Set<string>()
+  const repeated = new Set<string>()
+  for (const { input } of items) (seen.has(input) ? repeated : seen).add(input)
+  return repeated
 }
 
 function isStdin(item: InputItem): boolean {
@@ -298,6 +317,12 @@ function outputFileFor(
 // Work items carry their hash once read, so resume and the journal agree on identity.
 type Work = InputItem & { index: number }
 
+/** An input as the batch holds it: every one of one shape (a spread copy gives each its own hidden class, a few hundred bytes). */
+function toWork(item: InputItem, index: number): Work {
+  const { input, path, rawPath, url, bytes, unusable } = item
+  return { input, path, rawPath, url, bytes, unusable, index }
+}
+
 interface PrepareContext {
   options: SolveInputsOptions
   /** Aborted on an interrupt or a results file that cannot be written. */
@@ -316,7 +341,7 @@ function preparer(c: PrepareContext): (item: Work) => Promise<ReadyInput | null>
   const { options } = c
   const questionId = options.settings.question.entry.id
   return async (item) => {
-    if (item.error !== undefined) throw item.error
+    if (item.unusable !== undefined) throw unusableError(item.input, item.unusable)
     // Standard input is read once, when its turn comes.
     const bytes =
       item.bytes !== undefined
