@@ -281,11 +281,15 @@ describe('failover: -p yescaptcha,nopecha', () => {
     const yes = server.requests.filter((r) => r.provider === 'yescaptcha')
     expect(yes.length).toBeGreaterThanOrEqual(1)
     expect(yes.length).toBeLessThanOrEqual(2)
+    // Inputs in flight when the key was refused may carry the refusal too (seen once under load:
+    // one request, two such results); never more than the two that may ask.
     const withAttempts = results.filter((r) => r.attempts !== undefined)
-    expect(withAttempts.length).toBe(yes.length)
-    expect(withAttempts[0]?.attempts).toEqual([
-      { provider: 'yescaptcha', kind: 'auth', code: 'ERROR_KEY_DOES_NOT_EXIST' },
-    ])
+    expect(withAttempts.length).toBeGreaterThanOrEqual(yes.length)
+    expect(withAttempts.length).toBeLessThanOrEqual(2)
+    for (const r of withAttempts)
+      expect(r.attempts).toEqual([
+        { provider: 'yescaptcha', kind: 'auth', code: 'ERROR_KEY_DOES_NOT_EXIST' },
+      ])
     for (const r of results) {
       const objects = r.objects as number[]
       const index = Number(/batch-(\d)/.exec(String(r.input))?.[1])
