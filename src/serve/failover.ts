@@ -70,6 +70,14 @@ export class CircuitBreaker {
     this.state.set(name, entry)
   }
 
+  /** The service asked for a pause (Retry-After): no task asks it before then, whichever client sent it. */
+  pushBack(name: string, ms: number): void {
+    const entry = this.state.get(name) ?? { failures: 0, openUntil: 0, trial: false }
+    entry.openUntil = Math.max(entry.openUntil, this.now() + ms)
+    entry.trial = false
+    this.state.set(name, entry)
+  }
+
   /** The trial ended without telling whether the service is well (the image was at fault): free it for another. */
   release(name: string): void {
     const entry = this.state.get(name)
@@ -168,6 +176,9 @@ export async function solveWithFailover(
         paidCalls: error.paidCalls ?? (error.mayHaveCharged ? 1 : 0),
       })
       context.onAttempt?.(route.name, error.kind, performance.now() - started)
+      // A Retry-After holds for the service across every client's tasks, not only this one's retries.
+      if (error.kind === 'rate_limit' && error.retryAfterSec !== undefined)
+        context.breaker.pushBack(route.name, error.retryAfterSec * 1000)
       if (DROP_KINDS.has(error.kind)) context.dropped.add(route.name)
       else if (BREAKER_KINDS.has(error.kind)) context.breaker.failure(route.name)
       else if (!FAILOVER_KINDS.has(error.kind))

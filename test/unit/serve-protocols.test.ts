@@ -1,6 +1,8 @@
 /** rc2 serve's pure parts: reading each protocol's task, shaping answers, and the circuit breaker. */
 import { describe, expect, it } from 'vitest'
-import { CircuitBreaker } from '../../src/serve/failover.js'
+import { CircuitBreaker, solveWithFailover, type SolveFn } from '../../src/serve/failover.js'
+import { Rc2Error, type SolveSuccess } from '../../src/index.js'
+import { lookupQuestion } from '../../src/questions/lookup.js'
 import {
   classicAnswer,
   classicReply,
@@ -229,5 +231,37 @@ describe('circuit breaker', () => {
     breaker.success('a')
     breaker.failure('a')
     expect(breaker.allow('a')).toBe(true)
+  })
+
+  it("a service's Retry-After sets it aside for every client's tasks until then", async () => {
+    let now = 0
+    const breaker = new CircuitBreaker(5, 1000, () => now)
+    const asked: string[] = []
+    const solveImpl: SolveFn = async (_input, options) => {
+      asked.push(String(options.provider))
+      if (options.provider === 'yescaptcha')
+        throw new Rc2Error('rate_limit', 'yescaptcha: HTTP 429', { retryAfterSec: 30 })
+      return { ok: true, provider: options.provider } as unknown as SolveSuccess
+    }
+    const context = {
+      routes: [
+        { name: 'yescaptcha' as const, apiKey: 'a', timeoutMs: 1000 },
+        { name: 'capsolver' as const, apiKey: 'b', timeoutMs: 1000 },
+      ],
+      breaker,
+      dropped: new Set<never>(),
+      retries: 0,
+      allowInsecure: false,
+      solveImpl,
+    }
+    const task = { image: Buffer.alloc(1), question: lookupQuestion('car') }
+    await solveWithFailover(task, context)
+    expect(asked).toEqual(['yescaptcha', 'capsolver'])
+    now = 29_000 // another client's task within the pause: straight to the next service
+    await solveWithFailover(task, context)
+    expect(asked).toEqual(['yescaptcha', 'capsolver', 'capsolver'])
+    now = 31_000
+    await solveWithFailover(task, context)
+    expect(asked.slice(3)).toEqual(['yescaptcha', 'capsolver'])
   })
 })
