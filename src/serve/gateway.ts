@@ -4,6 +4,7 @@
  * draining on shutdown (finish what is in flight, wait until the answers are fetched).
  */
 import { randomInt } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { lookupQuestion, Rc2Error, report } from '../index.js'
 import { pointsFor } from '../providers/facts/index.js'
 import { PROVIDER_REPORTS } from '../providers/index.js'
@@ -65,7 +66,8 @@ export class Gateway {
   private readonly running = new Set<Promise<unknown>>()
   /** Tasks this gateway finished whose answers no client has read yet (for the drain). */
   private readonly unfetched = new Set<string>()
-  private readonly stopNow = new AbortController()
+  /** Every task in flight listens to it: as many listeners as tasks, none of them a leak. */
+  private readonly stopNow = sharedController()
   private closing = false
 
   constructor(private readonly options: GatewayOptions) {
@@ -432,4 +434,10 @@ function failureResult(id: string, error: unknown, attempts: Attempt[]): SolveFa
       ({ provider, kind, code }) => ({ provider: provider, kind, code }) as never,
     ),
   }
+}
+
+function sharedController(): AbortController {
+  const controller = new AbortController()
+  setMaxListeners(0, controller.signal)
+  return controller
 }
