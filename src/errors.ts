@@ -178,10 +178,6 @@ export class InterruptedError extends Error {
   }
 }
 
-export function isRc2Error(value: unknown): value is Rc2Error {
-  return value instanceof Rc2Error
-}
-
 /**
  * How reading a path failed, from the operating system's error code: the one errno mapping every
  * reader shares (each words it for its moment: listing the inputs, loading one, reading it later).

@@ -46,7 +46,7 @@ const USER_PLACES = [
 const JAVASCRIPT = new Set(['.js', '.cjs', '.mjs'])
 
 /** A config holds a few settings; anything larger (or a device, a pipe) is not one. */
-export const MAX_CONFIG_BYTES = 1024 * 1024
+const MAX_CONFIG_BYTES = 1024 * 1024
 
 export interface LoadConfigOptions {
   /** --config; RC2_CONFIG in env does the same. */
@@ -74,7 +74,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
 }
 
 /** The user's own config directory, where a JavaScript config may run. */
-export function userConfigDir(env: Readonly<Record<string, string | undefined>>): string {
+function userConfigDir(env: Readonly<Record<string, string | undefined>>): string {
   const base = nonEmpty(env.XDG_CONFIG_HOME) ?? join(env.HOME ?? homedir(), '.config')
   return join(base, 'rc2')
 }

@@ -45,7 +45,7 @@ export interface ConfigLayers {
 }
 
 /** Every layer a value can come from. */
-export type Layer = 'flag' | 'env' | FileOrigin
+type Layer = 'flag' | 'env' | FileOrigin
 
 /** Where one value came from: its layer, and the flag, the variable or the file's path. */
 export interface Source {
@@ -53,10 +53,10 @@ export interface Source {
   where: string
 }
 
-export type KeySource = 'flag' | 'env' | 'file'
+type KeySource = 'flag' | 'env' | 'file'
 
 /** Where to reach one provider and with which key. */
-export interface ProviderCredentials {
+interface ProviderCredentials {
   apiKey: string | undefined
   keySource: KeySource | undefined
   keyFrom: Source | undefined

@@ -139,9 +139,7 @@ const ConfigSchema = z.strictObject({
 })
 
 export type Config = z.infer<typeof ConfigSchema>
-export type RawConfig = z.input<typeof ConfigSchema>
 export type ServeSettings = z.infer<typeof serveSettings>
-export type ServeClient = z.infer<typeof serveClient>
 
 /** The serve section with its defaults, whether or not the file has one. */
 export function serveSettingsOf(config: { serve?: ServeSettings | undefined }): ServeSettings {

@@ -1,8 +1,7 @@
 import type { ArgumentSpec, CommandSpec, OptionSpec, ProgramSpec } from './program-spec.js'
 
 /** The shells `rc2 completion` writes a script for. */
-export const SHELLS = ['bash', 'zsh', 'fish'] as const
-export type Shell = (typeof SHELLS)[number]
+export type Shell = 'bash' | 'zsh' | 'fish'
 
 export function renderCompletion(spec: ProgramSpec, shell: Shell): string {
   if (shell === 'bash') return renderBash(spec)

@@ -143,10 +143,3 @@ export function renderQuestionMatch(
   for (const warning of options.warnings ?? []) lines.push(c.yellow(`warning: ${warning}`))
   return lines.join('\n')
 }
-
-export {
-  toQuestionMatchJson,
-  toQuestionsJson,
-  type QuestionJson,
-  type QuestionMatchJson,
-} from './questions-json.js'

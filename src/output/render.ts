@@ -73,7 +73,7 @@ export function renderGrid(
  * Where to click, in the input's own pixels (a screenshot's, not the payload's): each chosen tile
  * (numbered from 0, row by row, as in the grid above) and its centre.
  */
-export function renderClicks(clicks: readonly Click[], c: ChalkInstance): string {
+function renderClicks(clicks: readonly Click[], c: ChalkInstance): string {
   const points = clicks.map((k) => `${k.tile} at ${k.x},${k.y}`).join(c.dim(' · '))
   return `${c.dim("click (tile from 0, at x,y in the input's pixels):")} ${points}`
 }

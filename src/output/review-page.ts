@@ -34,7 +34,7 @@ export interface ReviewPage {
   warnings: readonly string[]
 }
 
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
 }
 

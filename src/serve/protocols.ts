@@ -22,7 +22,7 @@ function text(value: unknown): string | undefined {
 }
 
 /** Base64 (with or without a data: prefix) to bytes; anything else is refused as an image error. */
-export function decodeImage(value: unknown): Buffer {
+function decodeImage(value: unknown): Buffer {
   const raw = text(value)
   if (raw === undefined) throw new Refusal('absent', 'no image in the task')
   const body = raw.replace(/^data:[^,]*;base64,/i, '').replace(/\s+/g, '')

@@ -39,7 +39,7 @@ function minuteKeys(client: GatewayClient): string[] {
 }
 
 /** The address as shown in messages: no password. */
-export function shownRedisUrl(url: string): string {
+function shownRedisUrl(url: string): string {
   try {
     const parsed = new URL(url)
     parsed.password = ''

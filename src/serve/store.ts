@@ -29,7 +29,7 @@ function minuteNow(): number {
 }
 
 /** Whether spending `points` more stays within the client's limits. */
-export function withinLimits(client: GatewayClient, spent: Spent, points: number): boolean {
+function withinLimits(client: GatewayClient, spent: Spent, points: number): boolean {
   // A little slack for float sums (0.0008 a call adds up unevenly).
   const epsilon = 1e-9
   if (client.maxPoints !== undefined && spent.total + points > client.maxPoints + epsilon)

@@ -12,9 +12,9 @@ import type { Grid, Rect } from '../../src/types.js'
 import { GRID_SIDE, GRID_SIZE } from '../../src/types.js'
 import { createRng } from './prng.js'
 
-export type CaptureKind = 'tiles' | 'widget' | 'page'
-export type CaptureLook = 'current' | 'legacy'
-export type PageBackground = 'white' | 'grey' | 'dark' | 'photo'
+type CaptureKind = 'tiles' | 'widget' | 'page'
+type CaptureLook = 'current' | 'legacy'
+type PageBackground = 'white' | 'grey' | 'dark' | 'photo'
 
 export interface CaptureOptions {
   /** The challenge image shown in the tiles: 300x300 for 3x3, 450x450 for 4x4 (any format sharp reads). */

@@ -10,7 +10,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import { createGzip } from 'node:zlib'
 
-export interface HostileRequest {
+interface HostileRequest {
   method: string
   url: string
   headers: IncomingMessage['headers']

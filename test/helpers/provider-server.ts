@@ -23,7 +23,7 @@ import type { Grid } from '../../src/types.js'
 import { createRng } from './prng.js'
 
 /** The 17 question ids the services accept (reference/questions.md). */
-export const SERVICE_QUESTION_IDS: readonly string[] = [
+const SERVICE_QUESTION_IDS: readonly string[] = [
   '/m/0pg52',
   '/m/01bjv',
   '/m/02yvhj',
@@ -49,7 +49,7 @@ const SIZE_GRID: Record<number, Grid> = { 100: '1x1', 300: '3x3', 450: '4x4' }
 const SIDE: Record<Grid, number> = { '1x1': 1, '3x3': 3, '4x4': 4 }
 
 /** Mean colour of one tile (0..255 per channel). */
-export interface CellStat {
+interface CellStat {
   index: number
   r: number
   g: number
@@ -85,8 +85,8 @@ export const FAULT_NAMES = [
   'slow',
   'threads',
 ] as const
-export type FaultName = (typeof FAULT_NAMES)[number]
-export type FaultCounts = Record<FaultName, number>
+type FaultName = (typeof FAULT_NAMES)[number]
+type FaultCounts = Record<FaultName, number>
 
 /** Probabilities (0..1) per request; at most one fault per request, drawn from a seeded PRNG. */
 export interface FaultOptions {
@@ -116,7 +116,7 @@ export interface FaultOptions {
 }
 
 /** A reply forced for one request (pushReply) or for all (setReply). */
-export interface FixedReply {
+interface FixedReply {
   /** Only requests whose path (after the provider prefix) matches; default: every known endpoint. */
   path?: string | RegExp
   status?: number
@@ -149,14 +149,14 @@ export interface ProviderServerOptions {
 }
 
 /** A report (2Captcha reportIncorrect/reportCorrect, CapSolver feedbackTask, CapMonster) as received. */
-export interface ReceivedReport {
+interface ReceivedReport {
   provider: ProviderName
   path: string
   taskId: string
   correct: boolean
 }
 
-export interface LoggedRequest {
+interface LoggedRequest {
   provider: ProviderName
   path: string
   method: string

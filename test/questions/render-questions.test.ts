@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { toQuestionMatchJson, toQuestionsJson } from '../../src/output/questions-json.js'
 import {
   renderGrids,
   renderQuestionMatch,
   renderQuestionsTable,
-  toQuestionMatchJson,
-  toQuestionsJson,
 } from '../../src/output/render-questions.js'
 import { checkQuestion, lookupQuestion, searchQuestions } from '../../src/questions/lookup.js'
 import { QUESTIONS } from '../../src/questions/table.js'
