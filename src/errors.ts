@@ -52,6 +52,28 @@ export function exitCodeForKind(kind: ErrorKind): ExitCode {
   return KIND_EXIT[kind]
 }
 
+/** The kinds of rc2's own failures; every other kind is a service's (or the way to it). */
+const OWN_KINDS: ReadonlySet<ErrorKind> = new Set(['usage', 'config', 'input', 'budget'])
+
+/**
+ * Whether a failure of this kind names its input in its message. An `input` failure is about one
+ * input and says which ("x.png is empty", "https://…/a.png: the server answered 404"); any other
+ * (a refused key, a lost connection) reads the same for every input, so output names the input
+ * beside it.
+ */
+export function messageNamesInput(kind: ErrorKind): boolean {
+  return kind === 'input'
+}
+
+/**
+ * Whether a failure of this kind carries its code in its message: a service's failure is worded
+ * `yescaptcha: ERROR_ZERO_BALANCE: …` (providers/error-map.ts), while rc2's own codes (an errno,
+ * HTTP_404, NO_IMAGES) stay out of its sentences, so output shows them beside it as `[code]`.
+ */
+export function messageNamesCode(kind: ErrorKind): boolean {
+  return !OWN_KINDS.has(kind)
+}
+
 export interface Rc2ErrorOptions {
   /** The provider's own error code, verbatim (ERROR_ZERO_BALANCE, invalid_token, …). */
   code?: string | undefined

@@ -1,4 +1,5 @@
 import type { ChalkInstance } from 'chalk'
+import { messageNamesCode, messageNamesInput } from '../errors.js'
 import type { DryRunResult, SolveFailure, SolveResult, SolveSuccess } from '../solve/result.js'
 import { type Click, GRID_SIDE } from '../types.js'
 import { safeText } from './safe-text.js'
@@ -133,10 +134,11 @@ function renderDryRun(result: DryRunResult, c: ChalkInstance): string {
 
 export function renderFailureLine(result: SolveFailure, c: ChalkInstance): string {
   // The name, message and code may come from outside (a file name, a service): one safe line.
-  const code = result.error.code === null ? '' : ` [${safeText(result.error.code)}]`
-  const hint = result.error.hint === null ? '' : c.dim(` (hint: ${safeText(result.error.hint)})`)
+  const { kind, code: given, hint: hinted } = result.error
+  const code = given === null || messageNamesCode(kind) ? '' : ` [${safeText(given)}]`
+  const hint = hinted === null ? '' : c.dim(` (hint: ${safeText(hinted)})`)
   // Input errors already name the file ("x.png is empty"): say the name once.
-  const named = result.input === '' || result.error.message.includes(result.input)
+  const named = result.input === '' || messageNamesInput(kind)
   return `${c.red('✘')} ${named ? '' : `${safeText(result.input)}: `}${safeText(result.error.message)}${code}${hint}`
 }
 

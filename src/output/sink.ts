@@ -1,3 +1,4 @@
+import { messageNamesCode, messageNamesInput } from '../errors.js'
 import type { SolveFailure, SolveResult } from '../solve/result.js'
 import type { Output } from './io.js'
 import {
@@ -103,7 +104,7 @@ export class ResultSink {
     if (!this.options.single && result.sent === false) return
     // A failure whose words do not name the input (a bad key, a refused connection) is the same for
     // every input: say it once. One that names its input (a bad file) is said for that input.
-    const namesInput = error.message.includes(result.input)
+    const namesInput = messageNamesInput(error.kind)
     const accountWide = error.kind === 'auth' || error.kind === 'balance'
     const key = namesInput
       ? `${result.input}\u0000${error.message}`
@@ -120,7 +121,7 @@ export class ResultSink {
     const message =
       namesInput || accountWide || this.single ? error.message : `${result.input}: ${error.message}`
     this.out.error(
-      error.code !== null && !message.includes(error.code) ? `${message} [${error.code}]` : message,
+      error.code !== null && !messageNamesCode(error.kind) ? `${message} [${error.code}]` : message,
       error.hint,
     )
   }

@@ -1,11 +1,16 @@
+import { PassThrough } from 'node:stream'
 import { Chalk } from 'chalk'
 import { describe, expect, it } from 'vitest'
+import type { ErrorKind } from '../../src/errors.js'
+import { Output } from '../../src/output/io.js'
 import {
   renderCsvHeader,
   renderCsvRow,
+  renderFailureLine,
   renderGrid,
   renderResultTable,
 } from '../../src/output/render.js'
+import { ResultSink } from '../../src/output/sink.js'
 import { renderBatchSummary } from '../../src/output/progress.js'
 import type { SolveFailure, SolveSuccess } from '../../src/solve/result.js'
 
@@ -87,16 +92,65 @@ describe('table rendering', () => {
       error: {
         kind: 'balance',
         code: 'ERROR_ZERO_BALANCE',
-        message: 'yescaptcha: no points left',
+        message: 'yescaptcha: ERROR_ZERO_BALANCE: no points left',
         hint: 'top up',
       },
     }
     const text = renderResultTable(bad, plain)
     expect(text.split('\n')).toHaveLength(1)
-    expect(text).toContain('x.png: yescaptcha: no points left [ERROR_ZERO_BALANCE]')
-    expect(text).toContain('hint: top up')
+    // A service's failure carries its code in the message: said once, not again as [code].
+    expect(text).toBe('✘ x.png: yescaptcha: ERROR_ZERO_BALANCE: no points left (hint: top up)')
+  })
+
+  it('names the input beside any failure but an input error, whatever the words contain', () => {
+    const lost = failure('a', 'network', null, 'yescaptcha: cannot connect to api.yescaptcha.com')
+    expect(renderFailureLine(lost, plain)).toBe(
+      '✘ a: yescaptcha: cannot connect to api.yescaptcha.com',
+    )
+    const empty = failure('shots/a.png', 'input', null, 'shots/a.png is empty (0 bytes)')
+    expect(renderFailureLine(empty, plain)).toBe('✘ shots/a.png is empty (0 bytes)')
+  })
+
+  it("shows rc2's own code beside the message, even where the input's name holds it", () => {
+    const gone = failure(
+      'https://x.test/HTTP_404.png',
+      'input',
+      'HTTP_404',
+      'https://x.test/HTTP_404.png: the server answered 404',
+    )
+    expect(renderFailureLine(gone, plain)).toBe(
+      '✘ https://x.test/HTTP_404.png: the server answered 404 [HTTP_404]',
+    )
   })
 })
+
+describe('failures said on stderr by a batch', () => {
+  it('says a failure every input shares once, even where an input name appears in its words', () => {
+    const stderr = new PassThrough()
+    const out = new Output({ stdout: new PassThrough(), stderr })
+    const sink = new ResultSink(out, 'ndjson')
+    const message = 'yescaptcha: ERROR_SERVICE_DOWN: the service is unavailable'
+    for (const [index, input] of ['a', 'b', 'c'].entries())
+      sink.add(failure(input, 'provider', 'ERROR_SERVICE_DOWN', message), index)
+    sink.add(failure('d.png', 'input', null, 'd.png is empty (0 bytes)'), 3)
+    sink.add(failure('e.png', 'input', 'EIO', 'e.png: cannot read it: input/output error'), 4)
+    sink.finish()
+    expect(String(stderr.read()).trimEnd().split('\n')).toEqual([
+      `rc2: error: a: ${message}`,
+      'rc2: error: d.png is empty (0 bytes)',
+      'rc2: error: e.png: cannot read it: input/output error [EIO]',
+    ])
+  })
+})
+
+function failure(
+  input: string,
+  kind: ErrorKind,
+  code: string | null,
+  message: string,
+): SolveFailure {
+  return { schemaVersion: 1, input, ok: false, error: { kind, code, message, hint: null } }
+}
 
 describe('csv rendering', () => {
   it('has one column per header field and quotes what needs quoting', () => {
