@@ -24,7 +24,7 @@ import {
   solutionFor,
   taskApiError,
 } from './protocols.js'
-import { Refusal, type Protocol, type TaskRecord } from './types.js'
+import { Refusal, type GatewayClient, type Protocol, type TaskRecord } from './types.js'
 
 export interface ServerOptions {
   gateway: Gateway
@@ -90,21 +90,26 @@ function registerTaskApi(app: FastifyInstance, gateway: Gateway): void {
       return taskApiError(protocol, asRefusal(error))
     }
   })
-  app.post('/getTaskResult', async (request) => {
+  answerClient(app, gateway, '/getTaskResult', async (client, body) =>
+    taskResultBody(await gateway.result(client, body.taskId), body.taskId as string | number),
+  )
+  answerClient(app, gateway, '/getBalance', async (client) => ({
+    errorId: 0,
+    balance: await gateway.balance(client),
+  }))
+}
+
+/** A task-API call that needs only the client's key: its answer, or the error reply of the API. */
+function answerClient(
+  app: FastifyInstance,
+  gateway: Gateway,
+  path: string,
+  answer: (client: GatewayClient, body: Record<string, unknown>) => Promise<unknown>,
+): void {
+  app.post(path, async (request) => {
     const body = isRecord(request.body) ? request.body : {}
     try {
-      const client = gateway.client(body.clientKey)
-      const record = await gateway.result(client, body.taskId)
-      return taskResultBody(record, body.taskId as string | number)
-    } catch (error) {
-      return taskApiError(undefined, asRefusal(error))
-    }
-  })
-  app.post('/getBalance', async (request) => {
-    const body = isRecord(request.body) ? request.body : {}
-    try {
-      const client = gateway.client(body.clientKey)
-      return { errorId: 0, balance: await gateway.balance(client) }
+      return await answer(gateway.client(body.clientKey), body)
     } catch (error) {
       return taskApiError(undefined, asRefusal(error))
     }
