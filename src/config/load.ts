@@ -227,13 +227,15 @@ function describeSyntaxError(error: unknown, file: string, text: string): string
     reason?: string
     mark?: { line?: number; column?: number }
     message?: string
+    name?: string
   }
   // js-yaml (YAML files): 0-based mark, reason without the frame.
   if (record.mark !== undefined && typeof record.mark.line === 'number') {
     return `config file ${file}: line ${record.mark.line + 1}, column ${(record.mark.column ?? 0) + 1}: ${record.reason ?? 'not valid YAML'}`
   }
   const message = record.message ?? String(error)
-  if (/^JSON Error in /.test(message)) {
+  // parse-json (JSON files) says where only in its words: the position, or a code frame's line.
+  if (record.name === 'JSONError') {
     const found = /([^\n]*?) in JSON at position (\d+)/.exec(message)
     const problem = (found?.[1] ?? 'not valid JSON').replace(/, "[\s\S]*$/, '').trim()
     const place = found === null ? frameLine(message) : lineColumn(text, Number(found[2] as string))
