@@ -235,9 +235,16 @@ function describeRedirect(location: string | null, base: URL): string {
   }
 }
 
-/** One request as the steps below see it: where it goes, what it sent, its limits, how to log and redact. */
+/** What every request of one client shares: its options, its limit, how to log and redact. */
+interface Client extends HttpClientOptions {
+  maxReplyBytes: number
+  log: (line: string) => void
+  redact: (text: string) => string
+}
+
+/** One request as the steps below see it: its client, where it goes, what it sent. */
 interface Exchange {
-  provider: ProviderName
+  client: Client
   method: 'POST' | 'GET'
   url: URL
   /** The URL as logs and messages show it. */
@@ -246,15 +253,11 @@ interface Exchange {
   what: string
   sentBytes: number
   started: number
-  requestTimeoutMs: number
-  maxReplyBytes: number
-  log: (line: string) => void
-  redact: (text: string) => string
 }
 
 function logOutcome(exchange: Exchange, outcome: string): void {
   const elapsed = Math.round(performance.now() - exchange.started)
-  exchange.log(
+  exchange.client.log(
     `${exchange.method} ${exchange.shownUrl} -> ${outcome} in ${elapsed} ms (${formatBytes(exchange.sentBytes)} sent)`,
   )
 }
@@ -265,7 +268,8 @@ function transportFailure(
   failure: WireFailure,
   signal: AbortSignal | undefined,
 ): Error {
-  const { what, maxReplyBytes } = exchange
+  const { what } = exchange
+  const { maxReplyBytes } = exchange.client
   const cause = failure.cause
   if (failure.kind === 'too_large') {
     logOutcome(exchange, `reply over ${formatBytes(maxReplyBytes)}, not read`)
@@ -283,7 +287,7 @@ function transportFailure(
     logOutcome(exchange, 'aborted (deadline)')
     return deadlineError(signal, what, failure.sent)
   }
-  const seconds = exchange.requestTimeoutMs / 1000
+  const seconds = exchange.client.requestTimeoutMs / 1000
   if (failure.kind === 'timeout' && failure.sent) {
     logOutcome(exchange, 'timed out')
     return new ProviderError('timeout', `${what}: no reply within ${seconds} s`, {
@@ -295,12 +299,16 @@ function transportFailure(
   }
   const { text, retryable, hint } = describeNetwork(failure, seconds)
   logOutcome(exchange, failure.kind === 'timeout' ? 'timed out connecting' : `failed (${text})`)
-  return new ProviderError('network', exchange.redact(`${what}: ${text} at ${exchange.shownUrl}`), {
-    hint,
-    retryable,
-    mayHaveCharged: failure.sent,
-    cause,
-  })
+  return new ProviderError(
+    'network',
+    exchange.client.redact(`${what}: ${text} at ${exchange.shownUrl}`),
+    {
+      hint,
+      retryable,
+      mayHaveCharged: failure.sent,
+      cause,
+    },
+  )
 }
 
 /** A redirect is never followed: the error it means. */
@@ -309,7 +317,7 @@ function redirectError(exchange: Exchange, reply: WireReply): ProviderError {
   logOutcome(exchange, `${reply.status} redirect to ${target} (not followed)`)
   return new ProviderError(
     'provider',
-    exchange.redact(
+    exchange.client.redact(
       `${exchange.what}: the service answered HTTP ${reply.status}, a redirect to ${target}; rc2 does not follow redirects`,
     ),
     {
@@ -322,7 +330,8 @@ function redirectError(exchange: Exchange, reply: WireReply): ProviderError {
 /** The reply read as JSON; a redirect, or a body that is not JSON, as the error it means. */
 function readReply(exchange: Exchange, reply: WireReply): JsonReply {
   const { status } = reply
-  const { provider, method, url, redact } = exchange
+  const { method, url } = exchange
+  const { provider, redact } = exchange.client
   if (status >= 300 && status < 400) throw redirectError(exchange, reply)
   logOutcome(exchange, String(status))
   const retryAfterSec = parseRetryAfter(reply.header('retry-after'))
@@ -352,64 +361,64 @@ function readReply(exchange: Exchange, reply: WireReply): JsonReply {
   )
 }
 
+const JSON_BODY = { 'content-type': 'application/json' }
+const ACCEPT_JSON = { accept: 'application/json' }
+
+/** Send one request and read its reply as JSON; every failure is a ProviderError worded for the user. */
+async function exchange(
+  client: Client,
+  method: 'POST' | 'GET',
+  url: URL,
+  payload: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<JsonReply> {
+  const what = `${client.provider}: ${method} ${url.pathname}`
+  if (signal?.aborted === true) throw deadlineError(signal, what, false)
+  const current: Exchange = {
+    client,
+    method,
+    url,
+    what,
+    shownUrl: renderSafeUrl(url),
+    sentBytes: payload === undefined ? 0 : Buffer.byteLength(payload),
+    started: performance.now(),
+  }
+  let reply: WireReply
+  try {
+    reply = await sendRequest(url, {
+      method,
+      headers: { ...(payload === undefined ? {} : JSON_BODY), ...ACCEPT_JSON, ...client.headers },
+      body: payload,
+      signal,
+      timeoutMs: client.requestTimeoutMs,
+      maxBytes: client.maxReplyBytes,
+      proxy: client.proxy,
+    })
+  } catch (error) {
+    if (!(error instanceof WireFailure)) throw error
+    throw transportFailure(current, error, signal)
+  }
+  return readReply(current, reply)
+}
+
 export function createHttpClient(options: HttpClientOptions): HttpClient {
-  const { provider, requestTimeoutMs } = options
-  const maxReplyBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES
   const secrets = options.secrets ?? []
   const redact = (text: string): string => redactSecrets(text, secrets)
-  const log = (line: string): void => options.log?.(redact(line))
-
-  async function exchange(
-    method: 'POST' | 'GET',
-    url: URL,
-    payload: string | undefined,
-    signal?: AbortSignal,
-  ): Promise<JsonReply> {
-    const what = `${provider}: ${method} ${url.pathname}`
-    if (signal?.aborted === true) throw deadlineError(signal, what, false)
-    const current: Exchange = {
-      provider,
-      method,
-      url,
-      what,
-      requestTimeoutMs,
-      maxReplyBytes,
-      log,
-      redact,
-      shownUrl: renderSafeUrl(url),
-      sentBytes: payload === undefined ? 0 : Buffer.byteLength(payload),
-      started: performance.now(),
-    }
-    let reply: WireReply
-    try {
-      reply = await sendRequest(url, {
-        method,
-        headers: {
-          ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-          accept: 'application/json',
-          ...options.headers,
-        },
-        body: payload,
-        signal,
-        timeoutMs: requestTimeoutMs,
-        maxBytes: maxReplyBytes,
-        proxy: options.proxy,
-      })
-    } catch (error) {
-      if (!(error instanceof WireFailure)) throw error
-      throw transportFailure(current, error, signal)
-    }
-    return readReply(current, reply)
+  const client: Client = {
+    ...options,
+    maxReplyBytes: options.maxReplyBytes ?? MAX_REPLY_BYTES,
+    redact,
+    log: (line) => options.log?.(redact(line)),
   }
-
   const urlOf = (path: string): URL => new URL(path.replace(/^\//, ''), options.baseUrl)
   return {
-    provider,
-    postJson: (path, body, signal) => exchange('POST', urlOf(path), JSON.stringify(body), signal),
+    provider: options.provider,
+    postJson: (path, body, signal) =>
+      exchange(client, 'POST', urlOf(path), JSON.stringify(body), signal),
     getJson: (path, query, signal) => {
       const url = urlOf(path)
       for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value)
-      return exchange('GET', url, undefined, signal)
+      return exchange(client, 'GET', url, undefined, signal)
     },
   }
 }
