@@ -10,7 +10,7 @@ import { deadlineError } from './http.js'
 import type { Grid } from '../types.js'
 import type { CallAccount, ProviderName, RetryTuning, SleepFunction } from './types.js'
 
-export const RETRY_DEFAULTS = {
+const RETRY_DEFAULTS = {
   baseDelayMs: 500,
   maxDelayMs: 8000,
   maxRetryAfterMs: 60_000,
