@@ -10,11 +10,12 @@ import { ProviderError } from '../errors.js'
 import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
 import { createAdapterContext } from './adapter-context.js'
+import type { AdapterContext } from './adapter-context.js'
 import { pollTask } from './polling.js'
 import { checkRequest } from './request-check.js'
-import { withChargedRetries, withRetries } from './retry.js'
-import { normalizeSolution, parseReply, protocolError, readOrLost } from './solution.js'
-import type { SolutionFields } from './solution.js'
+import { withChargedRetries } from './retry.js'
+import { normalizeSolution, protocolError, readOrLost, readReplyObject } from './solution.js'
+import type { SolutionContext, SolutionFields } from './solution.js'
 import type { Provider, ProviderOptions, RecognitionRequest, RecognitionResult } from './types.js'
 
 const ACEDATA_CONSOLE_URL = 'https://platform.acedata.cloud/console/applications'
@@ -44,14 +45,9 @@ function renderDetail(detail: unknown): string | undefined {
 }
 
 function readAceReply(reply: JsonReply): AceReply {
-  const { status, body, retryAfterSec } = reply
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    if (status >= 400) throw mapProviderError({ provider: 'acedata', status, retryAfterSec })
-    throw protocolError('acedata', 'the body is not a JSON object')
-  }
-  const parsed = parseReply(AceReplySchema, body, 'acedata', 'reply')
+  const parsed = readReplyObject('acedata', reply, AceReplySchema)
   const failed =
-    status >= 400 ||
+    reply.status >= 400 ||
     parsed.success === false ||
     (parsed.error !== undefined && parsed.error !== null)
   if (failed) {
@@ -59,8 +55,8 @@ function readAceReply(reply: JsonReply): AceReply {
       provider: 'acedata',
       code: parsed.error?.code ?? undefined,
       description: parsed.error?.message ?? renderDetail(parsed.detail),
-      status,
-      retryAfterSec,
+      status: reply.status,
+      retryAfterSec: reply.retryAfterSec,
       traceId: parsed.trace_id ?? undefined,
     })
   }
@@ -83,81 +79,81 @@ function applyThreshold(fields: SolutionFields, confidence: number | undefined):
   }
 }
 
+/** The recognition reply, read in full: an answer, or the task to poll. */
+function readCreated(first: AceReply, solution: SolutionContext): SolutionFields | undefined {
+  if (first.solution !== undefined && first.solution !== null)
+    return normalizeSolution(first.solution, solution)
+  if (first.status === undefined || first.status === null || !PENDING.includes(first.status)) {
+    throw protocolError('acedata', 'reply.solution is missing')
+  }
+  if ((first.task_id ?? null) === null)
+    throw protocolError('acedata', `reply.status is "${first.status}" but reply.task_id is missing`)
+  return undefined
+}
+
+/** Ask /captcha/tasks until the solution comes (or the poll limits end it). */
+function pollSolution(
+  context: AdapterContext,
+  taskId: string,
+  request: RecognitionRequest,
+): Promise<unknown> {
+  const { signal } = request
+  const retry = context.retryOptions(signal, 'acedata: POST /captcha/tasks', request)
+  return pollTask(context, taskId, retry, async () => {
+    // A garbled poll reply costs nothing to ask again.
+    const reply = await context.http.postJson('/captcha/tasks', { task_id: taskId }, signal)
+    const result = readOrLost(() => readAceReply(reply))
+    if (result.solution !== undefined && result.solution !== null) return result.solution
+    if (typeof result.status === 'string' && PENDING.includes(result.status)) return undefined
+    throw protocolError(
+      'acedata',
+      `reply.status = ${JSON.stringify(result.status ?? null)} without a solution for task ${taskId}`,
+    )
+  })
+}
+
+async function recognize(
+  context: AdapterContext,
+  request: RecognitionRequest,
+): Promise<RecognitionResult> {
+  const image = checkRequest('acedata', request)
+  const { signal, grid } = request
+  const solution = { provider: 'acedata' as const, grid, size: request.size, checkSize: true }
+  const { path, body } = context.facts.recognition({ ...request, image }, context.apiKey)
+  const created = await withChargedRetries(
+    async () => {
+      const reply = await context.http.postJson(path, body, signal)
+      return readOrLost(() => {
+        const first = readAceReply(reply)
+        return { first, fields: readCreated(first, solution) }
+      })
+    },
+    {
+      ...context.retryOptions(signal, `acedata: POST ${path}`, request),
+      charge: { account: request.account, provider: 'acedata', grid },
+    },
+  )
+  const { first } = created.value
+  const taskId = first.task_id ?? null
+  const fields =
+    created.value.fields ??
+    (taskId === null
+      ? undefined
+      : normalizeSolution(await pollSolution(context, taskId, request), solution))
+  if (fields === undefined) throw protocolError('acedata', 'reply.solution is missing')
+  return {
+    ...applyThreshold(fields, request.confidence),
+    taskId: taskId ?? first.trace_id ?? null,
+    points: null,
+    paidCalls: created.paidCalls,
+  }
+}
+
 export function createAceDataProvider(options: ProviderOptions): Provider {
   const context = createAdapterContext('acedata', options)
-  const { http } = context
-
-  async function recognize(request: RecognitionRequest): Promise<RecognitionResult> {
-    const image = checkRequest('acedata', request)
-    const { signal, grid } = request
-    const solutionContext = {
-      provider: 'acedata' as const,
-      grid,
-      size: request.size,
-      checkSize: true,
-    }
-    /** The recognition reply, read in full: an answer, or the task to poll. */
-    const readCreated = (
-      first: AceReply,
-    ): { first: AceReply; fields: SolutionFields | undefined } => {
-      if (first.solution !== undefined && first.solution !== null)
-        return { first, fields: normalizeSolution(first.solution, solutionContext) }
-      if (first.status === undefined || first.status === null || !PENDING.includes(first.status)) {
-        throw protocolError('acedata', 'reply.solution is missing')
-      }
-      if ((first.task_id ?? null) === null)
-        throw protocolError(
-          'acedata',
-          `reply.status is "${first.status}" but reply.task_id is missing`,
-        )
-      return { first, fields: undefined }
-    }
-    const { path, body } = context.facts.recognition({ ...request, image }, context.apiKey)
-    const created = await withChargedRetries(
-      async () => {
-        const reply = await http.postJson(path, body, signal)
-        return readOrLost(() => readCreated(readAceReply(reply)))
-      },
-      {
-        ...context.retryOptions(signal, `acedata: POST ${path}`, request),
-        charge: { account: request.account, provider: 'acedata', grid },
-      },
-    )
-    const { first } = created.value
-    let { fields } = created.value
-    const taskId = first.task_id ?? null
-
-    if (fields === undefined && taskId !== null) {
-      const solution = await pollTask(context, taskId, signal, async () => {
-        const result = await withRetries(
-          async () => {
-            // A garbled poll reply costs nothing to ask again.
-            const reply = await http.postJson('/captcha/tasks', { task_id: taskId }, signal)
-            return readOrLost(() => readAceReply(reply))
-          },
-          context.retryOptions(signal, 'acedata: POST /captcha/tasks', request),
-        )
-        if (result.solution !== undefined && result.solution !== null) return result.solution
-        if (typeof result.status === 'string' && PENDING.includes(result.status)) return undefined
-        throw protocolError(
-          'acedata',
-          `reply.status = ${JSON.stringify(result.status ?? null)} without a solution for task ${taskId}`,
-        )
-      })
-      fields = normalizeSolution(solution, solutionContext)
-    }
-    if (fields === undefined) throw protocolError('acedata', 'reply.solution is missing')
-    return {
-      ...applyThreshold(fields, request.confidence),
-      taskId: taskId ?? first.trace_id ?? null,
-      points: null,
-      paidCalls: created.paidCalls,
-    }
-  }
-
   return {
     name: 'acedata',
-    recognize: (request) => context.guard(() => recognize(request)),
+    recognize: (request) => context.guard(() => recognize(context, request)),
     balance: () =>
       Promise.reject(
         new ProviderError('provider', 'acedata: the API has no documented balance call', {

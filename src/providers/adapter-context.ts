@@ -13,6 +13,7 @@ import { redactError, redactSecrets } from './redact.js'
 import { sleepFor } from './retry.js'
 import type { RetryOptions } from './retry.js'
 import type {
+  CallAccount,
   DescribedRequest,
   ProviderFacts,
   ProviderName,
@@ -72,8 +73,6 @@ export function createAdapterContext(name: ProviderName, options: ProviderOption
     log: options.log,
   })
   const sleep = options.retry?.sleep ?? sleepFor
-  const retries = options.retries ?? DEFAULT_RETRIES
-  const log = options.log
   return {
     name,
     facts,
@@ -86,41 +85,50 @@ export function createAdapterContext(name: ProviderName, options: ProviderOption
       options.maxPollMs ??
       (facts.imageTimeoutSec === undefined ? DEFAULT_MAX_POLL_MS : facts.imageTimeoutSec * 1000),
     sleep,
-    retryOptions: (signal, label, request) => {
-      const account = request?.account
-      return {
-        ...options.retry,
-        sleep,
-        retries,
-        signal,
-        label,
-        whileWaiting: account?.whileWaiting.bind(account),
-        onRetry: (error, attempt, delayMs) => {
-          // Tell the batch runner the service is pushing back, so it sends fewer at once.
-          if (error.kind === 'rate_limit') {
-            if (account !== undefined) account.pushedBack(error)
-            else options.onPushBack?.(error.retryAfterSec, isTooManyInFlight(error))
-          }
-          log?.(
-            `${label}: ${error.kind} (${error.code ?? 'no code'}), retry ${attempt} of ${retries} in ${delayMs} ms`,
-          )
-        },
-      }
-    },
-    guard: async (work) => {
-      let value
-      try {
-        value = await work()
-      } catch (error) {
-        throw redactError(error, secrets)
-      }
-      // A service that echoes the key back (as a taskId, say) must not put it in results or files.
-      return redactReply(value, secrets)
-    },
+    retryOptions: (signal, label, request) =>
+      retryOptionsFor(options, { sleep, signal, label }, request?.account),
+    guard: (work) => guardSecrets(work, secrets),
     describeRequest: (parts) =>
       describeRequest(name, parts, { endpoint: options.endpoint, region: options.region }),
     pointsFor: (grid) => pointsFor(name, grid),
   }
+}
+
+/** Retry options for one call: the input's account (if any) hears of push-back and runs the waits. */
+function retryOptionsFor(
+  options: ProviderOptions,
+  call: Pick<RetryOptions, 'sleep' | 'signal' | 'label'>,
+  account: CallAccount | undefined,
+): RetryOptions {
+  const retries = options.retries ?? DEFAULT_RETRIES
+  return {
+    ...options.retry,
+    ...call,
+    retries,
+    whileWaiting: account?.whileWaiting.bind(account),
+    onRetry: (error, attempt, delayMs) => {
+      // Tell the batch runner the service is pushing back, so it sends fewer at once.
+      if (error.kind === 'rate_limit') {
+        if (account !== undefined) account.pushedBack(error)
+        else options.onPushBack?.(error.retryAfterSec, isTooManyInFlight(error))
+      }
+      options.log?.(
+        `${call.label}: ${error.kind} (${error.code ?? 'no code'}), retry ${attempt} of ${retries} in ${delayMs} ms`,
+      )
+    },
+  }
+}
+
+/** Runs `work`, masking the secrets in any error it throws and in the string fields of its value. */
+async function guardSecrets<T>(work: () => Promise<T>, secrets: readonly string[]): Promise<T> {
+  let value
+  try {
+    value = await work()
+  } catch (error) {
+    throw redactError(error, secrets)
+  }
+  // A service that echoes the key back (as a taskId, say) must not put it in results or files.
+  return redactReply(value, secrets)
 }
 
 /** `value` with every string field (one level deep: taskId, label, …) masked of the secrets. */

@@ -47,8 +47,8 @@ const hintTopUp = (provider: ProviderName): string =>
 const hintRateLimit =
   'wait a moment or lower --concurrency; rc2 retries this with backoff up to --retries times'
 const hintThreads = 'lower --concurrency: the account allows fewer tasks in flight at once'
-const hintFreshCapture =
-  'take a fresh capture (after the tiles have finished fading in) and try again'
+const hintRetake = 'take a fresh capture (after the tiles have finished fading in) and try again'
+const hintOverload = 'try again; if it keeps happening the service is overloaded'
 const hintQuestions = 'run `rc2 questions` to see the question ids the services accept'
 const hint450 =
   'this question is not accepted as 4x4; run `rc2 questions` to see which grids each question supports'
@@ -62,184 +62,127 @@ const hintBug =
 const hintAccess = (provider: ProviderName): string =>
   `the ${provider} account may not have access to this API; check it in the provider's console`
 
-const AUTH: ErrorRule = {
-  kind: 'auth',
-  text: 'the API key is not valid',
-  retryable: false,
-  hint: hintKey,
+const hintWait = 'wait before trying again, and fix the cause of the earlier errors'
+const hintIpBanned =
+  'wait about 30 minutes before trying again, and fix the cause of the earlier errors'
+const hintTooBig =
+  'lower image.quality in the config (or use --grid to send a smaller grid); rc2 already re-encodes for CapMonster'
+const hintIpNotAllowed = (provider: ProviderName): string =>
+  `add this IP address to the trusted list in the ${provider} account settings, or use another key`
+
+/** A rule whose error a retry cannot help. */
+function fixed(kind: ProviderErrorKind, text: string, hint: ErrorRule['hint']): ErrorRule {
+  return { kind, text, retryable: false, hint }
 }
-const BALANCE: ErrorRule = {
-  kind: 'balance',
-  text: 'the account has no points left',
-  retryable: false,
-  hint: hintTopUp,
-}
-const RATE: ErrorRule = {
-  kind: 'rate_limit',
-  text: 'too many requests',
+/** A rule whose error may pass: retried with backoff. */
+const passing = (kind: ProviderErrorKind, text: string, hint: string): ErrorRule => ({
+  ...fixed(kind, text, hint),
   retryable: true,
-  hint: hintRateLimit,
-}
-const THREADS: ErrorRule = {
-  kind: 'rate_limit',
-  text: 'too many tasks in flight for this account',
-  retryable: true,
-  hint: hintThreads,
-}
-const UNSOLVABLE: ErrorRule = {
-  kind: 'unsolvable',
-  text: 'the service could not recognise this image',
-  retryable: false,
-  hint: hintFreshCapture,
-}
-const SERVER: ErrorRule = {
-  kind: 'provider',
-  text: 'internal error at the service',
-  retryable: true,
-  hint: hintLater,
-}
-const BAD_IMAGE: ErrorRule = {
-  kind: 'provider',
-  text: 'the image size is not accepted (100x100, 300x300 or 450x450 only)',
-  retryable: false,
-  hint: hintResize,
-}
-const TASK_LOST: ErrorRule = {
-  kind: 'provider',
-  text: 'the task id is unknown',
-  retryable: false,
-  hint: hintResubmit,
-}
-const BAD_REQUEST: ErrorRule = {
-  kind: 'provider',
-  text: 'the service rejected the request',
-  retryable: false,
-  hint: hintBug,
-}
+})
+/** `base` in other words (and, given one, another hint). */
+const like = (base: ErrorRule, text: string, hint = base.hint): ErrorRule => ({
+  ...base,
+  text,
+  hint,
+})
+
+const SIZES = '100x100, 300x300 or 450x450'
+const AUTH = fixed('auth', 'the API key is not valid', hintKey)
+const BALANCE = fixed('balance', 'the account has no points left', hintTopUp)
+const RATE = passing('rate_limit', 'too many requests', hintRateLimit)
+const THREADS = passing('rate_limit', 'too many tasks in flight for this account', hintThreads)
+const UNSOLVABLE = fixed('unsolvable', 'the service could not recognise this image', hintRetake)
+const SERVER = passing('provider', 'internal error at the service', hintLater)
+const BAD_IMAGE = fixed('provider', `the image size is not accepted (${SIZES} only)`, hintResize)
+const TASK_LOST = fixed('provider', 'the task id is unknown', hintResubmit)
+const BAD_REQUEST = fixed('provider', 'the service rejected the request', hintBug)
+const DENIED = fixed('provider', 'access denied', hintAccess)
+const TASK_TIMEOUT = fixed('timeout', 'the service did not finish the task in time', hintOverload)
 
 /** Known codes of every supported provider (and of the YesCaptcha family they share). */
 export const ERROR_CODE_RULES: Readonly<Record<string, ErrorRule>> = {
   ERROR_KEY_DOES_NOT_EXIST: AUTH,
   ERROR_KEY_DENIED_ACCESS: AUTH,
   ERROR_WRONG_USER_KEY: AUTH,
-  ERROR_KEY_BANNED: { ...AUTH, text: 'the API key has been banned' },
+  ERROR_KEY_BANNED: like(AUTH, 'the API key has been banned'),
   invalid_token: AUTH,
-  token_expired: { ...AUTH, text: 'the API token has expired' },
-  no_token: { ...AUTH, text: 'no API token was sent' },
-  token_mismatched: { ...AUTH, text: 'the API token is not valid for this API' },
+  token_expired: like(AUTH, 'the API token has expired'),
+  no_token: like(AUTH, 'no API token was sent'),
+  token_mismatched: like(AUTH, 'the API token is not valid for this API'),
 
   ERROR_ZERO_BALANCE: BALANCE,
-  used_up: { ...BALANCE, text: 'the account quota is used up' },
+  used_up: like(BALANCE, 'the account quota is used up'),
 
   ERROR_RATE_LIMIT: RATE,
-  ERROR_NO_SLOT_AVAILABLE: { ...RATE, text: 'no worker slot available' },
+  ERROR_NO_SLOT_AVAILABLE: like(RATE, 'no worker slot available'),
   ERROR_THREADS_MAXIMUM: THREADS,
   too_many_requests: RATE,
 
   ERROR_CAPTCHA_UNSOLVABLE: UNSOLVABLE,
-  ERROR_GARBAGE_SAMPLE: { ...UNSOLVABLE, text: 'the image was rejected as unusable' },
+  ERROR_GARBAGE_SAMPLE: like(UNSOLVABLE, 'the image was rejected as unusable'),
 
-  ERROR_TASK_TIMEOUT: {
-    kind: 'timeout',
-    text: 'the service did not finish the task in time',
-    retryable: false,
-    hint: 'try again; if it keeps happening the service is overloaded',
-  },
+  ERROR_TASK_TIMEOUT: TASK_TIMEOUT,
 
-  ERROR_UNKNOWN_QUESTION: {
-    kind: 'provider',
-    text: 'the question id is not accepted',
-    retryable: false,
-    hint: hintQuestions,
-  },
+  ERROR_UNKNOWN_QUESTION: like(BAD_REQUEST, 'the question id is not accepted', hintQuestions),
   // The service cannot answer this one, another may (failover moves on).
-  ERROR_UNKNOW_450x450_QUESTION: {
-    kind: 'unsolvable',
-    text: 'this question is not supported on a 450x450 (4x4) image',
-    retryable: false,
-    hint: hint450,
-  },
+  ERROR_UNKNOW_450x450_QUESTION: like(
+    UNSOLVABLE,
+    'this question is not supported on a 450x450 (4x4) image',
+    hint450,
+  ),
   ERROR_ILLEGAL_IMAGE: BAD_IMAGE,
   ERROR_INVALID_IMAGE: BAD_IMAGE,
-  ERROR_PARSE_IMAGE_FAIL: {
-    kind: 'provider',
-    text: 'the service could not decode the image',
-    retryable: false,
-    hint: hintResize,
-  },
+  ERROR_PARSE_IMAGE_FAIL: like(BAD_IMAGE, 'the service could not decode the image'),
 
   ERROR_INTERNAL_SERVER_ERROR: SERVER,
-  ERROR_SERVICE_UNAVALIABLE: { ...SERVER, text: 'the service is unavailable' },
-  ERROR_SERVICE_UNAVAILABLE: { ...SERVER, text: 'the service is unavailable' },
+  ERROR_SERVICE_UNAVALIABLE: like(SERVER, 'the service is unavailable'),
+  ERROR_SERVICE_UNAVAILABLE: like(SERVER, 'the service is unavailable'),
   api_error: SERVER,
 
   ERROR_NO_SUCH_CAPCHA_ID: TASK_LOST,
   ERROR_TASKID_INVALID: TASK_LOST,
-  not_found: { ...TASK_LOST, text: 'the API or task was not found' },
+  not_found: like(TASK_LOST, 'the API or task was not found'),
 
   ERROR_BAD_REQUEST: BAD_REQUEST,
-  ERROR_REQUIRED_FIELDS: { ...BAD_REQUEST, text: 'a required field is missing' },
-  ERROR_TASK_NOT_SUPPORTED: { ...BAD_REQUEST, text: 'the task type is not supported' },
+  ERROR_REQUIRED_FIELDS: like(BAD_REQUEST, 'a required field is missing'),
+  ERROR_TASK_NOT_SUPPORTED: like(BAD_REQUEST, 'the task type is not supported'),
   bad_request: BAD_REQUEST,
-  api_not_implemented: { ...BAD_REQUEST, text: 'the API is not implemented' },
+  api_not_implemented: like(BAD_REQUEST, 'the API is not implemented'),
 
-  ERROR_IP_BANNED: {
-    kind: 'provider',
-    text: 'this IP address is banned after too many errors',
-    retryable: false,
-    hint: 'wait about 30 minutes before trying again, and fix the cause of the earlier errors',
-  },
-  ERROR_IP_BLOCKED: {
-    kind: 'provider',
-    text: 'this IP address is blocked',
-    retryable: false,
-    hint: 'wait before trying again, and fix the cause of the earlier errors',
-  },
-  ERROR_KEY_TEMP_BLOCKED: {
-    kind: 'provider',
-    text: 'the key is blocked for a few minutes after too many errors',
-    retryable: false,
-    hint: 'wait about 5 minutes before trying again',
-  },
-  forbidden: { kind: 'provider', text: 'access denied', retryable: false, hint: hintAccess },
-  disabled: {
-    kind: 'provider',
-    text: 'the application is disabled',
-    retryable: false,
-    hint: hintAccess,
-  },
+  ERROR_IP_BANNED: like(DENIED, 'this IP address is banned after too many errors', hintIpBanned),
+  ERROR_IP_BLOCKED: like(DENIED, 'this IP address is blocked', hintWait),
+  ERROR_KEY_TEMP_BLOCKED: like(
+    DENIED,
+    'the key is blocked for a few minutes after too many errors',
+    'wait about 5 minutes before trying again',
+  ),
+  forbidden: DENIED,
+  disabled: like(DENIED, 'the application is disabled'),
 
   // 2Captcha (API v2) and CapMonster Cloud.
-  ERROR_ZERO_CAPTCHA_FILESIZE: {
-    ...BAD_IMAGE,
-    text: 'the image is too small (under 100 bytes)',
-    hint: 'check the input file: the image sent was empty or nearly so',
-  },
-  ERROR_TOO_BIG_CAPTCHA_FILESIZE: {
-    ...BAD_IMAGE,
-    text: 'the image is too large for the service',
-    hint: 'lower image.quality in the config (or use --grid to send a smaller grid); rc2 already re-encodes for CapMonster',
-  },
-  ERROR_IMAGE_TYPE_NOT_SUPPORTED: {
-    ...BAD_IMAGE,
-    text: 'the image type is not supported or the file is corrupt',
-  },
-  ERROR_IP_NOT_ALLOWED: {
-    kind: 'auth',
-    text: 'requests from this IP address are not allowed for this key',
-    retryable: false,
-    hint: (provider) =>
-      `add this IP address to the trusted list in the ${provider} account settings, or use another key`,
-  },
-  ERROR_BAD_DUPLICATES: { ...UNSOLVABLE, text: 'the workers could not agree on an answer' },
-  ERROR_NO_SUCH_METHOD: { ...BAD_REQUEST, text: 'the service does not know this method' },
-  ERROR_TASK_ABSENT: { ...BAD_REQUEST, text: 'the task is missing from the request' },
-  ERROR_TOO_MUCH_REQUESTS: {
-    kind: 'rate_limit',
-    text: 'too many requests (or too many polls of one task)',
-    retryable: true,
-    hint: hintRateLimit,
-  },
+  ERROR_ZERO_CAPTCHA_FILESIZE: like(
+    BAD_IMAGE,
+    'the image is too small (under 100 bytes)',
+    'check the input file: the image sent was empty or nearly so',
+  ),
+  ERROR_TOO_BIG_CAPTCHA_FILESIZE: like(
+    BAD_IMAGE,
+    'the image is too large for the service',
+    hintTooBig,
+  ),
+  ERROR_IMAGE_TYPE_NOT_SUPPORTED: like(
+    BAD_IMAGE,
+    'the image type is not supported or the file is corrupt',
+  ),
+  ERROR_IP_NOT_ALLOWED: like(
+    AUTH,
+    'requests from this IP address are not allowed for this key',
+    hintIpNotAllowed,
+  ),
+  ERROR_BAD_DUPLICATES: like(UNSOLVABLE, 'the workers could not agree on an answer'),
+  ERROR_NO_SUCH_METHOD: like(BAD_REQUEST, 'the service does not know this method'),
+  ERROR_TASK_ABSENT: like(BAD_REQUEST, 'the task is missing from the request'),
+  ERROR_TOO_MUCH_REQUESTS: like(RATE, 'too many requests (or too many polls of one task)'),
 }
 
 /** Codes that only one service uses, or that mean something else elsewhere (NopeCHA's numbers). */
@@ -247,30 +190,16 @@ const PROVIDER_CODE_RULES: Readonly<
   Partial<Record<ProviderName, Readonly<Record<string, ErrorRule>>>>
 > = {
   nopecha: {
-    '9': { ...SERVER, text: 'unknown error at the service' },
-    '10': { ...BAD_REQUEST, text: 'the service rejected the request as invalid' },
+    '9': like(SERVER, 'unknown error at the service'),
+    '10': like(BAD_REQUEST, 'the service rejected the request as invalid'),
     '11': RATE,
-    '12': {
-      kind: 'provider',
-      text: 'this IP address is banned',
-      retryable: false,
-      hint: 'wait before trying again, and fix the cause of the earlier errors',
-    },
-    '13': { ...TASK_LOST, text: 'the job id is unknown' },
-    '14': {
-      kind: 'timeout',
-      text: 'the job is not finished',
-      retryable: false,
-      hint: 'raise --timeout',
-    },
+    '12': like(DENIED, 'this IP address is banned', hintWait),
+    '13': like(TASK_LOST, 'the job id is unknown'),
+    '14': like(TASK_TIMEOUT, 'the job is not finished', 'raise --timeout'),
     '15': AUTH,
-    '16': { ...BALANCE, text: 'the account has no credit left' },
-    '17': { ...BAD_REQUEST, text: 'the service asks for a newer client', hint: hintBug },
-    '18': {
-      ...BAD_REQUEST,
-      text: 'this feature is not available to the account',
-      hint: hintAccess,
-    },
+    '16': like(BALANCE, 'the account has no credit left'),
+    '17': like(BAD_REQUEST, 'the service asks for a newer client'),
+    '18': like(BAD_REQUEST, 'this feature is not available to the account', hintAccess),
   },
 }
 
@@ -293,27 +222,18 @@ export const TWOCAPTCHA_ERROR_IDS: Readonly<Record<number, string>> = {
 }
 
 /** The rule for a bare HTTP status, when the body carries no code we know. */
-export function ruleForStatus(status: number, provider: ProviderName): ErrorRule | undefined {
+function ruleForStatus(status: number, provider: ProviderName): ErrorRule | undefined {
   if (status === 401) return AUTH
   if (status === 402) return BALANCE
-  if (status === 403)
-    return { kind: 'provider', text: 'access denied', retryable: false, hint: hintAccess }
-  if (status === 404) return { ...TASK_LOST, text: 'the API or task was not found', hint: hintBug }
-  if (status === 408)
-    return { kind: 'timeout', text: 'the service timed out', retryable: true, hint: hintLater }
+  if (status === 403) return DENIED
+  if (status === 404) return like(TASK_LOST, 'the API or task was not found', hintBug)
+  if (status === 408) return passing('timeout', 'the service timed out', hintLater)
   if (status === 429) return RATE
   // Ace ends tasks that miss its 120 s deadline with an (uncharged) 504.
-  if (status === 504 && provider === 'acedata') {
-    return {
-      kind: 'timeout',
-      text: 'the service did not finish the task in time',
-      retryable: false,
-      hint: 'try again later; the task was not charged',
-    }
-  }
-  if (status >= 500) return { ...SERVER, text: `the service failed (HTTP ${status})` }
-  if (status >= 400)
-    return { ...BAD_REQUEST, text: `the service rejected the request (HTTP ${status})` }
+  if (status === 504 && provider === 'acedata')
+    return like(TASK_TIMEOUT, TASK_TIMEOUT.text, 'try again later; the task was not charged')
+  if (status >= 500) return like(SERVER, `the service failed (HTTP ${status})`)
+  if (status >= 400) return like(BAD_REQUEST, `the service rejected the request (HTTP ${status})`)
   return undefined
 }
 
@@ -328,8 +248,6 @@ function mentionsThreads(description: string | undefined): boolean {
     description !== undefined && /too many (threads|concurrent)|threads? maximum/i.test(description)
   )
 }
-
-/** The errors mapped by the THREADS rule (see isTooManyInFlight). */
 
 /**
  * True for "too many tasks in flight for this account": a statement about concurrency (send fewer

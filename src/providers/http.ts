@@ -9,7 +9,7 @@ import { mapProviderError } from './error-map.js'
 import { capReplyTexts, redactSecrets, renderSafeUrl } from './redact.js'
 import type { ProviderName, RequestLogger } from './types.js'
 import { sendRequest, WireFailure } from './transport.js'
-import type { ProxyProblem, ProxyRoute } from './transport.js'
+import type { ProxyProblem, ProxyRoute, WireReply } from './transport.js'
 
 export interface HttpClientOptions {
   provider: ProviderName
@@ -126,64 +126,56 @@ interface NetworkFailure {
 
 // Said in every not-sent hint: the user wants to know it cost nothing.
 const FREE = '; nothing was sent, so nothing was charged'
+const CHECK_NETWORK = `check --endpoint and your network${FREE}`
+const CHECK_UP = `check --endpoint and that the service is up${FREE}`
+const CHECK_DNS = `check --endpoint and your DNS / network${FREE}`
+const CHECK_TLS = `check --endpoint and the system clock and certificates${FREE}`
 const MAYBE_CHARGED = 'check --endpoint (the request may have been processed and charged)'
 
-/** A request that never went out: why, in words, from the codes along its cause chain. */
-function describeNotSent(codes: readonly string[]): NetworkFailure {
-  const has = (code: string): boolean => codes.includes(code)
-  if (has('ECONNREFUSED'))
-    return {
-      text: 'connection refused',
-      retryable: true,
-      hint: `check --endpoint and that the service is up${FREE}`,
-    }
-  if (has('ENOTFOUND') || has('EAI_AGAIN'))
-    return {
-      text: 'host name not found',
-      retryable: true,
-      hint: `check --endpoint and your DNS / network${FREE}`,
-    }
-  const tls = codes.find((code) => TLS_CODE.test(code))
-  if (tls !== undefined)
-    return {
-      text: `TLS failure (${tls})`,
-      retryable: false,
-      hint: `check --endpoint and the system clock and certificates${FREE}`,
-    }
-  // A reset during the TLS handshake, say: the request was still in undici's queue.
-  const detail = codes[0] === undefined ? '' : ` (${codes[0]})`
-  return {
-    text: `could not connect${detail}`,
-    retryable: true,
-    hint: `check --endpoint and your network${FREE}`,
+/** A cause told by an error code along the chain: the codes, the words (`%s`: the code), retryable, hint. */
+type CodeRule = readonly [codes: RegExp, text: string, retryable: boolean, hint: string]
+
+/** A request that never went out. A reset during the TLS handshake, say, falls through. */
+const NOT_SENT_RULES: readonly CodeRule[] = [
+  [/^ECONNREFUSED$/, 'connection refused', true, CHECK_UP],
+  [/^(ENOTFOUND|EAI_AGAIN)$/, 'host name not found', true, CHECK_DNS],
+  [TLS_CODE, 'TLS failure (%s)', false, CHECK_TLS],
+]
+
+/** A reply came but could not be read: as good as one lost after sending, but not a lost connection. */
+const LOST_RULES: readonly CodeRule[] = [
+  [GARBLED_CODE, 'a reply that is not valid HTTP (%s)', true, MAYBE_CHARGED],
+  [DAMAGED_CODE, 'a compressed reply that does not decompress (%s)', true, MAYBE_CHARGED],
+]
+
+/** The first rule (in order) that a code along the chain matches; else `fallback`, the first code beside it. */
+function describeCodes(
+  codes: readonly string[],
+  rules: readonly CodeRule[],
+  fallback: NetworkFailure,
+): NetworkFailure {
+  for (const [pattern, text, retryable, hint] of rules) {
+    const code = codes.find((candidate) => pattern.test(candidate))
+    if (code !== undefined) return { text: text.replace('%s', code), retryable, hint }
   }
+  const detail = codes[0] === undefined ? '' : ` (${codes[0]})`
+  return { ...fallback, text: `${fallback.text}${detail}` }
 }
 
-/** A request that went out and got no complete reply: it may have been charged. */
-function describeLost(codes: readonly string[]): NetworkFailure {
-  // A reply came but could not be read: as good as one lost after sending, but not a lost connection.
-  const garbled = codes.find((code) => GARBLED_CODE.test(code))
-  if (garbled !== undefined)
-    return {
-      text: `a reply that is not valid HTTP (${garbled})`,
-      retryable: true,
-      hint: MAYBE_CHARGED,
-    }
-  const damaged = codes.find((code) => DAMAGED_CODE.test(code))
-  if (damaged !== undefined)
-    return {
-      text: `a compressed reply that does not decompress (${damaged})`,
-      retryable: true,
-      hint: MAYBE_CHARGED,
-    }
-  // Anything else (reset, "other side closed") happened after the request went out.
-  const detail = codes[0] === undefined ? '' : ` (${codes[0]})`
-  return {
-    text: `connection lost before the reply${detail}`,
+const describeNotSent = (codes: readonly string[]): NetworkFailure =>
+  describeCodes(codes, NOT_SENT_RULES, {
+    text: 'could not connect',
+    retryable: true,
+    hint: CHECK_NETWORK,
+  })
+
+// Anything else (reset, "other side closed") happened after the request went out.
+const describeLost = (codes: readonly string[]): NetworkFailure =>
+  describeCodes(codes, LOST_RULES, {
+    text: 'connection lost before the reply',
     retryable: true,
     hint: 'the request may have been processed and charged; check your network',
-  }
-}
+  })
 
 /** The proxy failed, not the service: one line naming it (its login masked). */
 function describeProxy(proxy: ProxyProblem, codes: readonly string[]): NetworkFailure {
@@ -204,6 +196,19 @@ function describeProxy(proxy: ProxyProblem, codes: readonly string[]): NetworkFa
   return { text: `cannot reach the proxy ${proxy.shown} (${reason})`, retryable: true, hint }
 }
 
+/** Why a request failed on the network, in words: the proxy, no connection in time, lost, or never sent. */
+function describeNetwork(failure: WireFailure, timeoutSec: number): NetworkFailure {
+  if (failure.proxy !== undefined) return describeProxy(failure.proxy, failure.codes)
+  // No connection in time (a port that drops packets, a TLS handshake never answered).
+  if (failure.kind === 'timeout')
+    return {
+      text: `could not connect within ${timeoutSec} s`,
+      retryable: true,
+      hint: CHECK_NETWORK,
+    }
+  return failure.sent ? describeLost(failure.codes) : describeNotSent(failure.codes)
+}
+
 /** The error for an aborted caller signal: its reason when that is ours, else a deadline timeout. */
 export function deadlineError(signal: AbortSignal, what: string, mayHaveCharged: boolean): Error {
   const reason: unknown = signal.reason
@@ -213,11 +218,6 @@ export function deadlineError(signal: AbortSignal, what: string, mayHaveCharged:
     retryable: false,
     mayHaveCharged,
   })
-}
-
-/** Read through a function so TypeScript does not keep an earlier narrowing of `aborted`. */
-function isAborted(signal: AbortSignal | undefined): signal is AbortSignal {
-  return signal?.aborted === true
 }
 
 function snippet(text: string): string {
@@ -235,9 +235,16 @@ function describeRedirect(location: string | null, base: URL): string {
   }
 }
 
-/** One request as the steps below see it: where it goes, what it sent, how to log and redact. */
+/** What every request of one client shares: its options, its limit, how to log and redact. */
+interface Client extends HttpClientOptions {
+  maxReplyBytes: number
+  log: (line: string) => void
+  redact: (text: string) => string
+}
+
+/** One request as the steps below see it: its client, where it goes, what it sent. */
 interface Exchange {
-  provider: ProviderName
+  client: Client
   method: 'POST' | 'GET'
   url: URL
   /** The URL as logs and messages show it. */
@@ -246,51 +253,13 @@ interface Exchange {
   what: string
   sentBytes: number
   started: number
-  log: (line: string) => void
-  redact: (text: string) => string
-}
-
-/** The reply as it came over the wire, before it is read as JSON. */
-interface RawReply {
-  status: number
-  text: string
-  retryAfterHeader: string | null
-  location: string | null
 }
 
 function logOutcome(exchange: Exchange, outcome: string): void {
   const elapsed = Math.round(performance.now() - exchange.started)
-  exchange.log(
+  exchange.client.log(
     `${exchange.method} ${exchange.shownUrl} -> ${outcome} in ${elapsed} ms (${formatBytes(exchange.sentBytes)} sent)`,
   )
-}
-
-/** Send the request and read the reply's status, headers and (capped) body. */
-async function transfer(
-  exchange: Exchange,
-  payload: string | undefined,
-  options: HttpClientOptions,
-  maxReplyBytes: number,
-  signal: AbortSignal | undefined,
-): Promise<RawReply> {
-  const reply = await sendRequest(exchange.url, {
-    method: exchange.method,
-    headers: {
-      ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-      accept: 'application/json',
-      ...options.headers,
-    },
-    body: payload,
-    signal,
-    timeoutMs: options.requestTimeoutMs,
-    maxBytes: maxReplyBytes,
-    proxy: options.proxy,
-  })
-  const { status } = reply
-  const retryAfterHeader = reply.header('retry-after')
-  if (status >= 300 && status < 400)
-    return { status, text: '', retryAfterHeader, location: reply.header('location') }
-  return { status, text: reply.body.toString('utf8'), retryAfterHeader, location: null }
 }
 
 /** The error for a request that did not complete: too large, the deadline, our timeout, or the network. */
@@ -298,15 +267,15 @@ function transportFailure(
   exchange: Exchange,
   failure: WireFailure,
   signal: AbortSignal | undefined,
-  limits: { requestTimeoutMs: number; maxReplyBytes: number },
 ): Error {
   const { what } = exchange
+  const { maxReplyBytes } = exchange.client
   const cause = failure.cause
   if (failure.kind === 'too_large') {
-    logOutcome(exchange, `reply over ${formatBytes(limits.maxReplyBytes)}, not read`)
+    logOutcome(exchange, `reply over ${formatBytes(maxReplyBytes)}, not read`)
     return new ProviderError(
       'provider',
-      `${what}: the reply is larger than ${formatBytes(limits.maxReplyBytes)}; rc2 stopped reading it`,
+      `${what}: the reply is larger than ${formatBytes(maxReplyBytes)}; rc2 stopped reading it`,
       {
         hint: 'a real reply is a few hundred bytes: check --endpoint (the request may have been processed and charged)',
         retryable: false,
@@ -314,11 +283,11 @@ function transportFailure(
       },
     )
   }
-  if (failure.kind === 'aborted' && isAborted(signal)) {
+  if (failure.kind === 'aborted' && signal?.aborted === true) {
     logOutcome(exchange, 'aborted (deadline)')
     return deadlineError(signal, what, failure.sent)
   }
-  const seconds = limits.requestTimeoutMs / 1000
+  const seconds = exchange.client.requestTimeoutMs / 1000
   if (failure.kind === 'timeout' && failure.sent) {
     logOutcome(exchange, 'timed out')
     return new ProviderError('timeout', `${what}: no reply within ${seconds} s`, {
@@ -328,56 +297,45 @@ function transportFailure(
       cause,
     })
   }
-  const described =
-    failure.proxy !== undefined
-      ? describeProxy(failure.proxy, failure.codes)
-      : failure.kind === 'timeout'
-        ? // No connection in time (a port that drops packets, a TLS handshake never answered).
-          {
-            text: `could not connect within ${seconds} s`,
-            retryable: true,
-            hint: `check --endpoint and your network${FREE}`,
-          }
-        : failure.sent
-          ? describeLost(failure.codes)
-          : describeNotSent(failure.codes)
-  logOutcome(
-    exchange,
-    failure.kind === 'timeout' ? 'timed out connecting' : `failed (${described.text})`,
-  )
+  const { text, retryable, hint } = describeNetwork(failure, seconds)
+  logOutcome(exchange, failure.kind === 'timeout' ? 'timed out connecting' : `failed (${text})`)
   return new ProviderError(
     'network',
-    exchange.redact(`${what}: ${described.text} at ${exchange.shownUrl}`),
+    exchange.client.redact(`${what}: ${text} at ${exchange.shownUrl}`),
     {
-      hint: described.hint,
-      retryable: described.retryable,
+      hint,
+      retryable,
       mayHaveCharged: failure.sent,
       cause,
     },
   )
 }
 
-/** The reply read as JSON; a redirect, or a body that is not JSON, as the error it means. */
-function readReply(exchange: Exchange, raw: RawReply): JsonReply {
-  const { status, text } = raw
-  const { provider, method, url, what, redact } = exchange
-  if (status >= 300 && status < 400) {
-    const target = describeRedirect(raw.location, url)
-    logOutcome(exchange, `${status} redirect to ${target} (not followed)`)
-    throw new ProviderError(
-      'provider',
-      redact(
-        `${what}: the service answered HTTP ${status}, a redirect to ${target}; rc2 does not follow redirects`,
-      ),
-      {
-        hint: 'check --endpoint: if the service has really moved and you trust the new address, give it as --endpoint',
-        retryable: false,
-      },
-    )
-  }
+/** A redirect is never followed: the error it means. */
+function redirectError(exchange: Exchange, reply: WireReply): ProviderError {
+  const target = describeRedirect(reply.header('location'), exchange.url)
+  logOutcome(exchange, `${reply.status} redirect to ${target} (not followed)`)
+  return new ProviderError(
+    'provider',
+    exchange.client.redact(
+      `${exchange.what}: the service answered HTTP ${reply.status}, a redirect to ${target}; rc2 does not follow redirects`,
+    ),
+    {
+      hint: 'check --endpoint: if the service has really moved and you trust the new address, give it as --endpoint',
+      retryable: false,
+    },
+  )
+}
 
+/** The reply read as JSON; a redirect, or a body that is not JSON, as the error it means. */
+function readReply(exchange: Exchange, reply: WireReply): JsonReply {
+  const { status } = reply
+  const { method, url } = exchange
+  const { provider, redact } = exchange.client
+  if (status >= 300 && status < 400) throw redirectError(exchange, reply)
   logOutcome(exchange, String(status))
-  const retryAfterSec = parseRetryAfter(raw.retryAfterHeader)
+  const retryAfterSec = parseRetryAfter(reply.header('retry-after'))
+  const text = reply.body.toString('utf8')
   let parsed: unknown
   try {
     parsed = text.trim() === '' ? undefined : JSON.parse(text)
@@ -403,52 +361,64 @@ function readReply(exchange: Exchange, raw: RawReply): JsonReply {
   )
 }
 
+const JSON_BODY = { 'content-type': 'application/json' }
+const ACCEPT_JSON = { accept: 'application/json' }
+
+/** Send one request and read its reply as JSON; every failure is a ProviderError worded for the user. */
+async function exchange(
+  client: Client,
+  method: 'POST' | 'GET',
+  url: URL,
+  payload: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<JsonReply> {
+  const what = `${client.provider}: ${method} ${url.pathname}`
+  if (signal?.aborted === true) throw deadlineError(signal, what, false)
+  const current: Exchange = {
+    client,
+    method,
+    url,
+    what,
+    shownUrl: renderSafeUrl(url),
+    sentBytes: payload === undefined ? 0 : Buffer.byteLength(payload),
+    started: performance.now(),
+  }
+  let reply: WireReply
+  try {
+    reply = await sendRequest(url, {
+      method,
+      headers: { ...(payload === undefined ? {} : JSON_BODY), ...ACCEPT_JSON, ...client.headers },
+      body: payload,
+      signal,
+      timeoutMs: client.requestTimeoutMs,
+      maxBytes: client.maxReplyBytes,
+      proxy: client.proxy,
+    })
+  } catch (error) {
+    if (!(error instanceof WireFailure)) throw error
+    throw transportFailure(current, error, signal)
+  }
+  return readReply(current, reply)
+}
+
 export function createHttpClient(options: HttpClientOptions): HttpClient {
-  const { provider, requestTimeoutMs } = options
-  const maxReplyBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES
   const secrets = options.secrets ?? []
   const redact = (text: string): string => redactSecrets(text, secrets)
-  const log = (line: string): void => options.log?.(redact(line))
-
-  async function exchange(
-    method: 'POST' | 'GET',
-    path: string,
-    body: unknown,
-    query: Record<string, string>,
-    signal?: AbortSignal,
-  ): Promise<JsonReply> {
-    const url = new URL(path.replace(/^\//, ''), options.baseUrl)
-    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value)
-    const shownUrl = renderSafeUrl(url)
-    const what = `${provider}: ${method} ${url.pathname}`
-    if (signal?.aborted === true) throw deadlineError(signal, what, false)
-
-    const payload = method === 'POST' ? JSON.stringify(body) : undefined
-    const sentBytes = payload === undefined ? 0 : Buffer.byteLength(payload)
-    const current: Exchange = {
-      provider,
-      method,
-      url,
-      shownUrl,
-      what,
-      sentBytes,
-      started: performance.now(),
-      log,
-      redact,
-    }
-    let raw: RawReply
-    try {
-      raw = await transfer(current, payload, options, maxReplyBytes, signal)
-    } catch (error) {
-      if (!(error instanceof WireFailure)) throw error
-      throw transportFailure(current, error, signal, { requestTimeoutMs, maxReplyBytes })
-    }
-    return readReply(current, raw)
+  const client: Client = {
+    ...options,
+    maxReplyBytes: options.maxReplyBytes ?? MAX_REPLY_BYTES,
+    redact,
+    log: (line) => options.log?.(redact(line)),
   }
-
+  const urlOf = (path: string): URL => new URL(path.replace(/^\//, ''), options.baseUrl)
   return {
-    provider,
-    postJson: (path, body, signal) => exchange('POST', path, body, {}, signal),
-    getJson: (path, query, signal) => exchange('GET', path, undefined, query, signal),
+    provider: options.provider,
+    postJson: (path, body, signal) =>
+      exchange(client, 'POST', urlOf(path), JSON.stringify(body), signal),
+    getJson: (path, query, signal) => {
+      const url = urlOf(path)
+      for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value)
+      return exchange(client, 'GET', url, undefined, signal)
+    },
   }
 }

@@ -50,8 +50,3 @@ export function createProvider(name: ProviderName, options: ProviderOptions): Pr
 export { PROVIDER_NAMES } from './types.js'
 export { attemptTimeoutMs } from './facts/index.js'
 export type * from './types.js'
-export { ERROR_CODE_RULES, mapProviderError, ruleForStatus } from './error-map.js'
-export type { ErrorRule, ProviderErrorKind, ProviderFailure } from './error-map.js'
-export { isLoopbackHost, parseRetryAfter, resolveEndpoint } from './http.js'
-export { computeRetryDelayMs, RETRY_DEFAULTS, withChargedRetries, withRetries } from './retry.js'
-export { redactSecrets } from './redact.js'

@@ -11,10 +11,11 @@ import { z } from 'zod'
 import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
 import { createAdapterContext } from './adapter-context.js'
+import type { AdapterContext } from './adapter-context.js'
 import { pollTask } from './polling.js'
 import { checkRequest } from './request-check.js'
 import { withChargedRetries, withRetries } from './retry.js'
-import { parseReply, protocolError } from './solution.js'
+import { parseReply, protocolError, readReplyObject } from './solution.js'
 import type { SolutionFields } from './solution.js'
 import type {
   BalanceResult,
@@ -36,12 +37,8 @@ type Reply = z.infer<typeof ReplySchema>
 
 /** The reply, or the mapped error it carries; `pending` is true for 409 / error 14. */
 function readReply(reply: JsonReply): { body: Reply; pending: boolean } {
-  const { status, body, retryAfterSec } = reply
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    if (status >= 400) throw mapProviderError({ provider: 'nopecha', status, retryAfterSec })
-    throw protocolError('nopecha', 'the body is not a JSON object')
-  }
-  const parsed = parseReply(ReplySchema, body, 'nopecha', 'reply')
+  const { status, retryAfterSec } = reply
+  const parsed = readReplyObject('nopecha', reply, ReplySchema)
   const code =
     parsed.error === undefined || parsed.error === null ? undefined : String(parsed.error)
   if (code === String(INCOMPLETE) || (status === 409 && code === undefined))
@@ -78,65 +75,67 @@ export function normalizeTileFlags(
   return { type: 'multi', objects, hasObject: null, confidences: null }
 }
 
+async function recognize(
+  context: AdapterContext,
+  request: RecognitionRequest,
+): Promise<RecognitionResult> {
+  const { http, apiKey } = context
+  const image = checkRequest('nopecha', request)
+  const { signal, grid } = request
+  const { path, body } = context.facts.recognition({ ...request, image }, apiKey)
+  const created = await withChargedRetries(
+    async () => {
+      const { body: reply, pending } = readReply(await http.postJson(path, body, signal))
+      if (pending) throw protocolError('nopecha', 'the submit call answered "incomplete job"')
+      return reply
+    },
+    {
+      ...context.retryOptions(signal, `nopecha: POST ${path}`, request),
+      charge: { account: request.account, provider: 'nopecha', grid },
+    },
+  )
+  const id = created.value.data
+  if (typeof id !== 'string' && typeof id !== 'number')
+    throw protocolError('nopecha', 'reply.data (the job id) is missing')
+  const jobId = String(id)
+  const retry = context.retryOptions(signal, 'nopecha: GET /')
+  const flags = await pollTask(context, jobId, retry, async () => {
+    const { body: reply, pending } = readReply(
+      await http.getJson('/', { key: apiKey, id: jobId }, signal),
+    )
+    return pending ? undefined : (reply.data ?? null)
+  })
+  const fields = normalizeTileFlags('nopecha', 'reply.data', flags, grid)
+  return { ...fields, taskId: jobId, points: null, paidCalls: created.paidCalls }
+}
+
+async function balance(context: AdapterContext, signal?: AbortSignal): Promise<BalanceResult> {
+  const { body } = await withRetries(
+    async () => readReply(await context.http.getJson('/status', { key: context.apiKey }, signal)),
+    context.retryOptions(signal, 'nopecha: GET /status'),
+  )
+  const record = body as Record<string, unknown>
+  const credit = record.credit
+  if (typeof credit !== 'number' || !Number.isFinite(credit)) {
+    throw protocolError(
+      'nopecha',
+      `reply.credit = ${JSON.stringify(credit ?? null)} is not a number`,
+    )
+  }
+  const details: Record<string, number> = {}
+  for (const key of ['quota', 'duration', 'lastreset', 'ttl']) {
+    const value = record[key]
+    if (typeof value === 'number' && Number.isFinite(value)) details[key] = value
+  }
+  return { provider: 'nopecha', balance: credit, unit: 'credits', details }
+}
+
 export function createNopechaProvider(options: ProviderOptions): Provider {
   const context = createAdapterContext('nopecha', options)
-  const { http, apiKey } = context
-
-  async function recognize(request: RecognitionRequest): Promise<RecognitionResult> {
-    const image = checkRequest('nopecha', request)
-    const { signal, grid } = request
-    const { path, body } = context.facts.recognition({ ...request, image }, apiKey)
-    const created = await withChargedRetries(
-      async () => {
-        const { body: reply, pending } = readReply(await http.postJson(path, body, signal))
-        if (pending) throw protocolError('nopecha', 'the submit call answered "incomplete job"')
-        return reply
-      },
-      {
-        ...context.retryOptions(signal, `nopecha: POST ${path}`, request),
-        charge: { account: request.account, provider: 'nopecha', grid },
-      },
-    )
-    const id = created.value.data
-    if (typeof id !== 'string' && typeof id !== 'number')
-      throw protocolError('nopecha', 'reply.data (the job id) is missing')
-    const jobId = String(id)
-    const flags = await pollTask(context, jobId, signal, async () => {
-      const { body: reply, pending } = await withRetries(
-        async () => readReply(await http.getJson('/', { key: apiKey, id: jobId }, signal)),
-        context.retryOptions(signal, 'nopecha: GET /'),
-      )
-      return pending ? undefined : (reply.data ?? null)
-    })
-    const fields = normalizeTileFlags('nopecha', 'reply.data', flags, grid)
-    return { ...fields, taskId: jobId, points: null, paidCalls: created.paidCalls }
-  }
-
-  async function balance(signal?: AbortSignal): Promise<BalanceResult> {
-    const { body } = await withRetries(
-      async () => readReply(await http.getJson('/status', { key: apiKey }, signal)),
-      context.retryOptions(signal, 'nopecha: GET /status'),
-    )
-    const record = body as Record<string, unknown>
-    const credit = record.credit
-    if (typeof credit !== 'number' || !Number.isFinite(credit)) {
-      throw protocolError(
-        'nopecha',
-        `reply.credit = ${JSON.stringify(credit ?? null)} is not a number`,
-      )
-    }
-    const details: Record<string, number> = {}
-    for (const key of ['quota', 'duration', 'lastreset', 'ttl']) {
-      const value = record[key]
-      if (typeof value === 'number' && Number.isFinite(value)) details[key] = value
-    }
-    return { provider: 'nopecha', balance: credit, unit: 'credits', details }
-  }
-
   return {
     name: 'nopecha',
-    recognize: (request) => context.guard(() => recognize(request)),
-    balance: (signal) => context.guard(() => balance(signal)),
+    recognize: (request) => context.guard(() => recognize(context, request)),
+    balance: (signal) => context.guard(() => balance(context, signal)),
     describeRequest: context.describeRequest,
     pointsFor: context.pointsFor,
   }

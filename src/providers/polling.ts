@@ -2,18 +2,21 @@
 import { ProviderError } from '../errors.js'
 import type { AdapterContext } from './adapter-context.js'
 import { deadlineError } from './http.js'
+import { withRetries } from './retry.js'
+import type { RetryOptions } from './retry.js'
 
 /**
  * Poll until `check` returns a value: wait `pollIntervalMs` before each call, stop after
- * `maxPolls` calls or `maxPollMs`, or when the signal aborts. The task exists by then, so
- * giving up may have cost a charge.
+ * `maxPolls` calls or `maxPollMs`, or when the signal aborts. Each poll is retried with `retry`
+ * (a poll costs nothing to ask again). The task exists by then, so giving up may have cost a charge.
  */
 export async function pollTask<T>(
   context: AdapterContext,
   taskId: string,
-  signal: AbortSignal | undefined,
-  check: (poll: number) => Promise<T | undefined>,
+  retry: RetryOptions,
+  check: () => Promise<T | undefined>,
 ): Promise<T> {
+  const { signal } = retry
   const started = Date.now()
   const what = `${context.name}: task ${taskId}`
   let polls = 0
@@ -28,7 +31,7 @@ export async function pollTask<T>(
     polls = poll
     let value: T | undefined
     try {
-      value = await check(poll)
+      value = await withRetries(check, retry)
     } catch (error) {
       // The task exists whether or not this poll went out: the deadline may have cost a charge.
       if (signal?.aborted === true) throw deadlineError(signal, `${what} was still running`, true)

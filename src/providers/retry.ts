@@ -10,7 +10,7 @@ import { deadlineError } from './http.js'
 import type { Grid } from '../types.js'
 import type { CallAccount, ProviderName, RetryTuning, SleepFunction } from './types.js'
 
-export const RETRY_DEFAULTS = {
+const RETRY_DEFAULTS = {
   baseDelayMs: 500,
   maxDelayMs: 8000,
   maxRetryAfterMs: 60_000,
@@ -57,12 +57,46 @@ export function computeRetryDelayMs(
   return Math.floor((tuning.random ?? Math.random)() * ceiling)
 }
 
+/** The service asked for a longer wait than we honour: say so rather than fail silently. */
+function waitTooLong(error: Rc2Error, options: RetryOptions): ProviderError {
+  const limitSec = Math.round((options.maxRetryAfterMs ?? RETRY_DEFAULTS.maxRetryAfterMs) / 1000)
+  return new ProviderError(
+    error.kind as ProviderErrorKind,
+    `${error.message} (the service asked to wait ${error.retryAfterSec} s before retrying, more than the ${limitSec} s rc2 waits)`,
+    {
+      code: error.code,
+      hint: `try again in ${error.retryAfterSec} s`,
+      retryAfterSec: error.retryAfterSec,
+      mayHaveCharged: error.mayHaveCharged,
+      cause: error,
+    },
+  )
+}
+
+/** Wait `waitMs` before the next attempt; the deadline ending the wait is the error thrown. */
+async function waitToRetry(error: Rc2Error, waitMs: number, options: RetryOptions): Promise<void> {
+  const sleep = options.sleep ?? sleepFor
+  try {
+    const wait = (): Promise<void> => sleep(waitMs, options.signal)
+    await (options.whileWaiting === undefined ? wait() : options.whileWaiting(wait))
+  } catch (sleepError) {
+    if (options.signal?.aborted !== true) throw sleepError
+    const ended = deadlineError(options.signal, options.label ?? 'request', error.mayHaveCharged)
+    if (!(ended instanceof ProviderError)) throw ended
+    throw new ProviderError(
+      'timeout',
+      `${ended.message} while waiting to retry after: ${error.message}`,
+      // No new request went out: the one that failed was already reported to onRetry.
+      { code: error.code, hint: ended.hint, mayHaveCharged: false, cause: error },
+    )
+  }
+}
+
 /** Run `operation` until it succeeds, fails for good, or runs out of retries. */
 export async function withRetries<T>(
   operation: (attempt: number) => Promise<T>,
   options: RetryOptions,
 ): Promise<T> {
-  const sleep = options.sleep ?? sleepFor
   let scheduled = 0
   for (let attempt = 1; ; attempt++) {
     try {
@@ -79,50 +113,9 @@ export async function withRetries<T>(
       const retry = attempt - scheduled
       if (retry > options.retries) throw error
       const waitMs = computeRetryDelayMs(Math.max(1, retry), error.retryAfterSec, options)
-      if (waitMs === undefined) {
-        // The service asked for a longer wait than we honour: say so rather than fail silently.
-        const limitSec = Math.round(
-          (options.maxRetryAfterMs ?? RETRY_DEFAULTS.maxRetryAfterMs) / 1000,
-        )
-        throw new ProviderError(
-          error.kind as ProviderErrorKind,
-          `${error.message} (the service asked to wait ${error.retryAfterSec} s before retrying, more than the ${limitSec} s rc2 waits)`,
-          {
-            code: error.code,
-            hint: `try again in ${error.retryAfterSec} s`,
-            retryAfterSec: error.retryAfterSec,
-            mayHaveCharged: error.mayHaveCharged,
-            cause: error,
-          },
-        )
-      }
+      if (waitMs === undefined) throw waitTooLong(error, options)
       options.onRetry?.(error, attempt, waitMs)
-      try {
-        const wait = (): Promise<void> => sleep(waitMs, options.signal)
-        await (options.whileWaiting === undefined ? wait() : options.whileWaiting(wait))
-      } catch (sleepError) {
-        if (options.signal?.aborted === true) {
-          const ended = deadlineError(
-            options.signal,
-            options.label ?? 'request',
-            error.mayHaveCharged,
-          )
-          throw ended instanceof ProviderError
-            ? new ProviderError(
-                'timeout',
-                `${ended.message} while waiting to retry after: ${error.message}`,
-                {
-                  code: error.code,
-                  hint: ended.hint,
-                  // No new request went out: the one that failed was already reported to onRetry.
-                  mayHaveCharged: false,
-                  cause: error,
-                },
-              )
-            : ended
-        }
-        throw sleepError
-      }
+      await waitToRetry(error, waitMs, options)
     }
   }
 }

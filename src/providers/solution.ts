@@ -5,6 +5,8 @@
  */
 import { z } from 'zod'
 import { ProviderError } from '../errors.js'
+import { mapProviderError } from './error-map.js'
+import type { JsonReply } from './http.js'
 import { GRID_SIDE } from '../types.js'
 import type { Grid } from '../types.js'
 import type { ProviderName, RecognitionResult } from './types.js'
@@ -52,6 +54,20 @@ export function parseReply<T>(
   const issue = parsed.error.issues[0]
   const field = renderFieldPath(root, issue?.path ?? [])
   throw protocolError(provider, `${field}: ${issue?.message ?? 'does not fit the protocol'}`)
+}
+
+/** A reply's body read by `schema`; a body that is not an object is its status's error, or broken. */
+export function readReplyObject<T>(
+  provider: ProviderName,
+  reply: JsonReply,
+  schema: z.ZodType<T>,
+): T {
+  const { status, body, retryAfterSec } = reply
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    if (status >= 400) throw mapProviderError({ provider, status, retryAfterSec })
+    throw protocolError(provider, 'the body is not a JSON object')
+  }
+  return parseReply(schema, body, provider, 'reply')
 }
 
 /** Errors made by protocolError, so a caller can tell a broken reply from a refusal. */

@@ -13,7 +13,7 @@ import type { AdapterContext } from './adapter-context.js'
 import { pollTask } from './polling.js'
 import { checkRequest } from './request-check.js'
 import { withChargedRetries, withRetries } from './retry.js'
-import { normalizeSolution, parseReply, protocolError, readOrLost } from './solution.js'
+import { normalizeSolution, protocolError, readOrLost, readReplyObject } from './solution.js'
 import type { SolutionFields } from './solution.js'
 import type {
   BalanceResult,
@@ -70,12 +70,8 @@ function readEnvelope(
   reply: JsonReply,
   errorIdCodes?: Readonly<Record<number, string>>,
 ): Envelope {
-  const { status, body, retryAfterSec } = reply
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    if (status >= 400) throw mapProviderError({ provider: name, status, retryAfterSec })
-    throw protocolError(name, 'the body is not a JSON object')
-  }
-  const envelope = parseReply(EnvelopeSchema, body, name, 'reply')
+  const { status, retryAfterSec } = reply
+  const envelope = readReplyObject(name, reply, EnvelopeSchema)
   if (envelope.errorId !== undefined && envelope.errorId !== 0) {
     const named =
       envelope.errorCode === undefined || envelope.errorCode === null || envelope.errorCode === ''
@@ -195,19 +191,12 @@ function pollSolution(api: TaskApi, id: string, request: RecognitionRequest): Pr
   const { spec, context } = api
   const { name } = spec
   const { signal } = request
-  return pollTask(context, id, signal, async () => {
-    const result = await withRetries(
-      async () => {
-        // A garbled poll reply costs nothing to ask again.
-        const reply = await context.http.postJson(
-          '/getTaskResult',
-          { clientKey: context.apiKey, taskId: wireTaskId(id) },
-          signal,
-        )
-        return readOrLost(() => api.read(reply))
-      },
-      context.retryOptions(signal, `${name}: POST /getTaskResult`, request),
-    )
+  const label = `${name}: POST /getTaskResult`
+  return pollTask(context, id, context.retryOptions(signal, label, request), async () => {
+    const body = { clientKey: context.apiKey, taskId: wireTaskId(id) }
+    // A garbled poll reply costs nothing to ask again.
+    const reply = await context.http.postJson('/getTaskResult', body, signal)
+    const result = readOrLost(() => api.read(reply))
     if (result.solution !== undefined && result.solution !== null) return result.solution
     if (result.status === 'ready')
       throw protocolError(name, 'reply.status is "ready" but reply.solution is missing')

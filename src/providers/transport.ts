@@ -281,35 +281,20 @@ const AGENT_OPTIONS = {
 
 /** One dispatcher per route, kept for the process: direct, or through the route's proxies. */
 function dispatcherFor(route: ProxyRoute | undefined): Dispatcher {
-  if (route === undefined) return dispatcherForKey(route, '')
-  // Looked up by the route object first: a batch passes the same one to every request.
-  let dispatcher = byRoute.get(route)
-  if (dispatcher === undefined) {
-    dispatcher = dispatcherForKey(
-      route,
-      JSON.stringify([route.httpProxy, route.httpsProxy, route.noProxy]),
-    )
-    byRoute.set(route, dispatcher)
-  }
-  return dispatcher
-}
-
-const byRoute = new WeakMap<ProxyRoute, Dispatcher>()
-
-function dispatcherForKey(route: ProxyRoute | undefined, key: string): Dispatcher {
+  const proxied = route?.httpProxy !== undefined || route?.httpsProxy !== undefined
+  const key = proxied ? JSON.stringify([route?.httpProxy, route?.httpsProxy, route?.noProxy]) : ''
   let dispatcher = dispatchers.get(key)
   if (dispatcher === undefined) {
-    dispatcher =
-      route === undefined || (route.httpProxy === undefined && route.httpsProxy === undefined)
-        ? new Agent(AGENT_OPTIONS)
-        : new EnvHttpProxyAgent({
-            ...AGENT_OPTIONS,
-            // Given explicitly, so undici reads nothing from process.env itself.
-            httpProxy: route.httpProxy ?? '',
-            httpsProxy: route.httpsProxy ?? '',
-            noProxy: route.noProxy ?? '',
-            clientFactory: proxyClient,
-          })
+    dispatcher = proxied
+      ? new EnvHttpProxyAgent({
+          ...AGENT_OPTIONS,
+          // Given explicitly, so undici reads nothing from process.env itself.
+          httpProxy: route?.httpProxy ?? '',
+          httpsProxy: route?.httpsProxy ?? '',
+          noProxy: route?.noProxy ?? '',
+          clientFactory: proxyClient,
+        })
+      : new Agent(AGENT_OPTIONS)
     dispatchers.set(key, dispatcher)
   }
   return dispatcher

@@ -4,21 +4,25 @@
  * Accepts an id, a name or alias in any language of the table, or a whole widget sentence
  * (which also tells the grid). Never guesses: unknown text and text naming two ids are
  * refused with suggestions, except the documented "vehicles" quirk, which resolves by rule.
+ * The name index is name-index.ts, the fuzzy search search.ts, the grid check check.ts.
  */
 import { UsageError, type Rc2ErrorOptions } from '../errors.js'
-import type { Grid } from '../types.js'
+import { editDistance, normalizeText, stripArticles, toBaseKey } from './normalize.js'
+import { findNameHits, getQuestionIndex, type IndexHit, type QuestionIndex } from './name-index.js'
 import {
-  compactKey,
-  editDistance,
-  hasCjk,
-  inflectionVariants,
-  maxTypoDistance,
-  normalizeText,
-  stripArticles,
-  toBaseKey,
-} from './normalize.js'
-import { readSentence, stripSuffixes, type PromptKind } from './sentences.js'
-import { listQuestions, QUESTIONS } from './table.js'
+  searchQuestions,
+  STATUS_RANK,
+  suggestQuestions,
+  type QuestionSuggestion,
+  type SearchOptions,
+} from './search.js'
+import {
+  readSentence,
+  stripSuffixes,
+  type PromptKind,
+  type SentenceReading,
+  type SuffixStrip,
+} from './sentences.js'
 import {
   LANGS,
   type Lang,
@@ -26,6 +30,9 @@ import {
   type QuestionEntry,
   type QuestionMatch,
 } from './types.js'
+
+export { checkQuestion } from './check.js'
+export type { QuestionSuggestion } from './search.js'
 
 /** The services' id for cars; the only one of the two "vehicles" ids they accept. */
 const CARS_ID = '/m/0k4j'
@@ -35,35 +42,7 @@ const VEHICLES_ID = '/m/07yv9'
 const VEHICLES_NOTE =
   '"vehicles" names both /m/0k4j and /m/07yv9; the 4x4 cars prompt says "vehicles" and the services accept only /m/0k4j, so it is used'
 
-const SERVICE_NAMES = 'YesCaptcha, Ace Data Cloud and CapSolver'
 const LIST_HINT = 'run `rc2 questions` for the list'
-
-/** One name of the table under its index key. */
-export interface IndexHit {
-  entry: QuestionEntry
-  /** Language of the name; aliases count as English or Chinese by their script. */
-  lang: Lang | null
-  /** The name as the table spells it (for suggestions). */
-  name: string
-}
-
-export interface QuestionIndex {
-  byKey: ReadonlyMap<string, readonly IndexHit[]>
-  /** Same names with every space removed ("firehydrant", as some solver tables write them). */
-  bySquashed: ReadonlyMap<string, readonly IndexHit[]>
-  byId: ReadonlyMap<string, QuestionEntry>
-  /** Every key of each entry, for search. */
-  keysOf: ReadonlyMap<QuestionEntry, readonly { key: string; lang: Lang | null }[]>
-  /** Position in the table, for stable ordering. */
-  order: ReadonlyMap<QuestionEntry, number>
-}
-
-/** A near match offered when the text is unknown. */
-export interface QuestionSuggestion {
-  id: string
-  name: string
-  status: QuestionEntry['status']
-}
 
 /** A UsageError that also carries the suggestions (unknown text) or choices (ambiguous text). */
 export class QuestionLookupError extends UsageError {
@@ -82,70 +61,6 @@ export class QuestionLookupError extends UsageError {
     this.suggestions = details.suggestions
     this.ambiguous = details.ambiguous
   }
-}
-
-function squash(key: string): string {
-  return key.replace(/ /g, '')
-}
-
-function langOfAlias(alias: string): Lang {
-  return hasCjk(alias) ? 'zh-CN' : 'en'
-}
-
-/** Build the name index (normalised name -> hits). Called once, lazily, by the lookups. */
-function buildQuestionIndex(entries: readonly QuestionEntry[] = QUESTIONS): QuestionIndex {
-  const byKey = new Map<string, IndexHit[]>()
-  const bySquashed = new Map<string, IndexHit[]>()
-  const byId = new Map<string, QuestionEntry>()
-  const keysOf = new Map<QuestionEntry, { key: string; lang: Lang | null }[]>()
-  const order = new Map<QuestionEntry, number>()
-  const add = (map: Map<string, IndexHit[]>, key: string, hit: IndexHit): void => {
-    if (key === '') return
-    const list = map.get(key)
-    if (list === undefined) map.set(key, [hit])
-    else if (!list.some((h) => h.entry === hit.entry && h.lang === hit.lang)) list.push(hit)
-  }
-  entries.forEach((entry, position) => {
-    byId.set(entry.id, entry)
-    order.set(entry, position)
-    const named: { name: string; lang: Lang | null }[] = [{ name: entry.en, lang: 'en' }]
-    if (entry.zh !== '') named.push({ name: entry.zh, lang: 'zh-CN' })
-    for (const lang of LANGS) for (const name of entry.names[lang] ?? []) named.push({ name, lang })
-    for (const alias of entry.aliases) named.push({ name: alias, lang: langOfAlias(alias) })
-    const keys: { key: string; lang: Lang | null }[] = []
-    for (const { name, lang } of named) {
-      // "recreational vehicle (RV)", "Treppen(stufen)": also findable without the bracket.
-      const spellings = name.includes('(') ? [name, name.replace(/\([^)]*\)/g, ' ')] : [name]
-      for (const spelling of spellings) {
-        const key = toBaseKey(spelling)
-        const hit = { entry, lang, name }
-        add(byKey, key, hit)
-        add(bySquashed, squash(key), hit)
-        keys.push({ key, lang })
-      }
-    }
-    keysOf.set(entry, keys)
-  })
-  return { byKey, bySquashed, byId, keysOf, order }
-}
-
-let cachedIndex: QuestionIndex | undefined
-
-/** The index over the built-in table, built on first use. */
-export function getQuestionIndex(): QuestionIndex {
-  cachedIndex ??= buildQuestionIndex(QUESTIONS)
-  return cachedIndex
-}
-
-/** Hits for a piece of text taken as a name: as written, then singular/plural, then without spaces. */
-function findNameHits(text: string, index: QuestionIndex): readonly IndexHit[] {
-  const key = toBaseKey(text)
-  if (key === '') return []
-  const exact = index.byKey.get(key)
-  if (exact !== undefined) return exact
-  const inflected = inflectionVariants(key).flatMap((variant) => index.byKey.get(variant) ?? [])
-  if (inflected.length > 0) return inflected
-  return index.bySquashed.get(squash(key)) ?? []
 }
 
 /** Text as typed, only case- and width-insensitive: to tell languages apart, not to match. */
@@ -230,52 +145,6 @@ function chooseEntry(
   return note === undefined ? { entry, lang } : { entry, lang, note }
 }
 
-const STATUS_RANK: Record<QuestionEntry['status'], number> = { service: 0, recaptcha: 1, legacy: 2 }
-
-/** The nearest names to `text`: typos within a few edits, then names containing it (or it them). */
-function suggestQuestions(
-  text: string,
-  limit = 5,
-  index: QuestionIndex = getQuestionIndex(),
-): QuestionSuggestion[] {
-  const key = toBaseKey(text)
-  if (key === '') return []
-  const maxDistance = maxTypoDistance(key)
-  const minContained = hasCjk(key) ? 2 : 4
-  const keyLength = Array.from(key).length
-  const best = new Map<QuestionEntry, { score: number; name: string }>()
-  const squashedKey = squash(key)
-  for (const [candidate, hits] of index.byKey) {
-    // Also compare without spaces, so a space typed in the wrong place ("ab us") counts as one edit.
-    let score = Math.min(
-      editDistance(key, candidate, maxDistance),
-      editDistance(squashedKey, squash(candidate), maxDistance),
-    )
-    // Replacing every character is no resemblance ("a" is one edit from 山).
-    if (score >= Math.min(keyLength, Array.from(candidate).length)) score = maxDistance + 1
-    if (score > maxDistance) {
-      const contains = Array.from(key).length >= minContained && candidate.includes(key)
-      const contained = Array.from(candidate).length >= minContained && key.includes(candidate)
-      if (!contains && !contained) continue
-      score = maxDistance + 1
-    }
-    for (const hit of hits) {
-      const previous = best.get(hit.entry)
-      if (previous === undefined || score < previous.score)
-        best.set(hit.entry, { score, name: hit.name })
-    }
-  }
-  return [...best]
-    .sort(
-      ([a, sa], [b, sb]) =>
-        sa.score - sb.score ||
-        STATUS_RANK[a.status] - STATUS_RANK[b.status] ||
-        (index.order.get(a) ?? 0) - (index.order.get(b) ?? 0),
-    )
-    .slice(0, limit)
-    .map(([entry, { name }]) => ({ id: entry.id, name, status: entry.status }))
-}
-
 function unknownError(
   message: string,
   text: string,
@@ -339,58 +208,13 @@ export function lookupQuestion(text: string, options: LookupOptions = {}): Quest
     })
   }
   const langHint = options.lang ?? null
-
   const readings = readSentence(normalized, options.lang)
-  for (const reading of readings) {
-    const hits = findNameHits(reading.object, index)
-    if (hits.length === 0) continue
-    const chosen = chooseEntry(
-      hits,
-      reading.object,
-      { lang: reading.lang, kind: reading.kind },
-      index,
-    )
-    const note = chosen.note ?? KIND_NOTE[reading.kind]
-    const match: QuestionMatch = {
-      entry: chosen.entry,
-      via: 'sentence',
-      grid: reading.grid,
-      dynamic: reading.dynamic,
-      lang: reading.lang,
-    }
-    return note === undefined ? match : { ...match, note }
-  }
-
-  // The widget's trailing line without the first one: "fire hydrants / Click verify once …".
   const stripped = stripSuffixes(normalized)
-  if (stripped.rest !== normalized && stripped.rest !== '') {
-    const hits = findNameHits(stripped.rest, index)
-    if (hits.length > 0) {
-      const chosen = chooseEntry(hits, stripped.rest, { lang: stripped.lang ?? langHint }, index)
-      const match: QuestionMatch = {
-        entry: chosen.entry,
-        via: 'sentence',
-        // Only the image-grid challenge carries the "verify once there are none left" line.
-        grid: stripped.dynamic ? '3x3' : null,
-        dynamic: stripped.dynamic,
-        lang: stripped.lang,
-      }
-      return chosen.note === undefined ? match : { ...match, note: chosen.note }
-    }
-  }
-
-  const hits = findNameHits(normalized, index)
-  if (hits.length > 0) {
-    const chosen = chooseEntry(hits, text, { lang: langHint }, index)
-    const match: QuestionMatch = {
-      entry: chosen.entry,
-      via: 'name',
-      grid: null,
-      dynamic: false,
-      lang: chosen.lang,
-    }
-    return chosen.note === undefined ? match : { ...match, note: chosen.note }
-  }
+  const found =
+    lookupInSentence(readings, index) ??
+    lookupBeforeSuffix(normalized, stripped, langHint, index) ??
+    lookupName(normalized, text, langHint, index)
+  if (found !== undefined) return found
 
   const [reading] = readings
   if (reading !== undefined) {
@@ -405,117 +229,67 @@ export function lookupQuestion(text: string, options: LookupOptions = {}): Quest
   throw unknownError(`unknown question "${shorten(text)}"`, text, rest, index)
 }
 
-/** What checkQuestion found acceptable but worth saying. */
-export interface CheckResult {
-  warnings: string[]
+function withNote(match: QuestionMatch, note: string | undefined): QuestionMatch {
+  return note === undefined ? match : { ...match, note }
 }
 
-const STATUS_WHY: Record<Exclude<QuestionEntry['status'], 'service'>, string> = {
-  recaptcha: 'it is seen in reCAPTCHA challenges but no service accepts it',
-  legacy: 'it is a legacy prompt, last seen in 2019 reCAPTCHA bundles',
-}
-
-/**
- * Refuse what the services will not take, before anything is sent: an id none of them lists,
- * or a grid they do not accept for the id (both allowed with `force`, as warnings). Warn when
- * 4x4 support is unknown or the grid contradicts the sentence.
- */
-export function checkQuestion(
-  match: QuestionMatch,
-  grid: Grid,
-  options: { force?: boolean } = {},
-): CheckResult {
-  const { entry } = match
-  const force = options.force === true
-  const warnings: string[] = []
-  const label = `"${entry.en}" (${entry.id})`
-  if (entry.status !== 'service') {
-    const message = `${label} is not listed by any service (${SERVICE_NAMES}): ${STATUS_WHY[entry.status]}`
-    if (!force)
-      throw new UsageError(message, {
-        hint: `choose an id from \`rc2 questions\`, or pass --force to send it anyway`,
-      })
-    warnings.push(`${message}; sending it anyway (--force)`)
-  } else if (entry.grids[grid] === false) {
-    const accepted = (Object.keys(entry.grids) as Grid[])
-      .filter((g) => entry.grids[g] !== false)
-      .join(', ')
-    const message = `the services do not accept ${label} as a ${grid} challenge (accepted: ${accepted})`
-    if (!force)
-      throw new UsageError(message, {
-        hint: `check --grid (Google shows this object only in 3x3 challenges), or pass --force to send it anyway`,
-      })
-    warnings.push(`${message}; sending it anyway (--force)`)
-  } else if (entry.grids[grid] === null) {
-    warnings.push(
-      `no service documents ${grid} support for ${label}; the answer may be an error or poor`,
-    )
+/** The first template reading whose object is a known name. */
+function lookupInSentence(
+  readings: readonly SentenceReading[],
+  index: QuestionIndex,
+): QuestionMatch | undefined {
+  for (const reading of readings) {
+    const hits = findNameHits(reading.object, index)
+    if (hits.length === 0) continue
+    const context = { lang: reading.lang, kind: reading.kind }
+    const chosen = chooseEntry(hits, reading.object, context, index)
+    const { grid, dynamic, lang } = reading
+    const match: QuestionMatch = { entry: chosen.entry, via: 'sentence', grid, dynamic, lang }
+    return withNote(match, chosen.note ?? KIND_NOTE[reading.kind])
   }
-  if (match.grid !== null && match.grid !== grid && !(match.dynamic && grid === '1x1')) {
-    warnings.push(`the sentence implies a ${match.grid} grid but the image is ${grid}`)
-  }
-  return { warnings }
+  return undefined
 }
 
-export interface SearchOptions {
-  /** Include ids no service accepts (status recaptcha / legacy). */
-  all?: boolean
-  /** Language whose names rank first. */
-  lang?: Lang
+/** The widget's trailing line without the first one: "fire hydrants / Click verify once …". */
+function lookupBeforeSuffix(
+  normalized: string,
+  stripped: SuffixStrip,
+  langHint: Lang | null,
+  index: QuestionIndex,
+): QuestionMatch | undefined {
+  if (stripped.rest === normalized || stripped.rest === '') return undefined
+  const hits = findNameHits(stripped.rest, index)
+  if (hits.length === 0) return undefined
+  const chosen = chooseEntry(hits, stripped.rest, { lang: stripped.lang ?? langHint }, index)
+  const match: QuestionMatch = {
+    entry: chosen.entry,
+    via: 'sentence',
+    // Only the image-grid challenge carries the "verify once there are none left" line.
+    grid: stripped.dynamic ? '3x3' : null,
+    dynamic: stripped.dynamic,
+    lang: stripped.lang,
+  }
+  return withNote(match, chosen.note)
 }
 
-/**
- * Entries for `rc2 questions [query]`: every service entry (or every entry with `all`)
- * whose id, name or alias in any language equals, starts with, contains or nearly matches
- * the query; best matches first, then table order.
- */
-export function searchQuestions(
-  query: string | undefined,
-  options: SearchOptions = {},
-): QuestionEntry[] {
-  const pool = listQuestions(options)
-  const trimmed = (query ?? '').normalize('NFKC').trim().toLowerCase()
-  const key = query === undefined ? '' : toBaseKey(query)
-  if (trimmed === '' || key === '') return pool
-  // Built only for a query: listing the whole table (`rc2 questions`) needs no index.
-  const index = getQuestionIndex()
-  const maxDistance = maxTypoDistance(key)
-  const keyLength = Array.from(key).length
-  const scored: { entry: QuestionEntry; score: number }[] = []
-  for (const entry of pool) {
-    let score = entry.id.includes(trimmed)
-      ? entry.id === trimmed
-        ? 0
-        : 2
-      : Number.POSITIVE_INFINITY
-    for (const { key: candidate, lang } of index.keysOf.get(entry) ?? []) {
-      let s: number
-      if (candidate === key) s = 0
-      else if (candidate.startsWith(key)) s = 1
-      else if (candidate.includes(key)) s = 2
-      else {
-        const words = hasCjk(candidate) ? [candidate] : [candidate, ...candidate.split(' ')]
-        const distances = words.map((w) => {
-          const d = editDistance(key, compactKey(w), maxDistance)
-          // As in suggestions: changing every character is no resemblance.
-          return d >= Math.min(keyLength, Array.from(w).length) ? maxDistance + 1 : d
-        })
-        const d = Math.min(...distances)
-        if (d > maxDistance) continue
-        s = 3 + d
-      }
-      // Names in the requested language win ties against other languages.
-      if (options.lang !== undefined && lang === options.lang) s -= 0.5
-      score = Math.min(score, s)
-    }
-    if (Number.isFinite(score)) scored.push({ entry, score })
+/** The whole text as a name. */
+function lookupName(
+  normalized: string,
+  text: string,
+  langHint: Lang | null,
+  index: QuestionIndex,
+): QuestionMatch | undefined {
+  const hits = findNameHits(normalized, index)
+  if (hits.length === 0) return undefined
+  const chosen = chooseEntry(hits, text, { lang: langHint }, index)
+  const match: QuestionMatch = {
+    entry: chosen.entry,
+    via: 'name',
+    grid: null,
+    dynamic: false,
+    lang: chosen.lang,
   }
-  return scored
-    .sort(
-      (a, b) =>
-        a.score - b.score || (index.order.get(a.entry) ?? 0) - (index.order.get(b.entry) ?? 0),
-    )
-    .map((s) => s.entry)
+  return withNote(match, chosen.note)
 }
 
 /** What `rc2 questions [query]` shows: the matching entries, and the parse when the query is a sentence. */

@@ -8,7 +8,7 @@
  */
 import type { Grid } from '../types.js'
 import { hasCjk, normalizeText } from './normalize.js'
-import type { Lang } from './types.js'
+import { LANGS, type Lang } from './types.js'
 
 /** What the sentence asks for: a 3x3 image grid, a 4x4 square grid, or a non-grid prompt. */
 export type PromptKind = 'images' | 'squares' | 'tap' | 'outline'
@@ -27,164 +27,216 @@ interface Suffix {
   text: string
 }
 
-const T = (lang: Lang, kind: PromptKind, ...texts: string[]): Template[] =>
-  texts.map((text) => ({ lang, kind, text }))
+/**
+ * Lines of `<lang> <heading>` followed by its texts, indented: the table form of the templates and
+ * suffixes below. Headings are checked against `headings`, languages against LANGS.
+ */
+function readTable<H extends string>(
+  table: string,
+  headings: readonly H[],
+): { lang: Lang; heading: H; text: string }[] {
+  const rows: { lang: Lang; heading: H; text: string }[] = []
+  let current: { lang: Lang; heading: H } | undefined
+  for (const line of table.split('\n')) {
+    if (line.trim() === '') continue
+    if (line.startsWith(' ')) {
+      if (current === undefined) throw new Error(`a text before any heading: ${line}`)
+      rows.push({ ...current, text: line.trim() })
+      continue
+    }
+    const [lang, heading] = line.split(' ') as [Lang, H]
+    if (!LANGS.includes(lang) || !headings.includes(heading))
+      throw new Error(`not a language and heading: ${line}`)
+    current = { lang, heading }
+  }
+  return rows
+}
 
-const TEMPLATES: readonly Template[] = [
-  ...T(
-    'en',
-    'images',
-    'Select all images with {X}',
-    'Select all images of {X}',
-    'Select all images that match the label: {X}',
-  ),
-  ...T(
-    'en',
-    'squares',
-    'Select all squares with {X}',
-    'Select all squares that match the label: {X}',
-  ),
-  ...T('en', 'tap', 'Tap the center of {X}', 'Tap the centre of {X}'),
-  ...T('en', 'outline', 'Outline {X}', 'Select around {X}'),
-  ...T(
-    'es',
-    'images',
-    'Selecciona todas las imágenes de {X}',
-    'Selecciona todas las imágenes con {X}',
-    'Selecciona todas las imágenes que contengan {X}',
-  ),
-  ...T(
-    'es',
-    'squares',
-    'Selecciona todos los cuadrados que contengan {X}',
-    'Selecciona todos los cuadrados con {X}',
-  ),
-  ...T('es', 'tap', 'Toca el centro de {X}'),
-  ...T(
-    'fr',
-    'images',
-    'Sélectionnez toutes les images montrant {X}',
-    'Sélectionnez toutes les images contenant {X}',
-  ),
-  ...T(
-    'fr',
-    'squares',
-    'Sélectionnez toutes les cases montrant {X}',
-    'Sélectionnez toutes les cases contenant {X}',
-  ),
-  ...T('fr', 'tap', 'Appuyez au centre {X}', 'Appuyez au centre de {X}'),
-  ...T('it', 'images', 'Seleziona tutte le immagini con {X}'),
-  ...T('it', 'squares', 'Seleziona tutti i riquadri con {X}'),
-  ...T('it', 'tap', 'Tocca il centro {X}'),
-  ...T(
-    'pt-BR',
-    'images',
-    'Selecione todas as imagens com {X}',
-    'Selecione todas as imagens de {X}',
-  ),
-  ...T('pt-BR', 'squares', 'Selecione todos os quadrados com {X}'),
-  ...T('pt-BR', 'tap', 'Toque no centro {X}'),
-  ...T(
-    'ru',
-    'images',
-    'Выберите все изображения, где есть {X}',
-    'Выберите все изображения с {X}',
-    'Выберите все изображения со {X}',
-  ),
-  ...T(
-    'ru',
-    'squares',
-    'Выберите все квадраты, в которых изображены {X}',
-    'Выберите все квадраты, в которых есть {X}',
-    'Выберите все квадраты с {X}',
-  ),
-  ...T('ru', 'tap', 'Нажмите в центр всех {X}', 'Нажмите в центр {X}'),
-  ...T('tr', 'images', '{X} içeren tüm resimleri seçin'),
-  ...T('tr', 'squares', '{X} içeren tüm kareleri seçin'),
-  ...T('tr', 'tap', '{X} ortasına dokunun'),
-  ...T('ja', 'images', '{X}の画像をすべて選択してください', '{X}の画像をすべて選択します'),
-  ...T('ja', 'squares', '{X}のタイルをすべて選択してください', '{X}のタイルをすべて選択します'),
-  ...T('ja', 'tap', '{X}の中央部をタップしてください'),
-  // Korean puts the subject particle 이 or 가 right after the name.
-  ...T(
-    'ko',
-    'images',
-    '{X}이 있는 이미지를 모두 선택하세요',
-    '{X}가 있는 이미지를 모두 선택하세요',
-    '{X}이 포함된 이미지를 모두 선택하세요',
-    '{X}가 포함된 이미지를 모두 선택하세요',
-  ),
-  ...T('ko', 'squares', '{X}이 있는 타일을 모두 선택하세요', '{X}가 있는 타일을 모두 선택하세요'),
-  ...T('ko', 'tap', '{X}의 가운데를 탭하세요'),
-  ...T('zh-CN', 'images', '请选择包含{X}的所有图片', '请选择所有包含{X}的图片'),
-  ...T(
-    'zh-CN',
-    'squares',
-    '请选择包含{X}的所有图块',
-    '请选择包含{X}的所有方块',
-    '请选择所有包含{X}的图块',
-  ),
-  ...T('zh-CN', 'tap', '点按各辆{X}的中心位置', '点按各个{X}的中心位置'),
-  // Best guesses (see the header).
-  ...T(
-    'de',
-    'images',
-    'Wählen Sie alle Bilder mit {X} aus',
-    'Wähle alle Bilder mit {X} aus',
-    'Wählen Sie alle Bilder mit {X}',
-  ),
-  ...T(
-    'de',
-    'squares',
-    'Wählen Sie alle Felder mit {X} aus',
-    'Wählen Sie alle Quadrate mit {X} aus',
-    'Wähle alle Felder mit {X} aus',
-  ),
-  ...T('nl', 'images', 'Selecteer alle afbeeldingen met {X}'),
-  ...T(
-    'nl',
-    'squares',
-    'Selecteer alle vakjes met {X}',
-    'Selecteer alle vierkantjes met {X}',
-    'Selecteer alle vierkanten met {X}',
-  ),
-  ...T('zh-TW', 'images', '請選取含有{X}的所有圖片', '請選擇包含{X}的所有圖片'),
-  ...T(
-    'zh-TW',
-    'squares',
-    '請選取含有{X}的所有圖塊',
-    '請選擇包含{X}的所有圖塊',
-    '請選取含有{X}的所有方塊',
-  ),
-  ...T('uk', 'images', 'Виберіть усі зображення з {X}', 'Виберіть усі зображення, де є {X}'),
-  ...T('uk', 'squares', 'Виберіть усі квадрати з {X}', 'Виберіть усі квадрати, де є {X}'),
-]
+/**
+ * The widget's sentences, `{X}` marking the object name: a 3x3 image grid (images), a 4x4 square
+ * grid (squares), or a non-grid prompt (tap, outline). Korean puts the subject particle 이 or 가
+ * right after the name. de, nl, zh-TW and uk are the best guesses of the file comment.
+ */
+const TEMPLATE_TABLE = `
+en images
+  Select all images with {X}
+  Select all images of {X}
+  Select all images that match the label: {X}
+en squares
+  Select all squares with {X}
+  Select all squares that match the label: {X}
+en tap
+  Tap the center of {X}
+  Tap the centre of {X}
+en outline
+  Outline {X}
+  Select around {X}
+es images
+  Selecciona todas las imágenes de {X}
+  Selecciona todas las imágenes con {X}
+  Selecciona todas las imágenes que contengan {X}
+es squares
+  Selecciona todos los cuadrados que contengan {X}
+  Selecciona todos los cuadrados con {X}
+es tap
+  Toca el centro de {X}
+fr images
+  Sélectionnez toutes les images montrant {X}
+  Sélectionnez toutes les images contenant {X}
+fr squares
+  Sélectionnez toutes les cases montrant {X}
+  Sélectionnez toutes les cases contenant {X}
+fr tap
+  Appuyez au centre {X}
+  Appuyez au centre de {X}
+it images
+  Seleziona tutte le immagini con {X}
+it squares
+  Seleziona tutti i riquadri con {X}
+it tap
+  Tocca il centro {X}
+pt-BR images
+  Selecione todas as imagens com {X}
+  Selecione todas as imagens de {X}
+pt-BR squares
+  Selecione todos os quadrados com {X}
+pt-BR tap
+  Toque no centro {X}
+ru images
+  Выберите все изображения, где есть {X}
+  Выберите все изображения с {X}
+  Выберите все изображения со {X}
+ru squares
+  Выберите все квадраты, в которых изображены {X}
+  Выберите все квадраты, в которых есть {X}
+  Выберите все квадраты с {X}
+ru tap
+  Нажмите в центр всех {X}
+  Нажмите в центр {X}
+tr images
+  {X} içeren tüm resimleri seçin
+tr squares
+  {X} içeren tüm kareleri seçin
+tr tap
+  {X} ortasına dokunun
+ja images
+  {X}の画像をすべて選択してください
+  {X}の画像をすべて選択します
+ja squares
+  {X}のタイルをすべて選択してください
+  {X}のタイルをすべて選択します
+ja tap
+  {X}の中央部をタップしてください
+ko images
+  {X}이 있는 이미지를 모두 선택하세요
+  {X}가 있는 이미지를 모두 선택하세요
+  {X}이 포함된 이미지를 모두 선택하세요
+  {X}가 포함된 이미지를 모두 선택하세요
+ko squares
+  {X}이 있는 타일을 모두 선택하세요
+  {X}가 있는 타일을 모두 선택하세요
+ko tap
+  {X}의 가운데를 탭하세요
+zh-CN images
+  请选择包含{X}的所有图片
+  请选择所有包含{X}的图片
+zh-CN squares
+  请选择包含{X}的所有图块
+  请选择包含{X}的所有方块
+  请选择所有包含{X}的图块
+zh-CN tap
+  点按各辆{X}的中心位置
+  点按各个{X}的中心位置
+de images
+  Wählen Sie alle Bilder mit {X} aus
+  Wähle alle Bilder mit {X} aus
+  Wählen Sie alle Bilder mit {X}
+de squares
+  Wählen Sie alle Felder mit {X} aus
+  Wählen Sie alle Quadrate mit {X} aus
+  Wähle alle Felder mit {X} aus
+nl images
+  Selecteer alle afbeeldingen met {X}
+nl squares
+  Selecteer alle vakjes met {X}
+  Selecteer alle vierkantjes met {X}
+  Selecteer alle vierkanten met {X}
+zh-TW images
+  請選取含有{X}的所有圖片
+  請選擇包含{X}的所有圖片
+zh-TW squares
+  請選取含有{X}的所有圖塊
+  請選擇包含{X}的所有圖塊
+  請選取含有{X}的所有方塊
+uk images
+  Виберіть усі зображення з {X}
+  Виберіть усі зображення, де є {X}
+uk squares
+  Виберіть усі квадрати з {X}
+  Виберіть усі квадрати, де є {X}
+`
 
-const S = (lang: Lang, dynamic: boolean, ...texts: string[]): Suffix[] =>
-  texts.map((text) => ({ lang, dynamic, text }))
+/** The trailing line: "if there are none, skip", or "verify once there are none left" (dynamic). */
+const SUFFIX_TABLE = `
+en skip
+  If there are none, click skip
+en verify
+  Click verify once there are none left
+es skip
+  Si no hay ninguno, pulsa Saltar
+es verify
+  Haz clic en Verificar cuando no quede ninguna
+fr skip
+  S'il n'y en a aucune, cliquez sur "Ignorer"
+fr verify
+  Lorsque vous avez terminé, cliquez sur le bouton de validation
+it skip
+  Se non ne vedi, fai clic su Salta
+it verify
+  Fai clic su Verifica dopo averle selezionate tutte
+pt-BR skip
+  Se não houver nenhum, clique em "Pular"
+pt-BR verify
+  Clique em "Confirmar" quando não houver mais nenhuma
+ru skip
+  Если их нет, нажмите "Пропустить"
+ru verify
+  Когда изображения закончатся, нажмите "Подтвердить"
+tr skip
+  Yoksa, Atla düğmesini tıklayın
+tr verify
+  Seçilmemiş resim kalmadığında Doğrula'yı tıklayın
+ja skip
+  何も表示されない場合は、[スキップ] をクリックしてください
+ja verify
+  すべて選択し終わったら [確認] をクリックしてください
+ko skip
+  아무것도 없으면 건너뛰기를 클릭하세요
+ko verify
+  위의 조건과 일치하는 새 이미지를 모두 선택했으면 확인을 클릭하세요
+zh-CN skip
+  如果没有，请点击“跳过”
+zh-CN verify
+  在没有新图片可以点按后，请点击“验证”
+`
 
-const SUFFIXES: readonly Suffix[] = [
-  ...S('en', false, 'If there are none, click skip'),
-  ...S('en', true, 'Click verify once there are none left'),
-  ...S('es', false, 'Si no hay ninguno, pulsa Saltar'),
-  ...S('es', true, 'Haz clic en Verificar cuando no quede ninguna'),
-  ...S('fr', false, 'S\'il n\'y en a aucune, cliquez sur "Ignorer"'),
-  ...S('fr', true, 'Lorsque vous avez terminé, cliquez sur le bouton de validation'),
-  ...S('it', false, 'Se non ne vedi, fai clic su Salta'),
-  ...S('it', true, 'Fai clic su Verifica dopo averle selezionate tutte'),
-  ...S('pt-BR', false, 'Se não houver nenhum, clique em "Pular"'),
-  ...S('pt-BR', true, 'Clique em "Confirmar" quando não houver mais nenhuma'),
-  ...S('ru', false, 'Если их нет, нажмите "Пропустить"'),
-  ...S('ru', true, 'Когда изображения закончатся, нажмите "Подтвердить"'),
-  ...S('tr', false, 'Yoksa, Atla düğmesini tıklayın'),
-  ...S('tr', true, "Seçilmemiş resim kalmadığında Doğrula'yı tıklayın"),
-  ...S('ja', false, '何も表示されない場合は、[スキップ] をクリックしてください'),
-  ...S('ja', true, 'すべて選択し終わったら [確認] をクリックしてください'),
-  ...S('ko', false, '아무것도 없으면 건너뛰기를 클릭하세요'),
-  ...S('ko', true, '위의 조건과 일치하는 새 이미지를 모두 선택했으면 확인을 클릭하세요'),
-  ...S('zh-CN', false, '如果没有，请点击“跳过”'),
-  ...S('zh-CN', true, '在没有新图片可以点按后，请点击“验证”'),
-]
+const PROMPT_KINDS: readonly PromptKind[] = ['images', 'squares', 'tap', 'outline']
+
+function readTemplates(): Template[] {
+  return readTable(TEMPLATE_TABLE, PROMPT_KINDS).map(({ lang, heading, text }) => ({
+    lang,
+    kind: heading,
+    text,
+  }))
+}
+
+function readSuffixes(): Suffix[] {
+  return readTable(SUFFIX_TABLE, ['skip', 'verify'] as const).map(({ lang, heading, text }) => ({
+    lang,
+    dynamic: heading === 'verify',
+    text,
+  }))
+}
 
 /** A space in the pattern: optional in CJK text (people and OCR drop them), required elsewhere. */
 function spaceOf(text: string): string {
@@ -210,13 +262,13 @@ let compiled: { templates: CompiledTemplate[]; suffixes: CompiledSuffix[] } | un
 
 function getCompiled(): { templates: CompiledTemplate[]; suffixes: CompiledSuffix[] } {
   compiled ??= {
-    templates: TEMPLATES.map((t) => {
+    templates: readTemplates().map((t) => {
       const [before = '', after = ''] = t.text.split('{X}').map(normalizeText)
       const head = before === '' ? '' : `${toPattern(before)}${spaceOf(before)}`
       const tail = after === '' ? '' : `${spaceOf(after)}${toPattern(after)}`
       return { ...t, regex: new RegExp(`^${head}(.+)${tail}$`, 'u') }
     }),
-    suffixes: SUFFIXES.map((s) => ({
+    suffixes: readSuffixes().map((s) => ({
       ...s,
       regex: new RegExp(`(?:^| ?)${toPattern(normalizeText(s.text))}$`, 'u'),
     })),

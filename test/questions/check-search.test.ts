@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../src/errors.js'
-import {
-  checkQuestion,
-  describeQuestions,
-  lookupQuestion,
-  searchQuestions,
-} from '../../src/questions/lookup.js'
+import { checkQuestion } from '../../src/questions/check.js'
+import { describeQuestions, lookupQuestion } from '../../src/questions/lookup.js'
+import { searchQuestions } from '../../src/questions/search.js'
 import { listQuestions, QUESTIONS } from '../../src/questions/table.js'
 import type { QuestionMatch } from '../../src/questions/types.js'
 

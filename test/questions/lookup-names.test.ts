@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../src/errors.js'
-import {
-  QuestionLookupError,
-  getQuestionIndex,
-  lookupQuestion,
-} from '../../src/questions/lookup.js'
+import { QuestionLookupError, lookupQuestion } from '../../src/questions/lookup.js'
+import { getQuestionIndex } from '../../src/questions/name-index.js'
 import { QUESTIONS } from '../../src/questions/table.js'
 import { LANGS, type Lang, type QuestionEntry } from '../../src/questions/types.js'
 

@@ -5,7 +5,8 @@ import {
   renderQuestionMatch,
   renderQuestionsTable,
 } from '../../src/output/render-questions.js'
-import { checkQuestion, lookupQuestion, searchQuestions } from '../../src/questions/lookup.js'
+import { checkQuestion, lookupQuestion } from '../../src/questions/lookup.js'
+import { searchQuestions } from '../../src/questions/search.js'
 import { QUESTIONS } from '../../src/questions/table.js'
 
 // eslint-disable-next-line no-control-regex
