@@ -13,7 +13,8 @@ import { decodeImage, endsLikeWholeJpeg, readImageHeader, resolveSource } from '
 import type { ImageFormat, ImageHeader, ImageSource, LoadedImage, LoadOptions } from './load.js'
 import { stripJpegMetadata } from './jpeg-metadata.js'
 import { rebuildPayload } from './tiles.js'
-import type { InputKind, Layout, PreparedImage } from './types.js'
+import type { DetectHints, InputKind, Layout, PreparedImage } from './types.js'
+import { detectReduced } from './reduced.js'
 
 export interface LocateOptions extends LoadOptions {
   /** The grid from `--grid` or from the question sentence. */
@@ -42,7 +43,11 @@ export async function locateImage(
   options: LocateOptions,
 ): Promise<LocatedImage> {
   const image = await resolveSource(source, options)
-  return { image, layout: resolveLayout(image, options) }
+  const layout =
+    standardLayout(image, options) ??
+    (await detectReduced(image.pixels, detectHints(options))) ??
+    resolveLayout(image, options)
+  return { image, layout }
 }
 
 /**
@@ -51,14 +56,11 @@ export async function locateImage(
  * accompanies both the 300 px payload and the 100 px replacement tiles of a dynamic challenge).
  */
 export function resolveLayout(image: LoadedImage, options: LocateOptions): Layout {
-  return (
-    standardLayout(image, options) ??
-    detectLayout(image.pixels, {
-      grid: options.grid,
-      gridSource: options.gridSource,
-      name: options.name,
-    })
-  )
+  return standardLayout(image, options) ?? detectLayout(image.pixels, detectHints(options))
+}
+
+function detectHints(options: LocateOptions): DetectHints {
+  return { grid: options.grid, gridSource: options.gridSource, name: options.name }
 }
 
 /** The layout of a standard payload, known from its size alone; undefined for any other size. */

@@ -8,6 +8,7 @@ import sharp from 'sharp'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { InputError } from '../../src/errors.js'
 import { detectLayout } from '../../src/image/detect.js'
+import { detectReduced } from '../../src/image/reduced.js'
 import { rebuildPayload } from '../../src/image/tiles.js'
 import type { InputKind, RawImage } from '../../src/image/types.js'
 import type { Rect } from '../../src/types.js'
@@ -182,6 +183,29 @@ describe('grid detection corpus', () => {
     expect(rightGrid).toBe(valid.length)
     // Kinds are advice for messages; a widget on a page barely larger than it may read either way.
     expect(rightKind / valid.length).toBeGreaterThanOrEqual(0.95)
+  })
+
+  it('finds through a reduced copy exactly the layout the full search finds, on every capture it takes', async () => {
+    let reduced = 0
+    const differ: string[] = []
+    for (const c of valid) {
+      const hints = { name: c.label }
+      // Every size taken that way (rc2 itself reduces only inputs of 3 megapixels or more).
+      const via = await detectReduced(c.image, hints, 0)
+      if (via === undefined) continue
+      reduced++
+      const full = detectLayout(c.image, hints)
+      if (JSON.stringify(via) !== JSON.stringify(full))
+        differ.push(
+          `${c.label}: ${JSON.stringify(via.tiles[0])} vs ${JSON.stringify(full.tiles[0])}`,
+        )
+    }
+    console.log(
+      `detect corpus: ${reduced} of ${valid.length} captures found through a reduced copy`,
+    )
+    expect(differ).toEqual([])
+    // Pages and the larger widgets go that way; small tile-area captures are searched whole.
+    expect(reduced).toBeGreaterThanOrEqual(valid.length / 16)
   })
 
   it('rebuilds every valid capture into a payload that matches its source', async () => {
