@@ -51,7 +51,7 @@ export async function detectReduced(
   const bottom = Math.min(image.height, Math.ceil(y0 + (n + 1.5) * pitch))
   const window: Rect = { x: left, y: top, width: right - left, height: bottom - top }
   // A window nearly the whole picture saves nothing: search the whole instead.
-  if (window.width * window.height > 0.6 * image.width * image.height) return undefined
+  if (window.width * window.height > 0.75 * image.width * image.height) return undefined
   try {
     return detectLayoutWithin(image, window, hints)
   } catch {
