@@ -206,7 +206,8 @@ describe('grid detection corpus', () => {
     expect(differ).toEqual([])
     // Pages and the larger widgets go that way; small tile-area captures are searched whole.
     expect(reduced).toBeGreaterThanOrEqual(valid.length / 16)
-  })
+    // Each capture searched twice (through the copy and whole), on a machine that may be busy.
+  }, 300_000)
 
   it('rebuilds every valid capture into a payload that matches its source', async () => {
     const sources = new Map<string, RawImage>()
