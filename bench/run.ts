@@ -11,11 +11,16 @@
  * 5. Faults: 200 inputs, concurrency 8, clean and under the issue's fault mix (the slowdown), a
  *    bare client with naive retries under the same mix; 8% of replies hanging 40 s (full mode).
  * 6. Memory: peak RSS of the rc2 process for 1000 and 5000 inputs.
- * 7. Gateway: `rc2 serve` (a spawned process) in front of the loopback service: the time it adds
+ * 7. Screenshots: 100 rendered captures (widgets, tile areas and pages; 1x to 3x; PNG and JPEG),
+ *    `rc2 solve dir --dry-run` beside the floor (bench/decode-floor.mjs: decode each file with
+ *    sharp, four at a time) in the same run, the same 100 through the loopback service (200 ms,
+ *    --concurrency 16) against the larger of the floor and the network ideal, and peak RSS for one
+ *    36-megapixel capture and for eight of them in one batch.
+ * 8. Gateway: `rc2 serve` (a spawned process) in front of the loopback service: the time it adds
  *    per task beside the same createTask sent straight to the service (paired, one at a time),
  *    then 20 clients x 20 tasks at once: wall time and the gateway's CPU per task.
  *
- * `--quick`: fewer repetitions, no 5000-input batch; `--only=startup,bytes,prepare,batch,serve`: some sections.
+ * `--quick`: fewer repetitions, no 5000-input batch; `--only=startup,bytes,prepare,batch,screens,serve`: some sections.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
@@ -456,6 +461,127 @@ async function benchFaults(work: string, server: ProviderServer, tiles: string[]
   )
 }
 
+/** 100 captures, the same for every run (fixed seeds): kinds, ratios, grids and formats mixed. */
+async function makeCaptures(dir: string, tiles: string[]): Promise<number> {
+  const rng = createRng(25)
+  const kinds = ['widget', 'page', 'tiles', 'widget', 'page'] as const
+  const ratios = [1, 1.5, 2, 2.5, 3]
+  let bytes = 0
+  for (let k = 0; k < 100; k++) {
+    const grid = k % 3 === 2 ? '4x4' : '3x3'
+    const picks = Array.from(
+      { length: grid === '3x3' ? 9 : 1 },
+      () => tiles[Math.floor(rng() * tiles.length)]!,
+    )
+    const kind = kinds[k % kinds.length]!
+    const ratio = ratios[Math.floor(k / 5) % ratios.length]!
+    const format = k % 3 === 0 ? 'jpeg' : 'png'
+    const capture = await renderCapture({
+      payload: await composeGrid(picks, grid),
+      grid,
+      kind,
+      ratio,
+      format,
+      quality: 90,
+      // A photo behind the page only in JPEG (as a PNG it alone would be most of the bytes).
+      background:
+        format === 'jpeg' && k % 2 === 1
+          ? 'photo'
+          : (['white', 'grey', 'dark'] as const)[(k >> 2) % 3]!,
+      seed: 1000 + k,
+    })
+    bytes += capture.buffer.length
+    await writeFile(
+      join(dir, `capture-${String(k).padStart(3, '0')}.${format === 'png' ? 'png' : 'jpg'}`),
+      capture.buffer,
+    )
+  }
+  return bytes
+}
+
+/** A 36-megapixel page (7344x4896, a 3x widget on it), as a full-screen 3x capture is. */
+async function makeHugeCapture(tiles: string[]): Promise<Buffer> {
+  const capture = await renderCapture({
+    payload: await composeGrid(tiles.slice(0, 9), '3x3'),
+    grid: '3x3',
+    kind: 'page',
+    ratio: 3,
+    pageSize: { width: 7344, height: 4896 },
+    background: 'white',
+    seed: 36,
+  })
+  return capture.buffer
+}
+
+function checkAll(run: BatchRun, count: number, what: string): void {
+  if (run.results !== count) throw new Error(`${what}: ${run.results} results of ${count}`)
+}
+
+async function benchScreens(tiles: string[]): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'rc2-bench-screens-'))
+  const server = await startProviderServer({ latencyMs: 200 })
+  try {
+    const dir = join(work, 'captures')
+    await (await import('node:fs/promises')).mkdir(dir)
+    const bytes = await makeCaptures(dir, tiles)
+    const repeats = QUICK ? 1 : 3
+    console.log(
+      `\nScreenshots: 100 captures (${(bytes / 1e6).toFixed(0)} MB; widgets, tile areas, pages; 1x-3x; PNG and JPEG), ${repeats === 1 ? 'one run' : `median of ${repeats}`} each, taking turns`,
+    )
+    const floor: BatchRun[] = []
+    const dry: BatchRun[] = []
+    const live: BatchRun[] = []
+    for (let k = 0; k < repeats; k++) {
+      const f = await runClient([join(ROOT, 'bench/decode-floor.mjs'), dir], work)
+      floor.push(f)
+      const d = await runRc2(dir, server.url, 16, ['--dry-run'])
+      checkAll(d, 100, 'dry run')
+      dry.push(d)
+      const l = await runRc2(dir, server.url, 16)
+      checkAll(l, 100, 'loopback run')
+      live.push(l)
+    }
+    const wall = (runs: BatchRun[]): number => middle(runs, (r) => r.wallMs)
+    const cpu = (runs: BatchRun[]): number => middle(runs, (r) => r.cpuMs)
+    const s = (v: number): string => `${(v / 1000).toFixed(2)} s`
+    report('floor: decode with sharp, 4 at a time', `wall ${s(wall(floor))}, CPU ${s(cpu(floor))}`)
+    report(
+      'rc2 solve dir --dry-run --ndjson',
+      `wall ${s(wall(dry))} (${(wall(dry) / wall(floor)).toFixed(2)}x), CPU ${s(cpu(dry))} (${(cpu(dry) / cpu(floor)).toFixed(2)}x)`,
+    )
+    const ideal = Math.max(wall(floor), (100 * 200) / 16)
+    report(
+      'loopback 200 ms, --concurrency 16',
+      `wall ${s(wall(live))} (${(wall(live) / ideal).toFixed(2)}x max(floor, ideal ${s((100 * 200) / 16)})), CPU ${s(cpu(live))}`,
+    )
+    await benchHugeCaptures(work, tiles)
+  } finally {
+    await server.close()
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+/** Peak RSS of `rc2 solve --dry-run` on one 36-megapixel capture, then on eight in one batch. */
+async function benchHugeCaptures(work: string, tiles: string[]): Promise<void> {
+  const huge = await makeHugeCapture(tiles)
+  const one = join(work, 'huge-1')
+  const eight = join(work, 'huge-8')
+  const fs = await import('node:fs/promises')
+  await fs.mkdir(one)
+  await fs.mkdir(eight)
+  await writeFile(join(one, 'page.png'), huge)
+  for (let k = 0; k < 8; k++) await writeFile(join(eight, `page-${k}.png`), huge)
+  const single = await runRc2(one, 'http://127.0.0.1:9', 16, ['--dry-run'])
+  checkAll(single, 1, 'one 36-MP capture')
+  const batch = await runRc2(eight, 'http://127.0.0.1:9', 16, ['--dry-run'])
+  checkAll(batch, 8, 'eight 36-MP captures')
+  const mb = (run: BatchRun): string => `${(run.maxRssKb / 1024).toFixed(0)} MB`
+  report(
+    `36-MP capture (${(huge.length / 1000).toFixed(0)} kB PNG), --dry-run: peak RSS`,
+    `one ${mb(single)} (wall ${seconds(single)}), eight in a batch ${mb(batch)} (wall ${seconds(batch)})`,
+  )
+}
+
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
@@ -583,4 +709,5 @@ if (wanted('startup')) benchStartup()
 if (wanted('bytes')) await benchRequestBytes(tiles)
 if (wanted('prepare')) await benchPrepare(tiles)
 if (wanted('batch')) await benchBatch(tiles)
+if (wanted('screens')) await benchScreens(tiles)
 if (wanted('serve')) await benchServe(tiles)

@@ -111,18 +111,16 @@ export async function renderAnnotated(
 }
 
 /** The input with every tile outlined and numbered and the crop box shown; returns PNG bytes. */
-export async function renderOverlay(
+export function renderOverlay(
   source: ImageSource,
   layout: Layout,
   options: AnnotateOptions = {},
 ): Promise<Buffer> {
-  const parts: string[] = [drawCropBox(layout.crop, layout)]
-  for (const tile of layout.tiles) {
+  const outlined = layout.tiles.flatMap((tile) => {
     const marks = measureTileMarks(tile, tile.index, 0.03)
-    parts.push(drawOutline(tile, marks, OVERLAY_COLOUR))
-    parts.push(drawBadge(tile.index, marks))
-  }
-  return composite(source, layout, parts, options)
+    return [drawOutline(tile, marks, OVERLAY_COLOUR), drawBadge(tile.index, marks)]
+  })
+  return composite(source, layout, [drawCropBox(layout.crop, layout), ...outlined], options)
 }
 
 /**

@@ -66,6 +66,56 @@ export interface Blob {
   area: number
 }
 
+/** Horizontal runs of dark pixels, row by row, with a union-find parent for each (grown as needed). */
+class Runs {
+  count = 0
+  start: Int32Array = new Int32Array(1 << 14)
+  end: Int32Array = new Int32Array(1 << 14)
+  row: Int32Array = new Int32Array(1 << 14)
+  parent: Int32Array = new Int32Array(1 << 14)
+
+  add(start: number, end: number, row: number): number {
+    if (this.count === this.start.length) this.grow()
+    const k = this.count++
+    this.start[k] = start
+    this.end[k] = end
+    this.row[k] = row
+    this.parent[k] = k
+    return k
+  }
+
+  find(k: number): number {
+    const parent = this.parent
+    let root = k
+    while (parent[root] !== root) root = parent[root]!
+    while (parent[k] !== root) {
+      const next = parent[k]!
+      parent[k] = root
+      k = next
+    }
+    return root
+  }
+
+  join(a: number, b: number): void {
+    const ra = this.find(a)
+    const rb = this.find(b)
+    if (ra < rb) this.parent[rb] = ra
+    else if (rb < ra) this.parent[ra] = rb
+  }
+
+  private grow(): void {
+    const twice = (a: Int32Array): Int32Array => {
+      const b = new Int32Array(a.length * 2)
+      b.set(a)
+      return b
+    }
+    this.start = twice(this.start)
+    this.end = twice(this.end)
+    this.row = twice(this.row)
+    this.parent = twice(this.parent)
+  }
+}
+
 /**
  * Connected components (4-connected) of pixels darker than `level`, by run-length labelling:
  * runs of the same component in consecutive rows that overlap are joined with union-find.
@@ -77,27 +127,12 @@ export function labelDarkBlobs(
   level = WHITE_LEVEL,
   minSide = 8,
 ): Blob[] {
-  let capacity = 1 << 14
-  let runStart = new Int32Array(capacity)
-  let runEnd = new Int32Array(capacity)
-  let runRow = new Int32Array(capacity)
-  let parent = new Int32Array(capacity)
-  let runs = 0
-  const find = (k: number): number => {
-    let root = k
-    while (parent[root] !== root) root = parent[root]!
-    while (parent[k] !== root) {
-      const next = parent[k]!
-      parent[k] = root
-      k = next
-    }
-    return root
-  }
+  const runs = new Runs()
   let prevFirst = 0
   let prevLast = 0
   for (let y = 0; y < height; y++) {
     const base = y * width
-    const rowFirst = runs
+    const rowFirst = runs.count
     let j = prevFirst
     let x = 0
     while (x < width) {
@@ -105,53 +140,39 @@ export function labelDarkBlobs(
       if (x >= width) break
       const start = x
       while (x < width && light[base + x]! < level) x++
-      if (runs === capacity) {
-        capacity *= 2
-        const grow = (a: Int32Array): Int32Array<ArrayBuffer> => {
-          const b = new Int32Array(capacity)
-          b.set(a)
-          return b
-        }
-        runStart = grow(runStart)
-        runEnd = grow(runEnd)
-        runRow = grow(runRow)
-        parent = grow(parent)
-      }
-      const k = runs++
-      runStart[k] = start
-      runEnd[k] = x
-      runRow[k] = y
-      parent[k] = k
-      while (j < prevLast && runEnd[j]! <= start) j++
-      for (let m = j; m < prevLast && runStart[m]! < x; m++) {
-        const a = find(k)
-        const b = find(m)
-        if (a !== b) {
-          if (a < b) parent[b] = a
-          else parent[a] = b
-        }
-      }
+      const k = runs.add(start, x, y)
+      // Join every run of the row above that overlaps this one.
+      while (j < prevLast && runs.end[j]! <= start) j++
+      for (let m = j; m < prevLast && runs.start[m]! < x; m++) runs.join(k, m)
     }
     prevFirst = rowFirst
-    prevLast = runs
+    prevLast = runs.count
   }
-  const index = new Int32Array(runs).fill(-1)
+  return collectBlobs(runs).filter((b) => b.x1 - b.x0 >= minSide && b.y1 - b.y0 >= minSide)
+}
+
+/** One blob per component: its bounding box and pixel count. */
+function collectBlobs(runs: Runs): Blob[] {
+  const index = new Int32Array(runs.count).fill(-1)
   const blobs: Blob[] = []
-  for (let k = 0; k < runs; k++) {
-    const root = find(k)
+  for (let k = 0; k < runs.count; k++) {
+    const root = runs.find(k)
+    const start = runs.start[k]!
+    const end = runs.end[k]!
+    const row = runs.row[k]!
     let b = index[root]!
     if (b < 0) {
       b = blobs.length
       index[root] = b
-      blobs.push({ x0: runStart[k]!, y0: runRow[k]!, x1: runEnd[k]!, y1: runRow[k]! + 1, area: 0 })
+      blobs.push({ x0: start, y0: row, x1: end, y1: row + 1, area: 0 })
     }
     const blob = blobs[b]!
-    if (runStart[k]! < blob.x0) blob.x0 = runStart[k]!
-    if (runEnd[k]! > blob.x1) blob.x1 = runEnd[k]!
-    if (runRow[k]! + 1 > blob.y1) blob.y1 = runRow[k]! + 1
-    blob.area += runEnd[k]! - runStart[k]!
+    if (start < blob.x0) blob.x0 = start
+    if (end > blob.x1) blob.x1 = end
+    if (row + 1 > blob.y1) blob.y1 = row + 1
+    blob.area += end - start
   }
-  return blobs.filter((b) => b.x1 - b.x0 >= minSide && b.y1 - b.y0 >= minSide)
+  return blobs
 }
 
 /** A regular n x n lattice of square tiles: cell (i, j) spans [x0 + i*pitch, x0 + i*pitch + side). */
@@ -527,6 +548,38 @@ export function findLattice(
     (b) => (b.x1 >= width || b.y1 >= height) && b.area >= 0.45 * (b.x1 - b.x0) * (b.y1 - b.y0),
   )
   if (squares.length < 2) return { status: 'none' }
+  const frame: Frame = { squares, width, height, cut }
+  const { complete, partial } = judgeCandidates(candidateLattices(frame), frame)
+  for (const candidate of complete) {
+    const { lattice } = candidate
+    if (!checkGutters(lattice, light, width, height, level)) continue
+    if (!blanksAllowed(candidate, blankCells(lattice, light, width))) continue
+    return { status: 'found', lattice, matched: candidate.matches.length }
+  }
+  const total = (s: Scored): number => s.matches.length + s.truncated
+  const best = partial.sort((a, b) => total(b) - total(a))[0]
+  if (best !== undefined) {
+    return {
+      status: 'partial',
+      n: best.lattice.n,
+      edges: [...best.outside],
+      matched: total(best),
+      lattice: best.lattice,
+    }
+  }
+  return { status: 'none' }
+}
+
+/** What the lattice search works from: the squares, the picture's size, the tiles cut by its border. */
+interface Frame {
+  squares: Square[]
+  width: number
+  height: number
+  cut: Blob[]
+}
+
+/** Every n x n lattice an anchor square could belong to, at each estimated pitch, that holds enough squares. */
+function candidateLattices({ squares, width, height, cut }: Frame): Scored[] {
   const raw: Scored[] = []
   const seen = new Set<string>()
   for (const { pitch, side } of estimatePitches(squares)) {
@@ -548,8 +601,16 @@ export function findLattice(
       }
     }
   }
-  // An anchor with a pale or shrunk edge places its lattice a little off: fit each to its squares
-  // before judging whether it is complete, continues past its ring, or leaves the picture.
+  return raw
+}
+
+/**
+ * The candidates fitted to their squares and sorted into complete ones (best first) and ones that
+ * leave the picture. An anchor with a pale or shrunk edge places its lattice a little off: each is
+ * fitted before judging whether it is complete, continues past its ring, or leaves the picture.
+ */
+function judgeCandidates(raw: Scored[], frame: Frame): { complete: Scored[]; partial: Scored[] } {
+  const { squares, width, height, cut } = frame
   raw.sort((a, b) => b.matches.length - a.matches.length)
   const complete: Scored[] = []
   const partial: Scored[] = []
@@ -571,7 +632,7 @@ export function findLattice(
     if (scored.ring > 0) continue
     if (scored.outside.size === 0) {
       // Selected tiles and ticks can merge neighbours into one blob, so a few clean squares must do;
-      // the gutter and blank-cell checks below then vouch for the rest.
+      // the gutter and blank-cell checks then vouch for the rest.
       if (scored.matches.length >= Math.max(4, Math.ceil(0.4 * fitted.n ** 2)))
         complete.push(scored)
     } else if (scored.matches.length + scored.truncated >= 4) {
@@ -584,22 +645,5 @@ export function findLattice(
       b.matches.length / b.lattice.n ** 2 - a.matches.length / a.lattice.n ** 2 ||
       b.matches.length - a.matches.length,
   )
-  for (const candidate of complete) {
-    const { lattice } = candidate
-    if (!checkGutters(lattice, light, width, height, level)) continue
-    if (!blanksAllowed(candidate, blankCells(lattice, light, width))) continue
-    return { status: 'found', lattice, matched: candidate.matches.length }
-  }
-  const total = (s: Scored): number => s.matches.length + s.truncated
-  const best = partial.sort((a, b) => total(b) - total(a))[0]
-  if (best !== undefined) {
-    return {
-      status: 'partial',
-      n: best.lattice.n,
-      edges: [...best.outside],
-      matched: total(best),
-      lattice: best.lattice,
-    }
-  }
-  return { status: 'none' }
+  return { complete, partial }
 }

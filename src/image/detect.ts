@@ -268,54 +268,66 @@ function searchLattice(image: RawImage, light: Uint8Array): ReturnType<typeof fi
  * UsageError (--grid contradicts the grid in the picture).
  */
 export function detectLayout(image: RawImage, hints: DetectHints = {}): Layout {
-  const name = hints.name ?? 'the image'
-  const { width, height } = image
-  const standard = gridForPayloadSize(width, height)
+  const standard = gridForPayloadSize(image.width, image.height)
   if (standard !== undefined) {
     const grid = hints.grid !== undefined && hints.gridSource !== 'sentence' ? hints.grid : standard
-    return payloadLayout(grid, width, height)
+    return payloadLayout(grid, image.width, image.height)
   }
+  const found = findCaptureLayout(image, hints)
+  return found?.layout ?? noGridFound(image, hints)
+}
 
+/** A capture's layout from its gutters or its header, with the pitch; undefined when neither shows one. */
+function findCaptureLayout(
+  image: RawImage,
+  hints: DetectHints,
+): { layout: Layout; pitch: number } | undefined {
+  const name = hints.name ?? 'the image'
   const light = computeLightness(image)
   const result = searchLattice(image, light)
   // Tiles as white as the gutters hide part of the grid; the widget's header then places it.
-  const underHeader = (): Layout | undefined => {
+  const underHeader = (): { layout: Layout; pitch: number } | undefined => {
     const found = findHeaderLattice(image, light, hints)
     if (found === undefined) return undefined
     const layout = latticeLayout('tiles', found.lattice)
     checkHint(layout.grid, hints, name)
     const kind = classifyCapture(image, layout.crop, found.lattice.pitch)
-    return withCells({ ...layout, kind }, image, light)
+    return { layout: withCells({ ...layout, kind }, image, light), pitch: found.lattice.pitch }
   }
-  if (result.status === 'found') {
-    const probe = latticeLayout('tiles', result.lattice)
-    const kind = classifyCapture(image, probe.crop, result.lattice.pitch)
-    // No header right above: the top rows may have vanished into the frame and the grid found be
-    // the lower rows only; a header whose band holds these tiles says where the grid really is.
-    // (A tile-area capture has no room above its grid for a hidden row: nothing to look for there.)
-    const room = probe.crop.y >= 0.8 * result.lattice.pitch
-    if (room && kind !== 'widget' && !hasHeaderAbove(image, probe.crop, result.lattice.pitch)) {
-      const viaHeader = underHeader()
-      if (viaHeader !== undefined && !sameGrid(viaHeader, probe)) return viaHeader
-    }
-    checkHint(probe.grid, hints, name)
-    return withCells({ ...probe, kind }, image, light)
+  if (result.status !== 'found') {
+    if (result.status === 'partial') return underHeader() ?? cutOffError(result.edges, name)
+    return underHeader()
   }
-  const viaHeader = underHeader()
-  if (viaHeader !== undefined) return viaHeader
-  if (result.status === 'partial') {
-    const edges = result.edges.join(' and ')
-    throw new InputError(
-      `${name} shows only part of the challenge: its tile grid is cut off at the ${edges} edge`,
-      {
-        hint: 'capture the whole challenge, every tile included, and try again',
-      },
-    )
+  const { pitch } = result.lattice
+  const probe = latticeLayout('tiles', result.lattice)
+  const kind = classifyCapture(image, probe.crop, pitch)
+  // No header right above: the top rows may have vanished into the frame and the grid found be
+  // the lower rows only; a header whose band holds these tiles says where the grid really is.
+  // (A tile-area capture has no room above its grid for a hidden row: nothing to look for there.)
+  const room = probe.crop.y >= 0.8 * pitch
+  if (room && kind !== 'widget' && !hasHeaderAbove(image, probe.crop, pitch)) {
+    const viaHeader = underHeader()
+    if (viaHeader !== undefined && !sameGrid(viaHeader.layout, probe)) return viaHeader
   }
+  checkHint(probe.grid, hints, name)
+  return { layout: withCells({ ...probe, kind }, image, light), pitch }
+}
+
+function cutOffError(edges: string[], name: string): never {
+  throw new InputError(
+    `${name} shows only part of the challenge: its tile grid is cut off at the ${edges.join(' and ')} edge`,
+    { hint: 'capture the whole challenge, every tile included, and try again' },
+  )
+}
+
+/** No grid in the picture: a square one is a payload of the hinted grid, else an error says what to do. */
+function noGridFound(image: RawImage, hints: DetectHints): Layout {
+  const name = hints.name ?? 'the image'
+  const { width, height } = image
   if (hints.grid !== undefined && isNearlySquare(width, height))
     return payloadLayout(hints.grid, width, height)
   if (hints.grid === '1x1') {
-    const single = findSingleTile(image, light)
+    const single = findSingleTile(image, computeLightness(image))
     if (single !== undefined) return single
   }
   if (width === height) {
@@ -327,4 +339,58 @@ export function detectLayout(image: RawImage, hints: DetectHints = {}): Layout {
   throw new InputError(`no challenge tile grid found in ${name} (${describeSize(image)})`, {
     hint: NOT_FOUND_HINT(name),
   })
+}
+
+/** The lattice the gutters of `image` show whole (on a reduced copy: where to look closer), if any. */
+export function findWholeLattice(image: RawImage): Lattice | undefined {
+  const result = searchLattice(image, computeLightness(image))
+  return result.status === 'found' ? result.lattice : undefined
+}
+
+/**
+ * The capture's layout found within `window` of `image` alone, in the whole image's pixels and
+ * kind; undefined when the window shows no grid (then the whole image must be searched).
+ */
+export function detectLayoutWithin(
+  image: RawImage,
+  window: Rect,
+  hints: DetectHints,
+): Layout | undefined {
+  const found = findCaptureLayout(cropPixels(image, window), hints)
+  if (found === undefined) return undefined
+  const layout = moveLayout(found.layout, window.x, window.y)
+  return { ...layout, kind: classifyCapture(image, layout.crop, found.pitch) }
+}
+
+/** A copy of the pixels inside `rect` (rows copied whole: no per-pixel work). */
+function cropPixels(image: RawImage, rect: Rect): RawImage {
+  const { data, width, channels } = image
+  const out = new Uint8Array(rect.width * rect.height * channels)
+  const rowBytes = rect.width * channels
+  for (let y = 0; y < rect.height; y++) {
+    const from = ((rect.y + y) * width + rect.x) * channels
+    out.set(data.subarray(from, from + rowBytes), y * rowBytes)
+  }
+  return { data: out, width: rect.width, height: rect.height, channels }
+}
+
+function moveRect<T extends Rect>(rect: T, dx: number, dy: number): T {
+  return { ...rect, x: rect.x + dx, y: rect.y + dy }
+}
+
+/** `layout` found in a window at (dx, dy), in the pixels of the image around it. */
+function moveLayout(layout: Layout, dx: number, dy: number): Layout {
+  const tiles = layout.tiles.map((t) => ({ ...moveRect(t, dx, dy), cx: t.cx + dx, cy: t.cy + dy }))
+  const pictures =
+    layout.pictures === undefined
+      ? undefined
+      : Object.fromEntries(
+          Object.entries(layout.pictures).map(([k, r]) => [k, moveRect(r, dx, dy)]),
+        )
+  return {
+    ...layout,
+    crop: moveRect(layout.crop, dx, dy),
+    tiles,
+    ...(pictures !== undefined ? { pictures } : {}),
+  }
 }

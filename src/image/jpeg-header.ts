@@ -6,6 +6,7 @@
  * orientation), every segment up to the scan well formed, quantisation and Huffman tables whose
  * sizes add up. Anything else returns undefined and is read by sharp as before.
  */
+import { DAMAGED, EOI, jpegSegments, MARKER, SOS } from './jpeg-segments.js'
 
 /** What rc2 uses from a header, named as sharp's metadata names it. */
 export interface PlainJpegHeader {
@@ -15,27 +16,15 @@ export interface PlainJpegHeader {
   space: 'srgb' | 'b-w'
 }
 
-const SOF_BASELINE = 0xc0
-const SOF_EXTENDED = 0xc1
-const SOF_PROGRESSIVE = 0xc2
-const DHT = 0xc4
-const SOS = 0xda
-const DQT = 0xdb
-const APP1 = 0xe1
+const { SOF_BASELINE, SOF_EXTENDED, SOF_PROGRESSIVE, DHT, DQT, DRI, APP0, APP1, APP15, COM } =
+  MARKER
 
 export function readPlainJpegHeader(b: Buffer): PlainJpegHeader | undefined {
-  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined
   let header: PlainJpegHeader | undefined
-  let pos = 2
-  while (pos + 4 <= b.length) {
-    if (b[pos] !== 0xff) return undefined
-    const marker = b[pos + 1] as number
-    const length = b.readUInt16BE(pos + 2)
-    const start = pos + 4
-    const end = pos + 2 + length
-    if (length < 2 || end > b.length) return undefined
+  for (const { marker, at, end } of jpegSegments(b)) {
+    const start = at + 4
     if (marker === SOS) return header
-    if (marker === APP1) return undefined
+    if (marker === APP1 || marker === DAMAGED || marker === EOI) return undefined
     if (marker === SOF_BASELINE || marker === SOF_EXTENDED || marker === SOF_PROGRESSIVE) {
       if (header !== undefined) return undefined
       header = readFrame(b, start, end, marker === SOF_PROGRESSIVE)
@@ -44,11 +33,10 @@ export function readPlainJpegHeader(b: Buffer): PlainJpegHeader | undefined {
       if (!quantTablesFit(b, start, end)) return undefined
     } else if (marker === DHT) {
       if (!huffmanTablesFit(b, start, end)) return undefined
-    } else if (!(marker >= 0xe0 && marker <= 0xef) && marker !== 0xfe && marker !== 0xdd) {
+    } else if (!(marker >= APP0 && marker <= APP15) && marker !== COM && marker !== DRI) {
       // Only APPn, COM and DRI besides the above; any other marker goes to sharp.
       return undefined
     }
-    pos = end
   }
   return undefined
 }

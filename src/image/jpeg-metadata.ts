@@ -11,48 +11,28 @@
  * has one is not stripped: undefined tells the caller to re-encode it (sharp converts it to sRGB
  * and writes no metadata). So is anything this walk does not understand.
  */
+import { DAMAGED, EOI, jpegSegments, MARKER, SCAN_DATA } from './jpeg-segments.js'
 
-const SOI = 0xd8
-const EOI = 0xd9
-const SOS = 0xda
-const APP0 = 0xe0
-const APP2 = 0xe2
-const APP14 = 0xee
-const APP15 = 0xef
-const COM = 0xfe
+const { APP0, APP2, APP14, APP15, COM } = MARKER
 
 /** The JPEG without its metadata (the same Buffer when there is none), or undefined to re-encode. */
 export function stripJpegMetadata(b: Buffer): Buffer | undefined {
-  if (b.length < 4 || b[0] !== 0xff || b[1] !== SOI) return undefined
   const kept: Buffer[] = [b.subarray(0, 2)]
   let changed = false
-  let pos = 2
-  for (;;) {
-    pos = skipFill(b, pos)
-    if (pos + 2 > b.length || b[pos] !== 0xff) return undefined
-    const marker = b[pos + 1] as number
+  for (const { marker, at, end } of jpegSegments(b)) {
+    if (marker === DAMAGED) return undefined
+    const segment = b.subarray(at, end)
     if (marker === EOI) {
-      kept.push(b.subarray(pos, pos + 2))
-      if (pos + 2 !== b.length) changed = true
+      kept.push(segment)
+      if (end !== b.length) changed = true
       break
     }
-    if (pos + 4 > b.length) return undefined
-    const end = pos + 2 + b.readUInt16BE(pos + 2)
-    if (end > b.length || end < pos + 4) return undefined
-    const segment = b.subarray(pos, end)
-    const decision = decide(marker, segment)
+    const decision = marker === SCAN_DATA ? 'keep' : decide(marker, segment)
     if (decision === 'reencode') return undefined
     if (decision === 'keep') kept.push(segment)
     else {
       if (decision !== 'drop') kept.push(decision)
       changed = true
-    }
-    pos = end
-    if (marker === SOS) {
-      const scanEnd = endOfScan(b, pos)
-      if (scanEnd === undefined) return undefined
-      kept.push(b.subarray(pos, scanEnd))
-      pos = scanEnd
     }
   }
   return changed ? Buffer.concat(kept) : b
@@ -81,26 +61,4 @@ function withoutJfifThumbnail(segment: Buffer): 'keep' | 'drop' | Buffer {
   copy[16] = 0
   copy[17] = 0
   return copy
-}
-
-/** Fill bytes: any number of 0xFF may come before a marker's own 0xFF. */
-function skipFill(b: Buffer, pos: number): number {
-  let at = pos
-  while (at + 1 < b.length && b[at] === 0xff && b[at + 1] === 0xff) at++
-  return at
-}
-
-/**
- * Where a scan's entropy-coded data ends: at the first marker that is not a stuffed 0xFF00 or a
- * restart marker (RST0..RST7, part of the scan).
- */
-function endOfScan(b: Buffer, from: number): number | undefined {
-  let at = from
-  for (;;) {
-    at = b.indexOf(0xff, at)
-    if (at === -1 || at + 1 >= b.length) return undefined
-    const next = b[at + 1] as number
-    if (next === 0x00 || (next >= 0xd0 && next <= 0xd7) || next === 0xff) at += 1
-    else return at
-  }
 }

@@ -13,7 +13,9 @@ import { decodeImage, endsLikeWholeJpeg, readImageHeader, resolveSource } from '
 import type { ImageFormat, ImageHeader, ImageSource, LoadedImage, LoadOptions } from './load.js'
 import { stripJpegMetadata } from './jpeg-metadata.js'
 import { rebuildPayload } from './tiles.js'
-import type { InputKind, Layout, PreparedImage } from './types.js'
+import { type PixelBudget, preparationBudget } from './pixel-budget.js'
+import type { DetectHints, InputKind, Layout, PreparedImage } from './types.js'
+import { detectReduced } from './reduced.js'
 
 export interface LocateOptions extends LoadOptions {
   /** The grid from `--grid` or from the question sentence. */
@@ -26,6 +28,8 @@ export interface PrepareOptions extends LocateOptions {
   format?: OutputFormat | undefined
   /** JPEG quality 1-100 (default 85). */
   quality?: number | undefined
+  /** Decoded pixels in preparation at once, shared with other calls (default: the process's, 48 MP). */
+  pixelBudget?: PixelBudget | undefined
 }
 
 export interface LocatedImage {
@@ -42,7 +46,11 @@ export async function locateImage(
   options: LocateOptions,
 ): Promise<LocatedImage> {
   const image = await resolveSource(source, options)
-  return { image, layout: resolveLayout(image, options) }
+  const layout =
+    standardLayout(image, options) ??
+    (await detectReduced(image.pixels, detectHints(options))) ??
+    resolveLayout(image, options)
+  return { image, layout }
 }
 
 /**
@@ -51,14 +59,11 @@ export async function locateImage(
  * accompanies both the 300 px payload and the 100 px replacement tiles of a dynamic challenge).
  */
 export function resolveLayout(image: LoadedImage, options: LocateOptions): Layout {
-  return (
-    standardLayout(image, options) ??
-    detectLayout(image.pixels, {
-      grid: options.grid,
-      gridSource: options.gridSource,
-      name: options.name,
-    })
-  )
+  return standardLayout(image, options) ?? detectLayout(image.pixels, detectHints(options))
+}
+
+function detectHints(options: LocateOptions): DetectHints {
+  return { grid: options.grid, gridSource: options.gridSource, name: options.name }
 }
 
 /** The layout of a standard payload, known from its size alone; undefined for any other size. */
@@ -98,23 +103,40 @@ export async function prepareImage(
 async function preparePayload(source: ImageSource, options: PrepareOptions): Promise<BuiltPayload> {
   const quality = checkQuality(options.quality)
   const format = options.format ?? 'jpeg'
-  if (typeof source === 'string' || Buffer.isBuffer(source)) {
-    // The hot path: a payload that goes as it came (canPassThrough) is checked from its header and
-    // sent unchanged, without decoding a pixel. Only a decode would find damage inside the JPEG
-    // data itself (the service refuses such an image); a cut-off file is caught by its missing end
-    // marker, and goes through the full decode below, which says what is wrong.
-    const header = await readImageHeader(source, options)
-    const standard = standardLayout(header, options)
-    const sent =
-      standard !== undefined &&
-      canPassThrough(header, standard, format, quality) &&
-      endsLikeWholeJpeg(header.buffer)
-        ? stripJpegMetadata(header.buffer)
-        : undefined
-    if (standard !== undefined && sent !== undefined)
-      return payloadOf(header, standard, sent, format, true, options.name)
-    source = await decodeImage(header, options)
+  if (typeof source !== 'string' && !Buffer.isBuffer(source))
+    return buildPayload(source, options, format, quality)
+  // The hot path: a payload that goes as it came (canPassThrough) is checked from its header and
+  // sent unchanged, without decoding a pixel. Only a decode would find damage inside the JPEG
+  // data itself (the service refuses such an image); a cut-off file is caught by its missing end
+  // marker, and goes through the full decode below, which says what is wrong.
+  const header = await readImageHeader(source, options)
+  const standard = standardLayout(header, options)
+  const sent =
+    standard !== undefined &&
+    canPassThrough(header, standard, format, quality) &&
+    endsLikeWholeJpeg(header.buffer)
+      ? stripJpegMetadata(header.buffer)
+      : undefined
+  if (standard !== undefined && sent !== undefined)
+    return payloadOf(header, standard, sent, format, true, options.name)
+  // Decoded, searched and rebuilt within the pixel budget: the header gave the size.
+  const release = await (options.pixelBudget ?? preparationBudget).hold(
+    header.width * header.height,
+  )
+  try {
+    return await buildPayload(await decodeImage(header, options), options, format, quality)
+  } finally {
+    release()
   }
+}
+
+/** Locate the challenge in a decoded image and encode the payload (or keep the input's bytes). */
+async function buildPayload(
+  source: LoadedImage,
+  options: PrepareOptions,
+  format: OutputFormat,
+  quality: number | undefined,
+): Promise<BuiltPayload> {
   const { image, layout } = await locateImage(source, options)
   // Sent as it came, less its metadata; re-encoded when that cannot be done without decoding.
   const kept = canPassThrough(image, layout, format, quality)

@@ -8,6 +8,7 @@ import sharp from 'sharp'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { InputError } from '../../src/errors.js'
 import { detectLayout } from '../../src/image/detect.js'
+import { detectReduced } from '../../src/image/reduced.js'
 import { rebuildPayload } from '../../src/image/tiles.js'
 import type { InputKind, RawImage } from '../../src/image/types.js'
 import type { Rect } from '../../src/types.js'
@@ -184,6 +185,30 @@ describe('grid detection corpus', () => {
     expect(rightKind / valid.length).toBeGreaterThanOrEqual(0.95)
   })
 
+  it('finds through a reduced copy exactly the layout the full search finds, on every capture it takes', async () => {
+    let reduced = 0
+    const differ: string[] = []
+    for (const c of valid) {
+      const hints = { name: c.label }
+      // Every size taken that way (rc2 itself reduces only inputs of 3 megapixels or more).
+      const via = await detectReduced(c.image, hints, 0)
+      if (via === undefined) continue
+      reduced++
+      const full = detectLayout(c.image, hints)
+      if (JSON.stringify(via) !== JSON.stringify(full))
+        differ.push(
+          `${c.label}: ${JSON.stringify(via.tiles[0])} vs ${JSON.stringify(full.tiles[0])}`,
+        )
+    }
+    console.log(
+      `detect corpus: ${reduced} of ${valid.length} captures found through a reduced copy`,
+    )
+    expect(differ).toEqual([])
+    // Pages and the larger widgets go that way; small tile-area captures are searched whole.
+    expect(reduced).toBeGreaterThanOrEqual(valid.length / 16)
+    // Each capture searched twice (through the copy and whole), on a machine that may be busy.
+  }, 300_000)
+
   it('rebuilds every valid capture into a payload that matches its source', async () => {
     const sources = new Map<string, RawImage>()
     const source = async (c: Case, quality?: number): Promise<RawImage> => {
@@ -237,7 +262,7 @@ describe('grid detection corpus', () => {
     // JPEG's own loss on this corpus. The same rebuilt payloads shifted by 3 px measure 1.5 to 11.8
     // (median 5.7), a tile from the wrong cell far more: this complements the 2 px edge check above.
     expect(problems).toEqual([])
-  })
+  }, 300_000)
 
   it('refuses every capture cut off through the tile band, never guessing a grid', () => {
     let saidCutOff = 0

@@ -1,0 +1,72 @@
+/**
+ * Detection of a large capture on a reduced copy first: libvips takes every f-th pixel (no
+ * blending, so a gutter of f pixels or more stays white), the lattice is searched there, and the
+ * full-resolution search then runs only on a window around what was found, which fixes every edge
+ * in the input's own pixels. When the copy shows no whole grid, or the window no grid, the whole
+ * image is searched as before: the reduced copy only ever saves work, it never decides alone.
+ */
+import type { Rect } from '../types.js'
+import { detectLayoutWithin, findWholeLattice } from './detect.js'
+import { openPixels } from './load.js'
+import type { DetectHints, Layout, RawImage } from './types.js'
+
+/** The reduced copy has about this many pixels (a 1x widget is about as large). */
+const REDUCED_PIXELS = 250_000
+/**
+ * Smaller inputs are searched whole: the window around a grid (a ring of cells, the header and
+ * room for hidden rows) covers most of a widget or tile-area capture, so only a page saves work.
+ */
+const REDUCE_FROM = 3_000_000
+/** At most every 4th pixel: desktop gutters are 4 CSS px. */
+const MAX_FACTOR = 4
+
+/**
+ * The layout found through a reduced copy of `image` (at least `from` pixels); undefined when the
+ * whole image must be searched.
+ */
+export async function detectReduced(
+  image: RawImage,
+  hints: DetectHints,
+  from = REDUCE_FROM,
+): Promise<Layout | undefined> {
+  if (image.width * image.height < from) return undefined
+  const factor = Math.min(
+    MAX_FACTOR,
+    Math.floor(Math.sqrt((image.width * image.height) / REDUCED_PIXELS)),
+  )
+  if (factor < 2) return undefined
+  const small = await subsample(image, factor)
+  const lattice = findWholeLattice(small)
+  if (lattice === undefined) return undefined
+  const scale = image.width / small.width
+  const { n } = lattice
+  const pitch = lattice.pitch * scale
+  const x0 = lattice.x0 * scale
+  const y0 = lattice.y0 * scale
+  // Room for the ring of cells around the grid (which would say it goes on), and above it for the
+  // header and rows that may have vanished into the white frame.
+  const left = Math.max(0, Math.floor(x0 - 1.5 * pitch))
+  const top = Math.max(0, Math.floor(y0 - (n + 1.5) * pitch))
+  const right = Math.min(image.width, Math.ceil(x0 + (n + 1.5) * pitch))
+  const bottom = Math.min(image.height, Math.ceil(y0 + (n + 1.5) * pitch))
+  const window: Rect = { x: left, y: top, width: right - left, height: bottom - top }
+  // A window nearly the whole picture saves nothing: search the whole instead.
+  if (window.width * window.height > 0.75 * image.width * image.height) return undefined
+  try {
+    return detectLayoutWithin(image, window, hints)
+  } catch {
+    // What the window refuses (a cut-off grid, a conflicting --grid), the whole image says in its own words.
+    return undefined
+  }
+}
+
+/** Every `factor`-th pixel of every `factor`-th row, by libvips. */
+async function subsample(image: RawImage, factor: number): Promise<RawImage> {
+  const width = Math.floor(image.width / factor)
+  const height = Math.floor(image.height / factor)
+  const { data, info } = await openPixels(image)
+    .resize(width, height, { fit: 'fill', kernel: 'nearest' })
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+  return { data, width: info.width, height: info.height, channels: image.channels }
+}
