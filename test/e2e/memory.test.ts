@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BIN, REPO, runInProcess } from '../helpers/cli.js'
 
 const PROBE = join(REPO, 'test', 'helpers', 'heap-probe.mjs')
-const RSS_PROBE = join(REPO, 'test', 'helpers', 'rss-probe.mjs')
+// The benchmark's probe: the peak of the process's own memory (VmHWM), written as it exits.
+const RSS_PROBE = join(REPO, 'bench', 'max-rss.mjs')
 let root: string
 
 beforeAll(async () => {
@@ -66,10 +67,10 @@ async function heapAfter(count: number): Promise<number> {
 /** The peak resident set size (kilobytes) of the whole run over a list of `count` missing paths. */
 async function peakRss(count: number): Promise<number> {
   const list = await missingList(count)
-  const probeFile = join(root, `rss-${count}.txt`)
-  const code = await solveList(list, ['--import', RSS_PROBE], { RC2_PROBE_RSS_FILE: probeFile })
+  const probeFile = join(root, `rss-${count}.json`)
+  const code = await solveList(list, ['--import', RSS_PROBE], { RC2_BENCH_RSS_FILE: probeFile })
   expect(code).toBe(4)
-  return Number(await readFile(probeFile, 'utf8'))
+  return (JSON.parse(await readFile(probeFile, 'utf8')) as { maxRssKb: number }).maxRssKb
 }
 
 describe('memory per queued input', () => {
