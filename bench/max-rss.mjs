@@ -1,5 +1,5 @@
 /* global process */
-// Preloaded by the benchmark only (node --import): on exit, write this process's peak resident
+// Preloaded by the benchmark and the memory test only (node --import): on exit, write this process's peak resident
 // set size (kB) and CPU time (ms, user + system, every thread) as JSON to the file named by
 // RC2_BENCH_RSS_FILE. rc2 itself never reads that variable.
 import { readFileSync, writeFileSync } from 'node:fs'

@@ -9,21 +9,30 @@ export const SHARED_ANSWER_WARNING =
  * `provider`, asking each distinct request (the same image sent for the same question, grid and
  * threshold) once per run: an input whose request was asked already gets that answer, at no
  * cost. An answer in flight is shared as it comes; a failure is not remembered, so a later
- * input asks again. What is kept per request is its digest and the (small) answer.
+ * input asks again. What is kept per request is its digest and the (small) answer, for the `keep`
+ * requests last asked or answered: a run of a million distinct images stays a few MB (a repeat
+ * further back than that is asked again).
  */
-export function answerOncePerRun(provider: Provider): Provider {
+export function answerOncePerRun(provider: Provider, keep = KEPT_REQUESTS): Provider {
   const answers = new Map<string, Kept | Promise<RecognitionResult>>()
+  const remember = (key: string, value: Kept | Promise<RecognitionResult>): void => {
+    // A Map iterates in insertion order: the first key is the one least recently used.
+    answers.delete(key)
+    answers.set(key, value)
+    if (answers.size > keep) answers.delete(answers.keys().next().value as string)
+  }
   return {
     ...provider,
     recognize: async (request) => {
       const key = requestKey(request)
       const known = answers.get(key)
+      if (known instanceof Kept) remember(key, known)
       if (known !== undefined) return shared(known instanceof Kept ? known.answer() : await known)
       const asked = provider.recognize(request)
-      answers.set(key, asked)
+      remember(key, asked)
       try {
         const answer = await asked
-        answers.set(key, new Kept(answer))
+        remember(key, new Kept(answer))
         return answer
       } catch (error) {
         answers.delete(key)
@@ -32,6 +41,9 @@ export function answerOncePerRun(provider: Provider): Provider {
     },
   }
 }
+
+/** Distinct requests remembered in a run (a few hundred bytes each). */
+const KEPT_REQUESTS = 50_000
 
 /**
  * An answer as kept for the rest of the run, in one fixed shape: the tiles as a bit mask (a grid
