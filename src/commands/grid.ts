@@ -1,5 +1,5 @@
-import type { Command } from './commander.js'
-import { InvalidArgumentError } from './commander.js'
+import type { Command } from 'commander'
+import { InvalidArgumentError } from 'commander'
 import { InputError, UsageError, writeFailure } from '../errors.js'
 import type { CliContext } from './context.js'
 import { gridOption, toGrid } from './options.js'

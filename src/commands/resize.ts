@@ -1,4 +1,4 @@
-import { type Command, Option } from './commander.js'
+import { type Command, Option } from 'commander'
 import { dirname, join } from 'node:path'
 import { UsageError } from '../errors.js'
 import type { CliContext } from './context.js'

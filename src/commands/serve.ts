@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Option, type Command } from './commander.js'
+import { InvalidArgumentError, Option, type Command } from 'commander'
 import type { CliContext } from './context.js'
 import { providerOptions, type ProviderFlags } from './options.js'
 

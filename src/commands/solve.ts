@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError, Option } from './commander.js'
+import { type Command, InvalidArgumentError, Option } from 'commander'
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import {
