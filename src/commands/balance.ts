@@ -15,11 +15,7 @@ export interface BalanceCommand {
   json: boolean
 }
 
-export function register(
-  program: Command,
-  ctx: CliContext,
-  run: (command: BalanceCommand, ctx: CliContext) => Promise<void> = runBalance,
-): void {
+export function register(program: Command, ctx: CliContext, run = runBalance): void {
   const command = program
     .command('balance')
     .description("The provider's remaining balance (points or credits), where it has such a call.")

@@ -59,11 +59,7 @@ function gridOptions(input: string, flags: GridFlags): GridOptions {
   }
 }
 
-export function register(
-  program: Command,
-  ctx: CliContext,
-  run: (options: GridOptions, ctx: CliContext) => Promise<void> = runGrid,
-): void {
+export function register(program: Command, ctx: CliContext, run = runGrid): void {
   program
     .command('grid')
     .description(

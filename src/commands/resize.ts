@@ -48,11 +48,7 @@ function resizeOptions(inputs: string[], flags: ResizeFlags): ResizeOptions {
   }
 }
 
-export function register(
-  program: Command,
-  ctx: CliContext,
-  run: (options: ResizeOptions, ctx: CliContext) => Promise<void> = runResize,
-): void {
+export function register(program: Command, ctx: CliContext, run = runResize): void {
   program
     .command('resize')
     .description(

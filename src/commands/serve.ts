@@ -11,13 +11,6 @@ interface ServeFlags extends ProviderFlags {
   log?: 'json' | 'text'
 }
 
-function parsePort(value: string): number {
-  const port = Number(value)
-  if (!/^\d+$/.test(value) || port > 65_535)
-    throw new InvalidArgumentError('give a port from 0 to 65535 (0 takes a free one)')
-  return port
-}
-
 /** What `rc2 serve` is asked to do, from its flags. */
 export interface ServeCommand {
   providers: ProviderOptions
@@ -27,11 +20,14 @@ export interface ServeCommand {
   logJson: boolean
 }
 
-export function register(
-  program: Command,
-  ctx: CliContext,
-  run: (command: ServeCommand, ctx: CliContext) => Promise<void> = runServe,
-): void {
+function parsePort(value: string): number {
+  const port = Number(value)
+  if (!/^\d+$/.test(value) || port > 65_535)
+    throw new InvalidArgumentError('give a port from 0 to 65535 (0 takes a free one)')
+  return port
+}
+
+export function register(program: Command, ctx: CliContext, run = runServe): void {
   const command = program
     .command('serve')
     .description(

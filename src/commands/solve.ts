@@ -65,11 +65,7 @@ export interface SolveCommand {
   options: SolveRunOptions
 }
 
-export function register(
-  program: Command,
-  ctx: CliContext,
-  run: (command: SolveCommand, ctx: CliContext) => Promise<void> = runSolve,
-): void {
+export function register(program: Command, ctx: CliContext, run = runSolve): void {
   const command = program
     .command('solve')
     .description(
