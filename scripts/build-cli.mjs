@@ -30,12 +30,21 @@ const requireWhenRun = {
   name: 'require-when-run',
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, (args) => {
+      // commander loads child_process (and through it the network modules) for the executable
+      // subcommands that rc2 has none of: it gets a spawn that loads it when called.
+      if (args.path === 'node:child_process' && args.importer.includes('/node_modules/commander/'))
+        return { path: args.path, namespace: 'spawn-when-called' }
       if (!args.path.startsWith('node:') && !outside.includes(packageOf(args.path)))
         return undefined
       if (args.kind === 'import-statement' && args.namespace === 'file')
         return { path: args.path, namespace: 'require-when-run' }
       return { path: args.path, external: true }
     })
+    build.onLoad({ filter: /.*/, namespace: 'spawn-when-called' }, () => ({
+      contents:
+        "module.exports = { spawn: (...args) => require('node:child_process').spawn(...args) }",
+      loader: 'js',
+    }))
     build.onLoad({ filter: /.*/, namespace: 'require-when-run' }, (args) => ({
       contents: `module.exports = require(${JSON.stringify(args.path)})`,
       loader: 'js',

@@ -28,14 +28,8 @@ afterAll(async () => {
  * logs them; a package shows as node_modules/<name>.
  */
 function loaded(args: string[]): string[] {
-  const run = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', NODE_DEBUG: 'esm,module' },
-    maxBuffer: 64 * 1024 * 1024,
-  })
-  expect(run.status, run.stderr.slice(-2000)).toBe(0)
   const files = new Set<string>()
-  for (const match of run.stderr.matchAll(/(?:file:\/\/)?(\/[^\s"'\]]+\.[cm]?js)\b/g)) {
+  for (const match of moduleLog(args).matchAll(/(?:file:\/\/)?(\/[^\s"'\]]+\.[cm]?js)\b/g)) {
     const path = match[1] as string
     if (!path.startsWith(REPO)) continue
     files.add(
@@ -43,6 +37,17 @@ function loaded(args: string[]): string[] {
     )
   }
   return [...files].sort()
+}
+
+/** What Node logs of the modules `rc2 <args>` loads (NODE_DEBUG=esm,module, on stderr). */
+function moduleLog(args: string[]): string {
+  const run = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', NODE_DEBUG: 'esm,module' },
+    maxBuffer: 64 * 1024 * 1024,
+  })
+  expect(run.status, run.stderr.slice(-2000)).toBe(0)
+  return run.stderr
 }
 
 describe("Node's module log, as this file reads it", () => {
@@ -60,6 +65,9 @@ describe('start-up loads only what the command uses', () => {
     { timeout: 30_000 },
     () => {
       expect(loaded(['--help'])).toEqual(['bin/rc2.js', 'dist/cli.js'])
+      // Nor child_process, which commander uses only for executable subcommands (rc2 has none).
+      expect(moduleLog(['--help'])).not.toContain('child_process')
+      expect(moduleLog(['completion', 'bash'])).not.toContain('child_process')
     },
   )
 
