@@ -1,20 +1,24 @@
-import type { Command } from './commands/commander.js'
-import { createRequire } from 'node:module'
-import type * as Fs from 'node:fs'
-import type * as Path from 'node:path'
+import { Command, CommanderError } from 'commander'
+import { existsSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { EXIT, InterruptedError, Rc2Error, UsageError, writeFailureReason } from './errors.js'
-import type { Output } from './output/io.js'
+import { loadColour, Output } from './output/io.js'
 import { safeBlock } from './output/safe-text.js'
 import type { CliContext } from './commands/context.js'
 import type { ProgramSpec } from './output/program-spec.js'
-import { COMMANDS, invokedCommand } from './commands/registry.js'
+import * as balance from './commands/balance.js'
+import * as completion from './commands/completion.js'
+import * as grid from './commands/grid.js'
+import * as questions from './commands/questions.js'
+import * as report from './commands/report.js'
+import * as resize from './commands/resize.js'
+import * as serve from './commands/serve.js'
+import * as solve from './commands/solve.js'
+import * as view from './commands/view.js'
 
-// Built-ins through require: an ES import of node:fs first copies its hundred-odd exports into a
-// module facade, about half a millisecond of every start-up on Node 20 (bin/rc2.js already made
-// node:module's).
-const require = createRequire(import.meta.url)
-const { existsSync, readFileSync } = require('node:fs') as typeof Fs
-const { resolve } = require('node:path') as typeof Path
+/** Every command, in the order `rc2 --help` lists them; each loads its heavy modules in its action. */
+const COMMANDS = [solve, resize, questions, grid, balance, report, serve, view, completion]
 
 export interface CliIo {
   stdout: NodeJS.WriteStream | (NodeJS.WritableStream & { isTTY?: boolean })
@@ -38,126 +42,117 @@ export async function runCli(
   signal?: AbortSignal,
 ): Promise<number> {
   const stdoutWatch = watchStdout(io)
-  const stdoutClosed = stdoutWatch.closed
-  const isStdoutClosed = (): boolean => stdoutClosed.signal.aborted
-  // Only the command being run is loaded, with the writer, at the same time as commander (not at
-  // the top, for less start-up). One import after another, each waiting on its file reads, adds up
-  // on a busy machine.
-  const invoked = invokedCommand(argv.slice(2))
-  const commandLoading = invoked?.load()
-  const writerLoading = invoked === undefined ? undefined : import('./output/io.js')
-  // Awaited below; a failure meanwhile is not an unhandled one.
-  commandLoading?.catch(() => undefined)
-  writerLoading?.catch(() => undefined)
-  const { Command, CommanderError, Help } = await import('./commands/commander.js')
+  const isStdoutClosed = (): boolean => stdoutWatch.closed.signal.aborted
   const program = new Command('rc2')
-  // The writer is loaded before a command runs (chalk too on a terminal), not for --help or --version.
-  let OutputClass: typeof Output | undefined
-  const loadOutput = async (): Promise<void> => {
-    if (OutputClass !== undefined) return
-    const writer = await (writerLoading ?? import('./output/io.js'))
-    // Colour is only ever shown on a terminal (or when forced); elsewhere chalk need not load.
-    if (io.stdout.isTTY === true || io.stderr.isTTY === true || (io.env.FORCE_COLOR ?? '') !== '')
-      await writer.loadColour()
-    OutputClass = writer.Output
-  }
-  let output: Output | undefined
-  const getOutput = (): Output => {
-    if (output === undefined) {
-      if (OutputClass === undefined)
-        throw new Error('the output writer was used before it was loaded')
-      const opts = program.opts<{ color?: boolean; verbose?: boolean }>()
-      output = new OutputClass({
-        stdout: io.stdout as Output['stdout'],
-        stderr: io.stderr as Output['stderr'],
-        color: opts.color,
-        verbose: opts.verbose,
-        env: io.env,
-        stdoutClosed: isStdoutClosed,
-      })
-    }
-    return output
-  }
-
+  const writer = outputWriter(program, io, isStdoutClosed)
   const ctx: CliContext = {
     get out() {
-      return getOutput()
+      return writer.get()
     },
     env: io.env,
     cwd: io.cwd,
-    get stdin() {
-      return io.stdin
-    },
+    stdin: io.stdin,
     signal:
-      signal === undefined ? stdoutClosed.signal : AbortSignal.any([signal, stdoutClosed.signal]),
+      signal === undefined
+        ? stdoutWatch.closed.signal
+        : AbortSignal.any([signal, stdoutWatch.closed.signal]),
     stopNow: signal === undefined ? undefined : stopNowOf.get(signal),
     stdoutClosed: isStdoutClosed,
     stdoutFailed: () => stdoutWatch.failure() !== undefined,
     globalOptions: () => program.opts<{ config?: string; verbose?: boolean }>(),
   }
-
   configureProgram(program, io, isStdoutClosed)
-
-  // The others are listed for --help from the registry.
-  const listed = new Map<Command, string>()
-  for (const entry of COMMANDS) {
-    if (entry === invoked) (await (commandLoading ?? entry.load())).register(program, ctx)
-    else listed.set(program.command(entry.name).description(entry.summary), entry.term)
-  }
-  program.configureHelp({
-    subcommandTerm: (cmd) => listed.get(cmd) ?? Help.prototype.subcommandTerm.call(new Help(), cmd),
-  })
-  program.hook('preAction', loadOutput)
-
+  for (const command of COMMANDS) command.register(program, ctx)
+  program.hook('preAction', writer.load)
   try {
     await program.parseAsync(argv)
     // A write to a file fails on the next tick (stdout on /dev/full): wait for it before deciding.
     await nextTurn()
-    if (stdoutWatch.failure() !== undefined) return await failedStdout(undefined)
+    if (stdoutWatch.failure() !== undefined)
+      return await failedStdout(undefined, stdoutWatch, writer)
     return isStdoutClosed() ? EXIT.ok : (ctx.exitCode ?? EXIT.ok)
   } catch (error) {
     await nextTurn()
-    if (stdoutWatch.failure() !== undefined) return await failedStdout(error)
-    // The reader went away: what was written stays written, and nobody is left to tell.
-    if (isStdoutClosed() && (error instanceof InterruptedError || !(error instanceof Rc2Error)))
-      return EXIT.ok
-    // Commander already printed its message (help, version, or a parse error).
-    if (error instanceof CommanderError) {
-      if (error.code === 'commander.unknownOption') hintDashFile(error.message, io)
-      return error.exitCode === 0 ||
-        error.code === 'commander.helpDisplayed' ||
-        error.code === 'commander.version'
-        ? EXIT.ok
-        : EXIT.usage
-    }
-    await loadOutput()
-    return reportError(error, getOutput(), program.opts<{ verbose?: boolean }>().verbose === true)
+    if (stdoutWatch.failure() !== undefined) return await failedStdout(error, stdoutWatch, writer)
+    return await exitCodeOf(error, { io, writer, stdoutClosed: isStdoutClosed() })
   } finally {
     stdoutWatch.settled = true
   }
+}
 
-  /** stdout failed (not a reader that left): results were lost, so exit 2 with the reason, last. */
-  async function failedStdout(error: unknown): Promise<number> {
-    await loadOutput()
-    const verbose = program.opts<{ verbose?: boolean }>().verbose === true
-    const failure = stdoutWatch.failure() as Rc2Error
-    // Another failure of the run (--output full too) is said first.
-    if (error instanceof Rc2Error && !(error instanceof InterruptedError) && error !== failure)
-      reportError(error, getOutput(), verbose)
-    return reportError(failure, getOutput(), verbose)
+/** The writer of a run: made on first use, after chalk is loaded where colour may show. */
+interface OutputWriter {
+  load: () => Promise<void>
+  get: () => Output
+  verbose: () => boolean
+}
+
+function outputWriter(program: Command, io: CliIo, isStdoutClosed: () => boolean): OutputWriter {
+  let output: Output | undefined
+  const options = (): { color?: boolean; verbose?: boolean } =>
+    program.opts<{ color?: boolean; verbose?: boolean }>()
+  return {
+    // Colour is only ever shown on a terminal (or when forced); elsewhere chalk need not load.
+    load: async () => {
+      if (io.stdout.isTTY === true || io.stderr.isTTY === true || (io.env.FORCE_COLOR ?? '') !== '')
+        await loadColour()
+    },
+    get: () => {
+      output ??= new Output({
+        stdout: io.stdout as Output['stdout'],
+        stderr: io.stderr as Output['stderr'],
+        color: options().color,
+        verbose: options().verbose,
+        env: io.env,
+        stdoutClosed: isStdoutClosed,
+      })
+      return output
+    },
+    verbose: () => options().verbose === true,
   }
+}
+
+/** The exit code of a run that threw: commander's own, quiet for a reader that left, else said. */
+async function exitCodeOf(
+  error: unknown,
+  run: { io: CliIo; writer: OutputWriter; stdoutClosed: boolean },
+): Promise<number> {
+  // The reader went away: what was written stays written, and nobody is left to tell.
+  if (run.stdoutClosed && (error instanceof InterruptedError || !(error instanceof Rc2Error)))
+    return EXIT.ok
+  // Commander already printed its message (help, version, or a parse error).
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.unknownOption') hintDashFile(error.message, run.io)
+    return error.exitCode === 0 ||
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version'
+      ? EXIT.ok
+      : EXIT.usage
+  }
+  await run.writer.load()
+  return reportError(error, run.writer.get(), run.writer.verbose())
+}
+
+/** stdout failed (not a reader that left): results were lost, so exit 2 with the reason, last. */
+async function failedStdout(
+  error: unknown,
+  watch: StdoutWatch,
+  writer: OutputWriter,
+): Promise<number> {
+  await writer.load()
+  const failure = watch.failure() as Rc2Error
+  // Another failure of the run (--output full too) is said first.
+  if (error instanceof Rc2Error && !(error instanceof InterruptedError) && error !== failure)
+    reportError(error, writer.get(), writer.verbose())
+  return reportError(failure, writer.get(), writer.verbose())
 }
 
 /**
  * Every command and option as data (the man page is made from it at build time): the program
- * as runCli configures it, with every command registered. Nothing runs, so nothing is written.
+ * as runCli configures it. Nothing runs, so nothing is written.
  */
 export async function describeCli(): Promise<ProgramSpec> {
-  const [{ Command }, { fullProgram, programSpec }] = await Promise.all([
-    import('./commands/commander.js'),
-    import('./commands/program-spec.js'),
-  ])
-  const { PassThrough } = await import('node:stream')
+  const { programSpec } = await import('./commands/program-spec.js')
   const program = new Command('rc2')
   const io: CliIo = {
     stdout: new PassThrough(),
@@ -181,7 +176,8 @@ export async function describeCli(): Promise<ProgramSpec> {
     stdoutClosed: () => false,
     globalOptions: unused,
   }
-  return programSpec(await fullProgram(program, ctx), readVersion())
+  for (const command of COMMANDS) command.register(program, ctx)
+  return programSpec(program, readVersion())
 }
 
 function nextTurn(): Promise<void> {
@@ -259,7 +255,7 @@ function configureProgram(program: Command, io: CliIo, isStdoutClosed: () => boo
       // Commander echoes arguments (a file name from a glob may hold escape sequences).
       writeErr: (text) => io.stderr.write(safeBlock(text)),
       // Help wraps to the stream written to (commander would ask process.stdout): a pipe gets 80
-      // columns, as dist/help.txt (scripts/build-help.mjs) and bin/rc2.js assume.
+      // columns.
       getOutHelpWidth: () => columnsOf(io.stdout) ?? 80,
       getErrHelpWidth: () => columnsOf(io.stderr) ?? 80,
     })

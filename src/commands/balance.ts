@@ -1,13 +1,21 @@
-import type { Command } from './commander.js'
+import type { Command } from 'commander'
 import type { CliContext } from './context.js'
 import { providerOptions, type ProviderFlags } from './options.js'
 import type { BalanceResult } from '../providers/types.js'
+import type { ProviderOptions } from '../solve/settings.js'
+import { providerOptionsOf } from './provider-setup.js'
 
 interface BalanceFlags extends ProviderFlags {
   json?: boolean
 }
 
-export function register(program: Command, ctx: CliContext): void {
+/** What `rc2 balance` is asked to do, from its flags. */
+export interface BalanceCommand {
+  providers: ProviderOptions
+  json: boolean
+}
+
+export function register(program: Command, ctx: CliContext, run = runBalance): void {
   const command = program
     .command('balance')
     .description("The provider's remaining balance (points or credits), where it has such a call.")
@@ -18,46 +26,49 @@ export function register(program: Command, ctx: CliContext): void {
       'after',
       '\nExamples:\n  $ rc2 balance\n  $ RC2_PROVIDER=capsolver rc2 balance --json\n  $ rc2 balance -p yescaptcha,capsolver',
     )
-    .action(async (flags: BalanceFlags) => {
-      const [{ providerOptionsOf, engineHost }, { balanceOf }, { loadRunConfig }] =
-        await Promise.all([
-          import('./provider-setup.js'),
-          import('../solve/engine.js'),
-          import('../solve/settings.js'),
-        ])
-      const host = engineHost(ctx)
-      const config = await loadRunConfig(providerOptionsOf(flags, ctx), host)
-      const names = config.providerList
-      // Each is asked in turn; one that fails is said and the others still shown.
-      const results: BalanceResult[] = []
-      const failures: unknown[] = []
-      for (const name of names) {
-        try {
-          results.push(await balanceOf(config, name, host))
-        } catch (error) {
-          if (names.length === 1 || ctx.signal.aborted) throw error
-          failures.push(error)
-        }
-      }
-      const { EXIT, Rc2Error } = await import('../errors.js')
-      const last = failures.at(-1)
-      for (const error of results.length === 0 ? failures.slice(0, -1) : failures) {
-        if (!(error instanceof Rc2Error)) throw error
-        ctx.out.error(error.message, error.hint)
-      }
-      if (results.length === 0) throw last
-      await print(results, names.length > 1, flags, ctx)
-      if (failures.length > 0) ctx.exitCode = EXIT.partial
-    })
+    .action((flags: BalanceFlags) =>
+      run({ providers: providerOptionsOf(flags, ctx), json: flags.json === true }, ctx),
+    )
+}
+
+/** Each provider asked in turn; one that fails is said and the others still shown. */
+async function runBalance(command: BalanceCommand, ctx: CliContext): Promise<void> {
+  const [{ engineHost }, { balanceOf }, { loadRunConfig }] = await Promise.all([
+    import('./provider-setup.js'),
+    import('../solve/engine.js'),
+    import('../solve/settings.js'),
+  ])
+  const host = engineHost(ctx)
+  const config = await loadRunConfig(command.providers, host)
+  const names = config.providerList
+  const results: BalanceResult[] = []
+  const failures: unknown[] = []
+  for (const name of names) {
+    try {
+      results.push(await balanceOf(config, name, host))
+    } catch (error) {
+      if (names.length === 1 || ctx.signal.aborted) throw error
+      failures.push(error)
+    }
+  }
+  const { EXIT, Rc2Error } = await import('../errors.js')
+  const last = failures.at(-1)
+  for (const error of results.length === 0 ? failures.slice(0, -1) : failures) {
+    if (!(error instanceof Rc2Error)) throw error
+    ctx.out.error(error.message, error.hint)
+  }
+  if (results.length === 0) throw last
+  await print(results, names.length > 1, command.json, ctx)
+  if (failures.length > 0) ctx.exitCode = EXIT.partial
 }
 
 async function print(
   results: BalanceResult[],
   several: boolean,
-  flags: BalanceFlags,
+  json: boolean,
   ctx: CliContext,
 ): Promise<void> {
-  if (flags.json === true) {
+  if (json) {
     const json = results.map((result) => ({ schemaVersion: 1, ...result }))
     ctx.out.result(JSON.stringify(several ? json : json[0], null, 2))
     return

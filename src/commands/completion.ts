@@ -1,4 +1,4 @@
-import type { Command } from './commander.js'
+import type { Command } from 'commander'
 import type { CliContext } from './context.js'
 
 export function register(program: Command, ctx: CliContext): void {
@@ -21,11 +21,11 @@ Examples:
   $ rc2 completion fish > ~/.config/fish/completions/rc2.fish`,
     )
     .action(async (shell: 'bash' | 'zsh' | 'fish') => {
-      const [{ fullProgram, programSpec }, { renderCompletion }] = await Promise.all([
+      const [{ programSpec }, { renderCompletion }] = await Promise.all([
         import('./program-spec.js'),
         import('../output/completion.js'),
       ])
-      const full = await fullProgram(program, ctx)
-      ctx.out.result(renderCompletion(programSpec(full, program.version() ?? ''), shell).trimEnd())
+      const spec = programSpec(program, program.version() ?? '')
+      ctx.out.result(renderCompletion(spec, shell).trimEnd())
     })
 }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Option } from './commander.js'
+import { InvalidArgumentError, Option } from 'commander'
 import { PROVIDER_NAMES } from '../providers/types.js'
 import { GRIDS, type Grid } from '../types.js'
 import { providerNames } from '../solve/provider-names.js'

@@ -1,6 +1,4 @@
-import { Command, type Option } from './commander.js'
-import type { CliContext } from './context.js'
-import { COMMANDS } from './registry.js'
+import type { Command, Option } from 'commander'
 import { PROVIDER_NAMES } from '../providers/types.js'
 import { listQuestions } from '../questions/table.js'
 import type {
@@ -13,21 +11,6 @@ import type {
 
 /** Value placeholders that name a file or a directory: the shells complete paths there. */
 const PATH_VALUES = /path|file|dir|input|capture|image|png|jpe?g|html|json/i
-
-/**
- * A program with every command registered (rc2 itself registers only the one being run), the
- * global options and description copied from `program`. Registering runs no action.
- */
-export async function fullProgram(program: Command, ctx: CliContext): Promise<Command> {
-  const full = new Command(program.name()).description(program.description())
-  for (const option of program.options as readonly Option[]) full.addOption(option)
-  // The text after the command list (examples, providers, exit codes) is a listener, not a field.
-  const events = program as unknown as NodeJS.EventEmitter
-  for (const listener of events.listeners('afterHelp'))
-    (full as unknown as NodeJS.EventEmitter).on('afterHelp', listener as () => void)
-  for (const entry of COMMANDS) (await entry.load()).register(full, ctx)
-  return full
-}
 
 /** The program as data: what completions and the man page are made from. */
 export function programSpec(program: Command, version: string): ProgramSpec {

@@ -1,7 +1,5 @@
-import { type Command, Option } from './commander.js'
-import { listQuestions } from '../questions/table.js'
+import { type Command, Option } from 'commander'
 import { LANGS, type Lang } from '../questions/types.js'
-import { toQuestionMatchJson, toQuestionsJson } from '../output/questions-json.js'
 import type { CliContext } from './context.js'
 
 interface QuestionsFlags {
@@ -30,8 +28,11 @@ Examples:
   $ rc2 questions --lang ja --all --json`,
     )
     .action(async (query: string | undefined, flags: QuestionsFlags) => {
-      // The table and the JSON shape load with the command (every use needs the table); the name
-      // index and the sentence parser only for a query, the table renderer only to draw.
+      // The name index and the sentence parser load only for a query, the table renderer only to draw.
+      const [{ listQuestions }, { toQuestionMatchJson, toQuestionsJson }] = await Promise.all([
+        import('../questions/table.js'),
+        import('../output/questions-json.js'),
+      ])
       const found =
         query === undefined
           ? { entries: listQuestions({ all: flags.all === true }), match: undefined }

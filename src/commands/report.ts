@@ -1,4 +1,4 @@
-import type { Command } from './commander.js'
+import type { Command } from 'commander'
 import { EXIT, exitCodeForKind } from '../errors.js'
 import type { CliContext } from './context.js'
 import { providerOptions, type ProviderFlags } from './options.js'

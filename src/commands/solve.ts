@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError, Option } from './commander.js'
+import { type Command, InvalidArgumentError, Option } from 'commander'
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import {
@@ -10,7 +10,8 @@ import {
   UsageError,
 } from '../errors.js'
 import type { ResolvedConfig } from '../config/resolve.js'
-import type { SummaryOptions } from '../output/progress.js'
+import type { Progress, SummaryOptions } from '../output/progress.js'
+import type { ResultSink } from '../output/sink.js'
 import type { BatchSummary } from '../solve/batch.js'
 import type { SolveRun, SolveRunOptions } from '../solve/engine.js'
 import type { ProviderOptions } from '../solve/settings.js'
@@ -18,6 +19,7 @@ import type { ProviderFacts, ProviderName } from '../providers/types.js'
 import type { SolveResult } from '../solve/result.js'
 import type { Grid } from '../types.js'
 import type { CliContext } from './context.js'
+import { providerOptionsOf } from './provider-setup.js'
 import { parseTiles } from './grid.js'
 import {
   gridOption,
@@ -54,7 +56,16 @@ interface SolveFlags extends ProviderFlags {
   filesFrom?: string
 }
 
-export function register(program: Command, ctx: CliContext): void {
+/** What `rc2 solve` is asked to do, from its flags: the inputs and the engine's options. */
+export interface SolveCommand {
+  /** The arguments; the --files-from list is read when the run starts. */
+  inputs: string[]
+  filesFrom: string | undefined
+  /** The engine's options: the same object a library caller passes. */
+  options: SolveRunOptions
+}
+
+export function register(program: Command, ctx: CliContext, run = runSolve): void {
   const command = program
     .command('solve')
     .description(
@@ -66,82 +77,14 @@ export function register(program: Command, ctx: CliContext): void {
       '/m/ id, a name in any supported language, or the instruction sentence',
     )
     .addOption(gridOption(true))
-  for (const option of providerOptions()) command.addOption(option)
+  for (const option of [...providerOptions(), ...answerOptions(), ...batchOptions()])
+    command.addOption(option)
   command
-    .option(
-      '--confidence <0..1>',
-      'threshold 0..1: tiles scoring above it (YesCaptcha 3x3: sent, default top three; Ace: applied by rc2; CapSolver, 2Captcha, NopeCHA, CapMonster: none)',
-      parseNumberInRange(0, 1, 'a number'),
-    )
-    .option('--json', 'print JSON (one object for one named file or -, else an array)')
-    .option('--ndjson', 'print one JSON object per line as each input finishes')
-    .addOption(
-      new Option('--format <format>', 'output format (default: table)').choices([
-        'table',
-        'json',
-        'ndjson',
-        'csv',
-      ]),
-    )
-    .option(
-      '--annotate <path>',
-      'write a PNG of the input with the chosen tiles marked (a directory for several inputs)',
-    )
-    .option('--concurrency <n>', 'images in flight at once (default: 4)', parseIntInRange(1, 256))
-    .option(
-      '--timeout <seconds>',
-      'deadline per image and provider, polling included (default: 120; 2captcha 180)',
-      parsePositiveSeconds,
-    )
-    .option(
-      '--retries <n>',
-      'retries of transient failures: 429, 5xx, network, lost or garbled replies (default: 3)',
-      parseIntInRange(0, 20),
-    )
-    .option(
-      '--max-points <n>',
-      "stop submitting once the batch would spend more than this: YesCaptcha's points (6 a grid, 2 a tile); a service without a published price counts 1 a call; failover counts every provider asked",
-      parseMaxPoints,
-    )
-    .option('--output <file>', 'append each result to this NDJSON file as it finishes')
-    .option(
-      '--resume',
-      'skip inputs already solved in the --output file (same content and question)',
-    )
-    .option('-r, --recursive', 'descend into subdirectories')
-    .option(
-      '--follow-links',
-      'in a directory, also follow symbolic links that lead outside it (left out by default)',
-    )
-    .option(
-      '--shard <k/n>',
-      'solve only the k-th of n shares of the sorted inputs (one per machine; n shards cover each input once)',
-      parseShard,
-    )
-    .option(
-      '--force',
-      'send even when the services are not known to accept this question for this grid',
-    )
-    .option(
-      '--files-from <file>',
-      'read inputs from this file (- for standard input), one per line; # comments and blank lines skipped',
-    )
-    .option(
-      '--tiles <list>',
-      'dynamic round: classify only these tiles (e.g. 1,4,7), each as a 100x100 image',
-      parseTiles,
-    )
-    .option(
-      '--since <capture>',
-      'dynamic round: classify only the tiles that changed since this earlier capture of the widget',
-    )
-    .option(
-      '--dry-run',
-      'prepare and validate everything, print what would be sent (key redacted), send nothing',
-    )
-    .addHelpText(
-      'after',
-      `
+    .addHelpText('after', EXAMPLES)
+    .action((inputs: string[], flags: SolveFlags) => run(solveCommand(inputs, flags, ctx), ctx))
+}
+
+const EXAMPLES = `
 Examples:
   $ rc2 solve captcha.png -q car
   $ rc2 solve shot.png -q "Select all squares with traffic lights" --json
@@ -151,26 +94,116 @@ Examples:
   $ rc2 solve shot2.png --since shot1.png -q car --json
   $ rc2 solve shots/ -q car --shard 2/4 --output part-2.ndjson
   $ rc2 solve https://example.com/payload.jpg -q bus --json
-  $ find shots -name '*.png' | rc2 solve --files-from - -q car --ndjson`,
-    )
-    .action(async (inputs: string[], flags: SolveFlags) => {
-      ctx.exitCode = await runSolve(inputs, flags, ctx)
-    })
+  $ find shots -name '*.png' | rc2 solve --files-from - -q car --ndjson`
+
+/** How each answer is asked for and printed. */
+function answerOptions(): Option[] {
+  return [
+    new Option(
+      '--confidence <0..1>',
+      'threshold 0..1: tiles scoring above it (YesCaptcha 3x3: sent, default top three; Ace: applied by rc2; CapSolver, 2Captcha, NopeCHA, CapMonster: none)',
+    ).argParser(parseNumberInRange(0, 1, 'a number')),
+    new Option('--json', 'print JSON (one object for one named file or -, else an array)'),
+    new Option('--ndjson', 'print one JSON object per line as each input finishes'),
+    new Option('--format <format>', 'output format (default: table)').choices([
+      'table',
+      'json',
+      'ndjson',
+      'csv',
+    ]),
+    new Option(
+      '--annotate <path>',
+      'write a PNG of the input with the chosen tiles marked (a directory for several inputs)',
+    ),
+    new Option('--concurrency <n>', 'images in flight at once (default: 4)').argParser(
+      parseIntInRange(1, 256),
+    ),
+    new Option(
+      '--timeout <seconds>',
+      'deadline per image and provider, polling included (default: 120; 2captcha 180)',
+    ).argParser(parsePositiveSeconds),
+    new Option(
+      '--retries <n>',
+      'retries of transient failures: 429, 5xx, network, lost or garbled replies (default: 3)',
+    ).argParser(parseIntInRange(0, 20)),
+    new Option(
+      '--max-points <n>',
+      "stop submitting once the batch would spend more than this: YesCaptcha's points (6 a grid, 2 a tile); a service without a published price counts 1 a call; failover counts every provider asked",
+    ).argParser(parseMaxPoints),
+  ]
 }
 
-async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Promise<number> {
-  checkSolveFlags(args, flags, ctx)
+/** Which inputs a run takes, what it keeps, and the dynamic rounds. */
+function batchOptions(): Option[] {
+  return [
+    new Option('--output <file>', 'append each result to this NDJSON file as it finishes'),
+    new Option(
+      '--resume',
+      'skip inputs already solved in the --output file (same content and question)',
+    ),
+    new Option('-r, --recursive', 'descend into subdirectories'),
+    new Option(
+      '--follow-links',
+      'in a directory, also follow symbolic links that lead outside it (left out by default)',
+    ),
+    new Option(
+      '--shard <k/n>',
+      'solve only the k-th of n shares of the sorted inputs (one per machine; n shards cover each input once)',
+    ).argParser(parseShard),
+    new Option(
+      '--force',
+      'send even when the services are not known to accept this question for this grid',
+    ),
+    new Option(
+      '--files-from <file>',
+      'read inputs from this file (- for standard input), one per line; # comments and blank lines skipped',
+    ),
+    new Option(
+      '--tiles <list>',
+      'dynamic round: classify only these tiles (e.g. 1,4,7), each as a 100x100 image',
+    ).argParser(parseTiles),
+    new Option(
+      '--since <capture>',
+      'dynamic round: classify only the tiles that changed since this earlier capture of the widget',
+    ),
+    new Option(
+      '--dry-run',
+      'prepare and validate everything, print what would be sent (key redacted), send nothing',
+    ),
+  ]
+}
+
+/** The flags as solve's inputs and engine options; combinations that cannot work are refused. */
+function solveCommand(args: string[], flags: SolveFlags, ctx: CliContext): SolveCommand {
+  checkSolveFlags(args, flags)
   const format =
     flags.format ?? (flags.ndjson === true ? 'ndjson' : flags.json === true ? 'json' : undefined)
-  const [{ providerOptionsOf, engineHost }, { checkSolveOptions, startSolveRun }] =
-    await Promise.all([import('./provider-setup.js'), import('../solve/engine.js')])
-  const options = solveOptions(flags, providerOptionsOf(flags, ctx), format)
-  checkSolveOptions(options)
+  return {
+    inputs: args,
+    filesFrom: flags.filesFrom,
+    options: solveOptions(flags, providerOptionsOf(flags, ctx), format),
+  }
+}
 
+async function runSolve(command: SolveCommand, ctx: CliContext): Promise<void> {
+  const { options } = command
+  // An image (or a list) cannot be typed: waiting silently on a terminal looks like a hang.
+  if ((command.inputs.includes('-') || command.filesFrom === '-') && ctx.stdin.isTTY === true)
+    throw new UsageError(
+      '"-" reads an image from standard input, but standard input is a terminal',
+      {
+        hint: 'pipe or redirect the image: rc2 solve - -q car < captcha.png',
+      },
+    )
+  const [{ engineHost }, { checkSolveOptions, startSolveRun }] = await Promise.all([
+    import('./provider-setup.js'),
+    import('../solve/engine.js'),
+  ])
+  checkSolveOptions(options)
   // The question is checked before anything else is read or sent.
   const { lookupQuestion } = await import('../questions/lookup.js')
-  options.question = lookupQuestion(flags.question as string)
-  const inputs = await listInputs(args, flags, ctx)
+  options.question = lookupQuestion(options.question as string)
+  const inputs = await listInputs(command, ctx)
   const engine = await startSolveRun(options, {
     ...engineHost(ctx),
     stopNow: ctx.stopNow,
@@ -179,55 +212,30 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   // The JSON shape follows the command line alone: one object only for exactly one file or "-".
   // A --shard run prints an array whatever its share holds.
   const single =
-    flags.shard === undefined &&
-    flags.filesFrom === undefined &&
+    options.shard === undefined &&
+    command.filesFrom === undefined &&
     inputs.length === 1 &&
     (inputs[0] === '-' || !(await isDirectory(resolve(ctx.cwd, inputs[0] as string))))
-  return renderRun(engine, inputs, { flags, ctx, single })
+  ctx.exitCode = await renderRun(engine, inputs, { options, ctx, single })
 }
 
 /** Run the engine over the inputs, rendering each result as it comes, then the batch line; the exit code. */
 async function renderRun(
   engine: SolveRun,
   inputs: string[],
-  view: { flags: SolveFlags; ctx: CliContext; single: boolean },
+  view: { options: SolveRunOptions; ctx: CliContext; single: boolean },
 ): Promise<number> {
-  const { flags, ctx, single } = view
+  const { options, ctx, single } = view
   const { config } = engine
-  const [
-    { ResultSink },
-    { startProgress, renderBatchSummary },
-    { PROVIDER_FACTS },
-    { keyOriginHint },
-  ] = await Promise.all([
+  const [{ ResultSink }, { startProgress, renderBatchSummary }] = await Promise.all([
     import('../output/sink.js'),
     import('../output/progress.js'),
-    import('../providers/facts/index.js'),
-    import('../solve/settings.js'),
   ])
   const sink = new ResultSink(ctx.out, config.format, { single })
-  const confidenceNote = confidenceNotes(
-    config.confidence,
-    config.providerList,
-    PROVIDER_FACTS,
-    (text) => ctx.out.warn(text),
-  )
   const progress = await startProgress(ctx.out, ctx.env, inputs.length)
   let outcome
   try {
-    outcome = await engine.run(inputs, {
-      onResult: (result, index, repeated) => {
-        confidenceNote(result)
-        // A refused key: say which key was sent (flag, environment or which config file).
-        if (!result.ok && result.error.kind === 'auth')
-          result.error.hint = keyOriginHint(result.error, config) ?? null
-        sink.add(result, index, repeated)
-      },
-      onSkipped: (path, reason) => ctx.out.warn(`skipped ${path}: ${reason}`),
-      onOutsideLinks: (paths) => ctx.out.warn(outsideLinksNote(paths)),
-      onNotice: (text) => ctx.out.warn(text),
-      onProgress: (state) => progress.update(state),
-    })
+    outcome = await engine.run(inputs, await runCallbacks(config, ctx, sink, progress))
   } catch (error) {
     // Nothing to solve in a directory: a script reading --json still gets the array it expects.
     if (
@@ -245,12 +253,44 @@ async function renderRun(
   sink.finish()
   // A reader that left hears nothing more; a stdout that failed gets the summary on stderr.
   if (ctx.stdoutClosed() && ctx.stdoutFailed?.() !== true) return EXIT.ok
-  if (count > 1 || flags.shard !== undefined || summary.skipped > 0 || summary.interrupted > 0)
-    printBatchSummary(summary, flags, config, ctx, renderBatchSummary)
+  if (count > 1 || options.shard !== undefined || summary.skipped > 0 || summary.interrupted > 0)
+    printBatchSummary(summary, options, config, ctx, renderBatchSummary)
   // Results on stdout are all printed; the results file that failed is said last, with its exit code.
   if (outcome.outputError !== undefined) throw outcome.outputError
   if (ctx.signal.aborted) throw new InterruptedError()
   return exitCodeFor(summary)
+}
+
+/** What the engine tells the command as it goes: each result to the sink, notes to stderr. */
+async function runCallbacks(
+  config: ResolvedConfig,
+  ctx: CliContext,
+  sink: ResultSink,
+  progress: Progress,
+): Promise<Parameters<SolveRun['run']>[1]> {
+  const [{ PROVIDER_FACTS }, { keyOriginHint }] = await Promise.all([
+    import('../providers/facts/index.js'),
+    import('../solve/settings.js'),
+  ])
+  const confidenceNote = confidenceNotes(
+    config.confidence,
+    config.providerList,
+    PROVIDER_FACTS,
+    (text) => ctx.out.warn(text),
+  )
+  return {
+    onResult: (result, index, repeated) => {
+      confidenceNote(result)
+      // A refused key: say which key was sent (flag, environment or which config file).
+      if (!result.ok && result.error.kind === 'auth')
+        result.error.hint = keyOriginHint(result.error, config) ?? null
+      sink.add(result, index, repeated)
+    },
+    onSkipped: (path, reason) => ctx.out.warn(`skipped ${path}: ${reason}`),
+    onOutsideLinks: (paths) => ctx.out.warn(outsideLinksNote(paths)),
+    onNotice: (text) => ctx.out.warn(text),
+    onProgress: (state) => progress.update(state),
+  }
 }
 
 /** The engine's options, from the flags: the same object a library caller passes. */
@@ -291,7 +331,7 @@ function outsideLinksNote(paths: readonly string[]): string {
 }
 
 /** Flag combinations that cannot work, refused before anything is read or sent. */
-function checkSolveFlags(args: string[], flags: SolveFlags, ctx: CliContext): void {
+function checkSolveFlags(args: string[], flags: SolveFlags): void {
   if (args.length === 0 && flags.filesFrom === undefined)
     throw new UsageError(
       'no input: give image files, directories, URLs or -, or --files-from <file>',
@@ -300,42 +340,34 @@ function checkSolveFlags(args: string[], flags: SolveFlags, ctx: CliContext): vo
     throw new UsageError('standard input cannot carry both the --files-from list and an image')
   if (flags.json === true && flags.ndjson === true)
     throw new UsageError('choose one of --json and --ndjson')
-  // An image (or a list) cannot be typed: waiting silently on a terminal looks like a hang.
-  if ((args.includes('-') || flags.filesFrom === '-') && ctx.stdin.isTTY === true) {
-    throw new UsageError(
-      '"-" reads an image from standard input, but standard input is a terminal',
-      {
-        hint: 'pipe or redirect the image: rc2 solve - -q car < captcha.png',
-      },
-    )
-  }
 }
 
 /** The inputs: the arguments, then the --files-from list. */
-async function listInputs(args: string[], flags: SolveFlags, ctx: CliContext): Promise<string[]> {
-  if (flags.filesFrom === undefined) return args
+async function listInputs(command: SolveCommand, ctx: CliContext): Promise<string[]> {
+  const { inputs, filesFrom } = command
+  if (filesFrom === undefined) return inputs
   const { readInputList } = await import('../solve/inputs.js')
-  const listed = await readInputList(flags.filesFrom, { cwd: ctx.cwd, stdin: ctx.stdin })
-  if (flags.filesFrom === '-' && listed.includes('-'))
+  const listed = await readInputList(filesFrom, { cwd: ctx.cwd, stdin: ctx.stdin })
+  if (filesFrom === '-' && listed.includes('-'))
     throw new UsageError(
       'the --files-from list on standard input cannot name - (standard input) as an image',
     )
-  if (listed.length === 0 && args.length === 0)
-    throw new UsageError(`--files-from ${flags.filesFrom} lists no inputs`)
-  return [...args, ...listed]
+  if (listed.length === 0 && inputs.length === 0)
+    throw new UsageError(`--files-from ${filesFrom} lists no inputs`)
+  return [...inputs, ...listed]
 }
 
 /** The batch line on stderr (JSON: the summary object); the --max-points stop is said once, here. */
 function printBatchSummary(
   summary: BatchSummary,
-  flags: SolveFlags,
+  options: SolveRunOptions,
   config: ResolvedConfig,
   ctx: CliContext,
   renderBatchSummary: (summary: BatchSummary, options: SummaryOptions) => string,
 ): void {
   // The --max-points stop is said once, in the summary; --resume helps only with --output.
   const budgetHint =
-    flags.output === undefined
+    options.output === undefined
       ? 'raise --max-points to send them'
       : 'run again with --resume and a higher --max-points to send them'
   if (config.format === 'json') {
@@ -347,7 +379,7 @@ function printBatchSummary(
   } else {
     ctx.out.info(
       renderBatchSummary(summary, {
-        dryRun: flags.dryRun,
+        dryRun: options.dryRun,
         maxPoints: config.maxPoints,
         budgetHint,
       }),

@@ -1,4 +1,4 @@
-import type { Command } from './commander.js'
+import type { Command } from 'commander'
 import type { CliContext } from './context.js'
 
 interface ViewFlags {

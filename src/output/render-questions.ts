@@ -3,8 +3,7 @@
  * Pure: data in, strings or plain objects out.
  */
 import { Chalk, type ChalkInstance } from 'chalk'
-import { createRequire } from 'node:module'
-import type TableType from 'cli-table3'
+import Table from 'cli-table3'
 import type { QuestionEntry, QuestionMatch, Lang } from '../questions/types.js'
 import { GRIDS, type Grid } from '../types.js'
 
@@ -63,8 +62,6 @@ export function renderQuestionsTable(
   const localHead = options.lang === undefined ? 'Chinese' : LANG_NAMES[options.lang]
   const statusColor = { service: c.green, recaptcha: c.yellow, legacy: c.dim }
   const widths = options.width === undefined ? undefined : columnWidths(options.width)
-  // Loaded here, not with the module: `rc2 questions --json` never draws a table.
-  const Table = createRequire(import.meta.url)('cli-table3') as typeof TableType
   const table = new Table({
     head: ['id', 'English', localHead, 'grids', 'status'],
     style: {

@@ -7,8 +7,7 @@ import { spawnSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { REPO } from '../helpers/cli.js'
-import { COMMANDS } from '../../src/commands/registry.js'
+import { REPO, runInProcess } from '../helpers/cli.js'
 import { renderManPage } from '../../src/output/man.js'
 import type { ProgramSpec } from '../../src/output/program-spec.js'
 
@@ -39,12 +38,15 @@ describe('man/rc2.1', () => {
     ])
       expect(text).toMatch(new RegExp(`^${heading}$`, 'm'))
     expect(text).toMatch(/^NAME\n\s+rc2 - Solve reCAPTCHA v2 image challenges/m)
-    for (const command of COMMANDS) {
-      const usage = `rc2 ${command.term.replace(' [options]', '')}`.replace(
-        command.name,
-        `${command.name} [options]`,
-      )
-      expect(text).toContain(usage)
+    // Each command's usage as `rc2 --help` lists it ("  solve [options] [input...]  Ask ...").
+    const help = (await runInProcess(['--help'])).stdout
+    const terms = [...help.matchAll(/^ {2}(\w+ \S.*?) {2}/gm)]
+      .map((m) => m[1] as string)
+      .filter((term) => !term.startsWith('help '))
+    expect(terms.length).toBeGreaterThanOrEqual(9)
+    for (const term of terms) {
+      const [name, ...rest] = term.replace(' [options]', '').split(' ')
+      expect(text).toContain(['rc2', name, '[options]', ...rest].join(' '))
     }
   })
 

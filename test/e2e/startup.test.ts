@@ -1,169 +1,82 @@
 /**
  * Start-up: a command loads only what it uses. Timing belongs to the bench (`npm run bench`); what
- * is checked here is what makes it fast: which modules a spawned `rc2 --help` and
- * `rc2 questions --json` load, seen through a module hook. Needs `npm run build`.
+ * is checked here is what makes it fast: `npm run build` bundles the CLI into one file
+ * (dist/cli.js, scripts/build-cli.mjs), and a spawned `rc2 --help` or `rc2 questions --json` reads
+ * that file and no package, as Node's own module log (NODE_DEBUG=esm,module) shows. Needs
+ * `npm run build`.
  */
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Command, Help } from '../../src/commands/commander.js'
-import type { CliContext } from '../../src/commands/context.js'
-import { COMMANDS, invokedCommand } from '../../src/commands/registry.js'
 import { BIN, REPO, runInProcess } from '../helpers/cli.js'
 
 let dir: string
-let preload: string
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rc2-startup-'))
-  // A resolve hook that reports every module file loaded, one line each on stderr.
-  const hooks = join(dir, 'hooks.mjs')
-  // writeSync to fd 2, not process.stderr: in the hooks' worker thread (Node 20) process.stderr is
-  // forwarded to the main thread later, and a process that exits at once (--help) loses the line.
-  await writeFile(
-    hooks,
-    `import { writeSync } from 'node:fs'
-export async function resolve(specifier, context, next) {
-  const result = await next(specifier, context)
-  if (result.url.startsWith('file:')) writeSync(2, 'LOADED ' + result.url + '\\n')
-  return result
-}
-`,
-  )
-  // Node 22.15+ has in-thread hooks that also see require(); there the off-thread ones of register()
-  // can lose their last lines at exit (seen on Node 24), so use them where they exist.
-  preload = join(dir, 'preload.mjs')
-  await writeFile(
-    preload,
-    `import module from 'node:module'
-if (typeof module.registerHooks === 'function') {
-  module.registerHooks({
-    resolve(specifier, context, next) {
-      const result = next(specifier, context)
-      if (result.url.startsWith('file:')) process.stderr.write('LOADED ' + result.url + '\\n')
-      return result
-    },
-  })
-} else {
-  module.register(${JSON.stringify(pathToFileURL(hooks).href)})
-}
-// Setting up standard input is start-up time too (importing node:process as a module does it).
-const stdin = Object.getOwnPropertyDescriptor(process, 'stdin')
-Object.defineProperty(process, 'stdin', { ...stdin, get() {
-  process.stderr.write('LOADED process.stdin\\n')
-  return stdin.get.call(this)
-} })
-`,
-  )
 })
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-describe('the start-up probe', () => {
-  it('sees standard input set up', { timeout: 30_000 }, () => {
-    const run = spawnSync(process.execPath, ['--import', preload, '-e', 'process.stdin'], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '' },
-    })
-    expect(run.status, run.stderr).toBe(0)
-    expect(run.stderr).toContain('LOADED process.stdin\n')
-  })
-})
-
-/** Files loaded by `rc2 <args>`, relative to the repository (packages as node_modules/<name>). */
+/**
+ * Files of the repository that `rc2 <args>` loads, ES modules and require()d ones alike, as Node
+ * logs them; a package shows as node_modules/<name>.
+ */
 function loaded(args: string[]): string[] {
-  const run = spawnSync(process.execPath, ['--import', preload, BIN, ...args], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' },
-    maxBuffer: 64 * 1024 * 1024,
-  })
-  expect(run.status, run.stderr).toBe(0)
-  const root = pathToFileURL(REPO).href
-  return [
-    ...new Set(
-      run.stderr
-        .split('\n')
-        .filter((l) => l.startsWith('LOADED '))
-        .map((l) =>
-          l
-            .slice(7)
-            .replace(root, '')
-            .replace(/node_modules\/((?:@[^/]+\/)?[^/]+)\/.*/, 'node_modules/$1'),
-        ),
-    ),
-  ]
+  const files = new Set<string>()
+  for (const match of moduleLog(args).matchAll(/(?:file:\/\/)?(\/[^\s"'\]]+\.[cm]?js)\b/g)) {
+    const path = match[1] as string
+    if (!path.startsWith(REPO)) continue
+    files.add(
+      path.slice(REPO.length).replace(/node_modules\/((?:@[^/]+\/)?[^/]+)\/.*/, 'node_modules/$1'),
+    )
+  }
+  return [...files].sort()
 }
 
-const HEAVY = [
-  'node_modules/sharp',
-  'node_modules/undici',
-  'node_modules/ora',
-  'node_modules/cli-table3',
-  'node_modules/chalk',
-  'node_modules/zod',
-  'node_modules/cosmiconfig',
-  'node_modules/p-limit',
-]
+/** What Node logs of the modules `rc2 <args>` loads (NODE_DEBUG=esm,module, on stderr). */
+function moduleLog(args: string[]): string {
+  const run = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', NODE_DEBUG: 'esm,module' },
+    maxBuffer: 64 * 1024 * 1024,
+  })
+  expect(run.status, run.stderr.slice(-2000)).toBe(0)
+  return run.stderr
+}
+
+describe("Node's module log, as this file reads it", () => {
+  it('sees a package required inside a command: rc2 grid loads sharp', { timeout: 30_000 }, () => {
+    const files = loaded(['grid', join(REPO, 'fixtures/payload-3x3.png'), '--json'])
+    expect(files).toContain('bin/rc2.js')
+    expect(files).toContain('dist/cli.js')
+    expect(files).toContain('node_modules/sharp')
+  })
+})
 
 describe('start-up loads only what the command uses', () => {
   it(
-    'rc2 --help: only bin/rc2.js printing the prebuilt text: no CLI module, no commander, no stdin',
+    'rc2 --help: the shim and the one bundled file, no package (commander is inside it)',
     { timeout: 30_000 },
     () => {
-      const files = loaded(['--help'])
-      expect(files).toEqual(['bin/rc2.js'])
-      // The same without the prebuilt text path: the CLI and commander, nothing of a command.
-      const live = loaded(['help'])
-      expect(live).toContain('dist/cli.js')
-      expect(live).toContain('dist/commands/commander.js')
-      expect(live).not.toContain('process.stdin')
-      // (Node 20's module hooks do not see require(), so commander shows as the module that requires it.)
-      expect(files).not.toContain('dist/commands/commander.js')
-      expect(files).not.toContain('node_modules/commander')
-      for (const name of HEAVY) expect(files, name).not.toContain(name)
-      expect(
-        files.filter((f) =>
-          /^dist\/(commands\/(solve|resize|grid|balance|questions)|image|providers|solve|questions|output\/(io|render|sink|progress))\b/.test(
-            f,
-          ),
-        ),
-      ).toEqual([])
+      expect(loaded(['--help'])).toEqual(['bin/rc2.js', 'dist/cli.js'])
+      // Nor child_process, which commander uses only for executable subcommands (rc2 has none).
+      expect(moduleLog(['--help'])).not.toContain('child_process')
+      expect(moduleLog(['completion', 'bash'])).not.toContain('child_process')
     },
   )
 
-  it(
-    'rc2 questions --json: the question table, no index or parser, no table renderer, no colour, nothing of solving, no stdin',
-    { timeout: 30_000 },
-    () => {
-      const files = loaded(['questions', '--json'])
-      expect(files, files.join(', ')).toContain('dist/commands/questions.js')
-      expect(files).not.toContain('process.stdin')
-      expect(files).toContain('dist/questions/table.js')
-      for (const name of HEAVY) expect(files, name).not.toContain(name)
-      expect(
-        files.filter((f) =>
-          /^dist\/(commands\/(solve|resize|grid|balance)|image|providers|solve)\b|render-questions/.test(
-            f,
-          ),
-        ),
-      ).toEqual([])
-      // The whole list needs neither the name index nor the sentence parser (a query does).
-      expect(
-        files.filter((f) => /^dist\/questions\/(lookup|normalize|sentences)\b/.test(f)),
-      ).toEqual([])
-    },
-  )
-})
+  it('rc2 questions --json: the same two files, no package', { timeout: 30_000 }, () => {
+    expect(loaded(['questions', '--json'])).toEqual(['bin/rc2.js', 'dist/cli.js'])
+  })
 
-describe('a dry run sends nothing, so it loads no HTTP code', () => {
   it(
-    "rc2 solve --dry-run describes the request from the providers' facts, without undici or an adapter",
+    'a dry run sends nothing, so it loads no HTTP code: rc2 solve --dry-run without undici',
     { timeout: 30_000 },
     () => {
       const files = loaded([
@@ -176,15 +89,8 @@ describe('a dry run sends nothing, so it loads no HTTP code', () => {
         '-p',
         'yescaptcha,acedata,nopecha',
       ])
-      expect(files).toContain('dist/providers/facts/index.js')
+      expect(files).toContain('node_modules/sharp')
       expect(files).not.toContain('node_modules/undici')
-      expect(
-        files.filter((f) =>
-          /^dist\/providers\/(http|retry|task-api|adapter-context|yescaptcha|acedata|nopecha|failover|index)\.js$/.test(
-            f,
-          ),
-        ),
-      ).toEqual([])
     },
   )
 })
@@ -220,27 +126,26 @@ function onTerminal(args: string, columns: number): string {
     .replace(/\n?Script done[^\n]*\n?$/, '')
 }
 
-describe('the prebuilt rc2 --help (dist/help.txt, written by npm run build)', () => {
+describe('rc2 --help from the bundled CLI', () => {
   it(
-    'is exactly what commander prints live: rc2 help, and runCli in this process',
+    'is what the source prints in this process, and the same as rc2 help and -h',
     { timeout: 30_000 },
     async () => {
-      const prebuilt = readFileSync(join(REPO, 'dist/help.txt'), 'utf8')
-      expect(prebuilt).toMatch(/^Usage: rc2 \[options\] \[command\]\n/)
-      expect(printed(['--help'])).toBe(prebuilt)
-      expect(printed(['-h'])).toBe(prebuilt)
-      // `rc2 help` always goes through commander, and so does runCli (the prebuilt text is bin/rc2.js's).
-      expect(printed(['help'])).toBe(prebuilt)
-      expect((await runInProcess(['--help'])).stdout).toBe(prebuilt)
+      const help = printed(['--help'])
+      expect(help).toMatch(/^Usage: rc2 \[options\] \[command\]\n/)
+      for (const command of ['solve', 'resize', 'questions', 'grid', 'balance', 'report'])
+        expect(help).toMatch(new RegExp(`^  ${command} \\[options\\]`, 'm'))
+      expect(printed(['-h'])).toBe(help)
+      expect(printed(['help'])).toBe(help)
+      expect((await runInProcess(['--help'])).stdout).toBe(help)
     },
   )
 
   it(
-    'is used only 80 columns wide: a wider terminal gets help wrapped to its width',
+    'wraps to the terminal: 80 columns on a pipe, wider on a wider terminal',
     { timeout: 30_000 },
     () => {
-      const prebuilt = readFileSync(join(REPO, 'dist/help.txt'), 'utf8')
-      expect(onTerminal('--help', 80)).toBe(prebuilt)
+      const piped = printed(['--help'])
       // What commander wraps (usage, description, options, commands; not the examples after them).
       const widest = (text: string): number =>
         Math.max(
@@ -249,35 +154,13 @@ describe('the prebuilt rc2 --help (dist/help.txt, written by npm run build)', ()
             .split('\n')
             .map((l) => l.length),
         )
-      expect(widest(prebuilt)).toBeLessThanOrEqual(80)
+      expect(widest(piped)).toBeLessThanOrEqual(80)
+      expect(onTerminal('--help', 80)).toBe(piped)
       const wide = onTerminal('--help', 120)
       expect(widest(wide)).toBeGreaterThan(80)
       expect(widest(wide)).toBeLessThanOrEqual(120)
-      expect(wide).toBe(onTerminal('help', 120))
       // The same words, wrapped differently.
-      expect(wide.replace(/\s+/g, ' ')).toBe(prebuilt.replace(/\s+/g, ' '))
+      expect(wide.replace(/\s+/g, ' ')).toBe(piped.replace(/\s+/g, ' '))
     },
   )
-})
-
-describe('the command registry', () => {
-  it('lists each command as its module defines it (name, usage and summary in --help)', async () => {
-    const ctx = {} as CliContext
-    for (const entry of COMMANDS) {
-      const program = new Command('rc2')
-      ;(await entry.load()).register(program, ctx)
-      const command = program.commands.find((c) => c.name() === entry.name)
-      expect(command, entry.name).toBeDefined()
-      expect(new Help().subcommandTerm(command!), entry.name).toBe(entry.term)
-      expect(command!.description(), entry.name).toBe(entry.summary)
-    }
-  })
-
-  it('finds the command the arguments run', () => {
-    expect(invokedCommand(['solve', 'a.png', '-q', 'car'])?.name).toBe('solve')
-    expect(invokedCommand(['--config', 'questions', 'grid', 'x.png'])?.name).toBe('grid')
-    expect(invokedCommand(['--no-color', 'help', 'resize'])?.name).toBe('resize')
-    expect(invokedCommand(['--help'])).toBeUndefined()
-    expect(invokedCommand(['solv'])).toBeUndefined()
-  })
 })

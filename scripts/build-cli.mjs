@@ -1,0 +1,70 @@
+/**
+ * Step of `npm run build`, after tsc: dist/cli.js, the CLI that bin/rc2.js runs, bundled by
+ * esbuild into one file, so that start-up reads and compiles one file. It replaces tsc's
+ * dist/cli.js (dist/cli.d.ts still describes it); the library (dist/index.js) stays tsc's output.
+ *
+ * Inside the file, a module the source imports with `await import()` runs only when that import
+ * does (esbuild wraps it), so each command still pays only for what it uses. The dependencies stay
+ * outside the file, except commander (every run needs it) and chalk (small, and an ES module
+ * only, so it cannot be required). One of them imported statically by a module that runs later
+ * (undici by the HTTP wire, fastify by the gateway) is required when that module runs instead of
+ * being imported at start-up, as an ES import would be; so are Node's built-ins.
+ */
+import { build } from 'esbuild'
+import { readFileSync } from 'node:fs'
+import { URL } from 'node:url'
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+const BUNDLED = new Set(['commander', 'chalk'])
+const outside = Object.keys(pkg.dependencies).filter((name) => !BUNDLED.has(name))
+const packageOf = (specifier) => {
+  const parts = specifier.split('/')
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]
+}
+
+/**
+ * A static import of an outside package or of Node's built-ins becomes a require() that runs with
+ * its importer (an ES import of a built-in also builds a module facade of its every export).
+ */
+const requireWhenRun = {
+  name: 'require-when-run',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      // commander loads child_process (and through it the network modules) for the executable
+      // subcommands that rc2 has none of: it gets a spawn that loads it when called.
+      if (args.path === 'node:child_process' && args.importer.includes('/node_modules/commander/'))
+        return { path: args.path, namespace: 'spawn-when-called' }
+      if (!args.path.startsWith('node:') && !outside.includes(packageOf(args.path)))
+        return undefined
+      if (args.kind === 'import-statement' && args.namespace === 'file')
+        return { path: args.path, namespace: 'require-when-run' }
+      return { path: args.path, external: true }
+    })
+    build.onLoad({ filter: /.*/, namespace: 'spawn-when-called' }, () => ({
+      contents:
+        "module.exports = { spawn: (...args) => require('node:child_process').spawn(...args) }",
+      loader: 'js',
+    }))
+    build.onLoad({ filter: /.*/, namespace: 'require-when-run' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)})`,
+      loader: 'js',
+    }))
+  },
+}
+
+await build({
+  entryPoints: ['src/cli.ts'],
+  outfile: 'dist/cli.js',
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // Less to read and compile at every start.
+  minify: true,
+  plugins: [requireWhenRun],
+  // commander's require() of Node's built-ins, and the one above, need a require in an ES module.
+  banner: {
+    js: "import { createRequire as __rc2Require } from 'node:module'; const require = __rc2Require(import.meta.url);",
+  },
+  logLevel: 'warning',
+})
