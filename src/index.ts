@@ -18,13 +18,13 @@ import type {
   ProviderName,
   ProviderOptions as AdapterOptions,
 } from './providers/types.js'
-import { providerNames } from './solve/provider-names.js'
+import { providerNames } from './engine/provider-names.js'
 import { lookupQuestion } from './questions/lookup.js'
-import type { BalanceOptions, SolveHost, SolveRunOptions } from './solve/engine.js'
-import type { NamedBytes } from './solve/inputs.js'
-import type { ReportOutcome, ReportRequest } from './solve/report.js'
-import type { DryRunResult, SolveResult, SolveSuccess } from './solve/result.js'
-import type { EngineHost } from './solve/settings.js'
+import type { BalanceOptions, SolveHost, SolveRunOptions } from './engine/engine.js'
+import type { NamedBytes } from './inputs/list.js'
+import type { ReportOutcome, ReportRequest } from './report/report.js'
+import type { DryRunResult, SolveResult, SolveSuccess } from './engine/result.js'
+import type { EngineHost } from './engine/settings.js'
 
 export { lookupQuestion }
 
@@ -74,9 +74,9 @@ export type {
   SolveFailure,
   DryRunResult,
   ErrorInfo,
-} from './solve/result.js'
-export type { ReportOutcome } from './solve/report.js'
-export type { BalanceOptions } from './solve/engine.js'
+} from './engine/result.js'
+export type { ReportOutcome } from './report/report.js'
+export type { BalanceOptions } from './engine/engine.js'
 
 /**
  * Every solve setting the CLI has, as one object. Optional fields take `undefined` as absent (so
@@ -180,7 +180,7 @@ async function solveWith(
 ): Promise<SolveSuccess | DryRunResult> {
   const { name, annotatePath, signal, onWarning, ...settings } = options
   if (typeof input === 'string') await refuseDirectory(input)
-  const { startSolveRun } = await import('./solve/engine.js')
+  const { startSolveRun } = await import('./engine/engine.js')
   const engine = await startSolveRun(
     { ...settings, annotate: annotatePath },
     libraryHost(signal, onWarning),
@@ -233,7 +233,7 @@ export async function* solveMany(
   const cut = new AbortController()
   const onAbort = (): void => cut.abort(signal?.reason)
   signal?.addEventListener('abort', onAbort, { once: true })
-  const { startSolveRun } = await import('./solve/engine.js')
+  const { startSolveRun } = await import('./engine/engine.js')
   const queue: SolveResult[] = []
   let wake: (() => void) | undefined
   let ended: { error?: unknown } | undefined
@@ -289,7 +289,7 @@ export async function balance(
     onWarning?: ((message: string) => void) | undefined
   } = {},
 ): Promise<BalanceResult> {
-  const { checkBalance } = await import('./solve/engine.js')
+  const { checkBalance } = await import('./engine/engine.js')
   return checkBalance(options, libraryHost(options.signal, options.onWarning))
 }
 
@@ -302,7 +302,7 @@ export async function report(
   taskIds: readonly string[],
   options: ReportOptions = {},
 ): Promise<ReportOutcome[]> {
-  const { reportAnswers } = await import('./solve/report.js')
+  const { reportAnswers } = await import('./report/report.js')
   return reportAnswers({ ...options, taskIds }, libraryHost(options.signal, options.onWarning))
 }
 

@@ -22,8 +22,8 @@ export function register(program: Command, ctx: CliContext): void {
       const [{ providerOptionsOf, engineHost }, { balanceOf }, { loadRunConfig }] =
         await Promise.all([
           import('./provider-setup.js'),
-          import('../solve/engine.js'),
-          import('../solve/settings.js'),
+          import('../engine/engine.js'),
+          import('../engine/settings.js'),
         ])
       const host = engineHost(ctx)
       const config = await loadRunConfig(providerOptionsOf(flags, ctx), host)

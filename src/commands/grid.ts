@@ -75,7 +75,7 @@ Examples:
       }
       const grid = toGrid(flags.grid)
       // An http(s) URL is fetched as `rc2 solve` fetches it (docs/commands.md), within the default deadline.
-      const { fetchInput, isUrlInput } = await import('../solve/fetch-input.js')
+      const { fetchInput, isUrlInput } = await import('../inputs/fetch.js')
       const source = isUrlInput(input)
         ? await fetchInput(input, {
             timeoutMs: 120_000,

@@ -49,7 +49,7 @@ Examples:
         { isSameFile },
       ] = await Promise.all([
         import('../image/prepare.js'),
-        import('../solve/out-names.js'),
+        import('../batch/out-names.js'),
         import('../image/write.js'),
       ])
       if (inputs.includes('-'))

@@ -42,7 +42,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (flags: ServeFlags) => {
       const [{ providerOptionsOf, engineHost }, { loadRunConfig }] = await Promise.all([
         import('./provider-setup.js'),
-        import('../solve/settings.js'),
+        import('../engine/settings.js'),
       ])
       const config = await loadRunConfig(providerOptionsOf(flags, ctx), engineHost(ctx))
       const { startGateway, gatewayClients } = await import('../serve/run.js')

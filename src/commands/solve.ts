@@ -11,11 +11,11 @@ import {
 } from '../errors.js'
 import type { ResolvedConfig } from '../config/resolve.js'
 import type { SummaryOptions } from '../output/progress.js'
-import type { BatchSummary } from '../solve/batch.js'
-import type { SolveRun, SolveRunOptions } from '../solve/engine.js'
-import type { ProviderOptions } from '../solve/settings.js'
+import type { BatchSummary } from '../batch/runner.js'
+import type { SolveRun, SolveRunOptions } from '../engine/engine.js'
+import type { ProviderOptions } from '../engine/settings.js'
 import type { ProviderFacts, ProviderName } from '../providers/types.js'
-import type { SolveResult } from '../solve/result.js'
+import type { SolveResult } from '../engine/result.js'
 import type { Grid } from '../types.js'
 import type { CliContext } from './context.js'
 import { parseTiles } from './grid.js'
@@ -163,7 +163,7 @@ async function runSolve(args: string[], flags: SolveFlags, ctx: CliContext): Pro
   const format =
     flags.format ?? (flags.ndjson === true ? 'ndjson' : flags.json === true ? 'json' : undefined)
   const [{ providerOptionsOf, engineHost }, { checkSolveOptions, startSolveRun }] =
-    await Promise.all([import('./provider-setup.js'), import('../solve/engine.js')])
+    await Promise.all([import('./provider-setup.js'), import('../engine/engine.js')])
   const options = solveOptions(flags, providerOptionsOf(flags, ctx), format)
   checkSolveOptions(options)
 
@@ -203,7 +203,7 @@ async function renderRun(
     import('../output/sink.js'),
     import('../output/progress.js'),
     import('../providers/facts/index.js'),
-    import('../solve/settings.js'),
+    import('../engine/settings.js'),
   ])
   const sink = new ResultSink(ctx.out, config.format, { single })
   const confidenceNote = confidenceNotes(
@@ -314,7 +314,7 @@ function checkSolveFlags(args: string[], flags: SolveFlags, ctx: CliContext): vo
 /** The inputs: the arguments, then the --files-from list. */
 async function listInputs(args: string[], flags: SolveFlags, ctx: CliContext): Promise<string[]> {
   if (flags.filesFrom === undefined) return args
-  const { readInputList } = await import('../solve/inputs.js')
+  const { readInputList } = await import('../inputs/list.js')
   const listed = await readInputList(flags.filesFrom, { cwd: ctx.cwd, stdin: ctx.stdin })
   if (flags.filesFrom === '-' && listed.includes('-'))
     throw new UsageError(

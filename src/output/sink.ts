@@ -1,4 +1,4 @@
-import type { SolveFailure, SolveResult } from '../solve/result.js'
+import type { SolveFailure, SolveResult } from '../engine/result.js'
 import type { Output } from './io.js'
 import {
   type OutputFormat,

@@ -7,7 +7,7 @@ import {
   renderResultTable,
 } from '../../src/output/render.js'
 import { renderBatchSummary } from '../../src/output/progress.js'
-import type { SolveFailure, SolveSuccess } from '../../src/solve/result.js'
+import type { SolveFailure, SolveSuccess } from '../../src/engine/result.js'
 
 const plain = new Chalk({ level: 0 })
 const colour = new Chalk({ level: 1 })

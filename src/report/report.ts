@@ -12,8 +12,8 @@ import {
   type EngineHost,
   loadRunConfig,
   type ProviderOptions,
-} from './settings.js'
-import { providerNames } from './provider-names.js'
+} from '../engine/settings.js'
+import { providerNames } from '../engine/provider-names.js'
 
 export interface ReportTarget {
   provider: ProviderName

@@ -1,9 +1,9 @@
 import { Rc2Error, RefusedError, type ErrorKind } from '../errors.js'
 import { isTooManyInFlight } from '../providers/error-map.js'
 import type { CallAccount } from '../providers/types.js'
-import { type AccountRun, BatchBudget, InputAccount } from './batch-budget.js'
-import { AdaptiveLimit } from './batch-limit.js'
-import type { SolveFailure, SolveResult } from './result.js'
+import { type AccountRun, BatchBudget, InputAccount } from './budget.js'
+import { AdaptiveLimit } from './limit.js'
+import type { SolveFailure, SolveResult } from '../engine/result.js'
 
 /**
  * The batch runner: many inputs, a bounded and adaptive number in flight, a spending budget, a

@@ -3,7 +3,12 @@ import { join, resolve } from 'node:path'
 import { InputError, Rc2Error, type ReadFailure, readFailure, writeFailure } from '../errors.js'
 import { linkDeadline } from '../providers/deadline.js'
 import type { ProxyRoute } from '../providers/transport.js'
-import { type BatchProgress, type BatchSummary, type RunContext, runBatch } from './batch.js'
+import {
+  type BatchProgress,
+  type BatchSummary,
+  type RunContext,
+  runBatch,
+} from '../batch/runner.js'
 import {
   expandInputs,
   type InputItem,
@@ -11,16 +16,16 @@ import {
   type Shard,
   takeShard,
   unusableError,
-} from './inputs.js'
-import { ResultJournal, readSolvedKeys, sha256, solvedKey } from './journal.js'
+} from '../inputs/list.js'
+import { ResultJournal, readSolvedKeys, sha256, solvedKey } from '../batch/journal.js'
 import type { SolveResult } from './result.js'
-import { distinctOutputs, prepareOutputTarget } from './out-names.js'
+import { distinctOutputs, prepareOutputTarget } from '../batch/out-names.js'
 import { prepareFor, solveOne, type SolveSettings } from './solve-one.js'
 import type { PreparedImage } from '../image/types.js'
 import { type PreparedRound, prepareRound, type RoundSpec, solveRound } from './rounds.js'
 import { readFileBounded } from '../image/read.js'
 import { outputPathProblem } from '../image/write.js'
-import { fetchInput, isUrlInput } from './fetch-input.js'
+import { fetchInput, isUrlInput } from '../inputs/fetch.js'
 import { answerOncePerRun } from './shared-answers.js'
 
 /** Everything `rc2 solve` does between parsed flags and rendered output. */

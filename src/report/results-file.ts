@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises'
 import { InputError, Rc2Error, readFailure } from '../errors.js'
-import { resultLines } from './journal.js'
+import { resultLines } from '../batch/journal.js'
 
 /** Results files are far smaller than this in practice. */
 const MAX_RESULTS_BYTES = 256 * 1024 * 1024

@@ -9,7 +9,7 @@ import type { ProxyRoute } from '../providers/transport.js'
 import type { BalanceResult, Provider, ProviderName } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import type { Grid } from '../types.js'
-import type { NamedBytes, Shard } from './inputs.js'
+import type { NamedBytes, Shard } from '../inputs/list.js'
 import {
   type SolveInputsCallbacks,
   type SolveInputsOptions,
