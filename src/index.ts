@@ -9,6 +9,7 @@
  * same engine (src/solve/engine.ts); docs/library.md is the user's guide.
  */
 import { Rc2Error, UsageError } from './errors.js'
+import { DEFAULT_MAX_BYTES } from './limits.js'
 import type { PrepareOptions } from './image/prepare.js'
 import type { PreparedImage } from './image/types.js'
 import { createProvider as createAdapter } from './providers/index.js'
@@ -324,7 +325,7 @@ function libraryHost(
     graceMs: 0,
     readStdin: async () => {
       const { readStreamBounded } = await import('./image/read.js')
-      return readStreamBounded(process.stdin, 'stdin', 25 * 1024 * 1024, signal)
+      return readStreamBounded(process.stdin, 'stdin', DEFAULT_MAX_BYTES, signal)
     },
   }
 }

@@ -1,6 +1,7 @@
 import type { Command } from './commander.js'
 import { InvalidArgumentError } from './commander.js'
 import { InputError, UsageError, writeFailure } from '../errors.js'
+import { DEFAULT_MAX_BYTES } from '../limits.js'
 import type { CliContext } from './context.js'
 import { gridOption, toGrid } from './options.js'
 
@@ -79,7 +80,7 @@ Examples:
       const source = isUrlInput(input)
         ? await fetchInput(input, {
             timeoutMs: 120_000,
-            maxBytes: 25 * 1024 * 1024,
+            maxBytes: DEFAULT_MAX_BYTES,
             signal: ctx.signal,
           })
         : input
