@@ -11,11 +11,11 @@ import type { SolveFailure, SolveResult } from '../engine/result.js'
  * HTTP: the caller supplies `run` (one input end to end) and gets each result as it finishes.
  */
 
-export interface BatchItem {
+interface BatchItem {
   input: string
 }
 
-export interface BatchHooks<T extends BatchItem> {
+interface BatchHooks<T extends BatchItem> {
   /**
    * Solve one input; throw an Rc2Error for its failure; return null to skip it (already solved in
    * an earlier run). Every paid call goes through `ctx.account`.
@@ -35,7 +35,7 @@ export interface RunContext {
   account: CallAccount
 }
 
-export interface BatchOptions {
+interface BatchOptions {
   /** Most inputs in flight at once. */
   concurrency: number
   /** Budget in points; undefined = no limit. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Provider, RecognitionRequest, RecognitionResult } from '../providers/types.js'
 
 /** Said with an answer given to an input whose request an earlier input of the run already paid for. */
-export const SHARED_ANSWER_WARNING =
+const SHARED_ANSWER_WARNING =
   'the same image and question as another input of this run: its answer, not paid again'
 
 /**

@@ -13,7 +13,6 @@ import {
   expandInputs,
   type InputItem,
   type NamedBytes,
-  type Shard,
   takeShard,
   unusableError,
 } from '../inputs/list.js'
@@ -27,38 +26,28 @@ import { outputPathProblem } from '../image/write.js'
 import { isUrlInput } from '../inputs/fetch.js'
 import { type ReadInputOptions, readInputBytes } from '../inputs/read.js'
 import { answerOncePerRun } from './shared-answers.js'
+import type { SolveHost, SolveRunOptions } from './engine.js'
 
-/** Everything `rc2 solve` does between parsed flags and rendered output. */
-export interface SolveInputsOptions {
-  /** Paths, directories, URLs, "-" (standard input), or images given as bytes with a name. */
-  inputs: readonly (string | NamedBytes)[]
-  recursive?: boolean | undefined
-  /** Follow links in a directory that lead outside it (left out by default). */
-  followLinks?: boolean | undefined
-  /** --shard k/n: only this share of the sorted inputs. */
-  shard?: Shard | undefined
-  cwd: string
-  /** What every input is solved with, passed on to each as it is. */
-  settings: SolveSettings
-  concurrency: number
-  maxPoints?: number | undefined
-  /** A file for one input, a directory for several. */
-  annotate?: string | undefined
-  outputPath?: string | undefined
-  resume?: boolean | undefined
-  signal?: AbortSignal | undefined
-  /** Aborted on a second interrupt: in-flight inputs are cut at once. */
-  stopNow?: AbortSignal | undefined
-  readStdin: () => Promise<Buffer>
-  /** Dynamic round: classify only these tiles, or those changed since this capture (a path, URL, - or its bytes). */
-  round?: { tiles?: readonly number[] | undefined; since?: string | Buffer | undefined } | undefined
-  /** How long in-flight inputs may still run after `signal` aborts (ms; the batch's default otherwise). */
-  graceMs?: number | undefined
-  /** More than one provider named (failover): the summary counts answers per provider. */
-  failover?: boolean | undefined
-  /** The proxies for images given by URL. */
-  proxy?: ProxyRoute | undefined
-}
+/**
+ * Everything `rc2 solve` does between parsed flags and rendered output: the run's options and its
+ * host as they were given, and what the engine resolved from them.
+ */
+export type SolveInputsOptions = Pick<
+  SolveRunOptions,
+  'recursive' | 'followLinks' | 'shard' | 'annotate' | 'output' | 'resume' | 'tiles' | 'since'
+> &
+  Pick<SolveHost, 'cwd' | 'signal' | 'stopNow' | 'graceMs' | 'readStdin'> & {
+    /** Paths, directories, URLs, "-" (standard input), or images given as bytes with a name. */
+    inputs: readonly (string | NamedBytes)[]
+    /** What every input is solved with, passed on to each as it is. */
+    settings: SolveSettings
+    concurrency: number
+    maxPoints?: number | undefined
+    /** More than one provider named (failover): the summary counts answers per provider. */
+    failover?: boolean | undefined
+    /** The proxies for images given by URL. */
+    proxy?: ProxyRoute | undefined
+  }
 
 export interface SolveInputsCallbacks {
   /** `repeated`: the input's name comes more than once in this run (a failure it names may be said already). */
@@ -176,7 +165,7 @@ async function solvedInEarlierRuns(
   const { keys, unreadable } = await readSolvedKeys(outputFile)
   if (unreadable > 0)
     callbacks.onNotice?.(
-      `--output ${options.outputPath}: ${unreadable} line(s) are not results and were skipped (their inputs are solved again)`,
+      `--output ${options.output}: ${unreadable} line(s) are not results and were skipped (their inputs are solved again)`,
     )
   return keys
 }
@@ -300,14 +289,14 @@ async function roundSpecFor(
   several: boolean,
   stdinCount: number,
 ): Promise<RoundSpec | undefined> {
-  if (options.round === undefined) return undefined
-  if (options.round.since === undefined) return { tiles: options.round.tiles }
+  if (options.tiles !== undefined) return { tiles: options.tiles }
+  if (options.since === undefined) return undefined
   if (several)
     throw new Rc2Error(
       'usage',
       '--since compares one capture with the previous one: give exactly one input',
     )
-  const since = options.round.since
+  const since = options.since
   if (typeof since !== 'string') return { since: { bytes: since, input: 'the earlier capture' } }
   if (since === '-' && stdinCount > 0)
     throw new Rc2Error(
@@ -343,12 +332,11 @@ function outputFileFor(
   inputPaths: ReadonlySet<string>,
 ): string | undefined {
   // Relative to the caller's directory (runCli in-process, the library), not this process's.
-  const outputFile =
-    options.outputPath === undefined ? undefined : resolve(options.cwd, options.outputPath)
+  const outputFile = options.output === undefined ? undefined : resolve(options.cwd, options.output)
   if (outputFile !== undefined && inputPaths.has(outputFile)) {
     throw new Rc2Error(
       'usage',
-      `--output ${options.outputPath} is one of the inputs; rc2 never writes over an input`,
+      `--output ${options.output} is one of the inputs; rc2 never writes over an input`,
       { hint: 'give --output a file of its own' },
     )
   }
@@ -395,27 +383,10 @@ function preparer(c: PrepareContext): (item: Work) => Promise<ReadyInput | null>
     // Resolved as the write will resolve it (from the process's directory, like the write itself).
     if (annotatePath !== undefined)
       await checkAnnotateTarget(annotatePath, item, resolve(annotatePath), c.inputPaths)
-    if (c.roundSpec !== undefined) {
-      const sentenceGrid = options.settings.question.dynamic
-        ? undefined
-        : (options.settings.question.grid ?? undefined)
-      return {
-        bytes,
-        round: await prepareRound(bytes, item.input, c.roundSpec, {
-          grid: options.settings.grid,
-          sentenceGrid,
-          image: options.settings.image,
-        }),
-      }
-    }
-    const prepared = await prepareFor({
-      source: bytes,
-      input: item.input,
-      question: options.settings.question,
-      grid: options.settings.grid,
-      image: options.settings.image,
-    })
-    return { bytes, prepared }
+    const what = { ...options.settings, input: item.input }
+    if (c.roundSpec !== undefined)
+      return { bytes, round: await prepareRound(bytes, c.roundSpec, what) }
+    return { bytes, prepared: await prepareFor({ ...what, source: bytes }) }
   }
 }
 
