@@ -5,8 +5,8 @@
  *   const result = await solve('captcha.png', { question: 'cars', apiKey: process.env.RC2_API_KEY })
  *   console.log(result.objects, result.clicks)
  *
- * Each call builds its settings and providers as the CLI does (src/solve/settings.ts) and runs the
- * same engine (src/solve/engine.ts); docs/library.md is the user's guide.
+ * Each call builds its settings and providers as the CLI does (src/engine/settings.ts) and runs the
+ * same engine (src/engine/engine.ts); docs/library.md is the user's guide.
  */
 import { Rc2Error, UsageError } from './errors.js'
 import { DEFAULT_MAX_BYTES } from './limits.js'
