@@ -148,7 +148,7 @@ describe('start-up loads only what the command uses', () => {
       for (const name of HEAVY) expect(files, name).not.toContain(name)
       expect(
         files.filter((f) =>
-          /^dist\/(commands\/(solve|resize|grid|balance)|image|providers|solve)\b|render-questions/.test(
+          /^dist\/(commands\/(solve|resize|grid|balance)|image|providers|engine|batch|inputs|report)\b|render-questions/.test(
             f,
           ),
         ),
