@@ -3,7 +3,15 @@ import tseslint from 'typescript-eslint'
 
 const SHARP = { name: 'sharp', message: 'only src/image/ touches sharp' }
 const ABOVE_SOLVE = ['../commands/*', '../cli.js', '../index.js']
-const ABOVE_LEAVES = [...ABOVE_SOLVE, '../solve/*', '../output/*', '../config/*']
+const ENGINE = ['../engine/*', '../report/*']
+const ABOVE_LEAVES = [
+  ...ABOVE_SOLVE,
+  ...ENGINE,
+  '../batch/*',
+  '../inputs/*',
+  '../output/*',
+  '../config/*',
+]
 const EFFECTS = ['sharp', 'undici', 'node:fs*', 'node:child_process', 'chalk', 'ora']
 
 export default tseslint.config(
@@ -22,7 +30,8 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  // Layers (ARCHITECTURE.md): commands -> solve -> (image, questions, providers) -> errors, types.
+  // Layers (ARCHITECTURE.md): commands -> engine, report -> batch, inputs -> (image, questions,
+  // providers) -> errors, types.
   // A lower layer never imports a higher one; only src/image/ touches sharp; the pure question and
   // detection code imports nothing with effects. (Flat config: the last matching block sets the rule.)
   {
@@ -31,7 +40,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: [SHARP] }] },
   },
   {
-    files: ['src/solve/**/*.ts', 'src/config/**/*.ts', 'src/output/**/*.ts'],
+    files: ['src/engine/**/*.ts', 'src/report/**/*.ts', 'src/config/**/*.ts', 'src/output/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -40,7 +49,26 @@ export default tseslint.config(
           patterns: [
             {
               group: ABOVE_SOLVE,
-              message: 'only cli.ts and commands/ sit above solve, config and output',
+              message: 'only cli.ts and commands/ sit above engine, report, config and output',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // The batch runner and the input listing serve the engine: from it they take its result types.
+  {
+    files: ['src/batch/**/*.ts', 'src/inputs/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [SHARP],
+          patterns: [
+            {
+              group: [...ABOVE_SOLVE, ...ENGINE],
+              allowTypeImports: true,
+              message: 'batch/ and inputs/ sit below the engine: they take its types only',
             },
           ],
         },

@@ -5,10 +5,11 @@
  *   const result = await solve('captcha.png', { question: 'cars', apiKey: process.env.RC2_API_KEY })
  *   console.log(result.objects, result.clicks)
  *
- * Each call builds its settings and providers as the CLI does (src/solve/settings.ts) and runs the
- * same engine (src/solve/engine.ts); docs/library.md is the user's guide.
+ * Each call builds its settings and providers as the CLI does (src/engine/settings.ts) and runs the
+ * same engine (src/engine/engine.ts); docs/library.md is the user's guide.
  */
 import { Rc2Error, UsageError } from './errors.js'
+import { DEFAULT_MAX_BYTES } from './limits.js'
 import type { PrepareOptions } from './image/prepare.js'
 import type { PreparedImage } from './image/types.js'
 import { createProvider as createAdapter } from './providers/index.js'
@@ -18,13 +19,13 @@ import type {
   ProviderName,
   ProviderOptions as AdapterOptions,
 } from './providers/types.js'
-import { providerNames } from './solve/provider-names.js'
+import { providerNames } from './engine/provider-names.js'
 import { lookupQuestion } from './questions/lookup.js'
-import type { BalanceOptions, SolveHost, SolveRunOptions } from './solve/engine.js'
-import type { NamedBytes } from './solve/inputs.js'
-import type { ReportOutcome, ReportRequest } from './solve/report.js'
-import type { DryRunResult, SolveResult, SolveSuccess } from './solve/result.js'
-import type { EngineHost } from './solve/settings.js'
+import type { BalanceOptions, SolveHost, SolveRunOptions } from './engine/engine.js'
+import type { NamedBytes } from './inputs/list.js'
+import type { ReportOutcome, ReportRequest } from './report/report.js'
+import type { DryRunResult, SolveResult, SolveSuccess } from './engine/result.js'
+import type { EngineHost } from './engine/settings.js'
 
 export { lookupQuestion }
 
@@ -74,9 +75,9 @@ export type {
   SolveFailure,
   DryRunResult,
   ErrorInfo,
-} from './solve/result.js'
-export type { ReportOutcome } from './solve/report.js'
-export type { BalanceOptions } from './solve/engine.js'
+} from './engine/result.js'
+export type { ReportOutcome } from './report/report.js'
+export type { BalanceOptions } from './engine/engine.js'
 
 /**
  * Every solve setting the CLI has, as one object. Optional fields take `undefined` as absent (so
@@ -180,7 +181,7 @@ async function solveWith(
 ): Promise<SolveSuccess | DryRunResult> {
   const { name, annotatePath, signal, onWarning, ...settings } = options
   if (typeof input === 'string') await refuseDirectory(input)
-  const { startSolveRun } = await import('./solve/engine.js')
+  const { startSolveRun } = await import('./engine/engine.js')
   const engine = await startSolveRun(
     { ...settings, annotate: annotatePath },
     libraryHost(signal, onWarning),
@@ -233,7 +234,7 @@ export async function* solveMany(
   const cut = new AbortController()
   const onAbort = (): void => cut.abort(signal?.reason)
   signal?.addEventListener('abort', onAbort, { once: true })
-  const { startSolveRun } = await import('./solve/engine.js')
+  const { startSolveRun } = await import('./engine/engine.js')
   const queue: SolveResult[] = []
   let wake: (() => void) | undefined
   let ended: { error?: unknown } | undefined
@@ -289,7 +290,7 @@ export async function balance(
     onWarning?: ((message: string) => void) | undefined
   } = {},
 ): Promise<BalanceResult> {
-  const { checkBalance } = await import('./solve/engine.js')
+  const { checkBalance } = await import('./engine/engine.js')
   return checkBalance(options, libraryHost(options.signal, options.onWarning))
 }
 
@@ -302,7 +303,7 @@ export async function report(
   taskIds: readonly string[],
   options: ReportOptions = {},
 ): Promise<ReportOutcome[]> {
-  const { reportAnswers } = await import('./solve/report.js')
+  const { reportAnswers } = await import('./report/report.js')
   return reportAnswers({ ...options, taskIds }, libraryHost(options.signal, options.onWarning))
 }
 
@@ -324,7 +325,7 @@ function libraryHost(
     graceMs: 0,
     readStdin: async () => {
       const { readStreamBounded } = await import('./image/read.js')
-      return readStreamBounded(process.stdin, 'stdin', 25 * 1024 * 1024, signal)
+      return readStreamBounded(process.stdin, 'stdin', DEFAULT_MAX_BYTES, signal)
     },
   }
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import type { CliContext } from './context.js'
 import { providerOptions, type ProviderFlags } from './options.js'
 import type { BalanceResult } from '../providers/types.js'
-import type { ProviderOptions } from '../solve/settings.js'
+import type { ProviderOptions } from '../engine/settings.js'
 import { providerOptionsOf } from './provider-setup.js'
 
 interface BalanceFlags extends ProviderFlags {
@@ -35,8 +35,8 @@ export function register(program: Command, ctx: CliContext, run = runBalance): v
 async function runBalance(command: BalanceCommand, ctx: CliContext): Promise<void> {
   const [{ engineHost }, { balanceOf }, { loadRunConfig }] = await Promise.all([
     import('./provider-setup.js'),
-    import('../solve/engine.js'),
-    import('../solve/settings.js'),
+    import('../engine/engine.js'),
+    import('../engine/settings.js'),
   ])
   const host = engineHost(ctx)
   const config = await loadRunConfig(command.providers, host)

@@ -6,6 +6,7 @@ import { gridOption, toGrid } from './options.js'
 import type { LoadedImage } from '../image/load.js'
 import type { Layout } from '../image/types.js'
 import type { Grid } from '../types.js'
+import { DEFAULT_MAX_BYTES } from '../limits.js'
 
 interface GridFlags {
   grid?: string
@@ -115,12 +116,12 @@ async function runGrid(options: GridOptions, ctx: CliContext): Promise<void> {
 async function loadInput(input: string, ctx: CliContext): Promise<LoadedImage> {
   const [{ resolveSource }, { fetchInput, isUrlInput }] = await Promise.all([
     import('../image/load.js'),
-    import('../solve/fetch-input.js'),
+    import('../inputs/fetch.js'),
   ])
   const source = isUrlInput(input)
     ? await fetchInput(input, {
         timeoutMs: 120_000,
-        maxBytes: 25 * 1024 * 1024,
+        maxBytes: DEFAULT_MAX_BYTES,
         signal: ctx.signal,
       })
     : input

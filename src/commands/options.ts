@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option } from 'commander'
 import { PROVIDER_NAMES } from '../providers/types.js'
 import { GRIDS, type Grid } from '../types.js'
-import { providerNames } from '../solve/provider-names.js'
+import { providerNames } from '../engine/provider-names.js'
 
 /** Argument parsers shared by the commands; they reject bad values as usage errors (exit 2). */
 

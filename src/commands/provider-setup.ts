@@ -3,7 +3,7 @@
  * provider flags as engine options, and the CLI as the engine's host (environment, directory,
  * stderr for warnings and --verbose, the writer that scrubs keys, the interrupt signal).
  */
-import type { EngineHost, ProviderOptions } from '../solve/settings.js'
+import type { EngineHost, ProviderOptions } from '../engine/settings.js'
 import type { CliContext } from './context.js'
 import type { ProviderFlags } from './options.js'
 

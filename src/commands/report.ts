@@ -43,7 +43,7 @@ async function runReport(taskIds: string[], flags: ReportFlags, ctx: CliContext)
   const correct = flags.correct === true
   const [{ providerOptionsOf, engineHost }, { reportAnswers }] = await Promise.all([
     import('./provider-setup.js'),
-    import('../solve/report.js'),
+    import('../report/report.js'),
   ])
   const request = {
     ...providerOptionsOf(flags, ctx),

@@ -162,7 +162,7 @@ async function writePayloads(
  * is a usage error), and no two inputs write the same file.
  */
 async function outputPaths(options: ResizeOptions, cwd: string): Promise<string[]> {
-  const { distinctOutputs, prepareOutputTarget } = await import('../solve/out-names.js')
+  const { distinctOutputs, prepareOutputTarget } = await import('../batch/out-names.js')
   const { inputs, output } = options
   const ext = options.format === 'png' ? '.png' : '.jpg'
   if (output === undefined)

@@ -2,7 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander'
 import type { CliContext } from './context.js'
 import { providerOptions, type ProviderFlags } from './options.js'
 import { providerOptionsOf } from './provider-setup.js'
-import type { ProviderOptions } from '../solve/settings.js'
+import type { ProviderOptions } from '../engine/settings.js'
 
 interface ServeFlags extends ProviderFlags {
   port: number
@@ -68,7 +68,7 @@ export function register(program: Command, ctx: CliContext, run = runServe): voi
 async function runServe(command: ServeCommand, ctx: CliContext): Promise<void> {
   const [{ engineHost }, { loadRunConfig }] = await Promise.all([
     import('./provider-setup.js'),
-    import('../solve/settings.js'),
+    import('../engine/settings.js'),
   ])
   const config = await loadRunConfig(command.providers, engineHost(ctx))
   const { startGateway, gatewayClients } = await import('../serve/run.js')

@@ -12,11 +12,11 @@ import {
 import type { ResolvedConfig } from '../config/resolve.js'
 import type { Progress, SummaryOptions } from '../output/progress.js'
 import type { ResultSink } from '../output/sink.js'
-import type { BatchSummary } from '../solve/batch.js'
-import type { SolveRun, SolveRunOptions } from '../solve/engine.js'
-import type { ProviderOptions } from '../solve/settings.js'
+import type { BatchSummary } from '../batch/runner.js'
+import type { SolveRun, SolveRunOptions } from '../engine/engine.js'
+import type { ProviderOptions } from '../engine/settings.js'
 import type { ProviderFacts, ProviderName } from '../providers/types.js'
-import type { SolveResult } from '../solve/result.js'
+import type { SolveResult } from '../engine/result.js'
 import type { Grid } from '../types.js'
 import type { CliContext } from './context.js'
 import { providerOptionsOf } from './provider-setup.js'
@@ -197,7 +197,7 @@ async function runSolve(command: SolveCommand, ctx: CliContext): Promise<void> {
     )
   const [{ engineHost }, { checkSolveOptions, startSolveRun }] = await Promise.all([
     import('./provider-setup.js'),
-    import('../solve/engine.js'),
+    import('../engine/engine.js'),
   ])
   checkSolveOptions(options)
   // The question is checked before anything else is read or sent.
@@ -270,7 +270,7 @@ async function runCallbacks(
 ): Promise<Parameters<SolveRun['run']>[1]> {
   const [{ PROVIDER_FACTS }, { keyOriginHint }] = await Promise.all([
     import('../providers/facts/index.js'),
-    import('../solve/settings.js'),
+    import('../engine/settings.js'),
   ])
   const confidenceNote = confidenceNotes(
     config.confidence,
@@ -346,7 +346,7 @@ function checkSolveFlags(args: string[], flags: SolveFlags): void {
 async function listInputs(command: SolveCommand, ctx: CliContext): Promise<string[]> {
   const { inputs, filesFrom } = command
   if (filesFrom === undefined) return inputs
-  const { readInputList } = await import('../solve/inputs.js')
+  const { readInputList } = await import('../inputs/list.js')
   const listed = await readInputList(filesFrom, { cwd: ctx.cwd, stdin: ctx.stdin })
   if (filesFrom === '-' && listed.includes('-'))
     throw new UsageError(

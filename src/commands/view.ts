@@ -23,7 +23,7 @@ Examples:
     .action(async (files: string[], flags: ViewFlags) => {
       const [{ collectReview }, { renderReviewPage }, { writeFileNoFollow }, { resolve }] =
         await Promise.all([
-          import('../solve/review.js'),
+          import('../report/review.js'),
           import('../output/review-page.js'),
           import('../image/write.js'),
           import('node:path'),

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { ConfigError } from '../errors.js'
+import { DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS } from '../limits.js'
 import { PROVIDER_NAMES } from '../providers/types.js'
 import { editDistance } from '../questions/normalize.js'
 
@@ -125,15 +126,11 @@ const ConfigSchema = z.strictObject({
       /** JPEG quality 1..100. */
       quality: z.number().int().min(1).max(100).optional(),
       /** Largest input file accepted, in bytes. */
-      maxBytes: z
-        .number()
-        .int()
-        .positive()
-        .default(25 * 1024 * 1024),
+      maxBytes: z.number().int().positive().default(DEFAULT_MAX_BYTES),
       /** Largest decoded image accepted, in pixels (decompression-bomb guard). */
-      maxPixels: z.number().int().positive().default(40_000_000),
+      maxPixels: z.number().int().positive().default(DEFAULT_MAX_PIXELS),
     })
-    .default({ format: 'jpeg', maxBytes: 25 * 1024 * 1024, maxPixels: 40_000_000 }),
+    .default({ format: 'jpeg', maxBytes: DEFAULT_MAX_BYTES, maxPixels: DEFAULT_MAX_PIXELS }),
   /** rc2 serve: the gateway's clients, limits and shared store. */
   serve: serveSettings.optional(),
 })

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module'
 import type SharpModule from 'sharp'
 import type { Metadata, Sharp } from 'sharp'
 import { InputError, readFailure } from '../errors.js'
+import { DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS } from '../limits.js'
 import { readPlainJpegHeader } from './jpeg-header.js'
 import { readFileBounded } from './read.js'
 import type { RawImage } from './types.js'
@@ -33,8 +34,7 @@ export function loadSharp(): typeof SharpModule {
 /** Formats rc2 reads, as sniffed from the first bytes. */
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff' | 'avif' | 'heif'
 
-export const DEFAULT_MAX_BYTES = 25 * 1024 * 1024
-export const DEFAULT_MAX_PIXELS = 40_000_000
+export { DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS }
 
 export interface LoadOptions {
   /** The input's name for messages (file path or "stdin"). */

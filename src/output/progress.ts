@@ -1,4 +1,4 @@
-import type { BatchProgress, BatchSummary } from '../solve/batch.js'
+import type { BatchProgress, BatchSummary } from '../batch/runner.js'
 import type { Output } from './io.js'
 
 /** A spinner line on stderr while a batch runs; only on a terminal, never on stdout. */

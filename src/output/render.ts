@@ -1,6 +1,6 @@
 import type { ChalkInstance } from 'chalk'
 import { messageNamesCode, messageNamesInput } from '../errors.js'
-import type { DryRunResult, SolveFailure, SolveResult, SolveSuccess } from '../solve/result.js'
+import type { DryRunResult, SolveFailure, SolveResult, SolveSuccess } from '../engine/result.js'
 import { type Click, GRID_SIDE } from '../types.js'
 import { safeText } from './safe-text.js'
 

@@ -1,5 +1,5 @@
 import { messageNamesCode, messageNamesInput } from '../errors.js'
-import type { SolveFailure, SolveResult } from '../solve/result.js'
+import type { SolveFailure, SolveResult } from '../engine/result.js'
 import type { Output } from './io.js'
 import {
   type OutputFormat,

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { takeShard } from '../../src/solve/inputs.js'
+import { takeShard } from '../../src/inputs/list.js'
 import { runRc2InProcess, type InProcessResult } from '../helpers/cli-in-process.js'
 import {
   DEFAULT_TEST_KEY,

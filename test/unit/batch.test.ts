@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { ProviderError, Rc2Error } from '../../src/errors.js'
 import type { CallAccount } from '../../src/providers/types.js'
-import { runBatch } from '../../src/solve/batch.js'
-import type { SolveResult, SolveSuccess } from '../../src/solve/result.js'
+import { runBatch } from '../../src/batch/runner.js'
+import type { SolveResult, SolveSuccess } from '../../src/engine/result.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 

@@ -11,7 +11,7 @@ import { renderQuestionsTable } from '../../src/output/render-questions.js'
 import { listQuestions } from '../../src/questions/table.js'
 import { renderLayoutTable } from '../../src/output/render-layout.js'
 import { payloadLayout } from '../../src/image/detect.js'
-import type { SolveSuccess } from '../../src/solve/result.js'
+import type { SolveSuccess } from '../../src/engine/result.js'
 
 const plain = new Chalk({ level: 0 })
 

@@ -12,7 +12,7 @@ import {
 } from '../../src/output/render.js'
 import { ResultSink } from '../../src/output/sink.js'
 import { renderBatchSummary } from '../../src/output/progress.js'
-import type { SolveFailure, SolveSuccess } from '../../src/solve/result.js'
+import type { SolveFailure, SolveSuccess } from '../../src/engine/result.js'
 
 const plain = new Chalk({ level: 0 })
 const colour = new Chalk({ level: 1 })

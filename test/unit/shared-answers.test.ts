@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Provider, RecognitionRequest } from '../../src/providers/types.js'
-import { answerOncePerRun, SHARED_ANSWER_WARNING } from '../../src/solve/shared-answers.js'
+import { answerOncePerRun, SHARED_ANSWER_WARNING } from '../../src/engine/shared-answers.js'
 
 /** A provider that answers every request with tile 1 and counts what it was asked. */
 function countingProvider(): { provider: Provider; asked: string[] } {

@@ -2,9 +2,9 @@ import { setMaxListeners } from 'node:events'
 import { Rc2Error, RefusedError, type ErrorKind } from '../errors.js'
 import { isTooManyInFlight } from '../providers/error-map.js'
 import type { CallAccount } from '../providers/types.js'
-import { type AccountRun, BatchBudget, InputAccount } from './batch-budget.js'
-import { AdaptiveLimit } from './batch-limit.js'
-import type { SolveFailure, SolveResult } from './result.js'
+import { type AccountRun, BatchBudget, InputAccount } from './budget.js'
+import { AdaptiveLimit } from './limit.js'
+import type { SolveFailure, SolveResult } from '../engine/result.js'
 
 /**
  * The batch runner: many inputs, a bounded and adaptive number in flight, a spending budget, a
@@ -12,11 +12,11 @@ import type { SolveFailure, SolveResult } from './result.js'
  * HTTP: the caller supplies `run` (one input end to end) and gets each result as it finishes.
  */
 
-export interface BatchItem {
+interface BatchItem {
   input: string
 }
 
-export interface BatchHooks<T extends BatchItem> {
+interface BatchHooks<T extends BatchItem> {
   /**
    * Solve one input; throw an Rc2Error for its failure; return null to skip it (already solved in
    * an earlier run). Every paid call goes through `ctx.account`.
@@ -36,7 +36,7 @@ export interface RunContext {
   account: CallAccount
 }
 
-export interface BatchOptions {
+interface BatchOptions {
   /** Most inputs in flight at once. */
   concurrency: number
   /** Budget in points; undefined = no limit. */

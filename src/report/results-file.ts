@@ -5,14 +5,14 @@
  */
 import { readFile, stat } from 'node:fs/promises'
 import { InputError, Rc2Error, readFailure } from '../errors.js'
-import { resultLines } from './journal.js'
+import { resultLines } from '../batch/journal.js'
 
 /** Results files are far smaller than this in practice. */
 const MAX_RESULTS_BYTES = 256 * 1024 * 1024
 
 const HINT = 'pass the NDJSON file that rc2 solve --output wrote (or what --json printed)'
 
-export interface ResultsFile {
+interface ResultsFile {
   /** Each record that is a JSON object, in file order. */
   records: Record<string, unknown>[]
   /** Lines (or array items) that are not JSON objects. */
@@ -42,7 +42,7 @@ export async function readResultsFile(path: string, name = path): Promise<Result
 }
 
 /** NDJSON, or one JSON document (an array of results, or a single result over several lines). */
-export function parseResults(text: string): ResultsFile {
+function parseResults(text: string): ResultsFile {
   const whole = parseWhole(text)
   const values: unknown[] = []
   let unreadable = 0

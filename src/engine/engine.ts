@@ -9,7 +9,7 @@ import type { ProxyRoute } from '../providers/transport.js'
 import type { BalanceResult, Provider, ProviderName } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import type { Grid } from '../types.js'
-import type { NamedBytes, Shard } from './inputs.js'
+import type { NamedBytes, Shard } from '../inputs/list.js'
 import {
   type SolveInputsCallbacks,
   type SolveInputsOptions,
@@ -117,7 +117,7 @@ export function checkSolveOptions(options: SolveRunOptions): void {
     throw new UsageError('resume (--resume) needs output (--output <file>) to know what was solved')
 }
 
-/** What the batch needs, from the options, the resolved config and what was built from them. */
+/** What the batch needs: the options and host as given, and what was resolved and built from them. */
 function inputsOptions(
   inputs: readonly (string | NamedBytes)[],
   options: SolveRunOptions,
@@ -131,11 +131,9 @@ function inputsOptions(
 ): SolveInputsOptions {
   const { config, question, provider, proxy } = setup
   return {
+    ...options,
+    ...host,
     inputs,
-    recursive: options.recursive,
-    followLinks: options.followLinks,
-    shard: options.shard,
-    cwd: host.cwd,
     settings: {
       question,
       grid: options.grid,
@@ -151,19 +149,8 @@ function inputsOptions(
     },
     concurrency: config.concurrency,
     maxPoints: config.maxPoints,
-    annotate: options.annotate,
-    outputPath: options.output,
-    resume: options.resume,
-    signal: host.signal,
-    stopNow: host.stopNow,
-    graceMs: host.graceMs,
-    readStdin: host.readStdin,
     proxy,
     failover: config.providerList.length > 1,
-    round:
-      options.tiles !== undefined || options.since !== undefined
-        ? { tiles: options.tiles, since: options.since }
-        : undefined,
   }
 }
 

@@ -1,7 +1,14 @@
 import { Rc2Error, writeFailureReason } from '../errors.js'
 import { withDeadline } from '../providers/deadline.js'
+import type { LocateOptions } from '../image/prepare.js'
 import type { Layout, PreparedImage } from '../image/types.js'
-import type { CallAccount, FittedImage, Provider, ProviderName } from '../providers/types.js'
+import type {
+  CallAccount,
+  FittedImage,
+  Provider,
+  ProviderName,
+  RecognitionResult,
+} from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import type { Click, Grid } from '../types.js'
 import { dryRunHead, imageSummary } from './dry-run.js'
@@ -16,7 +23,6 @@ export interface ImageOptions {
   maxPixels?: number | undefined
 }
 
-/** One image end to end: prepare, check the question against the grid, ask, map tiles to clicks. */
 /**
  * The settings a solve runs under, the same for every input of a batch. They flow unchanged from
  * the command (or the library) through the batch to each request: a new setting is added here.
@@ -39,6 +45,12 @@ export interface SolveSettings {
   image?: ImageOptions | undefined
 }
 
+/** The question as a result names it. */
+export interface AskedQuestion {
+  id: string
+  name: string
+}
+
 /** One input: the settings, the image, and its account. */
 export interface SolveOneOptions extends SolveSettings {
   /** File path, or the bytes (stdin). */
@@ -55,39 +67,59 @@ export interface SolveOneOptions extends SolveSettings {
   now?: () => number
 }
 
-export async function prepareFor(
-  options: Pick<SolveOneOptions, 'source' | 'input' | 'question' | 'grid' | 'image'>,
-): Promise<PreparedImage> {
-  const { prepareImage } = await prepareModule()
+type ImageOf = Pick<SolveOneOptions, 'input' | 'question' | 'grid' | 'image'>
+
+/** How the image layer finds the input's grid: its name, --grid else the sentence's grid, the limits. */
+export function locateOptions(options: ImageOf): LocateOptions & { name: string } {
   const sentenceGrid = options.question.dynamic ? undefined : (options.question.grid ?? undefined)
   const grid = options.grid ?? sentenceGrid
-  return prepareImage(options.source, {
+  return {
     name: options.input === '-' ? 'stdin' : options.input,
     ...(grid !== undefined
       ? { grid, gridSource: options.grid !== undefined ? 'flag' : 'sentence' }
       : {}),
-    ...(options.image?.format !== undefined ? { format: options.image.format } : {}),
-    ...(options.image?.quality !== undefined ? { quality: options.image.quality } : {}),
     ...(options.image?.maxBytes !== undefined ? { maxBytes: options.image.maxBytes } : {}),
     ...(options.image?.maxPixels !== undefined ? { maxPixels: options.image.maxPixels } : {}),
+  }
+}
+
+export async function prepareFor(
+  options: ImageOf & Pick<SolveOneOptions, 'source'>,
+): Promise<PreparedImage> {
+  const { prepareImage } = await prepareModule()
+  return prepareImage(options.source, {
+    ...locateOptions(options),
+    ...(options.image?.format !== undefined ? { format: options.image.format } : {}),
+    ...(options.image?.quality !== undefined ? { quality: options.image.quality } : {}),
   })
 }
 
-export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess | DryRunResult> {
-  const now = options.now ?? Date.now
-  const started = now()
-  const prepared = options.prepared ?? (await prepareFor(options))
+/** What a request asks and what the result says it asked, for one grid. */
+export async function askedFor(
+  options: Pick<SolveOneOptions, 'question' | 'force'>,
+  grid: Grid,
+): Promise<{ question: AskedQuestion; instruction: string | undefined; warnings: string[] }> {
   const [{ checkQuestion }, { instructionText }] = await Promise.all([
     lookupModule(),
     instructionModule(),
   ])
-  const warnings = [
-    ...(prepared.warnings ?? []),
-    ...checkQuestion(options.question, prepared.grid, { force: options.force === true }).warnings,
-  ]
-  const question = { id: options.question.entry.id, name: options.question.entry.en }
+  const { warnings } = checkQuestion(options.question, grid, { force: options.force === true })
+  return {
+    question: { id: options.question.entry.id, name: options.question.entry.en },
+    instruction: instructionText(options.question.entry, grid),
+    warnings,
+  }
+}
+
+/** One image end to end: prepare, check the question against the grid, ask, map tiles to clicks. */
+export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess | DryRunResult> {
+  const now = options.now ?? Date.now
+  const started = now()
+  const prepared = options.prepared ?? (await prepareFor(options))
+  const asked = await askedFor(options, prepared.grid)
+  const warnings = [...(prepared.warnings ?? []), ...asked.warnings]
+  const { question, instruction } = asked
   const confidence = prepared.grid === '3x3' ? options.confidence : undefined
-  const instruction = instructionText(options.question.entry, prepared.grid)
 
   if (options.dryRun === true)
     return dryRunOf(options, prepared, { question, instruction, confidence, warnings })
@@ -108,8 +140,27 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
       fitImage: (maxBytes) => fitPayload(prepared, maxBytes, options.input),
     }),
   )
-
   const chosen = answer.type === 'single' ? (answer.hasObject === true ? [0] : []) : answer.objects
+  const result = successOf(options, prepared, answer, chosen, question)
+  result.elapsedMs = Math.max(0, Math.round(now() - started))
+  const allWarnings = [...warnings, ...(answer.warnings ?? [])]
+  if (allWarnings.length > 0) result.warnings = allWarnings
+  if (options.annotatePath !== undefined)
+    await annotate(result, options.annotatePath, async () => {
+      const { renderAnnotated } = await import('../image/annotate.js')
+      return renderAnnotated(options.source, prepared.layout, chosen)
+    })
+  return result
+}
+
+/** The result of one answered input (its time and warnings are set by the caller). */
+function successOf(
+  options: SolveOneOptions,
+  prepared: PreparedImage,
+  answer: RecognitionResult,
+  chosen: readonly number[],
+  question: AskedQuestion,
+): SolveSuccess {
   const result: SolveSuccess = {
     schemaVersion: 1,
     input: options.input,
@@ -125,26 +176,34 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
     provider: answer.provider ?? options.providerName,
     taskId: answer.taskId,
     points: answer.points,
-    elapsedMs: Math.max(0, Math.round(now() - started)),
+    elapsedMs: 0,
     ...cellStates(prepared.layout),
   }
   if (answer.paidCalls > 1) result.paidCalls = answer.paidCalls
   if (answer.attempts !== undefined && answer.attempts.length > 0) result.attempts = answer.attempts
-  const allWarnings = [...warnings, ...(answer.warnings ?? [])]
-  if (allWarnings.length > 0) result.warnings = allWarnings
-  if (options.annotatePath !== undefined) {
-    try {
-      await writeAnnotation(options.source, prepared, chosen, options.annotatePath)
-      result.annotated = options.annotatePath
-    } catch (error) {
-      // The answer is paid for: keep it and say what went wrong.
-      result.warnings = [
-        ...(result.warnings ?? []),
-        `cannot write the annotated picture to ${options.annotatePath}: ${writeFailureReason(error)}`,
-      ]
-    }
-  }
   return result
+}
+
+/**
+ * Write the input with the chosen tiles marked to `path`; a failure only adds a warning (the
+ * answer is paid for). Through a temporary file and a rename: a link planted at the name is never
+ * written through.
+ */
+export async function annotate(
+  result: SolveSuccess,
+  path: string,
+  render: () => Promise<Buffer>,
+): Promise<void> {
+  const { writeFileNoFollow } = await import('../image/write.js')
+  try {
+    await writeFileNoFollow(path, await render())
+    result.annotated = path
+  } catch (error) {
+    result.warnings = [
+      ...(result.warnings ?? []),
+      `cannot write the annotated picture to ${path}: ${writeFailureReason(error)}`,
+    ]
+  }
 }
 
 /** The capture's selected and loading tiles, as the result carries them (only when there are any). */
@@ -164,7 +223,7 @@ function dryRunOf(
   options: SolveOneOptions,
   prepared: PreparedImage,
   asked: {
-    question: { id: string; name: string }
+    question: AskedQuestion
     instruction: string | undefined
     confidence: number | undefined
     warnings: string[]
@@ -221,18 +280,4 @@ function clicksFor(prepared: PreparedImage, chosen: readonly number[]): Click[] 
       throw new Rc2Error('provider', `tile ${tile} is outside the ${prepared.grid} grid`)
     return { tile, x: rect.cx, y: rect.cy }
   })
-}
-
-async function writeAnnotation(
-  source: string | Buffer,
-  prepared: PreparedImage,
-  chosen: number[],
-  path: string,
-): Promise<void> {
-  const [{ renderAnnotated }, { writeFileNoFollow }] = await Promise.all([
-    import('../image/annotate.js'),
-    import('../image/write.js'),
-  ])
-  // Through a temporary file and a rename: a link planted at the name is never written through.
-  await writeFileNoFollow(path, await renderAnnotated(source, prepared.layout, chosen))
 }

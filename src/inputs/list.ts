@@ -24,12 +24,12 @@ export interface InputItem {
 }
 
 /** Why looking at a path failed: the system's error code, or its words where it has no code. */
-export interface StatFailure {
+interface StatFailure {
   readonly code: string | undefined
   readonly message: string | undefined
 }
 
-export interface ExpandResult {
+interface ExpandResult {
   items: InputItem[]
   /** Files in directories that are not images, reported and left out. */
   skipped: string[]
@@ -226,7 +226,7 @@ function itemFor(shown: string, path: Buffer): InputItem {
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true })
 
 /** A file name or path as text: valid UTF-8 as it is, every byte that is not shown as `\xNN`. */
-export function displayName(name: Buffer): string {
+function displayName(name: Buffer): string {
   try {
     return STRICT_UTF8.decode(name)
   } catch {

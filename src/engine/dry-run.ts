@@ -4,7 +4,7 @@ import type { Grid } from '../types.js'
 import type { DryRunResult } from './result.js'
 
 /** What a dry run says about the request, besides the question id: the image stands in as a summary, never printed in full. */
-export interface DescribeOptions extends Omit<RequestParts, 'image' | 'question'> {
+interface DescribeOptions extends Omit<RequestParts, 'image' | 'question'> {
   imageSummary: string
 }
 

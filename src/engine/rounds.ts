@@ -3,15 +3,23 @@
  * that changed `--since` the previous capture) are cut out, scaled to 100x100 and classified one
  * by one as 1x1 tasks, concurrently; the answer says which of them to click.
  */
-import { InputError, Rc2Error, UsageError, writeFailureReason } from '../errors.js'
+import { InputError, Rc2Error, UsageError } from '../errors.js'
 import { withDeadline } from '../providers/deadline.js'
+import type { LocatedImage, LocateOptions } from '../image/prepare.js'
 import type { Layout } from '../image/types.js'
 import type { Click } from '../types.js'
 import { dryRunHead, imageSummary } from './dry-run.js'
-import { instructionModule, lookupModule, prepareModule } from './lazy-modules.js'
+import { prepareModule } from './lazy-modules.js'
 import type { DryRunResult, SolveSuccess } from './result.js'
-import type { ImageOptions, SolveOneOptions } from './solve-one.js'
-import { cellStates } from './solve-one.js'
+import {
+  annotate,
+  askedFor,
+  type AskedQuestion,
+  cellStates,
+  type ImageOptions,
+  locateOptions,
+  type SolveOneOptions,
+} from './solve-one.js'
 
 /** Which tiles to classify: given, or found by comparing with the previous capture. */
 export interface RoundSpec {
@@ -37,29 +45,13 @@ const TILE_SIZE = 100
 /** Load the capture, find its 3x3 grid, choose the tiles and cut each to a 100x100 image. */
 export async function prepareRound(
   source: Buffer,
-  input: string,
   spec: RoundSpec,
-  options: {
-    grid?: SolveOneOptions['grid']
-    sentenceGrid?: SolveOneOptions['grid']
-    image?: ImageOptions | undefined
-  },
+  options: Pick<SolveOneOptions, 'input' | 'question' | 'grid' | 'image'>,
 ): Promise<PreparedRound> {
-  const [{ locateImage }, { cutAndScale }, { encodeImage, toBase64, mimeOf }] = await Promise.all([
-    prepareModule(),
-    import('../image/tiles.js'),
-    import('../image/encode.js'),
-  ])
-  const name = input === '-' ? 'stdin' : input
-  const grid = options.grid ?? options.sentenceGrid
-  const locate = {
-    ...(grid !== undefined
-      ? { grid, gridSource: options.grid !== undefined ? ('flag' as const) : ('sentence' as const) }
-      : {}),
-    ...(options.image?.maxBytes !== undefined ? { maxBytes: options.image.maxBytes } : {}),
-    ...(options.image?.maxPixels !== undefined ? { maxPixels: options.image.maxPixels } : {}),
-  }
-  const { image, layout } = await locateImage(source, { name, ...locate })
+  const { locateImage } = await prepareModule()
+  const locate = locateOptions(options)
+  const { name } = locate
+  const { image, layout } = await locateImage(source, locate)
   const flag = spec.since !== undefined ? '--since' : '--tiles'
   if (layout.grid !== '3x3') {
     throw new InputError(
@@ -70,32 +62,10 @@ export async function prepareRound(
     )
   }
   const warnings: string[] = []
-  let checked: number[]
-  if (spec.since !== undefined) {
-    const previous = await locateImage(spec.since.bytes, { name: spec.since.input, ...locate })
-    const { findChangedTiles } = await import('../image/changes.js')
-    checked = findChangedTiles(previous.image.pixels, previous.layout, image.pixels, layout, {
-      previous: spec.since.input,
-      current: name,
-    })
-    if (checked.length === 0)
-      warnings.push(`no tile changed since ${spec.since.input}: nothing was sent`)
-    // A click replaces a few tiles; most of them changed means another challenge, and a round of
-    // that many tile calls would cost more than solving the whole image.
-    if (checked.length > layout.tiles.length / 2)
-      throw new InputError(
-        `${name} is not the same challenge as ${spec.since.input}: ${checked.length} of ${layout.tiles.length} tiles differ`,
-        { hint: `drop --since to solve ${name} as a whole challenge` },
-      )
-  } else {
-    checked = [...new Set(spec.tiles ?? [])].sort((a, b) => a - b)
-    const outside = checked.filter((t) => t >= layout.tiles.length)
-    if (outside.length > 0) {
-      throw new UsageError(`--tiles ${outside.join(', ')}: a 3x3 grid has tiles 0 to 8`, {
-        hint: 'tiles are numbered from 0, row by row',
-      })
-    }
-  }
+  let checked =
+    spec.since !== undefined
+      ? await changedTiles({ image, layout }, locate, spec.since, warnings)
+      : givenTiles(spec.tiles, layout)
   // A tile still fading in would be classified on a pale picture: the caller captures again.
   const loading = new Set(layout.loading ?? [])
   const held = checked.filter((t) => loading.has(t))
@@ -105,24 +75,79 @@ export async function prepareRound(
       `${name}: ${held.length === 1 ? 'tile' : 'tiles'} ${held.join(', ')} still loading (pale or blank), not sent: capture again once faded in`,
     )
   }
-  const format = options.image?.format ?? 'jpeg'
-  const images = await Promise.all(
+  const images = await cutTiles(image.pixels, layout, checked, options.image)
+  return { layout, checked, images, inputWidth: image.width, inputHeight: image.height, warnings }
+}
+
+/** --tiles: the tiles named, once each, ascending; a tile outside the 3x3 grid is a usage error. */
+function givenTiles(tiles: readonly number[] | undefined, layout: Layout): number[] {
+  const checked = [...new Set(tiles ?? [])].sort((a, b) => a - b)
+  const outside = checked.filter((t) => t >= layout.tiles.length)
+  if (outside.length > 0) {
+    throw new UsageError(`--tiles ${outside.join(', ')}: a 3x3 grid has tiles 0 to 8`, {
+      hint: 'tiles are numbered from 0, row by row',
+    })
+  }
+  return checked
+}
+
+/** --since: the tiles that changed since the previous capture of the same challenge. */
+async function changedTiles(
+  current: LocatedImage,
+  locate: LocateOptions & { name: string },
+  since: NonNullable<RoundSpec['since']>,
+  warnings: string[],
+): Promise<number[]> {
+  const { locateImage } = await prepareModule()
+  const previous = await locateImage(since.bytes, { ...locate, name: since.input })
+  const { findChangedTiles } = await import('../image/changes.js')
+  const { name } = locate
+  const { layout } = current
+  const checked = findChangedTiles(
+    previous.image.pixels,
+    previous.layout,
+    current.image.pixels,
+    layout,
+    { previous: since.input, current: name },
+  )
+  if (checked.length === 0) warnings.push(`no tile changed since ${since.input}: nothing was sent`)
+  // A click replaces a few tiles; most of them changed means another challenge, and a round of
+  // that many tile calls would cost more than solving the whole image.
+  if (checked.length > layout.tiles.length / 2)
+    throw new InputError(
+      `${name} is not the same challenge as ${since.input}: ${checked.length} of ${layout.tiles.length} tiles differ`,
+      { hint: `drop --since to solve ${name} as a whole challenge` },
+    )
+  return checked
+}
+
+/** Each checked tile cut out (a selected tile's shrunk picture scaled back to full size) as a 100x100 image. */
+async function cutTiles(
+  pixels: LocatedImage['image']['pixels'],
+  layout: Layout,
+  checked: readonly number[],
+  options: ImageOptions | undefined,
+): Promise<PreparedRound['images']> {
+  const [{ cutAndScale }, { encodeImage, toBase64, mimeOf }] = await Promise.all([
+    import('../image/tiles.js'),
+    import('../image/encode.js'),
+  ])
+  const format = options?.format ?? 'jpeg'
+  return Promise.all(
     checked.map(async (tile) => {
-      // A selected tile's shrunk picture, scaled back to full size.
       const rect = layout.pictures?.[tile] ?? layout.tiles[tile]!
-      const pixels = await cutAndScale(image.pixels, rect, TILE_SIZE, TILE_SIZE)
-      const { buffer } = await encodeImage(pixels, { format, quality: options.image?.quality })
+      const scaled = await cutAndScale(pixels, rect, TILE_SIZE, TILE_SIZE)
+      const { buffer } = await encodeImage(scaled, { format, quality: options?.quality })
       return { tile, base64: toBase64(buffer), bytes: buffer.length, mime: mimeOf(format) }
     }),
   )
-  return { layout, checked, images, inputWidth: image.width, inputHeight: image.height, warnings }
 }
 
 function clicksOf(layout: Layout, tiles: readonly number[]): Click[] {
   return tiles.map((tile) => ({ tile, x: layout.tiles[tile]!.cx, y: layout.tiles[tile]!.cy }))
 }
 
-export type SolveRoundOptions = Omit<SolveOneOptions, 'prepared' | 'grid'> & {
+type SolveRoundOptions = Omit<SolveOneOptions, 'prepared' | 'grid'> & {
   round: PreparedRound
 }
 
@@ -133,17 +158,11 @@ export async function solveRound(
   const now = options.now ?? Date.now
   const started = now()
   const { round } = options
-  const { checkQuestion } = await lookupModule()
   // Each tile goes out as a 1x1 image; the sentence's own grid (3x3) is no contradiction here.
-  const { warnings } = checkQuestion({ ...options.question, grid: null }, '1x1', {
-    force: options.force === true,
-  })
-  warnings.push(...round.warnings)
-  const question = { id: options.question.entry.id, name: options.question.entry.en }
-  const { layout } = round
   // The services that take text get the 3x3 wording: a refreshed tile belongs to a 3x3 challenge.
-  const { instructionText } = await instructionModule()
-  const instruction = instructionText(options.question.entry, '1x1')
+  const asked = await askedFor({ ...options, question: { ...options.question, grid: null } }, '1x1')
+  const { question, instruction, warnings } = asked
+  warnings.push(...round.warnings)
 
   if (options.dryRun === true) return roundDryRun(options, { question, instruction, warnings })
 
@@ -174,8 +193,29 @@ export async function solveRound(
       `tile ${tile} was not classified (${(error as Error).message}): check it again with --tiles ${tile}`,
     )
   }
+  const result = roundResult(options, answered, question)
+  result.elapsedMs = Math.max(0, Math.round(now() - started))
+  const services = [...new Set(answered.map((a) => a.answer.provider ?? options.providerName))]
+  if (services.length > 1)
+    warnings.push(`the tiles were answered by ${services.join(' and ')} (failover)`)
+  if (warnings.length > 0) result.warnings = warnings
+  if (options.annotatePath !== undefined)
+    await annotate(result, options.annotatePath, async () => {
+      const { renderAnnotated } = await import('../image/annotate.js')
+      return renderAnnotated(options.source, round.layout, result.objects, {
+        checked: result.checked,
+      })
+    })
+  return result
+}
 
-  const checked = answered.map((a) => a.tile)
+/** The answered tiles as one result (its time and warnings are set by the caller). */
+function roundResult(
+  options: SolveRoundOptions,
+  answered: { tile: number; answer: TileAnswer }[],
+  question: AskedQuestion,
+): SolveSuccess & { checked: number[]; taskIds: (string | null)[] } {
+  const { layout } = options.round
   const objects = answered.filter((a) => a.answer.hasObject === true).map((a) => a.tile)
   const scores = answered.map((a) => a.answer.confidences?.[0])
   const points = answered.every((a) => a.answer.points !== null)
@@ -200,20 +240,14 @@ export async function solveRound(
     provider: answered[0]?.answer.provider ?? options.providerName,
     taskId: answered.length === 1 ? answered[0]!.answer.taskId : null,
     points: answered.length === 0 ? 0 : points,
-    elapsedMs: Math.max(0, Math.round(now() - started)),
-    checked,
+    elapsedMs: 0,
+    checked: answered.map((a) => a.tile),
     taskIds: answered.map((a) => a.answer.taskId),
     ...cellStates(layout),
   }
   if (paidCalls > answered.length) result.paidCalls = paidCalls
   const attempts = answered.flatMap((a) => a.answer.attempts ?? [])
   if (attempts.length > 0) result.attempts = attempts
-  const services = [...new Set(answered.map((a) => a.answer.provider ?? options.providerName))]
-  if (services.length > 1)
-    warnings.push(`the tiles were answered by ${services.join(' and ')} (failover)`)
-  if (warnings.length > 0) result.warnings = warnings
-  if (options.annotatePath !== undefined)
-    await annotateRound(options.source, options.annotatePath, layout, result)
   return result
 }
 
@@ -237,36 +271,11 @@ function splitByOutcome(
   return { answered, failed }
 }
 
-/** Mark the checked tiles and the chosen ones on the input; a failure only adds a warning (the answers are paid for). */
-async function annotateRound(
-  source: SolveRoundOptions['source'],
-  path: string,
-  layout: PreparedRound['layout'],
-  result: SolveSuccess & { checked: number[] },
-): Promise<void> {
-  const [{ renderAnnotated }, { writeFileNoFollow }] = await Promise.all([
-    import('../image/annotate.js'),
-    import('../image/write.js'),
-  ])
-  try {
-    await writeFileNoFollow(
-      path,
-      await renderAnnotated(source, layout, result.objects, { checked: result.checked }),
-    )
-    result.annotated = path
-  } catch (error) {
-    result.warnings = [
-      ...(result.warnings ?? []),
-      `cannot write the annotated picture to ${path}: ${writeFailureReason(error)}`,
-    ]
-  }
-}
-
 /** What --dry-run shows for a round: one 1x1 request per checked tile, and where the clicks would go. */
 function roundDryRun(
   options: SolveRoundOptions,
   asked: {
-    question: { id: string; name: string }
+    question: AskedQuestion
     instruction: string | undefined
     warnings: string[]
   },

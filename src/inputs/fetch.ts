@@ -9,7 +9,7 @@ import { linkDeadline } from '../providers/deadline.js'
 import { capText } from '../providers/redact.js'
 import type { ProxyRoute, sendRequest as SendRequest, WireFailure } from '../providers/transport.js'
 
-export interface FetchInputOptions {
+interface FetchInputOptions {
   timeoutMs: number
   maxBytes: number
   signal?: AbortSignal | undefined
@@ -105,24 +105,7 @@ async function fetchFollowing(
   let url = start
   const maxRedirects = options.maxRedirects ?? 5
   for (let hop = 0; ; hop++) {
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new InputError(
-        `${input} redirects to ${url.protocol} (${shown(url)}); rc2 follows redirects to http and https only`,
-        {
-          hint: 'give the final http(s) address of the image',
-        },
-      )
-    }
-    // A user:password in an image address is refused at every hop: rc2 never sends it as a login.
-    if (url.username !== '' || url.password !== '') {
-      throw new Rc2Error(
-        'network',
-        `${shown(url)}: cannot fetch it (the address holds a user name or password, which rc2 does not send)`,
-        {
-          hint: 'check the address and your network',
-        },
-      )
-    }
+    checkHop(url, input)
     // Each hop checked here (the wire never follows one); no cookies, no credentials, no service headers.
     const reply = await sendRequest(url, {
       method: 'GET',
@@ -142,22 +125,47 @@ async function fetchFollowing(
       url = new URL(location, url)
       continue
     }
-    if (reply.status < 200 || reply.status >= 300) {
-      throw new InputError(
-        `${input}: the server answered ${reply.status}${reply.statusText === '' ? '' : ` ${capText(reply.statusText)}`}`,
-        {
-          code: `HTTP_${reply.status}`,
-          hint:
-            reply.status === 404 || reply.status === 410
-              ? 'the image is gone: challenge images expire within minutes, capture a fresh one'
-              : 'check the address',
-        },
-      )
-    }
+    if (reply.status < 200 || reply.status >= 300) throw statusError(input, reply)
     const bytes = reply.body
     checkLooksLikeImage(bytes, input, reply.header('content-type'))
     return bytes
   }
+}
+
+/** Refuse an address rc2 does not fetch, at every hop (the first and each redirect's). */
+function checkHop(url: URL, input: string): void {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InputError(
+      `${input} redirects to ${url.protocol} (${shown(url)}); rc2 follows redirects to http and https only`,
+      {
+        hint: 'give the final http(s) address of the image',
+      },
+    )
+  }
+  // A user:password in an image address is refused at every hop: rc2 never sends it as a login.
+  if (url.username !== '' || url.password !== '') {
+    throw new Rc2Error(
+      'network',
+      `${shown(url)}: cannot fetch it (the address holds a user name or password, which rc2 does not send)`,
+      {
+        hint: 'check the address and your network',
+      },
+    )
+  }
+}
+
+/** The image's server answered with an error status. */
+function statusError(input: string, reply: { status: number; statusText: string }): InputError {
+  return new InputError(
+    `${input}: the server answered ${reply.status}${reply.statusText === '' ? '' : ` ${capText(reply.statusText)}`}`,
+    {
+      code: `HTTP_${reply.status}`,
+      hint:
+        reply.status === 404 || reply.status === 410
+          ? 'the image is gone: challenge images expire within minutes, capture a fresh one'
+          : 'check the address',
+    },
+  )
 }
 
 function tooLarge(input: string, maxBytes: number): InputError {

@@ -1,59 +1,53 @@
 import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { InputError, Rc2Error, type ReadFailure, readFailure, writeFailure } from '../errors.js'
+import { InputError, Rc2Error, writeFailure } from '../errors.js'
 import { linkDeadline } from '../providers/deadline.js'
 import type { ProxyRoute } from '../providers/transport.js'
-import { type BatchProgress, type BatchSummary, type RunContext, runBatch } from './batch.js'
+import {
+  type BatchProgress,
+  type BatchSummary,
+  type RunContext,
+  runBatch,
+} from '../batch/runner.js'
 import {
   expandInputs,
   type InputItem,
   type NamedBytes,
-  type Shard,
   takeShard,
   unusableError,
-} from './inputs.js'
-import { ResultJournal, readSolvedKeys, sha256, solvedKey } from './journal.js'
+} from '../inputs/list.js'
+import { ResultJournal, readSolvedKeys, sha256, solvedKey } from '../batch/journal.js'
 import type { SolveResult } from './result.js'
-import { distinctOutputs, prepareOutputTarget } from './out-names.js'
+import { distinctOutputs, prepareOutputTarget } from '../batch/out-names.js'
 import { prepareFor, solveOne, type SolveSettings } from './solve-one.js'
 import type { PreparedImage } from '../image/types.js'
 import { type PreparedRound, prepareRound, type RoundSpec, solveRound } from './rounds.js'
-import { readFileBounded } from '../image/read.js'
 import { outputPathProblem } from '../image/write.js'
-import { fetchInput, isUrlInput } from './fetch-input.js'
+import { isUrlInput } from '../inputs/fetch.js'
+import { type ReadInputOptions, readInputBytes } from '../inputs/read.js'
 import { answerOncePerRun } from './shared-answers.js'
+import type { SolveHost, SolveRunOptions } from './engine.js'
 
-/** Everything `rc2 solve` does between parsed flags and rendered output. */
-export interface SolveInputsOptions {
-  /** Paths, directories, URLs, "-" (standard input), or images given as bytes with a name. */
-  inputs: readonly (string | NamedBytes)[]
-  recursive?: boolean | undefined
-  /** Follow links in a directory that lead outside it (left out by default). */
-  followLinks?: boolean | undefined
-  /** --shard k/n: only this share of the sorted inputs. */
-  shard?: Shard | undefined
-  cwd: string
-  /** What every input is solved with, passed on to each as it is. */
-  settings: SolveSettings
-  concurrency: number
-  maxPoints?: number | undefined
-  /** A file for one input, a directory for several. */
-  annotate?: string | undefined
-  outputPath?: string | undefined
-  resume?: boolean | undefined
-  signal?: AbortSignal | undefined
-  /** Aborted on a second interrupt: in-flight inputs are cut at once. */
-  stopNow?: AbortSignal | undefined
-  readStdin: () => Promise<Buffer>
-  /** Dynamic round: classify only these tiles, or those changed since this capture (a path, URL, - or its bytes). */
-  round?: { tiles?: readonly number[] | undefined; since?: string | Buffer | undefined } | undefined
-  /** How long in-flight inputs may still run after `signal` aborts (ms; the batch's default otherwise). */
-  graceMs?: number | undefined
-  /** More than one provider named (failover): the summary counts answers per provider. */
-  failover?: boolean | undefined
-  /** The proxies for images given by URL. */
-  proxy?: ProxyRoute | undefined
-}
+/**
+ * Everything `rc2 solve` does between parsed flags and rendered output: the run's options and its
+ * host as they were given, and what the engine resolved from them.
+ */
+export type SolveInputsOptions = Pick<
+  SolveRunOptions,
+  'recursive' | 'followLinks' | 'shard' | 'annotate' | 'output' | 'resume' | 'tiles' | 'since'
+> &
+  Pick<SolveHost, 'cwd' | 'signal' | 'stopNow' | 'graceMs' | 'readStdin'> & {
+    /** Paths, directories, URLs, "-" (standard input), or images given as bytes with a name. */
+    inputs: readonly (string | NamedBytes)[]
+    /** What every input is solved with, passed on to each as it is. */
+    settings: SolveSettings
+    concurrency: number
+    maxPoints?: number | undefined
+    /** More than one provider named (failover): the summary counts answers per provider. */
+    failover?: boolean | undefined
+    /** The proxies for images given by URL. */
+    proxy?: ProxyRoute | undefined
+  }
 
 export interface SolveInputsCallbacks {
   /** `repeated`: the input's name comes more than once in this run (a failure it names may be said already). */
@@ -92,102 +86,149 @@ export async function solveInputs(
 
   const journal = outputFile === undefined ? undefined : ResultJournal.open(outputFile)
   // A results file that cannot be written stops the batch like an interrupt (nothing more is sent).
-  let outputError: Rc2Error | undefined
-  const stop = new AbortController()
-  const onInterrupt = (): void => stop.abort(options.signal?.reason)
-  if (options.signal?.aborted === true) onInterrupt()
-  else options.signal?.addEventListener('abort', onInterrupt, { once: true })
-  let solvedBefore: ReadonlySet<string> = new Set()
-  if (options.resume === true && outputFile !== undefined) {
-    const { keys, unreadable } = await readSolvedKeys(outputFile)
-    solvedBefore = keys
-    if (unreadable > 0)
-      callbacks.onNotice?.(
-        `--output ${options.outputPath}: ${unreadable} line(s) are not results and were skipped (their inputs are solved again)`,
-      )
-  }
-
-  // In place: the listed items are not kept beside their copies.
-  items.forEach((item, index) => (items[index] = toWork(item, index)))
-  const work = items as Work[]
-  const repeated = repeatedNames(items)
-  const hashes = new Map<number, string>()
-  const prepare = preparer({
-    options,
-    stop: stop.signal,
-    journal,
-    hashes,
-    solvedBefore,
-    annotatePaths,
-    inputPaths,
-    roundSpec,
-  })
-  const nextPrepared = readAhead(work, prepare, Math.min(8, Math.max(1, options.concurrency)))
-
-  // The same image with the same question is paid once per run; every input asking it gets the answer.
-  const { provider } = options.settings
-  const sending =
-    provider === undefined
-      ? options
-      : { ...options, settings: { ...options.settings, provider: answerOncePerRun(provider) } }
-  const byProvider: Record<string, number> | undefined = options.failover === true ? {} : undefined
+  const { stop, dispose } = batchStop(options.signal)
+  const solvedBefore = await solvedInEarlierRuns(options, outputFile, callbacks)
+  const context = { options, journal, solvedBefore, annotatePaths, inputPaths, roundSpec }
   try {
-    const summary = await runBatch(
-      work,
-      {
-        run: async (item, ctx) => {
-          try {
-            // A read that never ends (a FIFO nobody writes to) must not outlive an interrupt's grace.
-            const interrupt = linkDeadline(ctx.signal)
-            const outcome = await interrupt.race(nextPrepared(item)).finally(interrupt.dispose)
-            if (!outcome.ok) throw outcome.error
-            if (outcome.value === null) return null
-            return await solveReadyInput(
-              sending,
-              item,
-              outcome.value,
-              annotatePaths?.[item.index],
-              ctx,
-            )
-          } catch (error) {
-            callbacks.onFailure?.(error, item.index)
-            throw error
-          }
-        },
-        onResult: (result, index) => {
-          if (byProvider !== undefined && result.ok && !('dryRun' in result))
-            byProvider[result.provider] = (byProvider[result.provider] ?? 0) + 1
-          try {
-            // An input never sent is not a result to keep: --resume sends it next time.
-            if (outputError === undefined && !(!result.ok && result.sent === false))
-              journal?.append(result, hashes.get(index))
-          } catch (error) {
-            outputError = error as Rc2Error
-            stop.abort(outputError)
-          }
-          hashes.delete(index)
-          callbacks.onResult(result, index, repeated.has(result.input))
-        },
-        ...(callbacks.onProgress !== undefined ? { onProgress: callbacks.onProgress } : {}),
-        ...(callbacks.onNotice !== undefined ? { onNotice: callbacks.onNotice } : {}),
-      },
-      {
-        concurrency: options.concurrency,
-        maxPoints: options.maxPoints,
-        signal: stop.signal,
-        stopNow: options.stopNow,
-        graceMs: options.graceMs,
-      },
-    )
-    if (byProvider !== undefined) summary.byProvider = byProvider
+    const { summary, outputError } = await sendInputs(items, { ...context, stop }, callbacks)
     return {
       summary: { ...summary, skipped: summary.skipped + skipped.length, notImages: skipped.length },
       count: items.length,
       outputError,
     }
   } finally {
-    options.signal?.removeEventListener('abort', onInterrupt)
+    dispose()
     journal?.close()
+  }
+}
+
+/** The batch itself: each input read ahead and prepared, sent in its slot, and recorded. */
+async function sendInputs(
+  items: InputItem[],
+  context: Omit<PrepareContext, 'stop' | 'hashes'> & { stop: AbortController },
+  callbacks: SolveInputsCallbacks,
+): Promise<{ summary: BatchSummary; outputError: Rc2Error | undefined }> {
+  const { options, stop, journal, annotatePaths } = context
+  // In place: the listed items are not kept beside their copies.
+  items.forEach((item, index) => (items[index] = toWork(item, index)))
+  const work = items as Work[]
+  const hashes = new Map<number, string>()
+  const prepare = preparer({ ...context, stop: stop.signal, hashes })
+  const nextPrepared = readAhead(work, prepare, Math.min(8, Math.max(1, options.concurrency)))
+  const recorder = new ResultRecorder(
+    journal,
+    hashes,
+    stop,
+    callbacks,
+    repeatedNames(items),
+    options.failover,
+  )
+  const summary = await runBatch(
+    work,
+    {
+      run: inputRunner(options, nextPrepared, annotatePaths, callbacks),
+      onResult: (result, index) => recorder.record(result, index),
+      ...(callbacks.onProgress !== undefined ? { onProgress: callbacks.onProgress } : {}),
+      ...(callbacks.onNotice !== undefined ? { onNotice: callbacks.onNotice } : {}),
+    },
+    {
+      concurrency: options.concurrency,
+      maxPoints: options.maxPoints,
+      signal: stop.signal,
+      stopNow: options.stopNow,
+      graceMs: options.graceMs,
+    },
+  )
+  if (recorder.byProvider !== undefined) summary.byProvider = recorder.byProvider
+  return { summary, outputError: recorder.outputError }
+}
+
+/** Aborted on the caller's interrupt (with its reason), or when --output cannot be written. */
+function batchStop(signal: AbortSignal | undefined): {
+  stop: AbortController
+  dispose: () => void
+} {
+  const stop = new AbortController()
+  const onInterrupt = (): void => stop.abort(signal?.reason)
+  if (signal?.aborted === true) onInterrupt()
+  else signal?.addEventListener('abort', onInterrupt, { once: true })
+  return { stop, dispose: () => signal?.removeEventListener('abort', onInterrupt) }
+}
+
+/** With --resume, what the --output file holds solved already (content hash and question). */
+async function solvedInEarlierRuns(
+  options: SolveInputsOptions,
+  outputFile: string | undefined,
+  callbacks: SolveInputsCallbacks,
+): Promise<ReadonlySet<string>> {
+  if (options.resume !== true || outputFile === undefined) return new Set()
+  const { keys, unreadable } = await readSolvedKeys(outputFile)
+  if (unreadable > 0)
+    callbacks.onNotice?.(
+      `--output ${options.output}: ${unreadable} line(s) are not results and were skipped (their inputs are solved again)`,
+    )
+  return keys
+}
+
+/** Runs one input in its batch slot: waits for it to be read and prepared, then sends it. */
+function inputRunner(
+  options: SolveInputsOptions,
+  nextPrepared: (item: Work) => Promise<Settled<ReadyInput | null>>,
+  annotatePaths: readonly string[] | undefined,
+  callbacks: SolveInputsCallbacks,
+): (item: Work, ctx: RunContext) => Promise<SolveResult | null> {
+  // The same image with the same question is paid once per run; every input asking it gets the answer.
+  const { provider } = options.settings
+  const sending =
+    provider === undefined
+      ? options
+      : { ...options, settings: { ...options.settings, provider: answerOncePerRun(provider) } }
+  return async (item, ctx) => {
+    try {
+      // A read that never ends (a FIFO nobody writes to) must not outlive an interrupt's grace.
+      const interrupt = linkDeadline(ctx.signal)
+      const outcome = await interrupt.race(nextPrepared(item)).finally(interrupt.dispose)
+      if (!outcome.ok) throw outcome.error
+      if (outcome.value === null) return null
+      return await solveReadyInput(sending, item, outcome.value, annotatePaths?.[item.index], ctx)
+    } catch (error) {
+      callbacks.onFailure?.(error, item.index)
+      throw error
+    }
+  }
+}
+
+/** Each finished input: counted per provider, kept in --output, then handed to the caller. */
+class ResultRecorder {
+  /** With failover: answers per provider, for the summary. */
+  readonly byProvider: Record<string, number> | undefined
+  /** --output could not be written: the batch was stopped with this error. */
+  outputError: Rc2Error | undefined
+
+  constructor(
+    private readonly journal: ResultJournal | undefined,
+    private readonly hashes: Map<number, string>,
+    private readonly stop: AbortController,
+    private readonly callbacks: SolveInputsCallbacks,
+    private readonly repeated: ReadonlySet<string>,
+    failover: boolean | undefined,
+  ) {
+    if (failover === true) this.byProvider = {}
+  }
+
+  record(result: SolveResult, index: number): void {
+    if (this.byProvider !== undefined && result.ok && !('dryRun' in result))
+      this.byProvider[result.provider] = (this.byProvider[result.provider] ?? 0) + 1
+    try {
+      // An input never sent is not a result to keep: --resume sends it next time.
+      if (this.outputError === undefined && !(!result.ok && result.sent === false))
+        this.journal?.append(result, this.hashes.get(index))
+    } catch (error) {
+      this.outputError = error as Rc2Error
+      this.stop.abort(this.outputError)
+    }
+    this.hashes.delete(index)
+    this.callbacks.onResult(result, index, this.repeated.has(result.input))
   }
 }
 
@@ -232,7 +273,7 @@ async function selectInputs(
 
 /** The inputs' paths, kept only where something is written (a set of a million paths is tens of MB). */
 function inputPathsFor(options: SolveInputsOptions, all: readonly InputItem[]): Set<string> {
-  if (options.outputPath === undefined && options.annotate === undefined) return new Set()
+  if (options.output === undefined && options.annotate === undefined) return new Set()
   return new Set(all.flatMap((i) => (i.path === null ? [] : [i.path])))
 }
 
@@ -254,34 +295,23 @@ async function roundSpecFor(
   several: boolean,
   stdinCount: number,
 ): Promise<RoundSpec | undefined> {
-  if (options.round === undefined) return undefined
-  if (options.round.since === undefined) return { tiles: options.round.tiles }
+  if (options.tiles !== undefined) return { tiles: options.tiles }
+  if (options.since === undefined) return undefined
   if (several)
     throw new Rc2Error(
       'usage',
       '--since compares one capture with the previous one: give exactly one input',
     )
-  const since = options.round.since
+  const since = options.since
   if (typeof since !== 'string') return { since: { bytes: since, input: 'the earlier capture' } }
   if (since === '-' && stdinCount > 0)
     throw new Rc2Error(
       'usage',
       '"-" (standard input) can be given only once, not as both the input and --since',
     )
-  const bytes =
-    since === '-'
-      ? await options.readStdin()
-      : isUrlInput(since)
-        ? await fetchInput(since, {
-            timeoutMs: options.settings.timeoutMs,
-            maxBytes: options.settings.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES,
-            signal: options.signal,
-            proxy: options.proxy,
-          })
-        : await readInput(
-            { input: since, path: resolve(options.cwd, since) },
-            options.settings.image?.maxBytes,
-          )
+  const url = isUrlInput(since) ? since : undefined
+  const path = since === '-' || url !== undefined ? null : resolve(options.cwd, since)
+  const bytes = await readInputBytes({ input: since, path, url }, readOptions(options))
   return { since: { bytes, input: since === '-' ? 'stdin' : since } }
 }
 
@@ -308,12 +338,11 @@ function outputFileFor(
   inputPaths: ReadonlySet<string>,
 ): string | undefined {
   // Relative to the caller's directory (runCli in-process, the library), not this process's.
-  const outputFile =
-    options.outputPath === undefined ? undefined : resolve(options.cwd, options.outputPath)
+  const outputFile = options.output === undefined ? undefined : resolve(options.cwd, options.output)
   if (outputFile !== undefined && inputPaths.has(outputFile)) {
     throw new Rc2Error(
       'usage',
-      `--output ${options.outputPath} is one of the inputs; rc2 never writes over an input`,
+      `--output ${options.output} is one of the inputs; rc2 never writes over an input`,
       { hint: 'give --output a file of its own' },
     )
   }
@@ -348,20 +377,7 @@ function preparer(c: PrepareContext): (item: Work) => Promise<ReadyInput | null>
   const questionId = options.settings.question.entry.id
   return async (item) => {
     if (item.unusable !== undefined) throw unusableError(item.input, item.unusable)
-    // Standard input is read once, when its turn comes.
-    const bytes =
-      item.bytes !== undefined
-        ? item.bytes
-        : item.url !== undefined
-          ? await fetchInput(item.url, {
-              timeoutMs: options.settings.timeoutMs,
-              maxBytes: options.settings.image?.maxBytes ?? DEFAULT_MAX_INPUT_BYTES,
-              signal: options.signal,
-              proxy: options.proxy,
-            })
-          : item.path === null
-            ? await options.readStdin()
-            : await readInput(item, options.settings.image?.maxBytes, c.stop)
+    const bytes = await readInputBytes(item, readOptions(options), c.stop)
     // The content hash is what --output records and --resume compares: without them, no hashing.
     if (c.journal !== undefined) {
       const hash = sha256(bytes)
@@ -373,27 +389,10 @@ function preparer(c: PrepareContext): (item: Work) => Promise<ReadyInput | null>
     // Resolved as the write will resolve it (from the process's directory, like the write itself).
     if (annotatePath !== undefined)
       await checkAnnotateTarget(annotatePath, item, resolve(annotatePath), c.inputPaths)
-    if (c.roundSpec !== undefined) {
-      const sentenceGrid = options.settings.question.dynamic
-        ? undefined
-        : (options.settings.question.grid ?? undefined)
-      return {
-        bytes,
-        round: await prepareRound(bytes, item.input, c.roundSpec, {
-          grid: options.settings.grid,
-          sentenceGrid,
-          image: options.settings.image,
-        }),
-      }
-    }
-    const prepared = await prepareFor({
-      source: bytes,
-      input: item.input,
-      question: options.settings.question,
-      grid: options.settings.grid,
-      image: options.settings.image,
-    })
-    return { bytes, prepared }
+    const what = { ...options.settings, input: item.input }
+    if (c.roundSpec !== undefined)
+      return { bytes, round: await prepareRound(bytes, c.roundSpec, what) }
+    return { bytes, prepared: await prepareFor({ ...what, source: bytes }) }
   }
 }
 
@@ -456,41 +455,14 @@ function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
   )
 }
 
-const DEFAULT_MAX_INPUT_BYTES = 25 * 1024 * 1024
-
-/** Why an input listed earlier could not be read when its turn came. */
-const READ_FAILURE_REASONS: Record<ReadFailure, string> = {
-  missing: 'it disappeared before it could be read',
-  denied: 'permission denied',
-  directory: 'it is a directory',
-  loop: 'too many levels of symbolic links (a link loop)',
-}
-
-async function readInput(
-  item: InputItem,
-  maxBytes = DEFAULT_MAX_INPUT_BYTES,
-  signal?: AbortSignal,
-): Promise<Buffer> {
-  try {
-    // Refused past the limit while reading, whatever the file is (a FIFO, /dev/zero, a growing file).
-    return await readFileBounded(
-      item.rawPath ?? (item.path as string),
-      item.input,
-      maxBytes,
-      signal,
-    )
-  } catch (error) {
-    if (error instanceof InputError) throw error
-    // Stopped by an interrupt: the batch counts it as not finished.
-    if (signal?.aborted === true && error === signal.reason) throw error
-    const code = (error as NodeJS.ErrnoException).code
-    const kind = readFailure(error)
-    const reason =
-      kind === undefined ? (code ?? (error as Error).message) : READ_FAILURE_REASONS[kind]
-    throw new InputError(`${item.input}: cannot read it: ${reason}`, {
-      code,
-      hint: 'check the path and its permissions',
-    })
+/** How the run reads its inputs' bytes. */
+function readOptions(options: SolveInputsOptions): ReadInputOptions {
+  return {
+    maxBytes: options.settings.image?.maxBytes,
+    timeoutMs: options.settings.timeoutMs,
+    proxy: options.proxy,
+    signal: options.signal,
+    readStdin: options.readStdin,
   }
 }
 

@@ -12,7 +12,7 @@ import {
 } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { ConfigError, readFailure, UsageError, writeFailure } from '../errors.js'
-import type { SolveResult } from './result.js'
+import type { SolveResult } from '../engine/result.js'
 
 /**
  * --output / --resume: every finished result is appended to an NDJSON file as one whole line,

@@ -12,10 +12,10 @@ import {
   type EngineHost,
   loadRunConfig,
   type ProviderOptions,
-} from './settings.js'
-import { providerNames } from './provider-names.js'
+} from '../engine/settings.js'
+import { providerNames } from '../engine/provider-names.js'
 
-export interface ReportTarget {
+interface ReportTarget {
   provider: ProviderName
   taskId: string
   /** The input the answer was for, when read from a results file. */
@@ -39,7 +39,7 @@ export interface ReportOutcome {
  * printed): every successful result with a task id, optionally only those of `inputs` and of
  * `provider`.
  */
-export async function readReportTargets(
+async function readReportTargets(
   path: string,
   options: { inputs?: readonly string[] | undefined; provider?: ProviderName | undefined } = {},
 ): Promise<{ targets: ReportTarget[]; warnings: string[] }> {
@@ -79,7 +79,7 @@ export async function readReportTargets(
 }
 
 /** Refuse, before sending anything, a service that takes no report in this direction. */
-export function checkReportable(
+function checkReportable(
   names: Iterable<ProviderName>,
   correct: boolean,
   support: Readonly<Record<ProviderName, { wrong: boolean; right: boolean }>>,
@@ -107,7 +107,7 @@ export function checkReportable(
 }
 
 /** Send each report, one at a time (they are few and cheap); a failure is recorded, not thrown. */
-export async function sendReports(
+async function sendReports(
   targets: readonly ReportTarget[],
   providers: ReadonlyMap<ProviderName, Provider>,
   correct: boolean,
