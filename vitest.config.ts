@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
 
 /**
@@ -9,8 +10,10 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     restoreMocks: true,
-    // Two cores: keep image-heavy files from starving the spawned-CLI tests.
-    maxWorkers: 2,
+    // At least four, even on two cores: most e2e files spend their time waiting (poll intervals,
+    // service latency, spawned processes), and more workers fill those waits with another file's
+    // work. Set here, not per run: the projects take this value, not `--maxWorkers`.
+    maxWorkers: Math.max(4, availableParallelism()),
     projects: [
       {
         extends: true,

@@ -260,8 +260,9 @@ describe('two runs on one --output', () => {
   it('the second refuses before sending (exit 2) while the first runs; a stale lock is taken over', async () => {
     await makeDir('locked', 4)
     const out = join(dir, 'locked.ndjson')
-    // One at a time, 2.5 s each: the first run is still going when the second starts.
-    first.setLatency(2500)
+    // One at a time, and the service answers nothing until the second run has ended: the first run
+    // is still going when the second starts.
+    const release = first.hold()
     const env = {
       HOME: dir,
       RC2_API_KEY: KEY,
@@ -284,8 +285,8 @@ describe('two runs on one --output', () => {
     for (let i = 0; i < 200 && first.createCount === 0; i++)
       await new Promise((resolve) => setTimeout(resolve, 50))
     const two = await runRc2(args, { cwd: dir, env, timeoutMs: 60_000 })
+    release()
     const done = await one
-    first.setLatency(0)
     expect(done.code, done.stderr).toBe(0)
     expect(two.code, two.stderr).toBe(2)
     expect(two.stderr).toMatch(/being written by another rc2 run \(process \d+\)/)

@@ -253,13 +253,14 @@ describe('money and data', () => {
 
   it('keeps a paid answer (ok: true, a warning) when its picture cannot be written after paying', async () => {
     await mkdir(join(root, 'gone'), { recursive: true })
-    server.setLatency(1500)
+    // The service answers only once the directory is gone.
+    const release = server.hold()
     const r = await rc2(['solve', 'one.png', '-q', 'car', '--annotate', 'gone/x.png', '--json'], {
       onSpawn: () => {
         // The directory passes the check, then vanishes while the service works: the write fails after paying.
-        void waitFor(() => server.createCount >= 1).then(() =>
-          rm(join(root, 'gone'), { recursive: true, force: true }),
-        )
+        void waitFor(() => server.createCount >= 1)
+          .then(() => rm(join(root, 'gone'), { recursive: true, force: true }))
+          .finally(release)
       },
     })
     expect(server.paidCount).toBe(1)

@@ -429,7 +429,7 @@ async function renderTileSprites(
   return { sprites: (await Promise.all(jobs)).flat(), pictures }
 }
 
-/** A page (not yet flattened): background, white panels, blue boxes, grey text, maybe a blue banner. */
+/** A page as raw RGB pixels: background, white panels, blue boxes, grey text, maybe a blue banner. */
 async function renderPageBackground(
   width: number,
   height: number,
@@ -438,29 +438,71 @@ async function renderPageBackground(
   avoid: Rect,
   blueBanner: boolean,
   rng: () => number,
-): Promise<Sharp> {
-  let base: Sharp
+): Promise<Buffer> {
+  let base: Buffer
   if (background === 'photo') {
     // A smooth random colour field scaled up: photo-like, no white gutters anywhere.
     const cw = Math.max(4, Math.ceil(width / 48))
     const ch = Math.max(4, Math.ceil(height / 48))
     const field = Buffer.alloc(cw * ch * 3)
     for (let k = 0; k < field.length; k++) field[k] = 30 + Math.floor(rng() * 170)
-    base = sharp(
-      await toRgb(
-        sharp(field, { raw: { width: cw, height: ch, channels: 3 } }).resize(width, height, {
-          fit: 'fill',
-          kernel: 'cubic',
-        }),
-      ),
-      { raw: { width, height, channels: 3 } },
+    base = await toRgb(
+      sharp(field, { raw: { width: cw, height: ch, channels: 3 } }).resize(width, height, {
+        fit: 'fill',
+        kernel: 'cubic',
+      }),
     )
   } else {
     const colour = { white: '#ffffff', grey: rng() < 0.5 ? '#f1f3f4' : '#dcdcdc', dark: '#202124' }[
       background
     ]
-    base = sharp({ create: { width, height, channels: 3, background: colour } })
+    base = fillRgb(width, height, colour)
   }
+  const parts = pageShapes(width, height, ratio, avoid, blueBanner, rng)
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" shape-rendering="crispEdges">${parts.join('')}</svg>`
+  await overlaySvg(base, width, height, svg)
+  return base
+}
+
+/** An RGB canvas of one `#rrggbb` colour. */
+function fillRgb(width: number, height: number, colour: string): Buffer {
+  const rgb = [1, 3, 5].map((k) => parseInt(colour.slice(k, k + 2), 16))
+  const canvas = Buffer.alloc(width * height * 3)
+  for (let c = 0; c < 3; c++) canvas[c] = rgb[c]!
+  // Doubling copies fill the rest far faster than a per-pixel loop.
+  for (let filled = 3; filled < canvas.length; filled *= 2)
+    canvas.copy(canvas, filled, 0, Math.min(filled, canvas.length - filled))
+  return canvas
+}
+
+/**
+ * Draw an SVG of opaque crisp-edged shapes over an RGB canvas: rendering the SVG alone and copying
+ * its drawn pixels gives what a libvips composite gives, without blending the whole page.
+ */
+async function overlaySvg(
+  canvas: Buffer,
+  width: number,
+  height: number,
+  svg: string,
+): Promise<void> {
+  const shapes = await sharp(Buffer.from(svg)).ensureAlpha().raw().toBuffer()
+  for (let p = 0, q = 0; p < width * height * 4; p += 4, q += 3) {
+    const a = shapes[p + 3]!
+    if (a === 0) continue
+    for (let c = 0; c < 3; c++)
+      canvas[q + c] = Math.round((shapes[p + c]! * a + canvas[q + c]! * (255 - a)) / 255)
+  }
+}
+
+/** The page's panels of grey text lines, blue boxes and the optional blue banner, as SVG rects. */
+function pageShapes(
+  width: number,
+  height: number,
+  ratio: number,
+  avoid: Rect,
+  blueBanner: boolean,
+  rng: () => number,
+): string[] {
   const parts: string[] = []
   const dev = toDevice(ratio)
   const place = (w: number, h: number): Rect => ({
@@ -507,8 +549,7 @@ async function renderPageBackground(
     parts.push(svgRect({ x: 0, y, width, height: h }, '#1a73e8'))
     parts.push(svgRect({ x: dev(24), y: y + dev(22), width: dev(160), height: dev(20) }, '#ffffff'))
   }
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" shape-rendering="crispEdges">${parts.join('')}</svg>`
-  return base.composite([{ input: Buffer.from(svg), left: 0, top: 0 }])
+  return parts
 }
 
 /** Raw RGB pixels of a pipeline: composite() may add an alpha channel, so drop it in a second pass. */
@@ -601,16 +642,14 @@ export async function renderCapture(options: CaptureOptions): Promise<Capture> {
         width: widget.width,
         height: widget.height,
       }
-      pixels = await toRgb(
-        await renderPageBackground(
-          width,
-          height,
-          options.background ?? 'grey',
-          ratio,
-          placed,
-          options.blueBanner ?? false,
-          rng,
-        ),
+      pixels = await renderPageBackground(
+        width,
+        height,
+        options.background ?? 'grey',
+        ratio,
+        placed,
+        options.blueBanner ?? false,
+        rng,
       )
       tiles = widget.tiles.map((t) => offsetRect(t, position.x, position.y))
       shift = { dx: position.x, dy: position.y }
@@ -701,6 +740,22 @@ function dressPage(
   }
 }
 
+/** Tile files decoded and resized to a cell, kept: the corpora compose the same few tiles often. */
+const cellCache = new Map<string, Promise<Buffer>>()
+
+function cellPixels(source: string | Buffer, cell: Rect): Promise<Buffer> {
+  const resized = (): Promise<Buffer> =>
+    sharp(source).removeAlpha().resize(cell.width, cell.height, { fit: 'fill' }).raw().toBuffer()
+  if (typeof source !== 'string') return resized()
+  const key = `${cell.width}x${cell.height} ${source}`
+  let pixels = cellCache.get(key)
+  if (pixels === undefined) {
+    pixels = resized()
+    cellCache.set(key, pixels)
+  }
+  return pixels
+}
+
 /**
  * A payload built from real tiles (e.g. test/data/recaptcha-tiles): for 3x3 and 4x4, one file
  * per cell (cycled when fewer are given) resized to the cell; for 4x4 a single file becomes the
@@ -717,12 +772,7 @@ export async function composeGrid(tilePaths: (string | Buffer)[], grid: Grid): P
   const sprites = await Promise.all(
     Array.from({ length: n * n }, async (_, index): Promise<Sprite> => {
       const cell = cellOf(grid, index)
-      const path = tilePaths[index % tilePaths.length]!
-      const data = await sharp(path)
-        .removeAlpha()
-        .resize(cell.width, cell.height, { fit: 'fill' })
-        .raw()
-        .toBuffer()
+      const data = await cellPixels(tilePaths[index % tilePaths.length]!, cell)
       return {
         data,
         width: cell.width,

@@ -193,6 +193,8 @@ export interface ProviderServer {
   setOracle(oracle: Oracle | undefined): void
   setAsync(polls: number): void
   setLatency(ms: number): void
+  /** Hold every reply, after its latency, until the returned function is called (or the server closes). */
+  hold(): () => void
   setFaults(faults: FaultOptions | undefined): void
   setBalance(provider: ProviderName, value: number): void
   /** Every provider answers "no balance left" (and reports 0). */
@@ -334,6 +336,7 @@ export async function startProviderServer(
   let oracle: Oracle = options.oracle ?? redOracle
   let asyncPolls = options.asyncPolls ?? 0
   let latencyMs = options.latencyMs ?? 0
+  let held: { replies: Promise<void>; release: () => void } | undefined
   let faults: FaultOptions | undefined
   let random = createRng(0)
   let reject450 = new Set(options.reject450 ?? [])
@@ -1171,7 +1174,10 @@ export async function startProviderServer(
     // Latency runs from arrival and the work happens during it, as at a real service: a reply is
     // never sent before `latencyMs` has passed, and the oracle's decoding does not add to it.
     const due = Date.now() + latencyMs
-    const untilDue = (): Promise<void> => wait(Math.max(0, due - Date.now()))
+    const untilDue = async (): Promise<void> => {
+      await wait(Math.max(0, due - Date.now()))
+      await held?.replies
+    }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     const routed = route(url.pathname)!
     const { provider, path } = routed
@@ -1347,6 +1353,19 @@ export async function startProviderServer(
     setLatency: (ms) => {
       latencyMs = ms
     },
+    hold: () => {
+      let open = (): void => {}
+      const gate = {
+        replies: new Promise<void>((resolve) => (open = resolve)),
+        release: (): void => {
+          if (held === gate) held = undefined
+          open()
+        },
+      }
+      held = gate
+      return gate.release
+    },
+
     setFaults,
     setBalance: (provider, value) => {
       balances[provider] = value
@@ -1372,6 +1391,7 @@ export async function startProviderServer(
     close: async () => {
       if (closing) return
       closing = true
+      held?.release()
       for (const entry of timers) {
         clearTimeout(entry.timer)
         entry.resolve()

@@ -24,6 +24,13 @@ export interface RoundPair {
   tiles: Rect[]
 }
 
+/** The server's "object": a pure red tile. */
+const RED_TILE = sharp({
+  create: { width: 100, height: 100, channels: 3, background: { r: 230, g: 20, b: 20 } },
+})
+  .png()
+  .toBuffer()
+
 /** A pair of captures from `seed`; with `redShare` > 0 some replacements are red squares. */
 export async function renderRoundPair(
   tileFiles: string[],
@@ -42,11 +49,7 @@ export async function renderRoundPair(
   replaced.sort((a, b) => a - b)
   const next = [...cells]
   const red: number[] = []
-  const redTile = await sharp({
-    create: { width: 100, height: 100, channels: 3, background: { r: 230, g: 20, b: 20 } },
-  })
-    .png()
-    .toBuffer()
+  const redTile = await RED_TILE
   for (const k of replaced) {
     if (rng() < (options.redShare ?? 0)) {
       next[k] = redTile

@@ -10,10 +10,11 @@ import { InputError } from '../../src/errors.js'
 import { detectLayout } from '../../src/image/detect.js'
 import { detectReduced } from '../../src/image/reduced.js'
 import { rebuildPayload } from '../../src/image/tiles.js'
-import type { InputKind, RawImage } from '../../src/image/types.js'
+import type { InputKind, Layout, RawImage } from '../../src/image/types.js'
 import type { Rect } from '../../src/types.js'
 import type { CaptureOptions } from '../helpers/captures.js'
 import { composeGrid, createRng, makeSyntheticPayload, renderCapture } from '../helpers/captures.js'
+import { runPool } from '../helpers/pool.js'
 
 const TILE_ROOT = join(import.meta.dirname, '../data/recaptcha-tiles')
 const VALID = 240
@@ -40,22 +41,19 @@ async function decode(buffer: Buffer): Promise<RawImage> {
   }
 }
 
-/** Run `jobs` with at most `limit` in flight (sharp's work runs on libuv threads). */
-async function runPool<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const results: T[] = new Array<T>(jobs.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < jobs.length) {
-      const k = next++
-      results[k] = await jobs[k]!()
-    }
-  }
-  await Promise.all(Array.from({ length: limit }, worker))
-  return results
-}
-
 const valid: Case[] = []
 const cutOff: Case[] = []
+const layouts = new Map<Case, Layout>()
+
+/** A valid capture's layout, detected once for the tests that need it. */
+function layoutOf(c: Case): Layout {
+  let layout = layouts.get(c)
+  if (layout === undefined) {
+    layout = detectLayout(c.image, { name: c.label })
+    layouts.set(c, layout)
+  }
+  return layout
+}
 
 beforeAll(async () => {
   const files = readdirSync(TILE_ROOT, { recursive: true })
@@ -139,7 +137,7 @@ describe('grid detection corpus', () => {
       const started = performance.now()
       let layout
       try {
-        layout = detectLayout(c.image, { name: c.label })
+        layout = layoutOf(c)
       } catch (error) {
         problems.push(`${c.label}: ${(error as Error).message}`)
         continue
@@ -210,16 +208,18 @@ describe('grid detection corpus', () => {
   }, 300_000)
 
   it('rebuilds every valid capture into a payload that matches its source', async () => {
+    // Captures share a pool of payloads: each is decoded (and JPEG-encoded per quality) once.
+    const payloadIds = new Map<Buffer, number>()
     const sources = new Map<string, RawImage>()
     const source = async (c: Case, quality?: number): Promise<RawImage> => {
       // The source payload, or what JPEG at the capture's quality alone makes of it (cached).
-      const key = `${c.options.seed}:${quality ?? 'raw'}`
+      const { payload } = c.options
+      if (!payloadIds.has(payload)) payloadIds.set(payload, payloadIds.size)
+      const key = `${payloadIds.get(payload)}:${quality ?? 'raw'}`
       let image = sources.get(key)
       if (image === undefined) {
         image = await decode(
-          quality === undefined
-            ? c.options.payload
-            : await sharp(c.options.payload).jpeg({ quality }).toBuffer(),
+          quality === undefined ? payload : await sharp(payload).jpeg({ quality }).toBuffer(),
         )
         sources.set(key, image)
       }
@@ -230,7 +230,7 @@ describe('grid detection corpus', () => {
     const problems: string[] = []
     for (const c of valid) {
       const original = await source(c)
-      const rebuilt = await rebuildPayload(c.image, detectLayout(c.image, { name: c.label }))
+      const rebuilt = await rebuildPayload(c.image, layoutOf(c))
       expect([rebuilt.width, rebuilt.height], c.label).toEqual([original.width, original.height])
       // Selected tiles are drawn shrunk with a tick on the page: they cannot match their source.
       const side = c.options.grid === '3x3' ? 3 : 4
