@@ -29,8 +29,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
-import { detectLayout, prepareImage } from '../src/image/index.js'
-import type { RawImage } from '../src/image/index.js'
+import { detectLayout } from '../src/image/detect.js'
+import { prepareImage } from '../src/image/prepare.js'
+import type { RawImage } from '../src/image/types.js'
 import { composeGrid, createRng, renderCapture } from '../test/helpers/captures.js'
 import {
   BUSY_SERVICE_FAULTS,

@@ -12,7 +12,7 @@ export type OutputFormat = 'jpeg' | 'png'
  * error about 2.5 grey levels (worst tile about 5) for a 300 px request of about 39 kB of base64,
  * 40% less than q 95; the tiles themselves arrive as JPEG-grade images, so more buys nothing.
  */
-export const DEFAULT_JPEG_QUALITY = 85
+const DEFAULT_JPEG_QUALITY = 85
 
 export interface EncodeOptions {
   format?: OutputFormat | undefined

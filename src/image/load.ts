@@ -34,8 +34,6 @@ export function loadSharp(): typeof SharpModule {
 /** Formats rc2 reads, as sniffed from the first bytes. */
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff' | 'avif' | 'heif'
 
-export { DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS }
-
 export interface LoadOptions {
   /** The input's name for messages (file path or "stdin"). */
   name: string

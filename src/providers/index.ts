@@ -47,6 +47,5 @@ export function createProvider(name: ProviderName, options: ProviderOptions): Pr
   return FACTORIES[name](options)
 }
 
-export { PROVIDER_NAMES } from './types.js'
 export { attemptTimeoutMs } from './facts/index.js'
 export type * from './types.js'

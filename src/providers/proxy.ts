@@ -25,7 +25,7 @@ function envValue(env: Env, name: string): { value: string; from: string } | und
 }
 
 /** A proxy URL checked: http(s) only; "host:port" alone means http://host:port, as curl reads it. */
-export function checkProxyUrl(value: string, from: string): string {
+function checkProxyUrl(value: string, from: string): string {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`
   let url: URL
   try {

@@ -14,7 +14,7 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
 }
 
 /** The most characters of one text from a reply (a status, a description, an id) rc2 passes on. */
-export const MAX_REPLY_TEXT = 300
+const MAX_REPLY_TEXT = 300
 
 /**
  * `text` as it may be passed on: up to MAX_REPLY_TEXT characters, the rest replaced by a mark

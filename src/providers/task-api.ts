@@ -42,7 +42,7 @@ export interface FittedPayload {
 }
 
 /** A service's call that takes feedback on an answer (2Captcha, CapSolver, CapMonster). */
-export interface ReportSpec {
+interface ReportSpec {
   /** The method path for a wrong (correct = false) or right answer; undefined: not supported. */
   path: (correct: boolean) => string | undefined
   /** The body besides clientKey. */

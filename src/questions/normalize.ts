@@ -96,7 +96,7 @@ export function normalizeText(text: string): string {
 }
 
 /** The index key of already-normalised text: CJK writing does not rely on spaces, so drop them. */
-export function compactKey(normalized: string): string {
+function compactKey(normalized: string): string {
   return hasCjk(normalized) ? normalized.replace(/ /g, '') : normalized
 }
 

@@ -16,7 +16,7 @@ import { GRID_SIZE } from '../../src/types.js'
 import { DEFAULT_TEST_KEY, renderRedGrid, startProviderServer } from '../helpers/provider-server.js'
 import type { ProviderServer } from '../helpers/provider-server.js'
 
-export const TILES_DIR = join(import.meta.dirname, '../data/recaptcha-tiles')
+const TILES_DIR = join(import.meta.dirname, '../data/recaptcha-tiles')
 export const KEY = DEFAULT_TEST_KEY
 export const CAR = '/m/0k4j'
 
@@ -67,7 +67,7 @@ export function loadRealTiles(kind: string, count: number, side?: number): Buffe
 }
 
 /** Sleeps recorded instead of waited: retries and polls become instant and checkable. */
-export function createInstantClock(): {
+function createInstantClock(): {
   sleeps: number[]
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>
 } {

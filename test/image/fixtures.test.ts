@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { InputError } from '../../src/errors.js'
-import { locateImage, prepareImage } from '../../src/image/index.js'
+import { locateImage, prepareImage } from '../../src/image/prepare.js'
 import type { Rect } from '../../src/types.js'
 
 const DIR = join(import.meta.dirname, '../../fixtures')

@@ -70,7 +70,7 @@ describe('npm pack', () => {
         'dist/index.js',
         'dist/index.d.ts',
         'dist/cli.js',
-        'dist/image/index.js',
+        'dist/image/prepare.js',
       ]),
     )
     expect(files.filter((f) => f.startsWith('bin/'))).toEqual(['bin/rc2.js'])
