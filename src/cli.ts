@@ -2,7 +2,14 @@ import { Command, CommanderError } from 'commander'
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { EXIT, InterruptedError, Rc2Error, UsageError, writeFailureReason } from './errors.js'
+import {
+  EXIT,
+  InterruptedError,
+  messageNamesCode,
+  Rc2Error,
+  UsageError,
+  writeFailureReason,
+} from './errors.js'
 import { loadColour, Output } from './output/io.js'
 import { safeBlock } from './output/safe-text.js'
 import type { CliContext } from './commands/context.js'
@@ -74,7 +81,7 @@ export async function runCli(
   } catch (error) {
     await nextTurn()
     if (stdoutWatch.failure() !== undefined) return await failedStdout(error, stdoutWatch, writer)
-    return await exitCodeOf(error, { io, writer, stdoutClosed: isStdoutClosed() })
+    return await exitCodeOf(error, { argv, io, writer, stdoutClosed: isStdoutClosed() })
   } finally {
     stdoutWatch.settled = true
   }
@@ -115,14 +122,14 @@ function outputWriter(program: Command, io: CliIo, isStdoutClosed: () => boolean
 /** The exit code of a run that threw: commander's own, quiet for a reader that left, else said. */
 async function exitCodeOf(
   error: unknown,
-  run: { io: CliIo; writer: OutputWriter; stdoutClosed: boolean },
+  run: { argv: readonly string[]; io: CliIo; writer: OutputWriter; stdoutClosed: boolean },
 ): Promise<number> {
   // The reader went away: what was written stays written, and nobody is left to tell.
   if (run.stdoutClosed && (error instanceof InterruptedError || !(error instanceof Rc2Error)))
     return EXIT.ok
   // Commander already printed its message (help, version, or a parse error).
   if (error instanceof CommanderError) {
-    if (error.code === 'commander.unknownOption') hintDashFile(error.message, run.io)
+    if (error.code === 'commander.unknownOption') hintDashFile(run.argv, run.io)
     return error.exitCode === 0 ||
       error.code === 'commander.helpDisplayed' ||
       error.code === 'commander.version'
@@ -292,9 +299,11 @@ function columnsOf(stream: CliIo['stdout']): number | undefined {
 }
 
 /** "unknown option '-dash.jpg'" where a file of that name exists: say how to pass it. */
-function hintDashFile(message: string, io: CliIo): void {
-  const name = /unknown option '([^']+)'/.exec(message)?.[1]
-  if (name === undefined || !existsSync(resolve(io.cwd, name))) return
+function hintDashFile(argv: readonly string[], io: CliIo): void {
+  const end = argv.indexOf('--')
+  const args = argv.slice(2, end === -1 ? undefined : end)
+  const name = args.find((a) => /^-[^-]|^--./.test(a) && existsSync(resolve(io.cwd, a)))
+  if (name === undefined) return
   io.stderr.write(
     safeBlock(
       `hint: ${name} is a file: put it after -- (rc2 solve -q car -- ${name}) or write ./${name}\n`,
@@ -309,7 +318,7 @@ function reportError(error: unknown, out: Output, verbose: boolean): number {
   }
   if (error instanceof Rc2Error) {
     out.error(
-      error.code !== undefined && !error.message.includes(error.code)
+      error.code !== undefined && !messageNamesCode(error.kind)
         ? `${error.message} [${error.code}]`
         : error.message,
       error.hint,

@@ -7,6 +7,7 @@ import {
   exitCodeForKind,
   InputError,
   InterruptedError,
+  Rc2Error,
   UsageError,
 } from '../errors.js'
 import type { ResolvedConfig } from '../config/resolve.js'
@@ -278,12 +279,20 @@ async function runCallbacks(
     PROVIDER_FACTS,
     (text) => ctx.out.warn(text),
   )
+  // A refused key: say which key was sent (flag, environment or which config file). The error
+  // (with the provider that refused it) comes just before its result.
+  const keyHints = new Map<number, string | null>()
   return {
+    onFailure: (error, index) => {
+      if (error instanceof Rc2Error && error.kind === 'auth')
+        keyHints.set(index, keyOriginHint(error, config) ?? null)
+    },
     onResult: (result, index, repeated) => {
       confidenceNote(result)
-      // A refused key: say which key was sent (flag, environment or which config file).
-      if (!result.ok && result.error.kind === 'auth')
-        result.error.hint = keyOriginHint(result.error, config) ?? null
+      if (!result.ok && keyHints.has(index)) {
+        result.error.hint = keyHints.get(index) ?? null
+        keyHints.delete(index)
+      }
       sink.add(result, index, repeated)
     },
     onSkipped: (path, reason) => ctx.out.warn(`skipped ${path}: ${reason}`),

@@ -287,11 +287,10 @@ function keyOrigin(config: ResolvedConfig, name: ProviderName): string | undefin
  * it. The provider is read from the message ("capsolver: …"), for a failover list.
  */
 export function keyOriginHint(
-  error: { message: string; hint?: string | null | undefined },
+  error: { provider?: string | undefined; hint?: string | null | undefined },
   config: ResolvedConfig,
 ): string | undefined {
-  const named = /^([a-z0-9]+):/.exec(error.message)?.[1]
-  const name = config.providerList.find((p) => p === named) ?? config.provider
+  const name = config.providerList.find((p) => p === error.provider) ?? config.provider
   const origin = keyOrigin(config, name)
   if (origin === undefined) return error.hint ?? undefined
   return `${error.hint ?? 'check the key'} (the key rc2 sent came from ${origin})`
