@@ -10,6 +10,9 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     restoreMocks: true,
+    // Each worker imports sharp, undici and the CLI once, not once per file (a third of the suite's
+    // time went to imports). No test relies on a fresh module: state lives in what each test makes.
+    isolate: false,
     // At least four, even on two cores: most e2e files spend their time waiting (poll intervals,
     // service latency, spawned processes), and more workers fill those waits with another file's
     // work. Set here, not per run: the projects take this value, not `--maxWorkers`.
