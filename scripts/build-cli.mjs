@@ -1,12 +1,14 @@
 /**
  * Step of `npm run build`, after tsc: dist/cli.js, the CLI that bin/rc2.js runs, bundled by
- * esbuild into one file, so that start-up reads and compiles one file. It replaces tsc's
- * dist/cli.js (dist/cli.d.ts still describes it); the library (dist/index.js) stays tsc's output.
+ * esbuild, so that start-up reads and compiles one file of the program and its options. It
+ * replaces tsc's dist/cli.js (dist/cli.d.ts still describes it); the library (dist/index.js) stays
+ * tsc's output.
  *
- * Inside the file, a module the source imports with `await import()` runs only when that import
- * does (esbuild wraps it), so each command still pays only for what it uses. The dependencies stay
- * outside the file, except commander (every run needs it) and chalk (small, and an ES module
- * only, so it cannot be required). One of them imported statically by a module that runs later
+ * A module the source imports with `await import()` goes into dist/chunks/ (code splitting), so
+ * that it is read and compiled only when that import runs: each command pays only for what it
+ * uses, and `rc2 --help` compiles none of the actions. The dependencies stay outside the bundle,
+ * except commander (every run needs it) and chalk (small, and an ES module only, so it cannot be
+ * required). One of them imported statically by a module that runs later
  * (undici by the HTTP wire, fastify by the gateway) is required when that module runs instead of
  * being imported at start-up, as an ES import would be; so are Node's built-ins.
  */
@@ -36,8 +38,15 @@ const requireWhenRun = {
         return { path: args.path, namespace: 'spawn-when-called' }
       if (!args.path.startsWith('node:') && !outside.includes(packageOf(args.path)))
         return undefined
+      // One such module for each importer (a line of code), so that it goes into the importer's
+      // chunk rather than into a chunk of its own that start-up would have to load besides.
       if (args.kind === 'import-statement' && args.namespace === 'file')
-        return { path: args.path, namespace: 'require-when-run' }
+        return {
+          path: args.path,
+          namespace: 'require-when-run',
+          pluginData: args.path,
+          suffix: `?${args.importer}`,
+        }
       return { path: args.path, external: true }
     })
     build.onLoad({ filter: /.*/, namespace: 'spawn-when-called' }, () => ({
@@ -46,7 +55,7 @@ const requireWhenRun = {
       loader: 'js',
     }))
     build.onLoad({ filter: /.*/, namespace: 'require-when-run' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(args.path)})`,
+      contents: `module.exports = require(${JSON.stringify(args.pluginData)})`,
       loader: 'js',
     }))
   },
@@ -54,7 +63,13 @@ const requireWhenRun = {
 
 await build({
   entryPoints: ['src/cli.ts'],
-  outfile: 'dist/cli.js',
+  outdir: 'dist',
+  entryNames: 'cli',
+  // Each module imported with `await import()` (a command's action and what it uses) becomes a
+  // chunk of its own, read and compiled only when that import runs: `rc2 --help` compiles the
+  // program and the commands' options, not every action's code.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   format: 'esm',
   platform: 'node',

@@ -1,7 +1,6 @@
 import { Command, CommanderError } from 'commander'
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { PassThrough } from 'node:stream'
 import {
   EXIT,
   InterruptedError,
@@ -160,6 +159,8 @@ async function failedStdout(
  */
 export async function describeCli(): Promise<ProgramSpec> {
   const { programSpec } = await import('./commands/program-spec.js')
+  // Not at the top: node:stream loads a dozen modules of its own, which `rc2 --help` never needs.
+  const { PassThrough } = await import('node:stream')
   const program = new Command('rc2')
   const io: CliIo = {
     stdout: new PassThrough(),
