@@ -130,8 +130,7 @@ export function checkSolveOptions(options: SolveRunOptions): void {
 }
 
 /** What balance() needs: the provider (one) and how long to wait for it. */
-export type BalanceOptions = Omit<ProviderOptions, 'provider'> & {
-  provider?: string | readonly string[] | undefined
+export interface BalanceOptions extends ProviderOptions {
   /** Deadline of the call in ms (default: the config's timeout). */
   timeoutMs?: number | undefined
 }

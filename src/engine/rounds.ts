@@ -207,7 +207,7 @@ export async function solveRound(
 /** The answered tiles as one result (its time and warnings are set by the caller). */
 function roundResult(
   options: SolveRoundOptions,
-  answered: { tile: number; answer: TileAnswer }[],
+  answered: { tile: number; answer: RecognitionResult }[],
   question: AskedQuestion,
 ): SolveSuccess & { checked: number[]; taskIds: (string | null)[] } {
   const { layout } = options.round
@@ -246,24 +246,23 @@ function roundResult(
   return result
 }
 
-type TileAnswer = RecognitionResult
-
 /** The tiles that were answered and those whose call failed, in the order they were sent. */
 function splitByOutcome(
   round: PreparedRound,
-  settled: PromiseSettledResult<TileAnswer>[],
+  settled: PromiseSettledResult<RecognitionResult>[],
 ): {
-  answered: { tile: number; answer: TileAnswer }[]
+  answered: { tile: number; answer: RecognitionResult }[]
   failed: { tile: number; error: unknown }[]
 } {
-  const answered: { tile: number; answer: TileAnswer }[] = []
-  const failed: { tile: number; error: unknown }[] = []
-  settled.forEach((outcome, k) => {
-    const tile = round.images[k]!.tile
-    if (outcome.status === 'fulfilled') answered.push({ tile, answer: outcome.value })
-    else failed.push({ tile, error: outcome.reason })
-  })
-  return { answered, failed }
+  const tileOf = (k: number): number => round.images[k]!.tile
+  return {
+    answered: settled.flatMap((o, k) =>
+      o.status === 'fulfilled' ? [{ tile: tileOf(k), answer: o.value }] : [],
+    ),
+    failed: settled.flatMap((o, k) =>
+      o.status === 'rejected' ? [{ tile: tileOf(k), error: o.reason as unknown }] : [],
+    ),
+  }
 }
 
 /** What --dry-run shows for a round: one 1x1 request per checked tile, and where the clicks would go. */
