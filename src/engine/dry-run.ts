@@ -1,6 +1,8 @@
+import { Rc2Error } from '../errors.js'
+import type { Layout } from '../image/types.js'
 import { describeRequest } from '../providers/facts/index.js'
 import type { ProviderName, RequestParts } from '../providers/types.js'
-import type { Grid } from '../types.js'
+import type { Click, Grid } from '../types.js'
 import type { DryRunResult } from './result.js'
 
 /** What a dry run says about the request, besides the question id: the image stands in as a summary, never printed in full. */
@@ -9,10 +11,10 @@ interface DescribeOptions extends Omit<RequestParts, 'image' | 'question'> {
 }
 
 /**
- * What every --dry-run result starts with, in its JSON order: the input, what is asked, and the
- * request that would be sent (from the provider's facts, so no HTTP code is loaded).
+ * A --dry-run result, in its JSON order: the input, what is asked, the request that would be sent
+ * (from the provider's facts, so no HTTP code is loaded), the image, and where the clicks would go.
  */
-export function dryRunHead(
+export function dryRunResult(
   asked: {
     input: string
     providerName: ProviderName
@@ -20,22 +22,13 @@ export function dryRunHead(
     region?: 'intl' | 'cn' | undefined
     question: { id: string; name: string }
   },
-  shape: { grid: Grid; size: number },
+  shape: { grid: Grid; size: number; layout: Layout; checked?: number[] },
   request: DescribeOptions,
-): Pick<
-  DryRunResult,
-  | 'schemaVersion'
-  | 'input'
-  | 'ok'
-  | 'dryRun'
-  | 'question'
-  | 'grid'
-  | 'size'
-  | 'provider'
-  | 'request'
-> {
+  rest: Pick<DryRunResult, 'image' | 'clicksIfChosen' | 'warnings'>,
+): DryRunResult {
   const { question } = asked
   const { imageSummary, ...parts } = request
+  const { warnings = [] } = rest
   return {
     schemaVersion: 1,
     input: asked.input,
@@ -50,6 +43,11 @@ export function dryRunHead(
       { ...parts, image: imageSummary, question: question.id },
       { endpoint: asked.endpoint, region: asked.region },
     ),
+    image: rest.image,
+    clicksIfChosen: rest.clicksIfChosen,
+    ...(shape.checked !== undefined ? { checked: shape.checked } : {}),
+    ...cellStates(shape.layout),
+    ...(warnings.length > 0 ? { warnings } : {}),
   }
 }
 
@@ -59,4 +57,26 @@ export function dryRunHead(
  */
 export function imageSummary(bytes: number, mime: string, shape: string): string {
   return `<${mime.slice(6)} ${shape}: ${bytes} bytes, ${4 * Math.ceil(bytes / 3)} characters of base64>`
+}
+
+/** The capture's selected and loading tiles, as the result carries them (only when there are any). */
+export function cellStates(layout: Layout): { selected?: number[]; loading?: number[] } {
+  return {
+    ...(layout.selected !== undefined && layout.selected.length > 0
+      ? { selected: layout.selected }
+      : {}),
+    ...(layout.loading !== undefined && layout.loading.length > 0
+      ? { loading: layout.loading }
+      : {}),
+  }
+}
+
+/** Tile centres in the input's own pixels, so a script can click them on the captured screen. */
+export function clicksFor(layout: Layout, chosen: readonly number[]): Click[] {
+  return chosen.map((tile) => {
+    const rect = layout.tiles[tile]
+    if (rect === undefined)
+      throw new Rc2Error('provider', `tile ${tile} is outside the ${layout.grid} grid`)
+    return { tile, x: rect.cx, y: rect.cy }
+  })
 }

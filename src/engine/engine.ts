@@ -5,16 +5,12 @@
  */
 import { type ResolvedConfig } from '../config/resolve.js'
 import { UsageError } from '../errors.js'
-import type { ProxyRoute } from '../providers/transport.js'
-import type { BalanceResult, Provider, ProviderName } from '../providers/types.js'
+import type { BalanceResult, ProviderName } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import type { Grid } from '../types.js'
 import type { NamedBytes, Shard } from '../inputs/list.js'
-import {
-  type SolveInputsCallbacks,
-  type SolveInputsOptions,
-  type SolveInputsOutcome,
-} from './solve-inputs.js'
+import type { SolveInputsCallbacks, SolveInputsOutcome } from './solve-inputs.js'
+import type { SolveSettings } from './solve-one.js'
 import {
   createNamedProvider,
   createProviderFor,
@@ -90,12 +86,28 @@ export async function startSolveRun(options: SolveRunOptions, host: SolveHost): 
   // Images given by URL go through the same proxies as the services (the top-level settings).
   const proxy = await proxyRouteFor(config, host)
   const { solveInputs } = await import('./solve-inputs.js')
+  const settings: SolveSettings = {
+    question,
+    grid: options.grid,
+    force: options.force,
+    providerName: config.provider,
+    provider,
+    endpoint: config.endpoint,
+    region: config.region,
+    confidence: config.confidence,
+    timeoutMs: imageTimeoutSec(config) * 1000,
+    dryRun: options.dryRun,
+    image: config.image,
+  }
+  // The batch gets the options and host as given, and what was resolved and built from them.
+  const { concurrency, maxPoints } = config
+  const failover = config.providerList.length > 1
   return {
     config,
     question,
     run: (inputs, callbacks) =>
       solveInputs(
-        inputsOptions(inputs, options, host, { config, question, provider, proxy }),
+        { ...options, ...host, inputs, settings, concurrency, maxPoints, proxy, failover },
         callbacks,
       ),
   }
@@ -117,46 +129,8 @@ export function checkSolveOptions(options: SolveRunOptions): void {
     throw new UsageError('resume (--resume) needs output (--output <file>) to know what was solved')
 }
 
-/** What the batch needs: the options and host as given, and what was resolved and built from them. */
-function inputsOptions(
-  inputs: readonly (string | NamedBytes)[],
-  options: SolveRunOptions,
-  host: SolveHost,
-  setup: {
-    config: ResolvedConfig
-    question: QuestionMatch
-    provider: Provider | undefined
-    proxy: ProxyRoute
-  },
-): SolveInputsOptions {
-  const { config, question, provider, proxy } = setup
-  return {
-    ...options,
-    ...host,
-    inputs,
-    settings: {
-      question,
-      grid: options.grid,
-      force: options.force,
-      providerName: config.provider,
-      provider,
-      endpoint: config.endpoint,
-      region: config.region,
-      confidence: config.confidence,
-      timeoutMs: imageTimeoutSec(config) * 1000,
-      dryRun: options.dryRun,
-      image: config.image,
-    },
-    concurrency: config.concurrency,
-    maxPoints: config.maxPoints,
-    proxy,
-    failover: config.providerList.length > 1,
-  }
-}
-
 /** What balance() needs: the provider (one) and how long to wait for it. */
-export type BalanceOptions = Omit<ProviderOptions, 'provider'> & {
-  provider?: string | readonly string[] | undefined
+export interface BalanceOptions extends ProviderOptions {
   /** Deadline of the call in ms (default: the config's timeout). */
   timeoutMs?: number | undefined
 }

@@ -7,15 +7,14 @@ import { InputError, Rc2Error, UsageError } from '../errors.js'
 import { withDeadline } from '../providers/deadline.js'
 import type { LocatedImage, LocateOptions } from '../image/prepare.js'
 import type { Layout } from '../image/types.js'
-import type { Click } from '../types.js'
-import { dryRunHead, imageSummary } from './dry-run.js'
+import type { RecognitionResult } from '../providers/types.js'
+import { cellStates, clicksFor, dryRunResult, imageSummary } from './dry-run.js'
 import { prepareModule } from './lazy-modules.js'
 import type { DryRunResult, SolveSuccess } from './result.js'
 import {
   annotate,
   askedFor,
   type AskedQuestion,
-  cellStates,
   type ImageOptions,
   locateOptions,
   type SolveOneOptions,
@@ -143,10 +142,6 @@ async function cutTiles(
   )
 }
 
-function clicksOf(layout: Layout, tiles: readonly number[]): Click[] {
-  return tiles.map((tile) => ({ tile, x: layout.tiles[tile]!.cx, y: layout.tiles[tile]!.cy }))
-}
-
 type SolveRoundOptions = Omit<SolveOneOptions, 'prepared' | 'grid'> & {
   round: PreparedRound
 }
@@ -164,7 +159,7 @@ export async function solveRound(
   const { question, instruction, warnings } = asked
   warnings.push(...round.warnings)
 
-  if (options.dryRun === true) return roundDryRun(options, { question, instruction, warnings })
+  if (options.dryRun === true) return roundDryRun(options, asked)
 
   if (options.provider === undefined && round.images.length > 0)
     throw new Rc2Error('usage', 'no provider to send to')
@@ -212,7 +207,7 @@ export async function solveRound(
 /** The answered tiles as one result (its time and warnings are set by the caller). */
 function roundResult(
   options: SolveRoundOptions,
-  answered: { tile: number; answer: TileAnswer }[],
+  answered: { tile: number; answer: RecognitionResult }[],
   question: AskedQuestion,
 ): SolveSuccess & { checked: number[]; taskIds: (string | null)[] } {
   const { layout } = options.round
@@ -235,7 +230,7 @@ function roundResult(
     // One score per checked tile, in the order of `checked`, when the service gives them all.
     confidences:
       scores.length > 0 && scores.every((s) => s !== undefined) ? (scores as number[]) : null,
-    clicks: clicksOf(layout, objects),
+    clicks: clicksFor(layout, objects),
     // With failover each tile may have been answered by another service: name the first one's.
     provider: answered[0]?.answer.provider ?? options.providerName,
     taskId: answered.length === 1 ? answered[0]!.answer.taskId : null,
@@ -251,62 +246,55 @@ function roundResult(
   return result
 }
 
-type TileAnswer = Awaited<ReturnType<NonNullable<SolveOneOptions['provider']>['recognize']>>
-
 /** The tiles that were answered and those whose call failed, in the order they were sent. */
 function splitByOutcome(
   round: PreparedRound,
-  settled: PromiseSettledResult<TileAnswer>[],
+  settled: PromiseSettledResult<RecognitionResult>[],
 ): {
-  answered: { tile: number; answer: TileAnswer }[]
+  answered: { tile: number; answer: RecognitionResult }[]
   failed: { tile: number; error: unknown }[]
 } {
-  const answered: { tile: number; answer: TileAnswer }[] = []
-  const failed: { tile: number; error: unknown }[] = []
-  settled.forEach((outcome, k) => {
-    const tile = round.images[k]!.tile
-    if (outcome.status === 'fulfilled') answered.push({ tile, answer: outcome.value })
-    else failed.push({ tile, error: outcome.reason })
-  })
-  return { answered, failed }
+  const tileOf = (k: number): number => round.images[k]!.tile
+  return {
+    answered: settled.flatMap((o, k) =>
+      o.status === 'fulfilled' ? [{ tile: tileOf(k), answer: o.value }] : [],
+    ),
+    failed: settled.flatMap((o, k) =>
+      o.status === 'rejected' ? [{ tile: tileOf(k), error: o.reason as unknown }] : [],
+    ),
+  }
 }
 
 /** What --dry-run shows for a round: one 1x1 request per checked tile, and where the clicks would go. */
 function roundDryRun(
   options: SolveRoundOptions,
-  asked: {
-    question: AskedQuestion
-    instruction: string | undefined
-    warnings: string[]
-  },
+  asked: Awaited<ReturnType<typeof askedFor>>,
 ): DryRunResult & { checked: number[] } {
   const { question, instruction, warnings } = asked
-  const { round } = options
-  const { layout } = round
-  const first = round.images[0]
-  return {
-    ...dryRunHead(
-      { ...options, question },
-      { grid: layout.grid, size: TILE_SIZE },
-      {
-        instruction,
-        grid: '1x1',
-        imageSummary:
-          first === undefined
-            ? '<no tile to send>'
-            : imageSummary(first.bytes, first.mime, '100x100, one request per checked tile'),
-      },
-    ),
-    image: {
-      format: first?.mime.slice(6) ?? 'jpeg',
-      bytes: round.images.reduce((sum, i) => sum + i.bytes, 0),
-      width: round.inputWidth,
-      height: round.inputHeight,
-      inputKind: layout.kind,
+  const { layout, checked, images } = options.round
+  const first = images[0]
+  const result = dryRunResult(
+    { ...options, question },
+    { grid: layout.grid, size: TILE_SIZE, layout, checked },
+    {
+      instruction,
+      grid: '1x1',
+      imageSummary:
+        first === undefined
+          ? '<no tile to send>'
+          : imageSummary(first.bytes, first.mime, '100x100, one request per checked tile'),
     },
-    clicksIfChosen: clicksOf(layout, round.checked),
-    checked: round.checked,
-    ...cellStates(layout),
-    ...(warnings.length > 0 ? { warnings } : {}),
-  }
+    {
+      image: {
+        format: first?.mime.slice(6) ?? 'jpeg',
+        bytes: images.reduce((sum, i) => sum + i.bytes, 0),
+        width: options.round.inputWidth,
+        height: options.round.inputHeight,
+        inputKind: layout.kind,
+      },
+      clicksIfChosen: clicksFor(layout, checked),
+      warnings,
+    },
+  )
+  return { ...result, checked }
 }

@@ -92,12 +92,10 @@ export async function loadRunConfig(
     config = await loadConfig({ configPath, cwd: host.cwd, env: host.env, flags, warn: host.warn })
   }
   if (options.region !== undefined) {
-    for (const name of config.providerList)
-      config.credentials[name] = {
-        ...emptyCredentials(),
-        ...config.credentials[name],
-        region: options.region,
-      }
+    for (const name of config.providerList) {
+      const own = config.credentials[name]
+      if (own !== undefined) own.region = options.region
+    }
     config.region = options.region
   }
   // From here on, the keys are scrubbed from anything the front end prints.
@@ -152,17 +150,6 @@ export async function proxyRouteFor(
   const described = describeProxyRoute(route)
   if (described !== undefined) host.verbose?.(`${name ?? 'image URLs'}: ${described}`)
   return route
-}
-
-function emptyCredentials(): NonNullable<ResolvedConfig['credentials'][ProviderName]> {
-  return {
-    apiKey: undefined,
-    keySource: undefined,
-    keyFrom: undefined,
-    endpoint: undefined,
-    endpointFrom: undefined,
-    region: undefined,
-  }
 }
 
 /** The deadline of one provider's attempt at an image, in seconds: the option, else the provider's default (2Captcha's is longer). */
@@ -276,22 +263,18 @@ function checkEndpointSource(
   }
 }
 
-/** Where the key of `name` came from, in words a user can act on ("RC2_API_KEY", "--key", "providers.x.apiKey in /p/.recaptcharc"). */
-function keyOrigin(config: ResolvedConfig, name: ProviderName): string | undefined {
-  const from = config.credentials[name]?.keyFrom
-  return from === undefined ? undefined : describeSource(from, name, 'apiKey')
-}
-
 /**
  * A hint for a refused key that says which key was sent: the one the user is looking at may not be
- * it. The provider is read from the message ("capsolver: …"), for a failover list.
+ * it. The provider is the one the error carries, for a failover list.
  */
 export function keyOriginHint(
   error: { provider?: string | undefined; hint?: string | null | undefined },
   config: ResolvedConfig,
 ): string | undefined {
   const name = config.providerList.find((p) => p === error.provider) ?? config.provider
-  const origin = keyOrigin(config, name)
+  // In words a user can act on ("RC2_API_KEY", "--key", "providers.x.apiKey in /p/.recaptcharc").
+  const from = config.credentials[name]?.keyFrom
+  const origin = from === undefined ? undefined : describeSource(from, name, 'apiKey')
   if (origin === undefined) return error.hint ?? undefined
   return `${error.hint ?? 'check the key'} (the key rc2 sent came from ${origin})`
 }

@@ -1,7 +1,7 @@
 import { Rc2Error, writeFailureReason } from '../errors.js'
 import { withDeadline } from '../providers/deadline.js'
 import type { LocateOptions } from '../image/prepare.js'
-import type { Layout, PreparedImage } from '../image/types.js'
+import type { PreparedImage } from '../image/types.js'
 import type {
   CallAccount,
   FittedImage,
@@ -10,8 +10,8 @@ import type {
   RecognitionResult,
 } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
-import type { Click, Grid } from '../types.js'
-import { dryRunHead, imageSummary } from './dry-run.js'
+import type { Grid } from '../types.js'
+import { cellStates, clicksFor, dryRunResult, imageSummary } from './dry-run.js'
 import { instructionModule, lookupModule, prepareModule } from './lazy-modules.js'
 import type { DryRunResult, SolveSuccess } from './result.js'
 
@@ -172,7 +172,7 @@ function successOf(
     objects: answer.objects,
     hasObject: answer.hasObject,
     confidences: answer.confidences,
-    clicks: clicksFor(prepared, chosen),
+    clicks: clicksFor(prepared.layout, chosen),
     provider: answer.provider ?? options.providerName,
     taskId: answer.taskId,
     points: answer.points,
@@ -206,55 +206,38 @@ export async function annotate(
   }
 }
 
-/** The capture's selected and loading tiles, as the result carries them (only when there are any). */
-export function cellStates(layout: Layout): { selected?: number[]; loading?: number[] } {
-  return {
-    ...(layout.selected !== undefined && layout.selected.length > 0
-      ? { selected: layout.selected }
-      : {}),
-    ...(layout.loading !== undefined && layout.loading.length > 0
-      ? { loading: layout.loading }
-      : {}),
-  }
-}
-
 /** What --dry-run shows for one input: the request that would be sent, the image, and where the clicks would go. */
 function dryRunOf(
   options: SolveOneOptions,
   prepared: PreparedImage,
-  asked: {
-    question: AskedQuestion
-    instruction: string | undefined
-    confidence: number | undefined
-    warnings: string[]
-  },
+  asked: Awaited<ReturnType<typeof askedFor>> & { confidence: number | undefined },
 ): DryRunResult {
   const { question, instruction, confidence, warnings } = asked
-  return {
-    ...dryRunHead({ ...options, question }, prepared, {
+  const { layout, size } = prepared
+  return dryRunResult(
+    { ...options, question },
+    { grid: prepared.grid, size, layout },
+    {
       instruction,
       grid: prepared.grid,
       confidence,
-      imageSummary: imageSummary(
-        prepared.bytes,
-        prepared.mime,
-        `${prepared.size}x${prepared.size}`,
-      ),
-    }),
-    image: {
-      format: prepared.mime.slice(6),
-      bytes: prepared.bytes,
-      width: prepared.inputWidth,
-      height: prepared.inputHeight,
-      inputKind: prepared.layout.kind,
+      imageSummary: imageSummary(prepared.bytes, prepared.mime, `${size}x${size}`),
     },
-    clicksIfChosen: clicksFor(
-      prepared,
-      prepared.layout.tiles.map((t) => t.index),
-    ),
-    ...cellStates(prepared.layout),
-    ...(warnings.length > 0 ? { warnings } : {}),
-  }
+    {
+      image: {
+        format: prepared.mime.slice(6),
+        bytes: prepared.bytes,
+        width: prepared.inputWidth,
+        height: prepared.inputHeight,
+        inputKind: layout.kind,
+      },
+      clicksIfChosen: clicksFor(
+        layout,
+        layout.tiles.map((t) => t.index),
+      ),
+      warnings,
+    },
+  )
 }
 
 /** The payload re-encoded to at most `maxBytes` (for a provider with a size limit). */
@@ -270,14 +253,4 @@ async function fitPayload(
     bytes: fitted.buffer.length,
     quality: fitted.quality,
   }
-}
-
-/** Tile centres in the input's own pixels, so a script can click them on the captured screen. */
-function clicksFor(prepared: PreparedImage, chosen: readonly number[]): Click[] {
-  return chosen.map((tile) => {
-    const rect = prepared.layout.tiles[tile]
-    if (rect === undefined)
-      throw new Rc2Error('provider', `tile ${tile} is outside the ${prepared.grid} grid`)
-    return { tile, x: rect.cx, y: rect.cy }
-  })
 }

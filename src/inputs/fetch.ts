@@ -13,11 +13,12 @@ interface FetchInputOptions {
   timeoutMs: number
   maxBytes: number
   signal?: AbortSignal | undefined
-  /** Most redirects followed (default 5). */
-  maxRedirects?: number | undefined
   /** The proxies to go through (none: direct). */
   proxy?: ProxyRoute | undefined
 }
+
+/** Most redirects followed. */
+const MAX_REDIRECTS = 5
 
 export function isUrlInput(arg: string): boolean {
   return /^https?:\/\//i.test(arg)
@@ -103,7 +104,6 @@ async function fetchFollowing(
   sendRequest: typeof SendRequest,
 ): Promise<Buffer> {
   let url = start
-  const maxRedirects = options.maxRedirects ?? 5
   for (let hop = 0; ; hop++) {
     checkHop(url, input)
     // Each hop checked here (the wire never follows one); no cookies, no credentials, no service headers.
@@ -118,8 +118,8 @@ async function fetchFollowing(
       const location = reply.header('location')
       if (location === null || location.trim() === '')
         throw new InputError(`${input}: redirect ${reply.status} without a Location`, {})
-      if (hop >= maxRedirects)
-        throw new InputError(`${input}: more than ${maxRedirects} redirects`, {
+      if (hop >= MAX_REDIRECTS)
+        throw new InputError(`${input}: more than ${MAX_REDIRECTS} redirects`, {
           hint: 'give the final address of the image',
         })
       url = new URL(location, url)
