@@ -190,7 +190,9 @@ async function solveWith(
   let failure: unknown
   const shown = typeof input === 'string' ? input : (name ?? 'image')
   await engine.run([typeof input === 'string' ? input : { name: shown, bytes: input }], {
-    onResult: (r) => (result = r),
+    onResult: (r) => {
+      result = r
+    },
     onFailure: (error) => (failure = error),
   })
   signal?.throwIfAborted()
@@ -224,6 +226,9 @@ async function refuseDirectory(input: string): Promise<void> {
  * anything is sent; when `signal` aborts, sending stops, inputs in flight are cut, and the
  * iteration ends by throwing the signal's reason. Leaving the loop early stops the batch too.
  */
+/** Results solveMany keeps for a caller that has not taken them before it stops starting inputs. */
+const UNREAD_RESULTS = 64
+
 export async function* solveMany(
   inputs: Iterable<SolveInput>,
   options: SolveManyOptions,
@@ -237,6 +242,10 @@ export async function* solveMany(
   const { startSolveRun } = await import('./engine/engine.js')
   const queue: SolveResult[] = []
   let wake: (() => void) | undefined
+  // Inputs whose result waits for the caller to take some: a slow reader holds the batch back
+  // (no new input starts), not its memory.
+  const waiting: (() => void)[] = []
+  const release = (): void => waiting.splice(0).forEach((resume) => resume())
   let ended: { error?: unknown } | undefined
   try {
     const engine = await startSolveRun(settings, libraryHost(cut.signal, onWarning))
@@ -244,6 +253,8 @@ export async function* solveMany(
       onResult: (result) => {
         queue.push(result)
         wake?.()
+        if (queue.length < UNREAD_RESULTS) return
+        return new Promise<void>((resume) => waiting.push(resume))
       },
     })
     void running
@@ -255,6 +266,7 @@ export async function* solveMany(
     try {
       for (;;) {
         const next = queue.shift()
+        if (queue.length < UNREAD_RESULTS) release()
         if (next !== undefined) yield next
         else if (ended !== undefined) break
         else await new Promise<void>((resolve) => (wake = resolve))
@@ -262,6 +274,7 @@ export async function* solveMany(
     } finally {
       if (ended === undefined) {
         cut.abort(new Error('solveMany: the caller stopped reading'))
+        release()
         await running.catch(() => undefined)
       }
     }

@@ -294,6 +294,7 @@ async function runCallbacks(
         keyHints.delete(index)
       }
       sink.add(result, index, repeated)
+      return ctx.out.drained(ctx.signal)
     },
     onSkipped: (path, reason) => ctx.out.warn(`skipped ${path}: ${reason}`),
     onOutsideLinks: (paths) => ctx.out.warn(outsideLinksNote(paths)),

@@ -51,7 +51,8 @@ export type SolveInputsOptions = Pick<
 
 export interface SolveInputsCallbacks {
   /** `repeated`: the input's name comes more than once in this run (a failure it names may be said already). */
-  onResult(result: SolveResult, index: number, repeated: boolean): void
+  /** A promise holds the input's slot until it settles: the caller's output is not keeping up. */
+  onResult(result: SolveResult, index: number, repeated: boolean): void | Promise<void>
   /** The error behind a failed input's result, before its result is reported (the library rethrows it). */
   onFailure?(error: unknown, index: number): void
   onSkipped?(path: string, reason: string): void
@@ -216,7 +217,7 @@ class ResultRecorder {
     if (failover === true) this.byProvider = {}
   }
 
-  record(result: SolveResult, index: number): void {
+  record(result: SolveResult, index: number): void | Promise<void> {
     if (this.byProvider !== undefined && result.ok && !('dryRun' in result))
       this.byProvider[result.provider] = (this.byProvider[result.provider] ?? 0) + 1
     try {
@@ -228,7 +229,7 @@ class ResultRecorder {
       this.stop.abort(this.outputError)
     }
     this.hashes.delete(index)
-    this.callbacks.onResult(result, index, this.repeated.has(result.input))
+    return this.callbacks.onResult(result, index, this.repeated.has(result.input))
   }
 }
 

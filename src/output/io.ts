@@ -96,6 +96,25 @@ export class Output {
     this.stdout.write(safeBlock(this.redact(text)) + '\n')
   }
 
+  /**
+   * Resolves once stdout has taken what was written: at once, unless a slow reader left it full.
+   * A batch waits here before it starts more inputs, so results never pile up in memory. A reader
+   * that goes away (close, error) or a stop (`signal`) ends the wait too.
+   */
+  async drained(signal?: AbortSignal): Promise<void> {
+    const stdout = this.stdout
+    if (!stdout.writableNeedDrain || this.stdoutClosed() || signal?.aborted === true) return
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        stdout.off('drain', done).off('close', done).off('error', done)
+        signal?.removeEventListener('abort', done)
+        resolve()
+      }
+      stdout.once('drain', done).once('close', done).once('error', done)
+      signal?.addEventListener('abort', done, { once: true })
+    })
+  }
+
   /** A line for stderr. */
   info(text: string): void {
     this.stderr.write(safeBlock(this.redact(text)) + '\n')

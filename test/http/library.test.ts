@@ -214,6 +214,36 @@ describe('solveMany()', () => {
     // The answer yielded, and at most the next input, already sent when the first finished.
     expect(server.createCount).toBeLessThanOrEqual(2)
   })
+
+  it('holds the batch back while the caller is not reading, and loses no result', async () => {
+    // 120 different pictures (the same one would be paid once and shared): red tiles as binary k.
+    const inputs = await Promise.all(
+      Array.from({ length: 120 }, async (_, k) => {
+        const file = join(dir, `slow-${k}.png`)
+        const tiles = [0, 1, 2, 3, 4, 5, 6, 7].filter((bit) => ((k + 1) >> bit) & 1)
+        await writeFile(file, await renderRedGrid('3x3', tiles))
+        return file
+      }),
+    )
+    const seen = new Set<string>()
+    let paused = false
+    for await (const result of solveMany(inputs, {
+      ...options,
+      endpoint: server.url,
+      concurrency: 4,
+    })) {
+      seen.add(result.input)
+      if (!paused) {
+        paused = true
+        // A caller busy with its first answer: time enough for an unheld batch to send all 120.
+        await new Promise((resolve) => setTimeout(resolve, 1500))
+        // 64 results kept for the caller, the inputs in flight, and the one taken.
+        expect(server.createCount).toBeLessThanOrEqual(64 + 4 + 1)
+      }
+    }
+    expect(seen.size).toBe(120)
+    expect(server.createCount).toBe(120)
+  })
 })
 
 describe('solve() with tiles', () => {
