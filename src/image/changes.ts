@@ -94,20 +94,21 @@ function blockMean(
   let r = 0
   let g = 0
   let b = 0
+  const colour = channels >= 3
   for (let y = top; y < bottom; y++) {
-    let p = (y * width + left) * channels
-    for (let x = left; x < right; x++, p += channels) {
-      if (channels >= 3) {
+    const end = (y * width + right) * channels
+    if (colour) {
+      for (let p = (y * width + left) * channels; p < end; p += channels) {
         r += data[p]!
         g += data[p + 1]!
         b += data[p + 2]!
-      } else {
-        r += data[p]!
       }
+    } else {
+      for (let p = (y * width + left) * channels; p < end; p += channels) r += data[p]!
     }
   }
   const n = (right - left) * (bottom - top)
-  if (channels >= 3) out.push(r / n, g / n, b / n)
+  if (colour) out.push(r / n, g / n, b / n)
   else out.push(r / n, r / n, r / n)
 }
 

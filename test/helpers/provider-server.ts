@@ -502,6 +502,7 @@ export async function startProviderServer(
       .toBuffer({ resolveWithObject: true })
     const side = SIDE[grid]
     const width = info.width
+    const ch = info.channels
     const cells: CellStat[] = []
     for (let index = 0; index < side * side; index++) {
       const col = index % side
@@ -510,17 +511,18 @@ export async function startProviderServer(
       const x1 = Math.round(((col + 1) * width) / side)
       const y0 = Math.round((row * info.height) / side)
       const y1 = Math.round(((row + 1) * info.height) / side)
-      const sum = [0, 0, 0]
+      let r = 0
+      let g = 0
+      let b = 0
       for (let y = y0; y < y1; y++) {
-        for (let x = x0; x < x1; x++) {
-          const at = (y * info.width + x) * info.channels
-          sum[0]! += data[at]!
-          sum[1]! += data[at + 1]!
-          sum[2]! += data[at + 2]!
+        for (let at = (y * width + x0) * ch, end = (y * width + x1) * ch; at < end; at += ch) {
+          r += data[at]!
+          g += data[at + 1]!
+          b += data[at + 2]!
         }
       }
       const n = (x1 - x0) * (y1 - y0)
-      cells.push({ index, r: sum[0]! / n, g: sum[1]! / n, b: sum[2]! / n })
+      cells.push({ index, r: r / n, g: g / n, b: b / n })
     }
     return cells
   }
