@@ -21,15 +21,11 @@ import type { SolveResult } from '../engine/result.js'
  * same content and question.
  */
 export class ResultJournal {
-  private readonly fd: number
-  readonly path: string
-  private readonly lock: string
-
-  private constructor(path: string, fd: number, lock: string) {
-    this.path = path
-    this.fd = fd
-    this.lock = lock
-  }
+  private constructor(
+    readonly path: string,
+    private readonly fd: number,
+    private readonly lock: string,
+  ) {}
 
   /** Opens `path` for appending, first taking its lock (`<path>.lock`): one run at a time writes there. */
   static open(path: string): ResultJournal {
@@ -114,10 +110,9 @@ function isAlive(pid: number): boolean {
 
 /** The results file opened for appending. */
 function openForAppend(path: string): number {
-  let fd: number
   try {
     // O_NOFOLLOW: a link planted at the name is refused, never appended through.
-    fd = openSync(
+    return openSync(
       path,
       constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
       0o644,
@@ -125,7 +120,6 @@ function openForAppend(path: string): number {
   } catch (error) {
     throw writeFailure('--output', path, error, { verb: 'open' })
   }
-  return fd
 }
 
 /** A line torn by a crash must not glue itself to the next result. */
@@ -194,12 +188,7 @@ export async function readSolvedKeys(
       unreadable++
       continue
     }
-    const r = record as {
-      ok?: unknown
-      dryRun?: unknown
-      inputSha256?: unknown
-      question?: unknown
-    }
+    const r = record as Record<string, unknown>
     const id = (r.question as { id?: unknown } | null | undefined)?.id
     if (
       r.ok === true &&

@@ -44,14 +44,12 @@ interface BatchOptions {
   /** Aborted on interrupt: stop starting new inputs, let in-flight ones finish within the grace period. */
   signal?: AbortSignal | undefined
   /**
-   * Aborted on a second interrupt: in-flight inputs get only `stopNowGraceMs` more (answers already
-   * on their way are still written; each was paid for), then are cut.
+   * Aborted on a second interrupt: in-flight inputs get only a second more (answers already on
+   * their way are still written; each was paid for), then are cut.
    */
   stopNow?: AbortSignal | undefined
-  stopNowGraceMs?: number | undefined
   /** How long in-flight inputs may still run after an interrupt (ms). */
   graceMs?: number | undefined
-  now?: () => number
 }
 
 export interface BatchProgress {
@@ -94,9 +92,7 @@ class BatchTally {
   failed = 0
   skipped = 0
   interrupted = 0
-  /** Inputs not sent because --max-points would have been exceeded. */
   unsentBudget = 0
-  /** Inputs not sent because the batch stopped (bad key, zero balance). */
   unsentStopped = 0
   /** Answer latencies in ms (a typed array: a million inputs stay a few MB). */
   private latencies = new Float64Array(64)
@@ -143,11 +139,10 @@ export async function runBatch<T extends BatchItem>(
   hooks: BatchHooks<T>,
   options: BatchOptions,
 ): Promise<BatchSummary> {
-  const now = options.now ?? Date.now
-  const started = now()
-  const run = new BatchRun(items, hooks, options, now)
+  const started = Date.now()
+  const run = new BatchRun(items, hooks, options)
   await run.start()
-  return run.tally.summary(items.length, run.budget, now() - started)
+  return run.tally.summary(items.length, run.budget, Date.now() - started)
 }
 
 /** Whether an input holds a slot: it lends it while waiting to retry. */
@@ -178,7 +173,6 @@ class BatchRun<T extends BatchItem> {
     private readonly items: readonly T[],
     private readonly hooks: BatchHooks<T>,
     private readonly options: BatchOptions,
-    private readonly now: () => number,
   ) {
     this.budget = new BatchBudget(options.maxPoints)
     this.limit = new AdaptiveLimit(options.concurrency)
@@ -218,10 +212,7 @@ class BatchRun<T extends BatchItem> {
       this.pump()
     }
     const onStopNow = (): void => {
-      stopNowTimer = abortAllAfter(
-        options.stopNowGraceMs ?? 1000,
-        () => interrupt?.reason ?? options.stopNow?.reason,
-      )
+      stopNowTimer = abortAllAfter(1000, () => interrupt?.reason ?? options.stopNow?.reason)
     }
     interrupt?.addEventListener('abort', onInterrupt, { once: true })
     options.stopNow?.addEventListener('abort', onStopNow, { once: true })
@@ -279,7 +270,7 @@ class BatchRun<T extends BatchItem> {
     const item = this.items[index] as T
     const signal = this.cut.signal
     const account = new InputAccount(this.budget, this.accountRun(slot))
-    const t0 = this.now()
+    const t0 = Date.now()
     let result: SolveResult
     try {
       const outcome = await this.hooks.run(item, { signal, account })
@@ -297,11 +288,11 @@ class BatchRun<T extends BatchItem> {
         this.tally.interrupted++
         return
       }
-      result = toFailure(item.input, error, this.now() - t0, account)
+      result = toFailure(item.input, error, Date.now() - t0, account)
       this.classifyFailure(error, account)
     }
     if (result.ok && !('dryRun' in result)) this.limit.answered()
-    this.tally.record(result, this.now() - t0)
+    this.tally.record(result, Date.now() - t0)
     await this.hooks.onResult(result, index)
     this.progress()
   }
