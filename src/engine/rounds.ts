@@ -150,8 +150,7 @@ type SolveRoundOptions = Omit<SolveOneOptions, 'prepared' | 'grid'> & {
 export async function solveRound(
   options: SolveRoundOptions,
 ): Promise<(SolveSuccess & { checked: number[] }) | (DryRunResult & { checked: number[] })> {
-  const now = options.now ?? Date.now
-  const started = now()
+  const started = Date.now()
   const { round } = options
   // Each tile goes out as a 1x1 image; the sentence's own grid (3x3) is no contradiction here.
   // The services that take text get the 3x3 wording: a refreshed tile belongs to a 3x3 challenge.
@@ -189,18 +188,12 @@ export async function solveRound(
     )
   }
   const result = roundResult(options, answered, question)
-  result.elapsedMs = Math.max(0, Math.round(now() - started))
+  result.elapsedMs = Math.max(0, Math.round(Date.now() - started))
   const services = [...new Set(answered.map((a) => a.answer.provider ?? options.providerName))]
   if (services.length > 1)
     warnings.push(`the tiles were answered by ${services.join(' and ')} (failover)`)
   if (warnings.length > 0) result.warnings = warnings
-  if (options.annotatePath !== undefined)
-    await annotate(result, options.annotatePath, async () => {
-      const { renderAnnotated } = await import('../image/annotate.js')
-      return renderAnnotated(options.source, round.layout, result.objects, {
-        checked: result.checked,
-      })
-    })
+  await annotate(result, options, round.layout, result.objects, result.checked)
   return result
 }
 

@@ -1,7 +1,7 @@
 import { Rc2Error, writeFailureReason } from '../errors.js'
 import { withDeadline } from '../providers/deadline.js'
 import type { LocateOptions } from '../image/prepare.js'
-import type { PreparedImage } from '../image/types.js'
+import type { Layout, PreparedImage } from '../image/types.js'
 import type {
   CallAccount,
   FittedImage,
@@ -64,7 +64,6 @@ export interface SolveOneOptions extends SolveSettings {
   account?: CallAccount | undefined
   /** Prepared image when the caller already has it (batch pipelines prepare ahead). */
   prepared?: PreparedImage | undefined
-  now?: () => number
 }
 
 type ImageOf = Pick<SolveOneOptions, 'input' | 'question' | 'grid' | 'image'>
@@ -113,8 +112,7 @@ export async function askedFor(
 
 /** One image end to end: prepare, check the question against the grid, ask, map tiles to clicks. */
 export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess | DryRunResult> {
-  const now = options.now ?? Date.now
-  const started = now()
+  const started = Date.now()
   const prepared = options.prepared ?? (await prepareFor(options))
   const asked = await askedFor(options, prepared.grid)
   const warnings = [...(prepared.warnings ?? []), ...asked.warnings]
@@ -142,14 +140,10 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
   )
   const chosen = answer.type === 'single' ? (answer.hasObject === true ? [0] : []) : answer.objects
   const result = successOf(options, prepared, answer, chosen, question)
-  result.elapsedMs = Math.max(0, Math.round(now() - started))
+  result.elapsedMs = Math.max(0, Math.round(Date.now() - started))
   const allWarnings = [...warnings, ...(answer.warnings ?? [])]
   if (allWarnings.length > 0) result.warnings = allWarnings
-  if (options.annotatePath !== undefined)
-    await annotate(result, options.annotatePath, async () => {
-      const { renderAnnotated } = await import('../image/annotate.js')
-      return renderAnnotated(options.source, prepared.layout, chosen)
-    })
+  await annotate(result, options, prepared.layout, chosen)
   return result
 }
 
@@ -185,18 +179,22 @@ function successOf(
 }
 
 /**
- * Write the input with the chosen tiles marked to `path`; a failure only adds a warning (the
- * answer is paid for). Through a temporary file and a rename: a link planted at the name is never
- * written through.
+ * With an annotatePath, write the input with the chosen tiles marked there; a failure only adds a
+ * warning (the answer is paid for). Through a temporary file and a rename: a link planted at the
+ * name is never written through.
  */
 export async function annotate(
   result: SolveSuccess,
-  path: string,
-  render: () => Promise<Buffer>,
+  { source, annotatePath: path }: Pick<SolveOneOptions, 'source' | 'annotatePath'>,
+  layout: Layout,
+  chosen: readonly number[],
+  checked?: readonly number[],
 ): Promise<void> {
+  if (path === undefined) return
   const { writeFileNoFollow } = await import('../image/write.js')
   try {
-    await writeFileNoFollow(path, await render())
+    const { renderAnnotated } = await import('../image/annotate.js')
+    await writeFileNoFollow(path, await renderAnnotated(source, layout, chosen, { checked }))
     result.annotated = path
   } catch (error) {
     result.warnings = [
