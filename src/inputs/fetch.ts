@@ -54,9 +54,14 @@ export async function fetchInput(input: string, options: FetchInputOptions): Pro
       throw new Rc2Error('network', `${input}: cannot fetch it (${String(error)})`, {
         hint: 'check the address',
       })
-    const failure = error
-    if (failure.kind === 'too_large') throw tooLarge(input, options.maxBytes)
-    if (failure.kind === 'aborted' || failure.kind === 'timeout') {
+    if (error.kind === 'too_large')
+      throw new InputError(
+        `${input} is over the ${(options.maxBytes / 1048576).toFixed(1).replace(/\.0$/, '')} MB limit (rc2 stopped reading it there)`,
+        {
+          hint: 'a challenge image is far smaller: check the address, or raise image.maxBytes in the config',
+        },
+      )
+    if (error.kind === 'aborted' || error.kind === 'timeout') {
       if (!deadline.timedOut() && options.signal?.reason instanceof Error)
         throw options.signal.reason
       throw new Rc2Error(
@@ -65,7 +70,7 @@ export async function fetchInput(input: string, options: FetchInputOptions): Pro
         { hint: 'check the address, or raise --timeout for a slow server' },
       )
     }
-    throw fetchFailure(input, failure)
+    throw fetchFailure(input, error)
   } finally {
     deadline.dispose()
   }
@@ -164,15 +169,6 @@ function statusError(input: string, reply: { status: number; statusText: string 
         reply.status === 404 || reply.status === 410
           ? 'the image is gone: challenge images expire within minutes, capture a fresh one'
           : 'check the address',
-    },
-  )
-}
-
-function tooLarge(input: string, maxBytes: number): InputError {
-  return new InputError(
-    `${input} is over the ${(maxBytes / 1048576).toFixed(1).replace(/\.0$/, '')} MB limit (rc2 stopped reading it there)`,
-    {
-      hint: 'a challenge image is far smaller: check the address, or raise image.maxBytes in the config',
     },
   )
 }

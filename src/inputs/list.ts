@@ -68,11 +68,9 @@ export async function expandInputs(
   args: readonly (string | NamedBytes)[],
   options: { recursive: boolean; cwd: string; followLinks?: boolean | undefined },
 ): Promise<ExpandResult> {
-  const items: InputItem[] = []
-  const skipped: string[] = []
-  const unvisitedDirs: string[] = []
-  const outsideLinks: string[] = []
-  const seenDirs = new Set<string>()
+  const found: ExpandResult = { items: [], skipped: [], unvisitedDirs: [], outsideLinks: [] }
+  const { items } = found
+  const seen = new Set<string>()
   for (const arg of args) {
     if (typeof arg !== 'string') {
       items.push({ input: arg.name, path: null, bytes: arg.bytes })
@@ -95,36 +93,29 @@ export async function expandInputs(
       continue
     }
     if (info.isDirectory()) {
-      const walker: Walker = {
-        recursive: options.recursive,
-        followLinks: options.followLinks === true,
-        root: undefined,
-        items,
-        skipped,
-        seen: seenDirs,
-        unvisited: unvisitedDirs,
-        outsideLinks,
-      }
-      await walk(walker, arg, Buffer.from(full))
+      const { recursive } = options
+      const followLinks = options.followLinks === true
+      await walk(
+        { ...found, recursive, followLinks, root: undefined, seen },
+        arg,
+        Buffer.from(full),
+      )
     } else {
       // Named by the user: read even where it is a link that leads elsewhere.
       items.push({ input: arg, path: full })
     }
   }
-  return { items, skipped, unvisitedDirs, outsideLinks }
+  return found
 }
 
-/** What one directory argument's walk collects, and the rules it walks by. */
-interface Walker {
+/** What one directory argument's walk collects (into the run's lists), and the rules it walks by. */
+interface Walker extends ExpandResult {
   recursive: boolean
   followLinks: boolean
   /** The real path of the directory the user named (a link there is the user's own choice). */
   root: string | undefined
-  items: InputItem[]
-  skipped: string[]
+  /** Real directories entered already. */
   seen: Set<string>
-  unvisited: string[]
-  outsideLinks: string[]
 }
 
 /**
@@ -165,7 +156,7 @@ async function walk(w: Walker, shown: string, dir: Buffer): Promise<void> {
     }
     if (isDir) {
       if (w.recursive) await walk(w, shownChild, child)
-      else w.unvisited.push(shownChild)
+      else w.unvisitedDirs.push(shownChild)
       continue
     }
     if (isFile && DIRECTORY_EXTENSIONS.has(extname(name).toLowerCase()))
@@ -277,12 +268,8 @@ function statFailure(error: unknown): StatFailure {
   return failure
 }
 
-/** The error an unusable input is reported with, made when the batch reaches it. */
-export function unusableError(input: string, failure: StatFailure): Rc2Error {
-  return statError(input, failure)
-}
-
-function statError(name: string, error: unknown): Rc2Error {
+/** The error an unusable input is reported with (made when the batch reaches it), or a failed stat. */
+export function unusableError(name: string, error: unknown): Rc2Error {
   const code = (error as NodeJS.ErrnoException).code
   switch (readFailure(error)) {
     case 'missing':
@@ -341,8 +328,7 @@ export async function readInputList(
         : await readFileBounded(resolve(options.cwd, from), name, LIST_MAX_BYTES)
   } catch (error) {
     if (error instanceof InputError) throw error
-    const cause = statError(`--files-from ${from}`, error)
-    throw cause
+    throw unusableError(`--files-from ${from}`, error)
   }
   return bytes
     .toString('utf8')
