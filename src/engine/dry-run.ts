@@ -20,7 +20,7 @@ export function dryRunResult(
     providerName: ProviderName
     endpoint?: string | undefined
     region?: 'intl' | 'cn' | undefined
-    question: { id: string; name: string }
+    question: DryRunResult['question']
   },
   shape: { grid: Grid; size: number; layout: Layout; checked?: number[] },
   request: DescribeOptions,

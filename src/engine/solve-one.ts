@@ -46,10 +46,7 @@ export interface SolveSettings {
 }
 
 /** The question as a result names it. */
-export interface AskedQuestion {
-  id: string
-  name: string
-}
+export type AskedQuestion = SolveSuccess['question']
 
 /** One input: the settings, the image, and its account. */
 export interface SolveOneOptions extends SolveSettings {
