@@ -222,18 +222,11 @@ function displayName(name: Buffer): string {
     return STRICT_UTF8.decode(name)
   } catch {
     let out = ''
-    let k = 0
-    while (k < name.length) {
+    for (let k = 0; k < name.length;) {
       const size = sequenceLength(name[k] as number)
-      const part = name.subarray(k, k + size)
-      const text = size === 0 ? undefined : tryDecode(part)
-      if (text === undefined) {
-        out += `\\x${(name[k] as number).toString(16).padStart(2, '0')}`
-        k++
-      } else {
-        out += text
-        k += size
-      }
+      const text = size === 0 ? undefined : tryDecode(name.subarray(k, k + size))
+      out += text ?? `\\x${(name[k] as number).toString(16).padStart(2, '0')}`
+      k += text === undefined ? 1 : size
     }
     return out
   }
