@@ -181,14 +181,12 @@ export async function readSolvedKeys(
   }
   const keys = new Set<string>()
   let unreadable = 0
-  for (const line of resultLines(text)) {
-    const record = line.ok ? line.value : undefined
+  for (const r of resultLines(text)) {
     // A torn line from an interrupted run, or a line that is no result: that input is solved again.
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+    if (r === undefined) {
       unreadable++
       continue
     }
-    const r = record as Record<string, unknown>
     const id = (r.question as { id?: unknown } | null | undefined)?.id
     if (
       r.ok === true &&
@@ -201,21 +199,25 @@ export async function readSolvedKeys(
   return { keys, unreadable }
 }
 
-/** Each non-blank line of a results file, parsed; `ok: false` for one that is not JSON (a torn write). */
-export function* resultLines(
-  text: string,
-): Generator<{ ok: true; value: unknown } | { ok: false }> {
+/** Each non-blank line of a results file as a record; undefined for one that is not a JSON object (a torn write). */
+export function* resultLines(text: string): Generator<Record<string, unknown> | undefined> {
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue
     let value: unknown
     try {
       value = JSON.parse(line)
     } catch {
-      yield { ok: false }
-      continue
+      // not JSON: left undefined
     }
-    yield { ok: true, value }
+    yield asRecord(value)
   }
+}
+
+/** `value` when it is a JSON object (not an array), else undefined. */
+export function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined
 }
 
 export function solvedKey(sha256: string, questionId: string): string {
