@@ -16,7 +16,7 @@ interface BatchItem {
   input: string
 }
 
-interface BatchHooks<T extends BatchItem> {
+export interface BatchHooks<T extends BatchItem> {
   /**
    * Solve one input; throw an Rc2Error for its failure; return null to skip it (already solved in
    * an earlier run). Every paid call goes through `ctx.account`.
@@ -279,7 +279,8 @@ class BatchRun<T extends BatchItem> {
         return
       }
       result = outcome
-      account.close(answersIn(result))
+      // The calls that gave an answer: one, or one per checked tile of a round.
+      account.close(result.ok && !('dryRun' in result) ? (result.checked?.length ?? 1) : 0)
     } catch (error) {
       account.close(0)
       if (this.interrupt?.aborted === true && (signal.aborted || error === this.interrupt.reason)) {
@@ -310,7 +311,7 @@ class BatchRun<T extends BatchItem> {
 
   /** What an input's account asks of the batch: push-back, its slot lent while it waits, notices. */
   private accountRun(slot: Slot): AccountRun {
-    const notices = this.notices
+    const { notices } = this
     return {
       pushedBack: (error) => this.limit.pushedBack(isTooManyInFlight(error)),
       notice: (text) => {
@@ -340,12 +341,6 @@ function sharedController(): AbortController {
   const controller = new AbortController()
   setMaxListeners(0, controller.signal)
   return controller
-}
-
-/** How many calls of a finished input gave an answer: one, or one per checked tile of a round. */
-function answersIn(result: SolveResult): number {
-  if (!result.ok || 'dryRun' in result) return 0
-  return result.checked?.length ?? 1
 }
 
 function toFailure(

@@ -3,12 +3,7 @@ import { join, resolve } from 'node:path'
 import { InputError, Rc2Error, writeFailure } from '../errors.js'
 import { linkDeadline } from '../providers/deadline.js'
 import type { ProxyRoute } from '../providers/transport.js'
-import {
-  type BatchProgress,
-  type BatchSummary,
-  type RunContext,
-  runBatch,
-} from '../batch/runner.js'
+import { type BatchHooks, type BatchSummary, type RunContext, runBatch } from '../batch/runner.js'
 import {
   expandInputs,
   type InputItem,
@@ -49,7 +44,10 @@ export type SolveInputsOptions = Pick<
     proxy?: ProxyRoute | undefined
   }
 
-export interface SolveInputsCallbacks {
+export interface SolveInputsCallbacks extends Pick<
+  BatchHooks<InputItem>,
+  'onProgress' | 'onNotice'
+> {
   /**
    * `repeated`: the input's name comes more than once in this run (a failure it names may be said
    * already). A promise holds the input's slot until it settles: the caller's output is not keeping up.
@@ -60,9 +58,6 @@ export interface SolveInputsCallbacks {
   onSkipped?(path: string, reason: string): void
   /** Said once: links in a directory that lead outside it and were not followed. */
   onOutsideLinks?(paths: readonly string[]): void
-  onProgress?(state: BatchProgress): void
-  /** A condition that holds for the rest of the batch (a provider dropped, and why), said once. */
-  onNotice?(text: string): void
 }
 
 export interface SolveInputsOutcome {
@@ -89,12 +84,15 @@ export async function solveInputs(
 
   const journal = outputFile === undefined ? undefined : ResultJournal.open(outputFile)
   // A results file that cannot be written stops the batch like an interrupt (nothing more is sent).
-  const { stop, dispose } = batchStop(options.signal)
+  const stop = new AbortController()
+  const signal =
+    options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal])
   const solvedBefore = await solvedInEarlierRuns(options, outputFile, callbacks)
   const hashes = new Map<number, string>()
   const context = {
     options,
     stop,
+    signal,
     journal,
     hashes,
     solvedBefore,
@@ -110,47 +108,48 @@ export async function solveInputs(
       outputError,
     }
   } finally {
-    dispose()
     journal?.close()
   }
 }
 
-/** The batch itself: each input read ahead and prepared, sent in its slot, and recorded. */
+/**
+ * The batch itself: each input read ahead and prepared, sent in its slot, and recorded (counted
+ * per provider, kept in --output, then handed to the caller).
+ */
 async function sendInputs(
   items: InputItem[],
   context: BatchContext,
   callbacks: SolveInputsCallbacks,
 ): Promise<{ summary: BatchSummary; outputError: Rc2Error | undefined }> {
-  const { options, stop } = context
+  const { options, signal, journal, hashes, stop } = context
   // In place: the listed items are not kept beside their copies.
   items.forEach((item, index) => (items[index] = toWork(item, index)))
   const work = items as Work[]
   const prepare = preparer(context)
   const nextPrepared = readAhead(work, prepare, Math.min(8, Math.max(1, options.concurrency)))
-  const recorder = new ResultRecorder(context, callbacks, repeatedNames(items))
-  const summary = await runBatch(
-    work,
-    {
-      ...callbacks,
-      run: inputRunner(context, nextPrepared, callbacks),
-      onResult: (result, index) => recorder.record(result, index),
-    },
-    { ...options, signal: stop.signal },
-  )
-  if (recorder.byProvider !== undefined) summary.byProvider = recorder.byProvider
-  return { summary, outputError: recorder.outputError }
-}
-
-/** Aborted on the caller's interrupt (with its reason), or when --output cannot be written. */
-function batchStop(signal: AbortSignal | undefined): {
-  stop: AbortController
-  dispose: () => void
-} {
-  const stop = new AbortController()
-  const onInterrupt = (): void => stop.abort(signal?.reason)
-  if (signal?.aborted === true) onInterrupt()
-  else signal?.addEventListener('abort', onInterrupt, { once: true })
-  return { stop, dispose: () => signal?.removeEventListener('abort', onInterrupt) }
+  const repeated = repeatedNames(items)
+  // With failover: answers per provider, for the summary.
+  const byProvider: Record<string, number> | undefined = options.failover === true ? {} : undefined
+  // --output could not be written: the batch was stopped with this error.
+  let outputError: Rc2Error | undefined
+  const onResult = (result: SolveResult, index: number): void | Promise<void> => {
+    if (byProvider !== undefined && result.ok && !('dryRun' in result))
+      byProvider[result.provider] = (byProvider[result.provider] ?? 0) + 1
+    try {
+      // An input never sent is not a result to keep: --resume sends it next time.
+      if (outputError === undefined && !(!result.ok && result.sent === false))
+        journal?.append(result, hashes.get(index))
+    } catch (error) {
+      outputError = error as Rc2Error
+      stop.abort(outputError)
+    }
+    hashes.delete(index)
+    return callbacks.onResult(result, index, repeated.has(result.input))
+  }
+  const run = inputRunner(context, nextPrepared, callbacks)
+  const summary = await runBatch(work, { ...callbacks, run, onResult }, { ...options, signal })
+  if (byProvider !== undefined) summary.byProvider = byProvider
+  return { summary, outputError }
 }
 
 /** With --resume, what the --output file holds solved already (content hash and question). */
@@ -206,38 +205,6 @@ function inputRunner(
       callbacks.onFailure?.(error, item.index)
       throw error
     }
-  }
-}
-
-/** Each finished input: counted per provider, kept in --output, then handed to the caller. */
-class ResultRecorder {
-  /** With failover: answers per provider, for the summary. */
-  readonly byProvider: Record<string, number> | undefined
-  /** --output could not be written: the batch was stopped with this error. */
-  outputError: Rc2Error | undefined
-
-  constructor(
-    private readonly context: BatchContext,
-    private readonly callbacks: SolveInputsCallbacks,
-    private readonly repeated: ReadonlySet<string>,
-  ) {
-    if (context.options.failover === true) this.byProvider = {}
-  }
-
-  record(result: SolveResult, index: number): void | Promise<void> {
-    if (this.byProvider !== undefined && result.ok && !('dryRun' in result))
-      this.byProvider[result.provider] = (this.byProvider[result.provider] ?? 0) + 1
-    const { journal, hashes, stop } = this.context
-    try {
-      // An input never sent is not a result to keep: --resume sends it next time.
-      if (this.outputError === undefined && !(!result.ok && result.sent === false))
-        journal?.append(result, hashes.get(index))
-    } catch (error) {
-      this.outputError = error as Rc2Error
-      stop.abort(this.outputError)
-    }
-    hashes.delete(index)
-    return this.callbacks.onResult(result, index, this.repeated.has(result.input))
   }
 }
 
@@ -369,8 +336,10 @@ function toWork(item: InputItem, index: number): Work {
 /** What the batch's inputs are read, prepared, sent and recorded with. */
 interface BatchContext {
   options: SolveInputsOptions
-  /** Aborted on an interrupt or a results file that cannot be written. */
+  /** Aborted when the results file cannot be written, with the error. */
   stop: AbortController
+  /** The batch's stop: the caller's interrupt (with its reason), or `stop`. */
+  signal: AbortSignal
   journal: ResultJournal | undefined
   /** Content hash per work index, for the journal. */
   hashes: Map<number, string>
@@ -386,7 +355,7 @@ function preparer(c: BatchContext): (item: Work) => Promise<ReadyInput | null> {
   const questionId = options.settings.question.entry.id
   return async (item) => {
     if (item.unusable !== undefined) throw unusableError(item.input, item.unusable)
-    const bytes = await readInputBytes(item, readOptions(options), c.stop.signal)
+    const bytes = await readInputBytes(item, readOptions(options), c.signal)
     // The content hash is what --output records and --resume compares: without them, no hashing.
     if (c.journal !== undefined) {
       const hash = sha256(bytes)
