@@ -64,9 +64,10 @@ export async function fetchInput(input: string, options: FetchInputOptions): Pro
     if (error.kind === 'aborted' || error.kind === 'timeout') {
       if (!deadline.timedOut() && options.signal?.reason instanceof Error)
         throw options.signal.reason
+      const s = options.timeoutMs / 1000
       throw new Rc2Error(
         'timeout',
-        `${input}: no complete image within ${formatSeconds(options.timeoutMs)} (--timeout)`,
+        `${input}: no complete image within ${Number.isInteger(s) ? s : s.toFixed(1)} s (--timeout)`,
         { hint: 'check the address, or raise --timeout for a slow server' },
       )
     }
@@ -130,7 +131,17 @@ async function fetchFollowing(
       url = new URL(location, url)
       continue
     }
-    if (reply.status < 200 || reply.status >= 300) throw statusError(input, reply)
+    if (reply.status < 200 || reply.status >= 300)
+      throw new InputError(
+        `${input}: the server answered ${reply.status}${reply.statusText === '' ? '' : ` ${capText(reply.statusText)}`}`,
+        {
+          code: `HTTP_${reply.status}`,
+          hint:
+            reply.status === 404 || reply.status === 410
+              ? 'the image is gone: challenge images expire within minutes, capture a fresh one'
+              : 'check the address',
+        },
+      )
     const bytes = reply.body
     checkLooksLikeImage(bytes, input, reply.header('content-type'))
     return bytes
@@ -159,20 +170,6 @@ function checkHop(url: URL, input: string): void {
   }
 }
 
-/** The image's server answered with an error status. */
-function statusError(input: string, reply: { status: number; statusText: string }): InputError {
-  return new InputError(
-    `${input}: the server answered ${reply.status}${reply.statusText === '' ? '' : ` ${capText(reply.statusText)}`}`,
-    {
-      code: `HTTP_${reply.status}`,
-      hint:
-        reply.status === 404 || reply.status === 410
-          ? 'the image is gone: challenge images expire within minutes, capture a fresh one'
-          : 'check the address',
-    },
-  )
-}
-
 /** Refuse what is plainly not an image (a web page, JSON, empty); the image loader sniffs the rest. */
 function checkLooksLikeImage(bytes: Buffer, input: string, contentType: string | null): void {
   if (bytes.length === 0)
@@ -193,9 +190,4 @@ function checkLooksLikeImage(bytes: Buffer, input: string, contentType: string |
       },
     )
   }
-}
-
-function formatSeconds(ms: number): string {
-  const s = ms / 1000
-  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`
 }
