@@ -1,9 +1,10 @@
 import { Rc2Error } from '../errors.js'
 import type { Layout } from '../image/types.js'
 import { describeRequest } from '../providers/facts/index.js'
-import type { ProviderName, RequestParts } from '../providers/types.js'
+import type { RequestParts } from '../providers/types.js'
 import type { Click, Grid } from '../types.js'
 import type { DryRunResult } from './result.js'
+import type { SolveSettings } from './solve-one.js'
 
 /** What a dry run says about the request, besides the question id: the image stands in as a summary, never printed in full. */
 interface DescribeOptions extends Omit<RequestParts, 'image' | 'question'> {
@@ -15,13 +16,8 @@ interface DescribeOptions extends Omit<RequestParts, 'image' | 'question'> {
  * (from the provider's facts, so no HTTP code is loaded), the image, and where the clicks would go.
  */
 export function dryRunResult(
-  asked: {
-    input: string
-    providerName: ProviderName
-    endpoint?: string | undefined
-    region?: 'intl' | 'cn' | undefined
-    question: DryRunResult['question']
-  },
+  asked: Pick<SolveSettings, 'providerName' | 'endpoint' | 'region'> &
+    Pick<DryRunResult, 'input' | 'question'>,
   shape: { grid: Grid; size: number; layout: Layout; checked?: number[] },
   request: DescribeOptions,
   rest: Pick<DryRunResult, 'image' | 'clicksIfChosen' | 'warnings'>,

@@ -247,15 +247,13 @@ function splitByOutcome(
   answered: { tile: number; answer: RecognitionResult }[]
   failed: { tile: number; error: unknown }[]
 } {
-  const tileOf = (k: number): number => round.images[k]!.tile
-  return {
-    answered: settled.flatMap((o, k) =>
-      o.status === 'fulfilled' ? [{ tile: tileOf(k), answer: o.value }] : [],
-    ),
-    failed: settled.flatMap((o, k) =>
-      o.status === 'rejected' ? [{ tile: tileOf(k), error: o.reason as unknown }] : [],
-    ),
-  }
+  const split = { answered: [], failed: [] } as ReturnType<typeof splitByOutcome>
+  settled.forEach((o, k) => {
+    const tile = round.images[k]!.tile
+    if (o.status === 'fulfilled') split.answered.push({ tile, answer: o.value })
+    else split.failed.push({ tile, error: o.reason })
+  })
+  return split
 }
 
 /** What --dry-run shows for a round: one 1x1 request per checked tile, and where the clicks would go. */

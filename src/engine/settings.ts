@@ -82,7 +82,8 @@ export async function loadRunConfig(
     maxPoints: options.maxPoints,
     ...extra,
   }
-  const configPath = options.config ?? nonEmpty(host.env.RC2_CONFIG)
+  const fromEnv = host.env.RC2_CONFIG
+  const configPath = options.config ?? (fromEnv?.trim() ? fromEnv : undefined)
   let config: ResolvedConfig
   if (configPath === undefined && !host.searchConfig) {
     const { resolveConfig } = await import('../config/resolve.js')
@@ -236,8 +237,7 @@ function checkEndpointSource(
   isLoopbackHost: (host: string) => boolean,
   host: EngineHost,
 ): void {
-  const credentials = config.credentials[name]
-  const endpoint = credentials?.endpoint
+  const endpoint = config.credentials[name]?.endpoint
   if (endpoint === undefined) return
   let url: URL
   try {
@@ -287,8 +287,4 @@ export function withKeyOrigin(error: unknown, config: ResolvedConfig): unknown {
     hint: keyOriginHint(error, config),
     cause: error,
   })
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value
 }
