@@ -79,7 +79,9 @@ export async function solveInputs(
   // Every output target is checked before anything is sent: a paid answer must have somewhere to go.
   const annotatePaths = await annotateTargets(options, items)
   // Never write over an input: not the results file, not an annotated picture.
-  const inputPaths = inputPathsFor(options, all)
+  // Their paths are kept only where something is written (a set of a million paths is tens of MB).
+  const writes = options.output !== undefined || options.annotate !== undefined
+  const inputPaths = new Set(writes ? all.flatMap((i) => (i.path === null ? [] : [i.path])) : [])
   const outputFile = outputFileFor(options, inputPaths)
 
   const journal = outputFile === undefined ? undefined : ResultJournal.open(outputFile)
@@ -88,13 +90,12 @@ export async function solveInputs(
   const signal =
     options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal])
   const solvedBefore = await solvedInEarlierRuns(options, outputFile, callbacks)
-  const hashes = new Map<number, string>()
   const context = {
     options,
     stop,
     signal,
     journal,
-    hashes,
+    hashes: new Map<number, string>(),
     solvedBefore,
     annotatePaths,
     inputPaths,
@@ -245,12 +246,6 @@ async function selectInputs(
   const stdinCount = items.filter(isStdin).length
   if (stdinCount > 1) throw new Rc2Error('usage', '"-" (standard input) can be given only once')
   return { all: expanded.items, items, skipped, stdinCount }
-}
-
-/** The inputs' paths, kept only where something is written (a set of a million paths is tens of MB). */
-function inputPathsFor(options: SolveInputsOptions, all: readonly InputItem[]): Set<string> {
-  if (options.output === undefined && options.annotate === undefined) return new Set()
-  return new Set(all.flatMap((i) => (i.path === null ? [] : [i.path])))
 }
 
 /** Input names that come more than once (usually none): only their failures need remembering. */

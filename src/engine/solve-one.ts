@@ -2,13 +2,7 @@ import { Rc2Error, writeFailureReason } from '../errors.js'
 import { withDeadline } from '../providers/deadline.js'
 import type { LocateOptions } from '../image/prepare.js'
 import type { Layout, PreparedImage } from '../image/types.js'
-import type {
-  CallAccount,
-  FittedImage,
-  Provider,
-  ProviderName,
-  RecognitionResult,
-} from '../providers/types.js'
+import type { CallAccount, Provider, ProviderName, RecognitionResult } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import type { Grid } from '../types.js'
 import { cellStates, clicksFor, dryRunResult, imageSummary } from './dry-run.js'
@@ -114,10 +108,7 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
   const asked = await askedFor(options, prepared.grid)
   const warnings = [...(prepared.warnings ?? []), ...asked.warnings]
   const { question, instruction } = asked
-  const confidence = prepared.grid === '3x3' ? options.confidence : undefined
-
-  if (options.dryRun === true)
-    return dryRunOf(options, prepared, { question, instruction, confidence, warnings })
+  if (options.dryRun === true) return dryRunOf(options, prepared, { ...asked, warnings })
 
   if (options.provider === undefined) throw new Rc2Error('usage', 'no provider to send to')
   const provider = options.provider
@@ -132,7 +123,13 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
       instruction,
       signal,
       account: options.account,
-      fitImage: (maxBytes) => fitPayload(prepared, maxBytes, options.input),
+      // The payload re-encoded to at most `maxBytes` (for a provider with a size limit).
+      fitImage: async (maxBytes) => {
+        const { fitJpeg } = await import('../image/fit.js')
+        const image = Buffer.from(prepared.base64, 'base64')
+        const { buffer, quality } = await fitJpeg(image, maxBytes, options.input)
+        return { image: buffer.toString('base64'), bytes: buffer.length, quality }
+      },
     }),
   )
   const chosen = answer.type === 'single' ? (answer.hasObject === true ? [0] : []) : answer.objects
@@ -205,10 +202,11 @@ export async function annotate(
 function dryRunOf(
   options: SolveOneOptions,
   prepared: PreparedImage,
-  asked: Awaited<ReturnType<typeof askedFor>> & { confidence: number | undefined },
+  asked: Awaited<ReturnType<typeof askedFor>>,
 ): DryRunResult {
-  const { question, instruction, confidence, warnings } = asked
+  const { question, instruction, warnings } = asked
   const { layout, size } = prepared
+  const confidence = prepared.grid === '3x3' ? options.confidence : undefined
   return dryRunResult(
     { ...options, question },
     { grid: prepared.grid, size, layout },
@@ -233,19 +231,4 @@ function dryRunOf(
       warnings,
     },
   )
-}
-
-/** The payload re-encoded to at most `maxBytes` (for a provider with a size limit). */
-async function fitPayload(
-  prepared: PreparedImage,
-  maxBytes: number,
-  input: string,
-): Promise<FittedImage> {
-  const { fitJpeg } = await import('../image/fit.js')
-  const fitted = await fitJpeg(Buffer.from(prepared.base64, 'base64'), maxBytes, input)
-  return {
-    image: fitted.buffer.toString('base64'),
-    bytes: fitted.buffer.length,
-    quality: fitted.quality,
-  }
 }
