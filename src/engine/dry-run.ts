@@ -6,20 +6,16 @@ import type { Click, Grid } from '../types.js'
 import type { DryRunResult } from './result.js'
 import type { SolveSettings } from './solve-one.js'
 
-/** What a dry run says about the request, besides the question id: the image stands in as a summary, never printed in full. */
-interface DescribeOptions extends Omit<RequestParts, 'image' | 'question'> {
-  imageSummary: string
-}
-
 /**
  * A --dry-run result, in its JSON order: the input, what is asked, the request that would be sent
  * (from the provider's facts, so no HTTP code is loaded), the image, and where the clicks would go.
+ * The request's image stands in as a summary, never printed in full.
  */
 export function dryRunResult(
   asked: Pick<SolveSettings, 'providerName' | 'endpoint' | 'region'> &
     Pick<DryRunResult, 'input' | 'question'>,
   shape: { grid: Grid; size: number; layout: Layout; checked?: number[] },
-  request: DescribeOptions,
+  request: Omit<RequestParts, 'image' | 'question'> & { imageSummary: string },
   rest: Pick<DryRunResult, 'image' | 'clicksIfChosen' | 'warnings'>,
 ): DryRunResult {
   const { question } = asked

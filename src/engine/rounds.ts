@@ -149,7 +149,7 @@ type SolveRoundOptions = Omit<SolveOneOptions, 'prepared' | 'grid'> & {
 /** Classify each checked tile as a 1x1 task, all at once; a tile that fails is reported, the others kept. */
 export async function solveRound(
   options: SolveRoundOptions,
-): Promise<(SolveSuccess & { checked: number[] }) | (DryRunResult & { checked: number[] })> {
+): Promise<(SolveSuccess | DryRunResult) & { checked: number[] }> {
   const started = Date.now()
   const { round } = options
   // Each tile goes out as a 1x1 image; the sentence's own grid (3x3) is no contradiction here.
