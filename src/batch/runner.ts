@@ -145,11 +145,6 @@ export async function runBatch<T extends BatchItem>(
   return run.tally.summary(items.length, run.budget, Date.now() - started)
 }
 
-/** Whether an input holds a slot: it lends it while waiting to retry. */
-interface Slot {
-  held: boolean
-}
-
 /** One batch in progress: the pump that starts inputs as slots free up, and each input's run. */
 class BatchRun<T extends BatchItem> {
   readonly budget: BatchBudget
@@ -243,7 +238,8 @@ class BatchRun<T extends BatchItem> {
       this.inFlight++
       this.active++
       this.progress()
-      const slot: Slot = { held: true }
+      // Whether the input holds a slot: it lends it while waiting to retry.
+      const slot = { held: true }
       void this.runOne(index, slot).finally(() => {
         this.inFlight--
         if (slot.held) this.active--
@@ -266,7 +262,7 @@ class BatchRun<T extends BatchItem> {
     })
   }
 
-  private async runOne(index: number, slot: Slot): Promise<void> {
+  private async runOne(index: number, slot: { held: boolean }): Promise<void> {
     const item = this.items[index] as T
     const signal = this.cut.signal
     const account = new InputAccount(this.budget, this.accountRun(slot))
@@ -310,7 +306,7 @@ class BatchRun<T extends BatchItem> {
   }
 
   /** What an input's account asks of the batch: push-back, its slot lent while it waits, notices. */
-  private accountRun(slot: Slot): AccountRun {
+  private accountRun(slot: { held: boolean }): AccountRun {
     const { notices } = this
     return {
       pushedBack: (error) => this.limit.pushedBack(isTooManyInFlight(error)),
