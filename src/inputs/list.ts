@@ -159,9 +159,17 @@ async function walk(w: Walker, shown: string, dir: Buffer): Promise<void> {
       else w.unvisitedDirs.push(shownChild)
       continue
     }
-    if (isFile && DIRECTORY_EXTENSIONS.has(extname(name).toLowerCase()))
-      w.items.push(itemFor(shownChild, child))
-    else w.skipped.push(shownChild)
+    if (!isFile || !DIRECTORY_EXTENSIONS.has(extname(name).toLowerCase())) {
+      w.skipped.push(shownChild)
+      continue
+    }
+    // Valid UTF-8 round-trips; anything else is read by its bytes.
+    const text = child.toString('utf8')
+    w.items.push(
+      Buffer.from(text, 'utf8').equals(child)
+        ? { input: shownChild, path: text }
+        : { input: shownChild, path: displayName(child), rawPath: child },
+    )
   }
 }
 
@@ -204,14 +212,6 @@ async function realPath(path: Buffer): Promise<string> {
 
 function isInside(path: string, root: string): boolean {
   return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep)
-}
-
-function itemFor(shown: string, path: Buffer): InputItem {
-  const text = path.toString('utf8')
-  // Valid UTF-8 round-trips; anything else is read by its bytes.
-  return Buffer.from(text, 'utf8').equals(path)
-    ? { input: shown, path: text }
-    : { input: shown, path: displayName(path), rawPath: path }
 }
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true })

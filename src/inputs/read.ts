@@ -29,13 +29,7 @@ export async function readInputBytes(
 ): Promise<Buffer> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
   if (item.bytes !== undefined) return item.bytes
-  if (item.url !== undefined)
-    return fetchInput(item.url, {
-      timeoutMs: options.timeoutMs,
-      maxBytes,
-      signal: options.signal,
-      proxy: options.proxy,
-    })
+  if (item.url !== undefined) return fetchInput(item.url, { ...options, maxBytes })
   // Standard input is read once, when its turn comes.
   if (item.path === null) return options.readStdin()
   try {
