@@ -15,17 +15,14 @@ import {
 } from '../engine/settings.js'
 import { providerNames } from '../engine/provider-names.js'
 
-interface ReportTarget {
-  provider: ProviderName
-  taskId: string
-  /** The input the answer was for, when read from a results file. */
-  input?: string | undefined
-}
+/** An answer to report; `input` when read from a results file. */
+type ReportTarget = Pick<ReportOutcome, 'provider' | 'taskId'> & { input?: string | undefined }
 
 export interface ReportOutcome {
   schemaVersion: 1
   provider: ProviderName
   taskId: string
+  /** The input the answer was for, when read from a results file. */
   input?: string
   correct: boolean
   ok: boolean
