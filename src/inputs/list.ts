@@ -70,39 +70,24 @@ export async function expandInputs(
 ): Promise<ExpandResult> {
   const found: ExpandResult = { items: [], skipped: [], unvisitedDirs: [], outsideLinks: [] }
   const { items } = found
-  const seen = new Set<string>()
+  const { recursive } = options
+  const rules = { recursive, followLinks: options.followLinks === true, seen: new Set<string>() }
   for (const arg of args) {
-    if (typeof arg !== 'string') {
-      items.push({ input: arg.name, path: null, bytes: arg.bytes })
-      continue
-    }
-    if (arg === '-') {
-      items.push({ input: '-', path: null })
-      continue
-    }
-    if (/^https?:\/\//i.test(arg)) {
-      items.push({ input: arg, path: null, url: arg })
-      continue
-    }
-    const full = resolve(options.cwd, arg)
-    let info
-    try {
-      info = await stat(full)
-    } catch (error) {
-      items.push({ input: arg, path: full, unusable: statFailure(error) })
-      continue
-    }
-    if (info.isDirectory()) {
-      const { recursive } = options
-      const followLinks = options.followLinks === true
-      await walk(
-        { ...found, recursive, followLinks, root: undefined, seen },
-        arg,
-        Buffer.from(full),
-      )
-    } else {
-      // Named by the user: read even where it is a link that leads elsewhere.
-      items.push({ input: arg, path: full })
+    if (typeof arg !== 'string') items.push({ input: arg.name, path: null, bytes: arg.bytes })
+    else if (arg === '-') items.push({ input: '-', path: null })
+    else if (/^https?:\/\//i.test(arg)) items.push({ input: arg, path: null, url: arg })
+    else {
+      const full = resolve(options.cwd, arg)
+      let info
+      try {
+        info = await stat(full)
+      } catch (error) {
+        items.push({ input: arg, path: full, unusable: statFailure(error) })
+        continue
+      }
+      // A file named by the user is read even where it is a link that leads elsewhere.
+      if (!info.isDirectory()) items.push({ input: arg, path: full })
+      else await walk({ ...found, ...rules, root: undefined }, arg, Buffer.from(full))
     }
   }
   return found
