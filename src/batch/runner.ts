@@ -12,11 +12,7 @@ import type { SolveFailure, SolveResult } from '../engine/result.js'
  * HTTP: the caller supplies `run` (one input end to end) and gets each result as it finishes.
  */
 
-interface BatchItem {
-  input: string
-}
-
-export interface BatchHooks<T extends BatchItem> {
+export interface BatchHooks<T extends { input: string }> {
   /**
    * Solve one input; throw an Rc2Error for its failure; return null to skip it (already solved in
    * an earlier run). Every paid call goes through `ctx.account`.
@@ -134,7 +130,7 @@ class BatchTally {
   }
 }
 
-export async function runBatch<T extends BatchItem>(
+export async function runBatch<T extends { input: string }>(
   items: readonly T[],
   hooks: BatchHooks<T>,
   options: BatchOptions,
@@ -146,7 +142,7 @@ export async function runBatch<T extends BatchItem>(
 }
 
 /** One batch in progress: the pump that starts inputs as slots free up, and each input's run. */
-class BatchRun<T extends BatchItem> {
+class BatchRun<T extends { input: string }> {
   readonly budget: BatchBudget
   readonly tally = new BatchTally()
   private readonly limit: AdaptiveLimit
