@@ -141,9 +141,8 @@ export async function proxyRouteFor(
         ? { url: config.proxy, from: fromOption ? '--proxy' : 'proxy in the config' }
         : undefined
   for (const value of [own, config.proxy]) {
-    if (value === undefined) continue
     // Masked before checking, so that even the error about a malformed one cannot show its login.
-    const login = /^[^/]*\/\/([^@/]*)@/.exec(value)?.[1]
+    const login = /^[^/]*\/\/([^@/]*)@/.exec(value ?? '')?.[1]
     for (const part of login?.split(':') ?? []) host.secret?.(part)
   }
   const route = resolveProxyRoute(explicit, host.env)

@@ -1,6 +1,6 @@
 import { Rc2Error, writeFailureReason } from '../errors.js'
 import { withDeadline } from '../providers/deadline.js'
-import type { LocateOptions } from '../image/prepare.js'
+import type { LocateOptions, PrepareOptions } from '../image/prepare.js'
 import type { Layout, PreparedImage } from '../image/types.js'
 import type { CallAccount, Provider, ProviderName, RecognitionResult } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
@@ -10,12 +10,7 @@ import { instructionModule, lookupModule, prepareModule } from './lazy-modules.j
 import type { DryRunResult, SolveSuccess } from './result.js'
 
 /** How the image is encoded and what inputs are accepted (config `image.*`). */
-export interface ImageOptions {
-  format?: 'jpeg' | 'png' | undefined
-  quality?: number | undefined
-  maxBytes?: number | undefined
-  maxPixels?: number | undefined
-}
+export type ImageOptions = Pick<PrepareOptions, 'format' | 'quality' | 'maxBytes' | 'maxPixels'>
 
 /**
  * The settings a solve runs under, the same for every input of a batch. They flow unchanged from
