@@ -50,11 +50,7 @@ export class BatchBudget {
 }
 
 /** What the run does for an input besides its budget: slots, push-back, notices. */
-export interface AccountRun {
-  pushedBack(error: Rc2Error): void
-  whileWaiting<R>(wait: () => Promise<R>): Promise<R>
-  notice(text: string): void
-}
+export type AccountRun = Pick<CallAccount, 'pushedBack' | 'whileWaiting' | 'notice'>
 
 /**
  * One input's account (the CallAccount every paid call of it goes through): reservations at the
@@ -67,11 +63,18 @@ export class InputAccount implements CallAccount {
   calls = 0
   /** Whether any call of this input was let through (a refusal then is not an input left unsent). */
   sent = false
+  readonly pushedBack: AccountRun['pushedBack']
+  readonly whileWaiting: AccountRun['whileWaiting']
+  readonly notice: AccountRun['notice']
 
   constructor(
     private readonly budget: BatchBudget,
-    private readonly run: AccountRun,
-  ) {}
+    run: AccountRun,
+  ) {
+    this.pushedBack = run.pushedBack
+    this.whileWaiting = run.whileWaiting
+    this.notice = run.notice
+  }
 
   reserve(provider: ProviderName, grid: Grid, resend: boolean): void {
     const price = pointsFor(provider, grid)
@@ -95,18 +98,6 @@ export class InputAccount implements CallAccount {
 
   release(provider: ProviderName, grid: Grid): void {
     this.unhold(pointsFor(provider, grid))
-  }
-
-  pushedBack(error: Rc2Error): void {
-    this.run.pushedBack(error)
-  }
-
-  whileWaiting<R>(wait: () => Promise<R>): Promise<R> {
-    return this.run.whileWaiting(wait)
-  }
-
-  notice(text: string): void {
-    this.run.notice(text)
   }
 
   /** The input ended (`answers` calls gave an answer): give back what is still held, count the extra calls. */

@@ -21,15 +21,11 @@ import type { SolveResult } from '../engine/result.js'
  * same content and question.
  */
 export class ResultJournal {
-  private readonly fd: number
-  readonly path: string
-  private readonly lock: string
-
-  private constructor(path: string, fd: number, lock: string) {
-    this.path = path
-    this.fd = fd
-    this.lock = lock
-  }
+  private constructor(
+    readonly path: string,
+    private readonly fd: number,
+    private readonly lock: string,
+  ) {}
 
   /** Opens `path` for appending, first taking its lock (`<path>.lock`): one run at a time writes there. */
   static open(path: string): ResultJournal {
@@ -114,10 +110,9 @@ function isAlive(pid: number): boolean {
 
 /** The results file opened for appending. */
 function openForAppend(path: string): number {
-  let fd: number
   try {
     // O_NOFOLLOW: a link planted at the name is refused, never appended through.
-    fd = openSync(
+    return openSync(
       path,
       constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
       0o644,
@@ -125,7 +120,6 @@ function openForAppend(path: string): number {
   } catch (error) {
     throw writeFailure('--output', path, error, { verb: 'open' })
   }
-  return fd
 }
 
 /** A line torn by a crash must not glue itself to the next result. */
@@ -187,18 +181,11 @@ export async function readSolvedKeys(
   }
   const keys = new Set<string>()
   let unreadable = 0
-  for (const line of resultLines(text)) {
-    const record = line.ok ? line.value : undefined
+  for (const r of resultLines(text)) {
     // A torn line from an interrupted run, or a line that is no result: that input is solved again.
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+    if (r === undefined) {
       unreadable++
       continue
-    }
-    const r = record as {
-      ok?: unknown
-      dryRun?: unknown
-      inputSha256?: unknown
-      question?: unknown
     }
     const id = (r.question as { id?: unknown } | null | undefined)?.id
     if (
@@ -212,21 +199,25 @@ export async function readSolvedKeys(
   return { keys, unreadable }
 }
 
-/** Each non-blank line of a results file, parsed; `ok: false` for one that is not JSON (a torn write). */
-export function* resultLines(
-  text: string,
-): Generator<{ ok: true; value: unknown } | { ok: false }> {
+/** Each non-blank line of a results file as a record; undefined for one that is not a JSON object (a torn write). */
+export function* resultLines(text: string): Generator<Record<string, unknown> | undefined> {
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue
     let value: unknown
     try {
       value = JSON.parse(line)
     } catch {
-      yield { ok: false }
-      continue
+      // not JSON: left undefined
     }
-    yield { ok: true, value }
+    yield asRecord(value)
   }
+}
+
+/** `value` when it is a JSON object (not an array), else undefined. */
+export function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined
 }
 
 export function solvedKey(sha256: string, questionId: string): string {

@@ -17,11 +17,13 @@ export class AdaptiveLimit {
   // Recent outcomes for telling sustained push-back from sporadic: true = a 429, false = an answer.
   private readonly recent: boolean[] = []
   private readonly windowSize: number
+  private readonly sustained: number
 
   constructor(concurrency: number) {
     this.max = Math.max(1, Math.floor(concurrency))
     this.current = this.max
     this.windowSize = Math.max(8, 2 * this.max)
+    this.sustained = Math.max(MIN_SUSTAINED, Math.ceil(this.windowSize * SUSTAINED_SHARE))
   }
 
   /**
@@ -29,11 +31,7 @@ export class AdaptiveLimit {
    * when sustained; its Retry-After delays the input that got it, not the batch.
    */
   pushedBack(overLimit: boolean): void {
-    if (overLimit) this.slowDown()
-    else if (
-      this.note(true) >= Math.max(MIN_SUSTAINED, Math.ceil(this.windowSize * SUSTAINED_SHARE))
-    )
-      this.slowDown()
+    if (overLimit || this.note(true) >= this.sustained) this.slowDown()
   }
 
   answered(): void {

@@ -31,16 +31,13 @@ export function distinctOutputs(
   const key = (path: string): string => resolve(cwd, path).toLowerCase() // case-insensitive file systems too
   const outs = inputs.map((input) => target(input, plain(input)))
   for (const stem of [withPath, withExt]) {
-    const clashing = collisions(outs.map(key))
-    for (const k of clashing) outs[k] = target(inputs[k] as string, stem(inputs[k] as string))
+    for (const k of collisions(outs.map(key))) outs[k] = target(inputs[k]!, stem(inputs[k]!))
   }
-  const clashing = collisions(outs.map(key))
   const counter = new Map<string, number>()
-  for (const k of clashing) {
-    const base = withExt(inputs[k] as string)
-    const n = (counter.get(key(outs[k] as string)) ?? 0) + 1
-    counter.set(key(outs[k] as string), n)
-    outs[k] = target(inputs[k] as string, `${base}-${n}`)
+  for (const k of collisions(outs.map(key))) {
+    const n = (counter.get(key(outs[k]!)) ?? 0) + 1
+    counter.set(key(outs[k]!), n)
+    outs[k] = target(inputs[k]!, `${withExt(inputs[k]!)}-${n}`)
   }
   return outs
 }

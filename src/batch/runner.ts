@@ -12,11 +12,7 @@ import type { SolveFailure, SolveResult } from '../engine/result.js'
  * HTTP: the caller supplies `run` (one input end to end) and gets each result as it finishes.
  */
 
-interface BatchItem {
-  input: string
-}
-
-interface BatchHooks<T extends BatchItem> {
+export interface BatchHooks<T extends { input: string }> {
   /**
    * Solve one input; throw an Rc2Error for its failure; return null to skip it (already solved in
    * an earlier run). Every paid call goes through `ctx.account`.
@@ -44,14 +40,12 @@ interface BatchOptions {
   /** Aborted on interrupt: stop starting new inputs, let in-flight ones finish within the grace period. */
   signal?: AbortSignal | undefined
   /**
-   * Aborted on a second interrupt: in-flight inputs get only `stopNowGraceMs` more (answers already
-   * on their way are still written; each was paid for), then are cut.
+   * Aborted on a second interrupt: in-flight inputs get only a second more (answers already on
+   * their way are still written; each was paid for), then are cut.
    */
   stopNow?: AbortSignal | undefined
-  stopNowGraceMs?: number | undefined
   /** How long in-flight inputs may still run after an interrupt (ms). */
   graceMs?: number | undefined
-  now?: () => number
 }
 
 export interface BatchProgress {
@@ -94,9 +88,7 @@ class BatchTally {
   failed = 0
   skipped = 0
   interrupted = 0
-  /** Inputs not sent because --max-points would have been exceeded. */
   unsentBudget = 0
-  /** Inputs not sent because the batch stopped (bad key, zero balance). */
   unsentStopped = 0
   /** Answer latencies in ms (a typed array: a million inputs stay a few MB). */
   private latencies = new Float64Array(64)
@@ -138,25 +130,19 @@ class BatchTally {
   }
 }
 
-export async function runBatch<T extends BatchItem>(
+export async function runBatch<T extends { input: string }>(
   items: readonly T[],
   hooks: BatchHooks<T>,
   options: BatchOptions,
 ): Promise<BatchSummary> {
-  const now = options.now ?? Date.now
-  const started = now()
-  const run = new BatchRun(items, hooks, options, now)
+  const started = Date.now()
+  const run = new BatchRun(items, hooks, options)
   await run.start()
-  return run.tally.summary(items.length, run.budget, now() - started)
-}
-
-/** Whether an input holds a slot: it lends it while waiting to retry. */
-interface Slot {
-  held: boolean
+  return run.tally.summary(items.length, run.budget, Date.now() - started)
 }
 
 /** One batch in progress: the pump that starts inputs as slots free up, and each input's run. */
-class BatchRun<T extends BatchItem> {
+class BatchRun<T extends { input: string }> {
   readonly budget: BatchBudget
   readonly tally = new BatchTally()
   private readonly limit: AdaptiveLimit
@@ -178,7 +164,6 @@ class BatchRun<T extends BatchItem> {
     private readonly items: readonly T[],
     private readonly hooks: BatchHooks<T>,
     private readonly options: BatchOptions,
-    private readonly now: () => number,
   ) {
     this.budget = new BatchBudget(options.maxPoints)
     this.limit = new AdaptiveLimit(options.concurrency)
@@ -218,10 +203,7 @@ class BatchRun<T extends BatchItem> {
       this.pump()
     }
     const onStopNow = (): void => {
-      stopNowTimer = abortAllAfter(
-        options.stopNowGraceMs ?? 1000,
-        () => interrupt?.reason ?? options.stopNow?.reason,
-      )
+      stopNowTimer = abortAllAfter(1000, () => interrupt?.reason ?? options.stopNow?.reason)
     }
     interrupt?.addEventListener('abort', onInterrupt, { once: true })
     options.stopNow?.addEventListener('abort', onStopNow, { once: true })
@@ -252,7 +234,8 @@ class BatchRun<T extends BatchItem> {
       this.inFlight++
       this.active++
       this.progress()
-      const slot: Slot = { held: true }
+      // Whether the input holds a slot: it lends it while waiting to retry.
+      const slot = { held: true }
       void this.runOne(index, slot).finally(() => {
         this.inFlight--
         if (slot.held) this.active--
@@ -275,11 +258,11 @@ class BatchRun<T extends BatchItem> {
     })
   }
 
-  private async runOne(index: number, slot: Slot): Promise<void> {
+  private async runOne(index: number, slot: { held: boolean }): Promise<void> {
     const item = this.items[index] as T
     const signal = this.cut.signal
     const account = new InputAccount(this.budget, this.accountRun(slot))
-    const t0 = this.now()
+    const t0 = Date.now()
     let result: SolveResult
     try {
       const outcome = await this.hooks.run(item, { signal, account })
@@ -288,7 +271,8 @@ class BatchRun<T extends BatchItem> {
         return
       }
       result = outcome
-      account.close(answersIn(result))
+      // The calls that gave an answer: one, or one per checked tile of a round.
+      account.close(result.ok && !('dryRun' in result) ? (result.checked?.length ?? 1) : 0)
     } catch (error) {
       account.close(0)
       if (this.interrupt?.aborted === true && (signal.aborted || error === this.interrupt.reason)) {
@@ -297,11 +281,11 @@ class BatchRun<T extends BatchItem> {
         this.tally.interrupted++
         return
       }
-      result = toFailure(item.input, error, this.now() - t0, account)
+      result = toFailure(item.input, error, Date.now() - t0, account)
       this.classifyFailure(error, account)
     }
     if (result.ok && !('dryRun' in result)) this.limit.answered()
-    this.tally.record(result, this.now() - t0)
+    this.tally.record(result, Date.now() - t0)
     await this.hooks.onResult(result, index)
     this.progress()
   }
@@ -318,8 +302,8 @@ class BatchRun<T extends BatchItem> {
   }
 
   /** What an input's account asks of the batch: push-back, its slot lent while it waits, notices. */
-  private accountRun(slot: Slot): AccountRun {
-    const notices = this.notices
+  private accountRun(slot: { held: boolean }): AccountRun {
+    const { notices } = this
     return {
       pushedBack: (error) => this.limit.pushedBack(isTooManyInFlight(error)),
       notice: (text) => {
@@ -349,12 +333,6 @@ function sharedController(): AbortController {
   const controller = new AbortController()
   setMaxListeners(0, controller.signal)
   return controller
-}
-
-/** How many calls of a finished input gave an answer: one, or one per checked tile of a round. */
-function answersIn(result: SolveResult): number {
-  if (!result.ok || 'dryRun' in result) return 0
-  return result.checked?.length ?? 1
 }
 
 function toFailure(

@@ -1,29 +1,21 @@
 import { Rc2Error } from '../errors.js'
 import type { Layout } from '../image/types.js'
 import { describeRequest } from '../providers/facts/index.js'
-import type { ProviderName, RequestParts } from '../providers/types.js'
+import type { RequestParts } from '../providers/types.js'
 import type { Click, Grid } from '../types.js'
 import type { DryRunResult } from './result.js'
-
-/** What a dry run says about the request, besides the question id: the image stands in as a summary, never printed in full. */
-interface DescribeOptions extends Omit<RequestParts, 'image' | 'question'> {
-  imageSummary: string
-}
+import type { SolveSettings } from './solve-one.js'
 
 /**
  * A --dry-run result, in its JSON order: the input, what is asked, the request that would be sent
  * (from the provider's facts, so no HTTP code is loaded), the image, and where the clicks would go.
+ * The request's image stands in as a summary, never printed in full.
  */
 export function dryRunResult(
-  asked: {
-    input: string
-    providerName: ProviderName
-    endpoint?: string | undefined
-    region?: 'intl' | 'cn' | undefined
-    question: { id: string; name: string }
-  },
+  asked: Pick<SolveSettings, 'providerName' | 'endpoint' | 'region'> &
+    Pick<DryRunResult, 'input' | 'question'>,
   shape: { grid: Grid; size: number; layout: Layout; checked?: number[] },
-  request: DescribeOptions,
+  request: Omit<RequestParts, 'image' | 'question'> & { imageSummary: string },
   rest: Pick<DryRunResult, 'image' | 'clicksIfChosen' | 'warnings'>,
 ): DryRunResult {
   const { question } = asked

@@ -2,20 +2,31 @@ import type { ErrorKind } from '../errors.js'
 import type { FailedAttempt, ProviderName } from '../providers/types.js'
 import type { Click, Grid } from '../types.js'
 
-/** The JSON output contract, schemaVersion 1 (docs/json-and-exit-codes.md). */
-export interface SolveSuccess {
+/** What an answer and a dry run both say: the input, what was asked, and the capture's tiles. */
+interface Answered {
   schemaVersion: 1
   input: string
   ok: true
   question: { id: string; name: string }
   grid: Grid
   size: number
+  provider: ProviderName
+  /** Dynamic round (--tiles/--since): the tiles sent (or that would be), each as its own 100x100 task. */
+  checked?: number[]
+  /** Tiles already selected in the capture (their pictures were restored to full size before sending). */
+  selected?: number[]
+  /** Tiles that looked still fading in (pale or blank); a dynamic round never sends them. */
+  loading?: number[]
+  warnings?: string[]
+}
+
+/** The JSON output contract, schemaVersion 1 (docs/json-and-exit-codes.md). */
+export interface SolveSuccess extends Answered {
   type: 'multi' | 'single'
   objects: number[]
   hasObject: boolean | null
   confidences: number[] | null
   clicks: Click[]
-  provider: ProviderName
   taskId: string | null
   points: number | null
   elapsedMs: number
@@ -25,15 +36,8 @@ export interface SolveSuccess {
   attempts?: FailedAttempt[]
   /** Where --annotate wrote the marked picture. */
   annotated?: string
-  /** Dynamic round (--tiles/--since): the tiles sent, each as its own 100x100 task. */
-  checked?: number[]
   /** Dynamic round: each checked tile's task id, in the order of `checked`. */
   taskIds?: (string | null)[]
-  /** Tiles already selected in the capture (their pictures were restored to full size before sending). */
-  selected?: number[]
-  /** Tiles that looked still fading in (pale or blank); a dynamic round never sends them. */
-  loading?: number[]
-  warnings?: string[]
 }
 
 export interface ErrorInfo {
@@ -61,25 +65,11 @@ export interface SolveFailure {
 }
 
 /** What --dry-run prints instead of sending: everything but the secret and the image bytes. */
-export interface DryRunResult {
-  schemaVersion: 1
-  input: string
-  ok: true
+export interface DryRunResult extends Answered {
   dryRun: true
-  question: { id: string; name: string }
-  grid: Grid
-  size: number
-  provider: ProviderName
   request: { method: 'POST'; url: string; headers: Record<string, string>; body: unknown }
   image: { format: string; bytes: number; width: number; height: number; inputKind: string }
   clicksIfChosen: Click[]
-  /** Dynamic round: the tiles that would be sent. */
-  checked?: number[]
-  /** Tiles already selected in the capture. */
-  selected?: number[]
-  /** Tiles that looked still fading in. */
-  loading?: number[]
-  warnings?: string[]
 }
 
 export type SolveResult = SolveSuccess | SolveFailure | DryRunResult

@@ -149,9 +149,8 @@ type SolveRoundOptions = Omit<SolveOneOptions, 'prepared' | 'grid'> & {
 /** Classify each checked tile as a 1x1 task, all at once; a tile that fails is reported, the others kept. */
 export async function solveRound(
   options: SolveRoundOptions,
-): Promise<(SolveSuccess & { checked: number[] }) | (DryRunResult & { checked: number[] })> {
-  const now = options.now ?? Date.now
-  const started = now()
+): Promise<(SolveSuccess | DryRunResult) & { checked: number[] }> {
+  const started = Date.now()
   const { round } = options
   // Each tile goes out as a 1x1 image; the sentence's own grid (3x3) is no contradiction here.
   // The services that take text get the 3x3 wording: a refreshed tile belongs to a 3x3 challenge.
@@ -189,18 +188,12 @@ export async function solveRound(
     )
   }
   const result = roundResult(options, answered, question)
-  result.elapsedMs = Math.max(0, Math.round(now() - started))
+  result.elapsedMs = Math.max(0, Math.round(Date.now() - started))
   const services = [...new Set(answered.map((a) => a.answer.provider ?? options.providerName))]
   if (services.length > 1)
     warnings.push(`the tiles were answered by ${services.join(' and ')} (failover)`)
   if (warnings.length > 0) result.warnings = warnings
-  if (options.annotatePath !== undefined)
-    await annotate(result, options.annotatePath, async () => {
-      const { renderAnnotated } = await import('../image/annotate.js')
-      return renderAnnotated(options.source, round.layout, result.objects, {
-        checked: result.checked,
-      })
-    })
+  await annotate(result, options, round.layout, result.objects, result.checked)
   return result
 }
 
@@ -254,15 +247,13 @@ function splitByOutcome(
   answered: { tile: number; answer: RecognitionResult }[]
   failed: { tile: number; error: unknown }[]
 } {
-  const tileOf = (k: number): number => round.images[k]!.tile
-  return {
-    answered: settled.flatMap((o, k) =>
-      o.status === 'fulfilled' ? [{ tile: tileOf(k), answer: o.value }] : [],
-    ),
-    failed: settled.flatMap((o, k) =>
-      o.status === 'rejected' ? [{ tile: tileOf(k), error: o.reason as unknown }] : [],
-    ),
-  }
+  const split = { answered: [], failed: [] } as ReturnType<typeof splitByOutcome>
+  settled.forEach((o, k) => {
+    const tile = round.images[k]!.tile
+    if (o.status === 'fulfilled') split.answered.push({ tile, answer: o.value })
+    else split.failed.push({ tile, error: o.reason })
+  })
+  return split
 }
 
 /** What --dry-run shows for a round: one 1x1 request per checked tile, and where the clicks would go. */

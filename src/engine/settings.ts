@@ -82,7 +82,8 @@ export async function loadRunConfig(
     maxPoints: options.maxPoints,
     ...extra,
   }
-  const configPath = options.config ?? nonEmpty(host.env.RC2_CONFIG)
+  const fromEnv = host.env.RC2_CONFIG
+  const configPath = options.config ?? (fromEnv?.trim() ? fromEnv : undefined)
   let config: ResolvedConfig
   if (configPath === undefined && !host.searchConfig) {
     const { resolveConfig } = await import('../config/resolve.js')
@@ -140,9 +141,8 @@ export async function proxyRouteFor(
         ? { url: config.proxy, from: fromOption ? '--proxy' : 'proxy in the config' }
         : undefined
   for (const value of [own, config.proxy]) {
-    if (value === undefined) continue
     // Masked before checking, so that even the error about a malformed one cannot show its login.
-    const login = /^[^/]*\/\/([^@/]*)@/.exec(value)?.[1]
+    const login = /^[^/]*\/\/([^@/]*)@/.exec(value ?? '')?.[1]
     for (const part of login?.split(':') ?? []) host.secret?.(part)
   }
   const route = resolveProxyRoute(explicit, host.env)
@@ -236,8 +236,7 @@ function checkEndpointSource(
   isLoopbackHost: (host: string) => boolean,
   host: EngineHost,
 ): void {
-  const credentials = config.credentials[name]
-  const endpoint = credentials?.endpoint
+  const endpoint = config.credentials[name]?.endpoint
   if (endpoint === undefined) return
   let url: URL
   try {
@@ -287,8 +286,4 @@ export function withKeyOrigin(error: unknown, config: ResolvedConfig): unknown {
     hint: keyOriginHint(error, config),
     cause: error,
   })
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value
 }

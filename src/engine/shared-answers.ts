@@ -51,44 +51,20 @@ const KEPT_REQUESTS = 50_000
  */
 class Kept {
   readonly tiles: number
-  readonly type: RecognitionResult['type']
-  readonly hasObject: boolean | null
-  readonly confidences: number[] | null
-  readonly taskId: string | null
-  readonly points: number | null
-  readonly provider: RecognitionResult['provider']
-  readonly attempts: RecognitionResult['attempts']
-  readonly warnings: RecognitionResult['warnings']
+  readonly rest: Omit<RecognitionResult, 'objects' | 'paidCalls'>
 
   constructor(answer: RecognitionResult) {
-    this.tiles = answer.objects.reduce((mask, tile) => mask | (1 << tile), 0)
-    this.type = answer.type
-    this.hasObject = answer.hasObject
-    this.confidences = answer.confidences
-    this.taskId = answer.taskId
-    this.points = answer.points
-    this.provider = answer.provider
-    this.attempts = answer.attempts
-    this.warnings = answer.warnings
+    const { type, objects, hasObject, confidences, taskId, points, provider, attempts, warnings } =
+      answer
+    this.tiles = objects.reduce((mask, tile) => mask | (1 << tile), 0)
+    this.rest = { type, hasObject, confidences, taskId, points, provider, attempts, warnings }
   }
 
   answer(): RecognitionResult {
     const objects: number[] = []
     for (let tile = 0; this.tiles >> tile !== 0; tile++)
       if ((this.tiles >> tile) & 1) objects.push(tile)
-    const { type, hasObject, confidences, taskId, points, provider, attempts, warnings } = this
-    return {
-      type,
-      objects,
-      hasObject,
-      confidences,
-      taskId,
-      points,
-      paidCalls: 0,
-      provider,
-      attempts,
-      warnings,
-    }
+    return { ...this.rest, objects, paidCalls: 0 }
   }
 }
 

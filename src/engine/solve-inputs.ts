@@ -3,12 +3,7 @@ import { join, resolve } from 'node:path'
 import { InputError, Rc2Error, writeFailure } from '../errors.js'
 import { linkDeadline } from '../providers/deadline.js'
 import type { ProxyRoute } from '../providers/transport.js'
-import {
-  type BatchProgress,
-  type BatchSummary,
-  type RunContext,
-  runBatch,
-} from '../batch/runner.js'
+import { type BatchHooks, type BatchSummary, type RunContext, runBatch } from '../batch/runner.js'
 import {
   expandInputs,
   type InputItem,
@@ -49,18 +44,20 @@ export type SolveInputsOptions = Pick<
     proxy?: ProxyRoute | undefined
   }
 
-export interface SolveInputsCallbacks {
-  /** `repeated`: the input's name comes more than once in this run (a failure it names may be said already). */
-  /** A promise holds the input's slot until it settles: the caller's output is not keeping up. */
+export interface SolveInputsCallbacks extends Pick<
+  BatchHooks<InputItem>,
+  'onProgress' | 'onNotice'
+> {
+  /**
+   * `repeated`: the input's name comes more than once in this run (a failure it names may be said
+   * already). A promise holds the input's slot until it settles: the caller's output is not keeping up.
+   */
   onResult(result: SolveResult, index: number, repeated: boolean): void | Promise<void>
   /** The error behind a failed input's result, before its result is reported (the library rethrows it). */
   onFailure?(error: unknown, index: number): void
   onSkipped?(path: string, reason: string): void
   /** Said once: links in a directory that lead outside it and were not followed. */
   onOutsideLinks?(paths: readonly string[]): void
-  onProgress?(state: BatchProgress): void
-  /** A condition that holds for the rest of the batch (a provider dropped, and why), said once. */
-  onNotice?(text: string): void
 }
 
 export interface SolveInputsOutcome {
@@ -82,78 +79,78 @@ export async function solveInputs(
   // Every output target is checked before anything is sent: a paid answer must have somewhere to go.
   const annotatePaths = await annotateTargets(options, items)
   // Never write over an input: not the results file, not an annotated picture.
-  const inputPaths = inputPathsFor(options, all)
+  // Their paths are kept only where something is written (a set of a million paths is tens of MB).
+  const writes = options.output !== undefined || options.annotate !== undefined
+  const inputPaths = new Set(writes ? all.flatMap((i) => (i.path === null ? [] : [i.path])) : [])
   const outputFile = outputFileFor(options, inputPaths)
 
   const journal = outputFile === undefined ? undefined : ResultJournal.open(outputFile)
   // A results file that cannot be written stops the batch like an interrupt (nothing more is sent).
-  const { stop, dispose } = batchStop(options.signal)
+  const stop = new AbortController()
+  const signal =
+    options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal])
   const solvedBefore = await solvedInEarlierRuns(options, outputFile, callbacks)
-  const context = { options, journal, solvedBefore, annotatePaths, inputPaths, roundSpec }
+  const context = {
+    options,
+    stop,
+    signal,
+    journal,
+    hashes: new Map<number, string>(),
+    solvedBefore,
+    annotatePaths,
+    inputPaths,
+    roundSpec,
+  }
   try {
-    const { summary, outputError } = await sendInputs(items, { ...context, stop }, callbacks)
+    const { summary, outputError } = await sendInputs(items, context, callbacks)
     return {
       summary: { ...summary, skipped: summary.skipped + skipped.length, notImages: skipped.length },
       count: items.length,
       outputError,
     }
   } finally {
-    dispose()
     journal?.close()
   }
 }
 
-/** The batch itself: each input read ahead and prepared, sent in its slot, and recorded. */
+/**
+ * The batch itself: each input read ahead and prepared, sent in its slot, and recorded (counted
+ * per provider, kept in --output, then handed to the caller).
+ */
 async function sendInputs(
   items: InputItem[],
-  context: Omit<PrepareContext, 'stop' | 'hashes'> & { stop: AbortController },
+  context: BatchContext,
   callbacks: SolveInputsCallbacks,
 ): Promise<{ summary: BatchSummary; outputError: Rc2Error | undefined }> {
-  const { options, stop, journal, annotatePaths } = context
+  const { options, signal, journal, hashes, stop } = context
   // In place: the listed items are not kept beside their copies.
   items.forEach((item, index) => (items[index] = toWork(item, index)))
   const work = items as Work[]
-  const hashes = new Map<number, string>()
-  const prepare = preparer({ ...context, stop: stop.signal, hashes })
+  const prepare = preparer(context)
   const nextPrepared = readAhead(work, prepare, Math.min(8, Math.max(1, options.concurrency)))
-  const recorder = new ResultRecorder(
-    journal,
-    hashes,
-    stop,
-    callbacks,
-    repeatedNames(items),
-    options.failover,
-  )
-  const summary = await runBatch(
-    work,
-    {
-      run: inputRunner(options, nextPrepared, annotatePaths, callbacks),
-      onResult: (result, index) => recorder.record(result, index),
-      ...(callbacks.onProgress !== undefined ? { onProgress: callbacks.onProgress } : {}),
-      ...(callbacks.onNotice !== undefined ? { onNotice: callbacks.onNotice } : {}),
-    },
-    {
-      concurrency: options.concurrency,
-      maxPoints: options.maxPoints,
-      signal: stop.signal,
-      stopNow: options.stopNow,
-      graceMs: options.graceMs,
-    },
-  )
-  if (recorder.byProvider !== undefined) summary.byProvider = recorder.byProvider
-  return { summary, outputError: recorder.outputError }
-}
-
-/** Aborted on the caller's interrupt (with its reason), or when --output cannot be written. */
-function batchStop(signal: AbortSignal | undefined): {
-  stop: AbortController
-  dispose: () => void
-} {
-  const stop = new AbortController()
-  const onInterrupt = (): void => stop.abort(signal?.reason)
-  if (signal?.aborted === true) onInterrupt()
-  else signal?.addEventListener('abort', onInterrupt, { once: true })
-  return { stop, dispose: () => signal?.removeEventListener('abort', onInterrupt) }
+  const repeated = repeatedNames(items)
+  // With failover: answers per provider, for the summary.
+  const byProvider: Record<string, number> | undefined = options.failover === true ? {} : undefined
+  // --output could not be written: the batch was stopped with this error.
+  let outputError: Rc2Error | undefined
+  const onResult = (result: SolveResult, index: number): void | Promise<void> => {
+    if (byProvider !== undefined && result.ok && !('dryRun' in result))
+      byProvider[result.provider] = (byProvider[result.provider] ?? 0) + 1
+    try {
+      // An input never sent is not a result to keep: --resume sends it next time.
+      if (outputError === undefined && !(!result.ok && result.sent === false))
+        journal?.append(result, hashes.get(index))
+    } catch (error) {
+      outputError = error as Rc2Error
+      stop.abort(outputError)
+    }
+    hashes.delete(index)
+    return callbacks.onResult(result, index, repeated.has(result.input))
+  }
+  const run = inputRunner(context, nextPrepared, callbacks)
+  const summary = await runBatch(work, { ...callbacks, run, onResult }, { ...options, signal })
+  if (byProvider !== undefined) summary.byProvider = byProvider
+  return { summary, outputError }
 }
 
 /** With --resume, what the --output file holds solved already (content hash and question). */
@@ -171,19 +168,21 @@ async function solvedInEarlierRuns(
   return keys
 }
 
-/** Runs one input in its batch slot: waits for it to be read and prepared, then sends it. */
+/**
+ * Runs one input in its batch slot: waits for it to be read and prepared, then sends it (a whole
+ * challenge or a dynamic round) with the input's account.
+ */
 function inputRunner(
-  options: SolveInputsOptions,
+  { options, annotatePaths }: BatchContext,
   nextPrepared: (item: Work) => Promise<Settled<ReadyInput | null>>,
-  annotatePaths: readonly string[] | undefined,
   callbacks: SolveInputsCallbacks,
 ): (item: Work, ctx: RunContext) => Promise<SolveResult | null> {
   // The same image with the same question is paid once per run; every input asking it gets the answer.
   const { provider } = options.settings
-  const sending =
+  const settings =
     provider === undefined
-      ? options
-      : { ...options, settings: { ...options.settings, provider: answerOncePerRun(provider) } }
+      ? options.settings
+      : { ...options.settings, provider: answerOncePerRun(provider) }
   return async (item, ctx) => {
     try {
       // A read that never ends (a FIFO nobody writes to) must not outlive an interrupt's grace.
@@ -191,45 +190,22 @@ function inputRunner(
       const outcome = await interrupt.race(nextPrepared(item)).finally(interrupt.dispose)
       if (!outcome.ok) throw outcome.error
       if (outcome.value === null) return null
-      return await solveReadyInput(sending, item, outcome.value, annotatePaths?.[item.index], ctx)
+      const { bytes, prepared, round } = outcome.value
+      const common = {
+        ...settings,
+        source: bytes,
+        input: item.input,
+        annotatePath: annotatePaths?.[item.index],
+        signal: ctx.signal,
+        account: ctx.account,
+      }
+      return await (round !== undefined
+        ? solveRound({ ...common, round })
+        : solveOne({ ...common, prepared }))
     } catch (error) {
       callbacks.onFailure?.(error, item.index)
       throw error
     }
-  }
-}
-
-/** Each finished input: counted per provider, kept in --output, then handed to the caller. */
-class ResultRecorder {
-  /** With failover: answers per provider, for the summary. */
-  readonly byProvider: Record<string, number> | undefined
-  /** --output could not be written: the batch was stopped with this error. */
-  outputError: Rc2Error | undefined
-
-  constructor(
-    private readonly journal: ResultJournal | undefined,
-    private readonly hashes: Map<number, string>,
-    private readonly stop: AbortController,
-    private readonly callbacks: SolveInputsCallbacks,
-    private readonly repeated: ReadonlySet<string>,
-    failover: boolean | undefined,
-  ) {
-    if (failover === true) this.byProvider = {}
-  }
-
-  record(result: SolveResult, index: number): void | Promise<void> {
-    if (this.byProvider !== undefined && result.ok && !('dryRun' in result))
-      this.byProvider[result.provider] = (this.byProvider[result.provider] ?? 0) + 1
-    try {
-      // An input never sent is not a result to keep: --resume sends it next time.
-      if (this.outputError === undefined && !(!result.ok && result.sent === false))
-        this.journal?.append(result, this.hashes.get(index))
-    } catch (error) {
-      this.outputError = error as Rc2Error
-      this.stop.abort(this.outputError)
-    }
-    this.hashes.delete(index)
-    return this.callbacks.onResult(result, index, this.repeated.has(result.input))
   }
 }
 
@@ -270,12 +246,6 @@ async function selectInputs(
   const stdinCount = items.filter(isStdin).length
   if (stdinCount > 1) throw new Rc2Error('usage', '"-" (standard input) can be given only once')
   return { all: expanded.items, items, skipped, stdinCount }
-}
-
-/** The inputs' paths, kept only where something is written (a set of a million paths is tens of MB). */
-function inputPathsFor(options: SolveInputsOptions, all: readonly InputItem[]): Set<string> {
-  if (options.output === undefined && options.annotate === undefined) return new Set()
-  return new Set(all.flatMap((i) => (i.path === null ? [] : [i.path])))
 }
 
 /** Input names that come more than once (usually none): only their failures need remembering. */
@@ -350,7 +320,6 @@ function outputFileFor(
   return outputFile
 }
 
-// Work items carry their hash once read, so resume and the journal agree on identity.
 type Work = InputItem & { index: number }
 
 /** An input as the batch holds it: every one of one shape (a spread copy gives each its own hidden class, a few hundred bytes). */
@@ -359,10 +328,13 @@ function toWork(item: InputItem, index: number): Work {
   return { input, path, rawPath, url, bytes, unusable, index }
 }
 
-interface PrepareContext {
+/** What the batch's inputs are read, prepared, sent and recorded with. */
+interface BatchContext {
   options: SolveInputsOptions
-  /** Aborted on an interrupt or a results file that cannot be written. */
-  stop: AbortSignal
+  /** Aborted when the results file cannot be written, with the error. */
+  stop: AbortController
+  /** The batch's stop: the caller's interrupt (with its reason), or `stop`. */
+  signal: AbortSignal
   journal: ResultJournal | undefined
   /** Content hash per work index, for the journal. */
   hashes: Map<number, string>
@@ -373,12 +345,12 @@ interface PrepareContext {
 }
 
 /** Reads one input and prepares it for the service; null when --resume finds it solved already. */
-function preparer(c: PrepareContext): (item: Work) => Promise<ReadyInput | null> {
+function preparer(c: BatchContext): (item: Work) => Promise<ReadyInput | null> {
   const { options } = c
   const questionId = options.settings.question.entry.id
   return async (item) => {
     if (item.unusable !== undefined) throw unusableError(item.input, item.unusable)
-    const bytes = await readInputBytes(item, readOptions(options), c.stop)
+    const bytes = await readInputBytes(item, readOptions(options), c.signal)
     // The content hash is what --output records and --resume compares: without them, no hashing.
     if (c.journal !== undefined) {
       const hash = sha256(bytes)
@@ -387,9 +359,7 @@ function preparer(c: PrepareContext): (item: Work) => Promise<ReadyInput | null>
     }
     // Checked before anything is sent: the answer would be paid for and the picture not written.
     const annotatePath = c.annotatePaths?.[item.index]
-    // Resolved as the write will resolve it (from the process's directory, like the write itself).
-    if (annotatePath !== undefined)
-      await checkAnnotateTarget(annotatePath, item, resolve(annotatePath), c.inputPaths)
+    if (annotatePath !== undefined) await checkAnnotateTarget(annotatePath, item, c.inputPaths)
     const what = { ...options.settings, input: item.input }
     if (c.roundSpec !== undefined)
       return { bytes, round: await prepareRound(bytes, c.roundSpec, what) }
@@ -417,34 +387,10 @@ function readAhead(
   }
 }
 
-/** Sends one prepared input (a whole challenge or a dynamic round) with the input's account. */
-async function solveReadyInput(
-  options: SolveInputsOptions,
-  item: Work,
-  ready: ReadyInput,
-  annotatePath: string | undefined,
-  ctx: RunContext,
-): Promise<SolveResult | null> {
-  const { bytes, prepared, round } = ready
-  const common = {
-    ...options.settings,
-    source: bytes,
-    input: item.input,
-    annotatePath,
-    signal: ctx.signal,
-    account: ctx.account,
-  }
-  if (round !== undefined) return solveRound({ ...common, round })
-  if (prepared === undefined) return null
-  return solveOne({ ...common, prepared })
-}
-
 /** An input read and prepared, ready to send: a whole challenge (`prepared`) or a dynamic round (`round`). */
-interface ReadyInput {
-  bytes: Buffer
-  prepared?: PreparedImage
-  round?: PreparedRound
-}
+type ReadyInput = { bytes: Buffer } & (
+  { prepared: PreparedImage; round?: undefined } | { prepared?: undefined; round: PreparedRound }
+)
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown }
 
@@ -471,9 +417,10 @@ function readOptions(options: SolveInputsOptions): ReadInputOptions {
 async function checkAnnotateTarget(
   shown: string,
   item: InputItem,
-  target: string,
   inputPaths: ReadonlySet<string>,
 ): Promise<void> {
+  // Resolved as the write will resolve it (from the process's directory, like the write itself).
+  const target = resolve(shown)
   const hint = 'give --annotate a new file name, or a directory of its own'
   if (inputPaths.has(target))
     throw new Rc2Error(

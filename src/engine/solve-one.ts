@@ -1,14 +1,8 @@
 import { Rc2Error, writeFailureReason } from '../errors.js'
 import { withDeadline } from '../providers/deadline.js'
-import type { LocateOptions } from '../image/prepare.js'
-import type { PreparedImage } from '../image/types.js'
-import type {
-  CallAccount,
-  FittedImage,
-  Provider,
-  ProviderName,
-  RecognitionResult,
-} from '../providers/types.js'
+import type { LocateOptions, PrepareOptions } from '../image/prepare.js'
+import type { Layout, PreparedImage } from '../image/types.js'
+import type { CallAccount, Provider, ProviderName, RecognitionResult } from '../providers/types.js'
 import type { QuestionMatch } from '../questions/types.js'
 import type { Grid } from '../types.js'
 import { cellStates, clicksFor, dryRunResult, imageSummary } from './dry-run.js'
@@ -16,12 +10,7 @@ import { instructionModule, lookupModule, prepareModule } from './lazy-modules.j
 import type { DryRunResult, SolveSuccess } from './result.js'
 
 /** How the image is encoded and what inputs are accepted (config `image.*`). */
-export interface ImageOptions {
-  format?: 'jpeg' | 'png' | undefined
-  quality?: number | undefined
-  maxBytes?: number | undefined
-  maxPixels?: number | undefined
-}
+export type ImageOptions = Pick<PrepareOptions, 'format' | 'quality' | 'maxBytes' | 'maxPixels'>
 
 /**
  * The settings a solve runs under, the same for every input of a batch. They flow unchanged from
@@ -46,10 +35,7 @@ export interface SolveSettings {
 }
 
 /** The question as a result names it. */
-export interface AskedQuestion {
-  id: string
-  name: string
-}
+export type AskedQuestion = SolveSuccess['question']
 
 /** One input: the settings, the image, and its account. */
 export interface SolveOneOptions extends SolveSettings {
@@ -64,7 +50,6 @@ export interface SolveOneOptions extends SolveSettings {
   account?: CallAccount | undefined
   /** Prepared image when the caller already has it (batch pipelines prepare ahead). */
   prepared?: PreparedImage | undefined
-  now?: () => number
 }
 
 type ImageOf = Pick<SolveOneOptions, 'input' | 'question' | 'grid' | 'image'>
@@ -113,16 +98,12 @@ export async function askedFor(
 
 /** One image end to end: prepare, check the question against the grid, ask, map tiles to clicks. */
 export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess | DryRunResult> {
-  const now = options.now ?? Date.now
-  const started = now()
+  const started = Date.now()
   const prepared = options.prepared ?? (await prepareFor(options))
   const asked = await askedFor(options, prepared.grid)
   const warnings = [...(prepared.warnings ?? []), ...asked.warnings]
   const { question, instruction } = asked
-  const confidence = prepared.grid === '3x3' ? options.confidence : undefined
-
-  if (options.dryRun === true)
-    return dryRunOf(options, prepared, { question, instruction, confidence, warnings })
+  if (options.dryRun === true) return dryRunOf(options, prepared, { ...asked, warnings })
 
   if (options.provider === undefined) throw new Rc2Error('usage', 'no provider to send to')
   const provider = options.provider
@@ -137,19 +118,21 @@ export async function solveOne(options: SolveOneOptions): Promise<SolveSuccess |
       instruction,
       signal,
       account: options.account,
-      fitImage: (maxBytes) => fitPayload(prepared, maxBytes, options.input),
+      // The payload re-encoded to at most `maxBytes` (for a provider with a size limit).
+      fitImage: async (maxBytes) => {
+        const { fitJpeg } = await import('../image/fit.js')
+        const image = Buffer.from(prepared.base64, 'base64')
+        const { buffer, quality } = await fitJpeg(image, maxBytes, options.input)
+        return { image: buffer.toString('base64'), bytes: buffer.length, quality }
+      },
     }),
   )
   const chosen = answer.type === 'single' ? (answer.hasObject === true ? [0] : []) : answer.objects
   const result = successOf(options, prepared, answer, chosen, question)
-  result.elapsedMs = Math.max(0, Math.round(now() - started))
+  result.elapsedMs = Math.max(0, Math.round(Date.now() - started))
   const allWarnings = [...warnings, ...(answer.warnings ?? [])]
   if (allWarnings.length > 0) result.warnings = allWarnings
-  if (options.annotatePath !== undefined)
-    await annotate(result, options.annotatePath, async () => {
-      const { renderAnnotated } = await import('../image/annotate.js')
-      return renderAnnotated(options.source, prepared.layout, chosen)
-    })
+  await annotate(result, options, prepared.layout, chosen)
   return result
 }
 
@@ -185,18 +168,22 @@ function successOf(
 }
 
 /**
- * Write the input with the chosen tiles marked to `path`; a failure only adds a warning (the
- * answer is paid for). Through a temporary file and a rename: a link planted at the name is never
- * written through.
+ * With an annotatePath, write the input with the chosen tiles marked there; a failure only adds a
+ * warning (the answer is paid for). Through a temporary file and a rename: a link planted at the
+ * name is never written through.
  */
 export async function annotate(
   result: SolveSuccess,
-  path: string,
-  render: () => Promise<Buffer>,
+  { source, annotatePath: path }: Pick<SolveOneOptions, 'source' | 'annotatePath'>,
+  layout: Layout,
+  chosen: readonly number[],
+  checked?: readonly number[],
 ): Promise<void> {
+  if (path === undefined) return
   const { writeFileNoFollow } = await import('../image/write.js')
   try {
-    await writeFileNoFollow(path, await render())
+    const { renderAnnotated } = await import('../image/annotate.js')
+    await writeFileNoFollow(path, await renderAnnotated(source, layout, chosen, { checked }))
     result.annotated = path
   } catch (error) {
     result.warnings = [
@@ -210,10 +197,11 @@ export async function annotate(
 function dryRunOf(
   options: SolveOneOptions,
   prepared: PreparedImage,
-  asked: Awaited<ReturnType<typeof askedFor>> & { confidence: number | undefined },
+  asked: Awaited<ReturnType<typeof askedFor>>,
 ): DryRunResult {
-  const { question, instruction, confidence, warnings } = asked
+  const { question, instruction, warnings } = asked
   const { layout, size } = prepared
+  const confidence = prepared.grid === '3x3' ? options.confidence : undefined
   return dryRunResult(
     { ...options, question },
     { grid: prepared.grid, size, layout },
@@ -238,19 +226,4 @@ function dryRunOf(
       warnings,
     },
   )
-}
-
-/** The payload re-encoded to at most `maxBytes` (for a provider with a size limit). */
-async function fitPayload(
-  prepared: PreparedImage,
-  maxBytes: number,
-  input: string,
-): Promise<FittedImage> {
-  const { fitJpeg } = await import('../image/fit.js')
-  const fitted = await fitJpeg(Buffer.from(prepared.base64, 'base64'), maxBytes, input)
-  return {
-    image: fitted.buffer.toString('base64'),
-    bytes: fitted.buffer.length,
-    quality: fitted.quality,
-  }
 }

@@ -54,18 +54,24 @@ export async function fetchInput(input: string, options: FetchInputOptions): Pro
       throw new Rc2Error('network', `${input}: cannot fetch it (${String(error)})`, {
         hint: 'check the address',
       })
-    const failure = error
-    if (failure.kind === 'too_large') throw tooLarge(input, options.maxBytes)
-    if (failure.kind === 'aborted' || failure.kind === 'timeout') {
+    if (error.kind === 'too_large')
+      throw new InputError(
+        `${input} is over the ${(options.maxBytes / 1048576).toFixed(1).replace(/\.0$/, '')} MB limit (rc2 stopped reading it there)`,
+        {
+          hint: 'a challenge image is far smaller: check the address, or raise image.maxBytes in the config',
+        },
+      )
+    if (error.kind === 'aborted' || error.kind === 'timeout') {
       if (!deadline.timedOut() && options.signal?.reason instanceof Error)
         throw options.signal.reason
+      const s = options.timeoutMs / 1000
       throw new Rc2Error(
         'timeout',
-        `${input}: no complete image within ${formatSeconds(options.timeoutMs)} (--timeout)`,
+        `${input}: no complete image within ${Number.isInteger(s) ? s : s.toFixed(1)} s (--timeout)`,
         { hint: 'check the address, or raise --timeout for a slow server' },
       )
     }
-    throw fetchFailure(input, failure)
+    throw fetchFailure(input, error)
   } finally {
     deadline.dispose()
   }
@@ -125,7 +131,17 @@ async function fetchFollowing(
       url = new URL(location, url)
       continue
     }
-    if (reply.status < 200 || reply.status >= 300) throw statusError(input, reply)
+    if (reply.status < 200 || reply.status >= 300)
+      throw new InputError(
+        `${input}: the server answered ${reply.status}${reply.statusText === '' ? '' : ` ${capText(reply.statusText)}`}`,
+        {
+          code: `HTTP_${reply.status}`,
+          hint:
+            reply.status === 404 || reply.status === 410
+              ? 'the image is gone: challenge images expire within minutes, capture a fresh one'
+              : 'check the address',
+        },
+      )
     const bytes = reply.body
     checkLooksLikeImage(bytes, input, reply.header('content-type'))
     return bytes
@@ -154,29 +170,6 @@ function checkHop(url: URL, input: string): void {
   }
 }
 
-/** The image's server answered with an error status. */
-function statusError(input: string, reply: { status: number; statusText: string }): InputError {
-  return new InputError(
-    `${input}: the server answered ${reply.status}${reply.statusText === '' ? '' : ` ${capText(reply.statusText)}`}`,
-    {
-      code: `HTTP_${reply.status}`,
-      hint:
-        reply.status === 404 || reply.status === 410
-          ? 'the image is gone: challenge images expire within minutes, capture a fresh one'
-          : 'check the address',
-    },
-  )
-}
-
-function tooLarge(input: string, maxBytes: number): InputError {
-  return new InputError(
-    `${input} is over the ${(maxBytes / 1048576).toFixed(1).replace(/\.0$/, '')} MB limit (rc2 stopped reading it there)`,
-    {
-      hint: 'a challenge image is far smaller: check the address, or raise image.maxBytes in the config',
-    },
-  )
-}
-
 /** Refuse what is plainly not an image (a web page, JSON, empty); the image loader sniffs the rest. */
 function checkLooksLikeImage(bytes: Buffer, input: string, contentType: string | null): void {
   if (bytes.length === 0)
@@ -197,9 +190,4 @@ function checkLooksLikeImage(bytes: Buffer, input: string, contentType: string |
       },
     )
   }
-}
-
-function formatSeconds(ms: number): string {
-  const s = ms / 1000
-  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`
 }

@@ -68,63 +68,39 @@ export async function expandInputs(
   args: readonly (string | NamedBytes)[],
   options: { recursive: boolean; cwd: string; followLinks?: boolean | undefined },
 ): Promise<ExpandResult> {
-  const items: InputItem[] = []
-  const skipped: string[] = []
-  const unvisitedDirs: string[] = []
-  const outsideLinks: string[] = []
-  const seenDirs = new Set<string>()
+  const found: ExpandResult = { items: [], skipped: [], unvisitedDirs: [], outsideLinks: [] }
+  const { items } = found
+  const { recursive } = options
+  const rules = { recursive, followLinks: options.followLinks === true, seen: new Set<string>() }
   for (const arg of args) {
-    if (typeof arg !== 'string') {
-      items.push({ input: arg.name, path: null, bytes: arg.bytes })
-      continue
-    }
-    if (arg === '-') {
-      items.push({ input: '-', path: null })
-      continue
-    }
-    if (/^https?:\/\//i.test(arg)) {
-      items.push({ input: arg, path: null, url: arg })
-      continue
-    }
-    const full = resolve(options.cwd, arg)
-    let info
-    try {
-      info = await stat(full)
-    } catch (error) {
-      items.push({ input: arg, path: full, unusable: statFailure(error) })
-      continue
-    }
-    if (info.isDirectory()) {
-      const walker: Walker = {
-        recursive: options.recursive,
-        followLinks: options.followLinks === true,
-        root: undefined,
-        items,
-        skipped,
-        seen: seenDirs,
-        unvisited: unvisitedDirs,
-        outsideLinks,
+    if (typeof arg !== 'string') items.push({ input: arg.name, path: null, bytes: arg.bytes })
+    else if (arg === '-') items.push({ input: '-', path: null })
+    else if (/^https?:\/\//i.test(arg)) items.push({ input: arg, path: null, url: arg })
+    else {
+      const full = resolve(options.cwd, arg)
+      let info
+      try {
+        info = await stat(full)
+      } catch (error) {
+        items.push({ input: arg, path: full, unusable: statFailure(error) })
+        continue
       }
-      await walk(walker, arg, Buffer.from(full))
-    } else {
-      // Named by the user: read even where it is a link that leads elsewhere.
-      items.push({ input: arg, path: full })
+      // A file named by the user is read even where it is a link that leads elsewhere.
+      if (!info.isDirectory()) items.push({ input: arg, path: full })
+      else await walk({ ...found, ...rules, root: undefined }, arg, Buffer.from(full))
     }
   }
-  return { items, skipped, unvisitedDirs, outsideLinks }
+  return found
 }
 
-/** What one directory argument's walk collects, and the rules it walks by. */
-interface Walker {
+/** What one directory argument's walk collects (into the run's lists), and the rules it walks by. */
+interface Walker extends ExpandResult {
   recursive: boolean
   followLinks: boolean
   /** The real path of the directory the user named (a link there is the user's own choice). */
   root: string | undefined
-  items: InputItem[]
-  skipped: string[]
+  /** Real directories entered already. */
   seen: Set<string>
-  unvisited: string[]
-  outsideLinks: string[]
 }
 
 /**
@@ -165,12 +141,20 @@ async function walk(w: Walker, shown: string, dir: Buffer): Promise<void> {
     }
     if (isDir) {
       if (w.recursive) await walk(w, shownChild, child)
-      else w.unvisited.push(shownChild)
+      else w.unvisitedDirs.push(shownChild)
       continue
     }
-    if (isFile && DIRECTORY_EXTENSIONS.has(extname(name).toLowerCase()))
-      w.items.push(itemFor(shownChild, child))
-    else w.skipped.push(shownChild)
+    if (!isFile || !DIRECTORY_EXTENSIONS.has(extname(name).toLowerCase())) {
+      w.skipped.push(shownChild)
+      continue
+    }
+    // Valid UTF-8 round-trips; anything else is read by its bytes.
+    const text = child.toString('utf8')
+    w.items.push(
+      Buffer.from(text, 'utf8').equals(child)
+        ? { input: shownChild, path: text }
+        : { input: shownChild, path: displayName(child), rawPath: child },
+    )
   }
 }
 
@@ -215,14 +199,6 @@ function isInside(path: string, root: string): boolean {
   return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep)
 }
 
-function itemFor(shown: string, path: Buffer): InputItem {
-  const text = path.toString('utf8')
-  // Valid UTF-8 round-trips; anything else is read by its bytes.
-  return Buffer.from(text, 'utf8').equals(path)
-    ? { input: shown, path: text }
-    : { input: shown, path: displayName(path), rawPath: path }
-}
-
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true })
 
 /** A file name or path as text: valid UTF-8 as it is, every byte that is not shown as `\xNN`. */
@@ -231,18 +207,11 @@ function displayName(name: Buffer): string {
     return STRICT_UTF8.decode(name)
   } catch {
     let out = ''
-    let k = 0
-    while (k < name.length) {
+    for (let k = 0; k < name.length;) {
       const size = sequenceLength(name[k] as number)
-      const part = name.subarray(k, k + size)
-      const text = size === 0 ? undefined : tryDecode(part)
-      if (text === undefined) {
-        out += `\\x${(name[k] as number).toString(16).padStart(2, '0')}`
-        k++
-      } else {
-        out += text
-        k += size
-      }
+      const text = size === 0 ? undefined : tryDecode(name.subarray(k, k + size))
+      out += text ?? `\\x${(name[k] as number).toString(16).padStart(2, '0')}`
+      k += text === undefined ? 1 : size
     }
     return out
   }
@@ -277,12 +246,8 @@ function statFailure(error: unknown): StatFailure {
   return failure
 }
 
-/** The error an unusable input is reported with, made when the batch reaches it. */
-export function unusableError(input: string, failure: StatFailure): Rc2Error {
-  return statError(input, failure)
-}
-
-function statError(name: string, error: unknown): Rc2Error {
+/** The error an unusable input is reported with (made when the batch reaches it), or a failed stat. */
+export function unusableError(name: string, error: unknown): Rc2Error {
   const code = (error as NodeJS.ErrnoException).code
   switch (readFailure(error)) {
     case 'missing':
@@ -341,8 +306,7 @@ export async function readInputList(
         : await readFileBounded(resolve(options.cwd, from), name, LIST_MAX_BYTES)
   } catch (error) {
     if (error instanceof InputError) throw error
-    const cause = statError(`--files-from ${from}`, error)
-    throw cause
+    throw unusableError(`--files-from ${from}`, error)
   }
   return bytes
     .toString('utf8')

@@ -29,39 +29,16 @@ export async function readInputBytes(
 ): Promise<Buffer> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
   if (item.bytes !== undefined) return item.bytes
-  if (item.url !== undefined)
-    return fetchInput(item.url, {
-      timeoutMs: options.timeoutMs,
-      maxBytes,
-      signal: options.signal,
-      proxy: options.proxy,
-    })
+  if (item.url !== undefined) return fetchInput(item.url, { ...options, maxBytes })
   // Standard input is read once, when its turn comes.
   if (item.path === null) return options.readStdin()
-  return readFile(item, maxBytes, stop)
-}
-
-/** Why an input listed earlier could not be read when its turn came. */
-const READ_FAILURE_REASONS: Record<ReadFailure, string> = {
-  missing: 'it disappeared before it could be read',
-  denied: 'permission denied',
-  directory: 'it is a directory',
-  loop: 'too many levels of symbolic links (a link loop)',
-}
-
-async function readFile(item: InputItem, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
   try {
     // Refused past the limit while reading, whatever the file is (a FIFO, /dev/zero, a growing file).
-    return await readFileBounded(
-      item.rawPath ?? (item.path as string),
-      item.input,
-      maxBytes,
-      signal,
-    )
+    return await readFileBounded(item.rawPath ?? item.path, item.input, maxBytes, stop)
   } catch (error) {
     if (error instanceof InputError) throw error
     // Stopped by an interrupt: the batch counts it as not finished.
-    if (signal?.aborted === true && error === signal.reason) throw error
+    if (stop?.aborted === true && error === stop.reason) throw error
     const code = (error as NodeJS.ErrnoException).code
     const kind = readFailure(error)
     const reason =
@@ -71,4 +48,12 @@ async function readFile(item: InputItem, maxBytes: number, signal?: AbortSignal)
       hint: 'check the path and its permissions',
     })
   }
+}
+
+/** Why an input listed earlier could not be read when its turn came. */
+const READ_FAILURE_REASONS: Record<ReadFailure, string> = {
+  missing: 'it disappeared before it could be read',
+  denied: 'permission denied',
+  directory: 'it is a directory',
+  loop: 'too many levels of symbolic links (a link loop)',
 }

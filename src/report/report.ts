@@ -15,17 +15,14 @@ import {
 } from '../engine/settings.js'
 import { providerNames } from '../engine/provider-names.js'
 
-interface ReportTarget {
-  provider: ProviderName
-  taskId: string
-  /** The input the answer was for, when read from a results file. */
-  input?: string | undefined
-}
+/** An answer to report; `input` when read from a results file. */
+type ReportTarget = Pick<ReportOutcome, 'provider' | 'taskId'> & { input?: string | undefined }
 
 export interface ReportOutcome {
   schemaVersion: 1
   provider: ProviderName
   taskId: string
+  /** The input the answer was for, when read from a results file. */
   input?: string
   correct: boolean
   ok: boolean
@@ -37,21 +34,18 @@ export interface ReportOutcome {
 /**
  * The answers recorded in a results file (`rc2 solve --output` / `--ndjson`, or what `--json`
  * printed): every successful result with a task id, optionally only those of `inputs` and of
- * `provider`.
+ * `only` (a provider).
  */
 async function readReportTargets(
   path: string,
-  options: { inputs?: readonly string[] | undefined; provider?: ProviderName | undefined } = {},
-): Promise<{ targets: ReportTarget[]; warnings: string[] }> {
+  inputs: readonly string[] | undefined,
+  only: ProviderName | undefined,
+  warn: (message: string) => void,
+): Promise<ReportTarget[]> {
   const file = await readResultsFile(path)
-  const warnings: string[] = []
   const targets: ReportTarget[] = []
-  const wanted =
-    options.inputs === undefined || options.inputs.length === 0
-      ? undefined
-      : new Set(options.inputs)
+  const wanted = inputs === undefined || inputs.length === 0 ? undefined : new Set(inputs)
   const seenInputs = new Set<string>()
-  const unreadable = file.unreadable
   for (const r of file.records) {
     if (r.ok !== true || r.dryRun === true) continue
     const provider = r.provider
@@ -60,7 +54,7 @@ async function readReportTargets(
     const input = typeof r.input === 'string' ? r.input : undefined
     if (input !== undefined) seenInputs.add(input)
     if (wanted !== undefined && (input === undefined || !wanted.has(input))) continue
-    if (options.provider !== undefined && provider !== options.provider) continue
+    if (only !== undefined && provider !== only) continue
     // A dynamic round has one task per checked tile.
     const ids = Array.isArray(r.taskIds) ? r.taskIds : [r.taskId]
     for (const id of ids) {
@@ -68,14 +62,14 @@ async function readReportTargets(
         targets.push({ provider: provider as ProviderName, taskId: id, input })
     }
   }
-  if (unreadable > 0)
-    warnings.push(`${path}: ${unreadable} line(s) are not JSON results and were skipped`)
+  if (file.unreadable > 0)
+    warn(`${path}: ${file.unreadable} line(s) are not JSON results and were skipped`)
   for (const input of wanted ?? []) {
-    if (!seenInputs.has(input)) warnings.push(`${path} has no answer for --input ${input}`)
+    if (!seenInputs.has(input)) warn(`${path} has no answer for --input ${input}`)
   }
   // The same task named twice (a file appended to by --resume runs) is reported once.
   const unique = new Map(targets.map((t) => [`${t.provider}\u0000${t.taskId}`, t]))
-  return { targets: [...unique.values()], warnings }
+  return [...unique.values()]
 }
 
 /** Refuse, before sending anything, a service that takes no report in this direction. */
@@ -206,16 +200,17 @@ async function reportTargets(request: ReportRequest, host: EngineHost): Promise<
     return taskIds.map((taskId) => ({ provider: named[0] as ProviderName, taskId }))
   }
   const { resolve } = await import('node:path')
-  const read = await readReportTargets(resolve(host.cwd, request.from), {
-    inputs: request.inputs,
-    provider: named?.[0],
-  })
-  for (const warning of read.warnings) host.warn(warning)
-  if (read.targets.length === 0) {
+  const targets = await readReportTargets(
+    resolve(host.cwd, request.from),
+    request.inputs,
+    named?.[0],
+    (warning) => host.warn(warning),
+  )
+  if (targets.length === 0) {
     throw new InputError(
       `${request.from} holds no answer with a task id${request.inputs === undefined ? '' : ' for the inputs named'}`,
       { hint: 'pass the NDJSON file that rc2 solve --output wrote' },
     )
   }
-  return read.targets
+  return targets
 }

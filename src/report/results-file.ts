@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises'
 import { InputError, Rc2Error, readFailure } from '../errors.js'
-import { resultLines } from '../batch/journal.js'
+import { asRecord, resultLines } from '../batch/journal.js'
 
 /** Results files are far smaller than this in practice. */
 const MAX_RESULTS_BYTES = 256 * 1024 * 1024
@@ -44,19 +44,15 @@ export async function readResultsFile(path: string, name = path): Promise<Result
 /** NDJSON, or one JSON document (an array of results, or a single result over several lines). */
 function parseResults(text: string): ResultsFile {
   const whole = parseWhole(text)
-  const values: unknown[] = []
-  let unreadable = 0
-  if (whole !== undefined) values.push(...(Array.isArray(whole) ? whole : [whole]))
-  else
-    for (const line of resultLines(text)) {
-      if (line.ok) values.push(line.value)
-      else unreadable++
-    }
+  const all =
+    whole === undefined
+      ? resultLines(text)
+      : (Array.isArray(whole) ? (whole as unknown[]) : [whole]).map(asRecord)
   const records: Record<string, unknown>[] = []
-  for (const value of values) {
-    if (typeof value === 'object' && value !== null && !Array.isArray(value))
-      records.push(value as Record<string, unknown>)
-    else unreadable++
+  let unreadable = 0
+  for (const record of all) {
+    if (record === undefined) unreadable++
+    else records.push(record)
   }
   return { records, unreadable }
 }
