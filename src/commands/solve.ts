@@ -210,6 +210,14 @@ async function runSolve(command: SolveCommand, ctx: CliContext): Promise<void> {
     stopNow: ctx.stopNow,
     readStdin: () => readStdin(ctx.stdin, engine.config.image.maxBytes, ctx.signal),
   })
+  if (inputs.length === 0) {
+    // An empty list is an empty batch, as an empty directory is: --json still gets its array.
+    if (engine.config.format === 'json') ctx.out.result('[]')
+    throw new InputError(`--files-from ${command.filesFrom} lists no inputs`, {
+      code: 'NO_IMAGES',
+      hint: 'list one image file, directory or URL per line',
+    })
+  }
   // The JSON shape follows the command line alone: one object only for exactly one file or "-".
   // A --shard run prints an array whatever its share holds.
   const single =
@@ -362,8 +370,6 @@ async function listInputs(command: SolveCommand, ctx: CliContext): Promise<strin
     throw new UsageError(
       'the --files-from list on standard input cannot name - (standard input) as an image',
     )
-  if (listed.length === 0 && inputs.length === 0)
-    throw new UsageError(`--files-from ${filesFrom} lists no inputs`)
   return [...inputs, ...listed]
 }
 

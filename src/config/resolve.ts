@@ -289,7 +289,7 @@ function credentialsFor(
     fileSetting(files, name, 'endpoint'),
   )
   if (endpoint !== undefined && endpointFrom !== undefined && !isFile(endpointFrom))
-    checkEndpoint(endpoint, endpointFrom.where)
+    checkEndpoint(endpoint, endpointFrom)
   const keySource: KeySource | undefined =
     keyFrom === undefined ? undefined : isFile(keyFrom) ? 'file' : (keyFrom.layer as KeySource)
   return { apiKey, keySource, keyFrom, endpoint, endpointFrom, region: settings.region }
@@ -423,18 +423,20 @@ function isPlaceholderKey(key: string): boolean {
   return /^your-[a-z0-9-]*(key|token)$/i.test(key) || /^CAP-\.\.\.$/.test(key)
 }
 
-function checkEndpoint(value: string, source: string): void {
+/** A malformed --endpoint is a usage error (exit 2); one from the environment, a config error (exit 3). */
+function checkEndpoint(value: string, from: Source): void {
+  const Refusal = from.layer === 'flag' ? UsageError : ConfigError
   let url: URL
   try {
     url = new URL(value)
   } catch {
-    throw new ConfigError(`${source}: "${value}" is not a URL`, {
+    throw new Refusal(`${from.where}: "${value}" is not a URL`, {
       hint: 'use a base URL such as https://api.yescaptcha.com',
     })
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(
-      `${source}: "${value}" must start with https:// (or http:// for a local test server)`,
+    throw new Refusal(
+      `${from.where}: "${value}" must start with https:// (or http:// for a local test server)`,
     )
   }
 }

@@ -4,7 +4,7 @@
  * never for a host NO_PROXY lists (undici's EnvHttpProxyAgent applies it: `*`, a host, `.domain`,
  * `host:port`). The route is plain data, checked here; transport.ts builds the agents from it.
  */
-import { ConfigError } from '../errors.js'
+import { ConfigError, UsageError } from '../errors.js'
 import { renderProxy } from './redact.js'
 import type { ProxyRoute } from './transport.js'
 
@@ -24,19 +24,23 @@ function envValue(env: Env, name: string): { value: string; from: string } | und
   return undefined
 }
 
-/** A proxy URL checked: http(s) only; "host:port" alone means http://host:port, as curl reads it. */
+/**
+ * A proxy URL checked: http(s) only; "host:port" alone means http://host:port, as curl reads it.
+ * A malformed --proxy is a usage error (exit 2); one from a config or the environment, a config error.
+ */
 function checkProxyUrl(value: string, from: string): string {
+  const Refusal = from === '--proxy' ? UsageError : ConfigError
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`
   let url: URL
   try {
     url = new URL(withScheme)
   } catch {
-    throw new ConfigError(`the proxy set by ${from} is not a valid URL`, {
+    throw new Refusal(`the proxy set by ${from} is not a valid URL`, {
       hint: 'give the proxy as http://host:port (or http://user:password@host:port)',
     })
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new ConfigError(
+    throw new Refusal(
       `the proxy ${renderProxy(url)} set by ${from} uses ${url.protocol.slice(0, -1)}; rc2 speaks to http and https proxies`,
       { hint: 'give the proxy as http://host:port' },
     )

@@ -140,6 +140,48 @@ describe('failover prices the provider actually asked', () => {
   })
 })
 
+describe('a reply lost before failover', () => {
+  it('the answer from the next provider says the lost call may have cost too (paidCalls 2)', async () => {
+    const one = join(dir, 'lost-then-failover.png')
+    await writeFile(one, await renderRedGrid('3x3', [1, 5]))
+    // Every call to the first service does its work and loses the reply: charged, no answer.
+    first.setFaults({ seed: 3, resetAfterWork: 1 })
+    try {
+      const r = await rc2([
+        'solve',
+        one,
+        '-q',
+        'cars',
+        '-p',
+        'yescaptcha,capsolver',
+        '--retries',
+        '0',
+        '--json',
+      ])
+      expect(r.code, r.stderr).toBe(0)
+      const result = JSON.parse(r.stdout) as Result
+      expect(result.ok).toBe(true)
+      expect(result.provider).toBe('capsolver')
+      expect(first.paidCount).toBe(1)
+      expect(result.paidCalls).toBe(2)
+      // The table says it too.
+      const table = await rc2([
+        'solve',
+        one,
+        '-q',
+        'cars',
+        '-p',
+        'yescaptcha,capsolver',
+        '--retries',
+        '0',
+      ])
+      expect(table.stdout).toContain('may have cost 2x')
+    } finally {
+      first.setFaults(undefined)
+    }
+  })
+})
+
 describe('a dynamic round with failover under --max-points', () => {
   it("reserves the next provider's tile calls and counts the failed provider's charges", async () => {
     const pair = await renderRoundPair(tileFiles, 9701, { kind: 'widget', ratio: 1, redShare: 1 })
