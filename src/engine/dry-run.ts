@@ -51,16 +51,11 @@ export function imageSummary(bytes: number, mime: string, shape: string): string
   return `<${mime.slice(6)} ${shape}: ${bytes} bytes, ${4 * Math.ceil(bytes / 3)} characters of base64>`
 }
 
-/** The capture's selected and loading tiles, as the result carries them (only when there are any). */
+/** The capture's selected and loading tiles, as the result carries them. */
 export function cellStates(layout: Layout): { selected?: number[]; loading?: number[] } {
-  return {
-    ...(layout.selected !== undefined && layout.selected.length > 0
-      ? { selected: layout.selected }
-      : {}),
-    ...(layout.loading !== undefined && layout.loading.length > 0
-      ? { loading: layout.loading }
-      : {}),
-  }
+  // A capture says both, empty when no tile is selected or loading; a payload has no such state.
+  if (layout.kind === 'payload') return {}
+  return { selected: layout.selected ?? [], loading: layout.loading ?? [] }
 }
 
 /** Tile centres in the input's own pixels, so a script can click them on the captured screen. */

@@ -226,7 +226,8 @@ function roundResult(
     clicks: clicksFor(layout, objects),
     // With failover each tile may have been answered by another service: name the first one's.
     provider: answered[0]?.answer.provider ?? options.providerName,
-    taskId: answered.length === 1 ? answered[0]!.answer.taskId : null,
+    // The first checked tile's task (taskIds has every one): a string wherever a call was made.
+    taskId: answered[0]?.answer.taskId ?? null,
     points: answered.length === 0 ? 0 : points,
     elapsedMs: 0,
     checked: answered.map((a) => a.tile),

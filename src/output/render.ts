@@ -108,8 +108,8 @@ function renderResultLine(result: SolveSuccess, c: ChalkInstance): string {
   const extra: string[] = []
   if (result.paidCalls !== undefined && result.paidCalls > 1)
     extra.push(`may have cost ${result.paidCalls}x (a reply was lost and retried)`)
-  if (result.selected !== undefined) extra.push(`already selected: ${result.selected.join(', ')}`)
-  if (result.loading !== undefined) extra.push(`still loading: ${result.loading.join(', ')}`)
+  if (result.selected?.length) extra.push(`already selected: ${result.selected.join(', ')}`)
+  if (result.loading?.length) extra.push(`still loading: ${result.loading.join(', ')}`)
   if (result.annotated !== undefined) extra.push(`annotated: ${safeText(result.annotated)}`)
   return [c.bold(verdict), ...parts, ...extra].join(c.dim(' · '))
 }
@@ -121,10 +121,10 @@ function renderDryRun(result: DryRunResult, c: ChalkInstance): string {
     `input     ${safeText(result.input)} (${result.image.inputKind}, ${result.image.width}x${result.image.height})`,
     `question  ${result.question.name} (${result.question.id})`,
     `grid      ${result.grid}, sent as ${result.size}x${result.size} ${result.image.format}, ${result.image.bytes} bytes`,
-    ...(result.selected !== undefined
+    ...(result.selected?.length
       ? [`selected  ${result.selected.join(', ')} (restored to full size)`]
       : []),
-    ...(result.loading !== undefined ? [`loading   ${result.loading.join(', ')}`] : []),
+    ...(result.loading?.length ? [`loading   ${result.loading.join(', ')}`] : []),
     `provider  ${result.provider}`,
     `request   ${result.request.method} ${result.request.url}`,
     ...Object.entries(result.request.headers).map(([k, v]) => `          ${k}: ${v}`),

@@ -292,6 +292,34 @@ describe('rc2 solve --tiles', () => {
     expect(diff(pair.tiles[untouched]!)).toBe(0)
   })
 
+  it('--json: taskId is the first of taskIds (a string), and a capture says selected and loading, [] for none', async () => {
+    const pair = await renderRoundPair(files, 9402, { kind: 'widget', ratio: 1, redShare: 1 })
+    await writeFile(join(dir, 'ids.png'), pair.after)
+    const r = await rc2([
+      'solve',
+      'ids.png',
+      '--tiles',
+      '0,4,8',
+      '-q',
+      'car',
+      '--json',
+      '--endpoint',
+      server.url,
+    ])
+    expect(r.code, r.stderr).toBe(0)
+    const result = JSON.parse(r.stdout) as {
+      taskId: unknown
+      taskIds: unknown[]
+      selected: unknown
+      loading: unknown
+    }
+    expect(result.taskIds).toHaveLength(3)
+    expect(typeof result.taskId).toBe('string')
+    expect(result.taskId).toBe(result.taskIds[0])
+    expect(result.selected).toEqual([])
+    expect(result.loading).toEqual([])
+  })
+
   it('with a failover list, tiles the first service cannot answer go to the next', async () => {
     const pair = await renderRoundPair(files, 9701, { kind: 'widget', ratio: 1, redShare: 1 })
     await writeFile(join(dir, 'failover.png'), pair.after)
