@@ -240,6 +240,9 @@ export function writeFailureReason(error: unknown): string {
       return 'permission denied'
     case 'EISDIR':
       return 'it is a directory'
+    case 'EEXIST':
+    case 'ENOTDIR':
+      return 'a file is in the way (a directory is needed there)'
     default:
       return code ?? (error instanceof Error ? error.message : String(error))
   }

@@ -13,6 +13,7 @@ import { DEFAULT_MAX_BYTES } from './limits.js'
 import type { PrepareOptions } from './image/prepare.js'
 import type { PreparedImage } from './image/types.js'
 import { createProvider as createAdapter } from './providers/index.js'
+import { PROVIDER_NAMES } from './providers/types.js'
 import type {
   BalanceResult,
   Provider,
@@ -28,6 +29,9 @@ import type { DryRunResult, SolveResult, SolveSuccess } from './engine/result.js
 import type { EngineHost } from './engine/settings.js'
 
 export { lookupQuestion }
+
+/** The services rc2 speaks to, by the names `provider` (and `rc2 solve -p`) takes, in any case. */
+export const providers: readonly ProviderName[] = PROVIDER_NAMES
 
 /**
  * One service's adapter, named in any case ("CapSolver"): recognize, balance, describeRequest,

@@ -44,6 +44,10 @@ export interface GridOptions {
 
 /** The flags as grid's options; -o and --mark go together. */
 function gridOptions(input: string, flags: GridFlags): GridOptions {
+  if (input === '-')
+    throw new UsageError('rc2 grid reads a file or an http(s) URL, not standard input', {
+      hint: 'save the image to a file first',
+    })
   if (flags.mark !== undefined && flags.output === undefined)
     throw new UsageError('--mark needs -o <png> to know where to write')
   if (flags.output !== undefined && flags.mark === undefined)

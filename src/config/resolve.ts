@@ -350,8 +350,9 @@ export function requireApiKey(
     throw new ConfigError(`no API key for ${name}`, {
       hint:
         `set ${general}${envKeyName(name)}, or put it under providers.${name}.apiKey in your config file: ` +
-        '~/.config/rc2/config.json, or .recaptcharc (YAML or JSON), .recaptcharc.json, .recaptcharc.yaml ' +
-        'or rc2.config.json here (see .recaptcharc.example)' +
+        '~/.config/rc2/config.json, or .recaptcharc (YAML or JSON), .recaptcharc.json, .recaptcharc.yaml, ' +
+        'rc2.config.json or package.json#recaptcha here; a recaptcha.config.js runs only when named ' +
+        'by --config or RC2_CONFIG (see .recaptcharc.example)' +
         (general === '' ? '' : '; --key works too but shows in `ps`'),
     })
   }

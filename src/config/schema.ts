@@ -172,8 +172,13 @@ function keysAt(path: readonly PropertyKey[]): string[] {
       current = current._zod.def.innerType as typeof current
     return current
   }
-  let schema = unwrap(ConfigSchema) as { shape?: Record<string, unknown> } | undefined
-  for (const part of path) schema = unwrap(schema?.shape?.[String(part)]) as typeof schema
+  type Node = { shape?: Record<string, unknown>; _zod?: { def?: { element?: unknown } } }
+  let schema = unwrap(ConfigSchema) as Node | undefined
+  for (const part of path) {
+    // A list's index (serve.clients.0) leads into the list's element.
+    const element = typeof part === 'number' ? schema?._zod?.def?.element : undefined
+    schema = unwrap(element ?? schema?.shape?.[String(part)]) as Node | undefined
+  }
   return Object.keys(schema?.shape ?? {})
 }
 

@@ -282,7 +282,17 @@ async function roundSpecFor(
     )
   const url = isUrlInput(since) ? since : undefined
   const path = since === '-' || url !== undefined ? null : resolve(options.cwd, since)
-  const bytes = await readInputBytes({ input: since, path, url }, readOptions(options))
+  const bytes = await readInputBytes({ input: since, path, url }, readOptions(options)).catch(
+    (error: unknown) => {
+      // Never there (not "disappeared"): say which argument names it.
+      if (error instanceof InputError && error.code === 'ENOENT')
+        throw new InputError(`--since ${since} does not exist`, {
+          code: 'ENOENT',
+          hint: 'give the earlier capture of the same widget (a file, a URL or -)',
+        })
+      throw error
+    },
+  )
   return { since: { bytes, input: since === '-' ? 'stdin' : since } }
 }
 

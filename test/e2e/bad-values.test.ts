@@ -64,3 +64,26 @@ describe('an empty --files-from list', () => {
     expect(ndjson.stdout).toBe('')
   })
 })
+
+describe('arguments that name the wrong thing', () => {
+  it('--since naming no file says so, as --since (exit 4)', async () => {
+    const r = await rc2(['solve', PAYLOAD, '--since', 'nothere.png', '-q', 'cars', '--dry-run'])
+    expect(r.code, r.stderr).toBe(4)
+    expect(r.stderr).toContain('--since nothere.png does not exist')
+    expect(r.stderr).not.toContain('disappeared')
+  })
+
+  it('rc2 grid - is refused as grid reads files (exit 2)', async () => {
+    const r = await rc2(['grid', '-'])
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toContain('rc2 grid reads a file or an http(s) URL, not standard input')
+  })
+
+  it('--split naming a file says a directory is needed there (exit 2)', async () => {
+    const file = join(dir, 'a-file')
+    await writeFile(file, 'x')
+    const r = await rc2(['grid', PAYLOAD, '--split', file])
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toContain(`cannot write --split ${file}: a file is in the way`)
+  })
+})

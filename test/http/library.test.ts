@@ -151,11 +151,20 @@ describe('the error classes a caller catches', () => {
         'prepareImage',
         'lookupQuestion',
         'createProvider',
+        'providers',
         'Rc2Error',
         'QuestionLookupError',
         'InterruptedError',
       ]),
     )
+  })
+
+  it('lists the services it speaks to as providers, each one createProvider takes', () => {
+    expect([...rc2.providers].sort()).toEqual(
+      ['2captcha', 'acedata', 'capmonster', 'capsolver', 'nopecha', 'yescaptcha'].sort(),
+    )
+    for (const name of rc2.providers)
+      expect(createProvider(name, { apiKey: DEFAULT_TEST_KEY }).name).toBe(name)
   })
 })
 

@@ -482,3 +482,16 @@ describe('layers: the user file under the project file, and what a project file 
     expect(requireApiKey(resolveConfig({ env: {}, flags: { key: 'clé-é' } }))).toBe('clé-é')
   })
 })
+
+describe('unknown keys', () => {
+  it('inside a list (serve.clients) name the keys known there, or the one that was meant', async () => {
+    const { validateConfig } = await import('../../src/config/schema.js')
+    const clients = [
+      { key: 'abcdefghij', maxpoints: 5 },
+      { key: 'kkkkkkkkkk', foo: 1 },
+    ]
+    expect(() => validateConfig({ serve: { clients } }, 'x.yaml')).toThrow(
+      'serve.clients.0.maxpoints: unknown key; did you mean "maxPoints"?; serve.clients.1.foo: unknown key (known here: key, name, maxPoints, maxPointsPerHour)',
+    )
+  })
+})
