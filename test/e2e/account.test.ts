@@ -147,17 +147,8 @@ describe('a reply lost before failover', () => {
     // Every call to the first service does its work and loses the reply: charged, no answer.
     first.setFaults({ seed: 3, resetAfterWork: 1 })
     try {
-      const r = await rc2([
-        'solve',
-        one,
-        '-q',
-        'cars',
-        '-p',
-        'yescaptcha,capsolver',
-        '--retries',
-        '0',
-        '--json',
-      ])
+      const args = ['solve', one, '-q', 'cars', '-p', 'yescaptcha,capsolver', '--retries', '0']
+      const r = await rc2([...args, '--json'])
       expect(r.code, r.stderr).toBe(0)
       const result = JSON.parse(r.stdout) as Result
       expect(result.ok).toBe(true)
@@ -165,16 +156,7 @@ describe('a reply lost before failover', () => {
       expect(first.paidCount).toBe(1)
       expect(result.paidCalls).toBe(2)
       // The table says it too.
-      const table = await rc2([
-        'solve',
-        one,
-        '-q',
-        'cars',
-        '-p',
-        'yescaptcha,capsolver',
-        '--retries',
-        '0',
-      ])
+      const table = await rc2(args)
       expect(table.stdout).toContain('may have cost 2x')
     } finally {
       first.setFaults(undefined)
