@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream'
+import { text } from 'node:stream/consumers'
 import { Chalk } from 'chalk'
 import { describe, expect, it } from 'vitest'
 import type { ErrorKind } from '../../src/errors.js'
@@ -125,7 +126,7 @@ describe('table rendering', () => {
 })
 
 describe('failures said on stderr by a batch', () => {
-  it('says a failure every input shares once, even where an input name appears in its words', () => {
+  it('says a failure every input shares once, even where an input name appears in its words', async () => {
     const stderr = new PassThrough()
     const out = new Output({ stdout: new PassThrough(), stderr })
     const sink = new ResultSink(out, 'ndjson')
@@ -135,7 +136,10 @@ describe('failures said on stderr by a batch', () => {
     sink.add(failure('d.png', 'input', null, 'd.png is empty (0 bytes)'), 3)
     sink.add(failure('e.png', 'input', 'EIO', 'e.png: cannot read it: input/output error'), 4)
     sink.finish()
-    expect(String(stderr.read()).trimEnd().split('\n')).toEqual([
+    // Every line written, however the stream chose to hand them over (read() gives one chunk at a
+    // time once the stream flows).
+    stderr.end()
+    expect((await text(stderr)).trimEnd().split('\n')).toEqual([
       `rc2: error: a: ${message}`,
       'rc2: error: d.png is empty (0 bytes)',
       'rc2: error: e.png: cannot read it: input/output error [EIO]',
