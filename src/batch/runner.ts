@@ -274,9 +274,9 @@ class BatchRun<T extends { input: string }> {
       // The calls that gave an answer: one, or one per checked tile of a round.
       const answers = result.ok && !('dryRun' in result) ? (result.checked?.length ?? 1) : 0
       account.close(answers)
-      // A reply lost before another provider answered (failover) may have cost too: the result says so.
+      // More calls than answers (a lost reply, retried or failed over) may each have cost: say so.
       if (result.ok && !('dryRun' in result) && account.calls > answers)
-        result.paidCalls = Math.max(result.paidCalls ?? 0, account.calls)
+        result.paidCalls = account.calls
     } catch (error) {
       account.close(0)
       if (this.interrupt?.aborted === true && (signal.aborted || error === this.interrupt.reason)) {

@@ -30,7 +30,7 @@ export interface SolveSuccess extends Answered {
   taskId: string | null
   points: number | null
   elapsedMs: number
-  /** Requests that may have been charged for this answer, when more than one (a reply was lost and retried). */
+  /** Requests of this input that may have been charged, when more than its answers (a reply was lost, then retried or another provider asked). */
   paidCalls?: number
   /** Providers that failed on this input before `provider` answered (failover, `-p a,b`). */
   attempts?: FailedAttempt[]

@@ -209,7 +209,6 @@ function roundResult(
   const points = answered.every((a) => a.answer.points !== null)
     ? answered.reduce((sum, a) => sum + (a.answer.points ?? 0), 0)
     : null
-  const paidCalls = answered.reduce((sum, a) => sum + a.answer.paidCalls, 0)
   const result: SolveSuccess & { checked: number[]; taskIds: (string | null)[] } = {
     schemaVersion: 1,
     input: options.input,
@@ -234,7 +233,6 @@ function roundResult(
     taskIds: answered.map((a) => a.answer.taskId),
     ...cellStates(layout),
   }
-  if (paidCalls > answered.length) result.paidCalls = paidCalls
   const attempts = answered.flatMap((a) => a.answer.attempts ?? [])
   if (attempts.length > 0) result.attempts = attempts
   return result

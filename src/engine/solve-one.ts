@@ -162,7 +162,6 @@ function successOf(
     elapsedMs: 0,
     ...cellStates(prepared.layout),
   }
-  if (answer.paidCalls > 1) result.paidCalls = answer.paidCalls
   if (answer.attempts !== undefined && answer.attempts.length > 0) result.attempts = answer.attempts
   return result
 }
