@@ -52,7 +52,8 @@ export async function cutAndScale(
 
 /**
  * The standard payload (300, 450 or 100 px square) for `layout`: a payload-like input is scaled as
- * a whole; a capture has each tile cut without its gutters and scaled into its cell.
+ * a whole; a capture has its tiles joined without their gutters and scaled as one picture, as the
+ * page's own payload is one picture cut into cells.
  */
 export async function rebuildPayload(pixels: RawImage, layout: Layout): Promise<RawImage> {
   const size = GRID_SIZE[layout.grid]
@@ -63,25 +64,94 @@ export async function rebuildPayload(pixels: RawImage, layout: Layout): Promise<
     if (whole && pixels.width === size && pixels.height === size) return pixels
     return cutAndScale(pixels, crop, size, size)
   }
-  const channels = pixels.channels
-  const canvas = new Uint8Array(size * size * channels)
-  await Promise.all(
-    layout.tiles.map(async (tile, order) => {
-      const cell = cellRect(layout.grid, order)
-      // A selected tile's shrunk picture is scaled back to fill its cell, as the page first showed it.
-      const picture = layout.pictures?.[tile.index] ?? tile
-      const part = await cutAndScale(pixels, picture, cell.width, cell.height)
-      const rowBytes = cell.width * channels
-      for (let y = 0; y < cell.height; y++) {
-        const from = y * rowBytes
-        canvas.set(
-          part.data.subarray(from, from + rowBytes),
-          ((cell.y + y) * size + cell.x) * channels,
+  checkTilesInside(layout, pixels, 'the image')
+  // One scaling for the whole grid: a sharp pipeline costs about as much as scaling a tile, so
+  // one per tile cost more than the pixels did.
+  const joined = joinTiles(pixels, layout)
+  const canvas =
+    joined.width === size && joined.height === size
+      ? joined
+      : await cutAndScale(
+          joined,
+          { x: 0, y: 0, width: joined.width, height: joined.height },
+          size,
+          size,
         )
-      }
-    }),
-  )
-  return { data: canvas, width: size, height: size, channels }
+  // A selected tile's shrunk picture is scaled back to fill its cell, as the page first showed it.
+  for (const [index, picture] of Object.entries(layout.pictures ?? {})) {
+    const order = layout.tiles.findIndex((tile) => tile.index === Number(index))
+    if (order < 0) continue
+    const cell = cellRect(layout.grid, order)
+    const part = await cutAndScale(pixels, picture, cell.width, cell.height)
+    pastePixels(canvas, part, cell.x, cell.y)
+  }
+  return canvas
+}
+
+/**
+ * The tiles of `layout` side by side without gutters, each cut or edge-padded to their mean size
+ * (detected tiles differ by a pixel at most where the page's scale is not a whole number).
+ */
+function joinTiles(pixels: RawImage, layout: Layout): RawImage {
+  const side = GRID_SIDE[layout.grid]
+  const { tiles } = layout
+  const mean = (sum: number): number => Math.max(1, Math.round(sum / tiles.length))
+  const tw = mean(tiles.reduce((sum, tile) => sum + tile.width, 0))
+  const th = mean(tiles.reduce((sum, tile) => sum + tile.height, 0))
+  const { channels } = pixels
+  const out: RawImage = {
+    data: new Uint8Array(side * tw * side * th * channels),
+    width: side * tw,
+    height: side * th,
+    channels,
+  }
+  tiles.forEach((tile, order) => {
+    copyTile(pixels, tile, out, (order % side) * tw, Math.floor(order / side) * th, tw, th)
+  })
+  return out
+}
+
+/** Copy `tile` into a tw x th box of `out` at (ox, oy): centred, cut or with its edge pixels repeated. */
+function copyTile(
+  from: RawImage,
+  tile: Rect,
+  out: RawImage,
+  ox: number,
+  oy: number,
+  tw: number,
+  th: number,
+): void {
+  const { channels } = from
+  const sx = tile.x + Math.floor((tile.width - tw) / 2)
+  const sy = tile.y + Math.floor((tile.height - th) / 2)
+  const clamp = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v)
+  const inside = sx >= tile.x && sx + tw <= tile.x + tile.width
+  for (let row = 0; row < th; row++) {
+    const y = clamp(sy + row, tile.y, tile.y + tile.height - 1)
+    const target = ((oy + row) * out.width + ox) * channels
+    if (inside) {
+      const start = (y * from.width + sx) * channels
+      out.data.set(from.data.subarray(start, start + tw * channels), target)
+      continue
+    }
+    for (let col = 0; col < tw; col++) {
+      const x = clamp(sx + col, tile.x, tile.x + tile.width - 1)
+      const p = (y * from.width + x) * channels
+      out.data.set(from.data.subarray(p, p + channels), target + col * channels)
+    }
+  }
+}
+
+/** Paste `part` into `canvas` with its top-left corner at (x, y). */
+function pastePixels(canvas: RawImage, part: RawImage, x: number, y: number): void {
+  const rowBytes = part.width * part.channels
+  for (let row = 0; row < part.height; row++) {
+    const from = row * rowBytes
+    canvas.data.set(
+      part.data.subarray(from, from + rowBytes),
+      ((y + row) * canvas.width + x) * canvas.channels,
+    )
+  }
 }
 
 export interface SplitOptions extends LoadOptions {

@@ -371,15 +371,54 @@ describe('rebuildPayload', () => {
       ...out.data.subarray((y * 450 + x) * 3, (y * 450 + x) * 3 + 3),
     ]
     const edges = cellEdges('4x4')
+    // The grid is scaled as one picture: within the kernel's reach of a seam (3 source pixels, 11
+    // here at 3.75x) two tiles blend; beyond it each cell is its tile's colour exactly.
+    const reach = 12
     for (let i = 0; i < 4; i++) {
-      const left = edges[i]!
-      const right = edges[i + 1]! - 1
-      // First and last column of each cell in row 1 carry that tile's colour exactly: no white gutter.
+      const left = edges[i]! + (i === 0 ? 0 : reach)
+      const right = edges[i + 1]! - 1 - (i === 3 ? 0 : reach)
       expect(at(left, 150)).toEqual(colours[4 + i])
       expect(at(right, 150)).toEqual(colours[4 + i])
       expect(at(200, left)).toEqual(colours[i * 4 + 1])
       expect(at(200, right)).toEqual(colours[i * 4 + 1])
     }
+    // No gutter left anywhere along row 150 and column 200: nothing near white (tiles are at most 200).
+    for (let k = 0; k < 450; k++) {
+      expect(Math.min(...at(k, 150)), `row 150, x ${k}`).toBeLessThan(225)
+      expect(Math.min(...at(200, k)), `column 200, y ${k}`).toBeLessThan(225)
+    }
+  })
+
+  it('cuts a tile a pixel larger than the others to their size, and pads a smaller one', async () => {
+    // 3x3 of 50 px tiles, but the middle one detected 51 wide and the last 49 high.
+    const colours = Array.from({ length: 9 }, (_, i) => [20 * i, 200 - 20 * i, 90])
+    const width = 3 * 50 + 20
+    const data = new Uint8Array(width * width * 3).fill(255)
+    const tiles: TileRect[] = []
+    for (let i = 0; i < 9; i++) {
+      const x0 = (i % 3) * 55 + 5
+      const y0 = Math.floor(i / 3) * 55 + 5
+      const w = i === 4 ? 51 : 50
+      const h = i === 8 ? 49 : 50
+      tiles.push({ index: i, x: x0, y: y0, width: w, height: h, cx: x0 + 25, cy: y0 + 25 })
+      for (let y = y0; y < y0 + h; y++)
+        for (let x = x0; x < x0 + w; x++) data.set(colours[i]!, (y * width + x) * 3)
+    }
+    const layout: Layout = {
+      kind: 'tiles',
+      grid: '3x3',
+      crop: { x: 5, y: 5, width: 160, height: 160 },
+      tiles,
+    }
+    const out = await rebuildPayload({ data, width, height: width, channels: 3 }, layout)
+    expect([out.width, out.height]).toEqual([300, 300])
+    const at = (x: number, y: number): number[] => [
+      ...out.data.subarray((y * 300 + x) * 3, (y * 300 + x) * 3 + 3),
+    ]
+    // Each cell's middle is its tile's colour; the padded tile has no white row at its bottom.
+    for (let i = 0; i < 9; i++)
+      expect(at((i % 3) * 100 + 50, Math.floor(i / 3) * 100 + 50)).toEqual(colours[i])
+    expect(at(250, 299)).toEqual(colours[8])
   })
 })
 
