@@ -124,21 +124,22 @@ function copyTile(
   const { channels } = from
   const sx = tile.x + Math.floor((tile.width - tw) / 2)
   const sy = tile.y + Math.floor((tile.height - th) / 2)
-  const clamp = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v)
-  const inside = sx >= tile.x && sx + tw <= tile.x + tile.width
+  // The columns the tile has, copied as one block per row; a missing column repeats the edge one.
+  const x0 = Math.max(sx, tile.x)
+  const x1 = Math.min(sx + tw, tile.x + tile.width)
+  const padLeft = x0 - sx
+  const padRight = sx + tw - x1
+  const { data } = out
   for (let row = 0; row < th; row++) {
-    const y = clamp(sy + row, tile.y, tile.y + tile.height - 1)
+    const y = Math.min(Math.max(sy + row, tile.y), tile.y + tile.height - 1)
     const target = ((oy + row) * out.width + ox) * channels
-    if (inside) {
-      const start = (y * from.width + sx) * channels
-      out.data.set(from.data.subarray(start, start + tw * channels), target)
-      continue
-    }
-    for (let col = 0; col < tw; col++) {
-      const x = clamp(sx + col, tile.x, tile.x + tile.width - 1)
-      const p = (y * from.width + x) * channels
-      out.data.set(from.data.subarray(p, p + channels), target + col * channels)
-    }
+    const start = (y * from.width + x0) * channels
+    data.set(from.data.subarray(start, start + (x1 - x0) * channels), target + padLeft * channels)
+    const first = target + padLeft * channels
+    const last = target + (tw - padRight - 1) * channels
+    for (let k = 0; k < padLeft; k++)
+      data.copyWithin(target + k * channels, first, first + channels)
+    for (let k = 1; k <= padRight; k++) data.copyWithin(last + k * channels, last, last + channels)
   }
 }
 

@@ -390,7 +390,7 @@ describe('rebuildPayload', () => {
   })
 
   it('cuts a tile a pixel larger than the others to their size, and pads a smaller one', async () => {
-    // 3x3 of 50 px tiles, but the middle one detected 51 wide and the last 49 high.
+    // 3x3 of 50 px tiles, but the middle one detected 51 wide, the third 49 wide and the last 49 high.
     const colours = Array.from({ length: 9 }, (_, i) => [20 * i, 200 - 20 * i, 90])
     const width = 3 * 50 + 20
     const data = new Uint8Array(width * width * 3).fill(255)
@@ -398,7 +398,7 @@ describe('rebuildPayload', () => {
     for (let i = 0; i < 9; i++) {
       const x0 = (i % 3) * 55 + 5
       const y0 = Math.floor(i / 3) * 55 + 5
-      const w = i === 4 ? 51 : 50
+      const w = i === 4 ? 51 : i === 2 ? 49 : 50
       const h = i === 8 ? 49 : 50
       tiles.push({ index: i, x: x0, y: y0, width: w, height: h, cx: x0 + 25, cy: y0 + 25 })
       for (let y = y0; y < y0 + h; y++)
@@ -415,10 +415,11 @@ describe('rebuildPayload', () => {
     const at = (x: number, y: number): number[] => [
       ...out.data.subarray((y * 300 + x) * 3, (y * 300 + x) * 3 + 3),
     ]
-    // Each cell's middle is its tile's colour; the padded tile has no white row at its bottom.
+    // Each cell's middle is its tile's colour; the padded tiles have no white column or row at their edge.
     for (let i = 0; i < 9; i++)
       expect(at((i % 3) * 100 + 50, Math.floor(i / 3) * 100 + 50)).toEqual(colours[i])
     expect(at(250, 299)).toEqual(colours[8])
+    expect(at(299, 50)).toEqual(colours[2])
   })
 })
 
