@@ -21,21 +21,45 @@ export function computeLightness(image: RawImage): Uint8Array {
   const { data, width, height, channels } = image
   const count = width * height
   const out = new Uint8Array(count)
-  if (channels >= 3) {
-    for (let i = 0, p = 0; i < count; i++, p += channels) {
-      const r = data[p]!
-      const g = data[p + 1]!
-      const b = data[p + 2]!
-      const luma = (77 * r + 150 * g + 29 * b) >> 8
-      let low = r < g ? r : g
-      if (b < low) low = b
-      low += 90
-      out[i] = luma < low ? luma : low > 255 ? 255 : low
-    }
+  if (channels === 3 && LITTLE_ENDIAN && data.byteOffset % 4 === 0) {
+    lightnessOfRgb(data, count, out)
+  } else if (channels >= 3) {
+    for (let i = 0, p = 0; i < count; i++, p += channels)
+      out[i] = lightnessOf(data[p]!, data[p + 1]!, data[p + 2]!)
   } else {
     for (let i = 0, p = 0; i < count; i++, p += channels) out[i] = data[p]!
   }
   return out
+}
+
+/** Whether typed arrays put the lowest byte of a word first (they do on every platform Node runs on but s390x). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+
+/** One pixel's lightness. Luma is at most 255, so the minimum needs no clamp. */
+function lightnessOf(r: number, g: number, b: number): number {
+  return Math.min((77 * r + 150 * g + 29 * b) >> 8, Math.min(r, g, b) + 90)
+}
+
+/**
+ * The lightness of `count` RGB pixels into `out`, four pixels at a time: three 32-bit reads hold
+ * four pixels, one 32-bit write takes their four lightnesses. V8 checks the bounds of every read
+ * and write, so this does a third of the checks of byte reads and runs in about half the time.
+ */
+function lightnessOfRgb(data: Uint8Array, count: number, out: Uint8Array): void {
+  const words = new Uint32Array(data.buffer, data.byteOffset, Math.floor(data.length / 4))
+  const quads = new Uint32Array(out.buffer, out.byteOffset, count >> 2)
+  for (let q = 0, w = 0; q < quads.length; q++, w += 3) {
+    const a = words[w]!
+    const b = words[w + 1]!
+    const c = words[w + 2]!
+    quads[q] =
+      lightnessOf(a & 255, (a >>> 8) & 255, (a >>> 16) & 255) |
+      (lightnessOf(a >>> 24, b & 255, (b >>> 8) & 255) << 8) |
+      (lightnessOf((b >>> 16) & 255, b >>> 24, c & 255) << 16) |
+      (lightnessOf((c >>> 8) & 255, (c >>> 16) & 255, c >>> 24) << 24)
+  }
+  for (let i = quads.length * 4, p = i * 3; i < count; i++, p += 3)
+    out[i] = lightnessOf(data[p]!, data[p + 1]!, data[p + 2]!)
 }
 
 /**
@@ -128,18 +152,21 @@ export function labelDarkBlobs(
   minSide = 8,
 ): Blob[] {
   const runs = new Runs()
+  const words = wordsOf(light, level)
   let prevFirst = 0
   let prevLast = 0
   for (let y = 0; y < height; y++) {
     const base = y * width
+    const end = base + width
     const rowFirst = runs.count
     let j = prevFirst
-    let x = 0
-    while (x < width) {
-      while (x < width && light[base + x]! >= level) x++
-      if (x >= width) break
-      const start = x
-      while (x < width && light[base + x]! < level) x++
+    let i = base
+    while (i < end) {
+      i = skipPixels(light, words, i, end, level, true)
+      if (i >= end) break
+      const start = i - base
+      i = skipPixels(light, words, i, end, level, false)
+      const x = i - base
       const k = runs.add(start, x, y)
       // Join every run of the row above that overlaps this one.
       while (j < prevLast && runs.end[j]! <= start) j++
@@ -149,6 +176,50 @@ export function labelDarkBlobs(
     prevLast = runs.count
   }
   return collectBlobs(runs).filter((b) => b.x1 - b.x0 >= minSide && b.y1 - b.y0 >= minSide)
+}
+
+/**
+ * `light` as 32-bit words, four pixels each, for skipPixels to test four at a time; undefined
+ * for a level outside 128-255, which that test cannot take (rc2 labels at 128 and 220).
+ */
+function wordsOf(light: Uint8Array, level: number): Int32Array | undefined {
+  if (level < 128 || level > 255) return undefined
+  // Word reads need a 4-byte aligned start: a view elsewhere in its buffer is read from a copy.
+  const aligned = light.byteOffset % 4 === 0 ? light : light.slice()
+  return new Int32Array(aligned.buffer, aligned.byteOffset, aligned.length >> 2)
+}
+
+/** Bit 7 of each byte set where that byte of `word` is at least `level` (128-255), all else clear. */
+function bytesAtLeast(word: number, level: number): number {
+  // x >= level when x >= 128 and (x & 127) + 256 - level >= 128; no byte carries into the next.
+  return ((word & 0x7f7f7f7f) + (256 - level) * 0x01010101) & word & 0x80808080
+}
+
+/** Is `value` white (at least `level`) when `white`, dark (below it) when not? */
+function isShade(value: number, level: number, white: boolean): boolean {
+  return white ? value >= level : value < level
+}
+
+/**
+ * The end of the run of white pixels (at least `level`), or else dark ones, that starts at `i`;
+ * `end` at most. Most of labelling's time: runs are long, so whole words are tested where aligned.
+ */
+function skipPixels(
+  light: Uint8Array,
+  words: Int32Array | undefined,
+  i: number,
+  end: number,
+  level: number,
+  white: boolean,
+): number {
+  while (i < end && (i & 3) !== 0 && isShade(light[i]!, level, white)) i++
+  if (words !== undefined && (i & 3) === 0) {
+    // Whole words at a time: four white pixels set all four bits, four dark ones none.
+    const same = white ? 0x80808080 | 0 : 0
+    while (i + 4 <= end && (bytesAtLeast(words[i >> 2]!, level) | 0) === same) i += 4
+  }
+  while (i < end && isShade(light[i]!, level, white)) i++
+  return i
 }
 
 /** One blob per component: its bounding box and pixel count. */
@@ -376,13 +447,20 @@ function fitLattice(scored: Scored): Lattice {
   const full = scored.matches.filter(
     ({ square: { blob } }) => near(blob.x1 - blob.x0) && near(blob.y1 - blob.y0),
   )
-  const edgesOf = (matches: Scored['matches']): EdgeRow[] =>
-    matches.flatMap(({ square: { blob: b }, i, j }): EdgeRow[] => [
-      { a: [1, 0, i, 0], v: b.x0 },
-      { a: [1, 0, i, 1], v: b.x1 },
-      { a: [0, 1, j, 0], v: b.y0 },
-      { a: [0, 1, j, 1], v: b.y1 },
-    ])
+  // A loop, not flatMap: flattening the little arrays took most of the fit's time.
+  const edgesOf = (matches: Scored['matches']): EdgeRow[] => {
+    const rows: EdgeRow[] = []
+    for (const { square, i, j } of matches) {
+      const b = square.blob
+      rows.push(
+        { a: [1, 0, i, 0], v: b.x0 },
+        { a: [1, 0, i, 1], v: b.x1 },
+        { a: [0, 1, j, 0], v: b.y0 },
+        { a: [0, 1, j, 1], v: b.y1 },
+      )
+    }
+    return rows
+  }
   const fit = trimmedFit(edgesOf(full.length >= 2 ? full : scored.matches), scored.lattice)
   // Tiles cut short by white content at one edge keep their other edges exactly: add every matched
   // edge that agrees with the first fit to within a pixel and a half, and fit again.
