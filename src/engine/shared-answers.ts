@@ -27,7 +27,13 @@ export function answerOncePerRun(provider: Provider, keep = KEPT_REQUESTS): Prov
       const key = requestKey(request)
       const known = answers.get(key)
       if (known instanceof Kept) remember(key, known)
-      if (known !== undefined) return shared(known instanceof Kept ? known.answer() : await known)
+      if (known instanceof Kept) return shared(known.answer())
+      // Waiting for another input's answer costs nothing: the slot is lent meanwhile, since the input
+      // asking may itself be waiting for a slot to resume a retry (holding it would deadlock).
+      if (known !== undefined) {
+        const wait = (): Promise<RecognitionResult> => known
+        return shared(await (request.account?.whileWaiting(wait) ?? wait()))
+      }
       const asked = provider.recognize(request)
       remember(key, asked)
       try {

@@ -280,6 +280,33 @@ describe('the same content with the same question', () => {
   })
 })
 
+describe('copies waiting for an answer in flight', () => {
+  it('lend their slots: the input asking can resume its retry (no deadlock, every copy answered)', async () => {
+    // Two slots, three copies: the first asks and is told to retry in 1 s; its slot goes to the
+    // third while it waits. Both copies then wait on its answer; had they held their slots, the
+    // retry could never resume and the process would end with nothing pending (exit 13).
+    const copies = await makeDir('waiting', 1)
+    const image = await readFile(join(copies, 'in-00.png'))
+    for (const name of ['b.png', 'c.png']) await writeFile(join(copies, name), image)
+    first.pushReply({
+      path: '/createTask',
+      status: 429,
+      text: '<html>429 Too Many Requests</html>',
+      headers: { 'retry-after': '1' },
+    })
+    const r = await runRc2(['solve', 'waiting', '-q', 'cars', '--ndjson', '--concurrency', '2'], {
+      cwd: dir,
+      env: { HOME: dir, RC2_API_KEY: KEY, RC2_ENDPOINT: first.endpoints.yescaptcha },
+      timeoutMs: 45_000,
+    })
+    expect(r.code, r.stderr).toBe(0)
+    const results = lines(r.stdout)
+    expect(results).toHaveLength(3)
+    expect(results.every((x) => x.ok && x.objects?.join() === '0')).toBe(true)
+    expect(first.createCount).toBe(2)
+  })
+})
+
 describe('two runs on one --output', () => {
   it('the second refuses before sending (exit 2) while the first runs; a stale lock is taken over', async () => {
     await makeDir('locked', 4)
