@@ -125,3 +125,22 @@ Module._load = function (request, ...rest) {
     expect(server.createCount).toBe(created)
   })
 })
+
+describe('a run left with nothing to wake it', () => {
+  it('says it is an internal error and exits 1, not with Node’s silent 13', async () => {
+    // A stand-in for a deadlock: fstat's callback never comes, so reading the input never ends
+    // and nothing else is pending.
+    const stall = join(dir, 'stall.cjs')
+    await writeFile(
+      stall,
+      "const fs = require('node:fs')\nfs.fstat = () => {}\nrequire('node:module').syncBuiltinESMExports()\n",
+    )
+    const run = await runRc2(
+      ['solve', join(FIXTURES, 'payload-3x3.png'), '-q', 'cars', '--dry-run'],
+      { env: { RC2_API_KEY: DEFAULT_TEST_KEY, HOME: dir, NODE_OPTIONS: `--require ${stall}` } },
+    )
+    expect(run.code, run.stderr).toBe(1)
+    expect(run.stderr).toContain('rc2: internal error: the run stopped with work unfinished')
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+  })
+})
