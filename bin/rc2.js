@@ -7,10 +7,13 @@ import module from 'node:module'
 // Before the CLI is imported, so that it is cached too.
 module.enableCompileCache?.()
 
-// A run left with nothing to wake it (a bug) would end with Node's silent exit 13, its results
-// unsaid: say so, as the internal error it is.
-process.on('exit', () => {
-  if (process.exitCode !== 13) return
+// A run left with nothing to wake it (a bug) would end as if it had finished, its results unsaid:
+// when the event loop empties before the CLI has returned, say so, as the internal error it is.
+// (Not a top-level await on the run: Node would add its own warning and exit 13.)
+let ended = false
+process.on('beforeExit', () => {
+  if (ended) return
+  ended = true
   process.stderr.write(
     'rc2: internal error: the run stopped with work unfinished (a bug: please report it with --verbose output)\n',
   )
@@ -19,7 +22,7 @@ process.on('exit', () => {
 
 const { installSignalHandlers, runCli } = await import('../dist/cli.js')
 const signal = installSignalHandlers()
-process.exitCode = await runCli(
+runCli(
   process.argv,
   {
     stdout: process.stdout,
@@ -29,4 +32,7 @@ process.exitCode = await runCli(
     cwd: process.cwd(),
   },
   signal,
-)
+).then((code) => {
+  ended = true
+  process.exitCode = code
+})
