@@ -272,11 +272,11 @@ class BatchRun<T extends { input: string }> {
       }
       result = outcome
       // The calls that gave an answer: one, or one per checked tile of a round.
-      const answers = result.ok && !('dryRun' in result) ? (result.checked?.length ?? 1) : 0
+      const answered = outcome.ok && !('dryRun' in outcome) ? outcome : undefined
+      const answers = answered === undefined ? 0 : (answered.checked?.length ?? 1)
       account.close(answers)
       // More calls than answers (a lost reply, retried or failed over) may each have cost: say so.
-      if (result.ok && !('dryRun' in result) && account.calls > answers)
-        result.paidCalls = account.calls
+      if (answered !== undefined && account.calls > answers) answered.paidCalls = account.calls
     } catch (error) {
       account.close(0)
       if (this.interrupt?.aborted === true && (signal.aborted || error === this.interrupt.reason)) {

@@ -26,8 +26,10 @@ export function answerOncePerRun(provider: Provider, keep = KEPT_REQUESTS): Prov
     recognize: async (request) => {
       const key = requestKey(request)
       const known = answers.get(key)
-      if (known instanceof Kept) remember(key, known)
-      if (known instanceof Kept) return shared(known.answer())
+      if (known instanceof Kept) {
+        remember(key, known)
+        return shared(known.answer())
+      }
       // Waiting for another input's answer costs nothing: the slot is lent meanwhile, since the input
       // asking may itself be waiting for a slot to resume a retry (holding it would deadlock).
       if (known !== undefined) {
