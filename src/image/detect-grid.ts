@@ -16,52 +16,6 @@ import type { RawImage } from './types.js'
 /** A pixel is white when its lightness is at least this (JPEG gutters are 235-250, tiles rarely this light). */
 export const WHITE_LEVEL = 220
 
-/** Lightness: luma, capped near the smallest channel so saturated yellows and cyans do not count as white. */
-export function computeLightness(image: RawImage): Uint8Array {
-  const { data, width, height, channels } = image
-  const count = width * height
-  const out = new Uint8Array(count)
-  if (channels === 3 && LITTLE_ENDIAN && data.byteOffset % 4 === 0) {
-    lightnessOfRgb(data, count, out)
-  } else if (channels >= 3) {
-    for (let i = 0, p = 0; i < count; i++, p += channels)
-      out[i] = lightnessOf(data[p]!, data[p + 1]!, data[p + 2]!)
-  } else {
-    for (let i = 0, p = 0; i < count; i++, p += channels) out[i] = data[p]!
-  }
-  return out
-}
-
-/** Whether typed arrays put the lowest byte of a word first (they do on every platform Node runs on but s390x). */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
-
-/** One pixel's lightness. Luma is at most 255, so the minimum needs no clamp. */
-function lightnessOf(r: number, g: number, b: number): number {
-  return Math.min((77 * r + 150 * g + 29 * b) >> 8, Math.min(r, g, b) + 90)
-}
-
-/**
- * The lightness of `count` RGB pixels into `out`, four pixels at a time: three 32-bit reads hold
- * four pixels, one 32-bit write takes their four lightnesses. V8 checks the bounds of every read
- * and write, so this does a third of the checks of byte reads and runs in about half the time.
- */
-function lightnessOfRgb(data: Uint8Array, count: number, out: Uint8Array): void {
-  const words = new Uint32Array(data.buffer, data.byteOffset, Math.floor(data.length / 4))
-  const quads = new Uint32Array(out.buffer, out.byteOffset, count >> 2)
-  for (let q = 0, w = 0; q < quads.length; q++, w += 3) {
-    const a = words[w]!
-    const b = words[w + 1]!
-    const c = words[w + 2]!
-    quads[q] =
-      lightnessOf(a & 255, (a >>> 8) & 255, (a >>> 16) & 255) |
-      (lightnessOf(a >>> 24, b & 255, (b >>> 8) & 255) << 8) |
-      (lightnessOf((b >>> 16) & 255, b >>> 24, c & 255) << 16) |
-      (lightnessOf((c >>> 8) & 255, (c >>> 16) & 255, c >>> 24) << 24)
-  }
-  for (let i = quads.length * 4, p = i * 3; i < count; i++, p += 3)
-    out[i] = lightnessOf(data[p]!, data[p + 1]!, data[p + 2]!)
-}
-
 /**
  * `light` with the widget's blue (ticks of selected tiles, the header, the button) counted as
  * white: a tick reaches over a narrow gutter and joins two tiles into one blob. Only a second look:

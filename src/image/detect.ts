@@ -13,16 +13,10 @@ import { InputError, UsageError } from '../errors.js'
 import type { Grid, Rect, TileRect } from '../types.js'
 import { GRID_SIDE } from '../types.js'
 import type { Lattice } from './detect-grid.js'
-import {
-  computeLightness,
-  findLattice,
-  findSquares,
-  labelDarkBlobs,
-  WHITE_LEVEL,
-  whitenBlue,
-} from './detect-grid.js'
+import { findLattice, findSquares, labelDarkBlobs, WHITE_LEVEL, whitenBlue } from './detect-grid.js'
 import { inspectCells } from './detect-cells.js'
 import { findHeaders, type HeaderLattice, latticeUnderHeader } from './detect-header.js'
+import { computeLightness } from './lightness.js'
 import type { DetectHints, InputKind, Layout, RawImage } from './types.js'
 
 const STANDARD: Record<number, Grid> = { 300: '3x3', 450: '4x4', 100: '1x1' }

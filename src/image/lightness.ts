@@ -1,0 +1,70 @@
+/**
+ * The lightness mask grid detection starts from: one byte a pixel, luma capped near the smallest
+ * channel. The per-pixel work runs in WebAssembly (lightness.wat) for RGB, the common case.
+ */
+import { LIGHTNESS_WASM } from './lightness-wasm.js'
+import type { RawImage } from './types.js'
+
+/** What rc2 uses of the WebAssembly global: Node has it, @types/node for Node 20 does not declare it. */
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object) => { exports: object }
+}
+
+/** Lightness: luma, capped near the smallest channel so saturated yellows and cyans do not count as white. */
+export function computeLightness(image: RawImage): Uint8Array {
+  const { data, width, height, channels } = image
+  const count = width * height
+  const out = new Uint8Array(count)
+  if (channels === 3) {
+    lightnessOfRgb(data, count, out)
+  } else if (channels >= 3) {
+    for (let i = 0, p = 0; i < count; i++, p += channels)
+      out[i] = lightnessOf(data[p]!, data[p + 1]!, data[p + 2]!)
+  } else {
+    for (let i = 0, p = 0; i < count; i++, p += channels) out[i] = data[p]!
+  }
+  return out
+}
+
+/** One pixel's lightness. Luma is at most 255, so the minimum needs no clamp. */
+function lightnessOf(r: number, g: number, b: number): number {
+  return Math.min((77 * r + 150 * g + 29 * b) >> 8, Math.min(r, g, b) + 90)
+}
+
+/** Pixels per call into the WebAssembly module: their RGB and lightness fill its 4 pages (256 KiB). */
+const CHUNK = 65_536
+const OUT_AT = CHUNK * 3
+
+type LightnessModule = {
+  memory: { buffer: ArrayBuffer }
+  lightness: (src: number, dst: number, blocks: number) => void
+}
+let compiled: LightnessModule | undefined
+
+/** lightness.wat, compiled on first use (well under a millisecond), so start-up never pays for it. */
+function lightnessModule(): LightnessModule {
+  compiled ??= new WebAssembly.Instance(
+    new WebAssembly.Module(Buffer.from(LIGHTNESS_WASM, 'base64')),
+  ).exports as LightnessModule
+  return compiled
+}
+
+/**
+ * The lightness of `count` RGB pixels into `out`, through lightness.wat: sixteen pixels per step,
+ * a chunk at a time copied into its memory and back (the copies cost far less than the pixel work
+ * in JavaScript); the last pixels short of sixteen here.
+ */
+function lightnessOfRgb(data: Uint8Array, count: number, out: Uint8Array): void {
+  const { memory, lightness } = lightnessModule()
+  const heap = new Uint8Array(memory.buffer)
+  const whole = count - (count % 16)
+  for (let from = 0; from < whole; from += CHUNK) {
+    const pixels = Math.min(CHUNK, whole - from)
+    heap.set(data.subarray(from * 3, (from + pixels) * 3), 0)
+    lightness(0, OUT_AT, pixels / 16)
+    out.set(heap.subarray(OUT_AT, OUT_AT + pixels), from)
+  }
+  for (let i = whole, p = i * 3; i < count; i++, p += 3)
+    out[i] = lightnessOf(data[p]!, data[p + 1]!, data[p + 2]!)
+}

@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { buildLightnessSource } from '../../scripts/build-wasm.js'
+import { computeLightness } from '../../src/image/lightness.js'
+import { createRng } from '../helpers/prng.js'
+
+const ROOT = resolve(import.meta.dirname, '../..')
+
+/** The definition, one pixel at a time: luma, capped at the smallest channel plus 90. */
+function expected(data: Uint8Array, count: number, channels: number): Uint8Array {
+  const out = new Uint8Array(count)
+  for (let i = 0; i < count; i++) {
+    const [r, g, b] = [data[i * channels]!, data[i * channels + 1]!, data[i * channels + 2]!]
+    out[i] = Math.min(Math.floor((77 * r + 150 * g + 29 * b) / 256), Math.min(r, g, b) + 90)
+  }
+  return out
+}
+
+/** `count` random pixels of `channels` bytes, in a view that starts `offset` bytes into its buffer. */
+function randomPixels(count: number, channels: number, offset: number, seed: number): Uint8Array {
+  const next = createRng(seed)
+  const data = new Uint8Array(offset + count * channels).subarray(offset)
+  for (let i = 0; i < data.length; i++) data[i] = Math.floor(next() * 256)
+  return data
+}
+
+describe('computeLightness', () => {
+  it('gives every one of the 16.7 million RGB colours its defined lightness', () => {
+    const count = 1 << 24
+    const data = new Uint8Array(count * 3)
+    for (let i = 0; i < count; i++) {
+      data[i * 3] = i & 255
+      data[i * 3 + 1] = (i >> 8) & 255
+      data[i * 3 + 2] = i >> 16
+    }
+    const light = computeLightness({ data, width: 4096, height: 4096, channels: 3 })
+    // Spot values: white, black, pure yellow (luma 226, capped at 0 + 90), a light grey.
+    expect([light[0xffffff], light[0], light[0x00ffff], light[0xc8c8c8]]).toEqual([255, 0, 90, 200])
+    expect(Buffer.compare(light, expected(data, count, 3))).toBe(0)
+  })
+
+  it.each([
+    [1, 0],
+    [15, 1],
+    [16, 2],
+    [17, 3],
+    [65_535, 1],
+    [65_536, 0],
+    [65_553, 3],
+    [200_003, 2],
+  ])(
+    'is exact for %i pixels at byte offset %i (chunk edges and the last pixels short of 16)',
+    (count, offset) => {
+      const data = randomPixels(count, 3, offset, count)
+      const light = computeLightness({ data, width: count, height: 1, channels: 3 })
+      expect(light.length).toBe(count)
+      expect(Buffer.compare(light, expected(data, count, 3))).toBe(0)
+    },
+  )
+
+  it('reads RGBA by its first three channels and grey as it is', () => {
+    const rgba = randomPixels(1000, 4, 1, 7)
+    expect(
+      Buffer.compare(
+        computeLightness({ data: rgba, width: 40, height: 25, channels: 4 }),
+        expected(rgba, 1000, 4),
+      ),
+    ).toBe(0)
+    const grey = randomPixels(1000, 1, 0, 8)
+    expect(
+      Buffer.compare(computeLightness({ data: grey, width: 1000, height: 1, channels: 1 }), grey),
+    ).toBe(0)
+  })
+
+  it('runs the WebAssembly module the build script makes from lightness.wat today', async () => {
+    const committed = readFileSync(resolve(ROOT, 'src/image/lightness-wasm.ts'), 'utf8')
+    expect(await buildLightnessSource()).toBe(committed)
+  })
+})
