@@ -5,19 +5,28 @@
 import { LIGHTNESS_WASM } from './lightness-wasm.js'
 import type { RawImage } from './types.js'
 
-/** What rc2 uses of the WebAssembly global: Node has it, @types/node for Node 20 does not declare it. */
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object
-  Instance: new (module: object) => { exports: object }
-}
+/**
+ * What rc2 uses of the WebAssembly global: Node has it, @types/node for Node 20 does not declare
+ * it, and `node --jitless` has none.
+ */
+declare const WebAssembly:
+  | {
+      Module: new (bytes: Uint8Array) => object
+      Instance: new (module: object) => { exports: object }
+    }
+  | undefined
 
 /** Lightness: luma, capped near the smallest channel so saturated yellows and cyans do not count as white. */
 export function computeLightness(image: RawImage): Uint8Array {
   const { data, width, height, channels } = image
   const count = width * height
+  // The module copies what the size says it holds: a short buffer would read the last image's pixels.
+  if (data.length < count * channels)
+    throw new RangeError(`${width}x${height}x${channels} pixels in ${data.length} bytes`)
   const out = new Uint8Array(count)
-  if (channels === 3) {
-    lightnessOfRgb(data, count, out)
+  const module = channels === 3 && count >= 16 ? lightnessModule() : undefined
+  if (module !== undefined) {
+    lightnessOfRgb(module, data, count, out)
   } else if (channels >= 3) {
     for (let i = 0, p = 0; i < count; i++, p += channels)
       out[i] = lightnessOf(data[p]!, data[p + 1]!, data[p + 2]!)
@@ -40,14 +49,26 @@ type LightnessModule = {
   memory: { buffer: ArrayBuffer }
   lightness: (src: number, dst: number, blocks: number) => void
 }
-let compiled: LightnessModule | undefined
+let compiled: LightnessModule | null | undefined
 
-/** lightness.wat, compiled on first use (well under a millisecond), so start-up never pays for it. */
-function lightnessModule(): LightnessModule {
-  compiled ??= new WebAssembly.Instance(
-    new WebAssembly.Module(Buffer.from(LIGHTNESS_WASM, 'base64')),
-  ).exports as LightnessModule
-  return compiled
+/**
+ * lightness.wat, compiled on first use (well under a millisecond), so start-up never pays for it;
+ * null where Node has no WebAssembly (`--jitless`) or no SIMD for this CPU: the pixels are then
+ * done in JavaScript, to the same result.
+ */
+function lightnessModule(): LightnessModule | undefined {
+  if (compiled === undefined) {
+    try {
+      compiled =
+        typeof WebAssembly === 'undefined'
+          ? null
+          : (new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(LIGHTNESS_WASM, 'base64')))
+              .exports as LightnessModule)
+    } catch {
+      compiled = null
+    }
+  }
+  return compiled ?? undefined
 }
 
 /**
@@ -55,8 +76,12 @@ function lightnessModule(): LightnessModule {
  * a chunk at a time copied into its memory and back (the copies cost far less than the pixel work
  * in JavaScript); the last pixels short of sixteen here.
  */
-function lightnessOfRgb(data: Uint8Array, count: number, out: Uint8Array): void {
-  const { memory, lightness } = lightnessModule()
+function lightnessOfRgb(
+  { memory, lightness }: LightnessModule,
+  data: Uint8Array,
+  count: number,
+  out: Uint8Array,
+): void {
   const heap = new Uint8Array(memory.buffer)
   const whole = count - (count % 16)
   for (let from = 0; from < whole; from += CHUNK) {

@@ -1,10 +1,11 @@
-;; The lightness of RGB pixels, sixteen at a time with WebAssembly's 128-bit SIMD: the one
-;; per-pixel step of grid detection that sharp cannot do (libvips has no band minimum in sharp's
-;; API), and the largest part of preparing a screenshot in JavaScript (about 6 ns a pixel there,
-;; a tenth of that here). scripts/build-wasm.ts compiles this file into lightness-wasm.ts.
+;; The lightness of RGB pixels, sixteen at a time with WebAssembly's 128-bit SIMD: grid
+;; detection's heaviest per-pixel step, which sharp cannot do (libvips has no band minimum in
+;; sharp's API). In JavaScript it was the largest part of preparing a screenshot: 1.2 s of CPU for
+;; the benchmark's 100 captures, 0.45 s here with the copies in and out of this module's memory.
+;; scripts/build-wasm.ts compiles this file into lightness-wasm.ts.
 ;;
 ;; lightness = min((77r + 150g + 29b) >> 8, min(r, g, b) + 90), exactly as lightnessOf in
-;; detect-grid.ts computes it: luma, but a saturated colour (bright yellow, light sky blue) never
+;; lightness.ts computes it: luma, but a saturated colour (bright yellow, light sky blue) never
 ;; passes for white.
 (module
   (memory (export "memory") 4)

@@ -144,3 +144,32 @@ describe('a run left with nothing to wake it', () => {
     expect(run.stderr.trim().split('\n')).toHaveLength(1)
   })
 })
+
+describe('Node without WebAssembly (node --jitless)', () => {
+  it('finds the same grids and clicks: detection falls back to plain JavaScript', async () => {
+    const args = ['solve', 'widget-3x3-1x.png', 'widget-4x4-2x.jpg', 'tiles-3x3-1.5x.png']
+    const solve = (env: Record<string, string>) =>
+      runRc2([...args, '-q', 'cars', '--dry-run', '--ndjson'], {
+        cwd: FIXTURES,
+        env: { RC2_API_KEY: DEFAULT_TEST_KEY, HOME: dir, ...env },
+        timeoutMs: 60_000,
+      })
+    const [usual, jitless] = await Promise.all([solve({}), solve({ NODE_OPTIONS: '--jitless' })])
+    expect([usual.code, jitless.code]).toEqual([0, 0])
+    // One line per input, in the order they finished: compared by input.
+    const results = (stdout: string) =>
+      stdout
+        .trim()
+        .split('\n')
+        .map(
+          (line) => JSON.parse(line) as { input: string; grid: string; clicksIfChosen: unknown[] },
+        )
+        .sort((x, y) => x.input.localeCompare(y.input))
+    expect(results(usual.stdout).map((r) => [r.input, r.grid, r.clicksIfChosen.length])).toEqual([
+      ['tiles-3x3-1.5x.png', '3x3', 9],
+      ['widget-3x3-1x.png', '3x3', 9],
+      ['widget-4x4-2x.jpg', '4x4', 16],
+    ])
+    expect(results(jitless.stdout)).toEqual(results(usual.stdout))
+  })
+})

@@ -73,6 +73,11 @@ describe('computeLightness', () => {
     ).toBe(0)
   })
 
+  it('refuses pixels shorter than their size says, rather than read what was there before', () => {
+    const data = new Uint8Array(99 * 3)
+    expect(() => computeLightness({ data, width: 10, height: 10, channels: 3 })).toThrow(RangeError)
+  })
+
   it('runs the WebAssembly module the build script makes from lightness.wat today', async () => {
     const committed = readFileSync(resolve(ROOT, 'src/image/lightness-wasm.ts'), 'utf8')
     expect(await buildLightnessSource()).toBe(committed)
