@@ -6,7 +6,7 @@
  *
  * test/image/lightness.test.ts checks that the committed module is what this makes today.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import wabt from 'wabt'
 
@@ -34,4 +34,6 @@ export async function buildLightnessSource(): Promise<string> {
   }
 }
 
-if (process.argv[1] === import.meta.filename) writeFileSync(OUTPUT, await buildLightnessSource())
+// Run as a script (not imported by the test): resolved, so that a relative or linked path counts too.
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === import.meta.filename)
+  writeFileSync(OUTPUT, await buildLightnessSource())
