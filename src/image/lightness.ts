@@ -1,20 +1,9 @@
 /**
  * The lightness mask grid detection starts from: one byte a pixel, luma capped near the smallest
- * channel. The per-pixel work runs in WebAssembly (lightness.wat) for RGB, the common case.
+ * channel. The per-pixel work runs in WebAssembly (pixel-kernels.wat) for RGB, the common case.
  */
-import { LIGHTNESS_WASM } from './lightness-wasm.js'
+import { type PixelKernels, pixelKernels } from './pixel-kernels.js'
 import type { RawImage } from './types.js'
-
-/**
- * What rc2 uses of the WebAssembly global: Node has it, @types/node for Node 20 does not declare
- * it, and `node --jitless` has none.
- */
-declare const WebAssembly:
-  | {
-      Module: new (bytes: Uint8Array) => object
-      Instance: new (module: object) => { exports: object }
-    }
-  | undefined
 
 /** Lightness: luma, capped near the smallest channel so saturated yellows and cyans do not count as white. */
 export function computeLightness(image: RawImage): Uint8Array {
@@ -24,9 +13,9 @@ export function computeLightness(image: RawImage): Uint8Array {
   if (data.length < count * channels)
     throw new RangeError(`${width}x${height}x${channels} pixels in ${data.length} bytes`)
   const out = new Uint8Array(count)
-  const module = channels === 3 && count >= 16 ? lightnessModule() : undefined
-  if (module !== undefined) {
-    lightnessOfRgb(module, data, count, out)
+  const kernels = channels === 3 && count >= 16 ? pixelKernels() : undefined
+  if (kernels !== undefined) {
+    lightnessOfRgb(kernels, data, count, out)
   } else if (channels >= 3) {
     for (let i = 0, p = 0; i < count; i++, p += channels)
       out[i] = lightnessOf(data[p]!, data[p + 1]!, data[p + 2]!)
@@ -41,43 +30,17 @@ function lightnessOf(r: number, g: number, b: number): number {
   return Math.min((77 * r + 150 * g + 29 * b) >> 8, Math.min(r, g, b) + 90)
 }
 
-/** Pixels per call into the WebAssembly module: their RGB and lightness fill its 4 pages (256 KiB). */
+/** Pixels per call into the WebAssembly module: their RGB and lightness take 256 KiB of its memory. */
 const CHUNK = 65_536
 const OUT_AT = CHUNK * 3
 
-type LightnessModule = {
-  memory: { buffer: ArrayBuffer }
-  lightness: (src: number, dst: number, blocks: number) => void
-}
-let compiled: LightnessModule | null | undefined
-
 /**
- * lightness.wat, compiled on first use (well under a millisecond), so start-up never pays for it;
- * null where Node has no WebAssembly (`--jitless`) or no SIMD for this CPU: the pixels are then
- * done in JavaScript, to the same result.
- */
-function lightnessModule(): LightnessModule | undefined {
-  if (compiled === undefined) {
-    try {
-      compiled =
-        typeof WebAssembly === 'undefined'
-          ? null
-          : (new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(LIGHTNESS_WASM, 'base64')))
-              .exports as LightnessModule)
-    } catch {
-      compiled = null
-    }
-  }
-  return compiled ?? undefined
-}
-
-/**
- * The lightness of `count` RGB pixels into `out`, through lightness.wat: sixteen pixels per step,
+ * The lightness of `count` RGB pixels into `out`, through pixel-kernels.wat: sixteen pixels per step,
  * a chunk at a time copied into its memory and back (the copies cost far less than the pixel work
  * in JavaScript); the last pixels short of sixteen here.
  */
 function lightnessOfRgb(
-  { memory, lightness }: LightnessModule,
+  { memory, lightness }: PixelKernels,
   data: Uint8Array,
   count: number,
   out: Uint8Array,

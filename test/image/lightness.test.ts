@@ -1,11 +1,6 @@
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { buildLightnessSource } from '../../scripts/build-wasm.js'
 import { computeLightness } from '../../src/image/lightness.js'
 import { createRng } from '../helpers/prng.js'
-
-const ROOT = resolve(import.meta.dirname, '../..')
 
 /** The definition, one pixel at a time: luma, capped at the smallest channel plus 90. */
 function expected(data: Uint8Array, count: number, channels: number): Uint8Array {
@@ -76,10 +71,5 @@ describe('computeLightness', () => {
   it('refuses pixels shorter than their size says, rather than read what was there before', () => {
     const data = new Uint8Array(99 * 3)
     expect(() => computeLightness({ data, width: 10, height: 10, channels: 3 })).toThrow(RangeError)
-  })
-
-  it('runs the WebAssembly module the build script makes from lightness.wat today', async () => {
-    const committed = readFileSync(resolve(ROOT, 'src/image/lightness-wasm.ts'), 'utf8')
-    expect(await buildLightnessSource()).toBe(committed)
   })
 })

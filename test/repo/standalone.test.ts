@@ -104,7 +104,7 @@ describe('the repository stands alone', () => {
       (f) => /\.(ts|mjs|cjs|js|wat)$/.test(f) || f === '.ci/run',
     )
     expect(code).toContain('src/cli.ts')
-    expect(code).toContain('src/image/lightness.wat')
+    expect(code).toContain('src/image/pixel-kernels.wat')
     const offenders: string[] = []
     for (const file of code) {
       const path = join(REPO, file)
