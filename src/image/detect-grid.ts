@@ -11,7 +11,7 @@
  * 5. Fit origin, pitch and side to the matched squares' edges (trimmed least squares), then check
  *    that every gutter is a straight white line across the band.
  */
-import { KERNEL_MEMORY, type PixelKernels, pixelKernels } from './pixel-kernels.js'
+import { KERNEL_MEMORY, pixelKernels } from './pixel-kernels.js'
 import type { RawImage } from './types.js'
 
 /** A pixel is white when its lightness is at least this (JPEG gutters are 235-250, tiles rarely this light). */
@@ -48,6 +48,9 @@ export interface Blob {
 /** Horizontal runs of dark pixels, row by row, with a union-find parent for each (grown as needed). */
 class Runs {
   count = 0
+  /** The runs of the row added last: the ones the next row's runs may touch. */
+  private prevFirst = 0
+  private prevLast = 0
   start: Int32Array = new Int32Array(1 << 14)
   end: Int32Array = new Int32Array(1 << 14)
   row: Int32Array = new Int32Array(1 << 14)
@@ -61,6 +64,24 @@ class Runs {
     this.row[k] = row
     this.parent[k] = k
     return k
+  }
+
+  /**
+   * Adds row `y`'s runs (start and end pairs in `pairs`, from `from` to `to`), each joined to every
+   * run of the row added before that it overlaps; rows come in order, an empty one included.
+   */
+  addRow(y: number, pairs: Int32Array, from: number, to: number): void {
+    const rowFirst = this.count
+    let j = this.prevFirst
+    for (let r = from; r < to; r += 2) {
+      const start = pairs[r]!
+      const x = pairs[r + 1]!
+      const k = this.add(start, x, y)
+      while (j < this.prevLast && this.end[j]! <= start) j++
+      for (let m = j; m < this.prevLast && this.start[m]! < x; m++) this.join(k, m)
+    }
+    this.prevFirst = rowFirst
+    this.prevLast = this.count
   }
 
   find(k: number): number {
@@ -107,33 +128,8 @@ export function labelDarkBlobs(
   minSide = 8,
 ): Blob[] {
   const runs = new Runs()
-  const kernels = width > 0 && rowsPerCall(width) > 0 ? pixelKernels() : undefined
-  if (kernels !== undefined) findRunsByKernel(kernels, light, width, height, level, runs)
-  else findRuns(light, width, height, level, runs)
+  findRuns(light, width, height, level, runs)
   return collectBlobs(runs).filter((b) => b.x1 - b.x0 >= minSide && b.y1 - b.y0 >= minSide)
-}
-
-/**
- * Adds the dark runs of row `y` (pairs of start and end in `pairs` from `from` to `to`) to `runs`
- * and joins each to every run of the row above (`prevFirst` to `prevLast`) that overlaps it.
- */
-function addRow(
-  runs: Runs,
-  y: number,
-  pairs: Int32Array,
-  from: number,
-  to: number,
-  prevFirst: number,
-  prevLast: number,
-): void {
-  let j = prevFirst
-  for (let r = from; r < to; r += 2) {
-    const start = pairs[r]!
-    const x = pairs[r + 1]!
-    const k = runs.add(start, x, y)
-    while (j < prevLast && runs.end[j]! <= start) j++
-    for (let m = j; m < prevLast && runs.start[m]! < x; m++) runs.join(k, m)
-  }
 }
 
 /** Rows of `width` that fit in one call of the kernel: the rows, their runs (at most one per two pixels) and a count each. */
@@ -141,39 +137,10 @@ function rowsPerCall(width: number): number {
   return Math.floor((KERNEL_MEMORY - 16) / (5 * width + 12))
 }
 
-/** The dark runs of `light`, found by pixel-kernels.wat a batch of rows at a time. */
-function findRunsByKernel(
-  { memory, darkRuns }: PixelKernels,
-  light: Uint8Array,
-  width: number,
-  height: number,
-  level: number,
-  runs: Runs,
-): void {
-  const heap = new Uint8Array(memory.buffer)
-  const words = new Int32Array(memory.buffer)
-  const batch = rowsPerCall(width)
-  let prevFirst = 0
-  let prevLast = 0
-  for (let y0 = 0; y0 < height; y0 += batch) {
-    const rows = Math.min(batch, height - y0)
-    heap.set(light.subarray(y0 * width, (y0 + rows) * width), 0)
-    const pairsAt = (rows * width + 7) & ~7
-    const endsAt = pairsAt + rows * (width + 1) * 4
-    darkRuns(0, width, rows, level, pairsAt, endsAt)
-    let from = pairsAt >> 2
-    for (let row = 0; row < rows; row++) {
-      const to = (pairsAt >> 2) + 2 * words[(endsAt >> 2) + row]!
-      const rowFirst = runs.count
-      addRow(runs, y0 + row, words, from, to, prevFirst, prevLast)
-      from = to
-      prevFirst = rowFirst
-      prevLast = runs.count
-    }
-  }
-}
-
-/** The dark runs of `light` in JavaScript, where there is no WebAssembly. */
+/**
+ * The dark runs of `light`, row by row into `runs`: found by pixel-kernels.wat a batch of rows at
+ * a time, or in JavaScript where there is no WebAssembly (or a row too wide for its memory).
+ */
 function findRuns(
   light: Uint8Array,
   width: number,
@@ -181,26 +148,40 @@ function findRuns(
   level: number,
   runs: Runs,
 ): void {
+  const batch = width > 0 ? rowsPerCall(width) : 0
+  const kernels = batch > 0 ? pixelKernels() : undefined
+  if (kernels !== undefined) {
+    const heap = new Uint8Array(kernels.memory.buffer)
+    const words = new Int32Array(kernels.memory.buffer)
+    for (let y0 = 0; y0 < height; y0 += batch) {
+      const rows = Math.min(batch, height - y0)
+      heap.set(light.subarray(y0 * width, (y0 + rows) * width), 0)
+      const pairsAt = (rows * width + 7) & ~7
+      const endsAt = pairsAt + rows * (width + 1) * 4
+      kernels.darkRuns(0, width, rows, level, pairsAt, endsAt)
+      let from = pairsAt >> 2
+      for (let row = 0; row < rows; row++) {
+        const to = (pairsAt >> 2) + 2 * words[(endsAt >> 2) + row]!
+        runs.addRow(y0 + row, words, from, to)
+        from = to
+      }
+    }
+    return
+  }
   const words = wordsOf(light, level)
   const pairs = new Int32Array(width + 2)
-  let prevFirst = 0
-  let prevLast = 0
   for (let y = 0; y < height; y++) {
     const base = y * width
     const end = base + width
     let n = 0
-    let i = base
-    while (i < end) {
+    for (let i = base; i < end;) {
       i = skipPixels(light, words, i, end, level, true)
       if (i >= end) break
       pairs[n++] = i - base
       i = skipPixels(light, words, i, end, level, false)
       pairs[n++] = i - base
     }
-    const rowFirst = runs.count
-    addRow(runs, y, pairs, 0, n, prevFirst, prevLast)
-    prevFirst = rowFirst
-    prevLast = runs.count
+    runs.addRow(y, pairs, 0, n)
   }
 }
 
