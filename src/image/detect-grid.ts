@@ -139,7 +139,8 @@ function rowsPerCall(width: number): number {
 
 /**
  * The dark runs of `light`, row by row into `runs`: found by pixel-kernels.wat a batch of rows at
- * a time, or in JavaScript where there is no WebAssembly (or a row too wide for its memory).
+ * a time, or in JavaScript where there is no WebAssembly, a row too wide for its memory or a level
+ * that is not a whole byte.
  */
 function findRuns(
   light: Uint8Array,
@@ -148,7 +149,9 @@ function findRuns(
   level: number,
   runs: Runs,
 ): void {
-  const batch = width > 0 ? rowsPerCall(width) : 0
+  // The kernel compares whole bytes: any other level (none of rc2's) is compared here.
+  const byte = Number.isInteger(level) && level >= 0 && level <= 255
+  const batch = byte && width > 0 ? rowsPerCall(width) : 0
   const kernels = batch > 0 ? pixelKernels() : undefined
   if (kernels !== undefined) {
     const heap = new Uint8Array(kernels.memory.buffer)

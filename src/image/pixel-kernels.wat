@@ -21,33 +21,18 @@
         (local.set $c (v128.load offset=32 (local.get $src)))
         ;; Each channel gathered from the three words: a lane index of 16 or more reads as 0,
         ;; so the three swizzles of a channel fill disjoint lanes and OR together.
-        (local.set $r
-          (v128.or
-            (v128.or
-              (i8x16.swizzle (local.get $a)
-                (v128.const i8x16 0 3 6 9 12 15 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1))
-              (i8x16.swizzle (local.get $b)
-                (v128.const i8x16 -1 -1 -1 -1 -1 -1 2 5 8 11 14 -1 -1 -1 -1 -1)))
-            (i8x16.swizzle (local.get $c)
-              (v128.const i8x16 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 1 4 7 10 13))))
-        (local.set $g
-          (v128.or
-            (v128.or
-              (i8x16.swizzle (local.get $a)
-                (v128.const i8x16 1 4 7 10 13 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1))
-              (i8x16.swizzle (local.get $b)
-                (v128.const i8x16 -1 -1 -1 -1 -1 0 3 6 9 12 15 -1 -1 -1 -1 -1)))
-            (i8x16.swizzle (local.get $c)
-              (v128.const i8x16 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 2 5 8 11 14))))
-        (local.set $bl
-          (v128.or
-            (v128.or
-              (i8x16.swizzle (local.get $a)
-                (v128.const i8x16 2 5 8 11 14 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1))
-              (i8x16.swizzle (local.get $b)
-                (v128.const i8x16 -1 -1 -1 -1 -1 1 4 7 10 13 -1 -1 -1 -1 -1 -1)))
-            (i8x16.swizzle (local.get $c)
-              (v128.const i8x16 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 0 3 6 9 12 15))))
+        (local.set $r (v128.or (v128.or
+          (i8x16.swizzle (local.get $a) (v128.const i8x16 0 3 6 9 12 15 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1))
+          (i8x16.swizzle (local.get $b) (v128.const i8x16 -1 -1 -1 -1 -1 -1 2 5 8 11 14 -1 -1 -1 -1 -1)))
+          (i8x16.swizzle (local.get $c) (v128.const i8x16 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 1 4 7 10 13))))
+        (local.set $g (v128.or (v128.or
+          (i8x16.swizzle (local.get $a) (v128.const i8x16 1 4 7 10 13 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1))
+          (i8x16.swizzle (local.get $b) (v128.const i8x16 -1 -1 -1 -1 -1 0 3 6 9 12 15 -1 -1 -1 -1 -1)))
+          (i8x16.swizzle (local.get $c) (v128.const i8x16 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 2 5 8 11 14))))
+        (local.set $bl (v128.or (v128.or
+          (i8x16.swizzle (local.get $a) (v128.const i8x16 2 5 8 11 14 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1))
+          (i8x16.swizzle (local.get $b) (v128.const i8x16 -1 -1 -1 -1 -1 1 4 7 10 13 -1 -1 -1 -1 -1 -1)))
+          (i8x16.swizzle (local.get $c) (v128.const i8x16 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 0 3 6 9 12 15))))
         ;; Luma in 16-bit lanes, eight pixels at a time: 77 + 150 + 29 = 256, so the sum is at
         ;; most 255 * 256 and fits unsigned; after the shift it is at most 255 and narrows as is.
         (local.set $y
@@ -78,89 +63,86 @@
         (local.set $blocks (i32.sub (local.get $blocks) (i32.const 1)))
         (br $next))))
 
-  ;; Runs of dark pixels (lightness below `level`) in `rows` rows of `width` bytes at `src`: each
-  ;; run as two i32, its first pixel and the one after its last, at `dst`; after each row, the
-  ;; number of runs so far as an i32 at `ends`. Returns the number of runs. Labelling's per-pixel
-  ;; part (detect-grid.ts joins the runs into blobs): long white and dark stretches pass sixteen
-  ;; pixels to a comparison.
+  ;; Runs of dark pixels (lightness below `level`, 0-255) in `rows` rows of `width` bytes at
+  ;; `src`: each run as two i32, its first pixel and the one after its last, at `dst`; after each
+  ;; row, the number of runs so far as an i32 at `ends`. Returns the number of runs. Labelling's
+  ;; per-pixel part (detect-grid.ts joins the runs into blobs): long white and dark stretches pass
+  ;; sixteen pixels to a comparison.
   (func (export "darkRuns")
     (param $src i32) (param $width i32) (param $rows i32) (param $level i32)
     (param $dst i32) (param $ends i32) (result i32)
-    (local $row i32) (local $i i32) (local $p i32) (local $dark i32) (local $start i32)
-    (local $mask i32) (local $diff i32) (local $bit i32) (local $count i32) (local $threshold v128)
-    (local.set $threshold (i8x16.splat (local.get $level)))
+    (local $row i32)
+    (global.set $out (local.get $dst))
+    (global.set $count (i32.const 0))
     (block $rowsDone
       (loop $nextRow
         (br_if $rowsDone (i32.ge_u (local.get $row) (local.get $rows)))
-        (local.set $i (i32.const 0))
-        (local.set $dark (i32.const 0))
-        ;; Sixteen pixels a step: a bit per pixel, set where it is dark.
-        (block $blocksDone
-          (loop $nextBlock
-            (br_if $blocksDone (i32.gt_u (i32.add (local.get $i) (i32.const 16)) (local.get $width)))
-            (local.set $mask
-              (i8x16.bitmask
-                (i8x16.lt_u
-                  (v128.load (i32.add (local.get $src) (local.get $i)))
-                  (local.get $threshold))))
-            ;; The bits that differ from the state the row is in (all set inside a run).
-            (local.set $diff
-              (i32.xor (local.get $mask) (i32.mul (local.get $dark) (i32.const 0xffff))))
-            (block $edgesDone
-              (loop $nextEdge
-                (br_if $edgesDone (i32.eqz (local.get $diff)))
-                (local.set $bit (i32.ctz (local.get $diff)))
-                (local.set $p (i32.add (local.get $i) (local.get $bit)))
-                (if (local.get $dark)
-                  (then
-                    (i32.store (local.get $dst) (local.get $start))
-                    (i32.store offset=4 (local.get $dst) (local.get $p))
-                    (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
-                    (local.set $count (i32.add (local.get $count) (i32.const 1)))
-                    (local.set $dark (i32.const 0)))
-                  (else
-                    (local.set $start (local.get $p))
-                    (local.set $dark (i32.const 1))))
-                ;; What still differs from the new state, above this pixel.
-                (local.set $diff
-                  (i32.and
-                    (i32.xor (local.get $mask) (i32.mul (local.get $dark) (i32.const 0xffff)))
-                    (i32.and
-                      (i32.shl (i32.const 0xffff) (i32.add (local.get $bit) (i32.const 1)))
-                      (i32.const 0xffff))))
-                (br $nextEdge)))
-            (local.set $i (i32.add (local.get $i) (i32.const 16)))
-            (br $nextBlock)))
-        ;; The last pixels short of sixteen, one at a time.
-        (block $tailDone
-          (loop $nextPixel
-            (br_if $tailDone (i32.ge_u (local.get $i) (local.get $width)))
-            (if (i32.ne
-                  (i32.lt_u (i32.load8_u (i32.add (local.get $src) (local.get $i))) (local.get $level))
-                  (local.get $dark))
-              (then
-                (if (local.get $dark)
-                  (then
-                    (i32.store (local.get $dst) (local.get $start))
-                    (i32.store offset=4 (local.get $dst) (local.get $i))
-                    (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
-                    (local.set $count (i32.add (local.get $count) (i32.const 1)))
-                    (local.set $dark (i32.const 0)))
-                  (else
-                    (local.set $start (local.get $i))
-                    (local.set $dark (i32.const 1))))))
-            (local.set $i (i32.add (local.get $i) (i32.const 1)))
-            (br $nextPixel)))
-        ;; A run that reaches the row's end ends there.
-        (if (local.get $dark)
-          (then
-            (i32.store (local.get $dst) (local.get $start))
-            (i32.store offset=4 (local.get $dst) (local.get $width))
-            (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
-            (local.set $count (i32.add (local.get $count) (i32.const 1)))))
-        (i32.store (local.get $ends) (local.get $count))
+        (call $scanRow (local.get $src) (local.get $width) (local.get $level))
+        (i32.store (local.get $ends) (global.get $count))
         (local.set $ends (i32.add (local.get $ends) (i32.const 4)))
         (local.set $src (i32.add (local.get $src) (local.get $width)))
         (local.set $row (i32.add (local.get $row) (i32.const 1)))
         (br $nextRow)))
-    (local.get $count)))
+    (global.get $count))
+
+  ;; Where the next run goes, how many so far, and the row's state: inside a run (from $start) or not.
+  (global $out (mut i32) (i32.const 0))
+  (global $count (mut i32) (i32.const 0))
+  (global $dark (mut i32) (i32.const 0))
+  (global $start (mut i32) (i32.const 0))
+
+  ;; The shade changes at pixel $p: a run starts there, or the one in progress ends there.
+  (func $edge (param $p i32)
+    (if (global.get $dark)
+      (then
+        (i32.store (global.get $out) (global.get $start))
+        (i32.store offset=4 (global.get $out) (local.get $p))
+        (global.set $out (i32.add (global.get $out) (i32.const 8)))
+        (global.set $count (i32.add (global.get $count) (i32.const 1)))
+        (global.set $dark (i32.const 0)))
+      (else
+        (global.set $start (local.get $p))
+        (global.set $dark (i32.const 1)))))
+
+  ;; One row: sixteen pixels a step (a bit per pixel, set where it is dark), the last pixels short
+  ;; of sixteen one at a time, and a run that reaches the row's end ended there.
+  (func $scanRow (param $src i32) (param $width i32) (param $level i32)
+    (local $i i32) (local $mask i32) (local $diff i32) (local $bit i32)
+    (global.set $dark (i32.const 0))
+    (block $blocksDone
+      (loop $nextBlock
+        (br_if $blocksDone (i32.gt_u (i32.add (local.get $i) (i32.const 16)) (local.get $width)))
+        (local.set $mask
+          (i8x16.bitmask
+            (i8x16.lt_u
+              (v128.load (i32.add (local.get $src) (local.get $i)))
+              (i8x16.splat (local.get $level)))))
+        ;; The bits that differ from the state the row is in (all set inside a run), one edge at a
+        ;; time; after each, what still differs from the new state above that pixel.
+        (local.set $diff
+          (i32.xor (local.get $mask) (i32.mul (global.get $dark) (i32.const 0xffff))))
+        (block $edgesDone
+          (loop $nextEdge
+            (br_if $edgesDone (i32.eqz (local.get $diff)))
+            (local.set $bit (i32.ctz (local.get $diff)))
+            (call $edge (i32.add (local.get $i) (local.get $bit)))
+            (local.set $diff
+              (i32.and
+                (i32.xor (local.get $mask) (i32.mul (global.get $dark) (i32.const 0xffff)))
+                (i32.and
+                  (i32.shl (i32.const 0xffff) (i32.add (local.get $bit) (i32.const 1)))
+                  (i32.const 0xffff))))
+            (br $nextEdge)))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $nextBlock)))
+    (block $tailDone
+      (loop $nextPixel
+        (br_if $tailDone (i32.ge_u (local.get $i) (local.get $width)))
+        (if (i32.ne
+              (i32.lt_u (i32.load8_u (i32.add (local.get $src) (local.get $i))) (local.get $level))
+              (global.get $dark))
+          (then (call $edge (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $nextPixel)))
+    (if (global.get $dark) (then (call $edge (local.get $width)))))
+)

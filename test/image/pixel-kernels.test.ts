@@ -82,6 +82,19 @@ describe('pixel kernels (WebAssembly)', () => {
     }
   })
 
+  // Rows wider than the kernel's memory takes (about 209,000 pixels) and levels that are not a
+  // whole byte are labelled in JavaScript: the same blobs, by the same flood fill.
+  it.each([
+    [210_000, 3, 220],
+    [301, 47, 127.5],
+    [64, 20, 256],
+  ])('label a %i x %i picture at level %s in JavaScript just the same', (width, height, level) => {
+    const light = randomLight(width, height, width + height)
+    const blobs = labelDarkBlobs(light, width, height, level, 1)
+    expect(sorted(blobs)).toEqual(sorted(floodFill(light, width, height, level)))
+    expect(blobs.length).toBeGreaterThan(0)
+  })
+
   it('is the module the build script makes from pixel-kernels.wat today', async () => {
     const committed = readFileSync(resolve(ROOT, 'src/image/pixel-kernels-wasm.ts'), 'utf8')
     expect(await buildKernelsSource()).toBe(committed)
