@@ -11,7 +11,7 @@
  * 5. Fit origin, pitch and side to the matched squares' edges (trimmed least squares), then check
  *    that every gutter is a straight white line across the band.
  */
-import { KERNEL_MEMORY, pixelKernels } from './pixel-kernels.js'
+import { pixelKernels } from './pixel-kernels.js'
 import type { RawImage } from './types.js'
 
 /** A pixel is white when its lightness is at least this (JPEG gutters are 235-250, tiles rarely this light). */
@@ -133,8 +133,8 @@ export function labelDarkBlobs(
 }
 
 /** Rows of `width` that fit in one call of the kernel: the rows, their runs (at most one per two pixels) and a count each. */
-function rowsPerCall(width: number): number {
-  return Math.floor((KERNEL_MEMORY - 16) / (5 * width + 12))
+function rowsPerCall(width: number, memoryBytes: number): number {
+  return Math.floor((memoryBytes - 16) / (5 * width + 12))
 }
 
 /**
@@ -151,9 +151,9 @@ function findRuns(
 ): void {
   // The kernel compares whole bytes: any other level (none of rc2's) is compared here.
   const byte = Number.isInteger(level) && level >= 0 && level <= 255
-  const batch = byte && width > 0 ? rowsPerCall(width) : 0
-  const kernels = batch > 0 ? pixelKernels() : undefined
-  if (kernels !== undefined) {
+  const kernels = byte && width > 0 ? pixelKernels() : undefined
+  const batch = kernels === undefined ? 0 : rowsPerCall(width, kernels.memory.buffer.byteLength)
+  if (kernels !== undefined && batch > 0) {
     const heap = new Uint8Array(kernels.memory.buffer)
     const words = new Int32Array(kernels.memory.buffer)
     for (let y0 = 0; y0 < height; y0 += batch) {

@@ -30,9 +30,6 @@ export interface PixelKernels {
   ) => number
 }
 
-/** The module's memory in bytes (16 pages). */
-export const KERNEL_MEMORY = 16 * 65_536
-
 let compiled: PixelKernels | null | undefined
 
 export function pixelKernels(): PixelKernels | undefined {
