@@ -7,8 +7,9 @@
  * A module the source imports with `await import()` goes into dist/chunks/ (code splitting), so
  * that it is read and compiled only when that import runs: each command pays only for what it
  * uses, and `rc2 --help` compiles none of the actions. The dependencies stay outside the bundle,
- * except commander (every run needs it) and chalk (small, and an ES module only, so it cannot be
- * required). One of them imported statically by a module that runs later
+ * except commander (every run needs it), chalk (small, and an ES module only, so it cannot be
+ * required) and zod (zod/mini and its English messages are 20 kB of what the package's 400 files
+ * hold: inside, a run that reads its config compiles those, not the package). One of them imported statically by a module that runs later
  * (undici by the HTTP wire, fastify by the gateway) is required when that module runs instead of
  * being imported at start-up, as an ES import would be; so are Node's built-ins.
  */
@@ -17,7 +18,7 @@ import { readFileSync } from 'node:fs'
 import { URL } from 'node:url'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
-const BUNDLED = new Set(['commander', 'chalk'])
+const BUNDLED = new Set(['commander', 'chalk', 'zod'])
 const outside = Object.keys(pkg.dependencies).filter((name) => !BUNDLED.has(name))
 const packageOf = (specifier) => {
   const parts = specifier.split('/')

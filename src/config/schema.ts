@@ -1,5 +1,6 @@
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import { ConfigError } from '../errors.js'
+import { ENGLISH } from '../schema-messages.js'
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS } from '../limits.js'
 import { PROVIDER_NAMES } from '../providers/types.js'
 import { editDistance } from '../questions/normalize.js'
@@ -11,21 +12,21 @@ import { editDistance } from '../questions/normalize.js'
 
 const providerSettings = z.strictObject({
   /** API key (YesCaptcha/CapSolver clientKey, Ace Data Cloud bearer token). */
-  apiKey: z.string().min(1).optional(),
+  apiKey: z.optional(z.string().check(z.minLength(1))),
   /** Base URL of the service (China node, a compatible self-hosted service, a test server). */
-  endpoint: z.url().optional(),
+  endpoint: z.optional(z.url()),
   /** YesCaptcha only: "cn" uses https://cn.yescaptcha.com. */
-  region: z.enum(['intl', 'cn']).optional(),
+  region: z.optional(z.enum(['intl', 'cn'])),
   /** A proxy for this service only (http://[user:password@]host:port), over the top-level one. */
-  proxy: z.string().min(1).optional(),
+  proxy: z.optional(z.string().check(z.minLength(1))),
 })
 
 /**
  * `yescaptcha`, `2CAPTCHA`, "yescaptcha,capsolver" or a list: names in any case, a comma list or an
  * array being a failover order.
  */
-const ProviderListSchema = z.preprocess(
-  (value) => {
+const ProviderListSchema = z.pipe(
+  z.transform((value: unknown) => {
     const lower = (item: unknown): unknown =>
       typeof item === 'string' ? item.trim().toLowerCase() : item
     if (typeof value === 'string')
@@ -34,105 +35,96 @@ const ProviderListSchema = z.preprocess(
         .map(lower)
         .filter((item) => item !== '')
     return Array.isArray(value) ? value.map(lower) : value
-  },
-  z
-    .array(z.enum(PROVIDER_NAMES))
-    .min(1)
-    .refine((names) => new Set(names).size === names.length, {
+  }),
+  z.array(z.enum(PROVIDER_NAMES)).check(
+    z.minLength(1),
+    z.refine((names) => new Set(names).size === names.length, {
       message: 'a provider is named twice',
     }),
+  ),
 )
 
 /** One client of `rc2 serve`: a key of the gateway's own (never a service's) and its budget. */
 const serveClient = z.strictObject({
   /** What the client sends as clientKey / key. */
-  key: z.string().min(8),
+  key: z.string().check(z.minLength(8)),
   /** Shown in logs and metrics instead of the key (default client1, client2, ... in list order). */
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
-    .optional(),
+  name: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/))),
   /** Points this client may spend over the gateway's life (across every gateway sharing serve.redis). */
-  maxPoints: z.number().min(0).optional(),
+  maxPoints: z.optional(z.number().check(z.gte(0))),
   /** Points this client may spend in any 60 minutes. */
-  maxPointsPerHour: z.number().min(0).optional(),
+  maxPointsPerHour: z.optional(z.number().check(z.gte(0))),
 })
 
 const serveSettings = z.strictObject({
-  clients: z
-    .array(serveClient)
-    .default([])
-    .refine((clients) => new Set(clients.map((c) => c.key)).size === clients.length, {
+  clients: z._default(z.array(serveClient), []).check(
+    z.refine((clients) => new Set(clients.map((c) => c.key)).size === clients.length, {
       message: 'a client key is listed twice',
     }),
+  ),
   /** redis://host:port/db: the task table and budgets shared by several gateways. */
-  redis: z
-    .string()
-    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// address')
-    .optional(),
+  redis: z.optional(z.string().check(z.regex(/^rediss?:\/\//, 'a redis:// or rediss:// address'))),
   /** Tasks one client may have in flight at once. */
-  maxTasksPerClient: z.number().int().min(1).max(10_000).default(50),
+  maxTasksPerClient: z._default(z.number().check(z.int(), z.gte(1), z.lte(10_000)), 50),
   /** Largest request body accepted, in bytes. */
-  maxBodyBytes: z
-    .number()
-    .int()
-    .min(1024)
-    .default(8 * 1024 * 1024),
+  maxBodyBytes: z._default(z.number().check(z.int(), z.gte(1024)), 8 * 1024 * 1024),
   /** Seconds an answer stays available to getTaskResult / res.php. */
-  resultTtl: z.number().int().min(10).max(86_400).default(300),
+  resultTtl: z._default(z.number().check(z.int(), z.gte(10), z.lte(86_400)), 300),
   /** After SIGTERM or Ctrl-C: seconds to finish tasks in flight and let clients fetch answers (under the 15 s hard stop). */
-  drainGrace: z.number().min(0).max(14).default(10),
+  drainGrace: z._default(z.number().check(z.gte(0), z.lte(14)), 10),
   /** Failures in a row that set a service aside, and for how many seconds. */
-  breakerFailures: z.number().int().min(1).max(100).default(3),
-  breakerCooldown: z.number().min(1).max(3600).default(30),
+  breakerFailures: z._default(z.number().check(z.int(), z.gte(1), z.lte(100)), 3),
+  breakerCooldown: z._default(z.number().check(z.gte(1), z.lte(3600)), 30),
 })
 
 const ConfigSchema = z.strictObject({
   /** The service, or a failover order of services (first answer wins). */
-  provider: ProviderListSchema.default(['yescaptcha']),
-  providers: z
-    .strictObject({
+  provider: z._default(ProviderListSchema, ['yescaptcha']),
+  providers: z._default(
+    z.strictObject({
       // nullish: an empty YAML block (`acedata:` with only comments under it) reads as null.
-      yescaptcha: providerSettings.nullish(),
-      acedata: providerSettings.nullish(),
-      capsolver: providerSettings.nullish(),
-      '2captcha': providerSettings.nullish(),
-      nopecha: providerSettings.nullish(),
-      capmonster: providerSettings.nullish(),
-    })
-    .default({}),
+      yescaptcha: z.nullish(providerSettings),
+      acedata: z.nullish(providerSettings),
+      capsolver: z.nullish(providerSettings),
+      '2captcha': z.nullish(providerSettings),
+      nopecha: z.nullish(providerSettings),
+      capmonster: z.nullish(providerSettings),
+    }),
+    {},
+  ),
   /** 3x3 threshold 0..1 (YesCaptcha): without it the service returns its top three tiles. */
-  confidence: z.number().min(0).max(1).optional(),
+  confidence: z.optional(z.number().check(z.gte(0), z.lte(1))),
   /** Overall deadline per image in seconds, polling and retries included. */
-  timeout: z.number().positive().max(3600).default(120),
+  timeout: z._default(z.number().check(z.positive(), z.lte(3600)), 120),
   /** Deadline of one attempt in seconds (default: a third of `timeout`, at most 30, Ace 130; never above `timeout`). */
-  requestTimeout: z.number().positive().max(3600).optional(),
+  requestTimeout: z.optional(z.number().check(z.positive(), z.lte(3600))),
   /** Retries of transient failures (429, 5xx, network errors). */
-  retries: z.number().int().min(0).max(20).default(3),
+  retries: z._default(z.number().check(z.int(), z.gte(0), z.lte(20)), 3),
   /** Images in flight at once in a batch. */
-  concurrency: z.number().int().min(1).max(256).default(4),
+  concurrency: z._default(z.number().check(z.int(), z.gte(1), z.lte(256)), 4),
   /** Stop submitting once a batch would spend more than this many points. */
-  maxPoints: z.number().min(0).optional(),
+  maxPoints: z.optional(z.number().check(z.gte(0))),
   /** Output format when no --json/--ndjson/--format is given. */
-  format: z.enum(['table', 'json', 'ndjson', 'csv']).default('table'),
+  format: z._default(z.enum(['table', 'json', 'ndjson', 'csv']), 'table'),
   /** Proxy for every request (http://[user:password@]host:port); default: HTTPS_PROXY, HTTP_PROXY, NO_PROXY. */
-  proxy: z.string().min(1).optional(),
+  proxy: z.optional(z.string().check(z.minLength(1))),
   /** Permit http:// endpoints on hosts other than loopback. */
-  allowInsecure: z.boolean().default(false),
-  image: z
-    .strictObject({
+  allowInsecure: z._default(z.boolean(), false),
+  image: z._default(
+    z.strictObject({
       /** Encoding of the image sent: jpeg (small requests) or png. */
-      format: z.enum(['jpeg', 'png']).default('jpeg'),
+      format: z._default(z.enum(['jpeg', 'png']), 'jpeg'),
       /** JPEG quality 1..100. */
-      quality: z.number().int().min(1).max(100).optional(),
+      quality: z.optional(z.number().check(z.int(), z.gte(1), z.lte(100))),
       /** Largest input file accepted, in bytes. */
-      maxBytes: z.number().int().positive().default(DEFAULT_MAX_BYTES),
+      maxBytes: z._default(z.number().check(z.int(), z.positive()), DEFAULT_MAX_BYTES),
       /** Largest decoded image accepted, in pixels (decompression-bomb guard). */
-      maxPixels: z.number().int().positive().default(DEFAULT_MAX_PIXELS),
-    })
-    .default({ format: 'jpeg', maxBytes: DEFAULT_MAX_BYTES, maxPixels: DEFAULT_MAX_PIXELS }),
+      maxPixels: z._default(z.number().check(z.int(), z.positive()), DEFAULT_MAX_PIXELS),
+    }),
+    { format: 'jpeg', maxBytes: DEFAULT_MAX_BYTES, maxPixels: DEFAULT_MAX_PIXELS },
+  ),
   /** rc2 serve: the gateway's clients, limits and shared store. */
-  serve: serveSettings.optional(),
+  serve: z.optional(serveSettings),
 })
 
 export type Config = z.infer<typeof ConfigSchema>
@@ -140,12 +132,12 @@ export type ServeSettings = z.infer<typeof serveSettings>
 
 /** The serve section with its defaults, whether or not the file has one. */
 export function serveSettingsOf(config: { serve?: ServeSettings | undefined }): ServeSettings {
-  return config.serve ?? serveSettings.parse({})
+  return config.serve ?? serveSettings.parse({}, ENGLISH)
 }
 
 /** Validate a merged config once; every problem is reported with its dotted key path. */
 export function validateConfig(raw: unknown, origin: string): Config {
-  const result = ConfigSchema.safeParse(raw)
+  const result = ConfigSchema.safeParse(raw, ENGLISH)
   if (result.success) return result.data
   const problems = result.error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {

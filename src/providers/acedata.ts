@@ -5,7 +5,7 @@
  * with `{success:false, error:{code,message}, trace_id}` or a `detail` field. `taskId` in the
  * result is the task_id when there was one, else the trace_id (what Ace support asks for).
  */
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import { ProviderError } from '../errors.js'
 import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
@@ -21,19 +21,20 @@ import type { Provider, ProviderOptions, RecognitionRequest, RecognitionResult }
 const ACEDATA_CONSOLE_URL = 'https://platform.acedata.cloud/console/applications'
 
 const AceReplySchema = z.looseObject({
-  success: z.boolean().optional(),
-  status: z.string().nullable().optional(),
-  task_id: z.string().nullable().optional(),
-  trace_id: z.string().nullable().optional(),
-  solution: z.unknown().optional(),
-  error: z
-    .looseObject({
-      code: z.string().nullable().optional(),
-      message: z.string().nullable().optional(),
-    })
-    .nullable()
-    .optional(),
-  detail: z.unknown().optional(),
+  success: z.optional(z.boolean()),
+  status: z.optional(z.nullable(z.string())),
+  task_id: z.optional(z.nullable(z.string())),
+  trace_id: z.optional(z.nullable(z.string())),
+  solution: z.optional(z.unknown()),
+  error: z.optional(
+    z.nullable(
+      z.looseObject({
+        code: z.optional(z.nullable(z.string())),
+        message: z.optional(z.nullable(z.string())),
+      }),
+    ),
+  ),
+  detail: z.optional(z.unknown()),
 })
 type AceReply = z.infer<typeof AceReplySchema>
 

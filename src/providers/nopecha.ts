@@ -7,7 +7,7 @@
  * The key goes in the body/query (the docs) and as a Bearer header (the Node client). Credits per
  * recognition are not published (points: null). NopeCHA takes no feedback on answers.
  */
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
 import { createAdapterContext } from './adapter-context.js'
@@ -29,9 +29,9 @@ import { GRID_SIDE } from '../types.js'
 const INCOMPLETE = 14
 
 const ReplySchema = z.looseObject({
-  data: z.unknown().optional(),
-  error: z.union([z.number(), z.string()]).nullable().optional(),
-  message: z.string().nullable().optional(),
+  data: z.optional(z.unknown()),
+  error: z.optional(z.nullable(z.union([z.number(), z.string()]))),
+  message: z.optional(z.nullable(z.string())),
 })
 type Reply = z.infer<typeof ReplySchema>
 

@@ -3,7 +3,8 @@
  * RecognitionResult fields. A reply that does not fit is a `provider` error naming the field,
  * never a crash and never a wrong click.
  */
-import { z } from 'zod'
+import * as z from 'zod/mini'
+import { ENGLISH } from '../schema-messages.js'
 import { ProviderError } from '../errors.js'
 import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
@@ -12,12 +13,12 @@ import type { Grid } from '../types.js'
 import type { ProviderName, RecognitionResult } from './types.js'
 
 const SolutionSchema = z.object({
-  type: z.string().optional(),
-  objects: z.array(z.number().int()).optional(),
-  hasObject: z.boolean().optional(),
-  confidences: z.array(z.number()).nullable().optional(),
-  size: z.number().optional(),
-  label: z.string().nullable().optional(),
+  type: z.optional(z.string()),
+  objects: z.optional(z.array(z.number().check(z.int()))),
+  hasObject: z.optional(z.boolean()),
+  confidences: z.optional(z.nullable(z.array(z.number()))),
+  size: z.optional(z.number()),
+  label: z.optional(z.nullable(z.string())),
 })
 
 export type SolutionFields = Pick<
@@ -44,12 +45,12 @@ function renderFieldPath(root: string, path: readonly PropertyKey[]): string {
 
 /** Parse `value` with `schema`, or throw a provider error naming the first field that is wrong. */
 export function parseReply<T>(
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
   value: unknown,
   provider: ProviderName,
   root: string,
 ): T {
-  const parsed = schema.safeParse(value)
+  const parsed = schema.safeParse(value, ENGLISH)
   if (parsed.success) return parsed.data
   const issue = parsed.error.issues[0]
   const field = renderFieldPath(root, issue?.path ?? [])
@@ -60,7 +61,7 @@ export function parseReply<T>(
 export function readReplyObject<T>(
   provider: ProviderName,
   reply: JsonReply,
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
 ): T {
   const { status, body, retryAfterSec } = reply
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {

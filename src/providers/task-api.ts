@@ -4,7 +4,7 @@
  * Errors are `errorId != 0` + `errorCode`, whatever the HTTP status (2Captcha's `errorId` is the
  * error's number); `errorCode: ""` and `errorDescription: "null"` on success mean "no error".
  */
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import { UsageError } from '../errors.js'
 import { mapProviderError } from './error-map.js'
 import type { JsonReply } from './http.js'
@@ -26,12 +26,12 @@ import type {
 } from './types.js'
 
 const EnvelopeSchema = z.looseObject({
-  errorId: z.number().int().optional(),
-  errorCode: z.string().nullable().optional(),
-  errorDescription: z.string().nullable().optional(),
-  status: z.string().nullable().optional(),
-  taskId: z.union([z.string(), z.number()]).nullable().optional(),
-  solution: z.unknown().optional(),
+  errorId: z.optional(z.number().check(z.int())),
+  errorCode: z.optional(z.nullable(z.string())),
+  errorDescription: z.optional(z.nullable(z.string())),
+  status: z.optional(z.nullable(z.string())),
+  taskId: z.optional(z.nullable(z.union([z.string(), z.number()]))),
+  solution: z.optional(z.unknown()),
 })
 type Envelope = z.infer<typeof EnvelopeSchema>
 

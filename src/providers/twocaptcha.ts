@@ -7,7 +7,7 @@
  * numbering, which is refused rather than guessed at. The price per task is not published
  * (points: null); feedback goes to /reportIncorrect and /reportCorrect.
  */
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import { TWOCAPTCHA_ERROR_IDS } from './error-map.js'
 import { parseReply, protocolError } from './solution.js'
 import type { SolutionFields } from './solution.js'
@@ -16,10 +16,7 @@ import type { Provider, ProviderOptions, RecognitionRequest } from './types.js'
 import { GRID_SIDE } from '../types.js'
 
 const GridSolutionSchema = z.looseObject({
-  click: z
-    .union([z.array(z.number().int()), z.string()])
-    .nullable()
-    .optional(),
+  click: z.optional(z.nullable(z.union([z.array(z.number().check(z.int())), z.string()]))),
 })
 
 /** `click` (1-based) -> 0-based tiles; "No_matching_images" or an empty list -> none. */

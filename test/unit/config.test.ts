@@ -495,3 +495,25 @@ describe('unknown keys', () => {
     )
   })
 })
+
+describe('values out of range', () => {
+  it('are said in English with their dotted key, every one in one message', async () => {
+    const { validateConfig } = await import('../../src/config/schema.js')
+    const raw = {
+      concurrency: 0,
+      retries: 1.5,
+      format: 'xml',
+      image: { quality: 101 },
+      provider: 'yescaptcha,YesCaptcha',
+      serve: { redis: 'http://h' },
+    }
+    expect(() => validateConfig(raw, 'x.yaml')).toThrow(
+      'invalid configuration (x.yaml): provider: a provider is named twice; ' +
+        'retries: Invalid input: expected int, received number; ' +
+        'concurrency: Too small: expected number to be >=1; ' +
+        'format: Invalid option: expected one of "table"|"json"|"ndjson"|"csv"; ' +
+        'image.quality: Too big: expected number to be <=100; ' +
+        'serve.redis: a redis:// or rediss:// address',
+    )
+  })
+})

@@ -29,7 +29,11 @@ describe('normalizeSolution', () => {
       grid4,
       'capsolver reply: solution.objects[1] = -1 is outside the 4x4 grid (0-15)',
     ],
-    [{ objects: [1.5] }, grid3, /^yescaptcha reply: solution\.objects\[0\]: /],
+    [
+      { objects: [1.5] },
+      grid3,
+      'yescaptcha reply: solution.objects[0]: Invalid input: expected int, received number',
+    ],
     [{ type: 'multi' }, grid3, 'yescaptcha reply: solution.objects is missing'],
     [
       { type: 'single', hasObject: true },
