@@ -76,6 +76,16 @@ describe('npm pack', () => {
     expect(files.filter((f) => f.startsWith('bin/'))).toEqual(['bin/rc2.js'])
     expect(files.filter((f) => /\.test\.|\.map$|^dist\/.*\.ts$(?<!\.d\.ts$)/.test(f))).toEqual([])
   })
+
+  it('ships the licence of every package whose code the CLI bundles', async () => {
+    expect(files).toContain('dist/THIRD-PARTY-NOTICES.md')
+    const notices = await readFile(join(REPO, 'dist', 'THIRD-PARTY-NOTICES.md'), 'utf8')
+    const named = [...notices.matchAll(/^## (\S+) \S+ \((\S+)\)$/gm)].map((m) => `${m[1]} ${m[2]}`)
+    // The build lists what esbuild read from node_modules: a package bundled anew shows up here.
+    expect(named).toEqual(['chalk MIT', 'commander MIT', 'undici MIT', 'zod MIT'])
+    for (const section of notices.split('\n## ').slice(1))
+      expect(section).toMatch(/Permission is hereby granted, free of charge/)
+  })
 })
 
 describe('the installed package', () => {
