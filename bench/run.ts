@@ -7,7 +7,8 @@
  * 3. Preparation: load + detect + rebuild + encode for a payload, a widget at 1x, a 2560x1720 page at 2x.
  * 4. Batch: 1000 inputs, concurrency 16, 200 ms per call on the loopback server (ideal 12.5 s),
  *    rc2 against a bare client (bench/bare-client.mjs: read, base64, POST) on the same inputs:
- *    wall, CPU and peak RSS as ratios.
+ *    wall, CPU and peak RSS as ratios. Then one challenge per process: `rc2 solve` of one file
+ *    against the bare client on one file (a bot running rc2 per challenge pays start-up each time).
  * 5. Faults: 200 inputs, concurrency 8, clean and under the issue's fault mix (the slowdown), a
  *    bare client with naive retries under the same mix; 8% of replies hanging 40 s (full mode).
  * 6. Memory: peak RSS of the rc2 process for 1000 and 5000 inputs.
@@ -396,6 +397,7 @@ async function benchBatch(tiles: string[]): Promise<void> {
       `wall ${(rc2Wall / bareWall).toFixed(2)}x, CPU ${(rc2Cpu / bareCpu).toFixed(2)}x (${(rc2Cpu / 1000).toFixed(2)} vs ${(bareCpu / 1000).toFixed(2)} ms per input), RSS ${(rc2Rss / bareRss).toFixed(2)}x`,
     )
 
+    await benchOneChallenge(work, small)
     await benchFaults(work, server, tiles)
     if (QUICK) return
 
@@ -413,6 +415,44 @@ async function benchBatch(tiles: string[]): Promise<void> {
   } finally {
     await server.close()
     await rm(work, { recursive: true, force: true })
+  }
+}
+
+/**
+ * One challenge, one process (a bot that runs rc2 per challenge): start-up, loading, preparing and
+ * one call, against the bare client doing the same for one file, both taking turns against a
+ * service that answers at once.
+ */
+async function benchOneChallenge(work: string, inputs: string): Promise<void> {
+  const runs = QUICK ? 5 : 11
+  const dir = join(work, 'inputs-1')
+  await (await import('node:fs/promises')).mkdir(dir)
+  const [first] = readdirSync(inputs).sort()
+  await writeFile(join(dir, first!), await readFile(join(inputs, first!)))
+  const server = await startProviderServer()
+  try {
+    const rc2: BatchRun[] = []
+    const bare: BatchRun[] = []
+    for (let k = 0; k < runs; k++) {
+      rc2.push(await runRc2(dir, server.url, 1))
+      bare.push(await runBare(dir, server.url, 1))
+      if (rc2.at(-1)!.ok !== 1 || bare.at(-1)!.ok !== 1) throw new Error('one challenge: no answer')
+    }
+    const [rc2Wall, rc2Cpu, bareWall, bareCpu] = [
+      middle(rc2, (r) => r.wallMs),
+      middle(rc2, (r) => r.cpuMs),
+      middle(bare, (r) => r.wallMs),
+      middle(bare, (r) => r.cpuMs),
+    ]
+    console.log(`\nOne challenge per process (median of ${runs}, taking turns; no service latency)`)
+    report('rc2 solve <one file> --ndjson', `wall ${ms(rc2Wall)}, CPU ${ms(rc2Cpu)}`)
+    report('bare client, one file', `wall ${ms(bareWall)}, CPU ${ms(bareCpu)}`)
+    report(
+      'rc2 / bare client',
+      `wall ${(rc2Wall / bareWall).toFixed(2)}x, CPU ${(rc2Cpu / bareCpu).toFixed(2)}x`,
+    )
+  } finally {
+    await server.close()
   }
 }
 
