@@ -445,7 +445,7 @@ async function benchOneChallenge(work: string, inputs: string): Promise<void> {
       middle(bare, (r) => r.cpuMs),
     ]
     console.log(`\nOne challenge per process (median of ${runs}, taking turns; no service latency)`)
-    report('rc2 solve <one file> --ndjson', `wall ${ms(rc2Wall)}, CPU ${ms(rc2Cpu)}`)
+    report('rc2 solve <a directory of one file> --ndjson', `wall ${ms(rc2Wall)}, CPU ${ms(rc2Cpu)}`)
     report('bare client, one file', `wall ${ms(bareWall)}, CPU ${ms(bareCpu)}`)
     report(
       'rc2 / bare client',

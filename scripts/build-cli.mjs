@@ -8,12 +8,13 @@
  * that it is read and compiled only when that import runs: each command pays only for what it
  * uses, and `rc2 --help` compiles none of the actions. The dependencies stay outside the bundle,
  * except commander (every run needs it), chalk (small, and an ES module only, so it cannot be
- * required), zod (zod/mini and its English messages are 30 kB of what the package's 400 files
- * hold: inside, a run that reads its config compiles those, not the package) and undici (one
- * file compiles in about 70 ms less than its 150 modules). Their licences go into
- * dist/THIRD-PARTY-NOTICES.md, shipped with the code. One of them imported statically by a module that runs later
- * (undici by the HTTP wire, fastify by the gateway) is required when that module runs instead of
- * being imported at start-up, as an ES import would be; so are Node's built-ins.
+ * required), zod (zod/mini and its English messages are 30 kB; full zod loads 95 modules) and
+ * undici (one file compiles in about 70 ms less than its 110 modules). Their licences go into
+ * dist/THIRD-PARTY-NOTICES.md, shipped with the code; a fix in one of them needs a release of rc2,
+ * since the CLI runs its bundled copy, not node_modules. A package left outside and imported
+ * statically by a module that runs later (sharp by the image code, fastify by the gateway) is
+ * required when that module runs instead of being imported at start-up, as an ES import would be;
+ * so are Node's built-ins.
  */
 import { build } from 'esbuild'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -89,21 +90,26 @@ const { metafile } = await build({
 })
 
 // The licence of every package with code in the bundle (as esbuild read it: a package's own
-// dependencies count too), which MIT asks to go with every copy.
-const inside = new Set(
+// dependencies count too, nested ones by their own directory), which MIT asks to go with every copy.
+// Inputs of the plugins' namespaces ("require-when-run:...") are not files.
+const inside = new Map(
   Object.keys(metafile.inputs).flatMap((input) => {
-    const match = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)
-    return match === null ? [] : [match[1]]
+    const match = /^(?![\w-]+:)(.*node_modules\/((?:@[^/]+\/)?[^/]+))\//.exec(input)
+    return match === null ? [] : [[match[1], match[2]]]
   }),
 )
-const notices = [...inside].sort().map((name) => {
-  const dir = new URL(`../node_modules/${name}/`, import.meta.url)
-  const { version, license } = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8'))
-  const file = readdirSync(dir).find((f) => /^licen[cs]e(\.md|\.txt)?$/i.test(f))
-  if (file === undefined) throw new Error(`${name}: no licence file to ship with its bundled code`)
-  const text = readFileSync(new URL(file, dir), 'utf8')
-  return `## ${name} ${version} (${license})\n\n${text.trim()}\n`
-})
+const notices = [...inside]
+  .sort((a, b) => a[1].localeCompare(b[1]))
+  .map(([path, name]) => {
+    const dir = new URL(`../${path}/`, import.meta.url)
+    const { version, license } = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8'))
+    if (typeof license !== 'string') throw new Error(`${name}: no licence named in package.json`)
+    const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)([.-].*)?$/i.test(f))
+    if (file === undefined)
+      throw new Error(`${name}: no licence file to ship with its bundled code`)
+    const text = readFileSync(new URL(file, dir), 'utf8')
+    return `## ${name} ${version} (${license})\n\n${text.trim()}\n`
+  })
 writeFileSync(
   new URL('../dist/THIRD-PARTY-NOTICES.md', import.meta.url),
   `# Code bundled into dist/cli.js and dist/chunks/\n\n${notices.join('\n')}`,
