@@ -25,7 +25,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -344,7 +344,7 @@ async function benchBatch(tiles: string[]): Promise<void> {
   const server = await startProviderServer({ latencyMs: 200 })
   try {
     const small = join(work, 'inputs-1000')
-    await (await import('node:fs/promises')).mkdir(small)
+    await mkdir(small)
     await makeInputs(small, 1000, tiles)
     // Full mode takes the median of three runs each, rc2 and the bare client taking turns: one
     // run on a 2-core machine is noisy, and turns expose both to the same moments of load.
@@ -403,7 +403,7 @@ async function benchBatch(tiles: string[]): Promise<void> {
 
     // Same conditions, five times the inputs: streaming means the peak must not grow with the batch.
     const large = join(work, 'inputs-5000')
-    await (await import('node:fs/promises')).mkdir(large)
+    await mkdir(large)
     await makeInputs(large, 5000, tiles)
     const r5 = await runRc2(large, server.url, 16)
     if (r5.results !== 5000 || r5.ok !== 5000)
@@ -426,7 +426,7 @@ async function benchBatch(tiles: string[]): Promise<void> {
 async function benchOneChallenge(work: string, inputs: string): Promise<void> {
   const runs = QUICK ? 5 : 11
   const dir = join(work, 'inputs-1')
-  await (await import('node:fs/promises')).mkdir(dir)
+  await mkdir(dir)
   const [first] = readdirSync(inputs).sort()
   await writeFile(join(dir, first!), await readFile(join(inputs, first!)))
   const server = await startProviderServer()
@@ -458,7 +458,7 @@ async function benchOneChallenge(work: string, inputs: string): Promise<void> {
 
 async function benchFaults(work: string, server: ProviderServer, tiles: string[]): Promise<void> {
   const dir = join(work, 'inputs-200')
-  await (await import('node:fs/promises')).mkdir(dir)
+  await mkdir(dir)
   await makeInputs(dir, 200, tiles)
   const repeats = QUICK ? 1 : 3
   console.log(
@@ -498,7 +498,7 @@ async function benchFaults(work: string, server: ProviderServer, tiles: string[]
 
   // Replies that hang: 8% of calls answered only after 40 s, --timeout 30 (each attempt 10 s).
   const hang = join(work, 'inputs-40')
-  await (await import('node:fs/promises')).mkdir(hang)
+  await mkdir(hang)
   await makeInputs(hang, 40, tiles)
   server.setFaults({ seed: 8, slow: 0.08, slowMs: 40_000 })
   server.resetCounters()
@@ -572,7 +572,7 @@ async function benchScreens(tiles: string[]): Promise<void> {
   const server = await startProviderServer({ latencyMs: 200 })
   try {
     const dir = join(work, 'captures')
-    await (await import('node:fs/promises')).mkdir(dir)
+    await mkdir(dir)
     const bytes = await makeCaptures(dir, tiles)
     const repeats = QUICK ? 1 : 3
     console.log(
@@ -616,9 +616,8 @@ async function benchHugeCaptures(work: string, tiles: string[]): Promise<void> {
   const huge = await makeHugeCapture(tiles)
   const one = join(work, 'huge-1')
   const eight = join(work, 'huge-8')
-  const fs = await import('node:fs/promises')
-  await fs.mkdir(one)
-  await fs.mkdir(eight)
+  await mkdir(one)
+  await mkdir(eight)
   await writeFile(join(one, 'page.png'), huge)
   for (let k = 0; k < 8; k++) await writeFile(join(eight, `page-${k}.png`), huge)
   const single = await runRc2(one, 'http://127.0.0.1:9', 16, ['--dry-run'])
