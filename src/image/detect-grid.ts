@@ -56,7 +56,7 @@ class Runs {
   row: Int32Array = new Int32Array(1 << 14)
   parent: Int32Array = new Int32Array(1 << 14)
 
-  add(start: number, end: number, row: number): number {
+  private add(start: number, end: number, row: number): number {
     if (this.count === this.start.length) this.grow()
     const k = this.count++
     this.start[k] = start

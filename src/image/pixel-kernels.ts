@@ -27,7 +27,7 @@ export interface PixelKernels {
     level: number,
     dst: number,
     ends: number,
-  ) => number
+  ) => void
 }
 
 let compiled: PixelKernels | null | undefined

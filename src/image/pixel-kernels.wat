@@ -65,12 +65,11 @@
 
   ;; Runs of dark pixels (lightness below `level`, 0-255) in `rows` rows of `width` bytes at
   ;; `src`: each run as two i32, its first pixel and the one after its last, at `dst`; after each
-  ;; row, the number of runs so far as an i32 at `ends`. Returns the number of runs. Labelling's
-  ;; per-pixel part (detect-grid.ts joins the runs into blobs): long white and dark stretches pass
-  ;; sixteen pixels to a comparison.
+  ;; row, the number of runs so far as an i32 at `ends`. Labelling's per-pixel part (detect-grid.ts
+  ;; joins the runs into blobs): long white and dark stretches pass sixteen pixels to a comparison.
   (func (export "darkRuns")
     (param $src i32) (param $width i32) (param $rows i32) (param $level i32)
-    (param $dst i32) (param $ends i32) (result i32)
+    (param $dst i32) (param $ends i32)
     (local $row i32)
     (global.set $out (local.get $dst))
     (global.set $count (i32.const 0))
@@ -82,8 +81,7 @@
         (local.set $ends (i32.add (local.get $ends) (i32.const 4)))
         (local.set $src (i32.add (local.get $src) (local.get $width)))
         (local.set $row (i32.add (local.get $row) (i32.const 1)))
-        (br $nextRow)))
-    (global.get $count))
+        (br $nextRow))))
 
   ;; Where the next run goes, how many so far, and the row's state: inside a run (from $start) or not.
   (global $out (mut i32) (i32.const 0))
