@@ -10,15 +10,20 @@ import { editDistance } from '../questions/normalize.js'
  * absence never hides a value from the config file. `.recaptcharc.example` documents every key.
  */
 
+/** A string with something in it (a key, a proxy address). */
+const text = z.string().check(z.minLength(1))
+/** A whole number from `min` to `max`. */
+const wholeNumber = (min: number, max: number) => z.number().check(z.int(), z.gte(min), z.lte(max))
+
 const providerSettings = z.strictObject({
   /** API key (YesCaptcha/CapSolver clientKey, Ace Data Cloud bearer token). */
-  apiKey: z.optional(z.string().check(z.minLength(1))),
+  apiKey: z.optional(text),
   /** Base URL of the service (China node, a compatible self-hosted service, a test server). */
   endpoint: z.optional(z.url()),
   /** YesCaptcha only: "cn" uses https://cn.yescaptcha.com. */
   region: z.optional(z.enum(['intl', 'cn'])),
   /** A proxy for this service only (http://[user:password@]host:port), over the top-level one. */
-  proxy: z.optional(z.string().check(z.minLength(1))),
+  proxy: z.optional(text),
 })
 
 /**
@@ -65,15 +70,15 @@ const serveSettings = z.strictObject({
   /** redis://host:port/db: the task table and budgets shared by several gateways. */
   redis: z.optional(z.string().check(z.regex(/^rediss?:\/\//, 'a redis:// or rediss:// address'))),
   /** Tasks one client may have in flight at once. */
-  maxTasksPerClient: z._default(z.number().check(z.int(), z.gte(1), z.lte(10_000)), 50),
+  maxTasksPerClient: z._default(wholeNumber(1, 10_000), 50),
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: z._default(z.number().check(z.int(), z.gte(1024)), 8 * 1024 * 1024),
   /** Seconds an answer stays available to getTaskResult / res.php. */
-  resultTtl: z._default(z.number().check(z.int(), z.gte(10), z.lte(86_400)), 300),
+  resultTtl: z._default(wholeNumber(10, 86_400), 300),
   /** After SIGTERM or Ctrl-C: seconds to finish tasks in flight and let clients fetch answers (under the 15 s hard stop). */
   drainGrace: z._default(z.number().check(z.gte(0), z.lte(14)), 10),
   /** Failures in a row that set a service aside, and for how many seconds. */
-  breakerFailures: z._default(z.number().check(z.int(), z.gte(1), z.lte(100)), 3),
+  breakerFailures: z._default(wholeNumber(1, 100), 3),
   breakerCooldown: z._default(z.number().check(z.gte(1), z.lte(3600)), 30),
 })
 
@@ -99,15 +104,15 @@ const ConfigSchema = z.strictObject({
   /** Deadline of one attempt in seconds (default: a third of `timeout`, at most 30, Ace 130; never above `timeout`). */
   requestTimeout: z.optional(z.number().check(z.positive(), z.lte(3600))),
   /** Retries of transient failures (429, 5xx, network errors). */
-  retries: z._default(z.number().check(z.int(), z.gte(0), z.lte(20)), 3),
+  retries: z._default(wholeNumber(0, 20), 3),
   /** Images in flight at once in a batch. */
-  concurrency: z._default(z.number().check(z.int(), z.gte(1), z.lte(256)), 4),
+  concurrency: z._default(wholeNumber(1, 256), 4),
   /** Stop submitting once a batch would spend more than this many points. */
   maxPoints: z.optional(z.number().check(z.gte(0))),
   /** Output format when no --json/--ndjson/--format is given. */
   format: z._default(z.enum(['table', 'json', 'ndjson', 'csv']), 'table'),
   /** Proxy for every request (http://[user:password@]host:port); default: HTTPS_PROXY, HTTP_PROXY, NO_PROXY. */
-  proxy: z.optional(z.string().check(z.minLength(1))),
+  proxy: z.optional(text),
   /** Permit http:// endpoints on hosts other than loopback. */
   allowInsecure: z._default(z.boolean(), false),
   image: z._default(
@@ -115,7 +120,7 @@ const ConfigSchema = z.strictObject({
       /** Encoding of the image sent: jpeg (small requests) or png. */
       format: z._default(z.enum(['jpeg', 'png']), 'jpeg'),
       /** JPEG quality 1..100. */
-      quality: z.optional(z.number().check(z.int(), z.gte(1), z.lte(100))),
+      quality: z.optional(wholeNumber(1, 100)),
       /** Largest input file accepted, in bytes. */
       maxBytes: z._default(z.number().check(z.int(), z.positive()), DEFAULT_MAX_BYTES),
       /** Largest decoded image accepted, in pixels (decompression-bomb guard). */
