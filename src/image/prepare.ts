@@ -48,7 +48,7 @@ export async function locateImage(
   const image = await resolveSource(source, options)
   const layout =
     standardLayout(image, options) ??
-    (await detectReduced(image.pixels, detectHints(options))) ??
+    detectReduced(image.pixels, detectHints(options)) ??
     resolveLayout(image, options)
   return { image, layout }
 }

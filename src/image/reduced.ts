@@ -1,5 +1,5 @@
 /**
- * Detection of a large capture on a reduced copy first: libvips takes every f-th pixel (no
+ * Detection of a large capture on a reduced copy first: every f-th pixel of every f-th row (no
  * blending, so a gutter of f pixels or more stays white), the lattice is searched there, and the
  * full-resolution search then runs only on a window around what was found, which fixes every edge
  * in the input's own pixels. When the copy shows no whole grid, or the window no grid, the whole
@@ -7,7 +7,6 @@
  */
 import type { Rect } from '../types.js'
 import { detectLayoutWithin, findWholeLattice } from './detect.js'
-import { openPixels } from './load.js'
 import type { DetectHints, Layout, RawImage } from './types.js'
 
 /** The reduced copy has about this many pixels (a 1x widget is about as large). */
@@ -24,18 +23,18 @@ const MAX_FACTOR = 4
  * The layout found through a reduced copy of `image` (at least `from` pixels); undefined when the
  * whole image must be searched.
  */
-export async function detectReduced(
+export function detectReduced(
   image: RawImage,
   hints: DetectHints,
   from = REDUCE_FROM,
-): Promise<Layout | undefined> {
+): Layout | undefined {
   if (image.width * image.height < from) return undefined
   const factor = Math.min(
     MAX_FACTOR,
     Math.floor(Math.sqrt((image.width * image.height) / REDUCED_PIXELS)),
   )
   if (factor < 2) return undefined
-  const small = await subsample(image, factor)
+  const small = subsample(image, factor)
   const lattice = findWholeLattice(small)
   if (lattice === undefined) return undefined
   const scale = image.width / small.width
@@ -60,13 +59,32 @@ export async function detectReduced(
   }
 }
 
-/** Every `factor`-th pixel of every `factor`-th row, by libvips. */
-async function subsample(image: RawImage, factor: number): Promise<RawImage> {
+/**
+ * Every `factor`-th pixel of every `factor`-th row: a loop over the quarter million pixels kept
+ * costs a fraction of handing the whole picture to libvips for it.
+ */
+function subsample(image: RawImage, factor: number): RawImage {
+  const { data, channels } = image
   const width = Math.floor(image.width / factor)
   const height = Math.floor(image.height / factor)
-  const { data, info } = await openPixels(image)
-    .resize(width, height, { fit: 'fill', kernel: 'nearest' })
-    .raw()
-    .toBuffer({ resolveWithObject: true })
-  return { data, width: info.width, height: info.height, channels: image.channels }
+  const out = new Uint8Array(width * height * channels)
+  const step = factor * channels
+  // The pixel at the middle of each f x f block, as libvips's nearest-neighbour reduction takes it.
+  const middle = Math.floor(factor / 2)
+  let o = 0
+  for (let y = 0; y < height; y++) {
+    let p = ((y * factor + middle) * image.width + middle) * channels
+    if (channels === 3) {
+      // Decoded inputs are RGB: the channel loop unrolled (it was most of this function's time).
+      for (let x = 0; x < width; x++, p += step, o += 3) {
+        out[o] = data[p]!
+        out[o + 1] = data[p + 1]!
+        out[o + 2] = data[p + 2]!
+      }
+    } else {
+      for (let x = 0; x < width; x++, p += step)
+        for (let c = 0; c < channels; c++) out[o++] = data[p + c]!
+    }
+  }
+  return { data: out, width, height, channels }
 }

@@ -189,7 +189,7 @@ describe('grid detection corpus', () => {
     for (const c of valid) {
       const hints = { name: c.label }
       // Every size taken that way (rc2 itself reduces only inputs of 3 megapixels or more).
-      const via = await detectReduced(c.image, hints, 0)
+      const via = detectReduced(c.image, hints, 0)
       if (via === undefined) continue
       reduced++
       const full = detectLayout(c.image, hints)

@@ -103,7 +103,7 @@ describe('detection through a reduced copy', () => {
       .raw()
       .toBuffer({ resolveWithObject: true })
     const image: RawImage = { data, width: info.width, height: info.height, channels: 3 }
-    const reduced = await detectReduced(image, { name: 'page.png' })
+    const reduced = detectReduced(image, { name: 'page.png' })
     expect(reduced).toBeDefined()
     expect(reduced).toEqual(detectLayout(image, { name: 'page.png' }))
     expect(reduced!.kind).toBe('page')
