@@ -1,8 +1,8 @@
 /**
- * Step of `npm run build`, after tsc: dist/cli.js, the CLI that bin/rc2.js runs, bundled by
- * esbuild, so that start-up reads and compiles one file of the program and its options. It
- * replaces tsc's dist/cli.js (dist/cli.d.ts still describes it); the library (dist/index.js) stays
- * tsc's output.
+ * Step of `npm run build`, after tsc: dist/cli.cjs, the CLI that bin/rc2.js runs, bundled by
+ * rolldown as CommonJS, so that start-up reads and compiles one file of the program and its
+ * options and Node never starts its ES module loader for it (on Node 20 that loader alone costs
+ * about as much as commander's whole run). The library (dist/index.js) stays tsc's ES modules.
  *
  * A module the source imports with `await import()` goes into dist/chunks/ (code splitting), so
  * that it is read and compiled only when that import runs: each command pays only for what it
@@ -11,14 +11,14 @@
  * required), zod (zod/mini and its English messages are 30 kB; full zod loads 95 modules) and
  * undici (one file compiles in about 70 ms less than its 110 modules). Their licences go into
  * dist/THIRD-PARTY-NOTICES.md, shipped with the code; a fix in one of them needs a release of rc2,
- * since the CLI runs its bundled copy, not node_modules. A package left outside and imported
- * statically by a module that runs later (sharp by the image code, fastify by the gateway) is
- * required when that module runs instead of being imported at start-up, as an ES import would be;
- * so are Node's built-ins.
+ * since the CLI runs its bundled copy, not node_modules. A package left outside (sharp, fastify)
+ * and Node's built-ins are required by the chunk that uses them, when it loads; ora, an ES module
+ * only, stays an `import()`.
  */
-import { build } from 'esbuild'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { URL } from 'node:url'
+import { builtinModules } from 'node:module'
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { pathToFileURL, URL } from 'node:url'
+import { rolldown } from 'rolldown'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
 const BUNDLED = new Set(['commander', 'chalk', 'zod', 'undici'])
@@ -27,81 +27,68 @@ const packageOf = (specifier) => {
   const parts = specifier.split('/')
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]
 }
+const builtin = (specifier) =>
+  specifier.startsWith('node:') || builtinModules.includes(specifier.split('/')[0])
 
 /**
- * A static import of an outside package or of Node's built-ins becomes a require() that runs with
- * its importer (an ES import of a built-in also builds a module facade of its every export).
+ * commander requires child_process (and through it the network modules) for the executable
+ * subcommands that rc2 has none of: it gets a spawn that requires it when called.
  */
-const requireWhenRun = {
-  name: 'require-when-run',
-  setup(build) {
-    build.onResolve({ filter: /^[^./]/ }, (args) => {
-      // commander loads child_process (and through it the network modules) for the executable
-      // subcommands that rc2 has none of: it gets a spawn that loads it when called.
-      if (args.path === 'node:child_process' && args.importer.includes('/node_modules/commander/'))
-        return { path: args.path, namespace: 'spawn-when-called' }
-      if (!args.path.startsWith('node:') && !outside.includes(packageOf(args.path)))
-        return undefined
-      // One such module for each importer (a line of code), so that it goes into the importer's
-      // chunk rather than into a chunk of its own that start-up would have to load besides.
-      if (args.kind === 'import-statement' && args.namespace === 'file')
-        return {
-          path: args.path,
-          namespace: 'require-when-run',
-          pluginData: args.path,
-          suffix: `?${args.importer}`,
-        }
-      return { path: args.path, external: true }
-    })
-    build.onLoad({ filter: /.*/, namespace: 'spawn-when-called' }, () => ({
-      contents:
-        "module.exports = { spawn: (...args) => require('node:child_process').spawn(...args) }",
-      loader: 'js',
-    }))
-    build.onLoad({ filter: /.*/, namespace: 'require-when-run' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(args.pluginData)})`,
-      loader: 'js',
-    }))
-  },
-}
+const SPAWN_WHEN_CALLED = '\0spawn-when-called'
+const fromCommander = (specifier, importer) =>
+  specifier.endsWith('child_process') && (importer ?? '').includes('/node_modules/commander/')
 
-const { metafile } = await build({
-  metafile: true,
-  entryPoints: ['src/cli.ts'],
-  outdir: 'dist',
-  entryNames: 'cli',
-  // Each module imported with `await import()` (a command's action and what it uses) becomes a
-  // chunk of its own, read and compiled only when that import runs: `rc2 --help` compiles the
-  // program and the commands' options, not every action's code.
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
-  format: 'esm',
+const bundle = await rolldown({
+  input: { cli: 'src/cli.ts' },
   platform: 'node',
-  target: 'node20',
+  external: (specifier, importer) =>
+    !fromCommander(specifier, importer) &&
+    (builtin(specifier) || outside.includes(packageOf(specifier))),
+  // The entry holds every module it imports statically (no shared chunk to load besides it).
+  preserveEntrySignatures: 'allow-extension',
+  transform: { target: 'node20' },
+  plugins: [
+    {
+      name: 'spawn-when-called',
+      resolveId: (specifier, importer) =>
+        fromCommander(specifier, importer) ? SPAWN_WHEN_CALLED : undefined,
+      load: (id) =>
+        id === SPAWN_WHEN_CALLED
+          ? "module.exports = { spawn: (...args) => require('node:child_process').spawn(...args) }"
+          : undefined,
+    },
+  ],
+  // A dynamic import of a module the entry also imports statically stays in the entry: expected.
+  onLog: (level, log, report) => {
+    if (log.code !== 'INEFFECTIVE_DYNAMIC_IMPORT') report(level, log)
+  },
+})
+const { output } = await bundle.write({
+  dir: 'dist',
+  format: 'cjs',
+  entryFileNames: '[name].cjs',
+  chunkFileNames: 'chunks/[name]-[hash].cjs',
   // Less to read and compile at every start.
   minify: true,
-  plugins: [requireWhenRun],
-  // commander's require() of Node's built-ins, and the one above, need a require in an ES module.
-  banner: {
-    js: "import { createRequire as __rc2Require } from 'node:module'; const require = __rc2Require(import.meta.url);",
-  },
-  logLevel: 'warning',
 })
+await bundle.close()
+// tsc's unbundled dist/cli.js is not what runs: dist holds one CLI.
+for (const file of ['cli.js', 'cli.d.ts']) rmSync(new URL(`../dist/${file}`, import.meta.url))
 
-// The licence of every package with code in the bundle (as esbuild read it: a package's own
-// dependencies count too, nested ones by their own directory), which MIT asks to go with every copy.
-// Inputs of the plugins' namespaces ("require-when-run:...") are not files.
+// The licence of every package with code in the bundle (a package's own dependencies count too,
+// nested ones by their own directory), which MIT asks to go with every copy.
 const inside = new Map(
-  Object.keys(metafile.inputs).flatMap((input) => {
-    const match = /^(?![\w-]+:)(.*node_modules\/((?:@[^/]+\/)?[^/]+))\//.exec(input)
-    return match === null ? [] : [[match[1], match[2]]]
-  }),
+  output.flatMap((chunk) =>
+    (chunk.moduleIds ?? []).flatMap((id) => {
+      const match = /^(.*node_modules\/((?:@[^/]+\/)?[^/]+))\//.exec(id)
+      return match === null ? [] : [[match[1], match[2]]]
+    }),
+  ),
 )
 const notices = [...inside]
   .sort((a, b) => a[1].localeCompare(b[1]))
   .map(([path, name]) => {
-    const dir = new URL(`../${path}/`, import.meta.url)
+    const dir = pathToFileURL(`${path}/`)
     const { version, license } = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8'))
     if (typeof license !== 'string') throw new Error(`${name}: no licence named in package.json`)
     const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)([.-].*)?$/i.test(f))
@@ -112,5 +99,5 @@ const notices = [...inside]
   })
 writeFileSync(
   new URL('../dist/THIRD-PARTY-NOTICES.md', import.meta.url),
-  `# Code bundled into dist/cli.js and dist/chunks/\n\n${notices.join('\n')}`,
+  `# Code bundled into dist/cli.cjs and dist/chunks/\n\n${notices.join('\n')}`,
 )

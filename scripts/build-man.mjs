@@ -5,8 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { URL } from 'node:url'
-import { describeCli } from '../dist/cli.js'
+import cli from '../dist/cli.cjs'
 import { renderManPage } from '../dist/output/man.js'
 
 mkdirSync(new URL('../man/', import.meta.url), { recursive: true })
-writeFileSync(new URL('../man/rc2.1', import.meta.url), renderManPage(await describeCli()))
+writeFileSync(new URL('../man/rc2.1', import.meta.url), renderManPage(await cli.describeCli()))

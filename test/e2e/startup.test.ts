@@ -1,9 +1,9 @@
 /**
  * Start-up: a command loads only what it uses. Timing belongs to the bench (`npm run bench`); what
- * is checked here is what makes it fast: `npm run build` bundles the CLI (dist/cli.js, with each
- * lazily imported module in a chunk of dist/chunks/, scripts/build-cli.mjs), and a spawned
- * `rc2 --help` reads that file and a few small chunks, no package and no command's action code,
- * as Node's own module log (NODE_DEBUG=esm,module) shows. Needs `npm run build`.
+ * is checked here is what makes it fast: `npm run build` bundles the CLI as CommonJS (dist/cli.cjs,
+ * with each lazily imported module in a chunk of dist/chunks/, scripts/build-cli.mjs), and a
+ * spawned `rc2 --help` reads the shim and that one file, no package, no chunk and no ES module, as
+ * Node's own module log (NODE_DEBUG=esm,module) shows. Needs `npm run build`.
  */
 import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -43,8 +43,8 @@ function loaded(args: string[]): string[] {
 
 /** The shim, the bundle and chunks of it: no package, no file of tsc's output. */
 function bundleOnly(files: string[]): boolean {
-  const chunks = files.filter((f) => /^dist\/chunks\/[\w-]+\.js$/.test(f))
-  return files.join() === ['bin/rc2.js', ...chunks, 'dist/cli.js'].join()
+  const chunks = files.filter((f) => /^dist\/chunks\/[\w-]+\.cjs$/.test(f))
+  return files.join() === ['bin/rc2.js', ...chunks, 'dist/cli.cjs'].join()
 }
 
 /** What Node logs of the modules `rc2 <args>` loads (NODE_DEBUG=esm,module, on stderr). */
@@ -62,18 +62,20 @@ describe("Node's module log, as this file reads it", () => {
   it('sees a package required inside a command: rc2 grid loads sharp', { timeout: 30_000 }, () => {
     const files = loaded(['grid', join(REPO, 'fixtures/payload-3x3.png'), '--json'])
     expect(files).toContain('bin/rc2.js')
-    expect(files).toContain('dist/cli.js')
+    expect(files).toContain('dist/cli.cjs')
     expect(files).toContain('node_modules/sharp')
   })
 })
 
 describe('start-up loads only what the command uses', () => {
   it(
-    'rc2 --help: the shim and the one bundled file, no package (commander is inside it)',
+    'rc2 --help: the shim and the one bundled file, no chunk, no package (commander is inside it)',
     { timeout: 30_000 },
     () => {
       const files = loaded(['--help'])
-      expect(bundleOnly(files)).toBe(true)
+      expect(files).toEqual(['bin/rc2.js', 'dist/cli.cjs'])
+      // CommonJS throughout: Node's ES module loader, which logs as ESM, never starts.
+      expect(moduleLog(['--help'])).not.toMatch(/^ESM \d+:/m)
       // Not the question table (nor, with it, the code of `rc2 questions` that prints it).
       expect(files.filter((f) => readFileSync(join(REPO, f), 'utf8').includes(TAXIS))).toEqual([])
       // Nor child_process, which commander uses only for executable subcommands (rc2 has none).

@@ -69,11 +69,11 @@ describe('npm pack', () => {
         'bin/rc2.js',
         'dist/index.js',
         'dist/index.d.ts',
-        'dist/cli.js',
+        'dist/cli.cjs',
         'dist/image/prepare.js',
       ]),
     )
-    expect(files.filter((f) => f.startsWith('bin/'))).toEqual(['bin/rc2.js'])
+    expect(files.filter((f) => f.startsWith('bin/'))).toEqual(['bin/package.json', 'bin/rc2.js'])
     expect(files.filter((f) => /\.test\.|\.map$|^dist\/.*\.ts$(?<!\.d\.ts$)/.test(f))).toEqual([])
   })
 
@@ -81,7 +81,7 @@ describe('npm pack', () => {
     expect(files).toContain('dist/THIRD-PARTY-NOTICES.md')
     const notices = await readFile(join(REPO, 'dist', 'THIRD-PARTY-NOTICES.md'), 'utf8')
     const named = [...notices.matchAll(/^## (\S+) \S+ \((\S+)\)$/gm)].map((m) => `${m[1]} ${m[2]}`)
-    // The build lists what esbuild read from node_modules: a package bundled anew shows up here.
+    // The build lists what the bundler read from node_modules: a package bundled anew shows up here.
     expect(named).toEqual(['chalk MIT', 'commander MIT', 'undici MIT', 'zod MIT'])
     for (const section of notices.split('\n## ').slice(1))
       expect(section).toMatch(/Permission is hereby granted, free of charge/)
