@@ -3,11 +3,9 @@
 // piped output is not cut). CommonJS, as bin/package.json says, like the bundle it requires: Node
 // then never starts its ES module loader, a fifth of the start-up's cost on Node 20.
 'use strict'
-const { enableCompileCache } = require('node:module')
-
 // Node 22.1+ keeps compiled code between runs (a faster start); older versions have no such call.
 // Before the CLI is required, so that it is cached too.
-enableCompileCache?.()
+require('node:module').enableCompileCache?.()
 
 // A run left with nothing to wake it (a bug) would end as if it had finished, its results unsaid:
 // when the event loop empties before the CLI has returned, say so, as the internal error it is.

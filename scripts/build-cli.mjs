@@ -16,7 +16,7 @@
  * only, stays an `import()`.
  */
 import { builtinModules } from 'node:module'
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { pathToFileURL, URL } from 'node:url'
 import { rolldown } from 'rolldown'
 
@@ -72,8 +72,6 @@ const { output } = await bundle.write({
   minify: true,
 })
 await bundle.close()
-// tsc's unbundled dist/cli.js is not what runs: dist holds one CLI.
-for (const file of ['cli.js', 'cli.d.ts']) rmSync(new URL(`../dist/${file}`, import.meta.url))
 
 // The licence of every package with code in the bundle (a package's own dependencies count too,
 // nested ones by their own directory), which MIT asks to go with every copy.

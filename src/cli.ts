@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import {
   EXIT,
@@ -22,6 +22,8 @@ import * as resize from './commands/resize.js'
 import * as serve from './commands/serve.js'
 import * as solve from './commands/solve.js'
 import * as view from './commands/view.js'
+// The version the build bundles with the code: nothing to read or resolve at start-up.
+import pkg from '../package.json' with { type: 'json' }
 
 /** Every command, in the order `rc2 --help` lists them; each loads its heavy modules in its action. */
 const COMMANDS = [solve, resize, questions, grid, balance, report, serve, view, completion]
@@ -32,13 +34,6 @@ export interface CliIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean }
   env: Readonly<Record<string, string | undefined>>
   cwd: string
-}
-
-function readVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string
-  }
-  return pkg.version
 }
 
 /** Build the program, run it, and turn whatever happened into an exit code (the only place that does). */
@@ -185,7 +180,7 @@ export async function describeCli(): Promise<ProgramSpec> {
     globalOptions: unused,
   }
   for (const command of COMMANDS) command.register(program, ctx)
-  return programSpec(program, readVersion())
+  return programSpec(program, pkg.version)
 }
 
 function nextTurn(): Promise<void> {
@@ -243,7 +238,7 @@ function configureProgram(program: Command, io: CliIo, isStdoutClosed: () => boo
     .description(
       'Solve reCAPTCHA v2 image challenges with a recognition service: prepare the image, ask, get the tiles to click.',
     )
-    .version(readVersion(), '-V, --version')
+    .version(pkg.version, '-V, --version')
     .addOption(
       program
         .createOption(
