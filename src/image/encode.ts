@@ -1,5 +1,5 @@
 /** Encoding the prepared pixels for the services (JPEG by default, PNG on request). */
-import type { JpegOptions } from 'sharp'
+import type { JpegOptions, Sharp } from 'sharp'
 import { writeFailure } from '../errors.js'
 import type { RawImage } from './types.js'
 import { openPixels } from './load.js'
@@ -30,14 +30,20 @@ export async function encodeImage(
   pixels: RawImage,
   options: EncodeOptions = {},
 ): Promise<EncodedImage> {
+  return encodePipeline(openPixels(pixels), options)
+}
+
+/** Encode what `pipeline` makes (the pixels, or a scaling of them: one sharp pipeline for both). */
+export async function encodePipeline(
+  pipeline: Sharp,
+  options: EncodeOptions = {},
+): Promise<EncodedImage> {
   const format = options.format ?? 'jpeg'
   if (format === 'png') {
-    const buffer = await openPixels(pixels)
-      .png({ compressionLevel: 9, adaptiveFiltering: true })
-      .toBuffer()
+    const buffer = await pipeline.png({ compressionLevel: 9, adaptiveFiltering: true }).toBuffer()
     return { buffer, mime: 'image/png', format }
   }
-  const buffer = await openPixels(pixels)
+  const buffer = await pipeline
     .jpeg(jpegOptions(options.quality ?? DEFAULT_JPEG_QUALITY))
     .toBuffer()
   return { buffer, mime: 'image/jpeg', format }

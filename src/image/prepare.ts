@@ -7,12 +7,12 @@ import { GRID_SIZE } from '../types.js'
 import type { Grid, Rect, TileRect } from '../types.js'
 import { UsageError } from '../errors.js'
 import { detectLayout, gridForPayloadSize, payloadLayout } from './detect.js'
-import { encodeImage, mimeOf, toBase64, writeImageFile } from './encode.js'
+import { mimeOf, toBase64, writeImageFile } from './encode.js'
 import type { OutputFormat } from './encode.js'
 import { decodeImage, endsLikeWholeJpeg, readImageHeader, resolveSource } from './load.js'
 import type { ImageFormat, ImageHeader, ImageSource, LoadedImage, LoadOptions } from './load.js'
 import { stripJpegMetadata } from './jpeg-metadata.js'
-import { rebuildPayload } from './tiles.js'
+import { encodePayload } from './tiles.js'
 import { type PixelBudget, preparationBudget } from './pixel-budget.js'
 import type { DetectHints, InputKind, Layout, PreparedImage } from './types.js'
 import { detectReduced } from './reduced.js'
@@ -142,9 +142,7 @@ async function buildPayload(
   const kept = canPassThrough(image, layout, format, quality)
     ? stripJpegMetadata(image.buffer)
     : undefined
-  const buffer =
-    kept ??
-    (await encodeImage(await rebuildPayload(image.pixels, layout), { format, quality })).buffer
+  const buffer = kept ?? (await encodePayload(image.pixels, layout, { format, quality })).buffer
   return payloadOf(image, layout, buffer, format, kept !== undefined, options.name)
 }
 

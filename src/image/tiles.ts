@@ -3,8 +3,9 @@ import { join } from 'node:path'
 import { GRID_SIDE, GRID_SIZE } from '../types.js'
 import type { Grid, Rect, TileRect } from '../types.js'
 import { InputError } from '../errors.js'
-import { encodeImage, writeImageFile } from './encode.js'
-import type { OutputFormat } from './encode.js'
+import { encodeImage, encodePipeline, writeImageFile } from './encode.js'
+import type { EncodedImage, EncodeOptions, OutputFormat } from './encode.js'
+import type { Sharp } from 'sharp'
 import { openPixels, resolveSource } from './load.js'
 import type { ImageSource, LoadOptions } from './load.js'
 import type { Layout, RawImage } from './types.js'
@@ -38,16 +39,27 @@ export async function cutAndScale(
   width: number,
   height: number,
 ): Promise<RawImage> {
-  let pipeline = openPixels(pixels).extract({
-    left: rect.x,
-    top: rect.y,
-    width: rect.width,
-    height: rect.height,
-  })
+  const { data, info } = await scaling(pixels, rect, width, height)
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+  return { data, width: info.width, height: info.height, channels: pixels.channels }
+}
+
+/** A sharp pipeline of `pixels` restricted to `rect` and scaled to width x height. */
+function scaling(pixels: RawImage, rect: Rect, width: number, height: number): Sharp {
+  const whole =
+    rect.x === 0 && rect.y === 0 && rect.width === pixels.width && rect.height === pixels.height
+  let pipeline = openPixels(pixels)
+  if (!whole)
+    pipeline = pipeline.extract({
+      left: rect.x,
+      top: rect.y,
+      width: rect.width,
+      height: rect.height,
+    })
   if (rect.width !== width || rect.height !== height)
     pipeline = pipeline.resize(width, height, { fit: 'fill' })
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true })
-  return { data, width: info.width, height: info.height, channels: pixels.channels }
+  return pipeline
 }
 
 /**
@@ -56,28 +68,48 @@ export async function cutAndScale(
  * page's own payload is one picture cut into cells.
  */
 export async function rebuildPayload(pixels: RawImage, layout: Layout): Promise<RawImage> {
+  const { source, rect, size } = payloadSource(pixels, layout)
+  const ready = rect.x === 0 && rect.y === 0 && source.width === size && source.height === size
+  const canvas = ready && rect.width === size && rect.height === size ? source : undefined
+  return pasteSelected(canvas ?? (await cutAndScale(source, rect, size, size)), pixels, layout)
+}
+
+/**
+ * The payload for `layout`, encoded. Scaled and encoded in one sharp pipeline (the pixels in
+ * between are the same: libvips rounds a scaling of 8-bit pixels to 8 bits), unless a selected
+ * tile's picture must be pasted in between.
+ */
+export async function encodePayload(
+  pixels: RawImage,
+  layout: Layout,
+  options: EncodeOptions,
+): Promise<EncodedImage> {
+  if (Object.keys(layout.pictures ?? {}).length > 0)
+    return encodeImage(await rebuildPayload(pixels, layout), options)
+  const { source, rect, size } = payloadSource(pixels, layout)
+  return encodePipeline(scaling(source, rect, size, size), options)
+}
+
+/** What is scaled to the payload's `size`: `rect` of `source` (the input, or its tiles joined). */
+function payloadSource(
+  pixels: RawImage,
+  layout: Layout,
+): { source: RawImage; rect: Rect; size: number } {
   const size = GRID_SIZE[layout.grid]
-  const { crop } = layout
-  if (layout.kind === 'payload') {
-    const whole =
-      crop.x === 0 && crop.y === 0 && crop.width === pixels.width && crop.height === pixels.height
-    if (whole && pixels.width === size && pixels.height === size) return pixels
-    return cutAndScale(pixels, crop, size, size)
-  }
+  if (layout.kind === 'payload') return { source: pixels, rect: layout.crop, size }
   checkTilesInside(layout, pixels, 'the image')
   // One scaling for the whole grid: a sharp pipeline costs about as much as scaling a tile, so
   // one per tile cost more than the pixels did.
   const joined = joinTiles(pixels, layout)
-  const canvas =
-    joined.width === size && joined.height === size
-      ? joined
-      : await cutAndScale(
-          joined,
-          { x: 0, y: 0, width: joined.width, height: joined.height },
-          size,
-          size,
-        )
-  // A selected tile's shrunk picture is scaled back to fill its cell, as the page first showed it.
+  return { source: joined, rect: { x: 0, y: 0, width: joined.width, height: joined.height }, size }
+}
+
+/** A selected tile's shrunk picture scaled back to fill its cell, as the page first showed it. */
+async function pasteSelected(
+  canvas: RawImage,
+  pixels: RawImage,
+  layout: Layout,
+): Promise<RawImage> {
   for (const [index, picture] of Object.entries(layout.pictures ?? {})) {
     const order = layout.tiles.findIndex((tile) => tile.index === Number(index))
     if (order < 0) continue

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InputError, UsageError } from '../../src/errors.js'
 import { loadImage } from '../../src/image/load.js'
 import { chooseOutputFormat, prepareImage, resizeToFile } from '../../src/image/prepare.js'
-import { cellEdges, rebuildPayload, splitTiles } from '../../src/image/tiles.js'
+import { encodeImage } from '../../src/image/encode.js'
+import { cellEdges, encodePayload, rebuildPayload, splitTiles } from '../../src/image/tiles.js'
 import type { Layout, PreparedImage, RawImage } from '../../src/image/types.js'
 import type { Grid, TileRect } from '../../src/types.js'
 import { GRID_SIDE } from '../../src/types.js'
@@ -420,6 +421,37 @@ describe('rebuildPayload', () => {
       expect(at((i % 3) * 100 + 50, Math.floor(i / 3) * 100 + 50)).toEqual(colours[i])
     expect(at(250, 299)).toEqual(colours[8])
     expect(at(299, 50)).toEqual(colours[2])
+  })
+  it('encodes in one pipeline the same pixels as rebuilding and encoding apart', async () => {
+    const { pixels, layout, colours } = makeSolidCapture()
+    // A selected tile's picture is pasted between scaling and encoding (here a part of tile 0, so
+    // that cell 5 shows it instead of its own colour).
+    const selected: Layout = { ...layout, pictures: { 5: { x: 10, y: 10, width: 20, height: 20 } } }
+    const payload: Layout = {
+      kind: 'payload',
+      grid: '3x3',
+      crop: { x: 10, y: 10, width: 120, height: 120 },
+      tiles: [],
+    }
+    for (const each of [layout, selected, payload]) {
+      for (const format of ['jpeg', 'png'] as const) {
+        const apart = await encodeImage(await rebuildPayload(pixels, each), { format })
+        const joined = await encodePayload(pixels, each, { format })
+        expect(joined.mime).toBe(apart.mime)
+        const [a, b] = await Promise.all([decode(apart.buffer), decode(joined.buffer)])
+        expect([b.width, b.height]).toEqual(each.grid === '4x4' ? [450, 450] : [300, 300])
+        expect(Buffer.from(b.data).equals(Buffer.from(a.data)), `${each.kind} ${format}`).toBe(true)
+      }
+    }
+    // The pasted picture is there: the selected cell's middle is tile 0's colour, not its own.
+    const plain = await decode((await encodePayload(pixels, layout, { format: 'png' })).buffer)
+    const pasted = await decode((await encodePayload(pixels, selected, { format: 'png' })).buffer)
+    const middle = (image: Decoded): number[] => {
+      const p = (169 * 450 + 169) * 3
+      return [...image.data.subarray(p, p + 3)]
+    }
+    expect(middle(pasted)).toEqual(colours[0])
+    expect(middle(plain)).toEqual(colours[5])
   })
 })
 
