@@ -1,8 +1,8 @@
 /**
  * Step of `npm run build`, after tsc: dist/cli.cjs, the CLI that bin/rc2.js runs, bundled by
  * rolldown as CommonJS, so that start-up reads and compiles one file of the program and its
- * options and Node never starts its ES module loader for it (on Node 20 that loader alone costs
- * about as much as commander's whole run). The library (dist/index.js) stays tsc's ES modules.
+ * options, and Node starts no ES module loader for it (on Node 20 that loader alone costs about as
+ * much as commander's whole run; only ora, the spinner on a terminal, needs it). The library (dist/index.js) stays tsc's ES modules.
  *
  * A module the source imports with `await import()` goes into dist/chunks/ (code splitting), so
  * that it is read and compiled only when that import runs: each command pays only for what it
@@ -11,9 +11,8 @@
  * required), zod (zod/mini and its English messages are 30 kB; full zod loads 95 modules) and
  * undici (one file compiles in about 70 ms less than its 110 modules). Their licences go into
  * dist/THIRD-PARTY-NOTICES.md, shipped with the code; a fix in one of them needs a release of rc2,
- * since the CLI runs its bundled copy, not node_modules. A package left outside (sharp, fastify)
- * and Node's built-ins are required by the chunk that uses them, when it loads; ora, an ES module
- * only, stays an `import()`.
+ * since the CLI runs its bundled copy, not node_modules. The packages left outside and Node's
+ * built-ins are required (requireOutside below); ora, an ES module only, stays an `import()`.
  */
 import { builtinModules } from 'node:module'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -30,34 +29,51 @@ const packageOf = (specifier) => {
 const builtin = (specifier) =>
   specifier.startsWith('node:') || builtinModules.includes(specifier.split('/')[0])
 
+/** An outside package that only an ES import can load (ora): every other one a require() can. */
+const esOnly = (specifier) =>
+  !builtin(specifier) &&
+  JSON.parse(
+    readFileSync(new URL(`../node_modules/${packageOf(specifier)}/package.json`, import.meta.url)),
+  ).type === 'module'
+
 /**
- * commander requires child_process (and through it the network modules) for the executable
- * subcommands that rc2 has none of: it gets a spawn that requires it when called.
+ * Where an import of Node's built-ins or of an outside package goes. commander requires
+ * child_process (and through it the network modules) for the executable subcommands that rc2 has
+ * none of: it gets a spawn that requires it when called. An `await import()` of a built-in or of a
+ * CommonJS package becomes a require() when it runs: an import() would start Node's ES module
+ * loader (cosmiconfig, in every run that finds a config file). The rest are required by the chunk
+ * that imports them.
  */
 const SPAWN_WHEN_CALLED = '\0spawn-when-called'
-const fromCommander = (specifier, importer) =>
-  specifier.endsWith('child_process') && (importer ?? '').includes('/node_modules/commander/')
+const REQUIRE_WHEN_RUN = '\0require-when-run:'
+const requireOutside = {
+  name: 'require-outside',
+  resolveId(specifier, importer, { kind }) {
+    if (
+      specifier.endsWith('child_process') &&
+      (importer ?? '').includes('/node_modules/commander/')
+    )
+      return SPAWN_WHEN_CALLED
+    if (!builtin(specifier) && !outside.includes(packageOf(specifier))) return undefined
+    if (kind === 'dynamic-import' && !esOnly(specifier)) return REQUIRE_WHEN_RUN + specifier
+    return { id: specifier, external: true }
+  },
+  load(id) {
+    if (id === SPAWN_WHEN_CALLED)
+      return "module.exports = { spawn: (...args) => require('node:child_process').spawn(...args) }"
+    if (id.startsWith(REQUIRE_WHEN_RUN))
+      return `module.exports = require(${JSON.stringify(id.slice(REQUIRE_WHEN_RUN.length))})`
+    return undefined
+  },
+}
 
 const bundle = await rolldown({
   input: { cli: 'src/cli.ts' },
   platform: 'node',
-  external: (specifier, importer) =>
-    !fromCommander(specifier, importer) &&
-    (builtin(specifier) || outside.includes(packageOf(specifier))),
   // The entry holds every module it imports statically (no shared chunk to load besides it).
   preserveEntrySignatures: 'allow-extension',
   transform: { target: 'node20' },
-  plugins: [
-    {
-      name: 'spawn-when-called',
-      resolveId: (specifier, importer) =>
-        fromCommander(specifier, importer) ? SPAWN_WHEN_CALLED : undefined,
-      load: (id) =>
-        id === SPAWN_WHEN_CALLED
-          ? "module.exports = { spawn: (...args) => require('node:child_process').spawn(...args) }"
-          : undefined,
-    },
-  ],
+  plugins: [requireOutside],
   // A dynamic import of a module the entry also imports statically stays in the entry: expected.
   onLog: (level, log, report) => {
     if (log.code !== 'INEFFECTIVE_DYNAMIC_IMPORT') report(level, log)
@@ -70,6 +86,8 @@ const { output } = await bundle.write({
   chunkFileNames: 'chunks/[name]-[hash].cjs',
   // Less to read and compile at every start.
   minify: true,
+  // Strict mode, as the ES modules of the source are (rolldown adds it only where a file says so).
+  strict: true,
 })
 await bundle.close()
 

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -48,8 +48,9 @@ function bundleOnly(files: string[]): boolean {
 }
 
 /** What Node logs of the modules `rc2 <args>` loads (NODE_DEBUG=esm,module, on stderr). */
-function moduleLog(args: string[]): string {
+function moduleLog(args: string[], cwd?: string): string {
   const run = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
     encoding: 'utf8',
     env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', NODE_DEBUG: 'esm,module' },
     maxBuffer: 64 * 1024 * 1024,
@@ -91,6 +92,21 @@ describe('start-up loads only what the command uses', () => {
       const files = loaded(['questions', '--json'])
       expect(bundleOnly(files)).toBe(true)
       expect(files.some((f) => readFileSync(join(REPO, f), 'utf8').includes(TAXIS))).toBe(true)
+    },
+  )
+
+  it(
+    'a run that finds a config file reads it without starting the ES module loader',
+    { timeout: 30_000 },
+    async () => {
+      const project = join(dir, 'with-config')
+      await mkdir(project)
+      await writeFile(join(project, '.recaptcharc'), 'provider: nopecha\n')
+      const args = ['solve', join(REPO, 'fixtures/payload-3x3.png'), '-q', 'car', '--dry-run']
+      const log = moduleLog([...args, '--json'], project)
+      // The config's parser (cosmiconfig) was loaded, and as CommonJS: no ESM line in the log.
+      expect(log).toContain('node_modules/cosmiconfig')
+      expect(log).not.toMatch(/^ESM \d+:/m)
     },
   )
 
