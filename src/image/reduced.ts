@@ -37,7 +37,8 @@ export function detectReduced(
   const small = subsample(image, factor)
   const lattice = findWholeLattice(small)
   if (lattice === undefined) return undefined
-  const scale = image.width / small.width
+  // Each pixel of the copy stands for the f x f block it was taken from.
+  const scale = factor
   const { n } = lattice
   const pitch = lattice.pitch * scale
   const x0 = lattice.x0 * scale
@@ -69,7 +70,8 @@ function subsample(image: RawImage, factor: number): RawImage {
   const height = Math.floor(image.height / factor)
   const out = new Uint8Array(width * height * channels)
   const step = factor * channels
-  // The pixel at the middle of each f x f block, as libvips's nearest-neighbour reduction takes it.
+  // The pixel at the middle of each f x f block: any f columns (or rows) in a row hold one, so a
+  // gutter f pixels wide always shows.
   const middle = Math.floor(factor / 2)
   let o = 0
   for (let y = 0; y < height; y++) {
