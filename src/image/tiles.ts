@@ -110,14 +110,19 @@ async function pasteSelected(
   pixels: RawImage,
   layout: Layout,
 ): Promise<RawImage> {
-  for (const [index, picture] of Object.entries(layout.pictures ?? {})) {
+  const pictures = Object.entries(layout.pictures ?? {})
+  if (pictures.length === 0) return canvas
+  // Pasted into a copy when the canvas is the input itself (never into the caller's pixels).
+  const out =
+    canvas.data === pixels.data ? { ...canvas, data: new Uint8Array(canvas.data) } : canvas
+  for (const [index, picture] of pictures) {
     const order = layout.tiles.findIndex((tile) => tile.index === Number(index))
     if (order < 0) continue
     const cell = cellRect(layout.grid, order)
     const part = await cutAndScale(pixels, picture, cell.width, cell.height)
-    pastePixels(canvas, part, cell.x, cell.y)
+    pastePixels(out, part, cell.x, cell.y)
   }
-  return canvas
+  return out
 }
 
 /**

@@ -433,10 +433,21 @@ describe('rebuildPayload', () => {
       crop: { x: 10, y: 10, width: 120, height: 120 },
       tiles: [],
     }
-    for (const each of [layout, selected, payload]) {
+    // And on noise (every pixel of the tiles different), where scaling rounds every value.
+    const noisy: RawImage = {
+      ...pixels,
+      data: pixels.data.map((v, i) => (v === 255 ? 255 : (v + ((i * 7919) % 97)) & 255)),
+    }
+    for (const [image, each] of [
+      [pixels, layout],
+      [pixels, selected],
+      [pixels, payload],
+      [noisy, layout],
+      [noisy, payload],
+    ] as const) {
       for (const format of ['jpeg', 'png'] as const) {
-        const apart = await encodeImage(await rebuildPayload(pixels, each), { format })
-        const joined = await encodePayload(pixels, each, { format })
+        const apart = await encodeImage(await rebuildPayload(image, each), { format })
+        const joined = await encodePayload(image, each, { format })
         expect(joined.mime).toBe(apart.mime)
         const [a, b] = await Promise.all([decode(apart.buffer), decode(joined.buffer)])
         expect([b.width, b.height]).toEqual(each.grid === '4x4' ? [450, 450] : [300, 300])
