@@ -2,7 +2,8 @@
  * Step of `npm run build`, after tsc: dist/cli.cjs, the CLI that bin/rc2.js runs, bundled by
  * rolldown as CommonJS, so that start-up reads and compiles one file of the program and its
  * options, and Node starts no ES module loader for it (on Node 20 that loader alone costs about as
- * much as commander's whole run; only ora, the spinner on a terminal, needs it). The library (dist/index.js) stays tsc's ES modules.
+ * much as commander's whole run; only ora, the spinner on a terminal, needs it). The library
+ * (dist/index.js) stays tsc's ES modules.
  *
  * A module the source imports with `await import()` goes into dist/chunks/ (code splitting), so
  * that it is read and compiled only when that import runs: each command pays only for what it
