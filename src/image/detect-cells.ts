@@ -9,7 +9,7 @@
  *   mid-fade it is pale (nothing in it dark) or blank.
  */
 import type { Rect, TileRect } from '../types.js'
-import type { RawImage } from './types.js'
+import type { PixelView } from './types.js'
 
 export interface CellStates {
   selected: number[]
@@ -66,15 +66,18 @@ function margins(
 }
 
 /** A blue disc over the tile's top-left corner: a quarter of the corner square (its side a quarter tile) blue. */
-function hasTick(image: RawImage, tile: TileRect): boolean {
-  const { data, width, channels } = image
+function hasTick(image: PixelView, tile: TileRect): boolean {
+  const { bytes, channels, offset, stride } = image
   if (channels < 3) return false
   const side = Math.max(4, Math.round(tile.width / 4))
   let blue = 0
   for (let y = tile.y; y < tile.y + side; y++) {
-    for (let x = tile.x; x < tile.x + side; x++) {
-      const p = (y * width + x) * channels
-      if (isTickBlue(data[p]!, data[p + 1]!, data[p + 2]!)) blue++
+    for (
+      let x = tile.x, p = offset + y * stride + x * channels;
+      x < tile.x + side;
+      x++, p += channels
+    ) {
+      if (isTickBlue(bytes[p]!, bytes[p + 1]!, bytes[p + 2]!)) blue++
     }
   }
   return blue >= 0.25 * side * side
@@ -85,7 +88,7 @@ function hasTick(image: RawImage, tile: TileRect): boolean {
  * a white margin of 3-13% of the cell around the picture. A side whose picture is itself white
  * at its edge reads too deep: the opposite side (the picture is centred) stands in for it.
  */
-function selectedPicture(image: RawImage, light: Uint8Array, tile: TileRect): Rect | undefined {
+function selectedPicture(image: PixelView, light: Uint8Array, tile: TileRect): Rect | undefined {
   if (!hasTick(image, tile)) return undefined
   const limit = Math.ceil(0.14 * tile.width)
   const m = margins(light, image.width, tile, limit)
@@ -125,7 +128,7 @@ function looksLoading(light: Uint8Array, width: number, tile: TileRect): boolean
 
 /** Which tiles are selected (with their pictures) and, in a 3x3, which are still loading. */
 export function inspectCells(
-  image: RawImage,
+  image: PixelView,
   light: Uint8Array,
   tiles: readonly TileRect[],
 ): CellStates {

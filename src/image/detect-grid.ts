@@ -12,7 +12,7 @@
  *    that every gutter is a straight white line across the band.
  */
 import { pixelKernels } from './pixel-kernels.js'
-import type { RawImage } from './types.js'
+import type { PixelView } from './types.js'
 
 /** A pixel is white when its lightness is at least this (JPEG gutters are 235-250, tiles rarely this light). */
 export const WHITE_LEVEL = 220
@@ -22,15 +22,17 @@ export const WHITE_LEVEL = 220
  * white: a tick reaches over a narrow gutter and joins two tiles into one blob. Only a second look:
  * clear sky is blue enough to vanish too.
  */
-export function whitenBlue(image: RawImage, light: Uint8Array): Uint8Array {
-  const { data, width, height, channels } = image
+export function whitenBlue(image: PixelView, light: Uint8Array): Uint8Array {
+  const { bytes, width, height, channels, offset, stride } = image
   const out = Uint8Array.from(light)
   if (channels < 3) return out
-  for (let i = 0, p = 0; i < width * height; i++, p += channels) {
-    const r = data[p]!
-    const g = data[p + 1]!
-    const b = data[p + 2]!
-    if (b > 150 && b > r + 60 && b > g + 20) out[i] = 255
+  for (let y = 0, i = 0; y < height; y++) {
+    for (let x = 0, p = offset + y * stride; x < width; x++, i++, p += channels) {
+      const r = bytes[p]!
+      const g = bytes[p + 1]!
+      const b = bytes[p + 2]!
+      if (b > 150 && b > r + 60 && b > g + 20) out[i] = 255
+    }
   }
   return out
 }

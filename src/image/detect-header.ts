@@ -10,7 +10,7 @@
 import type { Lattice } from './detect-grid.js'
 import { labelDarkBlobs } from './detect-grid.js'
 import type { Rect } from '../types.js'
-import type { RawImage } from './types.js'
+import type { PixelView } from './types.js'
 
 /** A square dark blob (a tile that shows), as found by the lattice search. */
 export interface SquareRect {
@@ -36,13 +36,14 @@ function isHeaderBlue(r: number, g: number, b: number): boolean {
  * Blue rectangles shaped like the header: wide (about 3.4 : 1 today, 3.5 : 1 in the older look),
  * mostly blue (the white text and a sample picture take the rest). Largest first.
  */
-export function findHeaders(image: RawImage): Rect[] {
-  const { data, width, height, channels } = image
+export function findHeaders(image: PixelView): Rect[] {
+  const { bytes, width, height, channels, offset, stride } = image
   if (channels < 3) return []
   // A mask the blob labeller reads: 0 where header blue, 255 elsewhere.
   const mask = new Uint8Array(width * height).fill(255)
-  for (let i = 0, p = 0; i < width * height; i++, p += channels) {
-    if (isHeaderBlue(data[p]!, data[p + 1]!, data[p + 2]!)) mask[i] = 0
+  for (let y = 0, i = 0; y < height; y++) {
+    for (let x = 0, p = offset + y * stride; x < width; x++, i++, p += channels)
+      if (isHeaderBlue(bytes[p]!, bytes[p + 1]!, bytes[p + 2]!)) mask[i] = 0
   }
   const blobs = labelDarkBlobs(mask, width, height, 128, 24)
   const headers: Rect[] = []

@@ -9,6 +9,23 @@ export interface RawImage {
 }
 
 /**
+ * Pixels read where they are, the whole of an image or a window of it: pixel (x, y) starts at
+ * `offset + y * stride + x * channels` of `bytes`. Detection searches the window around a large
+ * capture's grid this way, without copying it. Not a RawImage (no `data`), so that a window never
+ * reaches code that reads rows as contiguous.
+ */
+export interface PixelView {
+  bytes: Uint8Array
+  width: number
+  height: number
+  channels: RawImage['channels']
+  /** Where pixel (0, 0) starts in `bytes`. */
+  offset: number
+  /** Bytes from one row to the next (the whole image's row, for a window). */
+  stride: number
+}
+
+/**
  * What kind of picture the input is:
  * - payload: the image the page downloads (300/450/100 square, or another square with the grid known);
  * - tiles:   a capture of the tile area only (white gutters, thin margin);

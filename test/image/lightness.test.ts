@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { computeLightness } from '../../src/image/lightness.js'
+import { computeLightness, windowOf } from '../../src/image/lightness.js'
+import type { RawImage } from '../../src/image/types.js'
 import { createRng } from '../helpers/prng.js'
 
 /** The definition, one pixel at a time: luma, capped at the smallest channel plus 90. */
@@ -53,6 +54,41 @@ describe('computeLightness', () => {
       expect(Buffer.compare(light, expected(data, count, 3))).toBe(0)
     },
   )
+
+  it.each([
+    [1000, 70],
+    [17, 4000],
+    [4096, 17],
+    [65_536, 2],
+    [65_537, 1],
+  ])(
+    'is exact for %i x %i pixels (chunks of whole rows, the last pixels of each short of 16)',
+    (width, height) => {
+      const data = randomPixels(width * height, 3, 0, width + height)
+      const light = computeLightness({ data, width, height, channels: 3 })
+      expect(Buffer.compare(light, expected(data, width * height, 3))).toBe(0)
+    },
+  )
+
+  it('reads a window of an image in place, as a copy of that window would read', () => {
+    for (const channels of [3, 4] as const) {
+      const image: RawImage = {
+        data: randomPixels(700 * 300, channels, 1, channels),
+        width: 700,
+        height: 300,
+        channels,
+      }
+      const rect = { x: 37, y: 11, width: 601, height: 250 }
+      const copy = new Uint8Array(rect.width * rect.height * channels)
+      for (let y = 0; y < rect.height; y++) {
+        const from = ((rect.y + y) * image.width + rect.x) * channels
+        copy.set(image.data.subarray(from, from + rect.width * channels), y * rect.width * channels)
+      }
+      const light = computeLightness(windowOf(image, rect))
+      expect(light.length).toBe(rect.width * rect.height)
+      expect(Buffer.compare(light, expected(copy, rect.width * rect.height, channels))).toBe(0)
+    }
+  })
 
   it('reads RGBA by its first three channels and grey as it is', () => {
     const rgba = randomPixels(1000, 4, 1, 7)
