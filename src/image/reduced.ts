@@ -50,8 +50,8 @@ export function detectReduced(
   const right = Math.min(image.width, Math.ceil(x0 + (n + 1.5) * pitch))
   const bottom = Math.min(image.height, Math.ceil(y0 + (n + 1.5) * pitch))
   const window: Rect = { x: left, y: top, width: right - left, height: bottom - top }
-  // A window nearly the whole picture saves nothing: search the whole instead.
-  if (window.width * window.height > 0.75 * image.width * image.height) return undefined
+  // Searched even when it is most of the picture (a page barely larger than its widget): read in
+  // place, it is never more work than the whole, and the reduced copy is already paid for.
   try {
     return detectLayoutWithin(image, window, hints)
   } catch {
