@@ -12,6 +12,7 @@
  *    that every gutter is a straight white line across the band.
  */
 import { pixelKernels } from './pixel-kernels.js'
+import { rowsOf } from './lightness.js'
 import type { PixelView } from './types.js'
 
 /** A pixel is white when its lightness is at least this (JPEG gutters are 235-250, tiles rarely this light). */
@@ -23,11 +24,12 @@ export const WHITE_LEVEL = 220
  * clear sky is blue enough to vanish too.
  */
 export function whitenBlue(image: PixelView, light: Uint8Array): Uint8Array {
-  const { bytes, width, height, channels, offset, stride } = image
+  const { bytes, channels, offset, stride } = image
   const out = Uint8Array.from(light)
   if (channels < 3) return out
-  for (let y = 0, i = 0; y < height; y++) {
-    for (let x = 0, p = offset + y * stride; x < width; x++, i++, p += channels) {
+  const { rows, columns } = rowsOf(image)
+  for (let y = 0, i = 0; y < rows; y++) {
+    for (let x = 0, p = offset + y * stride; x < columns; x++, i++, p += channels) {
       const r = bytes[p]!
       const g = bytes[p + 1]!
       const b = bytes[p + 2]!

@@ -13,9 +13,20 @@ export function viewOf(image: RawImage): PixelView {
   return { bytes: data, width, height, channels, offset: 0, stride: width * channels }
 }
 
-/** The part of `image` inside `rect` (which must lie within it), read in place. */
+/** The part of `image` inside `rect`, read in place; a rectangle not inside the image is refused. */
 export function windowOf(image: RawImage, rect: Rect): PixelView {
   const { data, width, channels } = image
+  const inside =
+    rect.x >= 0 &&
+    rect.y >= 0 &&
+    rect.width >= 0 &&
+    rect.height >= 0 &&
+    rect.x + rect.width <= width &&
+    rect.y + rect.height <= image.height
+  if (!inside)
+    throw new RangeError(
+      `${rect.width}x${rect.height} at ${rect.x},${rect.y} is not inside ${width}x${image.height}`,
+    )
   const stride = width * channels
   return {
     bytes: data,
@@ -36,16 +47,24 @@ export function computeLightness(image: RawImage | PixelView): Uint8Array {
   if (height > 0 && offset + (height - 1) * stride + width * channels > bytes.length)
     throw new RangeError(`${width}x${height}x${channels} pixels in ${bytes.length} bytes`)
   const out = new Uint8Array(count)
-  const kernels = channels === 3 && count >= 16 && width <= CHUNK ? pixelKernels() : undefined
+  const kernels = channels === 3 && count >= 16 ? pixelKernels() : undefined
   if (kernels !== undefined) {
     lightnessOfRgb(kernels, view, out)
     return out
   }
-  for (let y = 0, i = 0; y < height; y++) {
-    for (let x = 0, p = offset + y * stride; x < width; x++, i++, p += channels)
+  const { rows, columns } = rowsOf(view)
+  for (let y = 0, i = 0; y < rows; y++) {
+    for (let x = 0, p = offset + y * stride; x < columns; x++, i++, p += channels)
       out[i] = channels >= 3 ? lightnessOf(bytes[p]!, bytes[p + 1]!, bytes[p + 2]!) : bytes[p]!
   }
   return out
+}
+
+/** The rows to walk: a view whose rows follow one another in `bytes` is walked as one long row. */
+export function rowsOf(view: PixelView): { rows: number; columns: number } {
+  return view.stride === view.width * view.channels
+    ? { rows: 1, columns: view.width * view.height }
+    : { rows: view.height, columns: view.width }
 }
 
 /** One pixel's lightness. Luma is at most 255, so the minimum needs no clamp. */
@@ -58,31 +77,35 @@ const CHUNK = 65_536
 const OUT_AT = CHUNK * 3
 
 /**
- * The lightness of RGB pixels into `out`, through pixel-kernels.wat: as many whole rows as a chunk
- * holds are copied into its memory side by side (a window's rows are apart in the image), sixteen
- * pixels a step, and back; the last pixels of a chunk short of sixteen here. The copies cost far
- * less than the pixel work in JavaScript.
+ * The lightness of RGB pixels into `out`, through pixel-kernels.wat: the rows' pixels copied into
+ * its memory side by side, a chunk at a time (a window's rows are apart in the image; a long row
+ * spans chunks), sixteen pixels a step, and back; the last pixels short of sixteen here. The
+ * copies cost far less than the pixel work in JavaScript.
  */
-function lightnessOfRgb(
-  { memory, lightness }: PixelKernels,
-  { bytes, width, height, offset, stride }: PixelView,
-  out: Uint8Array,
-): void {
-  const heap = new Uint8Array(memory.buffer)
-  const rowBytes = width * 3
-  const rowsPerChunk = Math.floor(CHUNK / width)
-  for (let y0 = 0; y0 < height; y0 += rowsPerChunk) {
-    const rows = Math.min(rowsPerChunk, height - y0)
-    const start = offset + y0 * stride
-    if (stride === rowBytes) heap.set(bytes.subarray(start, start + rows * rowBytes), 0)
-    else
-      for (let r = 0, from = start; r < rows; r++, from += stride)
-        heap.set(bytes.subarray(from, from + rowBytes), r * rowBytes)
-    const pixels = rows * width
-    const whole = pixels - (pixels % 16)
-    lightness(0, OUT_AT, whole / 16)
-    out.set(heap.subarray(OUT_AT, OUT_AT + whole), y0 * width)
-    for (let i = whole; i < pixels; i++)
-      out[y0 * width + i] = lightnessOf(heap[3 * i]!, heap[3 * i + 1]!, heap[3 * i + 2]!)
+function lightnessOfRgb(kernels: PixelKernels, view: PixelView, out: Uint8Array): void {
+  const heap = new Uint8Array(kernels.memory.buffer)
+  const { bytes, offset, stride } = view
+  const { rows, columns } = rowsOf(view)
+  let filled = 0
+  let at = 0
+  const flush = (): void => {
+    const whole = filled - (filled % 16)
+    kernels.lightness(0, OUT_AT, whole / 16)
+    out.set(heap.subarray(OUT_AT, OUT_AT + whole), at)
+    for (let i = whole; i < filled; i++)
+      out[at + i] = lightnessOf(heap[3 * i]!, heap[3 * i + 1]!, heap[3 * i + 2]!)
+    at += filled
+    filled = 0
   }
+  for (let y = 0; y < rows; y++) {
+    for (let x = 0; x < columns;) {
+      const n = Math.min(columns - x, CHUNK - filled)
+      const from = offset + y * stride + x * 3
+      heap.set(bytes.subarray(from, from + n * 3), filled * 3)
+      filled += n
+      x += n
+      if (filled === CHUNK) flush()
+    }
+  }
+  if (filled > 0) flush()
 }

@@ -51,7 +51,8 @@ export function detectReduced(
   const bottom = Math.min(image.height, Math.ceil(y0 + (n + 1.5) * pitch))
   const window: Rect = { x: left, y: top, width: right - left, height: bottom - top }
   // Searched even when it is most of the picture (a page barely larger than its widget): read in
-  // place, it is never more work than the whole, and the reduced copy is already paid for.
+  // place, it costs no more than the whole would, and the reduced copy is already paid for. (Only
+  // where the window finds no grid, or refuses one, is the whole searched after it.)
   try {
     return detectLayoutWithin(image, window, hints)
   } catch {

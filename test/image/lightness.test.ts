@@ -60,7 +60,7 @@ describe('computeLightness', () => {
     [17, 4000],
     [4096, 17],
     [65_536, 2],
-    [65_537, 1],
+    [65_537, 3],
   ])(
     'is exact for %i x %i pixels (chunks of whole rows, the last pixels of each short of 16)',
     (width, height) => {
@@ -70,25 +70,34 @@ describe('computeLightness', () => {
     },
   )
 
-  it('reads a window of an image in place, as a copy of that window would read', () => {
-    for (const channels of [3, 4] as const) {
-      const image: RawImage = {
-        data: randomPixels(700 * 300, channels, 1, channels),
-        width: 700,
-        height: 300,
-        channels,
+  it.each([
+    [700, 300, { x: 37, y: 11, width: 601, height: 250 }],
+    // Rows longer than a chunk of the WebAssembly module's memory: each spans two.
+    [70_000, 4, { x: 5, y: 1, width: 69_990, height: 3 }],
+  ])(
+    'reads a window of a %i x %i image in place, as a copy of it would read',
+    (width, height, rect) => {
+      for (const channels of [3, 4] as const) {
+        const image: RawImage = {
+          data: randomPixels(width * height, channels, 1, channels),
+          width,
+          height,
+          channels,
+        }
+        const copy = new Uint8Array(rect.width * rect.height * channels)
+        for (let y = 0; y < rect.height; y++) {
+          const from = ((rect.y + y) * image.width + rect.x) * channels
+          copy.set(
+            image.data.subarray(from, from + rect.width * channels),
+            y * rect.width * channels,
+          )
+        }
+        const light = computeLightness(windowOf(image, rect))
+        expect(light.length).toBe(rect.width * rect.height)
+        expect(Buffer.compare(light, expected(copy, rect.width * rect.height, channels))).toBe(0)
       }
-      const rect = { x: 37, y: 11, width: 601, height: 250 }
-      const copy = new Uint8Array(rect.width * rect.height * channels)
-      for (let y = 0; y < rect.height; y++) {
-        const from = ((rect.y + y) * image.width + rect.x) * channels
-        copy.set(image.data.subarray(from, from + rect.width * channels), y * rect.width * channels)
-      }
-      const light = computeLightness(windowOf(image, rect))
-      expect(light.length).toBe(rect.width * rect.height)
-      expect(Buffer.compare(light, expected(copy, rect.width * rect.height, channels))).toBe(0)
-    }
-  })
+    },
+  )
 
   it('reads RGBA by its first three channels and grey as it is', () => {
     const rgba = randomPixels(1000, 4, 1, 7)
@@ -107,5 +116,19 @@ describe('computeLightness', () => {
   it('refuses pixels shorter than their size says, rather than read what was there before', () => {
     const data = new Uint8Array(99 * 3)
     expect(() => computeLightness({ data, width: 10, height: 10, channels: 3 })).toThrow(RangeError)
+    // A window whose last row runs past the bytes, and windows not inside their image.
+    const view = windowOf(
+      { data: new Uint8Array(10 * 10 * 3), width: 10, height: 10, channels: 3 },
+      { x: 0, y: 0, width: 10, height: 10 },
+    )
+    expect(() => computeLightness({ ...view, bytes: data })).toThrow(RangeError)
+    const image: RawImage = { data: new Uint8Array(300), width: 10, height: 10, channels: 3 }
+    for (const rect of [
+      { x: 1, y: 0, width: 10, height: 5 },
+      { x: 0, y: 6, width: 5, height: 5 },
+      { x: -1, y: 0, width: 5, height: 5 },
+      { x: 0, y: -1, width: 5, height: 5 },
+    ])
+      expect(() => windowOf(image, rect), JSON.stringify(rect)).toThrow(RangeError)
   })
 })
