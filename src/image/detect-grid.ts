@@ -12,7 +12,7 @@
  *    that every gutter is a straight white line across the band.
  */
 import { pixelKernels } from './pixel-kernels.js'
-import { rowsOf } from './lightness.js'
+import { rowsOf } from './pixel-view.js'
 import type { PixelView } from './types.js'
 
 /** A pixel is white when its lightness is at least this (JPEG gutters are 235-250, tiles rarely this light). */

@@ -10,7 +10,7 @@
 import type { Lattice } from './detect-grid.js'
 import { labelDarkBlobs } from './detect-grid.js'
 import type { Rect } from '../types.js'
-import { rowsOf } from './lightness.js'
+import { rowsOf } from './pixel-view.js'
 import type { PixelView } from './types.js'
 
 /** A square dark blob (a tile that shows), as found by the lattice search. */

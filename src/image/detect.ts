@@ -16,7 +16,8 @@ import type { Lattice } from './detect-grid.js'
 import { findLattice, findSquares, labelDarkBlobs, WHITE_LEVEL, whitenBlue } from './detect-grid.js'
 import { inspectCells } from './detect-cells.js'
 import { findHeaders, type HeaderLattice, latticeUnderHeader } from './detect-header.js'
-import { computeLightness, viewOf, windowOf } from './lightness.js'
+import { computeLightness } from './lightness.js'
+import { viewOf, windowOf } from './pixel-view.js'
 import type { DetectHints, InputKind, Layout, PixelView, RawImage } from './types.js'
 
 const STANDARD: Record<number, Grid> = { 300: '3x3', 450: '4x4', 100: '1x1' }

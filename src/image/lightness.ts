@@ -1,42 +1,10 @@
 /**
  * The lightness mask grid detection starts from: one byte a pixel, luma capped near the smallest
  * channel. The per-pixel work runs in WebAssembly (pixel-kernels.wat) for RGB, the common case.
- * Detection reads pixels through a PixelView: the whole image, or a window of it read in place.
  */
 import { type PixelKernels, pixelKernels } from './pixel-kernels.js'
-import type { Rect } from '../types.js'
+import { rowsOf, viewOf } from './pixel-view.js'
 import type { PixelView, RawImage } from './types.js'
-
-/** All of `image`, as detection reads pixels. */
-export function viewOf(image: RawImage): PixelView {
-  const { data, width, height, channels } = image
-  return { bytes: data, width, height, channels, offset: 0, stride: width * channels }
-}
-
-/** The part of `image` inside `rect`, read in place; a rectangle not inside the image is refused. */
-export function windowOf(image: RawImage, rect: Rect): PixelView {
-  const { data, width, channels } = image
-  const inside =
-    rect.x >= 0 &&
-    rect.y >= 0 &&
-    rect.width >= 0 &&
-    rect.height >= 0 &&
-    rect.x + rect.width <= width &&
-    rect.y + rect.height <= image.height
-  if (!inside)
-    throw new RangeError(
-      `${rect.width}x${rect.height} at ${rect.x},${rect.y} is not inside ${width}x${image.height}`,
-    )
-  const stride = width * channels
-  return {
-    bytes: data,
-    width: rect.width,
-    height: rect.height,
-    channels,
-    offset: rect.y * stride + rect.x * channels,
-    stride,
-  }
-}
 
 /** Lightness: luma, capped near the smallest channel so saturated yellows and cyans do not count as white. */
 export function computeLightness(image: RawImage | PixelView): Uint8Array {
@@ -58,13 +26,6 @@ export function computeLightness(image: RawImage | PixelView): Uint8Array {
       out[i] = channels >= 3 ? lightnessOf(bytes[p]!, bytes[p + 1]!, bytes[p + 2]!) : bytes[p]!
   }
   return out
-}
-
-/** The rows to walk: a view whose rows follow one another in `bytes` is walked as one long row. */
-export function rowsOf(view: PixelView): { rows: number; columns: number } {
-  return view.stride === view.width * view.channels
-    ? { rows: 1, columns: view.width * view.height }
-    : { rows: view.height, columns: view.width }
 }
 
 /** One pixel's lightness. Luma is at most 255, so the minimum needs no clamp. */

@@ -38,11 +38,10 @@ export function detectReduced(
   const lattice = findWholeLattice(small)
   if (lattice === undefined) return undefined
   // Each pixel of the copy stands for the f x f block it was taken from.
-  const scale = factor
   const { n } = lattice
-  const pitch = lattice.pitch * scale
-  const x0 = lattice.x0 * scale
-  const y0 = lattice.y0 * scale
+  const pitch = lattice.pitch * factor
+  const x0 = lattice.x0 * factor
+  const y0 = lattice.y0 * factor
   // Room for the ring of cells around the grid (which would say it goes on), and above it for the
   // header and rows that may have vanished into the white frame.
   const left = Math.max(0, Math.floor(x0 - 1.5 * pitch))
@@ -78,7 +77,7 @@ function subsample(image: RawImage, factor: number): RawImage {
   for (let y = 0; y < height; y++) {
     let p = ((y * factor + middle) * image.width + middle) * channels
     if (channels === 3) {
-      // Decoded inputs are RGB: the channel loop unrolled (it was most of this function's time).
+      // Decoded inputs are RGB: the channel loop unrolled (about a sixth less time).
       for (let x = 0; x < width; x++, p += step, o += 3) {
         out[o] = data[p]!
         out[o + 1] = data[p + 1]!

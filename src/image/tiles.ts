@@ -7,6 +7,7 @@ import { encodeImage, encodePipeline, writeImageFile } from './encode.js'
 import type { EncodedImage, EncodeOptions, OutputFormat } from './encode.js'
 import type { Sharp } from 'sharp'
 import { openPixels, resolveSource } from './load.js'
+import { isInside } from './pixel-view.js'
 import type { ImageSource, LoadOptions } from './load.js'
 import type { Layout, RawImage } from './types.js'
 import { makeOutputDirectory } from './write.js'
@@ -45,12 +46,15 @@ export async function cutAndScale(
   return { data, width: info.width, height: info.height, channels: pixels.channels }
 }
 
+/** Whether `rect` is the whole of `image`. */
+function isWhole(rect: Rect, image: RawImage): boolean {
+  return rect.x === 0 && rect.y === 0 && rect.width === image.width && rect.height === image.height
+}
+
 /** A sharp pipeline of `pixels` restricted to `rect` and scaled to width x height. */
 function scaling(pixels: RawImage, rect: Rect, width: number, height: number): Sharp {
-  const whole =
-    rect.x === 0 && rect.y === 0 && rect.width === pixels.width && rect.height === pixels.height
   let pipeline = openPixels(pixels)
-  if (!whole)
+  if (!isWhole(rect, pixels))
     pipeline = pipeline.extract({
       left: rect.x,
       top: rect.y,
@@ -69,9 +73,9 @@ function scaling(pixels: RawImage, rect: Rect, width: number, height: number): S
  */
 export async function rebuildPayload(pixels: RawImage, layout: Layout): Promise<RawImage> {
   const { source, rect, size } = payloadSource(pixels, layout)
-  const ready = rect.x === 0 && rect.y === 0 && source.width === size && source.height === size
-  const canvas = ready && rect.width === size && rect.height === size ? source : undefined
-  return pasteSelected(canvas ?? (await cutAndScale(source, rect, size, size)), pixels, layout)
+  // Already the payload: nothing to cut or scale.
+  const ready = isWhole(rect, source) && source.width === size && source.height === size
+  return pasteSelected(ready ? source : await cutAndScale(source, rect, size, size), pixels, layout)
 }
 
 /**
@@ -231,14 +235,7 @@ export async function splitTiles(
 /** A layout from another image would cut outside this one; say so instead of a sharp error. */
 export function checkTilesInside(layout: Layout, pixels: RawImage, name: string): void {
   for (const tile of layout.tiles) {
-    const inside =
-      tile.x >= 0 &&
-      tile.y >= 0 &&
-      tile.width > 0 &&
-      tile.height > 0 &&
-      tile.x + tile.width <= pixels.width &&
-      tile.y + tile.height <= pixels.height
-    if (!inside) {
+    if (!(tile.width > 0 && tile.height > 0 && isInside(tile, pixels))) {
       throw new InputError(
         `tile ${tile.index} (${tile.x},${tile.y} ${tile.width}x${tile.height}) lies outside ${name} (${pixels.width}x${pixels.height})`,
         {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { computeLightness, windowOf } from '../../src/image/lightness.js'
+import { computeLightness } from '../../src/image/lightness.js'
+import { windowOf } from '../../src/image/pixel-view.js'
 import type { RawImage } from '../../src/image/types.js'
 import { createRng } from '../helpers/prng.js'
 
