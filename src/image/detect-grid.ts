@@ -21,11 +21,15 @@ export const WHITE_LEVEL = 220
 /**
  * `light` with the widget's blue (ticks of selected tiles, the header, the button) counted as
  * white: a tick reaches over a narrow gutter and joins two tiles into one blob. Only a second look:
- * clear sky is blue enough to vanish too.
+ * clear sky is blue enough to vanish too. Written into `out` when given (as long as `light`).
  */
-export function whitenBlue(image: PixelView, light: Uint8Array): Uint8Array {
+export function whitenBlue(
+  image: PixelView,
+  light: Uint8Array,
+  out: Uint8Array = new Uint8Array(light.length),
+): Uint8Array {
   const { bytes, channels, offset, stride } = image
-  const out = Uint8Array.from(light)
+  out.set(light)
   if (channels < 3) return out
   const { rows, columns } = rowsOf(image)
   for (let y = 0, i = 0; y < rows; y++) {

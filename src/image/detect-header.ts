@@ -11,6 +11,7 @@ import type { Lattice } from './detect-grid.js'
 import { labelDarkBlobs } from './detect-grid.js'
 import type { Rect } from '../types.js'
 import { rowsOf } from './pixel-view.js'
+import { withBytes } from './byte-pool.js'
 import type { PixelView } from './types.js'
 
 /** A square dark blob (a tile that shows), as found by the lattice search. */
@@ -41,13 +42,15 @@ export function findHeaders(image: PixelView): Rect[] {
   const { bytes, width, height, channels, offset, stride } = image
   if (channels < 3) return []
   // A mask the blob labeller reads: 0 where header blue, 255 elsewhere.
-  const mask = new Uint8Array(width * height).fill(255)
-  const { rows, columns } = rowsOf(image)
-  for (let y = 0, i = 0; y < rows; y++) {
-    for (let x = 0, p = offset + y * stride; x < columns; x++, i++, p += channels)
-      if (isHeaderBlue(bytes[p]!, bytes[p + 1]!, bytes[p + 2]!)) mask[i] = 0
-  }
-  const blobs = labelDarkBlobs(mask, width, height, 128, 24)
+  const blobs = withBytes(width * height, (mask) => {
+    mask.fill(255)
+    const { rows, columns } = rowsOf(image)
+    for (let y = 0, i = 0; y < rows; y++) {
+      for (let x = 0, p = offset + y * stride; x < columns; x++, i++, p += channels)
+        if (isHeaderBlue(bytes[p]!, bytes[p + 1]!, bytes[p + 2]!)) mask[i] = 0
+    }
+    return labelDarkBlobs(mask, width, height, 128, 24)
+  })
   const headers: Rect[] = []
   for (const b of blobs) {
     const w = b.x1 - b.x0

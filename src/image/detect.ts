@@ -17,6 +17,7 @@ import { findLattice, findSquares, labelDarkBlobs, WHITE_LEVEL, whitenBlue } fro
 import { inspectCells } from './detect-cells.js'
 import { findHeaders, type HeaderLattice, latticeUnderHeader } from './detect-header.js'
 import { computeLightness } from './lightness.js'
+import { withBytes } from './byte-pool.js'
 import { viewOf, windowOf } from './pixel-view.js'
 import type { DetectHints, InputKind, Layout, PixelView, RawImage } from './types.js'
 
@@ -248,7 +249,9 @@ function findSingleTile(image: PixelView, light: Uint8Array): Layout | undefined
 function searchLattice(image: PixelView, light: Uint8Array): ReturnType<typeof findLattice> {
   const result = findLattice(light, image.width, image.height)
   if (result.status === 'found') return result
-  const again = findLattice(whitenBlue(image, light), image.width, image.height)
+  const again = withBytes(light.length, (whitened) =>
+    findLattice(whitenBlue(image, light, whitened), image.width, image.height),
+  )
   return again.status === 'found' ? again : result
 }
 
@@ -279,8 +282,18 @@ function findCaptureLayout(
   image: PixelView,
   hints: DetectHints,
 ): { layout: Layout; pitch: number } | undefined {
+  // Detection is synchronous from here to the end: the mask is back in the pool before the next.
+  return withBytes(image.width * image.height, (bytes) =>
+    captureLayoutFrom(image, computeLightness(image, bytes), hints),
+  )
+}
+
+function captureLayoutFrom(
+  image: PixelView,
+  light: Uint8Array,
+  hints: DetectHints,
+): { layout: Layout; pitch: number } | undefined {
   const name = hints.name ?? 'the image'
-  const light = computeLightness(image)
   const result = searchLattice(image, light)
   // Tiles as white as the gutters hide part of the grid; the widget's header then places it.
   const underHeader = (): { layout: Layout; pitch: number } | undefined => {
@@ -341,7 +354,9 @@ function noGridFound(image: PixelView, hints: DetectHints): Layout {
 /** The lattice the gutters of `image` show whole (on a reduced copy: where to look closer), if any. */
 export function findWholeLattice(image: RawImage): Lattice | undefined {
   const view = viewOf(image)
-  const result = searchLattice(view, computeLightness(view))
+  const result = withBytes(image.width * image.height, (bytes) =>
+    searchLattice(view, computeLightness(view, bytes)),
+  )
   return result.status === 'found' ? result.lattice : undefined
 }
 

@@ -6,15 +6,21 @@ import { type PixelKernels, pixelKernels } from './pixel-kernels.js'
 import { rowsOf, viewOf } from './pixel-view.js'
 import type { PixelView, RawImage } from './types.js'
 
-/** Lightness: luma, capped near the smallest channel so saturated yellows and cyans do not count as white. */
-export function computeLightness(image: RawImage | PixelView): Uint8Array {
+/**
+ * Lightness: luma, capped near the smallest channel so saturated yellows and cyans do not count as
+ * white. Written into `out` when given (a pixel a byte, every byte written), else a new array.
+ */
+export function computeLightness(
+  image: RawImage | PixelView,
+  out: Uint8Array = new Uint8Array(image.width * image.height),
+): Uint8Array {
   const view = 'bytes' in image ? image : viewOf(image)
   const { bytes, width, height, channels, offset, stride } = view
   const count = width * height
   // The module copies what the size says it holds: a short buffer would read the last image's pixels.
   if (height > 0 && offset + (height - 1) * stride + width * channels > bytes.length)
     throw new RangeError(`${width}x${height}x${channels} pixels in ${bytes.length} bytes`)
-  const out = new Uint8Array(count)
+  if (out.length !== count) throw new RangeError(`${count} pixels into ${out.length} bytes`)
   const kernels = channels === 3 && count >= 16 ? pixelKernels() : undefined
   if (kernels !== undefined) {
     lightnessOfRgb(kernels, view, out)

@@ -316,7 +316,9 @@ async function decodePixels(buffer: Buffer, name: string, maxPixels: number): Pr
       .raw()
       .toBuffer({ resolveWithObject: true })
     return {
-      data,
+      // A plain Uint8Array over the same bytes: detection and tile joining take thousands of row
+      // views, and a Buffer's subarray costs several times a typed array's.
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
       width: info.width,
       height: info.height,
       channels: info.channels as RawImage['channels'],

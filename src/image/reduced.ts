@@ -7,6 +7,7 @@
  */
 import type { Rect } from '../types.js'
 import { detectLayoutWithin, findWholeLattice } from './detect.js'
+import { withBytes } from './byte-pool.js'
 import type { DetectHints, Layout, RawImage } from './types.js'
 
 /** The reduced copy has about this many pixels (a 1x widget is about as large). */
@@ -34,8 +35,9 @@ export function detectReduced(
     Math.floor(Math.sqrt((image.width * image.height) / REDUCED_PIXELS)),
   )
   if (factor < 2) return undefined
-  const small = subsample(image, factor)
-  const lattice = findWholeLattice(small)
+  const lattice = withBytes(subsampledLength(image, factor), (bytes) =>
+    findWholeLattice(subsample(image, factor, bytes)),
+  )
   if (lattice === undefined) return undefined
   // Each pixel of the copy stands for the f x f block it was taken from.
   const { n } = lattice
@@ -60,15 +62,19 @@ export function detectReduced(
   }
 }
 
+/** Bytes of the reduced copy subsample makes. */
+function subsampledLength(image: RawImage, factor: number): number {
+  return Math.floor(image.width / factor) * Math.floor(image.height / factor) * image.channels
+}
+
 /**
- * Every `factor`-th pixel of every `factor`-th row: a loop over the quarter million pixels kept
- * costs a fraction of handing the whole picture to libvips for it.
+ * Every `factor`-th pixel of every `factor`-th row, into `out` (subsampledLength bytes): a loop
+ * over the quarter million pixels kept costs a fraction of handing the whole picture to libvips.
  */
-function subsample(image: RawImage, factor: number): RawImage {
+function subsample(image: RawImage, factor: number, out: Uint8Array): RawImage {
   const { data, channels } = image
   const width = Math.floor(image.width / factor)
   const height = Math.floor(image.height / factor)
-  const out = new Uint8Array(width * height * channels)
   const step = factor * channels
   // The pixel at the middle of each f x f block: any f columns (or rows) in a row hold one, so a
   // gutter f pixels wide always shows.

@@ -8,6 +8,7 @@ import type { EncodedImage, EncodeOptions, OutputFormat } from './encode.js'
 import type { Sharp } from 'sharp'
 import { openPixels, resolveSource } from './load.js'
 import { isInside } from './pixel-view.js'
+import { giveBytes, takeBytes } from './byte-pool.js'
 import type { ImageSource, LoadOptions } from './load.js'
 import type { Layout, RawImage } from './types.js'
 import { makeOutputDirectory } from './write.js'
@@ -75,7 +76,9 @@ export async function rebuildPayload(pixels: RawImage, layout: Layout): Promise<
   const { source, rect, size } = payloadSource(pixels, layout)
   // Already the payload: nothing to cut or scale.
   const ready = isWhole(rect, source) && source.width === size && source.height === size
-  return pasteSelected(ready ? source : await cutAndScale(source, rect, size, size), pixels, layout)
+  if (ready) return pasteSelected(source, pixels, layout)
+  const scaled = await usingSource(source, pixels, () => cutAndScale(source, rect, size, size))
+  return pasteSelected(scaled, pixels, layout)
 }
 
 /**
@@ -91,7 +94,22 @@ export async function encodePayload(
   if (Object.keys(layout.pictures ?? {}).length > 0)
     return encodeImage(await rebuildPayload(pixels, layout), options)
   const { source, rect, size } = payloadSource(pixels, layout)
-  return encodePipeline(scaling(source, rect, size, size), options)
+  return usingSource(source, pixels, () =>
+    encodePipeline(scaling(source, rect, size, size), options),
+  )
+}
+
+/** Run `work` on `source`, then give its bytes back to the pool unless they are the input's. */
+async function usingSource<T>(
+  source: RawImage,
+  pixels: RawImage,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work()
+  } finally {
+    if (source.data !== pixels.data) giveBytes(source.data)
+  }
 }
 
 /** What is scaled to the payload's `size`: `rect` of `source` (the input, or its tiles joined). */
@@ -131,7 +149,8 @@ async function pasteSelected(
 
 /**
  * The tiles of `layout` side by side without gutters, each cut or edge-padded to their mean size
- * (detected tiles differ by a pixel at most where the page's scale is not a whole number).
+ * (detected tiles differ by a pixel at most where the page's scale is not a whole number), in
+ * bytes taken from the pool (every byte written).
  */
 function joinTiles(pixels: RawImage, layout: Layout): RawImage {
   const side = GRID_SIDE[layout.grid]
@@ -141,7 +160,7 @@ function joinTiles(pixels: RawImage, layout: Layout): RawImage {
   const th = mean(tiles.reduce((sum, tile) => sum + tile.height, 0))
   const { channels } = pixels
   const out: RawImage = {
-    data: new Uint8Array(side * tw * side * th * channels),
+    data: takeBytes(side * tw * side * th * channels),
     width: side * tw,
     height: side * th,
     channels,

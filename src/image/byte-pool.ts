@@ -1,0 +1,52 @@
+/**
+ * Byte buffers lent for one picture's work and taken back for the next. Every new typed array of
+ * a picture's size is memory the allocator zeroes and V8 counts towards its next full collection:
+ * a batch of captures allocated twice its decoded pixels again in masks and joined tiles, and
+ * collected four times as often as decoding alone. A buffer taken is the caller's until given
+ * back; its bytes are whatever the last borrower left.
+ */
+
+/** Largest buffer kept for reuse; a larger one is left to the collector. */
+const KEEP_MAX_BYTES = 16 * 1024 * 1024
+/** At most this much kept idle at once (a batch prepares a few pictures at a time). */
+const IDLE_MAX_BYTES = 48 * 1024 * 1024
+/** New buffers are rounded up to this, so that slightly larger pictures reuse them. */
+const GRAIN = 256 * 1024
+
+const idle: Uint8Array[] = []
+let idleBytes = 0
+
+/** A buffer of exactly `length` bytes (a view of a kept one when one is free), contents unspecified. */
+export function takeBytes(length: number): Uint8Array {
+  let best = -1
+  for (let k = 0; k < idle.length; k++) {
+    const size = idle[k]!.length
+    if (size >= length && (best < 0 || size < idle[best]!.length)) best = k
+  }
+  if (best >= 0) {
+    const [kept] = idle.splice(best, 1)
+    idleBytes -= kept!.length
+    return kept!.subarray(0, length)
+  }
+  const size = length <= KEEP_MAX_BYTES ? Math.ceil(length / GRAIN) * GRAIN : length
+  return new Uint8Array(size).subarray(0, length)
+}
+
+/** Give back a buffer from takeBytes; the caller must not touch it after. */
+export function giveBytes(bytes: Uint8Array): void {
+  const whole = new Uint8Array(bytes.buffer, 0, bytes.buffer.byteLength)
+  if (whole.length > KEEP_MAX_BYTES || idleBytes + whole.length > IDLE_MAX_BYTES) return
+  if (idle.some((kept) => kept.buffer === whole.buffer)) return
+  idle.push(whole)
+  idleBytes += whole.length
+}
+
+/** Run `work` with a borrowed buffer of `length` bytes, given back however it ends. */
+export function withBytes<T>(length: number, work: (bytes: Uint8Array) => T): T {
+  const bytes = takeBytes(length)
+  try {
+    return work(bytes)
+  } finally {
+    giveBytes(bytes)
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The byte pool detection and tile joining borrow from: buffers come back for the next picture,
+ * and what the last borrower left in them never shows in a result.
+ */
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { giveBytes, takeBytes, withBytes } from '../../src/image/byte-pool.js'
+import { detectLayout } from '../../src/image/detect.js'
+import { findHeaders } from '../../src/image/detect-header.js'
+import { viewOf } from '../../src/image/pixel-view.js'
+import { detectReduced } from '../../src/image/reduced.js'
+import { encodePayload } from '../../src/image/tiles.js'
+import type { Layout, RawImage } from '../../src/image/types.js'
+import type { Rect } from '../../src/types.js'
+import type { Capture } from '../helpers/captures.js'
+import { composeGrid, renderCapture } from '../helpers/captures.js'
+
+const TILES = join(import.meta.dirname, '../data/recaptcha-tiles')
+
+describe('takeBytes / giveBytes', () => {
+  it('lends exactly the length asked, and the same memory again once given back', () => {
+    const first = takeBytes(1000)
+    expect(first.length).toBe(1000)
+    first.fill(7)
+    giveBytes(first)
+    const again = takeBytes(900)
+    expect(again.length).toBe(900)
+    expect(again.buffer).toBe(first.buffer)
+    // Whatever the last borrower left: the caller writes every byte it reads.
+    expect(again[0]).toBe(7)
+    giveBytes(again)
+  })
+
+  it('never lends one buffer twice at once', () => {
+    const a = takeBytes(5000)
+    const b = takeBytes(5000)
+    expect(a.buffer).not.toBe(b.buffer)
+    giveBytes(a)
+    giveBytes(a)
+    const c = takeBytes(5000)
+    const d = takeBytes(5000)
+    expect(c.buffer).not.toBe(d.buffer)
+    for (const bytes of [b, c, d]) giveBytes(bytes)
+  })
+
+  it('keeps no buffer larger than 16 MiB', () => {
+    const huge = takeBytes(17 * 1024 * 1024)
+    giveBytes(huge)
+    const next = takeBytes(17 * 1024 * 1024)
+    expect(next.buffer).not.toBe(huge.buffer)
+  })
+
+  it('takes the buffer back when the work throws', () => {
+    let lent: Uint8Array | undefined
+    expect(() =>
+      // A size no other test here leaves idle: the only buffer that can come back is this one.
+      withBytes(3 * 1024 * 1024, (bytes) => {
+        lent = bytes
+        throw new Error('boom')
+      }),
+    ).toThrow('boom')
+    const next = takeBytes(3 * 1024 * 1024)
+    expect(next.buffer).toBe(lent!.buffer)
+    giveBytes(next)
+  })
+})
+
+/** Fill every buffer the pool would lend next with `value`, as a previous picture might have left it. */
+function soil(value: number): void {
+  const taken = [1, 2, 4, 8, 12].map((mb) => takeBytes(mb * 1024 * 1024))
+  for (const bytes of taken) bytes.fill(value)
+  for (const bytes of taken) giveBytes(bytes)
+}
+
+async function decode(capture: Capture): Promise<RawImage> {
+  const { data, info } = await sharp(capture.buffer).removeAlpha().raw().toBuffer({
+    resolveWithObject: true,
+  })
+  return { data, width: info.width, height: info.height, channels: 3 }
+}
+
+describe('detection and payloads with a soiled pool', () => {
+  const images: RawImage[] = []
+  beforeAll(async () => {
+    const dir = (await readdir(TILES, { withFileTypes: true })).find((d) => d.isDirectory())!.name
+    const tiles = (await readdir(join(TILES, dir))).sort().map((f) => join(TILES, dir, f))
+    const payload = await composeGrid(tiles.slice(0, 9), '3x3')
+    // A widget with selected tiles (pictures pasted back) and a page large enough for the reduced copy.
+    const widget = await renderCapture({
+      payload,
+      grid: '3x3',
+      kind: 'widget',
+      ratio: 2,
+      selectedTiles: [1, 5],
+      seed: 3,
+    })
+    const page = await renderCapture({
+      payload,
+      grid: '3x3',
+      kind: 'page',
+      ratio: 2,
+      pageSize: { width: 2400, height: 1600 },
+      seed: 4,
+    })
+    images.push(await decode(widget), await decode(page))
+  }, 60_000)
+
+  it('finds the same layouts and builds the same payloads whatever the pool held', async () => {
+    const runs: { layouts: Layout[]; payloads: Buffer[]; headers: Rect[] }[] = []
+    for (const value of [0, 255, 128]) {
+      soil(value)
+      const layouts = images.map((image) => detectLayout(image, { name: 'capture.png' }))
+      soil(value)
+      const reduced = detectReduced(images[1]!, { name: 'page.png' }, 0)
+      expect(reduced).toEqual(layouts[1])
+      soil(value)
+      // The header search's own mask (used when bright tiles hide the top rows).
+      const headers = findHeaders(viewOf(images[0]!))
+      const payloads: Buffer[] = []
+      for (const [k, image] of images.entries()) {
+        soil(value)
+        const { buffer } = await encodePayload(image, layouts[k]!, { format: 'png' })
+        payloads.push((await sharp(buffer).raw().toBuffer()) as Buffer)
+      }
+      runs.push({ layouts, payloads, headers })
+    }
+    expect(runs[0]!.layouts[0]!.selected).toEqual([1, 5])
+    expect(runs[0]!.layouts[1]!.kind).toBe('page')
+    // The header right above the widget's tiles, as wide as their band.
+    const crop = runs[0]!.layouts[0]!.crop
+    expect(runs[0]!.headers.some((h) => Math.abs(h.x - crop.x) <= 2 && h.y < crop.y)).toBe(true)
+    for (const run of runs.slice(1)) {
+      expect(run.layouts).toEqual(runs[0]!.layouts)
+      expect(run.headers).toEqual(runs[0]!.headers)
+      for (const [k, pixels] of run.payloads.entries())
+        expect(pixels.equals(runs[0]!.payloads[k]!)).toBe(true)
+    }
+  }, 60_000)
+})
