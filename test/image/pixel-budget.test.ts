@@ -75,7 +75,7 @@ describe('pixel budget', () => {
   }, 120_000)
 
   it('lets them run together when the limit has room for all', async () => {
-    const budget = new PixelBudget(100_000_000)
+    const budget = new PixelBudget(100_000_000, 8)
     await Promise.all(
       captures.map((c, k) =>
         prepareImage(c.buffer, { name: `page-${k}.png`, pixelBudget: budget }),
@@ -84,6 +84,45 @@ describe('pixel budget', () => {
     expect(budget.waited).toBe(0)
     expect(budget.peak).toBe(4 * 2400 * 1800)
   }, 120_000)
+
+  it('prepares at most `turns` inputs at once, whatever the pixels allow', async () => {
+    const budget = new PixelBudget(1_000_000_000, 2)
+    const prepared = await Promise.all(
+      captures.map((c, k) =>
+        prepareImage(c.buffer, { name: `page-${k}.png`, pixelBudget: budget }),
+      ),
+    )
+    expect(budget.mostHolders).toBe(2)
+    expect(budget.waited).toBe(2)
+    expect(budget.holders).toBe(0)
+    prepared.forEach((p, k) =>
+      expect(worstEdge(p.layout.tiles, captures[k]!)).toBeLessThanOrEqual(2),
+    )
+  }, 120_000)
+
+  it('gives turns first come, first served', async () => {
+    const budget = new PixelBudget(1000, 2)
+    const order: string[] = []
+    const first = await budget.hold(10)
+    const second = await budget.hold(10)
+    const waiting = ['c', 'd', 'e'].map((name) =>
+      budget.hold(10).then((release) => {
+        order.push(name)
+        return release
+      }),
+    )
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(order).toEqual([])
+    first()
+    first()
+    const c = await waiting[0]!
+    expect(order).toEqual(['c'])
+    second()
+    c()
+    await Promise.all(waiting)
+    expect(order).toEqual(['c', 'd', 'e'])
+    expect(budget.mostHolders).toBe(2)
+  })
 
   it('prepares an input larger than the whole limit, alone', async () => {
     const budget = new PixelBudget(1_000_000)
