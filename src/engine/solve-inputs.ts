@@ -388,11 +388,12 @@ function readAhead(
 ): (item: Work) => Promise<Settled<ReadyInput | null>> {
   const early = new Map<number, Promise<Settled<ReadyInput | null>>>()
   return (item) => {
+    // The input in its slot first: preparation takes turns, first come first served.
+    const ready = early.get(item.index) ?? settle(prepare(item))
+    early.delete(item.index)
     for (let k = item.index + 1; k <= item.index + lookahead && k < work.length; k++) {
       if (!early.has(k)) early.set(k, settle(prepare(work[k]!)))
     }
-    const ready = early.get(item.index) ?? settle(prepare(item))
-    early.delete(item.index)
     return ready
   }
 }

@@ -15,6 +15,11 @@ const GRAIN = 256 * 1024
 
 const idle: Uint8Array[] = []
 let idleBytes = 0
+/**
+ * The arrays lent now, each the very view takeBytes returned: only these are taken back (never a
+ * caller's own array, nor a stale view of a buffer lent again since).
+ */
+const lent = new WeakSet<Uint8Array>()
 
 /** A buffer of exactly `length` bytes (a view of a kept one when one is free), contents unspecified. */
 export function takeBytes(length: number): Uint8Array {
@@ -23,29 +28,38 @@ export function takeBytes(length: number): Uint8Array {
     const size = idle[k]!.length
     if (size >= length && (best < 0 || size < idle[best]!.length)) best = k
   }
+  let whole: Uint8Array
   if (best >= 0) {
-    const [kept] = idle.splice(best, 1)
-    idleBytes -= kept!.length
-    return kept!.subarray(0, length)
+    whole = idle.splice(best, 1)[0]!
+    idleBytes -= whole.length
+  } else {
+    whole = new Uint8Array(length <= KEEP_MAX_BYTES ? Math.ceil(length / GRAIN) * GRAIN : length)
   }
-  const size = length <= KEEP_MAX_BYTES ? Math.ceil(length / GRAIN) * GRAIN : length
-  return new Uint8Array(size).subarray(0, length)
+  const bytes = whole.subarray(0, length)
+  lent.add(bytes)
+  return bytes
 }
 
 /** Give back a buffer from takeBytes; the caller must not touch it after. */
 export function giveBytes(bytes: Uint8Array): void {
+  if (!lent.delete(bytes)) return
   const whole = new Uint8Array(bytes.buffer, 0, bytes.buffer.byteLength)
   if (whole.length > KEEP_MAX_BYTES || idleBytes + whole.length > IDLE_MAX_BYTES) return
-  if (idle.some((kept) => kept.buffer === whole.buffer)) return
   idle.push(whole)
   idleBytes += whole.length
 }
 
-/** Run `work` with a borrowed buffer of `length` bytes, given back however it ends. */
+/**
+ * Run synchronous `work` with a borrowed buffer of `length` bytes, given back however it ends.
+ * Work that returns a promise is refused: the buffer would go back while it still ran.
+ */
 export function withBytes<T>(length: number, work: (bytes: Uint8Array) => T): T {
   const bytes = takeBytes(length)
   try {
-    return work(bytes)
+    const result = work(bytes)
+    if (typeof (result as { then?: unknown } | null)?.then === 'function')
+      throw new TypeError('withBytes lends for synchronous work only')
+    return result
   } finally {
     giveBytes(bytes)
   }

@@ -30,7 +30,13 @@ export class PixelBudget {
   constructor(
     readonly limit: number = DEFAULT_PIXEL_BUDGET,
     readonly turns: number = DEFAULT_TURNS,
-  ) {}
+  ) {
+    // Either at zero (or not a number) and every hold would wait for ever.
+    if (!(limit > 0) || !(turns >= 1))
+      throw new RangeError(
+        `a pixel budget needs a positive limit and turns, got ${limit} and ${turns}`,
+      )
+  }
 
   /** Hold `pixels` (waiting until they fit and a turn is free); the returned function gives them back, once. */
   async hold(pixels: number): Promise<() => void> {

@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js'
 import { detectLayout, gridForPayloadSize, payloadLayout } from './detect.js'
 import { mimeOf, toBase64, writeImageFile } from './encode.js'
 import type { OutputFormat } from './encode.js'
-import { decodeImage, endsLikeWholeJpeg, readImageHeader, resolveSource } from './load.js'
+import { decodeImage, endsLikeWholeJpeg, readImageHeader } from './load.js'
 import type { ImageFormat, ImageHeader, ImageSource, LoadedImage, LoadOptions } from './load.js'
 import { stripJpegMetadata } from './jpeg-metadata.js'
 import { encodePayload } from './tiles.js'
@@ -21,6 +21,11 @@ export interface LocateOptions extends LoadOptions {
   /** The grid from `--grid` or from the question sentence. */
   grid?: Grid | undefined
   gridSource?: 'flag' | 'sentence' | undefined
+  /**
+   * Decoded pixels and inputs in preparation at once, shared with other calls (default: the
+   * process's, 48 MP and two inputs per core).
+   */
+  pixelBudget?: PixelBudget | undefined
 }
 
 export interface PrepareOptions extends LocateOptions {
@@ -28,8 +33,6 @@ export interface PrepareOptions extends LocateOptions {
   format?: OutputFormat | undefined
   /** JPEG quality 1-100 (default 85). */
   quality?: number | undefined
-  /** Decoded pixels in preparation at once, shared with other calls (default: the process's, 48 MP). */
-  pixelBudget?: PixelBudget | undefined
 }
 
 export interface LocatedImage {
@@ -40,17 +43,35 @@ export interface LocatedImage {
 /** A JPEG at least this large is re-encoded even at a standard size (keeps requests small). */
 const PASS_THROUGH_MAX_BYTES = 200 * 1024
 
-/** Load the input (unless already loaded) and find where the challenge is in it. */
+/**
+ * Load the input (unless already loaded) and find where the challenge is in it. An input read here
+ * is decoded and searched in its turn of the pixel budget (a loaded one had its turn when loaded).
+ */
 export async function locateImage(
   source: ImageSource,
   options: LocateOptions,
 ): Promise<LocatedImage> {
-  const image = await resolveSource(source, options)
+  if (typeof source !== 'string' && !Buffer.isBuffer(source)) return locateLoaded(source, options)
+  const header = await readImageHeader(source, options)
+  const release = await holdTurn(header, options)
+  try {
+    return locateLoaded(await decodeImage(header, options), options)
+  } finally {
+    release()
+  }
+}
+
+function locateLoaded(image: LoadedImage, options: LocateOptions): LocatedImage {
   const layout =
     standardLayout(image, options) ??
     detectReduced(image.pixels, detectHints(options)) ??
     resolveLayout(image, options)
   return { image, layout }
+}
+
+/** Wait for the input's turn to be decoded: its pixels within the budget, a turn free. */
+function holdTurn(header: ImageHeader, options: LocateOptions): Promise<() => void> {
+  return (options.pixelBudget ?? preparationBudget).hold(header.width * header.height)
 }
 
 /**
@@ -120,9 +141,7 @@ async function preparePayload(source: ImageSource, options: PrepareOptions): Pro
   if (standard !== undefined && sent !== undefined)
     return payloadOf(header, standard, sent, format, true, options.name)
   // Decoded, searched and rebuilt within the pixel budget: the header gave the size.
-  const release = await (options.pixelBudget ?? preparationBudget).hold(
-    header.width * header.height,
-  )
+  const release = await holdTurn(header, options)
   try {
     return await buildPayload(await decodeImage(header, options), options, format, quality)
   } finally {

@@ -253,6 +253,13 @@ export async function splitTiles(
 
 /** A layout from another image would cut outside this one; say so instead of a sharp error. */
 export function checkTilesInside(layout: Layout, pixels: RawImage, name: string): void {
+  const side = GRID_SIDE[layout.grid]
+  // Joined side by side, fewer tiles would leave cells of the payload unwritten.
+  if (layout.kind !== 'payload' && layout.tiles.length !== side * side)
+    throw new InputError(
+      `the layout for ${name} has ${layout.tiles.length} tiles; a ${layout.grid} grid has ${side * side}`,
+      { hint: 'detect the layout again on this image' },
+    )
   for (const tile of layout.tiles) {
     if (!(tile.width > 0 && tile.height > 0 && isInside(tile, pixels))) {
       throw new InputError(

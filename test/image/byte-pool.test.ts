@@ -11,6 +11,7 @@ import { detectLayout } from '../../src/image/detect.js'
 import { findHeaders } from '../../src/image/detect-header.js'
 import { viewOf } from '../../src/image/pixel-view.js'
 import { detectReduced } from '../../src/image/reduced.js'
+import { loadImage } from '../../src/image/load.js'
 import { encodePayload } from '../../src/image/tiles.js'
 import type { Layout, RawImage } from '../../src/image/types.js'
 import type { Rect } from '../../src/types.js'
@@ -27,7 +28,7 @@ describe('takeBytes / giveBytes', () => {
     giveBytes(first)
     const again = takeBytes(900)
     expect(again.length).toBe(900)
-    expect(again.buffer).toBe(first.buffer)
+    expect(again.buffer === first.buffer).toBe(true)
     // Whatever the last borrower left: the caller writes every byte it reads.
     expect(again[0]).toBe(7)
     giveBytes(again)
@@ -36,33 +37,53 @@ describe('takeBytes / giveBytes', () => {
   it('never lends one buffer twice at once', () => {
     const a = takeBytes(5000)
     const b = takeBytes(5000)
-    expect(a.buffer).not.toBe(b.buffer)
+    expect(a.buffer === b.buffer).toBe(false)
     giveBytes(a)
     giveBytes(a)
     const c = takeBytes(5000)
     const d = takeBytes(5000)
-    expect(c.buffer).not.toBe(d.buffer)
+    expect(c.buffer === d.buffer).toBe(false)
     for (const bytes of [b, c, d]) giveBytes(bytes)
+  })
+
+  it("takes back only what it lent, once: never a caller's own array, never one lent again since", () => {
+    const own = new Uint8Array(4 * 1024 * 1024)
+    giveBytes(own)
+    const a = takeBytes(4 * 1024 * 1024)
+    expect(a.buffer === own.buffer).toBe(false)
+    giveBytes(a)
+    const b = takeBytes(4 * 1024 * 1024)
+    expect(b.buffer === a.buffer).toBe(true)
+    // A late second give of `a` (now lent as `b`) must not put it back while `b` uses it.
+    giveBytes(a)
+    const c = takeBytes(4 * 1024 * 1024)
+    expect(c.buffer === b.buffer).toBe(false)
+    giveBytes(b)
+    giveBytes(c)
+  })
+
+  it('refuses to lend for work that returns a promise (the buffer would go back while it ran)', () => {
+    expect(() => withBytes(16, async () => 1)).toThrow(/synchronous work only/)
   })
 
   it('keeps no buffer larger than 16 MiB', () => {
     const huge = takeBytes(17 * 1024 * 1024)
     giveBytes(huge)
     const next = takeBytes(17 * 1024 * 1024)
-    expect(next.buffer).not.toBe(huge.buffer)
+    expect(next.buffer === huge.buffer).toBe(false)
   })
 
   it('takes the buffer back when the work throws', () => {
     let lent: Uint8Array | undefined
     expect(() =>
       // A size no other test here leaves idle: the only buffer that can come back is this one.
-      withBytes(3 * 1024 * 1024, (bytes) => {
+      withBytes(10 * 1024 * 1024, (bytes) => {
         lent = bytes
         throw new Error('boom')
       }),
     ).toThrow('boom')
-    const next = takeBytes(3 * 1024 * 1024)
-    expect(next.buffer).toBe(lent!.buffer)
+    const next = takeBytes(10 * 1024 * 1024)
+    expect(next.buffer === lent!.buffer).toBe(true)
     giveBytes(next)
   })
 })
@@ -74,11 +95,15 @@ function soil(value: number): void {
   for (const bytes of taken) giveBytes(bytes)
 }
 
+/** Decoded as rc2 decodes an input (its pixels a plain Uint8Array over sharp's bytes). */
 async function decode(capture: Capture): Promise<RawImage> {
-  const { data, info } = await sharp(capture.buffer).removeAlpha().raw().toBuffer({
-    resolveWithObject: true,
-  })
-  return { data, width: info.width, height: info.height, channels: 3 }
+  return (await loadImage(capture.buffer, { name: 'capture.png' })).pixels
+}
+
+/** Payload pixels, decoded from the encoded payload (PNG: lossless). */
+async function payloadPixels(image: RawImage, layout: Layout): Promise<Buffer> {
+  const { buffer } = await encodePayload(image, layout, { format: 'png' })
+  return sharp(buffer).raw().toBuffer()
 }
 
 describe('detection and payloads with a soiled pool', () => {
@@ -121,8 +146,7 @@ describe('detection and payloads with a soiled pool', () => {
       const payloads: Buffer[] = []
       for (const [k, image] of images.entries()) {
         soil(value)
-        const { buffer } = await encodePayload(image, layouts[k]!, { format: 'png' })
-        payloads.push((await sharp(buffer).raw().toBuffer()) as Buffer)
+        payloads.push(await payloadPixels(image, layouts[k]!))
       }
       runs.push({ layouts, payloads, headers })
     }
@@ -137,5 +161,20 @@ describe('detection and payloads with a soiled pool', () => {
       for (const [k, pixels] of run.payloads.entries())
         expect(pixels.equals(runs[0]!.payloads[k]!)).toBe(true)
     }
+  }, 60_000)
+
+  it('keeps joined tiles lent until their payload is encoded, with detections and other payloads between', async () => {
+    const layouts = images.map((image) => detectLayout(image, { name: 'capture.png' }))
+    const reference = await Promise.all(images.map((image, k) => payloadPixels(image, layouts[k]!)))
+    // Eight payloads started at once, the pool soiled and detection run while they are encoded:
+    // a joined buffer given back too early would be lent again and overwritten under sharp.
+    const pending: Promise<Buffer>[] = []
+    for (let k = 0; k < 8; k++) {
+      pending.push(payloadPixels(images[k % 2]!, layouts[k % 2]!))
+      soil(k % 2 === 0 ? 0 : 255)
+      detectLayout(images[(k + 1) % 2]!, { name: 'capture.png' })
+    }
+    const pixels = await Promise.all(pending)
+    pixels.forEach((p, k) => expect(p.equals(reference[k % 2]!)).toBe(true))
   }, 60_000)
 })

@@ -8,7 +8,7 @@ import sharp from 'sharp'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { detectLayout } from '../../src/image/detect.js'
 import { PixelBudget } from '../../src/image/pixel-budget.js'
-import { prepareImage } from '../../src/image/prepare.js'
+import { locateImage, prepareImage } from '../../src/image/prepare.js'
 import { detectReduced } from '../../src/image/reduced.js'
 import type { RawImage } from '../../src/image/types.js'
 import type { Capture } from '../helpers/captures.js'
@@ -123,6 +123,31 @@ describe('pixel budget', () => {
     expect(order).toEqual(['c', 'd', 'e'])
     expect(budget.mostHolders).toBe(2)
   })
+
+  it('refuses a budget every hold would wait on for ever', () => {
+    for (const [limit, turns] of [
+      [0, 2],
+      [1000, 0],
+      [Number.NaN, 2],
+      [1000, Number.NaN],
+    ] as const)
+      expect(() => new PixelBudget(limit, turns)).toThrow(RangeError)
+  })
+
+  it('gives an input located from its bytes (a dynamic round) its turn too', async () => {
+    const budget = new PixelBudget(1_000_000_000, 1)
+    const located = await Promise.all(
+      captures
+        .slice(0, 3)
+        .map((c, k) => locateImage(c.buffer, { name: `page-${k}.png`, pixelBudget: budget })),
+    )
+    expect(budget.mostHolders).toBe(1)
+    expect(budget.waited).toBe(2)
+    expect(budget.holders).toBe(0)
+    located.forEach(({ layout }, k) =>
+      expect(worstEdge(layout.tiles, captures[k]!)).toBeLessThanOrEqual(2),
+    )
+  }, 120_000)
 
   it('prepares an input larger than the whole limit, alone', async () => {
     const budget = new PixelBudget(1_000_000)

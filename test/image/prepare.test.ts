@@ -364,6 +364,22 @@ describe('rebuildPayload', () => {
     return { pixels: { data, width, height: width, channels: 3 }, layout, colours }
   }
 
+  it('refuses a layout with tiles missing, or from a larger image, naming what is wrong', async () => {
+    const { pixels, layout } = makeSolidCapture()
+    const short = { ...layout, tiles: layout.tiles.slice(0, 15) }
+    await expect(encodePayload(pixels, short, {})).rejects.toThrow(
+      /^the layout for the image has 15 tiles; a 4x4 grid has 16$/,
+    )
+    await expect(rebuildPayload(pixels, short)).rejects.toBeInstanceOf(InputError)
+    const moved = {
+      ...layout,
+      tiles: layout.tiles.map((t) => ({ ...t, x: t.x + pixels.width })),
+    }
+    await expect(encodePayload(pixels, moved, {})).rejects.toThrow(
+      /^tile 0 .* lies outside the image/,
+    )
+  })
+
   it('puts 4x4 cell edges at round(i*112.5) with no gutter left', async () => {
     const { pixels, layout, colours } = makeSolidCapture()
     const out = await rebuildPayload(pixels, layout)
