@@ -12,6 +12,8 @@ const KEEP_MAX_BYTES = 16 * 1024 * 1024
 const IDLE_MAX_BYTES = 48 * 1024 * 1024
 /** New buffers are rounded up to this, so that slightly larger pictures reuse them. */
 const GRAIN = 256 * 1024
+/** Idle buffers are let go after this long without a borrower (`rc2 serve`, a library process). */
+const IDLE_MS = 30_000
 
 const idle: Uint8Array[] = []
 let idleBytes = 0
@@ -20,9 +22,13 @@ let idleBytes = 0
  * caller's own array, nor a stale view of a buffer lent again since).
  */
 const lent = new WeakSet<Uint8Array>()
+/** Buffers lent so far, and the timer that lets the idle ones go once that stops growing. */
+let taken = 0
+let trim: NodeJS.Timeout | undefined
 
 /** A buffer of exactly `length` bytes (a view of a kept one when one is free), contents unspecified. */
 export function takeBytes(length: number): Uint8Array {
+  taken++
   let best = -1
   for (let k = 0; k < idle.length; k++) {
     const size = idle[k]!.length
@@ -47,6 +53,25 @@ export function giveBytes(bytes: Uint8Array): void {
   if (whole.length > KEEP_MAX_BYTES || idleBytes + whole.length > IDLE_MAX_BYTES) return
   idle.push(whole)
   idleBytes += whole.length
+  if (trim === undefined) trimWhenUnused(taken)
+}
+
+/** Let the idle buffers go if nothing was borrowed for IDLE_MS; never keeps the process alive. */
+function trimWhenUnused(seen: number): void {
+  trim = setTimeout(() => {
+    trim = undefined
+    if (taken !== seen) trimWhenUnused(taken)
+    else letIdleGo()
+  }, IDLE_MS)
+  trim.unref()
+}
+
+/** Let every idle buffer go now (what the timer does after IDLE_MS; the tests start from it). */
+export function letIdleGo(): void {
+  if (trim !== undefined) clearTimeout(trim)
+  trim = undefined
+  idle.length = 0
+  idleBytes = 0
 }
 
 /**

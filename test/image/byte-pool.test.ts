@@ -5,8 +5,8 @@
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp from 'sharp'
-import { beforeAll, describe, expect, it } from 'vitest'
-import { giveBytes, takeBytes, withBytes } from '../../src/image/byte-pool.js'
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { giveBytes, letIdleGo, takeBytes, withBytes } from '../../src/image/byte-pool.js'
 import { detectLayout } from '../../src/image/detect.js'
 import { findHeaders } from '../../src/image/detect-header.js'
 import { viewOf } from '../../src/image/pixel-view.js'
@@ -21,6 +21,17 @@ import { composeGrid, renderCapture } from '../helpers/captures.js'
 const TILES = join(import.meta.dirname, '../data/recaptcha-tiles')
 
 describe('takeBytes / giveBytes', () => {
+  // Test files share modules (isolate: false): each test starts from an empty pool, and the idle
+  // timer armed by its first buffer given back is a fake one the test drives.
+  beforeEach(() => {
+    vi.useFakeTimers()
+    letIdleGo()
+  })
+  afterEach(() => {
+    letIdleGo()
+    vi.useRealTimers()
+  })
+
   it('lends exactly the length asked, and the same memory again once given back', () => {
     const first = takeBytes(1000)
     expect(first.length).toBe(1000)
@@ -62,6 +73,24 @@ describe('takeBytes / giveBytes', () => {
     giveBytes(c)
   })
 
+  it('lets idle buffers go after 30 s without a borrower, not while they are in use', () => {
+    const a = takeBytes(9 * 1024 * 1024)
+    giveBytes(a)
+    vi.advanceTimersByTime(20_000)
+    // Borrowed again within the 30 s: kept.
+    const b = takeBytes(9 * 1024 * 1024)
+    expect(b.buffer === a.buffer).toBe(true)
+    giveBytes(b)
+    vi.advanceTimersByTime(20_000)
+    const c = takeBytes(9 * 1024 * 1024)
+    expect(c.buffer === a.buffer).toBe(true)
+    giveBytes(c)
+    vi.advanceTimersByTime(61_000)
+    const d = takeBytes(9 * 1024 * 1024)
+    expect(d.buffer === a.buffer).toBe(false)
+    giveBytes(d)
+  })
+
   it('refuses to lend for work that returns a promise (the buffer would go back while it ran)', () => {
     expect(() => withBytes(16, async () => 1)).toThrow(/synchronous work only/)
   })
@@ -76,7 +105,7 @@ describe('takeBytes / giveBytes', () => {
   it('takes the buffer back when the work throws', () => {
     let lent: Uint8Array | undefined
     expect(() =>
-      // A size no other test here leaves idle: the only buffer that can come back is this one.
+      // The pool starts empty: the only buffer that can come back is this one.
       withBytes(10 * 1024 * 1024, (bytes) => {
         lent = bytes
         throw new Error('boom')
@@ -90,6 +119,8 @@ describe('takeBytes / giveBytes', () => {
 
 /** Fill every buffer the pool would lend next with `value`, as a previous picture might have left it. */
 function soil(value: number): void {
+  // Only soiled buffers idle (other test files in this worker may have left clean ones).
+  letIdleGo()
   const taken = [1, 2, 4, 8, 12].map((mb) => takeBytes(mb * 1024 * 1024))
   for (const bytes of taken) bytes.fill(value)
   for (const bytes of taken) giveBytes(bytes)
