@@ -95,7 +95,7 @@ export async function encodePayload(
     return encodeImage(await rebuildPayload(pixels, layout), options)
   const { source, rect, size } = payloadSource(pixels, layout)
   return usingSource(source, pixels, () =>
-    encodePipeline(scaling(source, rect, size, size), options),
+    encodePipeline(scaling(source, rect, size, size), size * size, options),
   )
 }
 

@@ -7,6 +7,7 @@ import { InputError, UsageError } from '../../src/errors.js'
 import { loadImage } from '../../src/image/load.js'
 import { chooseOutputFormat, prepareImage, resizeToFile } from '../../src/image/prepare.js'
 import { encodeImage } from '../../src/image/encode.js'
+import { jpegSegments, MARKER, SOS } from '../../src/image/jpeg-segments.js'
 import { cellEdges, encodePayload, rebuildPayload, splitTiles } from '../../src/image/tiles.js'
 import type { Layout, PreparedImage, RawImage } from '../../src/image/types.js'
 import type { Grid, TileRect } from '../../src/types.js'
@@ -107,6 +108,22 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
+/** The code counts per length (1-16) of each Huffman table in a prepared JPEG's DHT segments. */
+function huffmanCounts(prepared: PreparedImage): number[][] {
+  const jpeg = Buffer.from(prepared.base64, 'base64')
+  const tables: number[][] = []
+  for (const { marker, at, end } of jpegSegments(jpeg)) {
+    if (marker === SOS) break
+    if (marker !== MARKER.DHT) continue
+    for (let pos = at + 4; pos < end;) {
+      const counts = [...jpeg.subarray(pos + 1, pos + 17)]
+      tables.push(counts)
+      pos += 17 + counts.reduce((a, b) => a + b, 0)
+    }
+  }
+  return tables
+}
+
 describe('prepareImage: standard payloads', () => {
   it('passes a 300x300 baseline JPEG through byte for byte', async () => {
     const jpeg = await sharp(payload3).jpeg({ quality: 90 }).toBuffer()
@@ -180,6 +197,22 @@ describe('prepareImage: standard payloads', () => {
     expect([prepared.grid, prepared.size, prepared.layout.tiles.length]).toEqual(['1x1', 100, 1])
     const out = await decodePrepared(prepared)
     expect([out.width, out.height]).toEqual([100, 100])
+  })
+
+  it('codes a 300 px payload with the standard Huffman tables, a 100 px tile with optimised ones', async () => {
+    const payload = await prepareImage(payload3, { name: 'payload.png' })
+    const tile = await prepareImage(
+      await sharp(payload3)
+        .extract({ left: 100, top: 100, width: 100, height: 100 })
+        .png()
+        .toBuffer(),
+      { name: 'tile.png' },
+    )
+    // The standard DC luminance table (ITU T.81 K.3): codes per length 1-16.
+    const standardDc = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+    expect(huffmanCounts(payload)).toContainEqual(standardDc)
+    expect(huffmanCounts(tile)).not.toContainEqual(standardDc)
+    expect(huffmanCounts(tile)).toHaveLength(4)
   })
 
   it('refuses a --grid flag that contradicts the payload size', async () => {
