@@ -52,13 +52,9 @@ export async function locateImage(
   options: LocateOptions,
 ): Promise<LocatedImage> {
   if (typeof source !== 'string' && !Buffer.isBuffer(source)) return locateLoaded(source, options)
-  const header = await readImageHeader(source, options)
-  const release = await holdTurn(header, options)
-  try {
-    return locateLoaded(await decodeImage(header, options), options)
-  } finally {
-    release()
-  }
+  return inTurn(await readImageHeader(source, options), options, async (image) =>
+    locateLoaded(image, options),
+  )
 }
 
 function locateLoaded(image: LoadedImage, options: LocateOptions): LocatedImage {
@@ -69,9 +65,23 @@ function locateLoaded(image: LoadedImage, options: LocateOptions): LocatedImage 
   return { image, layout }
 }
 
-/** Wait for the input's turn to be decoded: its pixels within the budget, a turn free. */
-function holdTurn(header: ImageHeader, options: LocateOptions): Promise<() => void> {
-  return (options.pixelBudget ?? preparationBudget).hold(header.width * header.height)
+/**
+ * Decode the input in its turn of the pixel budget (its pixels within the limit, a turn free; the
+ * header gave the size) and run `work` on it before the turn is given back.
+ */
+async function inTurn<T>(
+  header: ImageHeader,
+  options: LocateOptions,
+  work: (image: LoadedImage) => Promise<T>,
+): Promise<T> {
+  const release = await (options.pixelBudget ?? preparationBudget).hold(
+    header.width * header.height,
+  )
+  try {
+    return await work(await decodeImage(header, options))
+  } finally {
+    release()
+  }
 }
 
 /**
@@ -140,13 +150,8 @@ async function preparePayload(source: ImageSource, options: PrepareOptions): Pro
       : undefined
   if (standard !== undefined && sent !== undefined)
     return payloadOf(header, standard, sent, format, true, options.name)
-  // Decoded, searched and rebuilt within the pixel budget: the header gave the size.
-  const release = await holdTurn(header, options)
-  try {
-    return await buildPayload(await decodeImage(header, options), options, format, quality)
-  } finally {
-    release()
-  }
+  // Decoded, searched and rebuilt in the input's turn.
+  return inTurn(header, options, (image) => buildPayload(image, options, format, quality))
 }
 
 /** Locate the challenge in a decoded image and encode the payload (or keep the input's bytes). */
